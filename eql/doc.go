@@ -1,0 +1,3 @@
+// Package eql is the Event Query Language front end: lexer, parser, AST, printer and
+// verifier for the dialect Elasticsearch accepts.
+package eql

@@ -1,0 +1,58 @@
+package event
+
+// Kind is the JSON type of a leaf value.
+type Kind uint8
+
+// Value kinds. Integers that fit in int64 are KindInt; other numbers are KindFloat.
+const (
+	KindNull Kind = iota
+	KindBool
+	KindInt
+	KindFloat
+	KindString
+)
+
+// Value is one leaf value of an event field. Only the member that matches Kind is set;
+// a KindBool value keeps 1 or 0 in Int.
+type Value struct {
+	Kind  Kind
+	Int   int64
+	Float float64
+	Str   string
+}
+
+// Slot numbers a field path in a Fields set.
+type Slot int32
+
+// Event is one decoded document. Raw is the JSON text of the document (its _source).
+// Field values are found by Slot; the slots are those of the Fields the Decoder was built with.
+//
+// An Event filled by a Decoder shares memory with the decoder and the input line: it is
+// valid until the next Decode into it. Clone it to keep it longer.
+type Event struct {
+	// Raw is the document's JSON text.
+	Raw []byte
+	// Index is the name of the index (or data stream) the event belongs to, if known.
+	Index string
+	// Seq is the event's position in its input (the implicit tiebreaker).
+	Seq uint64
+	// Source names where the event came from (a file name, "-", an HTTP request) and Line
+	// its line number there, for messages.
+	Source string
+	Line   int
+
+	// The decoded values live in unexported fields (see decode.go).
+}
+
+// The rest of the API (implemented in this package):
+//
+//	func NewFields() *Fields                       // a set of dotted field paths, each with a Slot
+//	func (f *Fields) Add(path string) Slot         // idempotent; call while compiling queries
+//	func (f *Fields) Lookup(path string) (Slot, bool)
+//	func (f *Fields) Path(s Slot) string
+//	func (f *Fields) Len() int
+//	func NewDecoder(f *Fields) *Decoder            // after every Add; one per goroutine
+//	func (d *Decoder) Decode(doc []byte, ev *Event) error
+//	func (e *Event) Values(s Slot) []Value         // the non-null leaf values at the path, arrays flattened
+//	func (e *Event) HasNull(s Slot) bool           // an explicit null was seen at the path
+//	func (e *Event) Clone() *Event                 // a copy that owns its memory
