@@ -1,0 +1,249 @@
+package rule
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Set is the result of loading rule files.
+type Set struct {
+	// Rules are the rules that can run, in the order they were read (files in lexical order).
+	Rules []*Rule
+	// Skipped lists, once each, the rules that were read but will not run, with the reason.
+	Skipped []Skip
+	// Errors lists the files (or NDJSON lines) that could not be read, one *FileError each.
+	Errors []error
+}
+
+// Skip is a rule that was read but left out.
+type Skip struct {
+	Rule   *Rule
+	Reason string
+}
+
+// FileError is a file, or a line of an NDJSON file, that could not be loaded.
+type FileError struct {
+	Source Source
+	Err    error
+}
+
+func (e *FileError) Error() string { return e.Source.String() + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// SkippedByReason counts the skipped rules per reason, for a summary.
+func (s *Set) SkippedByReason() map[string]int {
+	m := make(map[string]int)
+	for _, sk := range s.Skipped {
+		m[sk.Reason]++
+	}
+	return m
+}
+
+// Load reads rules from files and directories. A directory is walked recursively and its
+// *.toml, *.ndjson and *.json files are read in lexical order; a named file is read whatever
+// its extension (TOML unless it ends in .ndjson or .json). Errors are per file, in Set.Errors;
+// the returned error is only the context's.
+func Load(ctx context.Context, paths ...string) (*Set, error) {
+	s := &Set{}
+	seen := make(map[string]Source)
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			s.Errors = append(s.Errors, &FileError{Source{Path: p}, err})
+			continue
+		}
+		if !info.IsDir() {
+			if err := ctx.Err(); err != nil {
+				return s, err
+			}
+			s.addFile(p, seen)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				s.Errors = append(s.Errors, &FileError{Source{Path: path}, err})
+				return nil
+			}
+			if d.IsDir() {
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".toml", ".ndjson", ".json":
+			default:
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			s.addFile(path, seen)
+			return nil
+		})
+		if err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// addFile loads one file into s; seen maps rule_id to where it was first loaded.
+func (s *Set) addFile(path string, seen map[string]Source) {
+	var rules []*Rule
+	var errs []error
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".ndjson" || ext == ".json" {
+		f, err := os.Open(path)
+		if err != nil {
+			s.Errors = append(s.Errors, &FileError{Source{Path: path}, err})
+			return
+		}
+		rules, errs = ReadNDJSON(f, path)
+		f.Close()
+	} else {
+		r, err := LoadTOMLFile(path)
+		if err != nil {
+			errs = []error{err}
+		} else {
+			rules = []*Rule{r}
+		}
+	}
+	s.Errors = append(s.Errors, errs...)
+	for _, r := range rules {
+		s.add(r, seen)
+	}
+}
+
+func (s *Set) add(r *Rule, seen map[string]Source) {
+	if first, dup := seen[r.RuleID]; dup {
+		s.Skipped = append(s.Skipped, Skip{r, "duplicate rule_id (first loaded from " + first.String() + ")"})
+		return
+	}
+	seen[r.RuleID] = r.Source
+	if reason := r.Unsupported(); reason != "" {
+		s.Skipped = append(s.Skipped, Skip{r, reason})
+		return
+	}
+	s.Rules = append(s.Rules, r)
+}
+
+// tomlFile is the layout of a detection-rules TOML file; [metadata] and [transform] are not used.
+type tomlFile struct {
+	Rule *Rule `toml:"rule"`
+}
+
+// LoadTOMLFile reads one detection-rules TOML file.
+func LoadTOMLFile(path string) (*Rule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &FileError{Source{Path: path}, err}
+	}
+	return ParseTOML(data, path)
+}
+
+// ParseTOML parses the text of a detection-rules TOML file; path is used in messages and
+// recorded as the rule's Source. Errors are *FileError with the line and column when the
+// TOML itself is malformed.
+func ParseTOML(data []byte, path string) (*Rule, error) {
+	f := tomlFile{Rule: &Rule{Enabled: true}}
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, &FileError{Source{Path: path, Line: perr.Position.Line},
+				fmt.Errorf("column %d: %s", perr.Position.Col, perr.Message)}
+		}
+		return nil, &FileError{Source{Path: path}, err}
+	}
+	r := f.Rule
+	r.Source = Source{Path: path}
+	r.applyDefaults()
+	if err := r.validate(); err != nil {
+		return nil, &FileError{r.Source, fmt.Errorf("[rule] %w", err)}
+	}
+	return r, nil
+}
+
+// maxLine is the longest NDJSON line accepted (rules with long investigation guides are big).
+const maxLine = 64 << 20
+
+// ReadNDJSON reads a Kibana rule export: one rule object per line. The export's summary line
+// ({"exported_count":...}), blank lines, and exception-list or connector objects are passed
+// over. A line that is not a valid rule is an error for that line only.
+func ReadNDJSON(r io.Reader, path string) ([]*Rule, []error) {
+	var rules []*Rule
+	var errs []error
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		src := Source{Path: path, Line: line}
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(b, &probe); err != nil {
+			errs = append(errs, &FileError{src, fmt.Errorf("not a JSON object: %w", err)})
+			continue
+		}
+		if _, ok := probe["exported_count"]; ok {
+			continue // the export summary
+		}
+		if _, ok := probe["rule_id"]; !ok {
+			if _, ok := probe["list_id"]; ok {
+				continue // an exception list or list item exported with the rules
+			}
+			if _, ok := probe["attributes"]; ok {
+				continue // an action connector exported with the rules
+			}
+			errs = append(errs, &FileError{src, errors.New("not a rule: no rule_id")})
+			continue
+		}
+		rl := &Rule{Enabled: true}
+		if err := json.Unmarshal(b, rl); err != nil {
+			errs = append(errs, &FileError{src, err})
+			continue
+		}
+		rl.Source = src
+		rl.applyDefaults()
+		if err := rl.validate(); err != nil {
+			errs = append(errs, &FileError{src, err})
+			continue
+		}
+		rules = append(rules, rl)
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, &FileError{Source{Path: path, Line: line + 1}, err})
+	}
+	return rules, errs
+}
+
+// Kinds counts rules by Kind, sorted by name; a helper for listings.
+func Kinds(rules []*Rule) []KindCount {
+	m := make(map[string]int)
+	for _, r := range rules {
+		m[r.Kind()]++
+	}
+	out := make([]KindCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, KindCount{k, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return out
+}
+
+// KindCount is a number of rules of one kind.
+type KindCount struct {
+	Kind  string
+	Count int
+}

@@ -1,0 +1,205 @@
+package rule
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Defaults Kibana applies to a rule that does not set the field.
+const (
+	DefaultMaxSignals = 100
+	DefaultFrom       = "now-6m"
+	DefaultInterval   = "5m"
+	DefaultTo         = "now"
+)
+
+// DefaultIndex returns the index patterns Kibana's detection engine searches for a rule
+// without an index list (the securitySolution:defaultIndex setting, as shipped).
+func DefaultIndex() []string {
+	return []string{
+		"apm-*-transaction*", "auditbeat-*", "endgame-*", "filebeat-*", "logs-*",
+		"packetbeat-*", "traces-apm*", "winlogbeat-*", "-*elastic-cloud-logs-*",
+	}
+}
+
+// Rule is one detection rule, with the fields of the Kibana rule object that the detection
+// engine uses or copies into alerts. Field names follow Kibana's API (snake_case).
+type Rule struct {
+	// ID is the Kibana saved-object id of the rule when the rule came from a Kibana export.
+	// For TOML rules it is empty; UUID returns what alerts use.
+	ID          string `json:"id,omitempty" toml:"id"`
+	RuleID      string `json:"rule_id" toml:"rule_id"`
+	Name        string `json:"name" toml:"name"`
+	Description string `json:"description,omitempty" toml:"description"`
+	// Type is the rule type: eql, query, esql, threshold, new_terms, machine_learning, threat_match.
+	Type string `json:"type" toml:"type"`
+	// Language is the query language: eql, kuery, lucene, esql; empty for machine learning rules.
+	Language string   `json:"language,omitempty" toml:"language"`
+	Query    string   `json:"query,omitempty" toml:"query"`
+	Index    []string `json:"index,omitempty" toml:"index"`
+
+	RiskScore int      `json:"risk_score" toml:"risk_score"`
+	Severity  string   `json:"severity" toml:"severity"`
+	Tags      []string `json:"tags,omitempty" toml:"tags"`
+	Threat    []Threat `json:"threat,omitempty" toml:"threat"`
+
+	TimestampOverride     string `json:"timestamp_override,omitempty" toml:"timestamp_override"`
+	TimestampField        string `json:"timestamp_field,omitempty" toml:"timestamp_field"`
+	EventCategoryOverride string `json:"event_category_override,omitempty" toml:"event_category_override"`
+	TiebreakerField       string `json:"tiebreaker_field,omitempty" toml:"tiebreaker_field"`
+	BuildingBlockType     string `json:"building_block_type,omitempty" toml:"building_block_type"`
+
+	// MaxSignals is the most alerts (for sequences: sequences) one execution creates.
+	MaxSignals int    `json:"max_signals" toml:"max_signals"`
+	From       string `json:"from" toml:"from"`
+	To         string `json:"to" toml:"to"`
+	Interval   string `json:"interval" toml:"interval"`
+	Enabled    bool   `json:"enabled" toml:"enabled"`
+
+	Author         []string `json:"author,omitempty" toml:"author"`
+	License        string   `json:"license,omitempty" toml:"license"`
+	References     []string `json:"references,omitempty" toml:"references"`
+	FalsePositives []string `json:"false_positives,omitempty" toml:"false_positives"`
+	Note           string   `json:"note,omitempty" toml:"note"`
+	Setup          string   `json:"setup,omitempty" toml:"setup"`
+	// Version is the rule's version; 0 when the source does not say (TOML files never do).
+	Version int `json:"version,omitempty" toml:"version"`
+
+	// Features Tripline does not implement for EQL rules; Unsupported reports them.
+	Filters          []any `json:"filters,omitempty" toml:"filters"`
+	ExceptionsList   []any `json:"exceptions_list,omitempty" toml:"exceptions_list"`
+	AlertSuppression any   `json:"alert_suppression,omitempty" toml:"alert_suppression"`
+
+	// Source is where the rule was read from.
+	Source Source `json:"-" toml:"-"`
+}
+
+// Threat is one MITRE ATT&CK (or ATLAS) tactic with its techniques, as Kibana stores it.
+type Threat struct {
+	Framework string      `json:"framework" toml:"framework"`
+	Tactic    ThreatRef   `json:"tactic" toml:"tactic"`
+	Technique []Technique `json:"technique,omitempty" toml:"technique"`
+}
+
+// Technique is a MITRE technique with its subtechniques.
+type Technique struct {
+	ID           string      `json:"id" toml:"id"`
+	Name         string      `json:"name" toml:"name"`
+	Reference    string      `json:"reference" toml:"reference"`
+	Subtechnique []ThreatRef `json:"subtechnique,omitempty" toml:"subtechnique"`
+}
+
+// ThreatRef is a MITRE tactic or subtechnique.
+type ThreatRef struct {
+	ID        string `json:"id" toml:"id"`
+	Name      string `json:"name" toml:"name"`
+	Reference string `json:"reference" toml:"reference"`
+}
+
+// Source says where a rule was read from: a file, and for NDJSON the line in it.
+type Source struct {
+	Path string
+	Line int // 0 for a TOML file
+}
+
+// String returns "path" or "path:line".
+func (s Source) String() string {
+	if s.Line > 0 {
+		return fmt.Sprintf("%s:%d", s.Path, s.Line)
+	}
+	return s.Path
+}
+
+// UUID returns the id alerts carry as kibana.alert.rule.uuid: the Kibana saved-object id when
+// the rule came from a Kibana export, otherwise the rule_id (a UUID in every Elastic rule), so
+// that alert ids stay the same from run to run.
+func (r *Rule) UUID() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.RuleID
+}
+
+// Kind returns "type/language", or the type alone when there is no language (machine learning).
+func (r *Rule) Kind() string {
+	if r.Language == "" {
+		return r.Type
+	}
+	return r.Type + "/" + r.Language
+}
+
+// IsEQL reports whether the rule is an EQL rule.
+func (r *Rule) IsEQL() bool {
+	return r.Type == "eql" && (r.Language == "" || r.Language == "eql")
+}
+
+// Unsupported returns why Tripline cannot run the rule, or "" when it can (as far as the rule
+// object tells; the query itself is checked when it is compiled).
+func (r *Rule) Unsupported() string {
+	switch {
+	case !r.IsEQL():
+		return "not an EQL rule (" + r.Kind() + ")"
+	case strings.TrimSpace(r.Query) == "":
+		return "empty query"
+	case len(r.Filters) > 0:
+		return "query filters are not supported"
+	case len(r.ExceptionsList) > 0:
+		return "exception lists are not supported"
+	case r.AlertSuppression != nil:
+		return "alert suppression is not supported"
+	}
+	return ""
+}
+
+// IndexPatterns returns the rule's index patterns, or DefaultIndex when it has none.
+func (r *Rule) IndexPatterns() []string {
+	if len(r.Index) == 0 {
+		return DefaultIndex()
+	}
+	return r.Index
+}
+
+// applyDefaults fills the fields Kibana defaults.
+func (r *Rule) applyDefaults() {
+	if r.MaxSignals == 0 {
+		r.MaxSignals = DefaultMaxSignals
+	}
+	if r.From == "" {
+		r.From = DefaultFrom
+	}
+	if r.To == "" {
+		r.To = DefaultTo
+	}
+	if r.Interval == "" {
+		r.Interval = DefaultInterval
+	}
+}
+
+var severities = map[string]bool{"low": true, "medium": true, "high": true, "critical": true}
+
+// validate checks the fields every rule must have.
+func (r *Rule) validate() error {
+	var missing []string
+	if r.RuleID == "" {
+		missing = append(missing, "rule_id")
+	}
+	if r.Name == "" {
+		missing = append(missing, "name")
+	}
+	if r.Type == "" {
+		missing = append(missing, "type")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing required field(s) %s", strings.Join(missing, ", "))
+	}
+	if r.RiskScore < 0 || r.RiskScore > 100 {
+		return fmt.Errorf("rule %s: risk_score %d is outside 0-100", r.RuleID, r.RiskScore)
+	}
+	if !severities[r.Severity] {
+		return fmt.Errorf("rule %s: severity %q is not one of low, medium, high, critical", r.RuleID, r.Severity)
+	}
+	if r.MaxSignals < 0 {
+		return fmt.Errorf("rule %s: max_signals %d is negative", r.RuleID, r.MaxSignals)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package rule
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// sharedDir returns ../shared relative to the repository root, or skips the test.
+func sharedDir(t *testing.T, sub string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", sub)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared test data %s is absent (%v); skipping", p, err)
+	}
+	return p
+}
+
+func TestLoadCorpus(t *testing.T) {
+	dir := sharedDir(t, "rules/detection-rules")
+	set, err := Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range set.Errors {
+		t.Errorf("load error: %v", e)
+	}
+	if got := len(set.Rules); got != 1024 {
+		t.Errorf("EQL rules loaded = %d, want 1024", got)
+	}
+	want := map[string]int{
+		"not an EQL rule (query/kuery)":        454,
+		"not an EQL rule (new_terms/kuery)":    241,
+		"not an EQL rule (esql/esql)":          209,
+		"not an EQL rule (machine_learning)":   106,
+		"not an EQL rule (threshold/kuery)":    28,
+		"not an EQL rule (threat_match/kuery)": 6,
+	}
+	if got := set.SkippedByReason(); !reflect.DeepEqual(got, want) {
+		t.Errorf("skipped by reason = %v, want %v", got, want)
+	}
+	var bbr, override, ingested, maxSig int
+	for _, r := range set.Rules {
+		if r.BuildingBlockType == "default" {
+			bbr++
+		}
+		if r.EventCategoryOverride != "" {
+			override++
+		}
+		if r.TimestampOverride == "event.ingested" {
+			ingested++
+		}
+		if r.MaxSignals != DefaultMaxSignals {
+			maxSig++
+		}
+		if len(r.Index) == 0 || r.Query == "" || r.Source.Path == "" {
+			t.Errorf("%s: index, query or source missing", r.Source)
+		}
+	}
+	if override != 15 || ingested != 881 {
+		t.Errorf("event_category_override rules = %d (want 15), event.ingested overrides = %d (want 881; rule-format.md says 880, grep of the corpus finds 881)", override, ingested)
+	}
+	t.Logf("EQL rules: %d building blocks, %d with a non-default max_signals", bbr, maxSig)
+}
+
+func TestSeedRuleFields(t *testing.T) {
+	dir := sharedDir(t, "rules/detection-rules")
+	r, err := LoadTOMLFile(filepath.Join(dir, "rules/cross-platform/execution_d4c_k8s_mda_kubernetes_api_activity_by_unusual_utilities.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RuleID != "02275e05-57a1-46ab-a443-7fb444da6b28" || r.Severity != "low" || r.RiskScore != 21 ||
+		r.From != "now-6m" || r.Interval != "5m" || r.MaxSignals != 100 || !r.Enabled ||
+		r.TimestampOverride != "event.ingested" || r.UUID() != r.RuleID || r.Version != 0 {
+		t.Errorf("unexpected seed rule fields: %+v", r)
+	}
+	if want := []string{"logs-cloud_defend.process*", "logs-kubernetes.audit_logs-*"}; !reflect.DeepEqual(r.Index, want) {
+		t.Errorf("index = %q", r.Index)
+	}
+	if len(r.Threat) != 2 || r.Threat[0].Tactic.ID != "TA0002" || len(r.Threat[0].Technique) != 3 ||
+		r.Threat[0].Technique[0].Subtechnique[0].ID != "T1059.004" || r.Threat[1].Tactic.Name != "Discovery" {
+		t.Errorf("threat = %+v", r.Threat)
+	}
+	if !strings.HasPrefix(r.Query, "sequence with maxspan=1s\n") || len(r.FalsePositives) != 2 || len(r.Tags) != 9 {
+		t.Errorf("query/false_positives/tags not read as written")
+	}
+}
+
+func TestLoadMixedDirectory(t *testing.T) {
+	set, err := Load(context.Background(), "testdata/mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range set.Rules {
+		ids = append(ids, r.RuleID+" "+r.Source.String())
+	}
+	wantIDs := []string{
+		"11111111-1111-4111-8111-111111111111 testdata/mixed/a_good.toml",
+		"55555555-5555-4555-8555-555555555555 testdata/mixed/sub/e_good.toml",
+	}
+	if !reflect.DeepEqual(ids, wantIDs) {
+		t.Errorf("rules = %q, want %q", ids, wantIDs)
+	}
+	var errs []string
+	for _, e := range set.Errors {
+		var fe *FileError
+		if !errors.As(e, &fe) {
+			t.Errorf("error %v is not a *FileError", e)
+		}
+		errs = append(errs, e.Error())
+	}
+	wantErrs := []string{
+		"testdata/mixed/b_broken.toml:2: column 36: strings cannot contain newlines",
+		`testdata/mixed/sub/d_bad_severity.toml: [rule] rule 44444444-4444-4444-8444-444444444444: severity "urgent" is not one of low, medium, high, critical`,
+	}
+	if !reflect.DeepEqual(errs, wantErrs) {
+		t.Errorf("errors =\n%q\nwant\n%q", errs, wantErrs)
+	}
+	var skipped []string
+	for _, s := range set.Skipped {
+		skipped = append(skipped, s.Rule.Source.String()+": "+s.Reason)
+	}
+	wantSkipped := []string{
+		"testdata/mixed/c_kuery.toml: not an EQL rule (query/kuery)",
+		"testdata/mixed/sub/f_dup.toml: duplicate rule_id (first loaded from testdata/mixed/a_good.toml)",
+	}
+	if !reflect.DeepEqual(skipped, wantSkipped) {
+		t.Errorf("skipped = %q, want %q", skipped, wantSkipped)
+	}
+
+	a, e := set.Rules[0], set.Rules[1]
+	wantA := &Rule{
+		RuleID: "11111111-1111-4111-8111-111111111111", Name: "Interactive shell in a container",
+		Description: "An interactive shell in a container.", Type: "eql", Language: "eql",
+		Query: "process where process.interactive == true and process.name : \"bash\"\n",
+		Index: []string{"logs-cloud_defend.process*"}, RiskScore: 47, Severity: "medium",
+		Tags: []string{"Domain: Container"},
+		Threat: []Threat{{
+			Framework: "MITRE ATT&CK",
+			Tactic:    ThreatRef{"TA0002", "Execution", "https://attack.mitre.org/tactics/TA0002/"},
+			Technique: []Technique{{
+				ID: "T1059", Name: "Command and Scripting Interpreter", Reference: "https://attack.mitre.org/techniques/T1059/",
+				Subtechnique: []ThreatRef{{"T1059.004", "Unix Shell", "https://attack.mitre.org/techniques/T1059/004/"}},
+			}},
+		}},
+		TimestampOverride: "event.ingested", MaxSignals: 100, From: "now-6m", To: "now", Interval: "5m",
+		Enabled: true, Author: []string{"Tripline tests"}, License: "Apache-2.0",
+		Source: Source{Path: "testdata/mixed/a_good.toml"},
+	}
+	if !reflect.DeepEqual(a, wantA) {
+		t.Errorf("a_good.toml =\n%+v\nwant\n%+v", a, wantA)
+	}
+	if e.Enabled || e.MaxSignals != 33 || e.From != "now-9m" || e.BuildingBlockType != "default" ||
+		e.EventCategoryOverride != "event.type" || len(e.Index) != 2 {
+		t.Errorf("e_good.toml = %+v", e)
+	}
+}
+
+func TestReadNDJSONExport(t *testing.T) {
+	set, err := Load(context.Background(), "testdata/export.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Errors) != 0 {
+		t.Fatalf("errors: %v", set.Errors)
+	}
+	if len(set.Rules) != 1 || len(set.Skipped) != 1 {
+		t.Fatalf("rules %d skipped %d, want 1 and 1", len(set.Rules), len(set.Skipped))
+	}
+	r := set.Rules[0]
+	if r.UUID() != "8a1d4e52-7d0b-4c64-9d8e-3f0c2b6a9e11" || r.RuleID != "c6f0a5b4-3f1e-4a7d-9b2c-5e8d7f6a1b20" ||
+		r.Version != 3 || r.MaxSignals != 50 || r.From != "now-360s" || r.Source.String() != "testdata/export.ndjson:1" ||
+		r.Threat[0].Technique[0].Subtechnique[0].ID != "T1505.003" || r.Severity != "high" || r.RiskScore != 73 ||
+		r.Query != `process where event.type == "start" and process.parent.name in ("nginx", "apache2") and process.name in ("sh", "bash")` {
+		t.Errorf("rule 1 = %+v", r)
+	}
+	s := set.Skipped[0]
+	if s.Reason != "not an EQL rule (query/kuery)" || s.Rule.Source.String() != "testdata/export.ndjson:2" || s.Rule.Enabled {
+		t.Errorf("skipped = %+v (%s)", s, s.Rule.Source)
+	}
+}
+
+func TestReadNDJSONBadLines(t *testing.T) {
+	f, err := os.Open("testdata/badlines.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rules, errs := ReadNDJSON(f, "x.ndjson")
+	if len(rules) != 1 || rules[0].RuleID != "99999999-9999-4999-8999-999999999999" || rules[0].MaxSignals != 100 {
+		t.Errorf("rules = %+v", rules)
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"x.ndjson:2: not a JSON object: invalid character 'o' looking for beginning of value",
+		"x.ndjson:4: json: cannot unmarshal string into Go struct field Rule.risk_score of type int",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("errors =\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestLoadMissingPath(t *testing.T) {
+	set, err := Load(context.Background(), "testdata/does-not-exist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Errors) != 1 || !errors.Is(set.Errors[0], os.ErrNotExist) {
+		t.Errorf("errors = %v", set.Errors)
+	}
+}
+
+func TestKind(t *testing.T) {
+	for _, tc := range []struct {
+		r    Rule
+		kind string
+		eql  bool
+	}{
+		{Rule{Type: "eql", Language: "eql"}, "eql/eql", true},
+		{Rule{Type: "eql"}, "eql", true},
+		{Rule{Type: "query", Language: "kuery"}, "query/kuery", false},
+		{Rule{Type: "esql", Language: "esql"}, "esql/esql", false},
+		{Rule{Type: "machine_learning"}, "machine_learning", false},
+	} {
+		if got := tc.r.Kind(); got != tc.kind || tc.r.IsEQL() != tc.eql {
+			t.Errorf("Kind(%+v) = %q, IsEQL %v; want %q, %v", tc.r, got, tc.r.IsEQL(), tc.kind, tc.eql)
+		}
+	}
+}
