@@ -12,8 +12,10 @@ const (
 	KindString
 )
 
-// Value is one leaf value of an event field. Only the member that matches Kind is set;
-// a KindBool value keeps 1 or 0 in Int.
+// Value is one leaf value of an event field. The member that matches Kind is set;
+// a KindBool value keeps 1 or 0 in Int. A KindInt or KindFloat value decoded from JSON
+// also keeps its literal text in Str (for example "1.50" or "1e3"), which is how
+// Elasticsearch indexes a number into a keyword field.
 type Value struct {
 	Kind  Kind
 	Int   int64
@@ -41,7 +43,13 @@ type Event struct {
 	Source string
 	Line   int
 
-	// The decoded values live in unexported fields (see decode.go).
+	// vals holds the recorded values by slot; marks the state of each slot (touched,
+	// null seen); touched lists the slots to reset before the next Decode; arena holds
+	// unescaped strings.
+	vals    [][]Value
+	marks   []uint8
+	touched []Slot
+	arena   []byte
 }
 
 // The rest of the API (implemented in this package):

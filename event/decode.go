@@ -1,0 +1,593 @@
+package event
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// maxDepth is the deepest nesting of objects and arrays a document may have: the limit
+// encoding/json applies, so that both accept the same documents.
+const maxDepth = 10000
+
+// Slot marks kept per event.
+const (
+	markSeen = 1 << iota // the slot was written since the last reset
+	markNull             // an explicit null was seen at the path
+)
+
+// SyntaxError reports a malformed document: the byte offset in the document where the
+// problem was found, and what it is.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+// Error returns "offset N: message".
+func (e *SyntaxError) Error() string { return fmt.Sprintf("offset %d: %s", e.Offset, e.Msg) }
+
+// Decoder fills Events from JSON documents, recording the values of the paths of one
+// Fields set only. It checks the syntax of the whole document in the same single pass.
+// A Decoder is not safe for concurrent use: use one per goroutine.
+type Decoder struct {
+	t      trie
+	nslots int
+
+	// State of the current Decode.
+	buf []byte
+	ev  *Event
+	key []byte // an unescaped object key
+	err SyntaxError
+}
+
+// NewDecoder returns a decoder for the paths of f. Paths added to f after this call are
+// not seen by the decoder.
+func NewDecoder(f *Fields) *Decoder {
+	return &Decoder{t: buildTrie(f), nslots: f.Len()}
+}
+
+// Decode checks that doc is one well-formed JSON object and records into ev the values
+// of the decoder's paths. ev.Raw is set to doc; ev's other exported fields are left as
+// they are. Strings of ev that needed no unescaping point into doc: ev is valid as long
+// as doc is unchanged, and until the next Decode into ev.
+//
+// A malformed document returns a *SyntaxError and leaves ev with no values.
+func (d *Decoder) Decode(doc []byte, ev *Event) error {
+	ev.reset(d.nslots)
+	ev.Raw = doc
+	d.buf, d.ev = doc, ev
+	ok := d.document()
+	d.buf, d.ev = nil, nil
+	if !ok {
+		ev.reset(d.nslots)
+		e := d.err
+		return &e
+	}
+	return nil
+}
+
+func (d *Decoder) document() bool {
+	buf := d.buf
+	p := skipWS(buf, 0)
+	if p >= len(buf) {
+		return d.fail(p, "empty document")
+	}
+	if c := buf[p]; c != '{' {
+		if c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n' {
+			return d.fail(p, "document is not a JSON object")
+		}
+		return d.failChar(p, "looking for the beginning of an object")
+	}
+	p = d.object(0, p, 1)
+	if p < 0 {
+		return false
+	}
+	p = skipWS(buf, p)
+	if p < len(buf) {
+		return d.failChar(p, "after the end of the document")
+	}
+	return true
+}
+
+func (d *Decoder) fail(off int, msg string) bool {
+	d.err = SyntaxError{Offset: off, Msg: msg}
+	return false
+}
+
+func (d *Decoder) failChar(off int, where string) bool {
+	if off >= len(d.buf) {
+		return d.fail(off, "unexpected end of document "+where)
+	}
+	return d.fail(off, fmt.Sprintf("unexpected character %q %s", d.buf[off], where))
+}
+
+// bad records an error and returns the position -1 that tells the callers to stop.
+func (d *Decoder) bad(off int, where string) int {
+	d.failChar(off, where)
+	return -1
+}
+
+// skipWS returns the position of the first byte at or after p that is not JSON white space.
+func skipWS(buf []byte, p int) int {
+	for p < len(buf) {
+		c := buf[p]
+		if c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			return p
+		}
+		p++
+	}
+	return p
+}
+
+// value parses the value at p and returns the position after it, or -1 on error. n is
+// the trie node the value is reached by; noNode means only check the syntax.
+func (d *Decoder) value(n int32, p, depth int) int {
+	if n == noNode {
+		return d.skip(p, depth)
+	}
+	buf := d.buf
+	if p >= len(buf) {
+		return d.bad(p, "looking for a value")
+	}
+	slot := d.t.nodes[n].slot
+	switch c := buf[p]; c {
+	case '{':
+		return d.object(n, p, depth+1)
+	case '[':
+		return d.array(n, p, depth+1)
+	case '"':
+		end, esc := d.scanString(p)
+		if end < 0 {
+			return -1
+		}
+		if slot >= 0 {
+			var s string
+			if esc {
+				s = d.ev.unescape(buf[p+1 : end-1])
+			} else if end-1 > p+1 {
+				s = unsafe.String(&buf[p+1], end-2-p)
+			}
+			d.ev.add(slot, Value{Kind: KindString, Str: s})
+		}
+		return end
+	case 't':
+		p = d.literal(p, "true")
+		if p >= 0 && slot >= 0 {
+			d.ev.add(slot, Value{Kind: KindBool, Int: 1})
+		}
+		return p
+	case 'f':
+		p = d.literal(p, "false")
+		if p >= 0 && slot >= 0 {
+			d.ev.add(slot, Value{Kind: KindBool})
+		}
+		return p
+	case 'n':
+		p = d.literal(p, "null")
+		if p >= 0 && slot >= 0 {
+			d.ev.addNull(slot)
+		}
+		return p
+	default:
+		end, isInt := d.scanNumber(p)
+		if end >= 0 && slot >= 0 {
+			d.ev.add(slot, parseNumber(unsafe.String(&buf[p], end-p), isInt))
+		}
+		return end
+	}
+}
+
+// skip checks the syntax of the value at p and returns the position after it, or -1.
+func (d *Decoder) skip(p, depth int) int {
+	buf := d.buf
+	if p >= len(buf) {
+		return d.bad(p, "looking for a value")
+	}
+	switch buf[p] {
+	case '"':
+		end, _ := d.scanString(p)
+		return end
+	case '{':
+		depth++
+		if depth > maxDepth {
+			d.fail(p, "exceeded maximum nesting depth")
+			return -1
+		}
+		p = skipWS(buf, p+1)
+		if p < len(buf) && buf[p] == '}' {
+			return p + 1
+		}
+		for {
+			if p >= len(buf) || buf[p] != '"' {
+				return d.bad(p, "looking for the beginning of an object key")
+			}
+			if p, _ = d.scanString(p); p < 0 {
+				return -1
+			}
+			p = skipWS(buf, p)
+			if p >= len(buf) || buf[p] != ':' {
+				return d.bad(p, "after an object key")
+			}
+			if p = d.skip(skipWS(buf, p+1), depth); p < 0 {
+				return -1
+			}
+			p = skipWS(buf, p)
+			if p >= len(buf) {
+				return d.bad(p, "after an object value")
+			}
+			switch buf[p] {
+			case ',':
+				p = skipWS(buf, p+1)
+			case '}':
+				return p + 1
+			default:
+				return d.bad(p, "after an object value")
+			}
+		}
+	case '[':
+		depth++
+		if depth > maxDepth {
+			d.fail(p, "exceeded maximum nesting depth")
+			return -1
+		}
+		p = skipWS(buf, p+1)
+		if p < len(buf) && buf[p] == ']' {
+			return p + 1
+		}
+		for {
+			if p = d.skip(p, depth); p < 0 {
+				return -1
+			}
+			p = skipWS(buf, p)
+			if p >= len(buf) {
+				return d.bad(p, "after an array element")
+			}
+			switch buf[p] {
+			case ',':
+				p = skipWS(buf, p+1)
+			case ']':
+				return p + 1
+			default:
+				return d.bad(p, "after an array element")
+			}
+		}
+	case 't':
+		return d.literal(p, "true")
+	case 'f':
+		return d.literal(p, "false")
+	case 'n':
+		return d.literal(p, "null")
+	default:
+		end, _ := d.scanNumber(p)
+		return end
+	}
+}
+
+func (d *Decoder) literal(p int, lit string) int {
+	if len(d.buf)-p >= len(lit) && string(d.buf[p:p+len(lit)]) == lit {
+		return p + len(lit)
+	}
+	for i := 0; i < len(lit); i++ {
+		if p+i >= len(d.buf) || d.buf[p+i] != lit[i] {
+			return d.bad(p+i, "in literal "+lit)
+		}
+	}
+	return p + len(lit)
+}
+
+func (d *Decoder) object(n int32, p, depth int) int {
+	if depth > maxDepth {
+		d.fail(p, "exceeded maximum nesting depth")
+		return -1
+	}
+	buf := d.buf
+	p = skipWS(buf, p+1)
+	if p < len(buf) && buf[p] == '}' {
+		return p + 1
+	}
+	for {
+		if p >= len(buf) || buf[p] != '"' {
+			return d.bad(p, "looking for the beginning of an object key")
+		}
+		end, esc := d.scanString(p)
+		if end < 0 {
+			return -1
+		}
+		key := buf[p+1 : end-1]
+		if esc {
+			d.key = appendUnescaped(d.key[:0], key)
+			key = d.key
+		}
+		k := d.t.child(n, key)
+		p = skipWS(buf, end)
+		if p >= len(buf) || buf[p] != ':' {
+			return d.bad(p, "after an object key")
+		}
+		if p = d.value(k, skipWS(buf, p+1), depth); p < 0 {
+			return -1
+		}
+		p = skipWS(buf, p)
+		if p >= len(buf) {
+			return d.bad(p, "after an object value")
+		}
+		switch buf[p] {
+		case ',':
+			p = skipWS(buf, p+1)
+		case '}':
+			return p + 1
+		default:
+			return d.bad(p, "after an object value")
+		}
+	}
+}
+
+func (d *Decoder) array(n int32, p, depth int) int {
+	if depth > maxDepth {
+		d.fail(p, "exceeded maximum nesting depth")
+		return -1
+	}
+	buf := d.buf
+	p = skipWS(buf, p+1)
+	if p < len(buf) && buf[p] == ']' {
+		return p + 1
+	}
+	for {
+		if p = d.value(n, p, depth); p < 0 {
+			return -1
+		}
+		p = skipWS(buf, p)
+		if p >= len(buf) {
+			return d.bad(p, "after an array element")
+		}
+		switch buf[p] {
+		case ',':
+			p = skipWS(buf, p+1)
+		case ']':
+			return p + 1
+		default:
+			return d.bad(p, "after an array element")
+		}
+	}
+}
+
+// SWAR constants: a byte repeated in each of the 8 bytes of a word.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special reports whether one of the 8 bytes of x is a quote, a backslash or a control
+// character. Each "x - ones*c" term sets the high bit of a byte that is below c (or
+// zero after the xor), and the &^ x keeps bytes under 0x80, whose high bit is the same
+// in x and in x xor a 7-bit constant; this is exact for "is there any such byte".
+func special(x uint64) bool {
+	return ((x-ones*0x20)|((x^(ones*'"'))-ones)|((x^(ones*'\\'))-ones))&^x&highs != 0
+}
+
+// scanString checks the string that starts at p and returns the position after its
+// closing quote (or -1), and whether the string holds escapes.
+//
+// The closing quote candidate is found with bytes.IndexByte (vectorised); the bytes
+// before it are then checked 8 at a time for a backslash or a control character. Only
+// strings with escapes take the byte-by-byte path.
+func (d *Decoder) scanString(p int) (end int, esc bool) {
+	buf := d.buf
+	start := p
+	p++
+	q := bytes.IndexByte(buf[p:], '"')
+	if q < 0 {
+		q = len(buf)
+	} else {
+		q += p
+	}
+	for p+8 <= q && !plain(binary.LittleEndian.Uint64(buf[p:])) {
+		p += 8
+	}
+	for p < q && buf[p] >= 0x20 && buf[p] != '\\' {
+		p++
+	}
+	if p == q && q < len(buf) {
+		return q + 1, false
+	}
+	return d.scanEscaped(start, p)
+}
+
+// plain reports whether one of the 8 bytes of x is a backslash or a control character
+// (see special).
+func plain(x uint64) bool {
+	return ((x-ones*0x20)|((x^(ones*'\\'))-ones))&^x&highs != 0
+}
+
+// scanEscaped continues scanString byte by byte from p, where a backslash, a control
+// character or the end of the document is.
+func (d *Decoder) scanEscaped(start, p int) (end int, esc bool) {
+	buf := d.buf
+	for {
+		for p+8 <= len(buf) && !special(binary.LittleEndian.Uint64(buf[p:])) {
+			p += 8
+		}
+		if p >= len(buf) {
+			d.fail(start, "unterminated string")
+			return -1, esc
+		}
+		switch c := buf[p]; {
+		case c == '"':
+			return p + 1, esc
+		case c == '\\':
+			esc = true
+			p++
+			if p >= len(buf) {
+				d.fail(start, "unterminated string")
+				return -1, esc
+			}
+			switch buf[p] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p++
+			case 'u':
+				for i := 1; i <= 4; i++ {
+					if p+i >= len(buf) {
+						d.fail(start, "unterminated string")
+						return -1, esc
+					}
+					if hexVal(buf[p+i]) < 0 {
+						d.fail(p+i, fmt.Sprintf("invalid character %q in \\u escape", buf[p+i]))
+						return -1, esc
+					}
+				}
+				p += 5
+			default:
+				d.fail(p, fmt.Sprintf("invalid escape \\%c in string", buf[p]))
+				return -1, esc
+			}
+		case c < 0x20:
+			d.fail(p, fmt.Sprintf("control character %q in string", c))
+			return -1, esc
+		default:
+			p++
+		}
+	}
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// appendUnescaped appends the text of a checked JSON string body (without quotes) to
+// dst. A lone UTF-16 surrogate becomes U+FFFD, as encoding/json does.
+func appendUnescaped(dst, src []byte) []byte {
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(src) && src[j] != '\\' {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			i = j
+			continue
+		}
+		e := src[i+1]
+		i += 2
+		switch e {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(src[i:])
+			i += 4
+			if r >= 0xD800 && r < 0xDC00 {
+				if i+6 <= len(src) && src[i] == '\\' && src[i+1] == 'u' {
+					if r2 := hex4(src[i+2:]); r2 >= 0xDC00 && r2 < 0xE000 {
+						r = 0x10000 + (r-0xD800)<<10 + (r2 - 0xDC00)
+						i += 6
+					}
+				}
+			}
+			if r >= 0xD800 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+		default: // '"', '\\', '/'
+			dst = append(dst, e)
+		}
+	}
+	return dst
+}
+
+func hex4(b []byte) rune {
+	return rune(hexVal(b[0])<<12 | hexVal(b[1])<<8 | hexVal(b[2])<<4 | hexVal(b[3]))
+}
+
+// scanNumber checks the number at p and returns the position after it (or -1), and
+// whether it is an integer (no fraction, no exponent).
+func (d *Decoder) scanNumber(p int) (end int, isInt bool) {
+	buf := d.buf
+	if buf[p] == '-' {
+		p++
+	} else if buf[p] < '0' || buf[p] > '9' {
+		return d.bad(p, "looking for the beginning of a value"), false
+	}
+	if p >= len(buf) {
+		return d.bad(p, "in a number"), false
+	}
+	switch c := buf[p]; {
+	case c == '0':
+		p++
+	case c >= '1' && c <= '9':
+		p++
+		for p < len(buf) && buf[p] >= '0' && buf[p] <= '9' {
+			p++
+		}
+	default:
+		return d.bad(p, "in a number"), false
+	}
+	isInt = true
+	if p < len(buf) && buf[p] == '.' {
+		isInt = false
+		p++
+		if p >= len(buf) || buf[p] < '0' || buf[p] > '9' {
+			return d.bad(p, "after a decimal point"), false
+		}
+		for p < len(buf) && buf[p] >= '0' && buf[p] <= '9' {
+			p++
+		}
+	}
+	if p < len(buf) && (buf[p] == 'e' || buf[p] == 'E') {
+		isInt = false
+		p++
+		if p < len(buf) && (buf[p] == '+' || buf[p] == '-') {
+			p++
+		}
+		if p >= len(buf) || buf[p] < '0' || buf[p] > '9' {
+			return d.bad(p, "in the exponent of a number"), false
+		}
+		for p < len(buf) && buf[p] >= '0' && buf[p] <= '9' {
+			p++
+		}
+	}
+	return p, isInt
+}
+
+// parseNumber converts a checked JSON number literal.
+func parseNumber(lit string, isInt bool) Value {
+	if isInt {
+		if len(lit) <= 18 {
+			neg := lit[0] == '-'
+			var n int64
+			i := 0
+			if neg {
+				i = 1
+			}
+			for ; i < len(lit); i++ {
+				n = n*10 + int64(lit[i]-'0')
+			}
+			if neg {
+				n = -n
+			}
+			return Value{Kind: KindInt, Int: n, Str: lit}
+		}
+		if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+			return Value{Kind: KindInt, Int: n, Str: lit}
+		}
+	}
+	f, _ := strconv.ParseFloat(lit, 64) // out of range: ±Inf, as Java's Double.parseDouble
+	return Value{Kind: KindFloat, Float: f, Str: lit}
+}
