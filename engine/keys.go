@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tripline/tripline/event"
+)
+
+// keyKind is the type of one join-key value.
+type keyKind uint8
+
+const (
+	kNull keyKind = iota
+	kBool
+	kInt
+	kFloat
+	kString
+	kDate // nanoseconds since the Unix epoch
+)
+
+// keyVal is one join-key (or tiebreaker) value in canonical form: numbers that are whole
+// are kInt so that 1 and 1.0 are the same key, as Elasticsearch compares keys by value.
+type keyVal struct {
+	kind keyKind
+	i    int64
+	f    float64
+	s    string
+}
+
+// appendEnc appends a self-delimiting binary encoding of v, used as a map key.
+func (v keyVal) appendEnc(b []byte) []byte {
+	b = append(b, byte(v.kind))
+	switch v.kind {
+	case kBool, kInt, kDate:
+		b = binary.BigEndian.AppendUint64(b, uint64(v.i))
+	case kFloat:
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(v.f))
+	case kString:
+		b = binary.AppendUvarint(b, uint64(len(v.s)))
+		b = append(b, v.s...)
+	}
+	return b
+}
+
+// seqString is the value as the sequence response's join_keys show it.
+func (v keyVal) seqString() string {
+	if v.kind == kDate {
+		return time.Unix(0, v.i).UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	return v.sampleString()
+}
+
+// sampleString is the value as the sample response's join_keys show it (dates as epoch ms).
+func (v keyVal) sampleString() string {
+	switch v.kind {
+	case kNull:
+		return "null"
+	case kBool:
+		if v.i != 0 {
+			return "true"
+		}
+		return "false"
+	case kInt:
+		return strconv.FormatInt(v.i, 10)
+	case kFloat:
+		return javaDouble(v.f)
+	case kDate:
+		return strconv.FormatInt(floorDiv(v.i, int64(time.Millisecond)), 10)
+	}
+	return v.s
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// javaDouble formats f as Java's Double.toString does for ordinary magnitudes.
+func javaDouble(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	a := math.Abs(f)
+	if a != 0 && (a < 1e-3 || a >= 1e7) {
+		s := strconv.FormatFloat(f, 'E', -1, 64)
+		mant, exp, _ := strings.Cut(s, "E")
+		if !strings.Contains(mant, ".") {
+			mant += ".0"
+		}
+		exp = strings.TrimPrefix(exp, "+")
+		return mant + "E" + exp
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// compareKeyVal orders values as Elasticsearch's composite aggregation does: null first,
+// then by value (numbers numerically, strings by bytes, false before true).
+func compareKeyVal(a, b keyVal) int {
+	if a.kind == kNull || b.kind == kNull {
+		switch {
+		case a.kind == b.kind:
+			return 0
+		case a.kind == kNull:
+			return -1
+		}
+		return 1
+	}
+	an, aok := a.num()
+	bn, bok := b.num()
+	if aok && bok {
+		if a.kind != kFloat && b.kind != kFloat {
+			return cmpInt(a.i, b.i)
+		}
+		switch {
+		case an < bn:
+			return -1
+		case an > bn:
+			return 1
+		}
+		return 0
+	}
+	if a.kind != b.kind {
+		return cmpInt(int64(a.kind), int64(b.kind))
+	}
+	return strings.Compare(a.s, b.s)
+}
+
+func (v keyVal) num() (float64, bool) {
+	switch v.kind {
+	case kBool, kInt, kDate:
+		return float64(v.i), true
+	case kFloat:
+		return v.f, true
+	}
+	return 0, false
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func compareTuples(a, b []keyVal) int {
+	for i := range min(len(a), len(b)) {
+		if c := compareKeyVal(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return cmpInt(int64(len(a)), int64(len(b)))
+}
+
+// ordinal is an event's place in Elasticsearch's order: timestamp, then the tiebreaker
+// (missing last), then input order.
+type ordinal struct {
+	ts  int64 // nanoseconds
+	tb  keyVal
+	seq uint64
+}
+
+func (a *ordinal) compare(b *ordinal) int {
+	if c := cmpInt(a.ts, b.ts); c != 0 {
+		return c
+	}
+	an, bn := a.tb.kind == kNull, b.tb.kind == kNull
+	switch {
+	case an && !bn:
+		return 1
+	case !an && bn:
+		return -1
+	case !an && !bn:
+		if c := compareKeyVal(a.tb, b.tb); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case a.seq < b.seq:
+		return -1
+	case a.seq > b.seq:
+		return 1
+	}
+	return 0
+}
+
+// keyIter enumerates the join-key tuples of an event: the cartesian product of the key
+// fields' distinct values. Its buffers are reused from event to event.
+type keyIter struct {
+	vals  [][]keyVal
+	idx   []int
+	tuple []keyVal
+	enc   []byte
+}
+
+func newKeyIter(n int) keyIter {
+	return keyIter{vals: make([][]keyVal, n), idx: make([]int, n), tuple: make([]keyVal, n)}
+}
+
+// each calls fn for every tuple; enc is the tuple's binary encoding. Both are only valid
+// during the call. An event lacking a non-optional key yields no tuple.
+func (k *keyIter) each(keys []valueReader, ev *event.Event, fn func(enc []byte, tuple []keyVal)) {
+	for i := range keys {
+		k.vals[i] = keys[i].keyValues(ev, k.vals[i][:0])
+		if len(k.vals[i]) == 0 {
+			return
+		}
+		k.idx[i] = 0
+	}
+	for {
+		k.enc = k.enc[:0]
+		for i := range keys {
+			k.tuple[i] = k.vals[i][k.idx[i]]
+			k.enc = k.tuple[i].appendEnc(k.enc)
+		}
+		fn(k.enc, k.tuple[:len(keys)])
+		i := len(keys) - 1
+		for ; i >= 0; i-- {
+			k.idx[i]++
+			if k.idx[i] < len(k.vals[i]) {
+				break
+			}
+			k.idx[i] = 0
+		}
+		if i < 0 {
+			return
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/tripline/tripline/event"
+)
+
+// item is an event that matched at least one term, with its place in the order.
+type item struct {
+	ev   *event.Event // owned (cloned)
+	ord  ordinal
+	mask uint64 // bit i set: term i matched
+}
+
+// Run is one execution of a Query over a stream of events. It is not safe for concurrent use.
+type Run struct {
+	q     *Query
+	mode  Mode
+	emit  func(*Result)
+	stats Stats
+
+	// batch
+	items []item
+	// streaming
+	buf      itemHeap
+	maxTS    int64
+	seenTS   bool
+	released ordinal
+	anyOut   bool
+
+	seq    *seqMatcher
+	sample *sampler
+
+	// limits
+	lim     limiter
+	flushed bool
+}
+
+// NewRun starts a run of q in the given mode. emit receives each result; the Result and
+// its events stay valid after the call (events are clones owned by the result).
+func (q *Query) NewRun(mode Mode, emit func(*Result)) *Run {
+	r := &Run{q: q, mode: mode, emit: emit}
+	r.lim = newLimiter(q.limits, r.deliver)
+	switch q.kind {
+	case kindSequence:
+		r.seq = newSeqMatcher(q, r)
+	case kindSample:
+		r.sample = newSampler(q)
+	}
+	return r
+}
+
+// Stats returns the run's counters.
+func (r *Run) Stats() Stats { return r.stats }
+
+// Done reports whether no further result can be emitted (a head limit was reached), so
+// the caller may stop reading.
+func (r *Run) Done() bool { return r.lim.done() }
+
+func (r *Run) deliver(res *Result) {
+	r.stats.Results++
+	r.emit(res)
+}
+
+// Push offers one event. The event is only read during the call (it is cloned if kept).
+// A non-nil error is a *SkipError: the event was not used (no timestamp, or too late);
+// the run goes on.
+func (r *Run) Push(ev *event.Event) error {
+	r.stats.EventsIn++
+	if r.lim.done() {
+		return nil
+	}
+	var mask uint64
+	for i := range r.q.terms {
+		if r.q.terms[i].filter.Match(ev) {
+			mask |= 1 << i
+		}
+	}
+	var ord ordinal
+	ord.seq = ev.Seq
+	if r.q.kind != kindSample {
+		ts, ok := r.q.ts.timestamp(ev)
+		if !ok {
+			if mask == 0 {
+				return nil // it would not be used anyway
+			}
+			r.stats.NoTimestamp++
+			return &SkipError{Source: ev.Source, Line: ev.Line,
+				Reason: "no valid timestamp in field " + r.q.opts.TimestampField}
+		}
+		ord.ts = ts
+	}
+	if r.q.hasTB {
+		if tb, ok := r.q.tb.first(ev); ok {
+			ord.tb = tb
+		}
+	}
+	if r.mode == Streaming && r.q.kind != kindSample {
+		lateness := int64(r.q.opts.MaxLateness / time.Nanosecond)
+		if (r.seenTS && ord.ts < r.maxTS-lateness) || (r.anyOut && ord.compare(&r.released) < 0) {
+			r.stats.Late++
+			if r.q.opts.OnLate != nil {
+				r.q.opts.OnLate(ev)
+			}
+			return &SkipError{Source: ev.Source, Line: ev.Line,
+				Reason: "event later than max lateness " + r.q.opts.MaxLateness.String()}
+		}
+		if ord.ts > r.maxTS || !r.seenTS {
+			r.maxTS, r.seenTS = ord.ts, true
+		}
+	}
+	if mask == 0 {
+		if r.mode == Streaming {
+			r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))
+		}
+		return nil
+	}
+	switch {
+	case r.q.kind == kindSample:
+		r.sample.add(&item{ev: ev.Clone(), ord: ord, mask: mask})
+	case r.mode == Batch:
+		r.items = append(r.items, item{ev: ev.Clone(), ord: ord, mask: mask})
+		r.stats.Pending++
+		r.peak()
+	default:
+		r.buf.push(item{ev: ev.Clone(), ord: ord, mask: mask})
+		r.stats.Pending++
+		r.peak()
+		r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))
+	}
+	return nil
+}
+
+func (r *Run) peak() {
+	if r.stats.Pending > r.stats.PeakPending {
+		r.stats.PeakPending = r.stats.Pending
+	}
+}
+
+// release processes the buffered events stamped strictly before upTo: an event that may
+// still come (no later than MaxLateness behind the latest one seen) is stamped upTo or later.
+func (r *Run) release(upTo int64) {
+	for r.buf.Len() > 0 && r.buf[0].ord.ts < upTo {
+		it := r.buf.pop()
+		r.stats.Pending--
+		r.process(&it)
+		if r.lim.done() {
+			return
+		}
+	}
+}
+
+// process handles one event in order.
+func (r *Run) process(it *item) {
+	r.released = it.ord
+	r.anyOut = true
+	switch r.q.kind {
+	case kindEvent:
+		r.lim.push(&Result{Events: []*event.Event{it.ev}})
+	case kindSequence:
+		r.seq.process(it)
+	}
+}
+
+// Flush ends the input: it orders and matches what batch mode buffered, releases the
+// reordering buffer, decides pending sequences and emits the held results. A cancelled
+// context stops it early with ctx.Err().
+func (r *Run) Flush(ctx context.Context) error {
+	if r.flushed {
+		return nil
+	}
+	r.flushed = true
+	if r.mode == Batch && len(r.items) > 0 {
+		slices.SortFunc(r.items, func(a, b item) int { return a.ord.compare(&b.ord) })
+		for i := range r.items {
+			if i&1023 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.stats.Pending--
+			r.process(&r.items[i])
+			r.items[i] = item{}
+			if r.lim.done() {
+				break
+			}
+		}
+		r.items = nil
+	}
+	for r.buf.Len() > 0 && !r.lim.done() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		it := r.buf.pop()
+		r.stats.Pending--
+		r.process(&it)
+	}
+	switch {
+	case r.seq != nil:
+		r.seq.flush()
+	case r.sample != nil:
+		r.sample.flush(r.lim.push)
+	}
+	r.lim.flush()
+	return nil
+}
+
+// itemHeap is a binary min-heap of buffered events by ordinal (hand-written so that pushing
+// and popping items does not box them).
+type itemHeap []item
+
+func (h itemHeap) Len() int { return len(h) }
+
+func (h *itemHeap) push(it item) {
+	*h = append(*h, it)
+	x := *h
+	i := len(x) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if x[p].ord.compare(&x[i].ord) <= 0 {
+			break
+		}
+		x[p], x[i] = x[i], x[p]
+		i = p
+	}
+}
+
+func (h *itemHeap) pop() item {
+	x := *h
+	top := x[0]
+	n := len(x) - 1
+	x[0] = x[n]
+	x[n] = item{}
+	x = x[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		c := l
+		if r := l + 1; r < n && x[r].ord.compare(&x[l].ord) < 0 {
+			c = r
+		}
+		if x[i].ord.compare(&x[c].ord) <= 0 {
+			break
+		}
+		x[i], x[c] = x[c], x[i]
+		i = c
+	}
+	*h = x
+	return top
+}
+
+// limiter applies the head/tail limits to the ascending stream of results. With only head
+// limits, results pass through at once up to the smallest head. Otherwise it keeps what the
+// first limit allows (the first n, or the last n in a ring) and applies every limit at flush.
+type limiter struct {
+	ops     []limitOp
+	out     func(*Result)
+	passN   int // pass-through mode: results left; -1 = unlimited
+	through bool
+	held    []*Result
+	ring    bool
+	start   int // ring start
+	cap     int
+}
+
+func newLimiter(ops []limitOp, out func(*Result)) limiter {
+	l := limiter{ops: ops, out: out, passN: -1, through: true}
+	for _, op := range ops {
+		if op.tail {
+			l.through = false
+		}
+	}
+	if l.through {
+		for _, op := range ops {
+			if l.passN < 0 || op.n < l.passN {
+				l.passN = op.n
+			}
+		}
+		return l
+	}
+	l.ring = ops[0].tail
+	l.cap = ops[0].n
+	return l
+}
+
+func (l *limiter) done() bool {
+	if l.through {
+		return l.passN == 0
+	}
+	return l.cap == 0 || (!l.ring && len(l.held) >= l.cap)
+}
+
+func (l *limiter) push(r *Result) {
+	switch {
+	case l.through:
+		if l.passN == 0 {
+			return
+		}
+		if l.passN > 0 {
+			l.passN--
+		}
+		l.out(r)
+	case !l.ring:
+		if len(l.held) < l.cap {
+			l.held = append(l.held, r)
+		}
+	case l.cap == 0:
+	case len(l.held) < l.cap:
+		l.held = append(l.held, r)
+	default:
+		l.held[l.start] = r
+		l.start = (l.start + 1) % l.cap
+	}
+}
+
+func (l *limiter) flush() {
+	if l.through {
+		return
+	}
+	xs := append(l.held[l.start:len(l.held):len(l.held)], l.held[:l.start]...)
+	l.held, l.start = nil, 0
+	for _, r := range applyLimits(l.ops, xs) {
+		l.out(r)
+	}
+}

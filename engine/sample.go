@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"slices"
+
+	"github.com/tripline/tripline/event"
+)
+
+// sampleKey holds, for one join-key tuple, the first hits of every filter.
+type sampleKey struct {
+	tuple []keyVal
+	hits  [][]*item
+}
+
+// sampler assembles samples (section 11 of the semantics notes): for every key tuple that
+// has a hit for every filter, in ascending key order, up to MaxSamplesPerKey samples made of
+// distinct events, one per filter, chosen in hit order.
+type sampler struct {
+	q    *Query
+	keys map[string]*sampleKey
+	cap  int // hits kept per key and filter
+	it   keyIter
+}
+
+func newSampler(q *Query) *sampler {
+	return &sampler{q: q, keys: make(map[string]*sampleKey),
+		cap: len(q.terms) * q.opts.MaxSamplesPerKey, it: newKeyIter(q.nKeys)}
+}
+
+func (s *sampler) add(it *item) {
+	for t := range s.q.terms {
+		if it.mask&(1<<t) == 0 {
+			continue
+		}
+		s.it.each(s.q.terms[t].keys, it.ev, func(enc []byte, tuple []keyVal) {
+			sk, ok := s.keys[string(enc)]
+			if !ok {
+				sk = &sampleKey{tuple: slices.Clone(tuple), hits: make([][]*item, len(s.q.terms))}
+				s.keys[string(enc)] = sk
+			}
+			if len(sk.hits[t]) < s.cap {
+				sk.hits[t] = append(sk.hits[t], it)
+			}
+		})
+	}
+}
+
+func (s *sampler) flush(out func(*Result)) {
+	var ready []*sampleKey
+	for _, sk := range s.keys {
+		complete := true
+		for _, h := range sk.hits {
+			if len(h) == 0 {
+				complete = false
+				break
+			}
+		}
+		if complete {
+			ready = append(ready, sk)
+		}
+	}
+	slices.SortFunc(ready, func(a, b *sampleKey) int { return compareTuples(a.tuple, b.tuple) })
+	n := len(s.q.terms)
+	chosen := make([]*item, n)
+	for _, sk := range ready {
+		for _, h := range sk.hits {
+			slices.SortFunc(h, func(a, b *item) int { return a.ord.compare(&b.ord) })
+		}
+		left := s.q.opts.MaxSamplesPerKey
+		var walk func(t int) bool // reports whether to stop
+		walk = func(t int) bool {
+			if t == n {
+				res := &Result{Events: make([]*event.Event, n), JoinKeys: make([]string, len(sk.tuple))}
+				for i, c := range chosen {
+					res.Events[i] = c.ev
+				}
+				for i, v := range sk.tuple {
+					res.JoinKeys[i] = v.sampleString()
+				}
+				out(res)
+				left--
+				return left == 0
+			}
+			for _, h := range sk.hits[t] {
+				if slices.Contains(chosen[:t], h) {
+					continue
+				}
+				chosen[t] = h
+				if walk(t + 1) {
+					return true
+				}
+			}
+			return false
+		}
+		walk(0)
+	}
+	s.keys = nil
+}
