@@ -1,0 +1,396 @@
+package detect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/tripline/tripline/rule"
+)
+
+// AlertKind says what an alert stands for.
+type AlertKind uint8
+
+// Alert kinds.
+const (
+	// EventAlert is the alert of one event matched by an event query.
+	EventAlert AlertKind = iota
+	// ShellAlert is the alert that stands for a whole sequence (or sample).
+	ShellAlert
+	// BuildingBlockAlert is the alert of one event of a sequence, linked to its shell by
+	// kibana.alert.group.id.
+	BuildingBlockAlert
+)
+
+// String returns "event", "shell" or "building_block".
+func (k AlertKind) String() string {
+	switch k {
+	case ShellAlert:
+		return "shell"
+	case BuildingBlockAlert:
+		return "building_block"
+	}
+	return "event"
+}
+
+// Alert is one alert document.
+type Alert struct {
+	// ID is kibana.alert.uuid, which Kibana also uses as the document _id.
+	ID string
+	// Kind says whether the alert is an event alert, a sequence shell or a building block.
+	Kind AlertKind
+	// Rule is the rule that raised the alert.
+	Rule *rule.Rule
+	// Doc is the alert document (JSON object; keys in sorted order).
+	Doc json.RawMessage
+}
+
+// Index returns the alerts index Kibana writes the alert to for a space.
+func AlertsIndex(space string) string { return ".alerts-security.alerts-" + space }
+
+// matchedEvent is one event of a match, as the alert builder needs it.
+type matchedEvent struct {
+	id, index string
+	src       document
+}
+
+// ancestor is one entry of kibana.alert.ancestors.
+type ancestor struct {
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Index string `json:"index"`
+	Depth int    `json:"depth"`
+	Rule  string `json:"rule,omitempty"`
+}
+
+// ruleInfo is what the builder computes once per rule.
+type ruleInfo struct {
+	r        *rule.Rule
+	uuid     string
+	execUUID string
+	fields   document // kibana.alert.rule.* and other per-rule alert fields
+}
+
+// builder makes alert documents; one per Detector.
+type builder struct {
+	space    string
+	now      string // @timestamp of every alert, ISO ms
+	url      string // Kibana base URL, "" for none
+	version  string // kibana.version
+	alertIdx string
+}
+
+func sha256Hex(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// uuidFrom formats the first 16 bytes of sha256(parts) as a version-4-shaped UUID.
+func uuidFrom(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+	}
+	b := h.Sum(nil)[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b)
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
+
+// newRuleInfo computes the per-rule alert fields.
+func (b *builder) newRuleInfo(r *rule.Rule) *ruleInfo {
+	ri := &ruleInfo{r: r, uuid: r.UUID()}
+	ri.execUUID = uuidFrom("execution", b.now, ri.uuid)
+	version := r.Version
+	if version == 0 {
+		version = 1 // Kibana's default when a rule is created without one
+	}
+	list := func(xs []string) []any {
+		out := make([]any, len(xs))
+		for i, x := range xs {
+			out[i] = x
+		}
+		return out
+	}
+	threat := []any{}
+	if len(r.Threat) > 0 {
+		raw, _ := json.Marshal(r.Threat)
+		_ = json.Unmarshal(raw, &threat)
+	}
+	params := document{
+		"author": list(r.Author), "description": r.Description, "false_positives": list(r.FalsePositives),
+		"from": r.From, "to": r.To, "rule_id": r.RuleID, "max_signals": r.MaxSignals,
+		"risk_score": r.RiskScore, "risk_score_mapping": []any{}, "severity": r.Severity,
+		"severity_mapping": []any{}, "threat": threat, "references": list(r.References),
+		"version": version, "exceptions_list": []any{}, "immutable": false,
+		"related_integrations": []any{}, "required_fields": []any{}, "setup": r.Setup,
+		"type": "eql", "language": "eql", "index": list(r.Index), "query": r.Query, "filters": []any{},
+		"license": r.License, "note": r.Note,
+	}
+	opt := func(key, v string) {
+		if v != "" {
+			params[key] = v
+		}
+	}
+	opt("event_category_override", r.EventCategoryOverride)
+	opt("timestamp_field", r.TimestampField)
+	opt("tiebreaker_field", r.TiebreakerField)
+	opt("timestamp_override", r.TimestampOverride)
+	opt("building_block_type", r.BuildingBlockType)
+
+	f := document{
+		"kibana.alert.rule.uuid":                ri.uuid,
+		"kibana.alert.rule.rule_id":             r.RuleID,
+		"kibana.alert.rule.name":                r.Name,
+		"kibana.alert.rule.description":         r.Description,
+		"kibana.alert.rule.author":              list(r.Author),
+		"kibana.alert.rule.license":             r.License,
+		"kibana.alert.rule.references":          list(r.References),
+		"kibana.alert.rule.false_positives":     list(r.FalsePositives),
+		"kibana.alert.rule.tags":                list(r.Tags),
+		"kibana.alert.rule.threat":              threat,
+		"kibana.alert.rule.severity_mapping":    []any{},
+		"kibana.alert.rule.risk_score_mapping":  []any{},
+		"kibana.alert.rule.exceptions_list":     []any{},
+		"kibana.alert.rule.type":                "eql",
+		"kibana.alert.rule.rule_type_id":        "siem.eqlRule",
+		"kibana.alert.rule.category":            "Event Correlation Rule",
+		"kibana.alert.rule.consumer":            "siem",
+		"kibana.alert.rule.producer":            "siem",
+		"kibana.alert.rule.from":                r.From,
+		"kibana.alert.rule.to":                  r.To,
+		"kibana.alert.rule.interval":            r.Interval,
+		"kibana.alert.rule.max_signals":         r.MaxSignals,
+		"kibana.alert.rule.indices":             list(r.IndexPatterns()),
+		"kibana.alert.rule.enabled":             r.Enabled,
+		"kibana.alert.rule.immutable":           false,
+		"kibana.alert.rule.version":             version,
+		"kibana.alert.rule.revision":            0,
+		"kibana.alert.rule.actions":             []any{},
+		"kibana.alert.rule.parameters":          params,
+		"kibana.alert.rule.execution.uuid":      ri.execUUID,
+		"kibana.alert.rule.execution.type":      "scheduled",
+		"kibana.alert.rule.execution.timestamp": b.now,
+		"kibana.alert.severity":                 r.Severity,
+		"kibana.alert.risk_score":               r.RiskScore,
+		"kibana.alert.status":                   "active",
+		"kibana.alert.workflow_status":          "open",
+		"kibana.alert.workflow_tags":            []any{},
+		"kibana.alert.workflow_assignee_ids":    []any{},
+		"kibana.alert.start":                    b.now,
+		"kibana.alert.last_detected":            b.now,
+		"kibana.alert.intended_timestamp":       b.now,
+		"kibana.space_ids":                      []any{b.space},
+		"@timestamp":                            b.now,
+	}
+	if r.Note != "" {
+		f["kibana.alert.rule.note"] = r.Note
+	}
+	if r.TimestampOverride != "" {
+		f["kibana.alert.rule.timestamp_override"] = r.TimestampOverride
+	}
+	if b.version != "" {
+		f["kibana.version"] = b.version
+	}
+	ri.fields = f
+	return ri
+}
+
+// sanitize prepares an event's source for an alert as Kibana's traverseAndMutateDoc does
+// for the parts that matter here: top-level kibana, signal and threshold_result fields are
+// removed (nested or dotted), and so are the metadata fields _id and _index.
+func sanitize(src document) {
+	for k := range src {
+		switch {
+		case k == "kibana", k == "signal", k == "threshold_result", k == "_id", k == "_index",
+			strings.HasPrefix(k, "kibana."), strings.HasPrefix(k, "signal."), strings.HasPrefix(k, "threshold_result."):
+			delete(src, k)
+		}
+	}
+}
+
+// setEventKind sets event.kind to "signal", in whichever form (nested or dotted) the source uses.
+func setEventKind(doc document) {
+	if _, ok := doc["event.kind"]; ok {
+		doc["event.kind"] = "signal"
+		return
+	}
+	if ev, ok := doc["event"].(map[string]any); ok {
+		ev["kind"] = "signal"
+		return
+	}
+	doc["event"] = map[string]any{"kind": "signal"}
+}
+
+// baseAlert builds the alert document of one event: the sanitized source, its original
+// event.* and data_stream.* fields, event.kind "signal", then the rule's alert fields.
+func (b *builder) baseAlert(ri *ruleInfo, ev matchedEvent) document {
+	doc := make(document, len(ev.src)+len(ri.fields)+16)
+	for k, v := range ev.src {
+		doc[k] = v
+	}
+	sanitize(doc)
+	copySubtree(doc, ev.src, "event", "kibana.alert.original_event")
+	copySubtree(doc, ev.src, "data_stream", "kibana.alert.original_data_stream")
+	// event.kind is replaced in a copy of the event object, not in the shared source.
+	if e, ok := doc["event"].(map[string]any); ok {
+		c := make(map[string]any, len(e))
+		for k, v := range e {
+			c[k] = v
+		}
+		doc["event"] = c
+	}
+	setEventKind(doc)
+	for k, v := range ri.fields {
+		doc[k] = v
+	}
+	if ts, ok := lookup(ev.src, "@timestamp"); ok {
+		if t, ok := parseTime(ts); ok {
+			doc["kibana.alert.original_time"] = isoMillis(t)
+		}
+	}
+	doc["kibana.alert.reason"] = reason(ev.src, ri.r.Severity, ri.r.Name)
+	if ri.r.BuildingBlockType != "" {
+		doc["kibana.alert.building_block_type"] = ri.r.BuildingBlockType
+	}
+	return doc
+}
+
+func (b *builder) alertURL(id string) string {
+	if b.url == "" {
+		return ""
+	}
+	base := strings.TrimRight(b.url, "/")
+	if b.space != "default" {
+		base += "/s/" + b.space
+	}
+	return base + "/app/security/alerts/redirect/" + id + "?index=" + b.alertIdx + "&timestamp=" + b.now
+}
+
+func (b *builder) finish(ri *ruleInfo, kind AlertKind, id string, doc document) (Alert, error) {
+	doc["kibana.alert.uuid"] = id
+	if u := b.alertURL(id); u != "" {
+		doc["kibana.alert.url"] = u
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return Alert{}, err
+	}
+	return Alert{ID: id, Kind: kind, Rule: ri.r, Doc: raw}, nil
+}
+
+// eventAlert builds the alert of one event matched by an event query. Its id is
+// sha256(index + _id + "undefined" (EQL hits have no _version) + space + ":" + rule uuid).
+func (b *builder) eventAlert(ri *ruleInfo, ev matchedEvent) (Alert, error) {
+	doc := b.baseAlert(ri, ev)
+	doc["kibana.alert.depth"] = 1
+	doc["kibana.alert.ancestors"] = []ancestor{{ID: ev.id, Type: "event", Index: ev.index, Depth: 0}}
+	id := sha256Hex(ev.index, ev.id, "undefined", b.space, ":", ri.uuid)
+	return b.finish(ri, EventAlert, id, doc)
+}
+
+// sequenceAlerts builds the alerts of one sequence: the shell first, then one building block
+// per present event (missing-event placeholders, nil in events, get none), as Kibana's
+// buildAlertGroupFromSequence does.
+func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert, error) {
+	var present []*matchedEvent
+	for _, ev := range events {
+		if ev != nil {
+			present = append(present, ev)
+		}
+	}
+	if len(present) == 0 {
+		return nil, nil
+	}
+	// Building-block ids: sha256(base + i), base = for each event: _id + _index + rule uuid.
+	var base strings.Builder
+	for _, ev := range present {
+		base.WriteString(ev.id)
+		base.WriteString(ev.index)
+		base.WriteString(ri.uuid)
+	}
+	bbDocs := make([]document, len(present))
+	bbIDs := make([]string, len(present))
+	for i, ev := range present {
+		doc := b.baseAlert(ri, *ev)
+		doc["kibana.alert.depth"] = 1
+		doc["kibana.alert.ancestors"] = []ancestor{{ID: ev.id, Type: "event", Index: ev.index, Depth: 0}}
+		doc["kibana.alert.building_block_type"] = "default"
+		doc["kibana.alert.group.index"] = i
+		bbIDs[i] = sha256Hex(base.String(), strconv.Itoa(i))
+		doc["kibana.alert.uuid"] = bbIDs[i]
+		if u := b.alertURL(bbIDs[i]); u != "" {
+			doc["kibana.alert.url"] = u
+		}
+		bbDocs[i] = doc
+	}
+	// Shell ancestors: each event, then its building block; the id hashes them all.
+	var anc []ancestor
+	var idsrc strings.Builder
+	for i, ev := range present {
+		anc = append(anc,
+			ancestor{ID: ev.id, Type: "event", Index: ev.index, Depth: 0},
+			ancestor{ID: bbIDs[i], Type: "signal", Index: "", Depth: 1, Rule: ri.uuid})
+		idsrc.WriteString(ev.id + ev.index + bbIDs[i])
+	}
+	idsrc.WriteString(ri.uuid)
+	shellID := sha256Hex(idsrc.String())
+	for _, doc := range bbDocs {
+		doc["kibana.alert.group.id"] = shellID
+	}
+
+	// The shell's source is the intersection of the building blocks (JSON round trip so
+	// that both sides compare as decoded JSON), then the shell's own alert fields.
+	norm := make([]document, len(bbDocs))
+	for i, d := range bbDocs {
+		raw, err := json.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		if norm[i], err = parseDocument(raw); err != nil {
+			return nil, err
+		}
+	}
+	merged := intersect(norm)
+	shell := make(document, len(merged)+len(ri.fields)+8)
+	for k, v := range merged {
+		shell[k] = v
+	}
+	setEventKind(shell)
+	for k, v := range ri.fields {
+		shell[k] = v
+	}
+	if ri.r.BuildingBlockType != "" {
+		shell["kibana.alert.building_block_type"] = ri.r.BuildingBlockType
+	} else {
+		delete(shell, "kibana.alert.building_block_type")
+	}
+	// Kibana reads the shell's original time from its first building block's @timestamp,
+	// which is that alert's creation time.
+	shell["kibana.alert.original_time"] = b.now
+	shell["kibana.alert.depth"] = 2
+	shell["kibana.alert.ancestors"] = anc
+	shell["kibana.alert.reason"] = reason(merged, ri.r.Severity, ri.r.Name)
+	shell["kibana.alert.group.id"] = shellID
+
+	out := make([]Alert, 0, len(present)+1)
+	a, err := b.finish(ri, ShellAlert, shellID, shell)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, a)
+	for i, doc := range bbDocs {
+		a, err := b.finish(ri, BuildingBlockAlert, bbIDs[i], doc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -1,0 +1,580 @@
+package detect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/rule"
+)
+
+// Sink receives alerts. Write is called in order: for a sequence, the shell first, then its
+// building blocks in sequence order.
+type Sink interface {
+	Write(a Alert) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(a Alert) error
+
+// Write calls f(a).
+func (f SinkFunc) Write(a Alert) error { return f(a) }
+
+// Runner is one rule's compiled query, running over the stream: the part of the engine a
+// Detector uses. Push offers an event (only read during the call); a non-nil error means the
+// event was not used by this rule (for example it has no timestamp). Flush ends the input.
+type Runner interface {
+	Push(ev *event.Event) error
+	Flush(ctx context.Context) error
+}
+
+// Compiled is a rule's query ready to run.
+type Compiled struct {
+	Runner Runner
+	// Sequence is set for sequences and samples, whose matches become a shell alert and
+	// building blocks; event queries give one alert per event.
+	Sequence bool
+	// Categories are the event categories the query can match (in CategoryField); nil
+	// means any event may match. See Categories.
+	Categories []string
+	// CategoryField is the field holding the category: the rule's event_category_override,
+	// or "event.category".
+	CategoryField string
+}
+
+// CompileRequest is what a CompileFunc gets for one rule.
+type CompileRequest struct {
+	Rule *rule.Rule
+	// Statement is the rule's parsed query.
+	Statement *eql.Statement
+	// Fields is the set shared by every rule: the compiled query registers what it reads.
+	Fields *event.Fields
+	// Streaming asks for arrival-order matching with bounded state instead of batch order.
+	Streaming bool
+	// Emit must be called with the events of each match in stage order (nil for a missing
+	// event). The events must stay valid after the call (clones).
+	Emit func(events []*event.Event)
+}
+
+// CompileFunc compiles one rule's query. An error makes the rule skipped, with the error as
+// the reason.
+type CompileFunc func(req CompileRequest) (*Compiled, error)
+
+// Options configure a Detector.
+type Options struct {
+	// Compile compiles rule queries; required (EngineCompiler gives the engine's).
+	Compile CompileFunc
+	// Streaming selects arrival-order matching (Compile is told) and per-interval
+	// max_signals capping; the default is batch: one execution over the whole input.
+	Streaming bool
+	// Now is the alerts' creation time (@timestamp); zero means time.Now() at New.
+	Now time.Time
+	// Space is the Kibana space id; default "default".
+	Space string
+	// KibanaURL, when set, is the base for kibana.alert.url.
+	KibanaURL string
+	// KibanaVersion is written as kibana.version; default "9.3.0".
+	KibanaVersion string
+	// Index is the index name of events whose input gives none (the --index flag).
+	Index string
+	// IgnoreIndexPatterns offers every event to every rule.
+	IgnoreIndexPatterns bool
+	// OnEventError, when set, is called for each event skipped or not used, with a message
+	// that names its source and line.
+	OnEventError func(err error)
+}
+
+// ruleState is one running rule.
+type ruleState struct {
+	idx      int
+	info     *ruleInfo
+	comp     *Compiled
+	patterns IndexPatterns
+	stats    *RuleStats
+	pending  [][]*event.Event // batch: matches kept until Close for max_signals (tail)
+	buckets  map[int64]int    // streaming: alerts per interval bucket
+	interval time.Duration
+	pushErr  error // the last Push error, reported once per event
+}
+
+// Detector runs many rules over one stream of events. It is not safe for concurrent use.
+type Detector struct {
+	opts    Options
+	b       builder
+	rules   []*ruleState
+	fields  *event.Fields
+	dec     *event.Decoder
+	ev      event.Event
+	sink    Sink
+	summary Summary
+
+	// Routing.
+	slotIndex, slotID         event.Slot
+	slotDSType, slotDSDataset event.Slot
+	slotDSNamespace           event.Slot
+	catFields                 []catField
+	anyRules                  []int // rules with no category restriction
+	routes                    map[string][]bool
+	dsBuf                     []byte
+	mark                      []uint32
+	epoch                     uint32
+	cand                      []int
+	alertErr                  error
+}
+
+// catField indexes the rules that read one category field by category name.
+type catField struct {
+	slot  event.Slot
+	byCat map[string][]int
+	all   []int // rules of this field, for events whose category is not a string
+}
+
+// maxRoutes bounds the index-name routing cache.
+const maxRoutes = 4096
+
+// New compiles the rules and returns a Detector that writes alerts to sink. A rule that
+// cannot be parsed or compiled is skipped and listed in the Summary with the reason; New
+// fails only when Options.Compile is missing.
+func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
+	if opts.Compile == nil {
+		return nil, errors.New("detect: Options.Compile is required")
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if opts.Space == "" {
+		opts.Space = "default"
+	}
+	if opts.KibanaVersion == "" {
+		opts.KibanaVersion = "9.3.0"
+	}
+	d := &Detector{
+		opts:   opts,
+		fields: event.NewFields(),
+		sink:   sink,
+		routes: make(map[string][]bool),
+		b: builder{
+			space: opts.Space, now: isoMillis(opts.Now), url: opts.KibanaURL,
+			version: opts.KibanaVersion, alertIdx: AlertsIndex(opts.Space),
+		},
+	}
+	d.slotIndex = d.fields.Add("_index")
+	d.slotID = d.fields.Add("_id")
+	d.slotDSType = d.fields.Add("data_stream.type")
+	d.slotDSDataset = d.fields.Add("data_stream.dataset")
+	d.slotDSNamespace = d.fields.Add("data_stream.namespace")
+	catIdx := map[string]int{}
+	for _, r := range rules {
+		rs, err := d.compile(r)
+		if err != nil {
+			d.summary.RulesSkipped = append(d.summary.RulesSkipped, SkippedRule{
+				RuleID: r.RuleID, Name: r.Name, Source: r.Source.String(), Reason: err.Error()})
+			continue
+		}
+		rs.idx = len(d.rules)
+		d.rules = append(d.rules, rs)
+		if rs.comp.Categories == nil {
+			d.anyRules = append(d.anyRules, rs.idx)
+			continue
+		}
+		field := rs.comp.CategoryField
+		if field == "" {
+			field = "event.category"
+		}
+		ci, ok := catIdx[field]
+		if !ok {
+			ci = len(d.catFields)
+			catIdx[field] = ci
+			d.catFields = append(d.catFields, catField{slot: d.fields.Add(field), byCat: map[string][]int{}})
+		}
+		cf := &d.catFields[ci]
+		cf.all = append(cf.all, rs.idx)
+		for _, c := range rs.comp.Categories {
+			if l := cf.byCat[c]; len(l) == 0 || l[len(l)-1] != rs.idx {
+				cf.byCat[c] = append(l, rs.idx)
+			}
+		}
+	}
+	d.summary.RulesLoaded = len(d.rules)
+	d.dec = event.NewDecoder(d.fields)
+	d.mark = make([]uint32, len(d.rules))
+	d.cand = make([]int, 0, len(d.rules))
+	return d, nil
+}
+
+func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
+	if reason := r.Unsupported(); reason != "" {
+		return nil, errors.New(reason)
+	}
+	stmt, err := eql.Parse(r.Query)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	rs = &ruleState{
+		info:     d.b.newRuleInfo(r),
+		patterns: NewIndexPatterns(r.IndexPatterns()),
+		stats:    &RuleStats{RuleID: r.RuleID, Name: r.Name},
+	}
+	if d.opts.Streaming {
+		rs.buckets = make(map[int64]int)
+		rs.interval = parseInterval(r.Interval)
+	}
+	defer func() {
+		// A compiler bug must not take the other rules down.
+		if p := recover(); p != nil {
+			rs, err = nil, fmt.Errorf("compile: internal error: %v", p)
+		}
+	}()
+	comp, err := d.opts.Compile(CompileRequest{
+		Rule: r, Statement: stmt, Fields: d.fields, Streaming: d.opts.Streaming,
+		Emit: func(evs []*event.Event) { d.onMatch(rs, evs) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	rs.comp = comp
+	d.summary.Rules = append(d.summary.Rules, rs.stats)
+	return rs, nil
+}
+
+// parseInterval reads a rule interval such as "5m"; default 5 minutes.
+func parseInterval(s string) time.Duration {
+	if len(s) >= 2 {
+		var n int64
+		if _, err := fmt.Sscanf(s[:len(s)-1], "%d", &n); err == nil && n > 0 {
+			switch s[len(s)-1] {
+			case 's':
+				return time.Duration(n) * time.Second
+			case 'm':
+				return time.Duration(n) * time.Minute
+			case 'h':
+				return time.Duration(n) * time.Hour
+			case 'd':
+				return time.Duration(n) * 24 * time.Hour
+			}
+		}
+	}
+	return 5 * time.Minute
+}
+
+// Fields returns the field set shared by the rules (read-only after New).
+func (d *Detector) Fields() *event.Fields { return d.fields }
+
+// EventSource says where an event came from.
+type EventSource struct {
+	// Name is the file name, "-" or a request description; Line is the line number there.
+	Name string
+	Line int
+	// Index is the event's index when the input knows it (an _index in a _bulk action);
+	// empty means Options.Index, then the document's _index, then its data_stream fields.
+	Index string
+	// Seq is the event's position in the input (the implicit tiebreaker).
+	Seq uint64
+}
+
+// Process decodes one JSON document and offers it to every rule that can match it. A
+// malformed document is counted, reported through Options.OnEventError and skipped; the
+// error returned is only a Sink error or ctx's.
+func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.summary.EventsRead++
+	ev := &d.ev
+	if err := d.dec.Decode(doc, ev); err != nil {
+		d.summary.EventsSkipped++
+		d.report(fmt.Errorf("%s:%d: %w", src.Name, src.Line, err))
+		return nil
+	}
+	ev.Source, ev.Line, ev.Seq = src.Name, src.Line, src.Seq
+	ev.Index = src.Index
+	if ev.Index == "" {
+		ev.Index = d.opts.Index
+	}
+	if ev.Index == "" {
+		ev.Index = d.docIndex(ev)
+	}
+	return d.offer(ev)
+}
+
+// docIndex returns the document's _index, else its data stream name, else "". The result
+// may alias the detector's buffer: it is only used until the next event.
+func (d *Detector) docIndex(ev *event.Event) string {
+	if vs := ev.Values(d.slotIndex); len(vs) == 1 && vs[0].Kind == event.KindString {
+		return vs[0].Str
+	}
+	t, ds, ns := ev.Values(d.slotDSType), ev.Values(d.slotDSDataset), ev.Values(d.slotDSNamespace)
+	if len(t) == 1 && len(ds) == 1 && len(ns) == 1 && t[0].Kind == event.KindString &&
+		ds[0].Kind == event.KindString && ns[0].Kind == event.KindString {
+		b := append(d.dsBuf[:0], t[0].Str...)
+		b = append(b, '-')
+		b = append(b, ds[0].Str...)
+		b = append(b, '-')
+		b = append(b, ns[0].Str...)
+		d.dsBuf = b
+		return string(b)
+	}
+	return ""
+}
+
+// route returns, for an index name, which rules its events go to (cached).
+func (d *Detector) route(index string) []bool {
+	if r, ok := d.routes[index]; ok {
+		return r
+	}
+	r := make([]bool, len(d.rules))
+	for i, rs := range d.rules {
+		r[i] = rs.patterns.Match(index)
+	}
+	if len(d.routes) >= maxRoutes {
+		clear(d.routes)
+	}
+	d.routes[index] = r
+	return r
+}
+
+// offer pushes ev to the rules that can match it.
+func (d *Detector) offer(ev *event.Event) error {
+	var allowed []bool
+	switch {
+	case d.opts.IgnoreIndexPatterns:
+	case ev.Index == "":
+		d.summary.EventsWithoutIndex++
+	default:
+		allowed = d.route(ev.Index)
+	}
+	d.epoch++
+	if d.epoch == 0 { // wrapped: reset marks
+		clear(d.mark)
+		d.epoch = 1
+	}
+	cand := d.cand[:0]
+	add := func(list []int) {
+		for _, i := range list {
+			if d.mark[i] != d.epoch && (allowed == nil || allowed[i]) {
+				d.mark[i] = d.epoch
+				cand = append(cand, i)
+			}
+		}
+	}
+	add(d.anyRules)
+	for ci := range d.catFields {
+		cf := &d.catFields[ci]
+		for _, v := range ev.Values(cf.slot) {
+			if v.Kind != event.KindString {
+				add(cf.all) // not a keyword value: let the rules decide
+				break
+			}
+			add(cf.byCat[v.Str])
+		}
+	}
+	slices.Sort(cand)
+	d.cand = cand
+	unused := true
+	var firstErr error
+	for _, i := range cand {
+		rs := d.rules[i]
+		rs.stats.EventsOffered++
+		if err := rs.comp.Runner.Push(ev); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+		} else {
+			unused = false
+		}
+		if d.alertErr != nil {
+			return d.alertErr
+		}
+	}
+	if firstErr != nil && unused {
+		d.summary.EventsUnused++
+		d.report(firstErr)
+	}
+	return nil
+}
+
+func (d *Detector) report(err error) {
+	if d.opts.OnEventError != nil {
+		d.opts.OnEventError(err)
+	}
+}
+
+// onMatch receives one match of a rule from its runner.
+func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
+	rs.stats.Matches++
+	if !d.opts.Streaming {
+		rs.pending = append(rs.pending, evs)
+		return
+	}
+	// Streaming: at most max_signals per rule interval, by the first event's time.
+	var bucket int64
+	for _, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		if doc, err := parseDocument(ev.Raw); err == nil {
+			if v, ok := lookup(doc, "@timestamp"); ok {
+				if t, ok := parseTime(v); ok {
+					bucket = t.UnixNano() / int64(rs.interval)
+				}
+			}
+		}
+		break
+	}
+	if rs.buckets[bucket] >= rs.info.r.MaxSignals {
+		rs.stats.Capped++
+		return
+	}
+	rs.buckets[bucket]++
+	if len(rs.buckets) > 1024 {
+		for k := range rs.buckets {
+			if k < bucket-1 {
+				delete(rs.buckets, k)
+			}
+		}
+	}
+	if err := d.writeMatch(rs, evs); err != nil && d.alertErr == nil {
+		d.alertErr = err
+	}
+}
+
+// eventID returns the event's _id: the document's own _id field if it has one, otherwise an
+// id derived from its content (20 characters, like Elasticsearch's auto-generated ids), so
+// that the same event gets the same id in every run.
+func eventID(doc document, raw []byte) string {
+	if s, ok := doc["_id"].(string); ok && s != "" {
+		return s
+	}
+	sum := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
+}
+
+// writeMatch builds the alerts of one match and writes them to the sink.
+func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
+	mes := make([]*matchedEvent, len(evs))
+	for i, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		src, err := parseDocument(ev.Raw)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
+		}
+		mes[i] = &matchedEvent{id: eventID(src, ev.Raw), index: ev.Index, src: src}
+	}
+	var alerts []Alert
+	if rs.comp.Sequence {
+		var err error
+		if alerts, err = d.b.sequenceAlerts(rs.info, mes); err != nil {
+			return err
+		}
+	} else {
+		for _, me := range mes {
+			if me == nil {
+				continue
+			}
+			a, err := d.b.eventAlert(rs.info, *me)
+			if err != nil {
+				return err
+			}
+			alerts = append(alerts, a)
+		}
+	}
+	for _, a := range alerts {
+		if err := d.sink.Write(a); err != nil {
+			return err
+		}
+		rs.stats.Alerts++
+		d.summary.Alerts++
+	}
+	return nil
+}
+
+// Close ends the input: it flushes every rule, writes the alerts batch mode kept (at most
+// max_signals per rule, the most recent, as Elasticsearch's EQL size keeps them), and
+// returns the first error met. The Summary is complete after Close.
+func (d *Detector) Close(ctx context.Context) error {
+	var first error
+	for _, rs := range d.rules {
+		if err := rs.comp.Runner.Flush(ctx); err != nil && first == nil {
+			first = fmt.Errorf("rule %s (%s): %w", rs.info.r.RuleID, rs.info.r.Name, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if d.alertErr != nil && first == nil {
+		first = d.alertErr
+	}
+	for _, rs := range d.rules {
+		matches := rs.pending
+		rs.pending = nil
+		if max := rs.info.r.MaxSignals; len(matches) > max {
+			rs.stats.Capped += len(matches) - max
+			matches = matches[len(matches)-max:]
+		}
+		for _, evs := range matches {
+			if err := d.writeMatch(rs, evs); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	for _, rs := range d.rules {
+		if rs.stats.Capped > 0 {
+			d.summary.Warnings = append(d.summary.Warnings, fmt.Sprintf(
+				"rule %s (%s): This rule reached the maximum alert limit for the rule execution. Some alerts were not created. (max_signals %d, %d more matches)",
+				rs.info.r.RuleID, rs.info.r.Name, rs.info.r.MaxSignals, rs.stats.Capped))
+		}
+	}
+	return first
+}
+
+// Summary returns the counters so far (complete after Close).
+func (d *Detector) Summary() *Summary { return &d.summary }
+
+// Summary reports a run.
+type Summary struct {
+	// RulesLoaded counts the rules that run; RulesSkipped lists those that do not, with why.
+	RulesLoaded  int           `json:"rules_loaded"`
+	RulesSkipped []SkippedRule `json:"rules_skipped,omitempty"`
+	// EventsRead counts documents given to Process; EventsSkipped those that were malformed;
+	// EventsUnused those every rule they were offered to refused (no timestamp, too late);
+	// EventsWithoutIndex those with no index name, offered to every rule.
+	EventsRead         int64 `json:"events_read"`
+	EventsSkipped      int64 `json:"events_skipped"`
+	EventsUnused       int64 `json:"events_unused"`
+	EventsWithoutIndex int64 `json:"events_without_index"`
+	// Alerts counts alert documents written.
+	Alerts int64 `json:"alerts"`
+	// Rules has one entry per running rule, in load order.
+	Rules []*RuleStats `json:"rules"`
+	// Warnings are messages about the run, such as max_signals capping.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// SkippedRule is a rule that does not run.
+type SkippedRule struct {
+	RuleID string `json:"rule_id"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+}
+
+// RuleStats are one rule's counters.
+type RuleStats struct {
+	RuleID string `json:"rule_id"`
+	Name   string `json:"name"`
+	// EventsOffered counts the events pushed to the rule after index and category routing.
+	EventsOffered int64 `json:"events_offered"`
+	// Matches counts events (event queries) or sequences found; Capped those dropped by
+	// max_signals; Alerts the alert documents written.
+	Matches int `json:"matches"`
+	Capped  int `json:"capped"`
+	Alerts  int `json:"alerts"`
+}

@@ -1,0 +1,300 @@
+package detect
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/rule"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// testNow is the fixed alert creation time of the golden files.
+var testNow = time.Date(2026, 4, 20, 12, 0, 0, 0, time.UTC)
+
+// cond is a field equality for the fake compiler: the field's string or boolean value.
+type cond struct{ field, value string }
+
+// fakeCompiler stands in for the engine: each rule's stages are a conjunction of conds,
+// matched in input order (a sequence is the next event of each stage in turn).
+func fakeCompiler(stages map[string][][]cond) CompileFunc {
+	return func(req CompileRequest) (*Compiled, error) {
+		sts, ok := stages[req.Rule.RuleID]
+		if !ok {
+			return nil, fmt.Errorf("fake compiler: no stages for %s", req.Rule.RuleID)
+		}
+		fr := &fakeRunner{emit: req.Emit, seq: IsSequence(req.Statement)}
+		for _, st := range sts {
+			var fs []fakeCond
+			for _, c := range st {
+				fs = append(fs, fakeCond{req.Fields.Add(c.field), c.value})
+			}
+			fr.stages = append(fr.stages, fs)
+		}
+		return &Compiled{Runner: fr, Sequence: fr.seq, Categories: Categories(req.Statement),
+			CategoryField: req.Rule.EventCategoryOverride}, nil
+	}
+}
+
+type fakeCond struct {
+	slot  event.Slot
+	value string
+}
+
+type fakeRunner struct {
+	stages [][]fakeCond
+	seq    bool
+	buf    []*event.Event
+	emit   func([]*event.Event)
+	pushed int
+}
+
+func (f *fakeRunner) matches(ev *event.Event, st []fakeCond) bool {
+	for _, c := range st {
+		ok := false
+		for _, v := range ev.Values(c.slot) {
+			if (v.Kind == event.KindString && v.Str == c.value) ||
+				(v.Kind == event.KindBool && fmt.Sprint(v.Int == 1) == c.value) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *fakeRunner) Push(ev *event.Event) error {
+	f.pushed++
+	if len(ev.Values(0)) == 0 && false {
+		return nil
+	}
+	st := f.stages[len(f.buf)]
+	if !f.matches(ev, st) {
+		return nil
+	}
+	f.buf = append(f.buf, ev.Clone())
+	if len(f.buf) == len(f.stages) {
+		f.emit(f.buf)
+		f.buf = nil
+	}
+	return nil
+}
+
+func (f *fakeRunner) Flush(context.Context) error { return nil }
+
+var testStages = map[string][][]cond{
+	"aaaaaaaa-0000-4000-8000-000000000001": {{{"process.interactive", "true"}, {"process.name", "python3"}}},
+	"aaaaaaaa-0000-4000-8000-000000000002": {{{"process.interactive", "true"}}, {{"data_stream.dataset", "kubernetes.audit_logs"}}},
+}
+
+// runFile runs the rules over an NDJSON file and returns the alerts and the summary.
+func runFile(t *testing.T, rules []*rule.Rule, path string, opts Options) ([]Alert, *Summary, []string) {
+	t.Helper()
+	var alerts []Alert
+	var evErrs []string
+	opts.OnEventError = func(err error) { evErrs = append(evErrs, err.Error()) }
+	d, err := New(rules, SinkFunc(func(a Alert) error { alerts = append(alerts, a); return nil }), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i, line := range bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n")) {
+		if err := d.Process(ctx, line, EventSource{Name: path, Line: i + 1, Seq: uint64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return alerts, d.Summary(), evErrs
+}
+
+func loadTestRules(t *testing.T) []*rule.Rule {
+	t.Helper()
+	set, err := rule.Load(context.Background(), "testdata/rules")
+	if err != nil || len(set.Errors) > 0 || len(set.Skipped) > 0 {
+		t.Fatalf("loading test rules: %v %v %v", err, set.Errors, set.Skipped)
+	}
+	return set.Rules
+}
+
+// flatten turns a JSON document into dotted paths → JSON text of the leaf (arrays whole).
+func flatten(prefix string, v any, out map[string]string) {
+	if m, ok := v.(map[string]any); ok {
+		for k, sub := range m {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flatten(p, sub, out)
+		}
+		return
+	}
+	b, _ := json.Marshal(v)
+	out[prefix] = string(b)
+}
+
+func flatDoc(t *testing.T, raw []byte) map[string]string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("alert is not JSON: %v", err)
+	}
+	out := map[string]string{}
+	flatten("", v, out)
+	return out
+}
+
+// compareGolden compares alerts with a golden NDJSON file field by field.
+func compareGolden(t *testing.T, alerts []Alert, golden string) {
+	t.Helper()
+	if *update {
+		var buf bytes.Buffer
+		for _, a := range alerts {
+			var v any
+			_ = json.Unmarshal(a.Doc, &v)
+			b, _ := json.MarshalIndent(v, "", "")
+			buf.Write(bytes.ReplaceAll(b, []byte("\n"), nil))
+			buf.WriteByte('\n')
+		}
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	var want [][]byte
+	for sc.Scan() {
+		want = append(want, append([]byte(nil), sc.Bytes()...))
+	}
+	if len(want) != len(alerts) {
+		t.Fatalf("%d alerts, golden %s has %d", len(alerts), golden, len(want))
+	}
+	for i := range alerts {
+		got, exp := flatDoc(t, alerts[i].Doc), flatDoc(t, want[i])
+		var keys []string
+		for k := range exp {
+			keys = append(keys, k)
+		}
+		for k := range got {
+			if _, ok := exp[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if got[k] != exp[k] {
+				t.Errorf("alert %d field %s = %s, want %s", i, k, orAbsent(got[k]), orAbsent(exp[k]))
+			}
+		}
+	}
+}
+
+func orAbsent(s string) string {
+	if s == "" {
+		return "(absent)"
+	}
+	return s
+}
+
+func TestAlertsGolden(t *testing.T) {
+	rules := loadTestRules(t)
+	alerts, sum, evErrs := runFile(t, rules, "testdata/events.ndjson", Options{Compile: fakeCompiler(testStages), Now: testNow})
+	compareGolden(t, alerts, "testdata/alerts.golden.ndjson")
+
+	var kinds []string
+	for _, a := range alerts {
+		kinds = append(kinds, a.Kind.String()+" "+a.Rule.RuleID[len(a.Rule.RuleID)-1:])
+	}
+	if want := []string{"event 1", "event 1", "shell 2", "building_block 2", "building_block 2"}; !reflect.DeepEqual(kinds, want) {
+		t.Errorf("alert kinds = %q, want %q", kinds, want)
+	}
+
+	// Ids recomputed here from alert-schema.md section 7, independently of the builder.
+	lines := readLines(t, "testdata/events.ndjson")
+	evID := func(n int) string {
+		s := sha256.Sum256(lines[n-1])
+		return base64.RawURLEncoding.EncodeToString(s[:15])
+	}
+	hexsum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+	r1, r2 := "aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000002"
+	procIdx, auditIdx := "logs-cloud_defend.process-default", "logs-kubernetes.audit_logs-default"
+	base := evID(1) + procIdx + r2 + evID(2) + auditIdx + r2
+	bb0, bb1 := hexsum(base+"0"), hexsum(base+"1")
+	shell := hexsum(evID(1) + procIdx + bb0 + "" + evID(2) + auditIdx + bb1 + "" + r2)
+	wantIDs := []string{
+		hexsum(procIdx + evID(1) + "undefined" + "default" + ":" + r1),
+		hexsum("" + evID(4) + "undefined" + "default" + ":" + r1),
+		shell, bb0, bb1,
+	}
+	for i, a := range alerts {
+		if i < len(wantIDs) && a.ID != wantIDs[i] {
+			t.Errorf("alert %d id = %s, want %s", i, a.ID, wantIDs[i])
+		}
+		if got := flatDoc(t, a.Doc)["kibana.alert.uuid"]; got != `"`+a.ID+`"` {
+			t.Errorf("alert %d kibana.alert.uuid = %s, Alert.ID %s", i, got, a.ID)
+		}
+	}
+
+	wantSum := Summary{
+		RulesLoaded: 2,
+		RulesSkipped: []SkippedRule{{RuleID: "aaaaaaaa-0000-4000-8000-000000000003", Name: "Broken query",
+			Source: "testdata/rules/broken_query.toml",
+			Reason: "query: line 2:1: Unexpected end of query, expected an expression"}},
+		EventsRead: 7, EventsSkipped: 1, EventsWithoutIndex: 1, Alerts: 5,
+		Rules: []*RuleStats{
+			{RuleID: r1, Name: "Interactive python in a container", EventsOffered: 3, Matches: 2, Alerts: 2},
+			{RuleID: r2, Name: "Interactive API request from a pod", EventsOffered: 6, Matches: 1, Alerts: 3},
+		},
+	}
+	if !reflect.DeepEqual(*sum, wantSum) {
+		gotJ, _ := json.MarshalIndent(sum, "", " ")
+		wantJ, _ := json.MarshalIndent(wantSum, "", " ")
+		t.Errorf("summary =\n%s\nwant\n%s", gotJ, wantJ)
+	}
+	if len(evErrs) != 1 || !strings.HasPrefix(evErrs[0], "testdata/events.ndjson:5: offset ") {
+		t.Errorf("event errors = %q", evErrs)
+	}
+
+	// A second run gives the same documents byte for byte.
+	again, _, _ := runFile(t, rules, "testdata/events.ndjson", Options{Compile: fakeCompiler(testStages), Now: testNow})
+	for i := range alerts {
+		if !bytes.Equal(alerts[i].Doc, again[i].Doc) {
+			t.Errorf("alert %d differs between runs", i)
+		}
+	}
+}
+
+func readLines(t *testing.T, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
+}
