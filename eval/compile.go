@@ -1,0 +1,373 @@
+package eval
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/event"
+)
+
+// DefaultCategoryField is the field an event query's category is compared with when
+// Env.CategoryField is empty.
+const DefaultCategoryField = "event.category"
+
+// Error is a compile error: what is wrong with the query, and where.
+type Error struct {
+	Pos eql.Pos
+	Msg string
+}
+
+func (e *Error) Error() string {
+	if !e.Pos.IsValid() {
+		return e.Msg
+	}
+	return fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.Pos.Column, e.Msg)
+}
+
+func errorf(pos eql.Pos, format string, args ...any) *Error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Filter is a compiled condition. Match may be called from several goroutines at once.
+type Filter struct {
+	match       func(*event.Event) bool
+	constant    int8 // 1: matches every event, -1: matches none, 0: depends on the event
+	category    string
+	hasCategory bool
+}
+
+// Match reports whether ev satisfies the condition.
+func (f *Filter) Match(ev *event.Event) bool { return f.match(ev) }
+
+// Category returns the event category the filter requires (an event query other than
+// "any where"): only events whose category field holds exactly this value can match.
+// A rule index can use it to skip a filter without calling Match.
+func (f *Filter) Category() (string, bool) { return f.category, f.hasCategory }
+
+// Constant reports whether the filter's result is known without looking at events
+// (for example "any where true", or a condition folded to false); ok is false when
+// it depends on the event.
+func (f *Filter) Constant() (result, ok bool) { return f.constant > 0, f.constant != 0 }
+
+// CompileQuery compiles an event query: its category condition (a case-sensitive
+// equality on the category field; "any" matches every event, including events
+// without the field) and its where condition.
+func CompileQuery(q *eql.EventQuery, env *Env) (*Filter, error) {
+	c := newCompiler(env)
+	where, err := c.cond(q.Where, false)
+	if err != nil {
+		return nil, err
+	}
+	if q.Any {
+		return where.filter(), nil
+	}
+	catField := env.CategoryField
+	if catField == "" {
+		catField = DefaultCategoryField
+	}
+	f, isNull, err := c.resolve(&eql.Field{At: q.CategoryPos, Name: catField})
+	if err != nil {
+		return nil, err
+	}
+	var cat cond
+	if isNull {
+		cat = constCond(false)
+	} else {
+		cat = c.eqLeaf(f, strValue(q.Category), false)
+	}
+	flt := and(cat, where).filter()
+	flt.category, flt.hasCategory = q.Category, true
+	return flt, nil
+}
+
+// CompileExpr compiles a boolean expression (the where condition of a query).
+func CompileExpr(e eql.Expr, env *Env) (*Filter, error) {
+	c := newCompiler(env)
+	cd, err := c.cond(e, false)
+	if err != nil {
+		return nil, err
+	}
+	return cd.filter(), nil
+}
+
+// cond is a compiled condition at the level of Elasticsearch's boolean query.
+type cond struct {
+	fn func(*event.Event) bool
+	k  int8 // 1 always true, -1 always false, 0 call fn
+}
+
+func constCond(b bool) cond {
+	if b {
+		return cond{k: 1}
+	}
+	return cond{k: -1}
+}
+
+func (c cond) filter() *Filter {
+	f := &Filter{constant: c.k, match: c.fn}
+	switch c.k {
+	case 1:
+		f.match = func(*event.Event) bool { return true }
+	case -1:
+		f.match = func(*event.Event) bool { return false }
+	}
+	return f
+}
+
+func and(a, b cond) cond {
+	switch {
+	case a.k < 0 || b.k < 0:
+		return constCond(false)
+	case a.k > 0:
+		return b
+	case b.k > 0:
+		return a
+	}
+	x, y := a.fn, b.fn
+	return cond{fn: func(ev *event.Event) bool { return x(ev) && y(ev) }}
+}
+
+func or(a, b cond) cond {
+	switch {
+	case a.k > 0 || b.k > 0:
+		return constCond(true)
+	case a.k < 0:
+		return b
+	case b.k < 0:
+		return a
+	}
+	x, y := a.fn, b.fn
+	return cond{fn: func(ev *event.Event) bool { return x(ev) || y(ev) }}
+}
+
+// complement negates a query-translated leaf the way a Lucene must_not does: events
+// that lack the field satisfy it.
+func complement(a cond) cond {
+	if a.k != 0 {
+		return constCond(a.k < 0)
+	}
+	x := a.fn
+	return cond{fn: func(ev *event.Event) bool { return !x(ev) }}
+}
+
+type compiler struct {
+	env  *Env
+	refs []*fieldRef // the fields read by the script being compiled
+	byNm map[string]*fieldRef
+}
+
+func newCompiler(env *Env) *compiler {
+	if env.Fields == nil {
+		env.Fields = event.NewFields()
+	}
+	return &compiler{env: env, byNm: make(map[string]*fieldRef)}
+}
+
+// cond compiles e as a condition; neg is set under an odd number of "not"s, which
+// are pushed down to the leaves as Elasticsearch's optimizer does.
+func (c *compiler) cond(e eql.Expr, neg bool) (cond, error) {
+	switch n := e.(type) {
+	case *eql.Paren:
+		return c.cond(n.X, neg)
+	case *eql.Not:
+		return c.cond(n.X, !neg)
+	case *eql.Binary:
+		if n.Op == eql.OpAnd || n.Op == eql.OpOr {
+			l, err := c.cond(n.X, neg)
+			if err != nil {
+				return cond{}, err
+			}
+			r, err := c.cond(n.Y, neg)
+			if err != nil {
+				return cond{}, err
+			}
+			if (n.Op == eql.OpAnd) != neg {
+				return and(l, r), nil
+			}
+			return or(l, r), nil
+		}
+	}
+	leaf, ok, err := c.queryLeaf(e, neg)
+	if err != nil || ok {
+		return leaf, err
+	}
+	return c.scriptLeaf(e, neg)
+}
+
+// scriptLeaf compiles a leaf Elasticsearch evaluates with a Painless script.
+func (c *compiler) scriptLeaf(e eql.Expr, neg bool) (cond, error) {
+	if neg {
+		if flipped, ok := negateComparison(e); ok {
+			e, neg = flipped, false
+		}
+	}
+	c.refs = nil
+	x, err := c.value(e)
+	if err != nil {
+		return cond{}, err
+	}
+	if x.st != stBool && x.st != stAny && x.st != stNull {
+		return cond{}, errorf(e.Pos(), "Condition expression needs to be boolean, found [%s]", x.st)
+	}
+	if x.fn == nil {
+		if x.c.k != kBool {
+			return constCond(false), nil // a null condition never matches, negated or not
+		}
+		return constCond(x.c.b != neg), nil
+	}
+	s := &script{refs: c.refs, fn: x.fn}
+	c.refs = nil
+	n := len(s.refs)
+	s.pool.New = func() any { return &sctx{cur: make([]value, n)} }
+	if neg {
+		return cond{fn: func(ev *event.Event) bool { return !s.any(ev) }}, nil
+	}
+	return cond{fn: s.any}, nil
+}
+
+// negateComparison returns the negation of a negatable node (Elasticsearch's
+// Negatable: ==/!=, the ranges and ':' without wildcards), so that "not" disappears.
+func negateComparison(e eql.Expr) (eql.Expr, bool) {
+	switch n := e.(type) {
+	case *eql.Paren:
+		return negateComparison(n.X)
+	case *eql.Binary:
+		var op eql.BinaryOp
+		switch n.Op {
+		case eql.OpEq:
+			op = eql.OpNeq
+		case eql.OpNeq:
+			op = eql.OpEq
+		case eql.OpLt:
+			op = eql.OpGte
+		case eql.OpLte:
+			op = eql.OpGt
+		case eql.OpGt:
+			op = eql.OpLte
+		case eql.OpGte:
+			op = eql.OpLt
+		default:
+			return nil, false
+		}
+		m := *n
+		m.Op = op
+		return &m, true
+	case *eql.Match:
+		if n.Op == eql.MatchSeq && len(n.Patterns) == 1 {
+			if lit, ok := n.Patterns[0].(*eql.Literal); ok && lit.Kind == eql.LitString && !hasWildcard(lit.Str) {
+				return &sneq{n}, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// sneq is the insensitive not-equal ("not x : c" without wildcards), an internal node.
+type sneq struct{ *eql.Match }
+
+// script is a compiled script leaf: fn reads the current value of each field in refs
+// from sctx.cur; any tries every combination of the fields' values.
+type script struct {
+	refs []*fieldRef
+	fn   func(*sctx) value
+	pool sync.Pool
+}
+
+type sctx struct {
+	ev  *event.Event
+	cur []value
+}
+
+func (s *script) any(ev *event.Event) bool {
+	ctx := s.pool.Get().(*sctx)
+	ctx.ev = ev
+	r := s.iter(ctx, 0)
+	ctx.ev = nil
+	s.pool.Put(ctx)
+	return r
+}
+
+// iter binds field i to each of its values in turn (a missing field to null) and
+// reports whether the script is true for some combination, as
+// InternalEqlScriptUtils.multiValueDocValues does.
+func (s *script) iter(ctx *sctx, i int) bool {
+	if i == len(s.refs) {
+		v := s.fn(ctx)
+		return v.k == kBool && v.b
+	}
+	f := s.refs[i]
+	seen := false
+	for _, raw := range ctx.ev.Values(f.slot) {
+		v, ok := f.convert(raw)
+		if !ok {
+			continue
+		}
+		seen = true
+		ctx.cur[i] = v
+		if s.iter(ctx, i+1) {
+			return true
+		}
+	}
+	if f.hasNullValue && ctx.ev.HasNull(f.slot) {
+		seen = true
+		ctx.cur[i] = f.nullValue
+		if s.iter(ctx, i+1) {
+			return true
+		}
+	}
+	if !seen {
+		ctx.cur[i] = nullValue
+		return s.iter(ctx, i+1)
+	}
+	return false
+}
+
+// anyValue returns a leaf that is true when some indexed value of f passes test.
+func anyValue(f *fieldRef, test func(value) bool) cond {
+	return cond{fn: func(ev *event.Event) bool {
+		for _, raw := range ev.Values(f.slot) {
+			if v, ok := f.convert(raw); ok && test(v) {
+				return true
+			}
+		}
+		return f.hasNullValue && ev.HasNull(f.slot) && test(f.nullValue)
+	}}
+}
+
+// anyString is anyValue for tests on strings, with a fast path for string values.
+func anyString(f *fieldRef, test func(string) bool) cond {
+	return cond{fn: func(ev *event.Event) bool {
+		for _, raw := range ev.Values(f.slot) {
+			if raw.Kind == event.KindString && f.normalize == nil && (f.typ == ftKeyword || f.typ == ftDynamic) {
+				if test(raw.Str) {
+					return true
+				}
+				continue
+			}
+			if v, ok := f.convert(raw); ok && v.k == kString && test(v.s) {
+				return true
+			}
+		}
+		return f.hasNullValue && ev.HasNull(f.slot) && f.nullValue.k == kString && test(f.nullValue.s)
+	}}
+}
+
+// exists is Elasticsearch's exists query on f.
+func exists(f *fieldRef) cond {
+	return cond{fn: func(ev *event.Event) bool {
+		for _, raw := range ev.Values(f.slot) {
+			if _, ok := f.convert(raw); ok {
+				return true
+			}
+		}
+		return f.hasNullValue && ev.HasNull(f.slot)
+	}}
+}
+
+// isStringType reports whether a field of type t can be compared with strings by
+// ':', like, regex and the string functions.
+func isStringType(t ftype) bool { return t == ftKeyword || t == ftDynamic }
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -1,0 +1,567 @@
+package eval
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/tripline/tripline/eql"
+)
+
+// queryLeaf compiles e as a leaf Elasticsearch translates into a Lucene query (a
+// predicate on a bare field with constant operands). ok is false when e is not such
+// a leaf; it is then evaluated as a script.
+func (c *compiler) queryLeaf(e eql.Expr, neg bool) (cond, bool, error) {
+	switch n := e.(type) {
+	case *eql.Field:
+		f, isNull, err := c.resolve(n)
+		if err != nil {
+			return cond{}, true, err
+		}
+		if isNull {
+			return constCond(false), true, nil
+		}
+		if f.typ != ftBool && f.typ != ftDynamic {
+			return cond{}, true, errorf(n.At, "Condition expression needs to be boolean, found [%s]", f.typ)
+		}
+		// A bare boolean field is the term query field:true.
+		return c.eqLeaf(f, trueValue, neg), true, nil
+	case *eql.Binary:
+		return c.comparisonLeaf(n, neg)
+	case *eql.Match:
+		return c.matchLeaf(n, neg)
+	case *eql.In:
+		return c.inLeaf(n, neg)
+	case *eql.Call:
+		return c.callLeaf(n, neg)
+	}
+	return cond{}, false, nil
+}
+
+// bareField returns the field e refers to if e is a plain (resolved) field reference.
+func (c *compiler) bareField(e eql.Expr) (*fieldRef, bool, error) {
+	for {
+		p, ok := e.(*eql.Paren)
+		if !ok {
+			break
+		}
+		e = p.X
+	}
+	n, ok := e.(*eql.Field)
+	if !ok {
+		return nil, false, nil
+	}
+	f, isNull, err := c.resolve(n)
+	if err != nil || isNull {
+		return nil, false, err
+	}
+	return f, true, nil
+}
+
+// constant folds e if it has no field reference.
+func (c *compiler) constant(e eql.Expr) (value, bool, error) {
+	saved := c.refs
+	defer func() { c.refs = saved }()
+	if hasField(c, e) {
+		return nullValue, false, nil
+	}
+	x, err := c.value(e)
+	if err != nil {
+		return nullValue, false, err
+	}
+	if x.fn != nil {
+		return nullValue, false, nil
+	}
+	return x.c, true, nil
+}
+
+// hasField reports whether e reads an event field (an optional field missing from the
+// mapping is the null literal, not a field).
+func hasField(c *compiler, e eql.Expr) bool {
+	switch n := e.(type) {
+	case *eql.Field:
+		_, isNull, err := c.resolve(n)
+		return err != nil || !isNull
+	case *eql.Paren:
+		return hasField(c, n.X)
+	case *eql.Not:
+		return hasField(c, n.X)
+	case *eql.Unary:
+		return hasField(c, n.X)
+	case *eql.Binary:
+		return hasField(c, n.X) || hasField(c, n.Y)
+	case *eql.Match:
+		if hasField(c, n.X) {
+			return true
+		}
+		for _, p := range n.Patterns {
+			if hasField(c, p) {
+				return true
+			}
+		}
+	case *eql.In:
+		if hasField(c, n.X) {
+			return true
+		}
+		for _, p := range n.List {
+			if hasField(c, p) {
+				return true
+			}
+		}
+	case *eql.Call:
+		for _, a := range n.Args {
+			if hasField(c, a) {
+				return true
+			}
+		}
+	case sneq:
+		return hasField(c, n.Match)
+	}
+	return false
+}
+
+var swapOp = map[eql.BinaryOp]eql.BinaryOp{
+	eql.OpEq: eql.OpEq, eql.OpNeq: eql.OpNeq,
+	eql.OpLt: eql.OpGt, eql.OpLte: eql.OpGte, eql.OpGt: eql.OpLt, eql.OpGte: eql.OpLte,
+}
+
+var flipOp = map[eql.BinaryOp]eql.BinaryOp{
+	eql.OpEq: eql.OpNeq, eql.OpNeq: eql.OpEq,
+	eql.OpLt: eql.OpGte, eql.OpLte: eql.OpGt, eql.OpGt: eql.OpLte, eql.OpGte: eql.OpLt,
+}
+
+func (c *compiler) comparisonLeaf(n *eql.Binary, neg bool) (cond, bool, error) {
+	op := n.Op
+	if _, ok := swapOp[op]; !ok {
+		return cond{}, false, nil
+	}
+	f, ok, err := c.bareField(n.X)
+	other := n.Y
+	if err != nil {
+		return cond{}, true, err
+	}
+	if !ok {
+		if f, ok, err = c.bareField(n.Y); err != nil || !ok {
+			return cond{}, err != nil, err
+		}
+		other, op = n.X, swapOp[op]
+	}
+	k, isConst, err := c.constant(other)
+	if err != nil {
+		return cond{}, true, err
+	}
+	if !isConst {
+		return cond{}, true, errorf(other.Pos(), "Comparisons against fields are not (currently) supported; offender [%s]", exprName(other))
+	}
+	if k.k == kNull {
+		switch op {
+		case eql.OpEq: // IsNull: a must_not exists
+			return complement(exists(f)) /* neg of IsNull is IsNotNull */ .negIf(neg), true, nil
+		case eql.OpNeq:
+			return exists(f).negIf(neg), true, nil
+		}
+		return constCond(false), true, nil // a comparison with null is null
+	}
+	kv, err := c.coerce(f, k, other.Pos())
+	if err != nil {
+		return cond{}, true, err
+	}
+	switch op {
+	case eql.OpEq:
+		return c.eqLeaf(f, kv, neg), true, nil
+	case eql.OpNeq:
+		return c.eqLeaf(f, kv, !neg), true, nil
+	}
+	if neg {
+		op = flipOp[op] // a range is flipped, not wrapped in must_not
+	}
+	return anyValue(f, rangeTest(op, kv)), true, nil
+}
+
+func (x cond) negIf(neg bool) cond {
+	if neg {
+		return complement(x)
+	}
+	return x
+}
+
+func rangeTest(op eql.BinaryOp, k value) func(value) bool {
+	return func(v value) bool {
+		cmp, ok := compareValues(v, k)
+		if !ok {
+			return false
+		}
+		switch op {
+		case eql.OpLt:
+			return cmp < 0
+		case eql.OpLte:
+			return cmp <= 0
+		case eql.OpGt:
+			return cmp > 0
+		}
+		return cmp >= 0
+	}
+}
+
+// eqLeaf is the term query f == k (k already coerced to f's type); neg makes it a
+// must_not.
+func (c *compiler) eqLeaf(f *fieldRef, k value, neg bool) cond {
+	var leaf cond
+	if k.k == kString {
+		s := k.s
+		leaf = anyString(f, func(v string) bool { return v == s })
+	} else {
+		leaf = anyValue(f, func(v value) bool { eq, _ := equalValues(v, k); return eq })
+	}
+	return leaf.negIf(neg)
+}
+
+// coerce converts a constant compared with field f into f's domain, or reports the
+// type error Elasticsearch's verifier reports.
+func (c *compiler) coerce(f *fieldRef, k value, pos eql.Pos) (value, error) {
+	mismatch := func() (value, error) {
+		return nullValue, errorf(pos, "cannot compare [%s] field [%s] with [%s] value [%s]", f.typ, f.name, k.staticType(), k.String())
+	}
+	switch f.typ {
+	case ftDynamic:
+		return k, nil
+	case ftKeyword:
+		if k.k != kString {
+			return mismatch()
+		}
+	case ftLong, ftDouble:
+		if !k.isNumber() {
+			return mismatch()
+		}
+	case ftBool:
+		if k.k != kBool {
+			return mismatch()
+		}
+	case ftIP:
+		if k.k != kString {
+			return mismatch()
+		}
+		a, err := netip.ParseAddr(k.s)
+		if err != nil {
+			return nullValue, errorf(pos, "'%s' is not an IP string literal", k.s)
+		}
+		return value{k: kIP, ip: a.Unmap()}, nil
+	case ftVersion:
+		if k.k != kString {
+			return mismatch()
+		}
+		return value{k: kVersion, s: k.s}, nil
+	case ftDate, ftDateNanos:
+		var ns int64
+		switch {
+		case k.k == kString:
+			var ok bool
+			parse := parseDateConst
+			if f.parseDate != nil {
+				parse = f.parseDate
+			}
+			if ns, ok = parse(k.s); !ok {
+				return nullValue, errorf(pos, "failed to parse date field [%s] of [%s]", k.s, f.name)
+			}
+		case k.isInteger():
+			ns = k.i * 1e6
+		case k.k == kDouble:
+			ns = int64(k.f * 1e6)
+		default:
+			return mismatch()
+		}
+		return value{k: kDate, i: ns}, nil
+	default:
+		return nullValue, errorf(pos, "cannot compare field [%s] of type [%s]", f.name, f.typ)
+	}
+	return k, nil
+}
+
+// stringField checks that f can be used with string operators.
+func stringField(f *fieldRef, pos eql.Pos, what string) error {
+	if !isStringType(f.typ) {
+		return errorf(pos, "%s: can only be used to compare strings; [%s] has type [%s]", what, f.name, f.typ)
+	}
+	return nil
+}
+
+func (c *compiler) matchLeaf(n *eql.Match, neg bool) (cond, bool, error) {
+	f, ok, err := c.bareField(n.X)
+	if err != nil || !ok {
+		return cond{}, err != nil, err
+	}
+	if err := stringField(f, n.X.Pos(), matchName(n.Op)); err != nil {
+		return cond{}, true, err
+	}
+	var tests []func(string) bool
+	for _, p := range n.Patterns {
+		k, isConst, err := c.constant(p)
+		if err != nil {
+			return cond{}, true, err
+		}
+		if !isConst {
+			return cond{}, true, errorf(p.Pos(), "Comparisons against fields are not (currently) supported; offender [%s]", exprName(p))
+		}
+		if k.k != kString {
+			return cond{}, true, errorf(p.Pos(), "%s: the pattern must be a string, found [%s]", matchName(n.Op), k.String())
+		}
+		t, err := patternTest(n.Op, n.Insensitive || n.Op == eql.MatchSeq, k.s, p.Pos())
+		if err != nil {
+			return cond{}, true, err
+		}
+		tests = append(tests, t)
+	}
+	var test func(string) bool
+	if len(tests) == 1 {
+		test = tests[0]
+	} else {
+		test = func(s string) bool {
+			for _, t := range tests {
+				if t(s) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return anyString(f, test).negIf(neg), true, nil
+}
+
+// patternTest compiles one pattern of ':', like or regex.
+func patternTest(op eql.MatchOp, insensitive bool, pat string, pos eql.Pos) (func(string) bool, error) {
+	if op == eql.MatchRegex {
+		re, err := compileLuceneRegex(pat, insensitive)
+		if err != nil {
+			return nil, errorf(pos, "%v", err)
+		}
+		return regexTest(re), nil
+	}
+	w := newWildcard(pat, insensitive, false)
+	return w.match, nil
+}
+
+func regexTest(re *regexp.Regexp) func(string) bool { return re.MatchString }
+
+func matchName(op eql.MatchOp) string {
+	switch op {
+	case eql.MatchLike:
+		return "like"
+	case eql.MatchRegex:
+		return "regex"
+	}
+	return ":"
+}
+
+func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
+	f, ok, err := c.bareField(n.X)
+	if err != nil || !ok {
+		return cond{}, err != nil, err
+	}
+	if n.Not {
+		neg = !neg
+	}
+	var strs []string
+	var others []value
+	for _, item := range n.List {
+		k, isConst, err := c.constant(item)
+		if err != nil {
+			return cond{}, true, err
+		}
+		if !isConst {
+			return cond{}, true, errorf(item.Pos(), "Comparisons against fields are not (currently) supported; offender [%s]", exprName(item))
+		}
+		if k.k == kNull {
+			continue // a terms query ignores null
+		}
+		kv, err := c.coerce(f, k, item.Pos())
+		if err != nil {
+			return cond{}, true, err
+		}
+		if kv.k == kString {
+			strs = append(strs, kv.s)
+		} else {
+			others = append(others, kv)
+		}
+	}
+	if n.Insensitive && len(others) == 0 {
+		if err := stringField(f, n.X.Pos(), "in~"); err != nil {
+			return cond{}, true, err
+		}
+	}
+	var leaf cond
+	switch {
+	case len(strs) == 0 && len(others) == 0:
+		leaf = constCond(false)
+	case len(others) == 0:
+		leaf = anyString(f, stringSetTest(strs, n.Insensitive))
+	default:
+		st := stringSetTest(strs, n.Insensitive)
+		leaf = anyValue(f, func(v value) bool {
+			if v.k == kString && st(v.s) {
+				return true
+			}
+			for _, o := range others {
+				if eq, _ := equalValues(v, o); eq {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	return leaf.negIf(neg), true, nil
+}
+
+// stringSetTest returns a membership test for a list of strings: exact (a map for
+// long lists) or with Lucene's case-insensitive rule.
+func stringSetTest(strs []string, insensitive bool) func(string) bool {
+	switch {
+	case insensitive:
+		return func(s string) bool {
+			for _, x := range strs {
+				if foldEqual(x, s, true) {
+					return true
+				}
+			}
+			return false
+		}
+	case len(strs) > 8:
+		set := make(map[string]struct{}, len(strs))
+		for _, s := range strs {
+			set[s] = struct{}{}
+		}
+		return func(s string) bool { _, ok := set[s]; return ok }
+	}
+	return func(s string) bool {
+		for _, x := range strs {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// callLeaf compiles the functions Elasticsearch translates into queries when their
+// input is a bare field and their other arguments are constants: startsWith (prefix
+// query), endsWith and stringContains (wildcard queries "*s" and "*s*" built without
+// escaping s, so "*" and "?" in s are wildcards and "\" escapes, as in Lucene) and
+// cidrMatch (a terms query on the ip field). EQL planner QueryTranslator:
+// CaseInsensitiveScalarFunctions, Scalars; QL ExpressionTranslators.Scalars.
+func (c *compiler) callLeaf(n *eql.Call, neg bool) (cond, bool, error) {
+	name := canonicalFunc(n.Name)
+	switch name {
+	case "startsWith", "endsWith", "stringContains", "cidrMatch":
+	default:
+		return cond{}, false, nil
+	}
+	if len(n.Args) < 2 || (name != "cidrMatch" && len(n.Args) != 2) {
+		return cond{}, false, nil // the script path reports the arity error
+	}
+	f, ok, err := c.bareField(n.Args[0])
+	if err != nil || !ok {
+		return cond{}, err != nil, err
+	}
+	var ks []string
+	for _, a := range n.Args[1:] {
+		k, isConst, err := c.constant(a)
+		if err != nil {
+			return cond{}, true, err
+		}
+		if !isConst || k.k != kString {
+			return cond{}, false, nil // the script path checks and reports
+		}
+		ks = append(ks, k.s)
+	}
+	if n.Insensitive && name == "cidrMatch" {
+		return cond{}, false, nil
+	}
+	if name == "cidrMatch" {
+		if f.typ != ftIP && f.typ != ftDynamic {
+			return cond{}, true, errorf(n.Args[0].Pos(), "first argument of [%s] must be [ip], found value [%s] type [%s]", exprName(n), f.name, f.typ)
+		}
+		prefixes, err := parseCIDRs(ks, n.Args[1:])
+		if err != nil {
+			return cond{}, true, err
+		}
+		return anyValue(f, func(v value) bool {
+			a, ok := ipOf(v)
+			return ok && inPrefixes(a, prefixes)
+		}).negIf(neg), true, nil
+	}
+	if err := stringField(f, n.Args[0].Pos(), name); err != nil {
+		return cond{}, true, err
+	}
+	k := ks[0]
+	var test func(string) bool
+	switch name {
+	case "startsWith":
+		if n.Insensitive {
+			test = func(s string) bool { return foldHasPrefix(s, k) }
+		} else {
+			test = func(s string) bool { return strings.HasPrefix(s, k) }
+		}
+	case "endsWith":
+		test = newWildcard("*"+k, n.Insensitive, true).match
+	case "stringContains":
+		test = newWildcard("*"+k+"*", n.Insensitive, true).match
+	}
+	return anyString(f, test).negIf(neg), true, nil
+}
+
+// foldHasPrefix is a case-insensitive prefix test with Lucene's rule.
+func foldHasPrefix(s, prefix string) bool {
+	w := wildcard{segs: [][]rune{[]rune(prefix), nil}, star: true, insensitive: true}
+	_ = w
+	for _, p := range prefix {
+		if s == "" {
+			return false
+		}
+		r, n := decodeRune(s)
+		if !runeEq(p, r, true) {
+			return false
+		}
+		s = s[n:]
+	}
+	return true
+}
+
+func ipOf(v value) (netip.Addr, bool) {
+	switch v.k {
+	case kIP:
+		return v.ip, true
+	case kString:
+		a, err := netip.ParseAddr(v.s)
+		return a.Unmap(), err == nil
+	}
+	return netip.Addr{}, false
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseCIDRs parses cidrMatch blocks: a CIDR block or a single address, IPv4 or IPv6.
+func parseCIDRs(ks []string, args []eql.Expr) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for i, k := range ks {
+		if p, err := netip.ParsePrefix(k); err == nil {
+			if p.Addr().Is4In6() {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			ps = append(ps, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(k)
+		if err != nil {
+			return nil, errorf(args[i].Pos(), "cidrMatch: [%s] is not a valid IP address or CIDR block", k)
+		}
+		a = a.Unmap()
+		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return ps, nil
+}
