@@ -1,0 +1,270 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/rule"
+)
+
+func newRulesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "Validate, list and try detection rules",
+		Long: `Work with detection rules: Elastic's detection-rules TOML files (a file, or a directory
+read recursively) and Kibana rule exports (NDJSON from POST /api/detection_engine/rules/_export).`,
+	}
+	cmd.AddCommand(newRulesValidateCmd(), newRulesListCmd())
+	return cmd
+}
+
+// validation is the outcome of validating one rule (or one unreadable file).
+type validation struct {
+	File     string `json:"file"`
+	RuleID   string `json:"rule_id"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Language string `json:"language"`
+	Status   string `json:"status"` // ok, error or unsupported
+	Error    string `json:"error,omitempty"`
+	// Line and Column locate the error in the file when it is known (0 otherwise).
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
+	// Note says why an EQL rule that parses would still not run (for example query filters).
+	Note string `json:"note,omitempty"`
+}
+
+func newRulesValidateCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "validate [--format text|json] PATH...",
+		Short: "Parse and verify every EQL rule in rule files",
+		Long: `Read detection-rules TOML files and Kibana export NDJSON files (directories recursively),
+then parse and verify the query of every EQL rule as Elasticsearch would.
+
+Each rule gets one status:
+  ok           the EQL query parses and verifies
+  error        the file or the query is broken; the position is given as FILE:LINE:COLUMN
+               inside the rule file when it can be found, and as line:column inside the query
+  unsupported  not an EQL rule (its type/language is shown, such as query/kuery or esql/esql)
+
+Exits 1 when any EQL rule (or rule file) failed, 0 otherwise.`,
+		Example: `  tripline rules validate examples/rules
+  tripline rules validate --format json ../detection-rules/rules | jq 'select(.status=="error")'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
+			}
+			set, err := rule.Load(cmd.Context(), args...)
+			if err != nil {
+				return exitWith(exitFailure, err)
+			}
+			results := validateRules(set)
+			failed := 0
+			for _, v := range results {
+				if v.Status == "error" {
+					failed++
+				}
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				enc := json.NewEncoder(out)
+				enc.SetEscapeHTML(false)
+				for _, v := range results {
+					if err := enc.Encode(v); err != nil {
+						return exitWith(exitFailure, err)
+					}
+				}
+			} else {
+				writeValidationText(out, results)
+			}
+			if failed > 0 {
+				return exitWith(exitFailure, nil)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output: text (one line per rule and a summary) or json (one object per rule)")
+	return cmd
+}
+
+// validateRules checks every rule of set, in load order, and the files that failed to load.
+func validateRules(set *rule.Set) []validation {
+	var out []validation
+	check := func(r *rule.Rule, note string) {
+		v := validation{
+			File: r.Source.String(), RuleID: r.RuleID, Name: r.Name,
+			Type: r.Type, Language: r.Language, Status: "ok", Note: note,
+		}
+		if !r.IsEQL() {
+			v.Status = "unsupported"
+			v.Note = "not an EQL rule (" + r.Kind() + ")"
+			out = append(out, v)
+			return
+		}
+		if _, err := eql.Parse(r.Query); err != nil {
+			v.Status = "error"
+			v.Error = err.Error()
+			var qe *eql.Error
+			if errors.As(err, &qe) {
+				v.Line, v.Column = locateInFile(r, qe.Pos)
+			}
+		}
+		out = append(out, v)
+	}
+	for _, r := range set.Rules {
+		check(r, "")
+	}
+	for _, sk := range set.Skipped {
+		check(sk.Rule, sk.Reason)
+	}
+	for _, e := range set.Errors {
+		v := validation{Status: "error", Error: e.Error()}
+		var fe *rule.FileError
+		if errors.As(e, &fe) {
+			v.File = fe.Source.String()
+			v.Error = fe.Err.Error()
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// locateInFile turns a position inside a rule's query into a line and column of the rule's
+// file, by finding the query text in a TOML file. It returns zeros when the query cannot be
+// found verbatim (for example in an NDJSON export, where it is JSON-escaped).
+func locateInFile(r *rule.Rule, p eql.Pos) (line, col int) {
+	if r.Source.Path == "" || r.Source.Line != 0 || !p.IsValid() {
+		return 0, 0
+	}
+	data, err := os.ReadFile(r.Source.Path)
+	if err != nil {
+		return 0, 0
+	}
+	i := strings.Index(string(data), r.Query)
+	if i < 0 {
+		return 0, 0
+	}
+	start := strings.Count(string(data[:i]), "\n") + 1
+	line = start + p.Line - 1
+	col = p.Column
+	if p.Line == 1 {
+		col += i - (strings.LastIndexByte(string(data[:i]), '\n') + 1)
+	}
+	return line, col
+}
+
+func writeValidationText(w io.Writer, results []validation) {
+	counts := map[string]int{}
+	for _, v := range results {
+		counts[v.Status]++
+		switch v.Status {
+		case "ok":
+			if v.Note != "" {
+				fmt.Fprintf(w, "ok           %s (parses, but will not run: %s)\n", v.File, v.Note)
+			} else {
+				fmt.Fprintf(w, "ok           %s\n", v.File)
+			}
+		case "unsupported":
+			fmt.Fprintf(w, "unsupported  %s: %s\n", v.File, v.Note)
+		default:
+			loc := v.File
+			if v.Line > 0 {
+				loc = fmt.Sprintf("%s:%d:%d", v.File, v.Line, v.Column)
+			}
+			fmt.Fprintf(w, "error        %s: %s\n", loc, v.Error)
+		}
+	}
+	fmt.Fprintf(w, "\n%d EQL rules ok, %d with errors, %d not EQL (%d files read)\n",
+		counts["ok"], counts["error"], counts["unsupported"], len(results))
+}
+
+func newRulesListCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "list [--format text|json] PATH...",
+		Short: "List rules: id, name, type, severity, and whether Tripline can run them",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := rule.Load(cmd.Context(), args...)
+			if err != nil {
+				return exitWith(exitFailure, err)
+			}
+			type row struct {
+				RuleID    string `json:"rule_id"`
+				Name      string `json:"name"`
+				Type      string `json:"type"`
+				Severity  string `json:"severity"`
+				RiskScore int    `json:"risk_score"`
+				Supported bool   `json:"supported"`
+				Reason    string `json:"reason,omitempty"`
+				File      string `json:"file"`
+			}
+			var rows []row
+			add := func(r *rule.Rule, reason string) {
+				if reason == "" {
+					if _, err := eql.Parse(r.Query); err != nil {
+						reason = "query: " + err.Error()
+					}
+				}
+				rows = append(rows, row{r.RuleID, r.Name, r.Kind(), r.Severity, r.RiskScore, reason == "", reason, r.Source.String()})
+			}
+			for _, r := range set.Rules {
+				add(r, "")
+			}
+			for _, sk := range set.Skipped {
+				add(sk.Rule, sk.Reason)
+			}
+			out := cmd.OutOrStdout()
+			switch format {
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetEscapeHTML(false)
+				for _, r := range rows {
+					if err := enc.Encode(r); err != nil {
+						return exitWith(exitFailure, err)
+					}
+				}
+			case "text":
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "RULE ID\tNAME\tTYPE\tSEVERITY\tSUPPORTED")
+				for _, r := range rows {
+					sup := "yes"
+					if !r.Supported {
+						sup = "no: " + r.Reason
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.RuleID, truncate(r.Name, 60), r.Type, r.Severity, sup)
+				}
+				tw.Flush()
+			default:
+				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
+			}
+			for _, e := range set.Errors {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tripline: %v\n", e)
+			}
+			if len(set.Errors) > 0 {
+				return exitWith(exitFailure, nil)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output: text (a table) or json (one object per rule)")
+	return cmd
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
