@@ -120,7 +120,7 @@ type Detector struct {
 	slotDSNamespace           event.Slot
 	catFields                 []catField
 	anyRules                  []int // rules with no category restriction
-	routes                    map[string][]bool
+	routes                    map[string]*route
 	dsBuf                     []byte
 	mark                      []uint32
 	epoch                     uint32
@@ -158,7 +158,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		opts:   opts,
 		fields: event.NewFields(),
 		sink:   sink,
-		routes: make(map[string][]bool),
+		routes: make(map[string]*route),
 		b: builder{
 			space: opts.Space, now: isoMillis(opts.Now), url: opts.KibanaURL,
 			version: opts.KibanaVersion, alertIdx: AlertsIndex(opts.Space),
@@ -318,25 +318,34 @@ func (d *Detector) docIndex(ev *event.Event) string {
 		b = append(b, '-')
 		b = append(b, ns[0].Str...)
 		d.dsBuf = b
+		if r, ok := d.routes[string(b)]; ok { // no allocation for a known name
+			return r.name
+		}
 		return string(b)
 	}
 	return ""
 }
 
+// route is the routing of one index name: which rules its events go to.
+type route struct {
+	name    string
+	allowed []bool
+}
+
 // route returns, for an index name, which rules its events go to (cached).
 func (d *Detector) route(index string) []bool {
 	if r, ok := d.routes[index]; ok {
-		return r
+		return r.allowed
 	}
-	r := make([]bool, len(d.rules))
+	r := &route{name: index, allowed: make([]bool, len(d.rules))}
 	for i, rs := range d.rules {
-		r[i] = rs.patterns.Match(index)
+		r.allowed[i] = rs.patterns.Match(index)
 	}
 	if len(d.routes) >= maxRoutes {
 		clear(d.routes)
 	}
 	d.routes[index] = r
-	return r
+	return r.allowed
 }
 
 // offer pushes ev to the rules that can match it.
