@@ -107,11 +107,11 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			}
 			greedy = xs[3].c.b
 		}
-		return c.foldN(n.At, xs[:3], stString, func(v []value) (value, error) {
-			if v[0].k == kNull || v[1].k == kNull || v[2].k == kNull {
+		return c.fold3(n.At, xs[:3], stString, func(a, l, r value) (value, error) {
+			if a.k == kNull || l.k == kNull || r.k == kNull {
 				return nullValue, nil
 			}
-			s, ok := between(v[0].s, v[1].s, v[2].s, greedy, ci)
+			s, ok := between(a.s, l.s, r.s, greedy, ci)
 			if !ok {
 				return nullValue, errRuntime
 			}
@@ -149,16 +149,7 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			return boolValue(inPrefixes(ip, ps)), nil
 		})
 	case "concat":
-		return c.foldN(n.At, xs, stString, func(v []value) (value, error) {
-			var b strings.Builder
-			for _, a := range v {
-				if a.k == kNull {
-					return nullValue, nil
-				}
-				b.WriteString(a.String())
-			}
-			return strValue(b.String()), nil
-		})
+		return c.concatX(n.At, xs)
 	case "endsWith", "startsWith", "stringContains":
 		if err := needAll(stString, "string"); err != nil {
 			return nil, err
@@ -191,18 +182,16 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			if err := need(2, stNumber, "numeric"); err != nil {
 				return nil, err
 			}
-		} else {
-			xs = append(xs, constX(nullValue))
 		}
-		return c.foldN(n.At, xs, stNumber, func(v []value) (value, error) {
-			if v[0].k == kNull || v[1].k == kNull {
+		return c.fold3(n.At, xs, stNumber, func(a, b, from value) (value, error) {
+			if a.k == kNull || b.k == kNull {
 				return nullValue, nil
 			}
 			start := int64(0)
-			if v[2].k != kNull {
-				start = int64(int32(v[2].float())) // Number.intValue()
+			if from.k != kNull {
+				start = int64(int32(from.float())) // Number.intValue()
 			}
-			s, sub := v[0].s, v[1].s
+			s, sub := a.s, b.s
 			if ci {
 				s, sub = lower(s), lower(sub)
 			}
@@ -250,14 +239,11 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 				return nil, err
 			}
 		}
-		if len(xs) == 2 {
-			xs = append(xs, constX(nullValue))
-		}
-		return c.foldN(n.At, xs, stString, func(v []value) (value, error) {
-			if v[0].k == kNull {
+		return c.fold3(n.At, xs, stString, func(a, start, end value) (value, error) {
+			if a.k == kNull {
 				return nullValue, nil
 			}
-			return strValue(substring(v[0].s, v[1], v[2])), nil
+			return strValue(substring(a.s, start, end)), nil
 		})
 	}
 	return nil, errorf(n.At, "Unknown function [%s]", n.Name)
@@ -286,41 +272,49 @@ func ordinal(i int) string {
 	return [...]string{"first", "second", "third", "fourth", "fifth"}[min(i, 4)]
 }
 
-// maxArgs bounds the arguments a foldN node evaluates without allocating.
-const maxArgs = 8
-
-// foldN builds an n-operand node, folding it when all operands are constant.
-func (c *compiler) foldN(pos eql.Pos, xs []*sx, st stype, f func([]value) (value, error)) (*sx, error) {
-	allConst := true
-	for _, x := range xs {
-		allConst = allConst && x.fn == nil
+// fold3 builds a node of up to three operands (missing ones are null), folding it
+// when all operands are constant. Operands are passed by value so that evaluating
+// the node allocates nothing.
+func (c *compiler) fold3(pos eql.Pos, xs []*sx, st stype, f func(a, b, c value) (value, error)) (*sx, error) {
+	for len(xs) < 3 {
+		xs = append(xs, constX(nullValue))
 	}
-	if allConst {
-		v := make([]value, len(xs))
-		for i, x := range xs {
-			v[i] = x.c
-		}
-		r, err := f(v)
+	x, y, z := xs[0], xs[1], xs[2]
+	if x.fn == nil && y.fn == nil && z.fn == nil {
+		r, err := f(x.c, y.c, z.c)
 		if err != nil {
 			return nil, errorf(pos, "%v", err)
 		}
 		return &sx{c: r, st: st}, nil
 	}
 	return &sx{st: st, fn: func(ctx *sctx) value {
-		var buf [maxArgs]value
-		v := buf[:0]
-		if len(xs) > maxArgs {
-			v = make([]value, 0, len(xs))
-		}
-		for _, x := range xs {
-			v = append(v, x.eval(ctx))
-		}
-		r, err := f(v)
+		r, err := f(x.eval(ctx), y.eval(ctx), z.eval(ctx))
 		if err != nil {
 			return nullValue
 		}
 		return r
 	}}, nil
+}
+
+// concatX builds concat(xs...): null if any argument is null.
+func (c *compiler) concatX(pos eql.Pos, xs []*sx) (*sx, error) {
+	f := func(ctx *sctx) value {
+		var b strings.Builder
+		for _, x := range xs {
+			a := x.eval(ctx)
+			if a.k == kNull {
+				return nullValue
+			}
+			b.WriteString(a.String())
+		}
+		return strValue(b.String())
+	}
+	for _, x := range xs {
+		if x.fn != nil {
+			return &sx{st: stString, fn: f}, nil
+		}
+	}
+	return &sx{c: f(nil), st: stString}, nil
 }
 
 // between returns the text after the first left up to the next right (or the last

@@ -54,3 +54,12 @@ func matchDocs(t testing.TB, query string, env *Env, docs ...string) []bool {
 }
 
 func parseExprNoVerify(src string) (eql.Expr, error) { return eql.ParseExpr(src) }
+
+func mustParseExpr(tb testing.TB, src string) eql.Expr {
+	tb.Helper()
+	e, err := eql.ParseExpr(src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}

@@ -156,7 +156,7 @@ func (c *compiler) comparisonLeaf(n *eql.Binary, neg bool) (cond, bool, error) {
 	if k.k == kNull {
 		switch op {
 		case eql.OpEq: // IsNull: a must_not exists
-			return complement(exists(f)) /* neg of IsNull is IsNotNull */ .negIf(neg), true, nil
+			return complement(exists(f)). /* neg of IsNull is IsNotNull */ negIf(neg), true, nil
 		case eql.OpNeq:
 			return exists(f).negIf(neg), true, nil
 		}

@@ -1,0 +1,161 @@
+package eval
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tripline/tripline/event"
+)
+
+// sharedDir finds ../shared from the repository root (the directory holding go.mod).
+func sharedDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(dir, "..", "shared")
+	if _, err := os.Stat(shared); err != nil {
+		tb.Skipf("../shared is absent (%v): the seed rule is read from there", err)
+	}
+	return shared
+}
+
+// seedFirstStage returns the seed rule's first sequence stage as an event query.
+func seedFirstStage(tb testing.TB) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(sharedDir(tb), "seed", "000_bd5888970135322b.txt"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "[process where")
+	end := strings.Index(text, "] by orchestrator.resource.name")
+	if start < 0 || end < start {
+		tb.Fatal("the seed file does not hold the expected sequence")
+	}
+	return text[start+1 : end]
+}
+
+func TestSeedFirstStage(t *testing.T) {
+	query := seedFirstStage(t)
+	const base = `"host":{"os":{"type":"linux"}},"container":{"id":"c1"},"event":{"category":["process"],"type":["start"],"action":"exec"}`
+	ev := func(process string) string { return `{` + base + `,"process":{` + process + `}}` }
+	cases := []struct {
+		name string
+		doc  string
+		want bool
+	}{
+		{"interactive python", ev(`"interactive":true,"name":"python3","args":["python3","x.py"]`), true},
+		{"event.type array with start", `{"host":{"os":{"type":"linux"}},"container":{"id":"c1"},"event":{"category":["process"],"type":["info","start"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, true},
+		{"event.type without start", `{"host":{"os":{"type":"linux"}},"container":{"id":"c1"},"event":{"category":["process"],"type":["info","end"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, false},
+		{"missing container.id", `{"host":{"os":{"type":"linux"}},"container":{"image":{"name":"x"}},"event":{"category":["process"],"type":["start"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, false},
+		{"null container.id", `{"host":{"os":{"type":"linux"}},"container":{"id":null},"event":{"category":["process"],"type":["start"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, false},
+		{"empty container.id", `{"host":{"os":{"type":"linux"}},"container":{"id":""},"event":{"category":["process"],"type":["start"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, true},
+		{"dotted keys", `{"host.os.type":"linux","container.id":"c1","event.category":"process","event.type":"start","event.action":"exec","process.interactive":true,"process.name":"id"}`, true},
+		{"curl excluded", ev(`"interactive":true,"name":"curl","args":["curl","https://x"]`), false},
+		{"upper-case Curl is not curl", ev(`"interactive":true,"name":"Curl","args":["Curl","https://x"]`), true},
+		{"bash running curl", ev(`"interactive":true,"name":"bash","args":["bash","-c","curl"]`), false},
+		{"bash running /usr/bin/wget", ev(`"interactive":true,"name":"bash","args":["bash","/usr/bin/wget","-q"]`), false},
+		{"bash running curl and which", ev(`"interactive":true,"name":"bash","args":["bash","curl","which"]`), true},
+		{"bash running ls", ev(`"interactive":true,"name":"bash","args":["bash","-c","ls"]`), true},
+		{"sh with a whole command line", ev(`"interactive":true,"name":"sh","args":["sh","-c","curl http://x"]`), true},
+		{"busybox running kubectl", ev(`"interactive":true,"name":"busybox","args":["busybox","kubectl","get","pods"]`), false},
+		{"bash without args", ev(`"interactive":true,"name":"bash"`), true},
+		{"upper-case BASH running curl", ev(`"interactive":true,"name":"BASH","args":["BASH","curl"]`), true},
+		{"sleep excluded", ev(`"interactive":true,"name":"sleep","args":["sleep","10"]`), false},
+		{"no process.name", ev(`"interactive":true,"args":["curl"]`), true},
+		{"not interactive", ev(`"interactive":false,"name":"python3"`), false},
+		{"interactive missing", ev(`"name":"python3"`), false},
+		{"windows host", `{"host":{"os":{"type":"windows"}},"container":{"id":"c1"},"event":{"category":["process"],"type":["start"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, false},
+		{"fork, not exec", `{"host":{"os":{"type":"linux"}},"container":{"id":"c1"},"event":{"category":["process"],"type":["start"],"action":"fork"},"process":{"interactive":true,"name":"id"}}`, false},
+		{"network category", `{"host":{"os":{"type":"linux"}},"container":{"id":"c1"},"event":{"category":["network"],"type":["start"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, false},
+		{"Process category (case)", `{"host":{"os":{"type":"linux"}},"container":{"id":"c1"},"event":{"category":"Process","type":["start"],"action":"exec"},"process":{"interactive":true,"name":"id"}}`, false},
+	}
+	docs := make([]string, len(cases))
+	for i, c := range cases {
+		docs[i] = c.doc
+	}
+	got := matchDocs(t, query, nil, docs...)
+	for i, c := range cases {
+		if got[i] != c.want {
+			t.Errorf("%s: match = %v, want %v", c.name, got[i], c.want)
+		}
+	}
+}
+
+func decodeFile(b *testing.B, fields *event.Fields, name string) *event.Event {
+	b.Helper()
+	doc, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ev event.Event
+	if err := event.NewDecoder(fields).Decode(doc, &ev); err != nil {
+		b.Fatal(err)
+	}
+	return &ev
+}
+
+// BenchmarkSeedFirstStage evaluates the seed rule's first stage on a realistic ECS
+// process event (decoded once): it must not allocate.
+func BenchmarkSeedFirstStage(b *testing.B) {
+	env := &Env{Fields: event.NewFields()}
+	f, err := compileText(b, seedFirstStage(b), env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
+	if !f.Match(ev) {
+		b.Fatal("the benchmark event should match")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Match(ev)
+	}
+}
+
+// BenchmarkFieldLookup measures one term leaf: slot lookup, value conversion and the
+// string comparison.
+func BenchmarkFieldLookup(b *testing.B) {
+	env := &Env{Fields: event.NewFields()}
+	f, err := CompileExpr(mustParseExpr(b, `process.parent.name == "bash"`), env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
+	f.Match(ev)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Match(ev)
+	}
+}
+
+// BenchmarkScriptLeaf measures a script leaf (a function of a field).
+func BenchmarkScriptLeaf(b *testing.B) {
+	env := &Env{Fields: event.NewFields()}
+	f, err := CompileExpr(mustParseExpr(b, `length(process.name) > 3 and substring(process.executable, -4) == "bash"`), env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
+	if !f.Match(ev) {
+		b.Fatal("the benchmark event should match")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Match(ev)
+	}
+}
