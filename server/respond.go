@@ -1,0 +1,124 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+)
+
+// esError is an Elasticsearch exception as it appears in responses: a type such as
+// "illegal_argument_exception" and a reason, plus optional extra fields, already
+// encoded as JSON members (`"index":"x"`), written after the reason.
+type esError struct {
+	status int
+	typ    string
+	reason string
+	extra  string
+}
+
+// appendObject appends the error object {"type":...,"reason":...,extra}.
+func (e *esError) appendObject(b []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, e.typ)
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, e.reason)
+	if e.extra != "" {
+		b = append(b, ',')
+		b = append(b, e.extra...)
+	}
+	return append(b, '}')
+}
+
+// appendResponse appends the whole error response as Elasticsearch writes it:
+// {"error":{"root_cause":[E],"type":...,"reason":...},"status":N}.
+func (e *esError) appendResponse(b []byte) []byte {
+	b = append(b, `{"error":{"root_cause":[`...)
+	b = e.appendObject(b)
+	b = append(b, `],"type":`...)
+	b = appendJSONString(b, e.typ)
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, e.reason)
+	if e.extra != "" {
+		b = append(b, ',')
+		b = append(b, e.extra...)
+	}
+	b = append(b, `},"status":`...)
+	b = strconv.AppendInt(b, int64(e.status), 10)
+	return append(b, '}')
+}
+
+// simpleError appends Elasticsearch's "simple" error form, used for routing and content
+// type failures: {"error":"message","status":N}.
+func simpleError(b []byte, status int, msg string) []byte {
+	b = append(b, `{"error":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c >= 0x20:
+				b = append(b, c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			continue
+		}
+		var r rune
+		var size int
+		switch v := any(s).(type) {
+		case string:
+			r, size = utf8.DecodeRuneInString(v[i:])
+		case []byte:
+			r, size = utf8.DecodeRune(v[i:])
+		}
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// statusRecorder remembers the status code a handler wrote, for the metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

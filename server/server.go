@@ -1,0 +1,562 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Doc is one event received over the Elasticsearch API.
+type Doc struct {
+	// Index is the target index or data stream: the action's _index, else the one in the
+	// URL. Detection routes events to rules by it.
+	Index string
+	// ID is the document's _id as the client gave it, or the one generated for it (and
+	// returned to the client).
+	ID string
+	// Source is the document, one JSON object. It points into a buffer the server reuses:
+	// it is valid only until Accept returns, so a sink that keeps it must copy it.
+	Source []byte
+	// Line is the 1-based line of the source in a bulk request body, 0 for the
+	// single-document APIs; for messages about the event.
+	Line int
+}
+
+// Sink receives the events of one request. The server answers success to the client only
+// after Accept returned nil, so an acknowledged event is never lost: a sink that returns
+// nil must have taken responsibility for every document (processed it, or queued it where a
+// clean shutdown will still process it). An error means none of the documents may be
+// counted as accepted: the client is told to retry (HTTP 429), so delivery is at least once.
+// Accept is called concurrently from the request goroutines.
+type Sink interface {
+	Accept(ctx context.Context, docs []Doc) error
+}
+
+// SinkFunc adapts a function to the Sink interface.
+type SinkFunc func(ctx context.Context, docs []Doc) error
+
+// Accept calls f.
+func (f SinkFunc) Accept(ctx context.Context, docs []Doc) error { return f(ctx, docs) }
+
+// Config configures a Server. The zero value of every field has a usable default.
+type Config struct {
+	// Addr is the address ListenAndServe listens on; default "127.0.0.1:9200".
+	Addr string
+	// TLSCertFile and TLSKeyFile, both set, make the server speak HTTPS only.
+	TLSCertFile, TLSKeyFile string
+	// Credentials, when not nil, requires basic or API key authentication on every
+	// endpoint except /healthz (and /metrics when PublicMetrics is set).
+	Credentials *Credentials
+	// PublicMetrics serves /metrics without authentication.
+	PublicMetrics bool
+	// MaxBodyBytes limits a request body, after decompression; default 100 MiB, as
+	// Elasticsearch's http.max_content_length. Larger requests get 413.
+	MaxBodyBytes int64
+	// ClusterName and NodeName are reported by GET /; defaults "tripline" and the host name.
+	ClusterName, NodeName string
+	// ShutdownTimeout bounds how long a shutdown waits for in-flight requests; default 30s.
+	ShutdownTimeout time.Duration
+	// Logger receives one line per refused request; default: discard.
+	Logger *slog.Logger
+	// Metrics is the registry the server adds its metrics to and serves on /metrics; the
+	// caller may register its own in it. Default: a new registry.
+	Metrics *Metrics
+}
+
+// Version is the Elasticsearch version the server reports; clients choose their API
+// flavour by it.
+const Version = "8.17.0"
+
+// DefaultMaxBodyBytes is Elasticsearch's default http.max_content_length.
+const DefaultMaxBodyBytes = 100 << 20
+
+// Server is an http.Handler that speaks enough of Elasticsearch's REST API for shippers
+// and clients to send it events (see the package documentation), plus the lifecycle to
+// serve it until a context ends.
+type Server struct {
+	cfg         Config
+	sink        Sink
+	tlsConf     *tls.Config
+	log         *slog.Logger
+	clusterUUID string
+	nodeID      string
+	ids         idGen
+	seqNo       atomic.Int64
+	draining    atomic.Bool
+	states      sync.Pool // *bulkState
+	gzips       sync.Pool // *gzip.Reader
+
+	metrics          *Metrics
+	eventsIn         *Counter
+	eventsRejected   *CounterVec
+	requestsRejected *CounterVec
+	requests         *CounterVec
+	latency          *Histogram
+	inFlight         atomic.Int64
+}
+
+// New checks cfg, loads the TLS key pair if any, registers the server's metrics and
+// returns a Server that hands events to sink.
+func New(cfg Config, sink Sink) (*Server, error) {
+	if sink == nil {
+		return nil, errors.New("server: nil sink")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:9200"
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ClusterName == "" {
+		cfg.ClusterName = "tripline"
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName, _ = os.Hostname()
+		if cfg.NodeName == "" {
+			cfg.NodeName = "tripline"
+		}
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	s := &Server{cfg: cfg, sink: sink, log: cfg.Logger, metrics: cfg.Metrics}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("server: TLS needs both a certificate file and a key file")
+	}
+	if cfg.TLSCertFile != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: TLS key pair %s, %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+		}
+		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	var rnd [35]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, fmt.Errorf("server: random: %w", err)
+	}
+	s.clusterUUID = base64.RawURLEncoding.EncodeToString(rnd[:16])
+	s.nodeID = base64.RawURLEncoding.EncodeToString(rnd[16:32])
+	copy(s.ids.prefix[:], rnd[32:35])
+	s.states.New = func() any { return new(bulkState) }
+	if err := s.registerMetrics(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) registerMetrics() error {
+	m := s.metrics
+	var err error
+	if s.eventsIn, err = m.NewCounter("tripline_events_received_total", "Events accepted from clients and handed to detection."); err != nil {
+		return err
+	}
+	if s.eventsRejected, err = m.NewCounterVec("tripline_events_rejected_total", "Events refused one by one inside accepted requests, by Elasticsearch error type.", "reason"); err != nil {
+		return err
+	}
+	if s.requestsRejected, err = m.NewCounterVec("tripline_requests_rejected_total", "Requests refused as a whole, by reason.", "reason"); err != nil {
+		return err
+	}
+	if s.requests, err = m.NewCounterVec("tripline_http_requests_total", "HTTP requests answered, by status code.", "code"); err != nil {
+		return err
+	}
+	if s.latency, err = m.NewHistogram("tripline_ingest_duration_seconds", "Time to parse a request's events and hand them to detection, in seconds.", DefaultLatencyBuckets()); err != nil {
+		return err
+	}
+	return m.NewGaugeFunc("tripline_http_requests_in_flight", "HTTP requests being processed.", func() float64 { return float64(s.inFlight.Load()) })
+}
+
+// Metrics returns the registry served on /metrics.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// ListenAndServe listens on cfg.Addr and serves until ctx ends; see Serve.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves HTTP (HTTPS when TLS is configured) on ln until ctx ends. Then it stops
+// accepting connections, lets every in-flight request finish (at most ShutdownTimeout)
+// and returns nil, so the caller can flush what the sink holds. It returns an error when
+// serving fails or in-flight requests outlived the timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.tlsConf != nil {
+		ln = tls.NewListener(ln, s.tlsConf)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	shutdownErr := make(chan error, 1)
+	stop := context.AfterFunc(ctx, func() {
+		s.draining.Store(true)
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if err != nil {
+			err = fmt.Errorf("server: shutdown: requests still in flight after %s: %w", s.cfg.ShutdownTimeout, err)
+			srv.Close()
+		}
+		shutdownErr <- err
+	})
+	err := srv.Serve(ln)
+	if !errors.Is(err, http.ErrServerClosed) {
+		if stop() {
+			srv.Close()
+		}
+		return fmt.Errorf("server: %w", err)
+	}
+	return <-shutdownErr
+}
+
+// idGen makes Elasticsearch-style 20-character URL-safe document ids: milliseconds, a
+// per-server random part and a counter.
+type idGen struct {
+	prefix [3]byte
+	n      atomic.Uint64
+}
+
+func (g *idGen) next() string {
+	var raw [15]byte
+	var ms [8]byte
+	binary.BigEndian.PutUint64(ms[:], uint64(time.Now().UnixMilli()))
+	copy(raw[0:6], ms[2:8])
+	copy(raw[6:9], g.prefix[:])
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], g.n.Add(1))
+	copy(raw[9:15], n[2:8])
+	var out [20]byte
+	base64.RawURLEncoding.Encode(out[:], raw[:])
+	return string(out[:])
+}
+
+// ServeHTTP routes a request (see the package documentation for the endpoints).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	rec := &statusRecorder{ResponseWriter: w}
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	defer func() { s.requests.Add(statusLabel(rec.status), 1) }()
+
+	segs, ok := splitPath(r.URL)
+	if !ok {
+		s.writeSimple(rec, r, http.StatusBadRequest, "invalid path ["+r.URL.EscapedPath()+"]")
+		return
+	}
+	public := len(segs) == 1 && (segs[0] == "healthz" || segs[0] == "metrics" && s.cfg.PublicMetrics)
+	if s.cfg.Credentials != nil && !public {
+		res := s.cfg.Credentials.check(r.Header.Get("Authorization"), r.URL.Path)
+		if res.reason != "" {
+			s.refuseAuth(rec, r, res)
+			return
+		}
+	}
+	s.route(rec, r, segs)
+}
+
+func statusLabel(code int) string {
+	switch code {
+	case 0, 200:
+		return "200"
+	case 201:
+		return "201"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 404:
+		return "404"
+	case 406:
+		return "406"
+	case 413:
+		return "413"
+	case 429:
+		return "429"
+	}
+	return strconv.Itoa(code)
+}
+
+// splitPath returns the unescaped path segments, ignoring empty ones.
+func splitPath(u *url.URL) ([]string, bool) {
+	p := strings.Trim(u.EscapedPath(), "/")
+	if p == "" {
+		return nil, true
+	}
+	segs := strings.Split(p, "/")
+	for i, sg := range segs {
+		if strings.Contains(sg, "%") {
+			v, err := url.PathUnescape(sg)
+			if err != nil {
+				return nil, false
+			}
+			segs[i] = v
+		}
+	}
+	return segs, true
+}
+
+func (s *Server) refuseAuth(w http.ResponseWriter, r *http.Request, res authResult) {
+	reason := "unauthorized"
+	if res.missing {
+		reason = "unauthenticated"
+	}
+	s.requestsRejected.Add(reason, 1)
+	s.log.Warn("refused request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "why", res.reason)
+	h := w.Header()
+	h.Add("WWW-Authenticate", `Basic realm="security" charset="UTF-8"`)
+	h.Add("WWW-Authenticate", "ApiKey")
+	e := esError{status: http.StatusUnauthorized, typ: "security_exception", reason: res.reason,
+		extra: `"header":{"WWW-Authenticate":["Basic realm=\"security\" charset=\"UTF-8\"","ApiKey"]}`}
+	s.writeJSON(w, r, e.status, e.appendResponse(nil))
+}
+
+// responseType mirrors the client's compatible-with request, as Elasticsearch does.
+func responseType(r *http.Request) string {
+	acc := r.Header.Get("Accept")
+	if strings.Contains(acc, "vnd.elasticsearch+json") {
+		if strings.Contains(acc, "compatible-with=7") {
+			return "application/vnd.elasticsearch+json;compatible-with=7"
+		}
+		return "application/vnd.elasticsearch+json;compatible-with=8"
+	}
+	return "application/json"
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", responseType(r))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+func (s *Server) writeSimple(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.writeJSON(w, r, status, simpleError(nil, status, msg))
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *esError) {
+	s.writeJSON(w, r, e.status, e.appendResponse(nil))
+}
+
+// checkContentType accepts the JSON and NDJSON media types Elasticsearch accepts, also in
+// their vnd.elasticsearch forms with compatible-with 7 or 8; 406 otherwise.
+func checkContentType(r *http.Request) (*esError, string) {
+	vals := r.Header.Values("Content-Type")
+	if len(vals) == 0 {
+		return &esError{status: http.StatusNotAcceptable, reason: "Content-Type header is missing"}, "content_type"
+	}
+	ct := vals[0]
+	mt, params, err := mime.ParseMediaType(ct)
+	notSupported := &esError{status: http.StatusNotAcceptable, reason: "Content-Type header [" + strings.Join(vals, ",") + "] is not supported"}
+	if err != nil {
+		return notSupported, "content_type"
+	}
+	switch mt {
+	case "application/json", "application/x-ndjson":
+		return nil, ""
+	case "application/vnd.elasticsearch+json", "application/vnd.elasticsearch+x-ndjson":
+		if v := params["compatible-with"]; v != "7" && v != "8" {
+			return &esError{status: http.StatusBadRequest, typ: "media_type_header_exception",
+				reason: "Invalid media-type value on headers [Content-Type]"}, "content_type"
+		}
+		return nil, ""
+	}
+	return notSupported, "content_type"
+}
+
+// readBody reads the request body into st.body, decompressing gzip or deflate, within the
+// size limit. It returns the error to answer and the metrics reason when it fails.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *bulkState) (*esError, string) {
+	if r.ContentLength != 0 || r.Method == http.MethodPost || r.Method == http.MethodPut {
+		if e, why := checkContentType(r); e != nil {
+			return e, why
+		}
+	}
+	limit := s.cfg.MaxBodyBytes
+	tooLarge := &esError{status: http.StatusRequestEntityTooLarge}
+	if r.ContentLength > limit {
+		return tooLarge, "content_too_long"
+	}
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		gz, _ := s.gzips.Get().(*gzip.Reader)
+		var err error
+		if gz == nil {
+			gz, err = gzip.NewReader(rd)
+		} else {
+			err = gz.Reset(rd)
+		}
+		if err != nil {
+			return &esError{status: http.StatusBadRequest, typ: "parse_exception", reason: "failed to decompress the gzip request body: " + err.Error()}, "bad_encoding"
+		}
+		defer s.gzips.Put(gz)
+		rd = gz
+	case "deflate", "x-deflate":
+		zr, err := zlib.NewReader(rd)
+		if err != nil {
+			return &esError{status: http.StatusBadRequest, typ: "parse_exception", reason: "failed to decompress the deflate request body: " + err.Error()}, "bad_encoding"
+		}
+		defer zr.Close()
+		rd = zr
+	default:
+		return &esError{status: http.StatusBadRequest, typ: "illegal_argument_exception", reason: "unsupported Content-Encoding [" + enc + "]"}, "bad_encoding"
+	}
+	buf := bytes.NewBuffer(st.body[:0])
+	lr := &io.LimitedReader{R: rd, N: limit + 1}
+	_, err := buf.ReadFrom(lr)
+	st.body = buf.Bytes()
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe) || lr.N == 0:
+		return tooLarge, "content_too_long"
+	case err != nil:
+		return &esError{status: http.StatusBadRequest, typ: "parse_exception", reason: "failed to read the request body: " + err.Error()}, "bad_body"
+	}
+	return nil, ""
+}
+
+// refuseBody answers a body readBody refused: 413 with an empty body like Elasticsearch,
+// the others with their error.
+func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request, e *esError, why string) {
+	s.requestsRejected.Add(why, 1)
+	s.log.Warn("refused request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "status", e.status, "why", why, "reason", e.reason)
+	switch {
+	case e.status == http.StatusRequestEntityTooLarge:
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(e.status)
+	case e.typ == "":
+		s.writeSimple(w, r, e.status, e.reason)
+	default:
+		s.writeError(w, r, e)
+	}
+}
+
+func (s *Server) getState() *bulkState { return s.states.Get().(*bulkState) }
+
+func (s *Server) putState(st *bulkState) {
+	if cap(st.body) > 8<<20 { // do not keep huge buffers alive
+		st.body = nil
+	}
+	st.reset()
+	s.states.Put(st)
+}
+
+// sinkRefused answers a request whose events the sink did not take.
+func (s *Server) sinkRefused(w http.ResponseWriter, r *http.Request, n int, err error) {
+	s.requestsRejected.Add("sink_error", 1)
+	s.log.Error("events not accepted", "remote", r.RemoteAddr, "events", n, "err", err)
+	s.writeError(w, r, &esError{status: http.StatusTooManyRequests, typ: "es_rejected_execution_exception",
+		reason: "tripline could not accept the " + strconv.Itoa(n) + " events of this request, retry: " + err.Error()})
+}
+
+// handleBulk serves POST/PUT /_bulk and /<index>/_bulk.
+func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, defaultIndex string) {
+	st := s.getState()
+	defer s.putState(st)
+	if e, why := s.readBody(w, r, st); e != nil {
+		s.refuseBody(w, r, e, why)
+		return
+	}
+	start := time.Now()
+	if e := s.parseBulk(st, st.body, defaultIndex); e != nil {
+		s.requestsRejected.Add("malformed_bulk", 1)
+		s.log.Warn("refused bulk request", "remote", r.RemoteAddr, "path", r.URL.Path, "reason", e.reason)
+		s.writeError(w, r, e)
+		return
+	}
+	if n := len(st.docs); n > 0 {
+		if err := s.sink.Accept(r.Context(), st.docs); err != nil {
+			s.sinkRefused(w, r, n, err)
+			return
+		}
+		s.eventsIn.Add(uint64(n))
+		seq := s.seqNo.Add(int64(n)) - int64(n)
+		for i := range st.items {
+			if st.items[i].err == nil {
+				st.items[i].seqNo = seq
+				seq++
+			}
+		}
+	}
+	for i := range st.items {
+		if e := st.items[i].err; e != nil {
+			s.eventsRejected.Add(e.typ, 1)
+		}
+	}
+	took := time.Since(start)
+	s.latency.Observe(took)
+	st.out = appendBulkResponse(st.out, took.Milliseconds(), st.items)
+	s.writeJSON(w, r, http.StatusOK, st.out)
+}
+
+// handleDoc serves the single-document APIs: POST /<index>/_doc, PUT|POST
+// /<index>/_doc/<id> and /<index>/_create/<id>.
+func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request, index, id string) {
+	st := s.getState()
+	defer s.putState(st)
+	if e, why := s.readBody(w, r, st); e != nil {
+		s.refuseBody(w, r, e, why)
+		return
+	}
+	start := time.Now()
+	if e := validateIndexName(index); e != nil {
+		s.eventsRejected.Add(e.typ, 1)
+		s.writeError(w, r, e)
+		return
+	}
+	if e := validateSource(st.body, 1); e != nil {
+		e.reason = strings.TrimSuffix(e.reason, " (request body line 1)")
+		s.eventsRejected.Add(e.typ, 1)
+		s.writeError(w, r, e)
+		return
+	}
+	if id == "" {
+		id = s.ids.next()
+	}
+	st.docs = append(st.docs, Doc{Index: index, ID: id, Source: bytes.TrimRight(st.body, " \t\r\n")})
+	if err := s.sink.Accept(r.Context(), st.docs); err != nil {
+		s.sinkRefused(w, r, 1, err)
+		return
+	}
+	s.eventsIn.Inc()
+	seq := s.seqNo.Add(1) - 1
+	took := time.Since(start)
+	s.latency.Observe(took)
+	w.Header().Set("Location", "/"+url.PathEscape(index)+"/_doc/"+url.PathEscape(id))
+	s.writeJSON(w, r, http.StatusCreated, appendDocResponse(st.out, index, id, seq))
+}
