@@ -1,0 +1,130 @@
+//go:build tripline_engine
+
+package detect
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tripline/tripline/rule"
+)
+
+// sharedPath returns ../shared/<sub> relative to the repository root, or skips the test.
+func sharedPath(t *testing.T, sub string) string {
+	t.Helper()
+	p := filepath.Join(repoRoot(t), "..", "shared", sub)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared test data %s is absent (%v); skipping", p, err)
+	}
+	return p
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// seedQuery returns the seed rule's query as Elastic's documentation page shows it.
+func seedQuery(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(sharedPath(t, "seed"), "000_bd5888970135322b.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	q, ok := strings.CutPrefix(line, "text code block:")
+	if !ok {
+		t.Fatalf("unexpected seed document layout: %q", line[:40])
+	}
+	return q
+}
+
+// scenarioEvents names the events of each alert by their labels.scenario_event.
+func scenarioEvents(t *testing.T, alerts []Alert) []string {
+	t.Helper()
+	var out []string
+	for _, a := range alerts {
+		doc, err := parseDocument(a.Doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.Join(strValues(doc, "labels.scenario_event"), "+")
+		out = append(out, a.Kind.String()+":"+name)
+	}
+	return out
+}
+
+// TestSeedRuleScenario runs the seed rule (the corpus version, and the query of the seed
+// document) over a scenario: two sequences must alert, (E1,E2) and (E11,E12); the excluded
+// utilities (curl E3, bash running /usr/bin/curl E5, sleep E14), a request 1.5 s after the
+// exec (E7,E8), a request from another pod (E9,E10) and the second request after a completed
+// sequence (E13) must not.
+func TestSeedRuleScenario(t *testing.T) {
+	seedFile := filepath.Join(sharedPath(t, "rules/detection-rules"),
+		"rules/cross-platform/execution_d4c_k8s_mda_kubernetes_api_activity_by_unusual_utilities.toml")
+	corpusRule, err := rule.LoadTOMLFile(seedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docRule := *corpusRule
+	docRule.Query = seedQuery(t)
+	want := []string{
+		"shell:", "building_block:E1", "building_block:E2",
+		"shell:", "building_block:E11", "building_block:E12",
+	}
+	for _, r := range []*rule.Rule{corpusRule, &docRule} {
+		for _, streaming := range []bool{false, true} {
+			alerts, sum, evErrs := runFile(t, []*rule.Rule{r}, "testdata/seed_scenario.ndjson",
+				Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: streaming})
+			if len(sum.RulesSkipped) > 0 || len(evErrs) > 0 {
+				t.Fatalf("skipped %v, event errors %v", sum.RulesSkipped, evErrs)
+			}
+			if got := scenarioEvents(t, alerts); !reflect.DeepEqual(got, want) {
+				t.Errorf("streaming=%v query %.40q...: alerts %q, want %q", streaming, r.Query, got, want)
+			}
+		}
+	}
+}
+
+// TestCorpusRulesRun loads every rule of the corpus, compiles all 1,024 EQL rules with the
+// engine and runs them over the test events (and the examples, when present) without error.
+func TestCorpusRulesRun(t *testing.T) {
+	set, err := rule.Load(context.Background(), sharedPath(t, "rules/detection-rules"))
+	if err != nil || len(set.Errors) > 0 {
+		t.Fatalf("load: %v %v", err, set.Errors)
+	}
+	inputs := []string{"testdata/events.ndjson", "testdata/seed_scenario.ndjson"}
+	if ex, _ := filepath.Glob(filepath.Join(repoRoot(t), "examples", "*", "*.ndjson")); len(ex) > 0 {
+		inputs = append(inputs, ex...)
+	}
+	if ex, _ := filepath.Glob(filepath.Join(repoRoot(t), "examples", "*.ndjson")); len(ex) > 0 {
+		inputs = append(inputs, ex...)
+	}
+	for _, in := range inputs {
+		_, sum, evErrs := runFile(t, set.Rules, in, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow})
+		for _, s := range sum.RulesSkipped {
+			t.Errorf("%s: rule %s (%s) skipped: %s", in, s.RuleID, s.Source, s.Reason)
+		}
+		if sum.RulesLoaded != 1024 {
+			t.Errorf("%s: %d rules running, want 1024", in, sum.RulesLoaded)
+		}
+		t.Logf("%s: %d events, %d alerts, %d unusable events (%v)", in, sum.EventsRead, sum.Alerts, len(evErrs), evErrs)
+	}
+}
