@@ -38,8 +38,14 @@ func (s *sampler) add(it *item) {
 				sk = &sampleKey{tuple: slices.Clone(tuple), hits: make([][]*item, len(s.q.terms))}
 				s.keys[string(enc)] = sk
 			}
-			if len(sk.hits[t]) < s.cap {
-				sk.hits[t] = append(sk.hits[t], it)
+			// keep the first cap hits in hit order, whatever the arrival order
+			h := sk.hits[t]
+			i, _ := slices.BinarySearchFunc(h, it, func(a, b *item) int { return a.ord.compare(&b.ord) })
+			if i < s.cap {
+				if len(h) == s.cap {
+					h = h[:s.cap-1]
+				}
+				sk.hits[t] = slices.Insert(h, i, it)
 			}
 		})
 	}
@@ -63,9 +69,6 @@ func (s *sampler) flush(out func(*Result)) {
 	n := len(s.q.terms)
 	chosen := make([]*item, n)
 	for _, sk := range ready {
-		for _, h := range sk.hits {
-			slices.SortFunc(h, func(a, b *item) int { return a.ord.compare(&b.ord) })
-		}
 		left := s.q.opts.MaxSamplesPerKey
 		var walk func(t int) bool // reports whether to stop
 		walk = func(t int) bool {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,9 +103,43 @@ func (s *spec) joinKeys() []string {
 	return out
 }
 
-var bareNull = regexp.MustCompile(`\bnull\b`)
+// replaceBareNull turns the bare null tokens of a TOML line (outside strings and comments)
+// into the string "null".
+func replaceBareNull(line string) string {
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && quote == '"' && i+1 < len(line) {
+				b.WriteByte(c)
+				i++
+				c = line[i]
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#':
+			b.WriteString(line[i:])
+			return b.String()
+		case strings.HasPrefix(line[i:], "null") && (i == 0 || !isWord(line[i-1])) &&
+			(i+4 == len(line) || !isWord(line[i+4])):
+			b.WriteString(`"null"`)
+			i += 3
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
 
-// loadSpecs reads a spec file. Outside ”' strings, a bare null (which JToml accepts and
+func isWord(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// loadSpecs reads a spec file. Outside multi-line literal strings, a bare null (which JToml accepts and
 // TOML 1.0 does not) becomes the string "null", which is what the harness compares it as.
 func loadSpecs(path string) ([]spec, error) {
 	data, err := os.ReadFile(path)
@@ -116,16 +149,11 @@ func loadSpecs(path string) ([]spec, error) {
 	var b strings.Builder
 	inStr := false
 	for _, line := range strings.SplitAfter(string(data), "\n") {
-		if !inStr && !strings.HasPrefix(strings.TrimSpace(line), "#") {
-			code, comment, _ := strings.Cut(line, "#")
-			if strings.Count(code, "'''")%2 == 0 && !strings.Contains(code, "'''") {
-				line = bareNull.ReplaceAllString(code, `"null"`)
-				if comment != "" {
-					line += "#" + comment
-				}
-			}
+		n := strings.Count(line, "'''")
+		if !inStr && n == 0 {
+			line = replaceBareNull(line)
 		}
-		if strings.Count(line, "'''")%2 == 1 {
+		if n%2 == 1 {
 			inStr = !inStr
 		}
 		b.WriteString(line)
