@@ -244,6 +244,7 @@ func TestFunctionValues(t *testing.T) {
 		{`number(" 12 ")`, "12"},
 		{`number("0x1F")`, "31"},
 		{`number("1F", 16)`, "31"},
+		{`number("0x32", 16)`, "50"},
 		{`number("deadbeef", 16)`, "3735928559"},
 		{`number("31", 13)`, "40"},
 		{`number("101", 2)`, "5"},

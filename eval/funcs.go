@@ -449,10 +449,15 @@ func toNumber(a, b value) (value, error) {
 	base := int64(10)
 	if b.k == kNull {
 		if strings.HasPrefix(s, "0x") {
-			base, s = 16, s[2:]
+			base = 16
 		}
 	} else {
 		base = int64(b.float())
+	}
+	if base == 16 {
+		// The 0x prefix is stripped for base 16, given or implied by the prefix
+		// (conformance: number("0x32", 16) == 50).
+		s = strings.TrimPrefix(s, "0x")
 	}
 	fail := func() (value, error) {
 		return nullValue, errors.New("Unable to convert [" + a.s + "] to number of base [" + strconv.FormatInt(base, 10) + "]")
