@@ -8,14 +8,14 @@ import (
 
 // parseDateConst parses a constant compared with a date or date_nanos field, the way
 // Elasticsearch's default date format "strict_date_optional_time||epoch_millis" does:
-// an ISO 8601 date with optional time, 0 to 9 fractional digits and an optional zone
+// first an ISO 8601 date with optional time, 0 to 9 fractional digits and an optional zone
 // (UTC when absent), or a number of epoch milliseconds (possibly with a fraction).
 // The result is in nanoseconds since the Unix epoch.
 func parseDateConst(s string) (int64, bool) {
-	if n, ok := parseEpochMillis(s); ok {
+	if n, ok := parseISO(s); ok {
 		return n, true
 	}
-	return parseISO(s)
+	return parseEpochMillis(s)
 }
 
 func parseEpochMillis(s string) (int64, bool) {

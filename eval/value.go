@@ -106,10 +106,14 @@ func javaDouble(f float64) string {
 		if !strings.Contains(mant, ".") {
 			mant += ".0"
 		}
-		if exp[0] == '+' {
+		sign := ""
+		switch exp[0] {
+		case '+':
 			exp = exp[1:]
+		case '-':
+			sign, exp = "-", exp[1:]
 		}
-		return mant + "E" + strings.TrimLeft(exp, "0")
+		return mant + "E" + sign + strings.TrimLeft(exp, "0")
 	}
 	s := strconv.FormatFloat(f, 'f', -1, 64)
 	if !strings.Contains(s, ".") {
