@@ -30,7 +30,7 @@ func benchDetector(b *testing.B, n int, opts Options) *Detector {
 		req.Fields.Add("process.name")
 		return &Compiled{Runner: &nopRunner{}, Categories: Categories(req.Statement)}, nil
 	}
-	d, err := New(rules, SinkFunc(func(Alert) error { return nil }), opts)
+	d, err := New(rules, SinkFunc(func(context.Context, []Alert) error { return nil }), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,17 +14,17 @@ import (
 	"github.com/tripline/tripline/rule"
 )
 
-// Sink receives alerts. Write is called in order: for a sequence, the shell first, then its
-// building blocks in sequence order.
+// Sink receives alerts, one batch per match: an event alert, or a sequence's shell followed
+// by its building blocks in sequence order. Its Write has the shape of output.Sink's.
 type Sink interface {
-	Write(a Alert) error
+	Write(ctx context.Context, alerts []Alert) error
 }
 
 // SinkFunc adapts a function to Sink.
-type SinkFunc func(a Alert) error
+type SinkFunc func(ctx context.Context, alerts []Alert) error
 
-// Write calls f(a).
-func (f SinkFunc) Write(a Alert) error { return f(a) }
+// Write calls f(ctx, alerts).
+func (f SinkFunc) Write(ctx context.Context, alerts []Alert) error { return f(ctx, alerts) }
 
 // Runner is one rule's compiled query, running over the stream: the part of the engine a
 // Detector uses. Push offers an event (only read during the call); a non-nil error means the
@@ -126,6 +126,7 @@ type Detector struct {
 	epoch                     uint32
 	cand                      []int
 	alertErr                  error
+	ctx                       context.Context // of the current Process or Close call
 }
 
 // catField indexes the rules that read one category field by category name.
@@ -285,6 +286,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	d.ctx = ctx
 	d.summary.EventsRead++
 	ev := &d.ev
 	if err := d.dec.Decode(doc, ev); err != nil {
@@ -495,13 +497,14 @@ func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
 			alerts = append(alerts, a)
 		}
 	}
-	for _, a := range alerts {
-		if err := d.sink.Write(a); err != nil {
-			return err
-		}
-		rs.stats.Alerts++
-		d.summary.Alerts++
+	if len(alerts) == 0 {
+		return nil
 	}
+	if err := d.sink.Write(d.ctx, alerts); err != nil {
+		return err
+	}
+	rs.stats.Alerts += len(alerts)
+	d.summary.Alerts += int64(len(alerts))
 	return nil
 }
 
@@ -509,6 +512,7 @@ func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
 // max_signals per rule, the most recent, as Elasticsearch's EQL size keeps them), and
 // returns the first error met. The Summary is complete after Close.
 func (d *Detector) Close(ctx context.Context) error {
+	d.ctx = ctx
 	var first error
 	for _, rs := range d.rules {
 		if err := rs.comp.Runner.Flush(ctx); err != nil && first == nil {

@@ -106,7 +106,7 @@ func runFile(t *testing.T, rules []*rule.Rule, path string, opts Options) ([]Ale
 	var alerts []Alert
 	var evErrs []string
 	opts.OnEventError = func(err error) { evErrs = append(evErrs, err.Error()) }
-	d, err := New(rules, SinkFunc(func(a Alert) error { alerts = append(alerts, a); return nil }), opts)
+	d, err := New(rules, SinkFunc(func(_ context.Context, as []Alert) error { alerts = append(alerts, as...); return nil }), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,11 +85,13 @@ func TestRouting(t *testing.T) {
 			var got string
 			opts := tc.opts
 			opts.Compile = fakeCompiler(stages)
-			d, err := New(rules, SinkFunc(func(a Alert) error {
-				if got != "" {
-					got += " "
+			d, err := New(rules, SinkFunc(func(_ context.Context, as []Alert) error {
+				for _, a := range as {
+					if got != "" {
+						got += " "
+					}
+					got += a.Rule.RuleID
 				}
-				got += a.Rule.RuleID
 				return nil
 			}), opts)
 			if err != nil {
@@ -128,12 +130,14 @@ func TestMaxSignals(t *testing.T) {
 		"big": {{}},
 	}
 	var got []string
-	d, err := New(rules, SinkFunc(func(a Alert) error {
-		var n string
-		if a.Kind != ShellAlert {
-			n = string(flatDocString(a.Doc, "n"))
+	d, err := New(rules, SinkFunc(func(_ context.Context, as []Alert) error {
+		for _, a := range as {
+			var n string
+			if a.Kind != ShellAlert {
+				n = flatDocString(a.Doc, "n")
+			}
+			got = append(got, a.Rule.RuleID+":"+a.Kind.String()+":"+n)
 		}
-		got = append(got, a.Rule.RuleID+":"+a.Kind.String()+":"+n)
 		return nil
 	}), Options{Compile: fakeCompiler(stages), Now: testNow})
 	if err != nil {
@@ -182,8 +186,10 @@ func TestMaxSignalsStreaming(t *testing.T) {
 	r := &rule.Rule{RuleID: "ev", Name: "ev", Type: "eql", Language: "eql", Query: "any where true",
 		Index: []string{"logs-*"}, Severity: "low", MaxSignals: 2, Interval: "1m", Enabled: true}
 	var got []string
-	d, err := New([]*rule.Rule{r}, SinkFunc(func(a Alert) error {
-		got = append(got, flatDocString(a.Doc, "n"))
+	d, err := New([]*rule.Rule{r}, SinkFunc(func(_ context.Context, as []Alert) error {
+		for _, a := range as {
+			got = append(got, flatDocString(a.Doc, "n"))
+		}
 		return nil
 	}), Options{Compile: fakeCompiler(map[string][][]cond{"ev": {{}}}), Now: testNow, Streaming: true})
 	if err != nil {

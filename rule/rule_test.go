@@ -78,7 +78,9 @@ func TestLoadCorpus(t *testing.T) {
 	if override != 15 || ingested != 881 {
 		t.Errorf("event_category_override rules = %d (want 15), event.ingested overrides = %d (want 881; rule-format.md says 880, grep of the corpus finds 881)", override, ingested)
 	}
-	t.Logf("EQL rules: %d building blocks, %d with a non-default max_signals", bbr, maxSig)
+	if bbr != 70 || maxSig != 11 {
+		t.Errorf("EQL building blocks = %d (want 70), non-default max_signals = %d (want 11)", bbr, maxSig)
+	}
 }
 
 func TestSeedRuleFields(t *testing.T) {
