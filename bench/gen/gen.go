@@ -135,8 +135,12 @@ func (g *generator) run(ctx context.Context, out io.Writer) (stats, error) {
 	noise := g.cfg.n - epEvents
 	bw := bufio.NewWriterSize(out, 1<<20)
 	b := make([]byte, 0, 4096)
-	write := func(t int64, emit func([]byte, int64) []byte) error {
-		b = emit(b[:0], t)
+	write := func(t int64, k kind, emit func([]byte, int64) []byte) error {
+		if emit != nil {
+			b = emit(b[:0], t)
+		} else {
+			b = g.noise(b[:0], k, t)
+		}
 		b = append(b, '\n')
 		if st.events == 0 {
 			st.firstTime = t
@@ -154,7 +158,7 @@ func (g *generator) run(ctx context.Context, out io.Writer) (stats, error) {
 			p := g.queue[0]
 			g.queue = g.queue[1:]
 			g.counts[p.kind]++
-			if err := write(p.t, p.emit); err != nil {
+			if err := write(p.t, p.kind, p.emit); err != nil {
 				return err
 			}
 		}
@@ -186,7 +190,7 @@ func (g *generator) run(ctx context.Context, out io.Writer) (stats, error) {
 			v -= kindWeights[k]
 		}
 		g.counts[k]++
-		if err := write(t, g.emitter(k)); err != nil {
+		if err := write(t, k, nil); err != nil {
 			return st, err
 		}
 	}
@@ -199,25 +203,25 @@ func (g *generator) run(ctx context.Context, out io.Writer) (stats, error) {
 	return st, bw.Flush()
 }
 
-// emitter returns the writer of one noise event of kind k.
-func (g *generator) emitter(k kind) func([]byte, int64) []byte {
+// noise appends one noise event of kind k at time t.
+func (g *generator) noise(b []byte, k kind, t int64) []byte {
 	switch k {
 	case kindLinuxProcess:
-		return g.linuxProcess
+		return g.linuxProcess(b, t)
 	case kindContainerProcess:
-		return g.noiseContainerProcess
+		return g.noiseContainerProcess(b, t)
 	case kindWindowsProcess:
-		return g.windowsProcess
+		return g.windowsProcess(b, t)
 	case kindNetwork:
-		return g.network
+		return g.network(b, t)
 	case kindFile:
-		return g.file
+		return g.file(b, t)
 	case kindDNS:
-		return g.dns
+		return g.dns(b, t)
 	case kindRegistry:
-		return g.registry
+		return g.registry(b, t)
 	default:
-		return g.noiseAudit
+		return g.noiseAudit(b, t)
 	}
 }
 

@@ -52,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg := config{ingestLag: 2}
 	fs.IntVar(&cfg.n, "n", 100000, "number of events to write")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "random seed: the same seed and flags give the same bytes")
-	fs.IntVar(&cfg.hosts, "hosts", 200, "distinct hosts (every third is Windows; half the Linux ones are Kubernetes nodes)")
+	fs.IntVar(&cfg.hosts, "hosts", 200, "distinct hosts (one in three is Windows; half the Linux ones are Kubernetes nodes)")
 	fs.IntVar(&cfg.users, "users", 500, "distinct users")
 	fs.IntVar(&cfg.pods, "pods", 1000, "distinct noise pods (half call the API server, half never do)")
 	fs.IntVar(&cfg.planted, "planted", 100, "planted seed-rule sequences (K)")

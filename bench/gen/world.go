@@ -85,7 +85,7 @@ func newWorld(seed uint64, nHosts, nUsers, nPods int) (*world, error) {
 	r := rand.New(rand.NewPCG(seed, 0x5eed0001))
 	w := &world{cluster: "prod-eu-" + strconv.Itoa(int(seed%10)), clusterID: randUUID(r), hashes: map[string][]byte{}}
 	for i := 0; i < nHosts; i++ {
-		h := host{windows: i%3 == 2, ip: fmt.Sprintf("10.%d.%d.%d", 10+i/65025%200, i/255%255, 1+i%254), nodeUID: randUUID(r)}
+		h := host{windows: i%3 == 1, ip: fmt.Sprintf("10.%d.%d.%d", 10+i/65025%200, i/255%255, 1+i%254), nodeUID: randUUID(r)}
 		id, agentID := randHex(r, 32), randUUID(r)
 		var b []byte
 		if h.windows {
