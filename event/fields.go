@@ -55,54 +55,87 @@ type trie struct {
 	nodes []trieNode
 }
 
+// trieNode is one path segment. Its children are found through a small open-addressing
+// table keyed by a cheap hash of the segment (length and three of its bytes): a miss,
+// the usual case for the keys of a document, costs one or two probes and no full hash.
 type trieNode struct {
-	slot Slot             // the slot of the path ending here, or -1
-	kids map[string]int32 // child node by segment; nil for a leaf
-	// lens and first are quick filters for the usual miss: bit len%64 of lens is set
-	// for the length of each child segment, bit c of first for its first byte c.
-	lens  uint64
-	first [4]uint64
+	slot  Slot        // the slot of the path ending here, or -1
+	table []trieEntry // children; len is a power of two, or 0 for a leaf
 }
 
-// mayHave reports whether a child segment could be seg, without hashing it.
-func (nd *trieNode) mayHave(seg []byte) bool {
-	if nd.lens&(1<<(len(seg)&63)) == 0 {
-		return false
-	}
-	if len(seg) == 0 {
-		return true
-	}
-	c := seg[0]
-	return nd.first[c>>6]&(1<<(c&63)) != 0
+type trieEntry struct {
+	seg  string
+	node int32 // 0 for an empty entry (node 0, the root, is nobody's child)
 }
 
 // noNode marks a subtree no registered path reaches: it is only validated.
 const noNode = -1
 
+func segHash(seg []byte) uint32 {
+	n := uint32(len(seg))
+	if n == 0 {
+		return 0
+	}
+	return n*0x9E3779B1 ^ uint32(seg[0])*0x85EBCA77 ^ uint32(seg[n-1])*0xC2B2AE3D ^ uint32(seg[n/2])*0x27D4EB2F
+}
+
 func buildTrie(f *Fields) trie {
-	t := trie{nodes: []trieNode{{slot: -1}}}
+	type building struct {
+		slot Slot
+		kids map[string]int32
+	}
+	nodes := []building{{slot: -1}}
 	for i, p := range f.paths {
 		n := int32(0)
 		for seg := range strings.SplitSeq(p, ".") {
-			nd := &t.nodes[n]
-			k, ok := nd.kids[seg]
+			k, ok := nodes[n].kids[seg]
 			if !ok {
-				if nd.kids == nil {
-					nd.kids = make(map[string]int32)
+				if nodes[n].kids == nil {
+					nodes[n].kids = make(map[string]int32)
 				}
-				k = int32(len(t.nodes))
-				nd.kids[seg] = k
-				nd.lens |= 1 << (len(seg) & 63)
-				if seg != "" {
-					nd.first[seg[0]>>6] |= 1 << (seg[0] & 63)
-				}
-				t.nodes = append(t.nodes, trieNode{slot: -1})
+				k = int32(len(nodes))
+				nodes[n].kids[seg] = k
+				nodes = append(nodes, building{slot: -1})
 			}
 			n = k
 		}
-		t.nodes[n].slot = Slot(i)
+		nodes[n].slot = Slot(i)
+	}
+	t := trie{nodes: make([]trieNode, len(nodes))}
+	for i, b := range nodes {
+		t.nodes[i].slot = b.slot
+		if len(b.kids) == 0 {
+			continue
+		}
+		size := 4
+		for size < 2*len(b.kids) {
+			size *= 2
+		}
+		table := make([]trieEntry, size)
+		for seg, k := range b.kids {
+			h := segHash([]byte(seg)) & uint32(size-1)
+			for table[h].node != 0 {
+				h = (h + 1) & uint32(size-1)
+			}
+			table[h] = trieEntry{seg: seg, node: k}
+		}
+		t.nodes[i].table = table
 	}
 	return t
+}
+
+// lookup returns the child of nd named seg, or noNode.
+func (nd *trieNode) lookup(seg []byte) int32 {
+	mask := uint32(len(nd.table) - 1)
+	for h := segHash(seg) & mask; ; h = (h + 1) & mask {
+		e := &nd.table[h]
+		if e.node == 0 {
+			return noNode
+		}
+		if e.seg == string(seg) {
+			return e.node
+		}
+	}
 }
 
 // child returns the node reached from node n by the object key key, which may hold
@@ -113,34 +146,27 @@ func (t *trie) child(n int32, key []byte) int32 {
 	}
 	for {
 		nd := &t.nodes[n]
-		if nd.kids == nil {
+		if nd.table == nil {
 			return noNode
 		}
 		i := indexDot(key)
 		if i < 0 {
-			if !nd.mayHave(key) {
-				return noNode
-			}
-			k, ok := nd.kids[string(key)]
-			if !ok {
+			k := nd.lookup(key)
+			if k == noNode {
 				return noNode
 			}
 			return t.useful(k)
 		}
-		if !nd.mayHave(key[:i]) {
+		if n = nd.lookup(key[:i]); n == noNode {
 			return noNode
 		}
-		k, ok := nd.kids[string(key[:i])]
-		if !ok {
-			return noNode
-		}
-		n, key = k, key[i+1:]
+		key = key[i+1:]
 	}
 }
 
 // useful returns k, or noNode when nothing is to be recorded at or under k.
 func (t *trie) useful(k int32) int32 {
-	if nd := &t.nodes[k]; nd.slot < 0 && nd.kids == nil {
+	if nd := &t.nodes[k]; nd.slot < 0 && nd.table == nil {
 		return noNode
 	}
 	return k
