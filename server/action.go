@@ -132,6 +132,9 @@ func (s *actionScanner) skipValue() *esError {
 		case c == '{' || c == '[':
 			depth++
 		case c == '}' || c == ']':
+			if depth == 0 && s.i > start {
+				return s.checkValid(start)
+			}
 			if depth == 0 {
 				return s.malformed("expected a value but found [" + s.tokenName() + "]")
 			}

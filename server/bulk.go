@@ -180,7 +180,10 @@ func validateSource(src []byte, line int) *esError {
 	col := len(src)
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		col = int(se.Offset)
+		col = int(se.Offset) // the offending byte, 1-based
+		if strings.HasPrefix(se.Error(), "unexpected end") {
+			col = len(src) + 1 // unexpected end: one past the last byte
+		}
 	}
 	msg := "invalid JSON"
 	if err != nil {
