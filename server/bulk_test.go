@@ -66,9 +66,9 @@ func TestBulk(t *testing.T) {
 			rejected: map[string]uint64{"invalid_index_name_exception": 1, "illegal_argument_exception": 2},
 		},
 		{
-			name: "CRLF, blank lines, escaped strings",
-			path: "/_bulk",
-			body: "\r\n" + `{ "index" : { "_index" : "a\u002db", "_id" : "q\"1" } }` + "\r\n" + `{"m":"\u00e9"}` + "\r\n\n",
+			name:   "CRLF, blank lines, escaped strings",
+			path:   "/_bulk",
+			body:   "\r\n" + `{ "index" : { "_index" : "a\u002db", "_id" : "q\"1" } }` + "\r\n" + `{"m":"\u00e9"}` + "\r\n\n",
 			status: 200,
 			want:   `{"took":0,"errors":false,"items":[{"index":{"_index":"a-b","_id":"q\"1",` + okItem + `}}]}`,
 			docs:   []doc{{"a-b", `q"1`, `{"m":"\u00e9"}`}},

@@ -67,8 +67,8 @@ func TestContentType(t *testing.T) {
 func TestResponseContentTypeMirrorsCompatibility(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	for accept, want := range map[string]string{
-		"":                                   "application/json",
-		"application/json":                   "application/json",
+		"":                 "application/json",
+		"application/json": "application/json",
 		"application/vnd.elasticsearch+json; compatible-with=8": "application/vnd.elasticsearch+json;compatible-with=8",
 		"application/vnd.elasticsearch+json;compatible-with=7":  "application/vnd.elasticsearch+json;compatible-with=7",
 	} {
