@@ -257,7 +257,7 @@ func negateComparison(e eql.Expr) (eql.Expr, bool) {
 	case *eql.Match:
 		if n.Op == eql.MatchSeq && len(n.Patterns) == 1 {
 			if lit, ok := n.Patterns[0].(*eql.Literal); ok && lit.Kind == eql.LitString && !hasWildcard(lit.Str) {
-				return &sneq{n}, true
+				return sneq{n}, true
 			}
 		}
 	}
