@@ -78,7 +78,7 @@ func TestNullsAndArrays(t *testing.T) {
 		{`startsWith(concat(f, "x"), "b")`, ".y....y"},
 		{`not startsWith(concat(f, "x"), "b")`, "y.yyyy."}, // not over a script: not(any)
 		{`concat(f) == null`, "..yy.y."},
-		{`not concat(f) : "A"`, ".y..y.y"}, // insensitive not-equal, null does not match
+		{`not concat(f) : "A"`, ".y..y.y"},  // insensitive not-equal, null does not match
 		{`not concat(f) : "A*"`, "..yyyyy"}, // not over a like: not(any)
 		{`not length(f) in (1, 2)`, "..yy.y."},
 		{`concat(f) != null`, "yy..y.y"},
