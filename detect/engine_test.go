@@ -127,4 +127,23 @@ func TestCorpusRulesRun(t *testing.T) {
 		}
 		t.Logf("%s: %d events, %d alerts, %d unusable events (%v)", in, sum.EventsRead, sum.Alerts, len(evErrs), evErrs)
 	}
+
+	// Over the seed scenario, the whole corpus raises exactly the seed rule's two sequences
+	// and, for the utilities the seed rule excludes (curl E3, bash running curl E5), the
+	// sequences of its companion rule.
+	alerts, _, _ := runFile(t, set.Rules, "testdata/seed_scenario.ndjson", Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow})
+	var got []string
+	for i, n := range scenarioEvents(t, alerts) {
+		got = append(got, alerts[i].Rule.Name+" "+n)
+	}
+	common, unusual := "Direct Interactive Kubernetes API Request by Common Utilities", "Direct Interactive Kubernetes API Request by Unusual Utilities"
+	want := []string{
+		common + " shell:", common + " building_block:E3", common + " building_block:E4",
+		common + " shell:", common + " building_block:E5", common + " building_block:E6",
+		unusual + " shell:", unusual + " building_block:E1", unusual + " building_block:E2",
+		unusual + " shell:", unusual + " building_block:E11", unusual + " building_block:E12",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("corpus alerts on the seed scenario:\n%q\nwant\n%q", got, want)
+	}
 }
