@@ -1,0 +1,225 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// item is one result of Next, rendered for comparison.
+type item struct {
+	Doc  string
+	Line int
+	Err  string
+}
+
+func readAll(t *testing.T, r *Reader) []item {
+	t.Helper()
+	var out []item
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		it := item{Doc: string(rec.Doc), Line: rec.Line}
+		if err != nil {
+			it = item{Err: err.Error()}
+			if len(out) > 1000 {
+				t.Fatal("no end")
+			}
+		}
+		out = append(out, it)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReader(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  []item
+	}{
+		{"ndjson", "{\"a\":1}\n{\"a\":2}\n", []item{{`{"a":1}`, 1, ""}, {`{"a":2}`, 2, ""}}},
+		{"no final newline", "{\"a\":1}\n{\"a\":2}", []item{{`{"a":1}`, 1, ""}, {`{"a":2}`, 2, ""}}},
+		{"cut-off last line", "{\"a\":1}\n{\"a\":", []item{{`{"a":1}`, 1, ""},
+			{Err: "IN:2: incomplete JSON object at the end of the input"}}},
+		{"crlf", "{\"a\":1}\r\n{\"a\":2}\r\n", []item{{`{"a":1}`, 1, ""}, {`{"a":2}`, 2, ""}}},
+		{"blank lines", "\n  \n{\"a\":1}\n\r\n\t\n{\"a\":2}\n\n", []item{{`{"a":1}`, 3, ""}, {`{"a":2}`, 6, ""}}},
+		{"bom", "\xef\xbb\xbf{\"a\":1}\n", []item{{`{"a":1}`, 1, ""}}},
+		{"bad lines go on", "{\"a\":1}\nhello\n[1]\n{\"a\"\n{\"b\":2}\n", []item{{`{"a":1}`, 1, ""},
+			{Err: "IN:2: not a JSON object"}, {Err: "IN:3: not a JSON object"},
+			{Err: "IN:4: not a JSON object (no closing brace)"}, {`{"b":2}`, 5, ""}}},
+		{"empty", "", nil},
+		{"only spaces", " \n \n", nil},
+		{"array", "[{\"a\":1},{\"a\":\"x]}\\\"\"}]", []item{{`{"a":1}`, 1, ""}, {`{"a":"x]}\""}`, 1, ""}}},
+		{"pretty array", "\xef\xbb\xbf[\n {\n  \"a\": [1,\n 2]\n },\n {\"b\": {}}\n]\n",
+			[]item{{"{\n  \"a\": [1,\n 2]\n }", 2, ""}, {`{"b": {}}`, 6, ""}}},
+		{"empty array", " [ ] ", nil},
+		{"array with non-objects", `[1, "s", {"a":1}, [2], null]`, []item{
+			{Err: "IN:1: array element is not a JSON object"}, {Err: "IN:1: array element is not a JSON object"},
+			{`{"a":1}`, 1, ""}, {Err: "IN:1: array element is not a JSON object"}, {Err: "IN:1: array element is not a JSON object"}}},
+		{"cut-off array", "[{\"a\":1},\n{\"a\":", []item{{`{"a":1}`, 1, ""},
+			{Err: "IN:2: unexpected end of input inside an array element"}}},
+		{"unterminated array", "[{\"a\":1}", []item{{`{"a":1}`, 1, ""},
+			{Err: "IN:1: unexpected end of input inside the JSON array"}}},
+		{"garbage after array", "[{\"a\":1}] x", []item{{`{"a":1}`, 1, ""},
+			{Err: "IN:1: unexpected 'x' after the end of the JSON array"}}},
+		{"missing comma", "[{\"a\":1} {\"a\":2}]", []item{{`{"a":1}`, 1, ""},
+			{Err: "IN:1: unexpected '{' after an array element, expected ',' or ']'"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := writeFile(t, dir, "IN", tt.input)
+			t.Chdir(dir)
+			r := NewReader(context.Background(), []string{"IN"}, Options{})
+			defer r.Close()
+			got := readAll(t, r)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+			if r.BytesRead() != int64(len(tt.input)) || r.Size() != int64(len(tt.input)) {
+				t.Errorf("BytesRead %d, Size %d, want %d", r.BytesRead(), r.Size(), len(tt.input))
+			}
+			_ = p
+		})
+	}
+}
+
+func TestStdinGzipAndSeveralInputs(t *testing.T) {
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("{\"z\":1}\n{\"z\":2}\n"))
+	zw.Close()
+	gzPath := writeFile(t, dir, "a.ndjson.gz", gz.String())
+	plain := writeFile(t, dir, "b.json", `[{"b":1}]`)
+	r := NewReader(context.Background(), []string{gzPath, filepath.Join(dir, "nope"), "-", plain},
+		Options{Stdin: strings.NewReader("{\"s\":1}\n")})
+	var got []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			got = append(got, "error: "+strings.TrimPrefix(err.Error(), dir))
+			continue
+		}
+		got = append(got, strings.TrimPrefix(rec.Source, dir)+" "+string(rec.Doc))
+	}
+	want := []string{"/a.ndjson.gz {\"z\":1}", "/a.ndjson.gz {\"z\":2}",
+		"error: open " + dir + "/nope: no such file or directory", "- {\"s\":1}", "/b.json {\"b\":1}"}
+	want[2] = "error: open " + dir + "/nope: no such file or directory"
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if r.Size() != -1 {
+		t.Errorf("Size with stdin = %d, want -1", r.Size())
+	}
+	if r.BytesRead() != int64(gz.Len()+len("{\"s\":1}\n")+len(`[{"b":1}]`)) {
+		t.Errorf("BytesRead = %d", r.BytesRead())
+	}
+}
+
+func TestLongLines(t *testing.T) {
+	big := `{"a":"` + strings.Repeat("x", 10<<20) + `"}`
+	input := "{\"a\":1}\n" + big + "\n" + `{"c":` + strings.Repeat("9", 300) + "}\n{\"d\":1}\n"
+	r := NewReader(context.Background(), []string{"-"}, Options{Stdin: strings.NewReader(input)})
+	rec, err := r.Next()
+	if err != nil || string(rec.Doc) != `{"a":1}` {
+		t.Fatalf("first: %q %v", rec.Doc, err)
+	}
+	rec, err = r.Next()
+	if err != nil || string(rec.Doc) != big || rec.Line != 2 {
+		t.Fatalf("10 MB line: len %d line %d err %v", len(rec.Doc), rec.Line, err)
+	}
+	// With a 100-byte limit, the 300-byte line is reported and skipped, whether it is
+	// read at once or one byte at a time.
+	small := "{\"a\":1}\n" + `{"c":` + strings.Repeat("9", 300) + "}\n{\"d\":1}\n"
+	for _, in := range []io.Reader{strings.NewReader(small), iotest.OneByteReader(strings.NewReader(small))} {
+		r = NewReader(context.Background(), []string{"-"}, Options{MaxRecord: 100, Stdin: in})
+		got := readAll(t, r)
+		want := []item{{`{"a":1}`, 1, ""}, {Err: "-:2: line longer than 100 bytes, skipped"}, {`{"d":1}`, 3, ""}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v\nwant %+v", got, want)
+		}
+	}
+	// A pretty-printed array read one byte at a time.
+	arr := "[\n {\"a\": \"x\\\"}\"},\n {\"b\": [1, {}]}\n]"
+	r = NewReader(context.Background(), []string{"-"}, Options{Stdin: iotest.OneByteReader(strings.NewReader(arr))})
+	got := readAll(t, r)
+	want := []item{{`{"a": "x\"}"}`, 2, ""}, {`{"b": [1, {}]}`, 3, ""}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestFollow(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "grow.ndjson", "{\"n\":1}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := NewReader(ctx, []string{p}, Options{Follow: true, Poll: 5 * time.Millisecond})
+	defer r.Close()
+	recs := make(chan string)
+	done := make(chan error, 1)
+	go func() {
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				done <- err
+				return
+			}
+			recs <- string(rec.Doc)
+		}
+	}()
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-recs:
+			if got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timeout waiting for %q", want)
+		}
+	}
+	expect(`{"n":1}`)
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(`{"n":`) // half a line: nothing yet
+	time.Sleep(30 * time.Millisecond)
+	f.WriteString("2}\n{\"n\":3}\n")
+	expect(`{"n":2}`)
+	expect(`{"n":3}`)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next did not return after cancel")
+	}
+}
