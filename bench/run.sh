@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# bench/run.sh: Tripline's end-to-end benchmark (issue 7).
+#
+# Builds the tools, generates a seeded workload (bench/gen), and prints one table whose rows are
+# all measured in this run, each under /usr/bin/time -v for its peak RSS:
+#   - line split only (the I/O floor: reading and splitting lines, nothing parsed)
+#   - full parse (the baseline: every line fully parsed by valyala/fastjson, every value visited)
+#   - tripline query, a single-event filter           (GOMAXPROCS=1 and 2)
+#   - tripline detect, the seed rule                   (GOMAXPROCS=1 and 2)
+#   - tripline detect, all 1,024 EQL rules of ../shared/rules/detection-rules, when present
+# Each row gives events/s, MB/s (10^6 bytes), peak RSS and its time as a multiple of the
+# full-parse time (lower is better; 1.00x = as fast as fully parsing the input).
+# Tripline rows print "not built yet" until `tripline query` / `tripline detect` exist.
+# The input is read once before timing, so every row reads from the page cache.
+#
+# Usage: bench/run.sh [-n EVENTS] [-s SEED] [-k]
+#   -n EVENTS  events to generate (default 1000000; CI uses a small -n)
+#   -s SEED    generator seed (default 1)
+#   -k         keep the temporary directory (events, manifest, outputs) and print its path
+# Environment: TRIPLINE_BIN=path uses that binary instead of building ./cmd/tripline.
+set -euo pipefail
+
+n=1000000
+seed=1
+keep=0
+while getopts "n:s:kh" opt; do
+	case "$opt" in
+	n) n=$OPTARG ;;
+	s) seed=$OPTARG ;;
+	k) keep=1 ;;
+	h)
+		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*) exit 2 ;;
+	esac
+done
+case "$n" in '' | *[!0-9]*) echo "run.sh: -n wants a number, got '$n'" >&2; exit 2 ;; esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared="$root/../shared"
+if [ ! -x /usr/bin/time ]; then
+	echo "run.sh: /usr/bin/time (GNU time) is needed for peak RSS" >&2
+	exit 1
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tripline-bench.XXXXXX")
+if [ "$keep" = 1 ]; then
+	trap 'echo "kept $tmp" >&2' EXIT
+else
+	trap 'rm -rf "$tmp"' EXIT
+fi
+cd "$root"
+
+echo "building..." >&2
+go build -o "$tmp/gen" ./bench/gen
+go build -o "$tmp/fullparse" ./bench/fullparse
+tripline=""
+if [ -n "${TRIPLINE_BIN:-}" ]; then # an already built tripline (or a stand-in), for testing this script
+	tripline=$TRIPLINE_BIN
+elif go build -o "$tmp/tripline" ./cmd/tripline 2>"$tmp/tripline-build.log"; then
+	tripline="$tmp/tripline"
+else
+	echo "note: ./cmd/tripline does not build; its rows are skipped (see below)" >&2
+	sed 's/^/  /' "$tmp/tripline-build.log" | head -n 20 >&2
+fi
+has_cmd() { [ -n "$tripline" ] && "$tripline" "$1" --help >/dev/null 2>&1; }
+
+events="$tmp/events.ndjson"
+echo "generating $n events (seed $seed)..." >&2
+gen_start=$(date +%s%N)
+# 100 planted sequences (and 200 decoys) from 100k events up; fewer for small CI runs.
+planted=$((n >= 100000 ? 100 : n / 1000))
+"$tmp/gen" -n "$n" -seed "$seed" -planted "$planted" -o "$events" -manifest "$tmp/manifest.json"
+gen_end=$(date +%s%N)
+bytes=$(wc -c <"$events" | tr -d ' ')
+expected=$(sed -n 's/.*"expected_sequences": *\([0-9][0-9]*\).*/\1/p' "$tmp/manifest.json")
+cat "$events" >/dev/null # warm the page cache so that no row pays for the disk
+
+# Rules for the seed-rule rows: the published rule file, alone in a directory.
+seed_rule_src="$shared/rules/detection-rules/rules/cross-platform/execution_d4c_k8s_mda_kubernetes_api_activity_by_unusual_utilities.toml"
+mkdir -p "$tmp/rules-seed"
+if [ -f "$seed_rule_src" ]; then cp "$seed_rule_src" "$tmp/rules-seed/"; fi
+
+status=0
+notes=()
+# Rows are collected, then printed together so that every ratio uses the full-parse time.
+r_name=() r_procs=() r_ns=() r_rss=() r_text=()
+row=0
+# measure NAME PROCS CMD... runs CMD once under /usr/bin/time -v, with GOMAXPROCS=PROCS unless
+# PROCS is "-"; its output goes to $tmp/out.ROW and $tmp/err.ROW.
+measure() {
+	local name=$1 procs=$2
+	shift 2
+	row=$((row + 1))
+	local start end rc=0
+	start=$(date +%s%N)
+	if [ "$procs" = "-" ]; then
+		/usr/bin/time -v -o "$tmp/time.$row" "$@" >"$tmp/out.$row" 2>"$tmp/err.$row" || rc=$?
+	else
+		GOMAXPROCS=$procs /usr/bin/time -v -o "$tmp/time.$row" "$@" >"$tmp/out.$row" 2>"$tmp/err.$row" || rc=$?
+	fi
+	end=$(date +%s%N)
+	r_name+=("$name")
+	r_procs+=("$procs")
+	r_ns+=($((end - start)))
+	r_rss+=("$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tmp/time.$row")")
+	if [ "$rc" != 0 ]; then
+		r_text+=("FAILED (exit $rc): $(tail -n 1 "$tmp/err.$row")")
+		status=1
+	else
+		r_text+=("")
+	fi
+}
+# note_row NAME PROCS TEXT adds a row that was not measured.
+note_row() {
+	r_name+=("$1")
+	r_procs+=("$2")
+	r_ns+=(0)
+	r_rss+=(0)
+	r_text+=("$3")
+}
+
+mean_size=$(awk -v b="$bytes" -v n="$n" 'BEGIN { if (n > 0) printf "%.0f", b / n; else print 0 }')
+measure "line split only (I/O floor)" - "$tmp/fullparse" -mode split "$events"
+measure "full parse, fastjson (baseline)" - "$tmp/fullparse" "$events"
+full_ns=${r_ns[1]}
+
+filter='process where process.name == "bash"'
+for procs in 1 2; do
+	if has_cmd query; then
+		measure "tripline query (single-event filter)" "$procs" "$tripline" query --format ndjson "$filter" "$events"
+	else
+		note_row "tripline query (single-event filter)" "$procs" "not built yet"
+	fi
+done
+
+check_seed() { # check_seed RUN NAME: the seed rule must find exactly the planted sequences
+	local out="$tmp/out.$1" got
+	got=$(grep -F "02275e05-57a1-46ab-a443-7fb444da6b28" "$out" 2>/dev/null | grep -o '[0-9][0-9]*' | tail -n 1 || true)
+	if [ -z "$got" ]; then
+		got=$(grep -ci '"rule_id": *"02275e05-57a1-46ab-a443-7fb444da6b28"' "$out" 2>/dev/null || true)
+	fi
+	if [ -z "$got" ] || [ "$got" = 0 ]; then
+		notes+=("$2: the seed rule's alert count was not found in the summary (expected $expected)")
+	elif [ "$got" != "$expected" ]; then
+		notes+=("$2: SEED RULE COUNT WRONG: $got alerts, expected $expected")
+		status=1
+	fi
+}
+
+for procs in 1 2; do
+	if [ ! -f "$seed_rule_src" ]; then
+		note_row "tripline detect (seed rule)" "$procs" "skipped: ../shared is absent"
+	elif has_cmd detect; then
+		measure "tripline detect (seed rule)" "$procs" "$tripline" detect --rules "$tmp/rules-seed" "$events" --format summary
+		check_seed "$row" "tripline detect (seed rule), $procs procs"
+	else
+		note_row "tripline detect (seed rule)" "$procs" "not built yet"
+	fi
+done
+
+for procs in 1 2; do
+	if [ ! -d "$shared/rules/detection-rules" ]; then
+		note_row "tripline detect (all 1,024 EQL rules)" "$procs" "skipped: ../shared is absent"
+	elif has_cmd detect; then
+		measure "tripline detect (all 1,024 EQL rules)" "$procs" "$tripline" detect --rules "$shared/rules/detection-rules" "$events" --format summary
+		check_seed "$row" "tripline detect (all rules), $procs procs"
+	else
+		note_row "tripline detect (all 1,024 EQL rules)" "$procs" "not built yet"
+	fi
+done
+echo
+echo "Tripline benchmark: $n events, $bytes bytes (mean $mean_size B/event), seed $seed, $(nproc) CPUs ($(uname -m)), $(go version | cut -d' ' -f3)"
+awk -v ns="$((gen_end - gen_start))" -v n="$n" 'BEGIN { printf "generator: %.0f events/s (to disk)\n", n / (ns / 1e9) }'
+echo "planted seed-rule sequences: $expected"
+echo
+printf '| %-44s | %5s | %12s | %8s | %9s | %8s | %8s |\n' "row" "procs" "events/s" "MB/s" "peak MB" "seconds" "vs full"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------------" "-------" "--------------" "----------" "-----------" "----------" "----------"
+
+for i in "${!r_name[@]}"; do
+	if [ -n "${r_text[$i]}" ]; then
+		printf '| %-44s | %5s | %s |\n' "${r_name[$i]}" "${r_procs[$i]}" "${r_text[$i]}"
+		continue
+	fi
+	awk -v name="${r_name[$i]}" -v procs="${r_procs[$i]}" -v ns="${r_ns[$i]}" -v full="$full_ns" -v n="$n" -v bytes="$bytes" -v rss="${r_rss[$i]:-0}" 'BEGIN {
+		s = ns / 1e9
+		printf "| %-44s | %5s | %12.0f | %8.1f | %9.1f | %8.3f | %7.2fx |\n", name, procs, n / s, bytes / 1e6 / s, rss / 1024, s, ns / full
+	}'
+done
+for note in "${notes[@]+"${notes[@]}"}"; do echo "$note"; done
+echo
+exit "$status"
