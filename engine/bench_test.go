@@ -15,7 +15,7 @@ import (
 // an exec in pod (i/2) % keys and an audit event from pod (i/2 - 100) % keys, so that every
 // exec is followed 200 ms later by an audit from its pod (one sequence per exec).
 func appendBenchEvent(dst []byte, i, keys int) []byte {
-	ts := int64(i)
+	ts := baseMillis + int64(i)
 	pod := (i / 2) % keys
 	dst = append(dst, `{"@timestamp":`...)
 	dst = strconv.AppendInt(dst, ts, 10)

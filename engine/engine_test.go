@@ -88,10 +88,15 @@ func runOrder(t *testing.T, query string, docs []string, order []int, opts Optio
 	return g, r.Stats()
 }
 
-// ev builds a document: id, @timestamp (ms) and extra "k": value pairs as JSON text.
+// baseMillis is added to the test timestamps: small numbers such as 2000 would be read as
+// years by the default date format (strict_date_optional_time first), as in Elasticsearch.
+const baseMillis = 1_700_000_000_000
+
+// ev builds a document: id, @timestamp (ms after baseMillis) and extra "k": value pairs as
+// JSON text.
 func ev(id int, ts int64, kv ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `{"id":%d,"@timestamp":%d`, id, ts)
+	fmt.Fprintf(&b, `{"id":%d,"@timestamp":%d`, id, baseMillis+ts)
 	for i := 0; i+1 < len(kv); i += 2 {
 		fmt.Fprintf(&b, `,%q:%s`, kv[i], kv[i+1])
 	}

@@ -15,12 +15,11 @@ type valueReader struct {
 	slot     event.Slot
 	optional bool
 	absent   bool // optional field unknown to the mapping: always null
-	hasField bool // mapping resolved the field
 	field    mapping.Field
-	date     bool
 }
 
-// newValueReader resolves path through the mapping and registers the source path in fields.
+// newValueReader resolves f through the mapping (nil: dynamic mapping) and registers its
+// source path in fields. A field the mapping does not know is an error unless optional.
 func newValueReader(f *eql.Field, fields *event.Fields, m *mapping.Mapping) (valueReader, error) {
 	r := valueReader{optional: f.Optional}
 	mf, ok := m.Resolve(f.Name)
@@ -31,54 +30,41 @@ func newValueReader(f *eql.Field, fields *event.Fields, m *mapping.Mapping) (val
 		}
 		return r, fmt.Errorf("%d:%d: Unknown column [%s]", f.At.Line, f.At.Column, f.Name)
 	}
-	path := f.Name
-	if ok {
-		r.hasField = true
-		r.field = mf
-		if mf.Path != "" {
-			path = mf.Path
-		}
-		r.date = mf.Type == mapping.Date || mf.Type == mapping.DateNanos
-	}
-	r.slot = fields.Add(path)
+	r.field = mf
+	r.slot = fields.Add(mf.Source)
 	return r, nil
 }
 
-// newPathReader is newValueReader for a plain dotted path (timestamp, tiebreaker).
+// newPathReader is newValueReader for a plain dotted path (timestamp, tiebreaker); a path
+// the mapping does not know is read as dynamic.
 func newPathReader(path string, fields *event.Fields, m *mapping.Mapping) valueReader {
-	r, err := newValueReader(&eql.Field{Name: path}, fields, m)
-	if err != nil { // an unmapped timestamp or tiebreaker: read the source as is
-		r = valueReader{slot: fields.Add(path)}
+	mf, _ := m.Resolve(path)
+	if mf.Source == "" {
+		mf.Source = path
 	}
-	return r
+	return valueReader{field: mf, slot: fields.Add(mf.Source)}
 }
 
-// convert turns one source value into a key value; ok is false if the value cannot be
-// indexed with the field's type (Elasticsearch would have rejected or ignored it).
+// convert turns one source value (or an explicit null, for null_value) into a key value;
+// ok is false when Elasticsearch would index nothing for it.
 func (r *valueReader) convert(v event.Value) (keyVal, bool) {
-	if r.hasField {
-		if r.date {
-			ns, ok := mapping.ParseDate(v, r.field.Format)
-			if !ok {
-				return keyVal{}, false
-			}
-			return keyVal{kind: kDate, i: ns}, true
-		}
-		nv, ok := r.field.Normalize(v)
-		if !ok {
-			return keyVal{}, false
-		}
-		v = nv
+	nv, ok := r.field.Normalize(v)
+	if !ok {
+		return keyVal{}, false
 	}
-	switch v.Kind {
+	if r.field.Type.IsDate() ||
+		(r.field.Type == mapping.Dynamic && v.Kind == event.KindString && nv.Kind == event.KindInt) {
+		return keyVal{kind: kDate, i: nv.Int}, true
+	}
+	switch nv.Kind {
 	case event.KindBool:
-		return keyVal{kind: kBool, i: v.Int}, true
+		return keyVal{kind: kBool, i: nv.Int}, true
 	case event.KindInt:
-		return keyVal{kind: kInt, i: v.Int}, true
+		return keyVal{kind: kInt, i: nv.Int}, true
 	case event.KindFloat:
-		return keyVal{kind: kFloat, f: v.Float}, true
+		return keyVal{kind: kFloat, f: nv.Float}, true
 	case event.KindString:
-		return keyVal{kind: kString, s: v.Str}, true
+		return keyVal{kind: kString, s: nv.Str}, true
 	}
 	return keyVal{}, false
 }
@@ -104,12 +90,10 @@ func (r *valueReader) keyValues(ev *event.Event, dst []keyVal) []keyVal {
 				dst = append(dst, kv)
 			}
 		}
-		if len(dst) == start && r.hasField && ev.HasNull(r.slot) {
+		if len(dst) == start && r.field.NullValue != nil && ev.HasNull(r.slot) {
 			// null_value: Elasticsearch indexes the configured value for an explicit null.
-			if nv, ok := r.field.Normalize(event.Value{Kind: event.KindNull}); ok && nv.Kind != event.KindNull {
-				if kv, ok := r.convert(nv); ok {
-					dst = append(dst, kv)
-				}
+			if kv, ok := r.convert(event.Value{Kind: event.KindNull}); ok {
+				dst = append(dst, kv)
 			}
 		}
 	}
@@ -136,19 +120,18 @@ func (r *valueReader) first(ev *event.Event) (keyVal, bool) {
 	return best, found
 }
 
-// timestamp reads the event time in nanoseconds.
+// timestamp reads the event time in nanoseconds: a date field as Elasticsearch indexes it
+// (date truncated to milliseconds), any other field parsed with the default date format
+// (ISO 8601 or epoch milliseconds).
 func (r *valueReader) timestamp(ev *event.Event) (int64, bool) {
 	for _, v := range ev.Values(r.slot) {
-		if r.hasField && !r.date {
+		if r.field.Type.IsDate() {
 			if nv, ok := r.field.Normalize(v); ok {
-				v = nv
+				return nv.Int, true
 			}
+			continue
 		}
-		format := ""
-		if r.hasField {
-			format = r.field.Format
-		}
-		if ns, ok := mapping.ParseDate(v, format); ok {
+		if ns, ok := mapping.ParseDate(v, ""); ok {
 			return ns, true
 		}
 	}
