@@ -365,3 +365,28 @@ func TestJoinKeyStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestStats(t *testing.T) {
+	docs := []string{exec(1, 0, "p"), exec(2, 100, "q"), audit(3, 500, "p"), ev(4, 600), `{"id":5}`}
+	for _, c := range []struct {
+		mode Mode
+		want Stats
+	}{
+		// batch: the 3 matching events are held until Flush; the event without a timestamp
+		// does not match anything, so it is not counted as skipped. At the end the exec in
+		// pod q is still a pending partial sequence.
+		{Batch, Stats{EventsIn: 5, Results: 1, Pending: 1, PeakPending: 3}},
+		// streaming: each event waits in the buffer until a later one arrives.
+		{Streaming, Stats{EventsIn: 5, Results: 1, Pending: 1, PeakPending: 3}},
+	} {
+		_, st := runOrder(t, seedShape, docs, []int{0, 1, 2, 3, 4}, Options{}, c.mode)
+		if st != c.want {
+			t.Errorf("%v: stats %+v, want %+v", c.mode, st, c.want)
+		}
+	}
+	// a matching event without a timestamp is skipped and counted
+	_, st := runOrder(t, `any where true`, []string{`{"id":1}`, ev(2, 0)}, []int{0, 1}, Options{}, Batch)
+	if want := (Stats{EventsIn: 2, Results: 1, NoTimestamp: 1, PeakPending: 1}); st != want {
+		t.Errorf("stats %+v, want %+v", st, want)
+	}
+}

@@ -120,7 +120,8 @@ func (r *Run) Push(ev *event.Event) error {
 	}
 	switch {
 	case r.q.kind == kindSample:
-		r.sample.add(&item{ev: ev.Clone(), ord: ord, mask: mask})
+		r.stats.Pending += int64(r.sample.add(&item{ev: ev.Clone(), ord: ord, mask: mask}))
+		r.peak()
 	case r.mode == Batch:
 		r.items = append(r.items, item{ev: ev.Clone(), ord: ord, mask: mask})
 		r.stats.Pending++
@@ -201,6 +202,8 @@ func (r *Run) Flush(ctx context.Context) error {
 		r.seq.flush()
 	case r.sample != nil:
 		r.sample.flush(r.lim.push)
+		r.stats.Pending -= int64(r.sample.held)
+		r.sample.held = 0
 	}
 	r.lim.flush()
 	return nil

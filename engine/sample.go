@@ -17,6 +17,7 @@ type sampleKey struct {
 // distinct events, one per filter, chosen in hit order.
 type sampler struct {
 	q    *Query
+	held int // hits held, for Stats.Pending
 	keys map[string]*sampleKey
 	cap  int // hits kept per key and filter
 	it   keyIter
@@ -27,7 +28,9 @@ func newSampler(q *Query) *sampler {
 		cap: len(q.terms) * q.opts.MaxSamplesPerKey, it: newKeyIter(q.nKeys)}
 }
 
-func (s *sampler) add(it *item) {
+// add records a hit and returns the change in hits held.
+func (s *sampler) add(it *item) int {
+	before := s.held
 	for t := range s.q.terms {
 		if it.mask&(1<<t) == 0 {
 			continue
@@ -44,11 +47,14 @@ func (s *sampler) add(it *item) {
 			if i < s.cap {
 				if len(h) == s.cap {
 					h = h[:s.cap-1]
+					s.held--
 				}
 				sk.hits[t] = slices.Insert(h, i, it)
+				s.held++
 			}
 		})
 	}
+	return s.held - before
 }
 
 func (s *sampler) flush(out func(*Result)) {
