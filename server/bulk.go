@@ -160,17 +160,17 @@ func unsupportedOp(op string, line int) *esError {
 // Elasticsearch's "[line:column] failed to parse: why", the column counted in the document,
 // and says where the document sits in the request body.
 func validateSource(src []byte, line int) *esError {
-	where := " (request body line " + strconv.Itoa(line) + ")"
 	i := 0
 	for i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\r' || src[i] == '\n') {
 		i++
 	}
+	where := func() string { return " (request body line " + strconv.Itoa(line) + ")" }
 	if i == len(src) {
-		return &esError{status: 400, typ: "document_parsing_exception", reason: "[1:1] failed to parse: the document is empty" + where}
+		return &esError{status: 400, typ: "document_parsing_exception", reason: "[1:1] failed to parse: the document is empty" + where()}
 	}
 	if src[i] != '{' {
 		return &esError{status: 400, typ: "document_parsing_exception",
-			reason: "[1:" + strconv.Itoa(i+1) + "] failed to parse: Malformed content, must start with an object" + where}
+			reason: "[1:" + strconv.Itoa(i+1) + "] failed to parse: Malformed content, must start with an object" + where()}
 	}
 	if json.Valid(src) {
 		return nil
@@ -190,7 +190,7 @@ func validateSource(src []byte, line int) *esError {
 		msg = err.Error()
 	}
 	return &esError{status: 400, typ: "document_parsing_exception",
-		reason: "[1:" + strconv.Itoa(max(col, 1)) + "] failed to parse: " + msg + where}
+		reason: "[1:" + strconv.Itoa(max(col, 1)) + "] failed to parse: " + msg + where()}
 }
 
 // validateIndexName applies Elasticsearch's rules for index and data stream names.
