@@ -203,35 +203,43 @@ func (a *ordinal) compare(b *ordinal) int {
 }
 
 // keyIter enumerates the join-key tuples of an event: the cartesian product of the key
-// fields' distinct values. Its buffers are reused from event to event.
+// fields' distinct values. Its buffers are reused from event to event, so enumerating
+// allocates nothing in the steady state.
 type keyIter struct {
-	vals  [][]keyVal
-	idx   []int
-	tuple []keyVal
-	enc   []byte
+	vals   [][]keyVal
+	idx    []int
+	n      int      // tuples collected
+	width  int      // keys per tuple
+	tuples []keyVal // n*width values
+	enc    []byte   // the encodings, back to back
+	off    []int    // enc[off[i]:off[i+1]] is tuple i's encoding
 }
 
 func newKeyIter(n int) keyIter {
-	return keyIter{vals: make([][]keyVal, n), idx: make([]int, n), tuple: make([]keyVal, n)}
+	return keyIter{vals: make([][]keyVal, n), idx: make([]int, n)}
 }
 
-// each calls fn for every tuple; enc is the tuple's binary encoding. Both are only valid
-// during the call. An event lacking a non-optional key yields no tuple.
-func (k *keyIter) each(keys []valueReader, ev *event.Event, fn func(enc []byte, tuple []keyVal)) {
+// collect enumerates the tuples of ev for keys and returns how many there are (none when
+// a non-optional key is missing or null). Tuple i is read with tuple(i) and encoding(i),
+// valid until the next collect.
+func (k *keyIter) collect(keys []valueReader, ev *event.Event) int {
+	k.n, k.width = 0, len(keys)
+	k.tuples, k.enc, k.off = k.tuples[:0], k.enc[:0], append(k.off[:0], 0)
 	for i := range keys {
 		k.vals[i] = keys[i].keyValues(ev, k.vals[i][:0])
 		if len(k.vals[i]) == 0 {
-			return
+			return 0
 		}
 		k.idx[i] = 0
 	}
 	for {
-		k.enc = k.enc[:0]
 		for i := range keys {
-			k.tuple[i] = k.vals[i][k.idx[i]]
-			k.enc = k.tuple[i].appendEnc(k.enc)
+			v := k.vals[i][k.idx[i]]
+			k.tuples = append(k.tuples, v)
+			k.enc = v.appendEnc(k.enc)
 		}
-		fn(k.enc, k.tuple[:len(keys)])
+		k.off = append(k.off, len(k.enc))
+		k.n++
 		i := len(keys) - 1
 		for ; i >= 0; i-- {
 			k.idx[i]++
@@ -241,7 +249,10 @@ func (k *keyIter) each(keys []valueReader, ev *event.Event, fn func(enc []byte, 
 			k.idx[i] = 0
 		}
 		if i < 0 {
-			return
+			return k.n
 		}
 	}
 }
+
+func (k *keyIter) tuple(i int) []keyVal  { return k.tuples[i*k.width : (i+1)*k.width] }
+func (k *keyIter) encoding(i int) []byte { return k.enc[k.off[i]:k.off[i+1]] }

@@ -35,7 +35,9 @@ func (s *sampler) add(it *item) int {
 		if it.mask&(1<<t) == 0 {
 			continue
 		}
-		s.it.each(s.q.terms[t].keys, it.ev, func(enc []byte, tuple []keyVal) {
+		n := s.it.collect(s.q.terms[t].keys, it.ev)
+		for j := range n {
+			enc, tuple := s.it.encoding(j), s.it.tuple(j)
 			sk, ok := s.keys[string(enc)]
 			if !ok {
 				sk = &sampleKey{tuple: slices.Clone(tuple), hits: make([][]*item, len(s.q.terms))}
@@ -52,7 +54,7 @@ func (s *sampler) add(it *item) int {
 				sk.hits[t] = slices.Insert(h, i, it)
 				s.held++
 			}
-		})
+		}
 	}
 	return s.held - before
 }

@@ -41,6 +41,9 @@ type keyState struct {
 	lists    [][]*partial // by positive index of the sequences' last filled stage
 	missing  [][]int64    // by term: timestamps of missing-stage events, ascending
 	awaiting []*pending   // completed sequences waiting for a trailing missing event
+	// inline storage for the common shapes: one allocation per key besides its name
+	tupArr  [2]keyVal
+	listArr [4][]*partial
 }
 
 func (ks *keyState) empty() bool {
@@ -143,17 +146,21 @@ func (m *seqMatcher) addPending(d int) {
 	m.r.peak()
 }
 
-// forEachKey calls fn for every join-key tuple of the event for term t.
-func (m *seqMatcher) forEachKey(t int, ev *event.Event, fn func(enc []byte, tuple []keyVal)) {
-	m.it.each(m.q.terms[t].keys, ev, fn)
-}
-
 func (m *seqMatcher) getKey(enc []byte, tuple []keyVal) *keyState {
 	if ks, ok := m.keys[string(enc)]; ok {
 		return ks
 	}
-	ks := &keyState{enc: string(enc), tuple: slices.Clone(tuple)}
-	ks.lists = make([][]*partial, len(m.q.pos))
+	ks := &keyState{enc: string(enc)}
+	if len(tuple) <= len(ks.tupArr) {
+		ks.tuple = append(ks.tupArr[:0], tuple...)
+	} else {
+		ks.tuple = slices.Clone(tuple)
+	}
+	if len(m.q.pos) <= len(ks.listArr) {
+		ks.lists = ks.listArr[:len(m.q.pos)]
+	} else {
+		ks.lists = make([][]*partial, len(m.q.pos))
+	}
 	if m.hasMissing {
 		ks.missing = make([][]int64, len(m.q.terms))
 	}
@@ -208,66 +215,23 @@ func (m *seqMatcher) process(it *item) {
 		if it.mask&(1<<t) == 0 {
 			continue
 		}
-		m.forEachKey(t, it.ev, func(enc []byte, tuple []keyVal) {
-			if pi == 0 {
-				ks := m.getKey(enc, tuple)
-				p := newPartial(len(q.stages), len(q.pos), ks)
-				p.events[si] = it.ev
-				p.ts[0] = now
-				p.lastOrd = it.ord
-				if len(q.pos) == 1 {
-					m.complete(p)
-					return
-				}
-				p.at = 0
-				ks.lists[0] = append(ks.lists[0], p)
-				m.live++
-				m.addPending(1)
-				m.fifo = append(m.fifo, p)
-				m.capPending()
-				return
-			}
-			ks, ok := m.keys[string(enc)]
-			if !ok || len(ks.lists[pi-1]) == 0 {
-				return
-			}
-			l := ks.lists[pi-1]
-			p := l[len(l)-1]
-			l[len(l)-1] = nil
-			ks.lists[pi-1] = l[:len(l)-1]
-			m.clearList(ks, pi-1) // trim the older candidates
-			p.at = -1
-			m.live--
-			m.addPending(-1)
-			if q.maxspan > 0 && now-p.ts[0] > q.maxspan {
-				m.maybeDelete(ks)
-				return
-			}
-			p.events[si] = it.ev
-			p.ts[pi] = now
-			p.lastOrd = it.ord
-			if pi == len(q.pos)-1 {
-				m.complete(p)
-				m.maybeDelete(ks)
-				return
-			}
-			p.at = pi
-			ks.lists[pi] = append(ks.lists[pi], p)
-			m.live++
-			m.addPending(1)
-		})
+		n := m.it.collect(q.terms[t].keys, it.ev)
+		for j := range n {
+			m.advance(it, pi, si, m.it.encoding(j), m.it.tuple(j))
+		}
 	}
 	// missing-stage events: remember them, and decide sequences waiting for a trailing one
 	for t := range q.terms {
 		if it.mask&(1<<t) == 0 || !q.terms[t].missing {
 			continue
 		}
-		m.forEachKey(t, it.ev, func(enc []byte, tuple []keyVal) {
-			ks := m.getKey(enc, tuple)
+		n := m.it.collect(q.terms[t].keys, it.ev)
+		for j := range n {
+			ks := m.getKey(m.it.encoding(j), m.it.tuple(j))
 			ks.missing[t] = append(ks.missing[t], now)
 			m.mfifo = append(m.mfifo, missingRef{ks: ks, ts: now})
 			if m.termKind[t] != termTrailing {
-				return
+				continue
 			}
 			kept := ks.awaiting[:0]
 			for _, p := range ks.awaiting {
@@ -283,23 +247,78 @@ func (m *seqMatcher) process(it *item) {
 			}
 			clear(ks.awaiting[len(kept):])
 			ks.awaiting = kept
-		})
+		}
 	}
 	if q.until >= 0 && it.mask&(1<<q.until) != 0 {
-		m.forEachKey(q.until, it.ev, func(enc []byte, _ []keyVal) {
-			if ks, ok := m.keys[string(enc)]; ok {
+		n := m.it.collect(q.terms[q.until].keys, it.ev)
+		for j := range n {
+			if ks, ok := m.keys[string(m.it.encoding(j))]; ok {
 				for at := range ks.lists {
 					m.clearList(ks, at)
 				}
 				m.maybeDelete(ks)
 			}
-		})
+		}
 	}
 	if len(m.batch) > 1 {
 		slices.SortStableFunc(m.batch, func(a, b *pending) int { return compareTuples(a.tuple, b.tuple) })
 	}
 	m.out = append(m.out, m.batch...)
 	m.releaseOut()
+}
+
+// advance handles one (key, hit) pair of positive stage si (positive index pi): a new
+// partial sequence at the first positive stage, otherwise the advance of the key's latest
+// partial sequence of the previous positive stage (the older ones are discarded).
+func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
+	q := m.q
+	now := it.ord.ts
+	if pi == 0 {
+		ks := m.getKey(enc, tuple)
+		p := newPartial(len(q.stages), len(q.pos), ks)
+		p.events[si] = it.ev
+		p.ts[0] = now
+		p.lastOrd = it.ord
+		if len(q.pos) == 1 {
+			m.complete(p)
+			return
+		}
+		p.at = 0
+		ks.lists[0] = append(ks.lists[0], p)
+		m.live++
+		m.addPending(1)
+		m.fifo = append(m.fifo, p)
+		m.capPending()
+		return
+	}
+	ks, ok := m.keys[string(enc)]
+	if !ok || len(ks.lists[pi-1]) == 0 {
+		return
+	}
+	l := ks.lists[pi-1]
+	p := l[len(l)-1]
+	l[len(l)-1] = nil
+	ks.lists[pi-1] = l[:len(l)-1]
+	m.clearList(ks, pi-1) // trim the older candidates
+	p.at = -1
+	m.live--
+	m.addPending(-1)
+	if q.maxspan > 0 && now-p.ts[0] > q.maxspan {
+		m.maybeDelete(ks)
+		return
+	}
+	p.events[si] = it.ev
+	p.ts[pi] = now
+	p.lastOrd = it.ord
+	if pi == len(q.pos)-1 {
+		m.complete(p)
+		m.maybeDelete(ks)
+		return
+	}
+	p.at = pi
+	ks.lists[pi] = append(ks.lists[pi], p)
+	m.live++
+	m.addPending(1)
 }
 
 // capPending enforces MaxPending for sequences without maxspan.
