@@ -390,3 +390,34 @@ func TestStats(t *testing.T) {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
 }
+
+// A batch event query with a size keeps only what its result can hold.
+func TestBatchEventQueryMemoryBound(t *testing.T) {
+	var docs []string
+	for i := range 5000 {
+		docs = append(docs, ev(i, int64(5000-i))) // newest first
+	}
+	for _, c := range []struct {
+		pos  Position
+		want [][]int64
+	}{
+		{Head, ids(seq(4999), seq(4998), seq(4997))},
+		{Tail, ids(seq(2), seq(1), seq(0))},
+	} {
+		g, st := runOrder(t, `any where true`, docs, identity(len(docs)), Options{Size: 3, ResultPosition: c.pos}, Batch)
+		if !slices.EqualFunc(g.ids, c.want, slices.Equal[[]int64]) {
+			t.Errorf("%v: got %v, want %v", c.pos, g, c.want)
+		}
+		if st.PeakPending > 2*3+1024 {
+			t.Errorf("%v: peak pending %d: the buffer was not bounded", c.pos, st.PeakPending)
+		}
+	}
+}
+
+func identity(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}

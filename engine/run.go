@@ -126,6 +126,7 @@ func (r *Run) Push(ev *event.Event) error {
 		r.items = append(r.items, item{ev: ev.Clone(), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
+		r.trimBatch()
 	default:
 		r.buf.push(item{ev: ev.Clone(), ord: ord, mask: mask})
 		r.stats.Pending++
@@ -139,6 +140,28 @@ func (r *Run) peak() {
 	if r.stats.Pending > r.stats.PeakPending {
 		r.stats.PeakPending = r.stats.Pending
 	}
+}
+
+// trimBatch bounds the memory of a batch event query whose first limit is head N or
+// tail N: only the first (or last) N events in order can be in its result, so from time to
+// time the buffer is sorted and cut to those N.
+func (r *Run) trimBatch() {
+	if r.q.kind != kindEvent || len(r.q.limits) == 0 {
+		return
+	}
+	first := r.q.limits[0]
+	if len(r.items) < 2*first.n+1024 {
+		return
+	}
+	slices.SortFunc(r.items, func(a, b item) int { return a.ord.compare(&b.ord) })
+	var keep []item
+	if first.tail {
+		keep = r.items[len(r.items)-first.n:]
+	} else {
+		keep = r.items[:first.n]
+	}
+	r.stats.Pending -= int64(len(r.items) - len(keep))
+	r.items = append(make([]item, 0, 2*first.n+1024), keep...)
 }
 
 // release processes the buffered events stamped strictly before upTo: an event that may
