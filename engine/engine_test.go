@@ -133,13 +133,6 @@ func runCases(t *testing.T, cases []tcase) {
 	}
 }
 
-func (m Mode) String() string {
-	if m == Streaming {
-		return "stream"
-	}
-	return "batch"
-}
-
 const (
 	a = `"a"`
 	b = `"b"`

@@ -50,6 +50,14 @@ const (
 	Streaming
 )
 
+// String returns "batch" or "stream".
+func (m Mode) String() string {
+	if m == Streaming {
+		return "stream"
+	}
+	return "batch"
+}
+
 // Options configure Compile.
 type Options struct {
 	// TimestampField is the event time field; default "@timestamp".
@@ -133,6 +141,7 @@ type SkipError struct {
 	Reason string
 }
 
+// Error returns "source:line: reason".
 func (e *SkipError) Error() string {
 	if e.Source != "" {
 		return fmt.Sprintf("%s:%d: %s", e.Source, e.Line, e.Reason)
