@@ -13,13 +13,12 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// sharedDir returns ../shared relative to the repository root, or skips the test when it
-// is absent.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
+// findShared returns ../shared relative to the repository root (found by walking up to
+// go.mod) and whether it exists.
+func findShared() (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
-		tb.Fatal(err)
+		return "", false
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -27,13 +26,23 @@ func sharedDir(tb testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Skip("go.mod not found above the test directory; cannot locate ../shared")
+			return "", false
 		}
 		dir = parent
 	}
 	shared := filepath.Join(dir, "..", "shared")
 	if _, err := os.Stat(shared); err != nil {
-		tb.Skipf("reference data %s is absent; skipping (it is present in CI and on developer machines)", shared)
+		return shared, false
+	}
+	return shared, true
+}
+
+// sharedDir returns ../shared, or skips the test when it is absent.
+func sharedDir(tb testing.TB) string {
+	tb.Helper()
+	shared, ok := findShared()
+	if !ok {
+		tb.Skipf("reference data ../shared (%s) is absent; skipping (it is present in CI and on developer machines)", shared)
 	}
 	return shared
 }

@@ -9,16 +9,23 @@ import (
 // ToJSON renders a node as an indented, tagged JSON tree for tools and for
 // "tripline parse --format json". Every object has a "type" ("statement", "event",
 // "sequence", "sample", "stage", "pipe", "literal", "field", "unary", "not", "binary",
-// "match", "in", "call", "paren") and a "pos" with line, column and byte offset.
+// "match", "in", "call", "paren") and a "pos" with line, column and byte offset. Trees
+// nested deeper than a few hundred levels are returned compact rather than indented.
 func ToJSON(n Node) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(jsonNode(n)); err != nil {
+	var flat bytes.Buffer
+	depth, err := writeJSON(&flat, jsonNode(n), 0)
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	if depth > maxIndentDepth {
+		// Indenting a very deep tree would make the output quadratic in its depth.
+		return flat.Bytes(), nil
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, flat.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // object is a JSON object that keeps its keys in insertion order.
@@ -29,24 +36,51 @@ type member struct {
 	val any
 }
 
-func (o object) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			b.WriteByte(',')
+// maxIndentDepth is the nesting depth above which ToJSON returns compact JSON.
+const maxIndentDepth = 200
+
+// writeJSON encodes v in one pass (nested json.Marshal calls would be quadratic in the
+// depth of the tree) and returns the maximum nesting depth it met.
+func writeJSON(b *bytes.Buffer, v any, depth int) (int, error) {
+	maxd := depth
+	switch v := v.(type) {
+	case object:
+		b.WriteByte('{')
+		for i, m := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(m.key)
+			b.Write(k)
+			b.WriteByte(':')
+			d, err := writeJSON(b, m.val, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			maxd = max(maxd, d)
 		}
-		k, _ := json.Marshal(m.key)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(m.val)
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, x := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			d, err := writeJSON(b, x, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			maxd = max(maxd, d)
+		}
+		b.WriteByte(']')
+	default:
+		enc, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		b.Write(v)
+		b.Write(enc)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return maxd, nil
 }
 
 func exprsJSON(xs []Expr) []any {

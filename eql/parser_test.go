@@ -1,6 +1,8 @@
 package eql
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -438,5 +440,35 @@ func TestPositions(t *testing.T) {
 	}
 	if n, ok := st.Pipes[0].Limit(); !ok || n != 3 {
 		t.Errorf("Limit() = %d, %v; want 3, true", n, ok)
+	}
+}
+
+func TestToJSON(t *testing.T) {
+	st, err := Parse(`sequence by h with maxspan=2s [process where x : ("a") and ?y != 1] ![file where cidrmatch(ip, "10.0.0.0/8")] | tail 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ToJSON(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(got), "{\n  \"type\": \"statement\",\n  \"query\": {") {
+		t.Errorf("ToJSON output is not indented:\n%.80s", got)
+	}
+	compact := new(bytes.Buffer)
+	if err := json.Compact(compact, got); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"statement","query":{"type":"sequence","pos":{"offset":0,"line":1,"column":1},"by":[{"type":"field","pos":{"offset":12,"line":1,"column":13},"name":"h"}],` +
+		`"maxspan":{"pos":{"offset":27,"line":1,"column":28},"value":2,"unit":"s","millis":2000},"stages":[` +
+		`{"type":"stage","pos":{"offset":30,"line":1,"column":31},"query":{"type":"event","pos":{"offset":31,"line":1,"column":32},"category":"process","where":` +
+		`{"type":"binary","pos":{"offset":45,"line":1,"column":46},"op":"and","op_pos":{"offset":55,"line":1,"column":56},` +
+		`"x":{"type":"match","pos":{"offset":45,"line":1,"column":46},"op":":","op_pos":{"offset":47,"line":1,"column":48},"x":{"type":"field","pos":{"offset":45,"line":1,"column":46},"name":"x"},"list":true,"patterns":[{"type":"literal","pos":{"offset":50,"line":1,"column":51},"kind":"string","value":"a"}]},` +
+		`"y":{"type":"binary","pos":{"offset":59,"line":1,"column":60},"op":"!=","op_pos":{"offset":62,"line":1,"column":63},"x":{"type":"field","pos":{"offset":59,"line":1,"column":60},"name":"y","optional":true},"y":{"type":"literal","pos":{"offset":65,"line":1,"column":66},"kind":"integer","value":1}}}},"by":[]},` +
+		`{"type":"stage","pos":{"offset":68,"line":1,"column":69},"missing":true,"query":{"type":"event","pos":{"offset":70,"line":1,"column":71},"category":"file","where":` +
+		`{"type":"call","pos":{"offset":81,"line":1,"column":82},"name":"cidrMatch","args":[{"type":"field","pos":{"offset":91,"line":1,"column":92},"name":"ip"},{"type":"literal","pos":{"offset":95,"line":1,"column":96},"kind":"string","value":"10.0.0.0/8"}]}},"by":[]}]},` +
+		`"pipes":[{"type":"pipe","pos":{"offset":112,"line":1,"column":113},"name":"tail","args":[{"type":"literal","pos":{"offset":117,"line":1,"column":118},"kind":"integer","value":3}]}]}`
+	if compact.String() != want {
+		t.Errorf("ToJSON:\n%s\nwant (compacted):\n%s", compact.String(), want)
 	}
 }
