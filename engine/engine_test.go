@@ -11,6 +11,7 @@ import (
 
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/mapping"
 )
 
 // got is the flattened outcome of a run: ids (-1 for a missing event) per result, and keys.
@@ -413,4 +414,38 @@ func identity(n int) []int {
 		out[i] = i
 	}
 	return out
+}
+
+// Join keys through a mapping: a date key prints in ISO form for sequences and as epoch
+// milliseconds for samples; an ip key is canonical; a keyword key from a number is its text.
+func TestJoinKeysThroughMapping(t *testing.T) {
+	m, err := mapping.Parse([]byte(`{"properties":{"d":{"type":"date","format":"yyyy-MM-dd"},
+		"ip":{"type":"ip"},"k":{"type":"keyword"},"@timestamp":{"type":"date"},"id":{"type":"long"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []string{
+		ev(1, 1, "d", `"2022-12-17"`, "ip", `"::ffff:10.0.0.1"`, "k", "12"),
+		ev(2, 2, "d", `"2022-12-17"`, "ip", `"10.0.0.1"`, "k", `"12"`),
+	}
+	opts := Options{Mapping: m}
+	runCases(t, []tcase{
+		{name: "sequence", query: `sequence by d, ip, k [any where id == 1] [any where id == 2]`, docs: docs, opts: opts,
+			want: ids(seq(1, 2)), keys: [][]string{{"2022-12-17T00:00:00.000Z", "10.0.0.1", "12"}}},
+		{name: "sample", query: `sample by d, ip, k [any where id == 1] [any where id == 2]`, docs: docs, opts: opts,
+			want: ids(seq(1, 2)), keys: [][]string{{"1671235200000", "10.0.0.1", "12"}}},
+	})
+	if _, err := Compile(mustParse(t, `sequence by nope [any where true] [any where true]`), event.NewFields(), opts); err == nil ||
+		!strings.Contains(err.Error(), "Unknown column [nope]") {
+		t.Errorf("unknown key field: err = %v", err)
+	}
+}
+
+func mustParse(t *testing.T, q string) *eql.Statement {
+	t.Helper()
+	s, err := eql.Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
