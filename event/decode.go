@@ -1,9 +1,9 @@
 package event
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -37,10 +37,11 @@ type Decoder struct {
 	nslots int
 
 	// State of the current Decode.
-	buf []byte
-	ev  *Event
-	key []byte // an unescaped object key
-	err SyntaxError
+	buf   []byte
+	ev    *Event
+	key   []byte // an unescaped object key
+	stack []byte // open containers of skip
+	err   SyntaxError
 }
 
 // NewDecoder returns a decoder for the paths of f. Paths added to f after this call are
@@ -181,89 +182,106 @@ func (d *Decoder) value(n int32, p, depth int) int {
 }
 
 // skip checks the syntax of the value at p and returns the position after it, or -1.
+// depth is the nesting depth of the value's container. It works with an explicit stack
+// of open containers, so that deep documents do not grow the goroutine stack.
 func (d *Decoder) skip(p, depth int) int {
 	buf := d.buf
-	if p >= len(buf) {
-		return d.bad(p, "looking for a value")
-	}
-	switch buf[p] {
-	case '"':
-		end, _ := d.scanString(p)
-		return end
-	case '{':
-		depth++
-		if depth > maxDepth {
-			d.fail(p, "exceeded maximum nesting depth")
+	stack := d.stack[:0]
+	for {
+		// A value starts at p.
+		if p >= len(buf) {
+			return d.bad(p, "looking for a value")
+		}
+		opened := false
+		switch c := buf[p]; c {
+		case '"':
+			p, _ = d.scanString(p)
+		case '{', '[':
+			if depth+len(stack)+1 > maxDepth {
+				d.fail(p, "exceeded maximum nesting depth")
+				return -1
+			}
+			p = skipWS(buf, p+1)
+			if c == '{' {
+				if p < len(buf) && buf[p] == '}' {
+					p++
+					break
+				}
+				if p = d.skipKey(p); p < 0 {
+					return -1
+				}
+			} else if p < len(buf) && buf[p] == ']' {
+				p++
+				break
+			}
+			stack = append(stack, c)
+			if cap(stack) > cap(d.stack) {
+				d.stack = stack // keep the grown stack for the next documents
+			}
+			opened = true
+		case 't':
+			p = d.literal(p, "true")
+		case 'f':
+			p = d.literal(p, "false")
+		case 'n':
+			p = d.literal(p, "null")
+		default:
+			p, _ = d.scanNumber(p)
+		}
+		if p < 0 {
 			return -1
 		}
-		p = skipWS(buf, p+1)
-		if p < len(buf) && buf[p] == '}' {
-			return p + 1
+		if opened {
+			continue
 		}
+		// After a value: close containers until one expects another value.
 		for {
-			if p >= len(buf) || buf[p] != '"' {
-				return d.bad(p, "looking for the beginning of an object key")
+			if len(stack) == 0 {
+				return p
 			}
-			if p, _ = d.scanString(p); p < 0 {
-				return -1
-			}
-			p = skipWS(buf, p)
-			if p >= len(buf) || buf[p] != ':' {
-				return d.bad(p, "after an object key")
-			}
-			if p = d.skip(skipWS(buf, p+1), depth); p < 0 {
-				return -1
+			top := stack[len(stack)-1]
+			where := "after an array element"
+			if top == '{' {
+				where = "after an object value"
 			}
 			p = skipWS(buf, p)
 			if p >= len(buf) {
-				return d.bad(p, "after an object value")
+				return d.bad(p, where)
 			}
-			switch buf[p] {
-			case ',':
+			c := buf[p]
+			if c == ',' {
 				p = skipWS(buf, p+1)
-			case '}':
-				return p + 1
-			default:
-				return d.bad(p, "after an object value")
+				if top == '{' {
+					if p = d.skipKey(p); p < 0 {
+						return -1
+					}
+				}
+				break
 			}
-		}
-	case '[':
-		depth++
-		if depth > maxDepth {
-			d.fail(p, "exceeded maximum nesting depth")
-			return -1
-		}
-		p = skipWS(buf, p+1)
-		if p < len(buf) && buf[p] == ']' {
-			return p + 1
-		}
-		for {
-			if p = d.skip(p, depth); p < 0 {
-				return -1
+			if (top == '{' && c == '}') || (top == '[' && c == ']') {
+				p++
+				stack = stack[:len(stack)-1]
+				continue
 			}
-			p = skipWS(buf, p)
-			if p >= len(buf) {
-				return d.bad(p, "after an array element")
-			}
-			switch buf[p] {
-			case ',':
-				p = skipWS(buf, p+1)
-			case ']':
-				return p + 1
-			default:
-				return d.bad(p, "after an array element")
-			}
+			return d.bad(p, where)
 		}
-	case 't':
-		return d.literal(p, "true")
-	case 'f':
-		return d.literal(p, "false")
-	case 'n':
-		return d.literal(p, "null")
-	default:
-		end, _ := d.scanNumber(p)
-		return end
 	}
+}
+
+// skipKey checks an object key and its colon at p and returns the position of the value.
+func (d *Decoder) skipKey(p int) int {
+	buf := d.buf
+	if p >= len(buf) || buf[p] != '"' {
+		return d.bad(p, "looking for the beginning of an object key")
+	}
+	if p, _ = d.scanString(p); p < 0 {
+		return -1
+	}
+	p = skipWS(buf, p)
+	if p >= len(buf) || buf[p] != ':' {
+		return d.bad(p, "after an object key")
+	}
+	return skipWS(buf, p+1)
 }
 
 func (d *Decoder) literal(p int, lit string) int {
@@ -324,31 +342,55 @@ func (d *Decoder) object(n int32, p, depth int) int {
 	}
 }
 
+// array parses the array at p, at nesting depth depth, whose elements are reached by
+// node n. Arrays nested directly in it are flattened in the same loop, without recursion.
 func (d *Decoder) array(n int32, p, depth int) int {
 	if depth > maxDepth {
 		d.fail(p, "exceeded maximum nesting depth")
 		return -1
 	}
 	buf := d.buf
+	level := 1    // arrays open at this node
+	fresh := true // an array was just opened: ']' may close it
 	p = skipWS(buf, p+1)
-	if p < len(buf) && buf[p] == ']' {
-		return p + 1
-	}
 	for {
-		if p = d.value(n, p, depth); p < 0 {
+		// An element, or ']' right after '['.
+		if p < len(buf) && buf[p] == '[' {
+			if depth+level > maxDepth {
+				d.fail(p, "exceeded maximum nesting depth")
+				return -1
+			}
+			level++
+			p = skipWS(buf, p+1)
+			fresh = true
+			continue
+		}
+		wasFresh := fresh
+		fresh = false
+		if wasFresh && p < len(buf) && buf[p] == ']' {
+			p++
+			level--
+		} else if p = d.value(n, p, depth+level-1); p < 0 {
 			return -1
 		}
-		p = skipWS(buf, p)
-		if p >= len(buf) {
-			return d.bad(p, "after an array element")
-		}
-		switch buf[p] {
-		case ',':
+		for {
+			if level == 0 {
+				return p
+			}
+			p = skipWS(buf, p)
+			if p >= len(buf) {
+				return d.bad(p, "after an array element")
+			}
+			if buf[p] == ']' {
+				p++
+				level--
+				continue
+			}
+			if buf[p] != ',' {
+				return d.bad(p, "after an array element")
+			}
 			p = skipWS(buf, p+1)
-		case ']':
-			return p + 1
-		default:
-			return d.bad(p, "after an array element")
+			break
 		}
 	}
 }
@@ -359,46 +401,44 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special reports whether one of the 8 bytes of x is a quote, a backslash or a control
-// character. Each "x - ones*c" term sets the high bit of a byte that is below c (or
-// zero after the xor), and the &^ x keeps bytes under 0x80, whose high bit is the same
-// in x and in x xor a 7-bit constant; this is exact for "is there any such byte".
-func special(x uint64) bool {
-	return ((x-ones*0x20)|((x^(ones*'"'))-ones)|((x^(ones*'\\'))-ones))&^x&highs != 0
+// specialMask sets the high bit of each byte of x that is a quote, a backslash or a
+// control character. Each "x - ones*c" term sets the high bit of a byte below c (or zero
+// after the xor); &^ x keeps bytes under 0x80, whose high bit is the same in x and in x
+// xor a 7-bit constant. A borrow can only set a false bit above a true one, so the
+// lowest set bit is exact.
+func specialMask(x uint64) uint64 {
+	return ((x - ones*0x20) | ((x ^ (ones * '"')) - ones) | ((x ^ (ones * '\\')) - ones)) &^ x & highs
 }
 
+// special reports whether one of the 8 bytes of x is a quote, a backslash or a control
+// character.
+func special(x uint64) bool { return specialMask(x) != 0 }
+
 // scanString checks the string that starts at p and returns the position after its
-// closing quote (or -1), and whether the string holds escapes.
-//
-// The closing quote candidate is found with bytes.IndexByte (vectorised); the bytes
-// before it are then checked 8 at a time for a backslash or a control character. Only
-// strings with escapes take the byte-by-byte path.
+// closing quote (or -1), and whether the string holds escapes. It reads 8 bytes at a
+// time; only strings with escapes take the byte-by-byte path.
 func (d *Decoder) scanString(p int) (end int, esc bool) {
 	buf := d.buf
 	start := p
 	p++
-	q := bytes.IndexByte(buf[p:], '"')
-	if q < 0 {
-		q = len(buf)
-	} else {
-		q += p
-	}
-	for p+8 <= q && !plain(binary.LittleEndian.Uint64(buf[p:])) {
+	for p+8 <= len(buf) {
+		if m := specialMask(binary.LittleEndian.Uint64(buf[p:])); m != 0 {
+			p += bits.TrailingZeros64(m) >> 3
+			if buf[p] == '"' {
+				return p + 1, false
+			}
+			return d.scanEscaped(start, p)
+		}
 		p += 8
 	}
-	for p < q && buf[p] >= 0x20 && buf[p] != '\\' {
-		p++
-	}
-	if p == q && q < len(buf) {
-		return q + 1, false
+	for ; p < len(buf); p++ {
+		if c := buf[p]; c == '"' {
+			return p + 1, false
+		} else if c == '\\' || c < 0x20 {
+			break
+		}
 	}
 	return d.scanEscaped(start, p)
-}
-
-// plain reports whether one of the 8 bytes of x is a backslash or a control character
-// (see special).
-func plain(x uint64) bool {
-	return ((x-ones*0x20)|((x^(ones*'\\'))-ones))&^x&highs != 0
 }
 
 // scanEscaped continues scanString byte by byte from p, where a backslash, a control
