@@ -1,5 +1,3 @@
-//go:build tripline_engine
-
 package detect
 
 import (

@@ -34,6 +34,9 @@ Start here:
 	root.SetErr(stderr)
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(
+		newDetectCmd(),
+		newQueryCmd(),
+		newServeCmd(),
 		newParseCmd(),
 		newRulesCmd(),
 	)

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/output"
+	"github.com/tripline/tripline/rule"
+)
+
+// detectFlags are the flags of detect and serve: which rules, where alerts go, how alerts look.
+type detectFlags struct {
+	rules               []string
+	outputs             []string
+	now                 string
+	space               string
+	ignoreIndexPatterns bool
+	statsJSON           bool
+}
+
+func (f *detectFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringArrayVar(&f.rules, "rules", nil, "rule file or directory: detection-rules TOML or Kibana export NDJSON (repeatable; required)")
+	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "where alerts go (repeatable): - (stdout, the default), FILE, file:FILE?max-size=100MB, webhook:URL, es:URL/INDEX")
+	fs.StringVar(&f.now, "now", "", "alert creation time (RFC 3339) written as @timestamp, for reproducible output (default: the current time)")
+	fs.StringVar(&f.space, "space", "default", "Kibana space id used in alert index names")
+	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
+	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as JSON on stderr")
+}
+
+// newDetector loads the rules and builds a detector writing to sink. It reports rule files
+// that failed to load on stderr; they do not stop the others.
+func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer) (*detect.Detector, *rule.Set, error) {
+	if len(df.rules) == 0 {
+		return nil, nil, exitWith(exitUsage, fmt.Errorf("no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)"))
+	}
+	var now time.Time
+	if df.now != "" {
+		t, err := time.Parse(time.RFC3339Nano, df.now)
+		if err != nil {
+			return nil, nil, exitWith(exitUsage, fmt.Errorf("--now %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", df.now))
+		}
+		now = t
+	}
+	m, err := in.loadMapping()
+	if err != nil {
+		return nil, nil, exitWith(exitUsage, err)
+	}
+	set, err := rule.Load(ctx, df.rules...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range set.Errors {
+		fmt.Fprintf(stderr, "tripline: rule file: %v (skipped)\n", e)
+	}
+	d, err := detect.New(set.Rules, sink, detect.Options{
+		Compile: detect.EngineCompiler(detect.EngineOptions{
+			Mapping: m, MaxLateness: in.maxLateness, MaxPending: in.maxPending,
+		}),
+		Streaming:           streaming,
+		Now:                 now,
+		Space:               df.space,
+		Index:               in.index,
+		IgnoreIndexPatterns: df.ignoreIndexPatterns,
+		OnEventError: func(err error) {
+			fmt.Fprintf(stderr, "%v\n", err)
+		},
+	})
+	if err != nil {
+		return nil, nil, exitWith(exitUsage, err)
+	}
+	if d.Summary().RulesLoaded == 0 {
+		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%d skipped: see 'tripline rules list')", len(set.Skipped)+len(d.Summary().RulesSkipped)))
+	}
+	return d, set, nil
+}
+
+// openOutputs opens the --output sinks (stdout when none is given and toStdout is set).
+func openOutputs(specs []string, toStdout bool, stdout io.Writer) (output.Sink, error) {
+	if len(specs) == 0 {
+		if !toStdout {
+			return nil, nil
+		}
+		specs = []string{"-"}
+	}
+	var sinks []output.Sink
+	for _, s := range specs {
+		if _, err := output.Parse(s); err != nil {
+			return nil, exitWith(exitUsage, err)
+		}
+		sink, err := output.Open(s, stdout)
+		if err != nil {
+			for _, o := range sinks {
+				o.Close()
+			}
+			return nil, exitWith(exitFailure, err)
+		}
+		sinks = append(sinks, sink)
+	}
+	if len(sinks) == 1 {
+		return sinks[0], nil
+	}
+	return output.Multi(sinks...), nil
+}
+
+// alertSink adapts output sinks to the detector.
+type alertSink struct {
+	out output.Sink
+	buf []output.Alert
+}
+
+func (s *alertSink) Write(ctx context.Context, alerts []detect.Alert) error {
+	if s.out == nil {
+		return nil
+	}
+	s.buf = s.buf[:0]
+	for _, a := range alerts {
+		s.buf = append(s.buf, output.Alert{ID: a.ID, Doc: a.Doc})
+	}
+	return s.out.Write(ctx, s.buf)
+}
+
+func newDetectCmd() *cobra.Command {
+	var (
+		in     inputFlags
+		df     detectFlags
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "detect --rules PATH [flags] [FILE...]",
+		Short: "Run detection rules over events and write Kibana-shaped alerts",
+		Long: `Run every EQL rule found under --rules over the events, in one pass, and write one alert
+document per match, shaped as Kibana's detection engine writes them (kibana.alert.*).
+
+Events are read from the files (NDJSON, a JSON array, or .gz of either), or standard input
+when no file (or "-") is given. Raw kube-apiserver audit records are turned into the ECS
+documents Elastic's Kubernetes integration produces (--input-format). A rule sees the events
+whose index matches its index patterns: the index comes from --index, the document's _index,
+or its data_stream.type-dataset-namespace; events with no index go to every rule.
+
+By default the whole input is read and ordered by timestamp before matching, so results are
+Elasticsearch's. With --follow, events are matched in arrival order, with a reordering
+buffer of --max-lateness, and alerts come out as soon as they are known.
+
+Alerts go to --output (stdout by default) as NDJSON; a summary of rules, events and alerts
+per rule goes to stderr at the end (--format summary prints it to stdout instead of alerts).
+
+` + exitCodesHelp,
+		Example: `  tripline detect --rules examples/rules examples/events
+  tripline detect --rules ../detection-rules/rules --format summary events.ndjson.gz
+  kubectl logs ... | tripline detect --rules rules/ --follow -o file:alerts.ndjson?max-size=100MB
+  tripline detect --rules rules/ --now 2026-01-01T00:00:00Z -o es:http://localhost:9200 events/`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return exitWith(exitUsage, err)
+			}
+			if format != "ndjson" && format != "summary" {
+				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson or summary)", format))
+			}
+			ctx := cmd.Context()
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			out, err := openOutputs(df.outputs, format == "ndjson", stdout)
+			if err != nil {
+				return err
+			}
+			sink := &alertSink{out: out}
+			d, _, err := newDetector(ctx, &df, &in, in.follow, sink, stderr)
+			if err != nil {
+				if out != nil {
+					out.Close()
+				}
+				return err
+			}
+			var seq uint64
+			ist, rerr := readDocs(ctx, args, &in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int) error {
+				seq++
+				return d.Process(ctx, doc, detect.EventSource{Name: source, Line: line, Seq: seq})
+			})
+			// Flush what is pending even when interrupted (--follow ends with ^C): an alert
+			// found is never lost.
+			cerr := d.Close(context.WithoutCancel(ctx))
+			if out != nil {
+				if err := out.Close(); err != nil && cerr == nil {
+					cerr = err
+				}
+			}
+			sum := d.Summary()
+			sumOut := stderr
+			if format == "summary" {
+				sumOut = stdout
+			}
+			if df.statsJSON {
+				writeJSONSummary(stderr, ist, sum)
+			} else {
+				writeSummary(sumOut, ist, sum)
+			}
+			if rerr != nil && !(in.follow && ctx.Err() != nil) {
+				return exitWith(exitFailure, rerr)
+			}
+			if cerr != nil {
+				return exitWith(exitFailure, cerr)
+			}
+			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 {
+				return exitWith(exitSkipped, nil)
+			}
+			return nil
+		},
+	}
+	in.register(cmd.Flags())
+	df.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
+	return cmd
+}
+
+func writeJSONSummary(w io.Writer, ist inputStats, sum *detect.Summary) {
+	b, _ := json.Marshal(struct {
+		Input inputStats      `json:"input"`
+		Run   *detect.Summary `json:"detect"`
+	}{ist, sum})
+	fmt.Fprintln(w, string(b))
+}
+
+// writeSummary prints the end-of-run table: rules, events, alerts per rule.
+func writeSummary(w io.Writer, ist inputStats, sum *detect.Summary) {
+	fmt.Fprintf(w, "rules:  %d loaded, %d skipped\n", sum.RulesLoaded, len(sum.RulesSkipped))
+	reasons := map[string]int{}
+	for _, s := range sum.RulesSkipped {
+		reasons[s.Reason]++
+	}
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if reasons[keys[i]] != reasons[keys[j]] {
+			return reasons[keys[i]] > reasons[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		fmt.Fprintf(w, "        %5d %s\n", reasons[k], k)
+	}
+	fmt.Fprintf(w, "events: %d read, %d malformed (skipped), %d unused (no timestamp or too late), %d without index",
+		sum.EventsRead, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)
+	if ist.Normalized > 0 {
+		fmt.Fprintf(w, ", %d from raw Kubernetes audit records", ist.Normalized)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "alerts: %d\n", sum.Alerts)
+	var rows []*detect.RuleStats
+	for _, r := range sum.Rules {
+		if r.Alerts > 0 || r.Capped > 0 {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(w, "  %7s %7s %7s  %s\n", "ALERTS", "MATCHES", "CAPPED", "RULE")
+		for _, r := range rows {
+			fmt.Fprintf(w, "  %7d %7d %7d  %s\n", r.Alerts, r.Matches, r.Capped, r.Name)
+		}
+	}
+	for _, warn := range sum.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tripline/tripline/ingest"
+	"github.com/tripline/tripline/ingest/k8saudit"
+	"github.com/tripline/tripline/mapping"
+)
+
+// inputFlags are the flags every command that reads events shares.
+type inputFlags struct {
+	inputFormat string
+	index       string
+	mappings    []string
+	follow      bool
+	maxLateness time.Duration
+	maxPending  int
+	progress    string
+}
+
+func (f *inputFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records into ECS and leaves other documents alone")
+	fs.StringVar(&f.index, "index", "", "index name for events whose input names none (default: the document's _index, its data_stream.* fields, else the file name for query)")
+	fs.StringArrayVar(&f.mappings, "mapping", nil, "Elasticsearch mapping file giving field types (repeatable; merged)")
+	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted")
+	fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "with --follow: how late an event may arrive and still be put in timestamp order")
+	fs.IntVar(&f.maxPending, "max-pending", 0, "most partial sequences a sequence without maxspan keeps (0: 1,000,000)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal and input is files), always or never")
+}
+
+func (f *inputFlags) validate() error {
+	switch f.inputFormat {
+	case "auto", "ecs", "k8s-audit":
+	default:
+		return fmt.Errorf("unknown --input-format %q (want auto, ecs or k8s-audit)", f.inputFormat)
+	}
+	switch f.progress {
+	case "auto", "always", "never":
+	default:
+		return fmt.Errorf("unknown --progress %q (want auto, always or never)", f.progress)
+	}
+	if f.maxLateness < 0 {
+		return fmt.Errorf("--max-lateness must not be negative")
+	}
+	return nil
+}
+
+// loadMapping reads and merges the --mapping files; nil when there are none.
+func (f *inputFlags) loadMapping() (*mapping.Mapping, error) {
+	var ms []*mapping.Mapping
+	for _, path := range f.mappings {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		mm, err := mapping.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		ms = append(ms, mm)
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	return mapping.Merge(ms...)
+}
+
+// inputStats count what the input side read and skipped.
+type inputStats struct {
+	Records    int64 `json:"records"`
+	Malformed  int64 `json:"malformed"`
+	Normalized int64 `json:"k8s_audit_normalized"`
+	Bytes      int64 `json:"bytes"`
+}
+
+// docFunc receives one JSON document with where it came from. doc is valid during the call only.
+type docFunc func(doc []byte, source string, line int) error
+
+// readDocs reads every input (files, "-" for standard input; none means standard input),
+// normalises raw Kubernetes audit records when asked, and calls fn for each document. A
+// malformed record is reported on stderr as FILE:LINE: reason and skipped. It returns when
+// the input ends (or, with --follow, when ctx is cancelled).
+func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reader, stderr io.Writer, fn docFunc) (inputStats, error) {
+	var st inputStats
+	paths, err := expandPaths(paths)
+	if err != nil {
+		return st, err
+	}
+	r := ingest.NewReader(ctx, paths, ingest.Options{Follow: f.follow, Stdin: stdin})
+	defer r.Close()
+	prog := newProgress(stderr, f.progress, r, paths)
+	defer prog.done()
+	var norm [][]byte
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var le *ingest.LineError
+			if errors.As(err, &le) {
+				st.Malformed++
+				fmt.Fprintf(stderr, "%v (skipped)\n", le)
+				continue
+			}
+			if ctx.Err() != nil && f.follow {
+				break
+			}
+			return st, err
+		}
+		st.Records++
+		prog.tick(st.Records)
+		raw := f.inputFormat == "k8s-audit" || (f.inputFormat == "auto" && k8saudit.Detect(rec.Doc))
+		if !raw {
+			if err := fn(rec.Doc, rec.Source, rec.Line); err != nil {
+				return st, err
+			}
+			continue
+		}
+		norm, err = k8saudit.Normalize(rec.Doc, norm[:0])
+		if err != nil {
+			st.Malformed++
+			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", rec.Source, rec.Line, err)
+			continue
+		}
+		for _, doc := range norm {
+			st.Normalized++
+			if err := fn(doc, rec.Source, rec.Line); err != nil {
+				return st, err
+			}
+		}
+	}
+	st.Bytes = r.BytesRead()
+	return st, nil
+}
+
+// eventFileExts are the file names a directory argument contributes, in lexical order.
+var eventFileExts = []string{".ndjson", ".jsonl", ".json", ".log", ".gz"}
+
+// expandPaths replaces each directory by the event files below it (recursively, in lexical
+// order); no path at all means standard input.
+func expandPaths(paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		return []string{"-"}, nil
+	}
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if p == "-" || err != nil || !fi.IsDir() {
+			out = append(out, p) // the reader reports a missing file
+			continue
+		}
+		n := len(out)
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && slices.Contains(eventFileExts, filepath.Ext(path)) {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s: no event files (%s) in this directory", p, strings.Join(eventFileExts, ", "))
+		}
+	}
+	return out, nil
+}

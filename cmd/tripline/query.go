@@ -1,0 +1,381 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/event"
+)
+
+// queryFlags are the flags of the query command besides the input flags.
+type queryFlags struct {
+	timestampField   string
+	tiebreakerField  string
+	categoryField    string
+	size             int
+	resultPosition   string
+	maxSamplesPerKey int
+	format           string
+	stats            bool
+}
+
+func newQueryCmd() *cobra.Command {
+	var (
+		in inputFlags
+		qf queryFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "query [flags] QUERY [FILE...]",
+		Short: "Run one EQL query over events, as Elasticsearch's _eql/search would",
+		Long: `Run one EQL query (event query, sequence or sample, with head/tail pipes) over events and
+print the matches.
+
+Events are read from the files (NDJSON, a JSON array of objects, or .gz of either), or from
+standard input when no file (or "-") is given. Each file is one index, named after the file
+(events.ndjson.gz is index "events") unless --index names it. Raw kube-apiserver audit
+records are turned into ECS first (--input-format).
+
+The whole input is ordered by timestamp, then --tiebreaker-field, then input order, so the
+results are the ones Elasticsearch gives. Without --size every result is printed; with it,
+--result-position head keeps the first ones and tail the last ones, printed in ascending
+order either way. With --follow, events are matched in arrival order as they come, with a
+reordering buffer of --max-lateness.
+
+Output formats:
+  ndjson  one line per event (its _source); for sequences and samples one line per match:
+          {"join_keys":[...],"events":[...]} with null for a missing event
+  es      one document shaped like Elasticsearch's _eql/search response
+  table   a table for people: timestamp, category, and a few key fields
+
+At the end, a line on stderr gives events read, skipped and results (--stats: as JSON).
+
+` + exitCodesHelp,
+		Example: `  tripline query 'process where process.name : "bash"' examples/events/*.ndjson
+  tripline query --format table 'sequence by host.id with maxspan=1m [process where true] [network where true]' events.ndjson
+  zcat audit.log.gz | tripline query --input-format k8s-audit 'any where kubernetes.audit.verb == "create"'
+  tripline query --mapping mapping.json --size 10 --result-position head 'file where file.name like~ "*.exe"' events.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runQuery(cmd, args[0], args[1:], &in, &qf)
+		},
+	}
+	fs := cmd.Flags()
+	in.register(fs)
+	fs.StringVar(&qf.timestampField, "timestamp-field", "@timestamp", "field holding the event time")
+	fs.StringVar(&qf.tiebreakerField, "tiebreaker-field", "", "field that orders events with the same timestamp (events without it come last)")
+	fs.StringVar(&qf.categoryField, "event-category-field", "event.category", "field that \"<category> where\" compares with")
+	fs.IntVar(&qf.size, "size", 0, "most results to print (0: all)")
+	fs.StringVar(&qf.resultPosition, "result-position", "tail", "with --size: head keeps the earliest results, tail the most recent")
+	fs.IntVar(&qf.maxSamplesPerKey, "max-samples-per-key", 1, "samples per join-key tuple for sample queries")
+	fs.StringVar(&qf.format, "format", "ndjson", "output: ndjson, es or table")
+	fs.BoolVar(&qf.stats, "stats", false, "print the run's counters as JSON on stderr at the end")
+	return cmd
+}
+
+func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf *queryFlags) error {
+	ctx := cmd.Context()
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if err := in.validate(); err != nil {
+		return exitWith(exitUsage, err)
+	}
+	switch qf.format {
+	case "ndjson", "es", "table":
+	default:
+		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson, es or table)", qf.format))
+	}
+	if qf.size < 0 {
+		return exitWith(exitUsage, errors.New("--size must not be negative"))
+	}
+	pos, err := engine.ParsePosition(qf.resultPosition)
+	if err != nil {
+		return exitWith(exitUsage, err)
+	}
+	stmt, err := eql.Parse(src)
+	if err != nil {
+		fmt.Fprint(stderr, describeQueryError(src, err))
+		return exitWith(exitUsage, nil)
+	}
+	m, err := in.loadMapping()
+	if err != nil {
+		return exitWith(exitUsage, err)
+	}
+	fields := event.NewFields()
+	q, err := engine.Compile(stmt, fields, engine.Options{
+		TimestampField:   qf.timestampField,
+		TiebreakerField:  qf.tiebreakerField,
+		CategoryField:    qf.categoryField,
+		Mapping:          m,
+		Size:             qf.size,
+		ResultPosition:   pos,
+		MaxSamplesPerKey: qf.maxSamplesPerKey,
+		MaxLateness:      in.maxLateness,
+		MaxPending:       in.maxPending,
+	})
+	if err != nil {
+		fmt.Fprint(stderr, describeQueryError(src, err))
+		return exitWith(exitUsage, nil)
+	}
+	var tbl *tableWriter
+	if qf.format == "table" {
+		tbl = newTableWriter(stdout, fields, qf.timestampField, qf.categoryField)
+	}
+	dec := event.NewDecoder(fields)
+
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	defer bw.Flush()
+	start := time.Now()
+	var results []*engine.Result // for --format es
+	var werr error
+	emit := func(res *engine.Result) {
+		if werr != nil {
+			return
+		}
+		switch qf.format {
+		case "es":
+			results = append(results, res)
+		case "table":
+			tbl.add(res)
+		default:
+			werr = writeResultNDJSON(bw, res)
+		}
+	}
+	mode := engine.Batch
+	if in.follow {
+		mode = engine.Streaming
+	}
+	run := q.NewRun(mode, emit)
+
+	var ev event.Event
+	var seq uint64
+	var skipped, undecodable int64
+	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int) error {
+		if err := dec.Decode(doc, &ev); err != nil {
+			undecodable++
+			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
+			return nil
+		}
+		seq++
+		ev.Source, ev.Line, ev.Seq = source, line, seq
+		ev.Index = in.index
+		if ev.Index == "" {
+			ev.Index = indexName(source)
+		}
+		if err := run.Push(&ev); err != nil {
+			skipped++
+			fmt.Fprintf(stderr, "%v (skipped)\n", err)
+		}
+		if werr != nil {
+			return werr
+		}
+		if in.follow {
+			return bw.Flush()
+		}
+		return nil
+	})
+	if ferr := run.Flush(ctx); ferr != nil && rerr == nil && ctx.Err() == nil {
+		rerr = ferr
+	}
+	if werr == nil {
+		switch qf.format {
+		case "es":
+			werr = writeESResponse(bw, results, time.Since(start))
+		case "table":
+			werr = tbl.flush()
+		}
+	}
+	if err := bw.Flush(); err != nil && werr == nil {
+		werr = err
+	}
+	st := run.Stats()
+	if qf.stats {
+		b, _ := json.Marshal(struct {
+			Input inputStats   `json:"input"`
+			Query engine.Stats `json:"query"`
+		}{ist, st})
+		fmt.Fprintln(stderr, string(b))
+	} else {
+		fmt.Fprintf(stderr, "%d events read, %d skipped, %d results\n", ist.Records, ist.Malformed+undecodable+skipped, st.Results)
+	}
+	if werr != nil {
+		return exitWith(exitFailure, werr)
+	}
+	if rerr != nil && !(in.follow && ctx.Err() != nil) {
+		return exitWith(exitFailure, rerr)
+	}
+	if ist.Malformed+undecodable+skipped > 0 {
+		return exitWith(exitSkipped, nil)
+	}
+	return nil
+}
+
+// indexName names the index of a file's events: its base name without .gz, .ndjson, .jsonl, .log
+// or .json; "stdin" for standard input.
+func indexName(source string) string {
+	if source == "-" || source == "" {
+		return "stdin"
+	}
+	name := filepath.Base(source)
+	for _, ext := range []string{".gz", ".ndjson", ".jsonl", ".json", ".log"} {
+		name = strings.TrimSuffix(name, ext)
+	}
+	return name
+}
+
+// writeResultNDJSON writes an event's _source, or a sequence/sample as
+// {"join_keys":[...],"events":[...]}.
+func writeResultNDJSON(w *bufio.Writer, res *engine.Result) error {
+	if res.JoinKeys == nil && len(res.Events) == 1 && res.Events[0] != nil {
+		w.Write(res.Events[0].Raw)
+		return w.WriteByte('\n')
+	}
+	w.WriteString(`{"join_keys":`)
+	keys, err := json.Marshal(res.JoinKeys)
+	if err != nil {
+		return err
+	}
+	if res.JoinKeys == nil {
+		keys = []byte("[]")
+	}
+	w.Write(keys)
+	w.WriteString(`,"events":[`)
+	for i, ev := range res.Events {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if ev == nil {
+			w.WriteString("null")
+		} else {
+			w.Write(ev.Raw)
+		}
+	}
+	w.WriteString("]}\n")
+	return nil
+}
+
+// esHit is one event of an _eql/search response.
+type esHit struct {
+	Index   string          `json:"_index"`
+	ID      string          `json:"_id"`
+	Source  json.RawMessage `json:"_source"`
+	Missing bool            `json:"missing,omitempty"`
+}
+
+func toHit(ev *event.Event) esHit {
+	if ev == nil {
+		return esHit{Source: json.RawMessage("{}"), Missing: true}
+	}
+	return esHit{Index: ev.Index, ID: event.DocID(ev.Raw), Source: json.RawMessage(ev.Raw)}
+}
+
+// writeESResponse writes the results as Elasticsearch's _eql/search response body.
+func writeESResponse(w io.Writer, results []*engine.Result, took time.Duration) error {
+	type sequence struct {
+		JoinKeys []string `json:"join_keys,omitempty"`
+		Events   []esHit  `json:"events"`
+	}
+	type hits struct {
+		Total struct {
+			Value    int    `json:"value"`
+			Relation string `json:"relation"`
+		} `json:"total"`
+		Events    []esHit    `json:"events,omitempty"`
+		Sequences []sequence `json:"sequences,omitempty"`
+	}
+	var h hits
+	h.Total.Value, h.Total.Relation = len(results), "eq"
+	for _, r := range results {
+		if r.JoinKeys == nil && len(r.Events) == 1 {
+			h.Events = append(h.Events, toHit(r.Events[0]))
+			continue
+		}
+		s := sequence{JoinKeys: r.JoinKeys}
+		for _, ev := range r.Events {
+			s.Events = append(s.Events, toHit(ev))
+		}
+		h.Sequences = append(h.Sequences, s)
+	}
+	if h.Events == nil && h.Sequences == nil {
+		h.Events = []esHit{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		IsPartial bool `json:"is_partial"`
+		IsRunning bool `json:"is_running"`
+		Took      int64 `json:"took"`
+		TimedOut  bool `json:"timed_out"`
+		Hits      hits `json:"hits"`
+	}{Took: took.Milliseconds(), Hits: h})
+}
+
+// tableWriter prints results as an aligned table for people.
+type tableWriter struct {
+	tw      *tabwriter.Writer
+	cols    []string
+	slots   []event.Slot
+	n       int
+	started bool
+}
+
+// tableColumns are the fields the table shows, after the timestamp and the category.
+var tableColumns = []string{"event.action", "host.name", "user.name", "process.name", "process.args", "kubernetes.audit.verb", "kubernetes.audit.objectRef.resource", "orchestrator.resource.name"}
+
+func newTableWriter(w io.Writer, fields *event.Fields, tsField, catField string) *tableWriter {
+	t := &tableWriter{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	t.cols = append([]string{tsField, catField}, tableColumns...)
+	for _, c := range t.cols {
+		t.slots = append(t.slots, fields.Add(c))
+	}
+	return t
+}
+
+func (t *tableWriter) add(res *engine.Result) {
+	if !t.started {
+		t.started = true
+		fmt.Fprint(t.tw, "#\t")
+		for _, c := range t.cols {
+			fmt.Fprintf(t.tw, "%s\t", c)
+		}
+		fmt.Fprintln(t.tw)
+	}
+	t.n++
+	for i, ev := range res.Events {
+		label := fmt.Sprint(t.n)
+		if len(res.Events) > 1 {
+			label = fmt.Sprintf("%d.%d", t.n, i+1)
+		}
+		fmt.Fprintf(t.tw, "%s\t", label)
+		for _, s := range t.slots {
+			cell := "-"
+			if ev == nil {
+				cell = "(missing)"
+			} else if vs := ev.Values(s); len(vs) > 0 {
+				parts := make([]string, len(vs))
+				for j, v := range vs {
+					parts[j] = v.String()
+				}
+				cell = truncate(strings.Join(parts, " "), 48)
+			}
+			fmt.Fprintf(t.tw, "%s\t", cell)
+		}
+		fmt.Fprintln(t.tw)
+	}
+}
+
+func (t *tableWriter) flush() error {
+	if !t.started {
+		fmt.Fprintln(t.tw, "(no results)")
+	}
+	return t.tw.Flush()
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/ingest/k8saudit"
+	"github.com/tripline/tripline/output"
+	"github.com/tripline/tripline/server"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		in            inputFlags
+		df            detectFlags
+		listen        string
+		tlsCert       string
+		tlsKey        string
+		credFile      string
+		credEnv       string
+		maxBody       string
+		publicMetrics bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve --rules PATH [flags]",
+		Short: "Run detection as a service that accepts events over Elasticsearch's _bulk API",
+		Long: `Run the rules continuously over events sent over HTTP the way they are sent to
+Elasticsearch, so that shippers (Filebeat, Logstash, Fluent Bit, Vector, rsyslog, the
+official clients) need no change beyond their URL.
+
+Endpoints:
+  GET  /                       cluster information (with the X-Elastic-Product header)
+  POST /_bulk, /<index>/_bulk  NDJSON index/create actions; per-item results as Elasticsearch's
+  POST /<index>/_doc           one document
+  GET  /healthz                liveness
+  GET  /metrics                Prometheus metrics: events in, rejected, alerts per rule, latency
+
+The _index of each document routes it to the rules whose index patterns match. Raw
+kube-apiserver audit records are turned into ECS (--input-format). Events are matched in
+arrival order with a reordering buffer of --max-lateness; alerts go to --output as soon as
+they are known.
+
+On SIGTERM or SIGINT the server stops accepting, finishes the requests in flight, flushes
+pending matches and alerts, and exits 0: an event that got a success response is never lost
+to a clean shutdown.
+
+Credentials (--credentials FILE, mode 600, or --credentials-env VAR) hold one entry a line:
+  user:password      basic authentication
+  apikey ID:KEY      an API key (clients send "Authorization: ApiKey base64(ID:KEY)")
+Without credentials the endpoint is open: keep it on a private address.
+
+` + exitCodesHelp,
+		Example: `  tripline serve --rules examples/rules --listen 127.0.0.1:9200 -o alerts.ndjson
+  tripline serve --rules rules/ --listen :9443 --tls-cert cert.pem --tls-key key.pem --credentials users.txt -o es:http://es:9200`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := in.validate(); err != nil {
+				return exitWith(exitUsage, err)
+			}
+			cfg := server.Config{
+				Addr:          listen,
+				TLSCertFile:   tlsCert,
+				TLSKeyFile:    tlsKey,
+				PublicMetrics: publicMetrics,
+				Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
+			}
+			if (tlsCert == "") != (tlsKey == "") {
+				return exitWith(exitUsage, fmt.Errorf("--tls-cert and --tls-key go together"))
+			}
+			if maxBody != "" {
+				n, err := output.ParseSize(maxBody)
+				if err != nil {
+					return exitWith(exitUsage, fmt.Errorf("--max-body: %w", err))
+				}
+				cfg.MaxBodyBytes = n
+			}
+			switch {
+			case credFile != "" && credEnv != "":
+				return exitWith(exitUsage, fmt.Errorf("give --credentials or --credentials-env, not both"))
+			case credFile != "":
+				c, err := server.LoadCredentials(credFile)
+				if err != nil {
+					return exitWith(exitUsage, err)
+				}
+				cfg.Credentials = c
+			case credEnv != "":
+				v, ok := os.LookupEnv(credEnv)
+				if !ok {
+					return exitWith(exitUsage, fmt.Errorf("--credentials-env: %s is not set", credEnv))
+				}
+				c, err := server.ParseCredentials(strings.NewReader(v), "$"+credEnv)
+				if err != nil {
+					return exitWith(exitUsage, err)
+				}
+				cfg.Credentials = c
+			}
+			out, err := openOutputs(df.outputs, true, stdout)
+			if err != nil {
+				return err
+			}
+			defer out.Close()
+			metrics := server.NewMetrics()
+			cfg.Metrics = metrics
+			alertsPerRule, err := metrics.NewCounterVec("tripline_alerts_total", "Alert documents written, per rule.", "rule")
+			if err != nil {
+				return exitWith(exitFailure, err)
+			}
+			sink := &countingSink{alertSink: alertSink{out: out}, perRule: alertsPerRule}
+			d, _, err := newDetector(ctx, &df, &in, true, sink, stderr)
+			if err != nil {
+				return err
+			}
+			h := &serveHandler{d: d, in: &in, stderr: stderr}
+			if err := metrics.NewGaugeFunc("tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).", func() float64 {
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				return float64(d.Summary().EventsUnused)
+			}); err != nil {
+				return exitWith(exitFailure, err)
+			}
+			srv, err := server.New(cfg, h)
+			if err != nil {
+				return exitWith(exitUsage, err)
+			}
+			fmt.Fprintf(stderr, "tripline: serving on %s with %d rules\n", listen, d.Summary().RulesLoaded)
+			serr := srv.ListenAndServe(ctx)
+			// The server has stopped accepting and finished its requests: flush matches and alerts.
+			h.mu.Lock()
+			cerr := d.Close(context.WithoutCancel(ctx))
+			h.mu.Unlock()
+			if err := out.Close(); err != nil && cerr == nil {
+				cerr = err
+			}
+			writeSummary(stderr, inputStats{Records: h.records, Malformed: h.malformed}, d.Summary())
+			if serr != nil {
+				return exitWith(exitFailure, serr)
+			}
+			if cerr != nil {
+				return exitWith(exitFailure, cerr)
+			}
+			return nil
+		},
+	}
+	in.register(cmd.Flags())
+	df.register(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&listen, "listen", "127.0.0.1:9200", "address to listen on")
+	fs.StringVar(&tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS only")
+	fs.StringVar(&tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&credFile, "credentials", "", "file of users and API keys that may send events (mode 600)")
+	fs.StringVar(&credEnv, "credentials-env", "", "environment variable holding the credentials, in the file's format")
+	fs.StringVar(&maxBody, "max-body", "100MB", "largest request body accepted, after decompression (413 above)")
+	fs.BoolVar(&publicMetrics, "public-metrics", false, "serve /metrics without authentication")
+	return cmd
+}
+
+// serveHandler feeds the documents of each request to the detector. The detector is not safe
+// for concurrent use, so requests take turns; a request is acknowledged only after its
+// documents went through the rules (alerts found are already written to the outputs).
+type serveHandler struct {
+	mu        sync.Mutex
+	d         *detect.Detector
+	in        *inputFlags
+	stderr    io.Writer
+	seq       uint64
+	records   int64
+	malformed int64
+	norm      [][]byte
+}
+
+func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, doc := range docs {
+		h.records++
+		src := detect.EventSource{Name: "bulk:" + doc.Index, Line: doc.Line, Index: doc.Index}
+		raw := h.in.inputFormat == "k8s-audit" || (h.in.inputFormat == "auto" && k8saudit.Detect(doc.Source))
+		if !raw {
+			h.seq++
+			src.Seq = h.seq
+			if err := h.d.Process(ctx, doc.Source, src); err != nil {
+				return err
+			}
+			continue
+		}
+		var err error
+		h.norm, err = k8saudit.Normalize(doc.Source, h.norm[:0])
+		if err != nil {
+			h.malformed++
+			fmt.Fprintf(h.stderr, "%s:%d: %v (skipped)\n", src.Name, src.Line, err)
+		}
+		for _, d := range h.norm {
+			h.seq++
+			src.Seq = h.seq
+			if err := h.d.Process(ctx, d, src); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// countingSink counts alerts per rule for /metrics.
+type countingSink struct {
+	alertSink
+	perRule *server.CounterVec
+}
+
+func (s *countingSink) Write(ctx context.Context, alerts []detect.Alert) error {
+	for _, a := range alerts {
+		s.perRule.Add(a.Rule.Name, 1)
+	}
+	return s.alertSink.Write(ctx, alerts)
+}
