@@ -311,11 +311,11 @@ func writeESResponse(w io.Writer, results []*engine.Result, took time.Duration) 
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(struct {
-		IsPartial bool `json:"is_partial"`
-		IsRunning bool `json:"is_running"`
+		IsPartial bool  `json:"is_partial"`
+		IsRunning bool  `json:"is_running"`
 		Took      int64 `json:"took"`
-		TimedOut  bool `json:"timed_out"`
-		Hits      hits `json:"hits"`
+		TimedOut  bool  `json:"timed_out"`
+		Hits      hits  `json:"hits"`
 	}{Took: took.Milliseconds(), Hits: h})
 }
 
