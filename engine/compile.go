@@ -65,8 +65,7 @@ const maxTerms = 64
 func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, error) {
 	opts.setDefaults()
 	q := &Query{opts: opts, until: -1}
-	// TODO: pass opts.Mapping once eval.Env has its Mapping field.
-	env := &eval.Env{Fields: fields, CategoryField: opts.CategoryField}
+	env := &eval.Env{Fields: fields, Mapping: opts.Mapping, CategoryField: opts.CategoryField}
 	addTerm := func(eq *eql.EventQuery, by []*eql.Field, missing bool) error {
 		if len(q.terms) >= maxTerms {
 			return fmt.Errorf("%d:%d: too many terms (at most %d)", eq.At.Line, eq.At.Column, maxTerms)
