@@ -75,7 +75,11 @@ func CompileQuery(q *eql.EventQuery, env *Env) (*Filter, error) {
 	if isNull {
 		cat = constCond(false)
 	} else {
-		cat = c.eqLeaf(f, strValue(q.Category), false)
+		o, err := c.operandFor(f, strValue(q.Category), true, q.CategoryPos)
+		if err != nil {
+			return nil, err
+		}
+		cat = termCond(f, &o)
 	}
 	flt := and(cat, where).filter()
 	flt.category, flt.hasCategory = q.Category, true
@@ -298,6 +302,10 @@ func (s *script) iter(ctx *sctx, i int) bool {
 		return v.k == kBool && v.b
 	}
 	f := s.refs[i]
+	if f.hasConst {
+		ctx.cur[i] = f.constVal
+		return s.iter(ctx, i+1)
+	}
 	seen := false
 	for _, raw := range ctx.ev.Values(f.slot) {
 		v, ok := f.convert(raw)
@@ -326,6 +334,9 @@ func (s *script) iter(ctx *sctx, i int) bool {
 
 // anyValue returns a leaf that is true when some indexed value of f passes test.
 func anyValue(f *fieldRef, test func(value) bool) cond {
+	if f.hasConst {
+		return constCond(test(f.constVal))
+	}
 	return cond{fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
 			if v, ok := f.convert(raw); ok && test(v) {
@@ -336,11 +347,15 @@ func anyValue(f *fieldRef, test func(value) bool) cond {
 	}}
 }
 
-// anyString is anyValue for tests on strings, with a fast path for string values.
+// anyString is anyValue for tests on strings, with a fast path for source strings
+// indexed as they are.
 func anyString(f *fieldRef, test func(string) bool) cond {
+	if f.hasConst {
+		return constCond(test(f.constVal.s))
+	}
 	return cond{fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
-			if raw.Kind == event.KindString && f.normalize == nil && (f.typ == ftKeyword || f.typ == ftDynamic) {
+			if raw.Kind == event.KindString && f.fastString(raw.Str) {
 				if test(raw.Str) {
 					return true
 				}
@@ -356,6 +371,9 @@ func anyString(f *fieldRef, test func(string) bool) cond {
 
 // exists is Elasticsearch's exists query on f.
 func exists(f *fieldRef) cond {
+	if f.hasConst {
+		return constCond(true)
+	}
 	return cond{fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
 			if _, ok := f.convert(raw); ok {

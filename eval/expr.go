@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/mapping"
 )
 
 // stype is the static type of an expression, as far as the compiler knows it.
@@ -262,7 +264,7 @@ func coerceFor(a, b value) (value, value) {
 	conv := func(to kind, s string) (value, bool) {
 		switch to {
 		case kDate:
-			ns, ok := parseDateConst(s)
+			ns, ok := mapping.ParseDate(event.Value{Kind: event.KindString, Str: s}, "")
 			return value{k: kDate, i: ns}, ok
 		case kIP:
 			ip, ok := ipOf(strValue(s))

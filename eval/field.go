@@ -1,14 +1,14 @@
 package eval
 
 import (
-	"math"
 	"net/netip"
-	"strconv"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/mapping"
 )
 
-// ftype is the indexed type of a field, the way it decides comparison semantics.
+// ftype is the class of a field's indexed values, the way it decides comparison
+// semantics. It is derived from the mapping type (see classOf).
 type ftype uint8
 
 const (
@@ -22,7 +22,7 @@ const (
 	ftDate                   // date (millisecond precision)
 	ftDateNanos              // date_nanos
 	ftText                   // text without a keyword sub-field: not searchable by EQL
-	ftOther                  // a type EQL cannot compare (object, nested, ...)
+	ftOther                  // a type EQL cannot compare (object, nested, geo_point, a broken alias, ...)
 )
 
 func (t ftype) String() string {
@@ -48,149 +48,135 @@ func (t ftype) static() stype {
 	return stAny
 }
 
+// classOf returns the comparison class of a mapped field.
+func classOf(mf mapping.Field) ftype {
+	t := mf.Type
+	switch {
+	case t == mapping.Dynamic:
+		return ftDynamic
+	case t.IsKeywordLike():
+		return ftKeyword
+	case t == mapping.Text:
+		if mf.Exact != nil {
+			return ftKeyword
+		}
+		return ftText
+	case t.IsInteger():
+		return ftLong
+	case t.IsNumeric():
+		return ftDouble
+	case t == mapping.Boolean:
+		return ftBool
+	case t == mapping.IP:
+		return ftIP
+	case t == mapping.Version:
+		return ftVersion
+	case t == mapping.Date:
+		return ftDate
+	case t == mapping.DateNanos:
+		return ftDateNanos
+	}
+	return ftOther
+}
+
+// dynamicIgnoreAbove is the ignore_above of the keyword multi-field Elasticsearch's
+// dynamic mapping gives a string (mapping.Field.Normalize applies it; the string
+// fast path below must agree).
+const dynamicIgnoreAbove = 256
+
 // fieldRef is a field read by a compiled expression: where its values live in an
 // event and how a source value becomes the value Elasticsearch indexed.
 type fieldRef struct {
 	name string // as written in the query
 	slot event.Slot
 	typ  ftype
-	// normalize turns a source leaf value into the indexed value of this field; ok is
-	// false when Elasticsearch would not index it (a malformed value, a keyword above
-	// ignore_above). Set from the mapping; nil means convert by typ.
-	normalize func(event.Value) (event.Value, bool)
-	// parseDate parses a date string with the field's formats (nil: the default).
-	parseDate    func(string) (int64, bool)
+	mf   mapping.Field // what the mapping says (Type Dynamic without a mapping)
+	// fastStr: a source string s with fastString(s) is indexed as s itself, so the
+	// string tests may skip Normalize. strMax bounds len(s) (0: no bound).
+	fastStr bool
+	strMax  int
+	// A constant_keyword with a value: every event has exactly constVal.
+	hasConst bool
+	constVal value
+	// The indexed value of an explicit null (the mapping's null_value).
 	hasNullValue bool
-	nullValue    value // the indexed value of an explicit null (mapping null_value)
+	nullValue    value
 }
 
-// convert turns one source value of the field into a runtime value.
-func (f *fieldRef) convert(v event.Value) (value, bool) {
-	if f.normalize != nil {
-		var ok bool
-		if v, ok = f.normalize(v); !ok {
-			return nullValue, false
+func newFieldRef(name string, mf mapping.Field) *fieldRef {
+	f := &fieldRef{name: name, typ: classOf(mf), mf: mf}
+	kw := mf
+	if mf.Type == mapping.Text && mf.Exact != nil {
+		kw = *mf.Exact
+	}
+	switch {
+	case mf.Type == mapping.Dynamic:
+		f.fastStr, f.strMax = true, dynamicIgnoreAbove
+	case kw.Type == mapping.Keyword || kw.Type == mapping.Wildcard:
+		f.fastStr, f.strMax = true, kw.IgnoreAbove
+	case kw.Type == mapping.ConstantKeyword:
+		if kw.Value != "" {
+			f.hasConst, f.constVal = true, strValue(kw.Value)
+		} else {
+			f.fastStr, f.strMax = true, kw.IgnoreAbove
 		}
 	}
-	return convertAs(f.typ, v, f.parseDate)
+	if nv, ok := mf.Normalize(event.Value{Kind: event.KindNull}); ok {
+		if v, ok := f.indexed(event.KindString, nv); ok {
+			f.hasNullValue, f.nullValue = true, v
+		}
+	}
+	return f
 }
 
-// convertAs converts a source value to the indexed value of a field of type t.
-func convertAs(t ftype, v event.Value, parseDate func(string) (int64, bool)) (value, bool) {
-	switch t {
-	case ftDynamic:
-		switch v.Kind {
-		case event.KindString:
-			return strValue(v.Str), true
-		case event.KindInt:
-			return longValue(v.Int), true
-		case event.KindFloat:
-			return dblValue(v.Float), true
-		case event.KindBool:
-			return boolValue(v.Int != 0), true
-		}
-	case ftKeyword, ftText:
-		switch v.Kind {
-		case event.KindString:
-			return strValue(v.Str), true
-		case event.KindInt, event.KindFloat:
-			// A keyword indexes the JSON text of a number as it was written.
-			if v.Str != "" {
-				return strValue(v.Str), true
-			}
-			if v.Kind == event.KindInt {
-				return strValue(strconv.FormatInt(v.Int, 10)), true
-			}
-			return strValue(strconv.FormatFloat(v.Float, 'f', -1, 64)), true
-		case event.KindBool:
-			if v.Int != 0 {
-				return strValue("true"), true
-			}
-			return strValue("false"), true
-		}
-	case ftLong:
-		switch v.Kind {
-		case event.KindInt:
-			return longValue(v.Int), true
-		case event.KindFloat:
-			if v.Float >= math.MinInt64 && v.Float < math.MaxInt64 {
-				return longValue(int64(v.Float)), true // Elasticsearch coerces by truncation
-			}
-		case event.KindString:
-			if n, err := strconv.ParseInt(v.Str, 10, 64); err == nil {
-				return longValue(n), true
-			}
-			if f, err := strconv.ParseFloat(v.Str, 64); err == nil && f >= math.MinInt64 && f < math.MaxInt64 {
-				return longValue(int64(f)), true
-			}
-		}
-	case ftDouble:
-		switch v.Kind {
-		case event.KindInt:
-			return dblValue(float64(v.Int)), true
-		case event.KindFloat:
-			return dblValue(v.Float), true
-		case event.KindString:
-			if f, err := strconv.ParseFloat(v.Str, 64); err == nil {
-				return dblValue(f), true
-			}
-		}
-	case ftBool:
-		switch v.Kind {
-		case event.KindBool:
-			return boolValue(v.Int != 0), true
-		case event.KindString:
-			switch v.Str {
-			case "true":
-				return trueValue, true
-			case "false", "":
-				return falseValue, true
-			}
-		}
+// fastString reports whether the source string s is indexed as s itself: a keyword
+// within ignore_above (a byte length bound implies the UTF-16 bound Elasticsearch
+// checks), and, for a dynamic field, a string that date detection cannot take for a
+// date (every format of dynamic_date_formats begins with digits).
+func (f *fieldRef) fastString(s string) bool {
+	if !f.fastStr || (f.strMax > 0 && len(s) > f.strMax) {
+		return false
+	}
+	return f.typ != ftDynamic || s == "" || s[0] < '0' || s[0] > '9'
+}
+
+// convert turns one source value of the field into the value Elasticsearch indexed
+// (mapping.Field.Normalize); ok is false when it indexes nothing.
+func (f *fieldRef) convert(v event.Value) (value, bool) {
+	if v.Kind == event.KindString && f.fastString(v.Str) {
+		return strValue(v.Str), true
+	}
+	nv, ok := f.mf.Normalize(v)
+	if !ok {
+		return nullValue, false
+	}
+	return f.indexed(v.Kind, nv)
+}
+
+// indexed turns a normalised value (see mapping.Field.Normalize) into a runtime
+// value; src is the kind of the source value it came from.
+func (f *fieldRef) indexed(src event.Kind, nv event.Value) (value, bool) {
+	switch f.typ {
 	case ftIP:
-		if v.Kind == event.KindString {
-			if a, err := netip.ParseAddr(v.Str); err == nil {
-				return value{k: kIP, ip: a.Unmap()}, true
-			}
-		}
+		a, err := netip.ParseAddr(nv.Str)
+		return value{k: kIP, ip: a}, err == nil
 	case ftVersion:
-		if v.Kind == event.KindString {
-			return value{k: kVersion, s: v.Str}, true
-		}
+		return value{k: kVersion, s: nv.Str}, nv.Kind == event.KindString
 	case ftDate, ftDateNanos:
-		var ns int64
-		switch v.Kind {
-		case event.KindInt:
-			if v.Int > math.MaxInt64/int64(1e6) || v.Int < math.MinInt64/int64(1e6) {
-				return nullValue, false
-			}
-			ns = v.Int * 1e6
-		case event.KindFloat:
-			ns = int64(v.Float * 1e6)
-		case event.KindString:
-			parse := parseDateConst
-			if parseDate != nil {
-				parse = parseDate
-			}
-			var ok bool
-			if ns, ok = parse(v.Str); !ok {
-				return nullValue, false
-			}
-		default:
-			return nullValue, false
+		return value{k: kDate, i: nv.Int}, nv.Kind == event.KindInt
+	}
+	switch nv.Kind {
+	case event.KindString:
+		return strValue(nv.Str), true
+	case event.KindInt:
+		if f.typ == ftDynamic && src == event.KindString {
+			return value{k: kDate, i: nv.Int}, true // date detection
 		}
-		if t == ftDate {
-			ns = floorDiv(ns, 1e6) * 1e6
-		}
-		return value{k: kDate, i: ns}, true
+		return longValue(nv.Int), true
+	case event.KindFloat:
+		return dblValue(nv.Float), true
+	case event.KindBool:
+		return boolValue(nv.Int != 0), true
 	}
 	return nullValue, false
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
 }

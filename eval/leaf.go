@@ -25,7 +25,11 @@ func (c *compiler) queryLeaf(e eql.Expr, neg bool) (cond, bool, error) {
 			return cond{}, true, errorf(n.At, "Condition expression needs to be boolean, found [%s]", f.typ)
 		}
 		// A bare boolean field is the term query field:true.
-		return c.eqLeaf(f, trueValue, neg), true, nil
+		o, err := c.operandFor(f, trueValue, true, n.At)
+		if err != nil {
+			return cond{}, true, err
+		}
+		return termCond(f, &o).negIf(neg), true, nil
 	case *eql.Binary:
 		return c.comparisonLeaf(n, neg)
 	case *eql.Match:
@@ -162,20 +166,20 @@ func (c *compiler) comparisonLeaf(n *eql.Binary, neg bool) (cond, bool, error) {
 		}
 		return constCond(false), true, nil // a comparison with null is null
 	}
-	kv, err := c.coerce(f, k, other.Pos())
+	if neg && op != eql.OpEq && op != eql.OpNeq {
+		op = flipOp[op] // a range is flipped, not wrapped in must_not
+	}
+	o, err := c.operandFor(f, k, op == eql.OpEq || op == eql.OpNeq, other.Pos())
 	if err != nil {
 		return cond{}, true, err
 	}
 	switch op {
 	case eql.OpEq:
-		return c.eqLeaf(f, kv, neg), true, nil
+		return termCond(f, &o).negIf(neg), true, nil
 	case eql.OpNeq:
-		return c.eqLeaf(f, kv, !neg), true, nil
+		return termCond(f, &o).negIf(!neg), true, nil
 	}
-	if neg {
-		op = flipOp[op] // a range is flipped, not wrapped in must_not
-	}
-	return anyValue(f, rangeTest(op, kv)), true, nil
+	return anyValue(f, func(v value) bool { return o.in(op, v) }), true, nil
 }
 
 func (x cond) negIf(neg bool) cond {
@@ -185,96 +189,17 @@ func (x cond) negIf(neg bool) cond {
 	return x
 }
 
-func rangeTest(op eql.BinaryOp, k value) func(value) bool {
-	return func(v value) bool {
-		cmp, ok := compareValues(v, k)
-		if !ok {
-			return false
+// termCond is the term query f == o.
+func termCond(f *fieldRef, o *operand) cond {
+	if o.v.k == kString && (f.typ == ftKeyword || f.typ == ftDynamic) {
+		s := o.v.s
+		if f.typ == ftKeyword || !o.isDate {
+			return anyString(f, func(v string) bool { return v == s })
 		}
-		switch op {
-		case eql.OpLt:
-			return cmp < 0
-		case eql.OpLte:
-			return cmp <= 0
-		case eql.OpGt:
-			return cmp > 0
-		}
-		return cmp >= 0
+		// A dynamic string constant that is also a date matches date-detected values.
+		return anyValue(f, func(v value) bool { return v.k == kString && v.s == s || o.eq(v) })
 	}
-}
-
-// eqLeaf is the term query f == k (k already coerced to f's type); neg makes it a
-// must_not.
-func (c *compiler) eqLeaf(f *fieldRef, k value, neg bool) cond {
-	var leaf cond
-	if k.k == kString {
-		s := k.s
-		leaf = anyString(f, func(v string) bool { return v == s })
-	} else {
-		leaf = anyValue(f, func(v value) bool { eq, _ := equalValues(v, k); return eq })
-	}
-	return leaf.negIf(neg)
-}
-
-// coerce converts a constant compared with field f into f's domain, or reports the
-// type error Elasticsearch's verifier reports.
-func (c *compiler) coerce(f *fieldRef, k value, pos eql.Pos) (value, error) {
-	mismatch := func() (value, error) {
-		return nullValue, errorf(pos, "cannot compare [%s] field [%s] with [%s] value [%s]", f.typ, f.name, k.staticType(), k.String())
-	}
-	switch f.typ {
-	case ftDynamic:
-		return k, nil
-	case ftKeyword:
-		if k.k != kString {
-			return mismatch()
-		}
-	case ftLong, ftDouble:
-		if !k.isNumber() {
-			return mismatch()
-		}
-	case ftBool:
-		if k.k != kBool {
-			return mismatch()
-		}
-	case ftIP:
-		if k.k != kString {
-			return mismatch()
-		}
-		a, err := netip.ParseAddr(k.s)
-		if err != nil {
-			return nullValue, errorf(pos, "'%s' is not an IP string literal", k.s)
-		}
-		return value{k: kIP, ip: a.Unmap()}, nil
-	case ftVersion:
-		if k.k != kString {
-			return mismatch()
-		}
-		return value{k: kVersion, s: k.s}, nil
-	case ftDate, ftDateNanos:
-		var ns int64
-		switch {
-		case k.k == kString:
-			var ok bool
-			parse := parseDateConst
-			if f.parseDate != nil {
-				parse = f.parseDate
-			}
-			if ns, ok = parse(k.s); !ok {
-				return nullValue, errorf(pos, "failed to parse date field [%s] of [%s]", k.s, f.name)
-			}
-		case k.isInteger():
-			ns = k.i * 1e6
-		case k.k == kDouble:
-			ns = int64(k.f * 1e6)
-		default:
-			return mismatch()
-		}
-		return value{k: kDate, i: ns}, nil
-	default:
-		return nullValue, errorf(pos, "cannot compare field [%s] of type [%s]", f.name, f.typ)
-	}
-	return k, nil
+	return anyValue(f, o.eq)
 }
 
 // stringField checks that f can be used with string operators.
@@ -361,7 +286,7 @@ func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
 		neg = !neg
 	}
 	var strs []string
-	var others []value
+	var others []operand
 	for _, item := range n.List {
 		k, isConst, err := c.constant(item)
 		if err != nil {
@@ -373,15 +298,18 @@ func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
 		if k.k == kNull {
 			continue // a terms query ignores null
 		}
-		kv, err := c.coerce(f, k, item.Pos())
+		o, err := c.operandFor(f, k, true, item.Pos())
 		if err != nil {
 			return cond{}, true, err
 		}
-		if kv.k == kString {
-			strs = append(strs, kv.s)
-		} else {
-			others = append(others, kv)
+		if o.v.k == kString && (f.typ == ftKeyword || f.typ == ftDynamic) {
+			strs = append(strs, o.v.s)
+			if !o.isDate || n.Insensitive {
+				continue
+			}
+			o.v = nullValue // a dynamic date-like string: also matches date-detected values
 		}
+		others = append(others, o)
 	}
 	if n.Insensitive && len(others) == 0 {
 		if err := stringField(f, n.X.Pos(), "in~"); err != nil {
@@ -400,8 +328,8 @@ func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
 			if v.k == kString && st(v.s) {
 				return true
 			}
-			for _, o := range others {
-				if eq, _ := equalValues(v, o); eq {
+			for i := range others {
+				if others[i].eq(v) {
 					return true
 				}
 			}

@@ -85,28 +85,41 @@ func TestLuceneRegex(t *testing.T) {
 	}
 }
 
-func TestParseDateConst(t *testing.T) {
+func TestDateBounds(t *testing.T) {
+	const sec = int64(1504126053000000000) // 2017-08-30T20:47:33Z
 	cases := []struct {
-		in   string
-		want int64
-		ok   bool
+		in     value
+		format string
+		millis bool
+		lo, hi int64
+		ok     bool
 	}{
-		{"2017-08-30T20:47:33Z", 1504126053000000000, true},
-		{"2017-08-30T20:47:33.5Z", 1504126053500000000, true},
-		{"2017-08-30T20:47:33.123456789Z", 1504126053123456789, true},
-		{"2017-08-30T22:47:33+02:00", 1504126053000000000, true},
-		{"2017-08-30", 1504051200000000000, true},
-		{"2017", 1483228800000000000, true},
-		{"1504126053000", 1504126053000000000, true},
-		{"1504126053000.5", 1504126053000500000, true},
-		{"2017-02-30", 0, false},
-		{"2017-08-30T25:00:00Z", 0, false},
-		{"yesterday", 0, false},
+		{strValue("2017-08-30T20:47:33Z"), "", true, sec, sec + 999_000_000, true},
+		{strValue("2017-08-30T20:47:33Z"), "", false, sec, sec + 999_999_999, true},
+		{strValue("2017-08-30T20:47:33.5Z"), "", false, sec + 500_000_000, sec + 500_000_000, true},
+		{strValue("2017-08-30T20:47:33.123456789Z"), "", true, sec + 123_000_000, sec + 123_000_000, true},
+		{strValue("2017-08-30T22:47:33+02:00"), "", true, sec, sec + 999_000_000, true},
+		{strValue("2017-08-30T20:47Z"), "", false, sec - 33e9, sec - 33e9 + 59_999_999_999, true},
+		{strValue("2017-08-30T20"), "", false, sec - 47*60e9 - 33e9, sec - 47*60e9 - 33e9 + 3_599_999_999_999, true},
+		{strValue("2017-08-30"), "", false, 1504051200000000000, 1504051200000000000 + 86_399_999_999_999, true},
+		{strValue("2017"), "", true, 1483228800000000000, 1483228800000000000 + 86_399_999_000_000, true},
+		{strValue("1504126053000"), "", false, sec, sec + 999_999, true},
+		{longValue(1504126053000), "", true, sec, sec, true},
+		{strValue("1504126053000.5"), "", false, sec + 500_000, sec + 500_000, true},
+		{strValue("30-08-2017"), "dd-MM-yyyy", true, 1504051200000000000, 1504051200000000000 + 86_399_999_000_000, true},
+		{strValue("2017/08/30 20:47:33 +0000"), dynamicDateFormats, false, sec, sec + 999_999_999, true},
+		{longValue(1504126053), "epoch_second", false, sec, sec + 999_999_999, true},
+		{strValue("2017-08-30T20:47:33"), "strict_date_hour_minute_second", false, sec, sec + 999_999_999, true},
+		{strValue("2017-08-30"), "dd-MM-yyyy", true, 0, 0, false},
+		{strValue("2017-02-30"), "", true, 0, 0, false},
+		{strValue("2017-08-30T25:00:00Z"), "", true, 0, 0, false},
+		{strValue("yesterday"), "", true, 0, 0, false},
+		{trueValue, "", true, 0, 0, false},
 	}
 	for _, c := range cases {
-		got, ok := parseDateConst(c.in)
-		if got != c.want || ok != c.ok {
-			t.Errorf("parseDateConst(%q) = %d, %v, want %d, %v", c.in, got, ok, c.want, c.ok)
+		lo, hi, ok := dateBounds(c.in, c.format, c.millis)
+		if lo != c.lo || hi != c.hi || ok != c.ok {
+			t.Errorf("dateBounds(%v, %q, %v) = %d, %d, %v, want %d, %d, %v", c.in, c.format, c.millis, lo, hi, ok, c.lo, c.hi, c.ok)
 		}
 	}
 }
