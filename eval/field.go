@@ -132,19 +132,37 @@ func newFieldRef(name string, mf mapping.Field) *fieldRef {
 // fastString reports whether the source string s is indexed as s itself: a keyword
 // within ignore_above (a byte length bound implies the UTF-16 bound Elasticsearch
 // checks), and, for a dynamic field, a string that date detection cannot take for a
-// date (every format of dynamic_date_formats begins with digits).
+// date (every format of dynamic_date_formats begins with a year of at least four
+// digits). TestFastStringAgreesWithNormalize holds this to mapping.Field.Normalize.
 func (f *fieldRef) fastString(s string) bool {
 	if !f.fastStr || (f.strMax > 0 && len(s) > f.strMax) {
 		return false
 	}
-	return f.typ != ftDynamic || s == "" || s[0] < '0' || s[0] > '9'
+	return f.typ != ftDynamic || !startsWithYear(s)
+}
+
+func startsWithYear(s string) bool {
+	if len(s) < 4 {
+		return false
+	}
+	for i := 0; i < 4; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // convert turns one source value of the field into the value Elasticsearch indexed
 // (mapping.Field.Normalize); ok is false when it indexes nothing.
 func (f *fieldRef) convert(v event.Value) (value, bool) {
-	if v.Kind == event.KindString && f.fastString(v.Str) {
+	switch {
+	case v.Kind == event.KindString && f.fastString(v.Str):
 		return strValue(v.Str), true
+	case f.typ == ftDynamic && v.Kind == event.KindInt: // dynamic long: as is
+		return longValue(v.Int), true
+	case f.typ == ftDynamic && v.Kind == event.KindBool:
+		return boolValue(v.Int != 0), true
 	}
 	nv, ok := f.mf.Normalize(v)
 	if !ok {

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bytes"
 	"math"
 	"net/netip"
 	"strconv"
@@ -180,7 +181,10 @@ func compareValues(a, b value) (c int, ok bool) {
 	case kDate:
 		return cmpInt(a.i, b.i), true
 	case kIP:
-		return a.ip.Compare(b.ip), true
+		// Lucene's InetAddressPoint orders the 16-byte form, IPv4 as IPv4-mapped IPv6
+		// (so ::1 sorts before every IPv4 address; netip.Addr.Compare would not).
+		x, y := a.ip.As16(), b.ip.As16()
+		return bytes.Compare(x[:], y[:]), true
 	case kVersion:
 		return compareVersions(a.s, b.s), true
 	}
