@@ -30,6 +30,26 @@
 // This package reproduces both paths; see [Filter] and the tests for the exact
 // rules.
 //
+// # Field types
+//
+// Env.Mapping (package mapping) says where a field's values come from (an alias's
+// target, a multi-field's parent) and how Elasticsearch indexes each source value
+// (mapping.Field.Normalize): a keyword over ignore_above or a malformed number is not
+// indexed, a text field is compared on its keyword sub-field, an ip is canonical, a
+// date is an instant, an explicit null takes the null_value, and a constant_keyword
+// with a value gives it to every event. A nil mapping is dynamic mapping: each value's
+// type comes from its JSON form (strings as keywords with ignore_above 256, date
+// detection, fractions as float). A field the mapping does not declare is the compile
+// error "Unknown column [x]", unless written ?x, which is the null literal.
+//
+// A constant compared with a field is converted as the field type's Lucene query
+// converts it: a keyword takes the text of a number, a number or boolean field parses
+// a string, float fields round the constant to their precision, an ip term may be a
+// CIDR block, and a date is parsed with the field's format, the time fields the text
+// lacks rounded up for upper bounds (so @timestamp == "2017-08-30T20:47:33Z" is the
+// whole second). Conversions Elasticsearch would fail the search on are compile
+// errors with the constant's position.
+//
 // # Runtime errors
 //
 // Where Elasticsearch fails the whole search at run time (integer overflow,
