@@ -348,8 +348,9 @@ func anyValue(f *fieldRef, test func(value) bool) cond {
 }
 
 // anyString is anyValue for tests on strings, with a fast path for source strings
-// indexed as they are.
-func anyString(f *fieldRef, test func(string) bool) cond {
+// indexed as they are. other, when not nil, tests the indexed values that are not
+// strings (a dynamic field's numbers, booleans and detected dates).
+func anyString(f *fieldRef, test func(string) bool, other func(value) bool) cond {
 	if f.hasConst {
 		return constCond(test(f.constVal.s))
 	}
@@ -361,11 +362,16 @@ func anyString(f *fieldRef, test func(string) bool) cond {
 				}
 				continue
 			}
-			if v, ok := f.convert(raw); ok && v.k == kString && test(v.s) {
+			v, ok := f.convert(raw)
+			if ok && (v.k == kString && test(v.s) || v.k != kString && other != nil && other(v)) {
 				return true
 			}
 		}
-		return f.hasNullValue && ev.HasNull(f.slot) && f.nullValue.k == kString && test(f.nullValue.s)
+		if !f.hasNullValue || !ev.HasNull(f.slot) {
+			return false
+		}
+		v := f.nullValue
+		return v.k == kString && test(v.s) || v.k != kString && other != nil && other(v)
 	}}
 }
 

@@ -108,7 +108,7 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			greedy = xs[3].c.b
 		}
 		return c.fold3(n.At, xs[:3], stString, func(a, l, r value) (value, error) {
-			if a.k == kNull || l.k == kNull || r.k == kNull {
+			if a.k != kString || l.k != kString || r.k != kString { // null, or a dynamic non-string value
 				return nullValue, nil
 			}
 			s, ok := between(a.s, l.s, r.s, greedy, ci)
@@ -155,7 +155,7 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			return nil, err
 		}
 		return c.fold2(n.At, xs[0], xs[1], stBool, func(a, b value) (value, error) {
-			if a.k == kNull || b.k == kNull {
+			if a.k != kString || b.k != kString {
 				return nullValue, nil
 			}
 			s, sub := a.s, b.s
@@ -184,7 +184,7 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			}
 		}
 		return c.fold3(n.At, xs, stNumber, func(a, b, from value) (value, error) {
-			if a.k == kNull || b.k == kNull {
+			if a.k != kString || b.k != kString {
 				return nullValue, nil
 			}
 			start := int64(0)
@@ -206,7 +206,7 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			return nil, err
 		}
 		return c.fold1(n.At, xs[0], stNumber, func(a value) (value, error) {
-			if a.k == kNull {
+			if a.k != kString {
 				return nullValue, nil
 			}
 			return intValue(int64(utf16Len(a.s))), nil
@@ -240,7 +240,7 @@ func (c *compiler) call(n *eql.Call) (*sx, error) {
 			}
 		}
 		return c.fold3(n.At, xs, stString, func(a, start, end value) (value, error) {
-			if a.k == kNull {
+			if a.k != kString {
 				return nullValue, nil
 			}
 			return strValue(substring(a.s, start, end)), nil
@@ -442,7 +442,7 @@ func substring(s string, startV, endV value) string {
 // integer or a decimal; base 16 is chosen for a 0x prefix when the base is absent;
 // other bases parse 64-bit integers. Unparsable input is an error.
 func toNumber(a, b value) (value, error) {
-	if a.k == kNull {
+	if a.k != kString {
 		return nullValue, nil
 	}
 	s := strings.TrimSpace(a.s)

@@ -193,11 +193,11 @@ func (x cond) negIf(neg bool) cond {
 func termCond(f *fieldRef, o *operand) cond {
 	if o.v.k == kString && (f.typ == ftKeyword || f.typ == ftDynamic) {
 		s := o.v.s
-		if f.typ == ftKeyword || !o.isDate {
-			return anyString(f, func(v string) bool { return v == s })
+		var other func(value) bool
+		if f.typ == ftDynamic {
+			other = o.eq // a dynamic number, boolean or date against a string constant
 		}
-		// A dynamic string constant that is also a date matches date-detected values.
-		return anyValue(f, func(v value) bool { return v.k == kString && v.s == s || o.eq(v) })
+		return anyString(f, func(v string) bool { return v == s }, other)
 	}
 	return anyValue(f, o.eq)
 }
@@ -249,7 +249,7 @@ func (c *compiler) matchLeaf(n *eql.Match, neg bool) (cond, bool, error) {
 			return false
 		}
 	}
-	return anyString(f, test).negIf(neg), true, nil
+	return anyString(f, test, nil).negIf(neg), true, nil
 }
 
 // patternTest compiles one pattern of ':', like or regex.
@@ -302,12 +302,15 @@ func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
 		if err != nil {
 			return cond{}, true, err
 		}
-		if o.v.k == kString && (f.typ == ftKeyword || f.typ == ftDynamic) {
+		switch {
+		case f.typ == ftKeyword:
 			strs = append(strs, o.v.s)
-			if !o.isDate || n.Insensitive {
-				continue
-			}
-			o.v = nullValue // a dynamic date-like string: also matches date-detected values
+			continue
+		case f.typ == ftDynamic && o.v.k == kString:
+			// Also kept in others: a dynamic number, boolean or detected date may equal it.
+			strs = append(strs, o.v.s)
+		case f.typ == ftDynamic:
+			strs = append(strs, o.str.s) // a dynamic keyword compares with its text
 		}
 		others = append(others, o)
 	}
@@ -321,20 +324,18 @@ func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
 	case len(strs) == 0 && len(others) == 0:
 		leaf = constCond(false)
 	case len(others) == 0:
-		leaf = anyString(f, stringSetTest(strs, n.Insensitive))
+		leaf = anyString(f, stringSetTest(strs, n.Insensitive), nil)
 	default:
 		st := stringSetTest(strs, n.Insensitive)
-		leaf = anyValue(f, func(v value) bool {
-			if v.k == kString && st(v.s) {
-				return true
-			}
+		anyOther := func(v value) bool {
 			for i := range others {
 				if others[i].eq(v) {
 					return true
 				}
 			}
 			return false
-		})
+		}
+		leaf = anyString(f, st, anyOther)
 	}
 	return leaf.negIf(neg), true, nil
 }
@@ -433,7 +434,7 @@ func (c *compiler) callLeaf(n *eql.Call, neg bool) (cond, bool, error) {
 	case "stringContains":
 		test = newWildcard("*"+k+"*", n.Insensitive, true).match
 	}
-	return anyString(f, test).negIf(neg), true, nil
+	return anyString(f, test, nil).negIf(neg), true, nil
 }
 
 // foldHasPrefix is a case-insensitive prefix test with Lucene's rule.

@@ -250,3 +250,36 @@ func TestFastStringAgreesWithNormalize(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicTypes covers dynamic mapping (no Env.Mapping): each value is typed by its
+// JSON form as Elasticsearch's dynamic mapping types a new field.
+func TestDynamicTypes(t *testing.T) {
+	docs := []string{
+		`{"x": 0.1, "s": "2017-08-30T20:47:33.250Z", "k": "3f1c", "n": 5}`,
+		`{"x": "0.1", "s": "2017-08-30", "k": 12, "n": "5"}`,
+		`{"x": 1, "s": "` + strings.Repeat("x", 300) + `", "k": true}`,
+	}
+	runMatchCases(t, docs, []matchCase{
+		{`x == 0.1`, "yy."}, // a float rounds the constant too; a keyword takes its text
+		{`x > 0.5`, "..y"},
+		{`x == "0.1"`, "yy."},
+		{`s == "2017-08-30T20:47:33Z"`, "y.."}, // date detection: the whole second
+		{`s <= "2017-08-30"`, "yy."},
+		{`s > "2017-08-30"`, "..."},
+		{`s : "2017*"`, "..."},   // a detected date is not a string
+		{`s like "x*"`, "..."},   // over the keyword's ignore_above (256)
+		{`length(s) > 0`, "..."}, // string functions see no string: null
+		{`k == "12"`, ".y."},     // a long 12 against a string: parsed
+		{`k == 12`, ".y."},
+		{`k == "true"`, "..y"},
+		{`k : "3F*"`, "y.."},
+		{`length(k) == 4`, "y.."},
+		{`n == 5`, "yy."},
+		{`k in ("12", "x")`, ".y."},
+		{`k in (12, true)`, ".yy"},
+		{`k not in ("3f1c", 12)`, "..y"},
+		{`x in (0.1)`, "yy."},
+		{`s in ("2017-08-30")`, "yy."}, // a date term: the whole day
+		{`n + 1 == 6`, "y.."},          // the string "5" is no number in a script
+	})
+}

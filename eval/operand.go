@@ -126,6 +126,10 @@ func (c *compiler) operandFor(f *fieldRef, k value, eq bool, pos eql.Pos) (opera
 				o.f32 = dblValue(x)
 			}
 		}
+		// A detected date parses a constant with the format that detected it
+		// (dynamic_date_formats); Elasticsearch would fail the search on an epoch
+		// number there, which a per-event evaluation cannot do: it is taken as epoch
+		// milliseconds instead.
 		if k.k == kString || k.isNumber() {
 			o.lo, o.hi, o.isDate = dateBounds(k, dynamicDateFormats+"||epoch_millis", true)
 		}
