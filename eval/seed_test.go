@@ -88,10 +88,16 @@ func TestSeedFirstStage(t *testing.T) {
 	for i, c := range cases {
 		docs[i] = c.doc
 	}
-	got := matchDocs(t, query, nil, docs...)
-	for i, c := range cases {
-		if got[i] != c.want {
-			t.Errorf("%s: match = %v, want %v", c.name, got[i], c.want)
+	// The same results without a mapping and with the ECS mapping of these fields.
+	for _, env := range []struct {
+		name string
+		env  *Env
+	}{{"dynamic", nil}, {"ecs mapping", &Env{Mapping: mustMapping(t, ecsMapping)}}} {
+		got := matchDocs(t, query, env.env, docs...)
+		for i, c := range cases {
+			if got[i] != c.want {
+				t.Errorf("%s: %s: match = %v, want %v", env.name, c.name, got[i], c.want)
+			}
 		}
 	}
 }
@@ -113,6 +119,34 @@ func decodeFile(b *testing.B, fields *event.Fields, name string) *event.Event {
 // process event (decoded once): it must not allocate.
 func BenchmarkSeedFirstStage(b *testing.B) {
 	env := &Env{Fields: event.NewFields()}
+	f, err := compileText(b, seedFirstStage(b), env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
+	if !f.Match(ev) {
+		b.Fatal("the benchmark event should match")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Match(ev)
+	}
+}
+
+// ecsMapping declares the fields of the seed rule's first stage as ECS maps them.
+const ecsMapping = `{"properties": {
+  "event": {"properties": {"category": {"type": "keyword", "ignore_above": 1024},
+    "type": {"type": "keyword", "ignore_above": 1024}, "action": {"type": "keyword", "ignore_above": 1024}}},
+  "host": {"properties": {"os": {"properties": {"type": {"type": "keyword", "ignore_above": 1024}}}}},
+  "container": {"properties": {"id": {"type": "keyword", "ignore_above": 1024}}},
+  "process": {"properties": {"interactive": {"type": "boolean"},
+    "name": {"type": "keyword", "ignore_above": 1024, "fields": {"text": {"type": "match_only_text"}}},
+    "args": {"type": "keyword", "ignore_above": 1024}}}
+}}`
+
+// BenchmarkSeedFirstStageMapped is BenchmarkSeedFirstStage with the ECS mapping.
+func BenchmarkSeedFirstStageMapped(b *testing.B) {
+	env := &Env{Fields: event.NewFields(), Mapping: mustMapping(b, ecsMapping)}
 	f, err := compileText(b, seedFirstStage(b), env)
 	if err != nil {
 		b.Fatal(err)
