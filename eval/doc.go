@@ -38,7 +38,7 @@
 // indexed, a text field is compared on its keyword sub-field, an ip is canonical, a
 // date is an instant, an explicit null takes the null_value, and a constant_keyword
 // with a value gives it to every event. A nil mapping is dynamic mapping: each value's
-// type comes from its JSON form (strings as keywords with ignore_above 256, date
+// type comes from its JSON form (strings as keywords of any length, date
 // detection, fractions as float). A field the mapping does not declare is the compile
 // error "Unknown column [x]", unless written ?x, which is the null literal.
 //

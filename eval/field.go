@@ -79,10 +79,9 @@ func classOf(mf mapping.Field) ftype {
 	return ftOther
 }
 
-// dynamicIgnoreAbove is the ignore_above of the keyword multi-field Elasticsearch's
-// dynamic mapping gives a string (mapping.Field.Normalize applies it; the string
-// fast path below must agree).
-const dynamicIgnoreAbove = 256
+// dynamicIgnoreAbove bounds the strings dynamic mapping indexes: none (see the comment on
+// dynamicKeyword in package mapping; the string fast path below must agree with it).
+const dynamicIgnoreAbove = 0
 
 // fieldRef is a field read by a compiled expression: where its values live in an
 // event and how a source value becomes the value Elasticsearch indexed.

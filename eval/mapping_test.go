@@ -265,11 +265,11 @@ func TestDynamicTypes(t *testing.T) {
 		{`x == "0.1"`, "yy."},
 		{`s == "2017-08-30T20:47:33Z"`, "y.."}, // date detection: the whole second
 		{`s <= "2017-08-30"`, "yy."},
-		{`s > "2017-08-30"`, "..."},
-		{`s : "2017*"`, "..."},   // a detected date is not a string
-		{`s like "x*"`, "..."},   // over the keyword's ignore_above (256)
-		{`length(s) > 0`, "..."}, // string functions see no string: null
-		{`k == "12"`, ".y."},     // a long 12 against a string: parsed
+		{`s > "2017-08-30"`, "..y"}, // a long string is a keyword here (typed per value)
+		{`s : "2017*"`, "..."},      // a detected date is not a string
+		{`s like "x*"`, "..y"},      // no ignore_above without a mapping: long strings match
+		{`length(s) > 0`, "..y"},    // string functions see no string (dates): null
+		{`k == "12"`, ".y."},        // a long 12 against a string: parsed
 		{`k == 12`, ".y."},
 		{`k == "true"`, "..y"},
 		{`k : "3F*"`, "y.."},

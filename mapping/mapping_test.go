@@ -228,7 +228,7 @@ func TestNormalize(t *testing.T) {
 		{"version", Field{Type: Version}, s("1.2.4-SNAPSHOT"), s("1.2.4-SNAPSHOT"), true},
 		{"text uses exact", Field{Type: Text, Exact: &Field{Type: Keyword, IgnoreAbove: 2}}, s("abc"), event.Value{}, false},
 		{"dynamic string", Field{Type: Dynamic}, s("x"), s("x"), true},
-		{"dynamic long string", Field{Type: Dynamic}, s(strings.Repeat("x", 257)), event.Value{}, false},
+		{"dynamic long string (no ignore_above)", Field{Type: Dynamic}, s(strings.Repeat("x", 257)), s(strings.Repeat("x", 257)), true},
 		{"dynamic date string", Field{Type: Dynamic}, s("2020-01-02"), i(1577923200_000_000_000), true},
 		{"dynamic slash date", Field{Type: Dynamic}, s("2020/01/02 10:00:00 +0100"), i(1577955600_000_000_000), true},
 		{"dynamic int", Field{Type: Dynamic}, event.Value{Kind: event.KindInt, Int: 5, Str: "5"}, i(5), true},

@@ -12,8 +12,13 @@ import (
 // dynamic_date_formats); a detected date field parses with them.
 const dynamicDateFormats = "strict_date_optional_time||yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z"
 
-// dynamicKeyword is the keyword multi-field dynamic mapping gives every string.
-var dynamicKeyword = Field{Type: Keyword, IgnoreAbove: 256}
+// dynamicKeyword is how a string is indexed without a mapping. Elasticsearch's own dynamic
+// mapping gives strings a keyword multi-field with ignore_above 256, so longer strings
+// would never match; but the indices detection rules run on have ECS mappings, where
+// long strings such as process.command_line are wildcard fields (or keywords with
+// ignore_above 1024 and more). Without a mapping Tripline therefore compares strings whole,
+// whatever their length; give --mapping to get a mapping's exact limits.
+var dynamicKeyword = Field{Type: Keyword}
 
 // DynamicType returns the type Elasticsearch's dynamic mapping (default settings) gives a
 // field whose first value is v: a string is a date when it parses as
@@ -51,8 +56,8 @@ func DynamicType(v event.Value) Type {
 //   - ip: KindString, the address in canonical form (IPv4-mapped IPv6 shown as IPv4);
 //   - date, date_nanos: KindInt epoch nanoseconds (date truncated to milliseconds;
 //     date_nanos not before 1970);
-//   - dynamic: as the type DynamicType gives v (a string as the keyword multi-field,
-//     ignore_above 256, unless it is a date).
+//   - dynamic: as the type DynamicType gives v (a string as a keyword, with no length
+//     limit, unless it is a date: see dynamicKeyword).
 //
 // A KindNull v is replaced by the field's null_value, if it has one.
 func (f Field) Normalize(v event.Value) (event.Value, bool) {
