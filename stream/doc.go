@@ -1,0 +1,80 @@
+// Package stream reads event documents from a distributed log, Kafka or NATS JetStream,
+// so that detection runs on as many machines as the log has partitions, with no cluster
+// of Tripline's own: the broker shares out the work and remembers how far it went.
+//
+// A Source is read like package ingest's Reader: Next returns one Record (the JSON
+// document, a Source such as "kafka:events/3" or "nats:EVENTS", and a Position, the Kafka
+// offset or the JetStream stream sequence, which together name the message as FILE:LINE
+// names a line), and a *PositionError for a message that is not a JSON object, which the
+// caller reports and skips. Parse turns a command-line URL into a Config, and Open makes
+// the Source:
+//
+//	kafka://broker1:9092,broker2:9092/events?group=tripline
+//	nats://nats1:4222/EVENTS?subject=events.>&durable=tripline
+//
+// # At-least-once
+//
+// The caller calls Commit(rec) once rec was fully processed, that is once every alert it
+// produced was written by the outputs. Only then is the message acknowledged (JetStream)
+// or its offset made committable (Kafka: a partition's committed offset is the one after
+// the longest run of committed records, so records may be committed out of order and an
+// offset never passes a record still being worked on). Kafka offsets are sent to the
+// group every CommitInterval, when the group takes a partition away, and by Close; a
+// JetStream acknowledgement is sent at once, and Close waits until the server has them.
+//
+// So a message whose Commit was not reached is read again after a crash, a restart or a
+// rebalance, by this process or another: nothing is lost, and some events may be
+// processed twice. Alerts carry ids derived from their events (package detect), so an
+// output that deduplicates by id (Elasticsearch with create and _id) absorbs the repeats;
+// others see them twice.
+//
+// A malformed message is never lost silently: Next returns it with a *PositionError,
+// and it counts as processed once the caller calls Next again (it was reported).
+//
+// When the context given to Open is cancelled, Next returns its error. The caller then
+// finishes what it holds (the detector's Close flushes pending alerts), and calls Close,
+// which sends the committed Kafka offsets and leaves the group, or naks the JetStream
+// messages received and never committed so that they are delivered again at once.
+//
+// # Scaling out
+//
+// Kafka: start several tripline processes with the same group. The group gives each
+// partition of the topic to exactly one of them and moves partitions when a process
+// joins, leaves or dies. Event rules (one event, one alert) are correct however events are
+// spread. Sequence and sample rules join events by key (`sequence by orchestrator.resource.name`,
+// `by host.id`): they are correct only when all the events a match needs reach the same
+// process, in order. That holds when producers key each message by the rule's join key
+// (the pod name, the host id): Kafka puts one key in one partition, and one partition is
+// read by one process, in offset order.
+//
+// What is not correct otherwise, and should not be relied on:
+//   - Messages keyed by something else (or not keyed: round-robin): the events of one
+//     sequence land on different processes, and each sees only part of it. Sequences are
+//     missed; nothing wrong is reported, something right is not.
+//   - Rules with different join keys: a topic is keyed one way. Rules joined by another key
+//     need another topic keyed that way (or one process reading every partition).
+//   - A rebalance, a restart or a crash loses the partial sequences held in memory: the
+//     sequence state is not in the log. A sequence whose first events were committed
+//     before the move and whose last events arrive after it is missed. Committing later
+//     (only once no pending sequence needs an event) would trade this for much re-reading;
+//     this package does not try.
+//   - Time order across partitions: each process sees its partitions interleaved as they
+//     arrive; the detector's reordering window (--max-lateness) bounds how late an event
+//     may be. Events it held back when an offset was committed are lost by a crash (not by a
+//     clean shutdown, which flushes them) unless the caller commits only what the detector
+//     has released.
+//
+// NATS JetStream: processes that give the same durable consumer name share its messages,
+// but the server hands out messages one by one to whichever process pulls, with no notion
+// of key: only event rules are correct across several processes. For sequences, partition
+// the subjects by key on the server (a subject mapping with partition(n, token) such as
+// events.*.> to events.{{partition(4,1)}}.*), and give each process its own partition
+// subject and its own durable (?subject=events.2.>&durable=tripline-2). Redelivery after
+// AckWait may also reorder messages.
+//
+// # Not supported yet
+//
+// TLS, SASL (Kafka) and credentials or NKeys (NATS); Kafka topic patterns and several
+// topics in one Source; one message holding several events (each message is one JSON
+// object); Kafka transactions (read_uncommitted is used: aborted records are read).
+package stream

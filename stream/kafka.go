@@ -1,0 +1,412 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// closeTimeout bounds the final commit and the group leave of Close.
+const closeTimeout = 10 * time.Second
+
+// Kafka is a Source reading one Kafka topic as a member of a consumer group (or, with
+// KafkaConfig.Partitions, from partitions assigned by hand, with the group's offsets).
+type Kafka struct {
+	ctx    context.Context
+	cfg    KafkaConfig
+	cl     *kgo.Client
+	manual bool // partitions assigned by hand: offsets committed by this type, not the group
+
+	mu sync.Mutex // guards what the group's rebalance callbacks touch
+	// parts holds the state of each partition delivered from under the current
+	// assignment (group mode) or since Open (manual mode).
+	parts map[int32]*partition
+	// gen counts revocations; revokedAt[p] is gen after p's last revocation, so that
+	// records polled before a revocation are dropped rather than delivered under a new
+	// assignment.
+	gen       uint64
+	revokedAt map[int32]uint64
+	buf       []*kgo.Record // records of the last poll not yet returned
+	pos       int
+
+	sources  map[int32]string // "kafka:TOPIC/PARTITION", made once per partition
+	marks    map[string]map[int32]kgo.EpochOffset
+	reported *partition // a malformed record returned by the last Next, committed by this one
+	repOff   int64
+
+	commitErr error // a background commit's error, returned by the next Next
+	dirty     bool  // manual mode: a committable offset moved since the last flush
+	lastFlush time.Time
+	closed    bool
+}
+
+// OpenKafka connects to the brokers and joins the consumer group (or, with
+// cfg.Partitions, fetches the group's offsets for those partitions). Records are read
+// until ctx is cancelled.
+func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
+	if len(cfg.Brokers) == 0 || cfg.Topic == "" || cfg.Group == "" {
+		return nil, errors.New("stream: Kafka needs brokers, a topic and a group")
+	}
+	if cfg.CommitInterval <= 0 {
+		cfg.CommitInterval = DefaultCommitInterval
+	}
+	k := &Kafka{
+		ctx: ctx, cfg: cfg, manual: len(cfg.Partitions) > 0,
+		parts: map[int32]*partition{}, revokedAt: map[int32]uint64{}, sources: map[int32]string{},
+		marks: map[string]map[int32]kgo.EpochOffset{cfg.Topic: {}},
+	}
+	reset := kgo.NewOffset().AtStart()
+	if cfg.Start == StartLatest {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumeResetOffset(reset),
+		kgo.FetchMaxWait(time.Second),
+	}
+	if cfg.ClientID != "" {
+		opts = append(opts, kgo.ClientID(cfg.ClientID))
+	}
+	if !k.manual {
+		opts = append(opts,
+			kgo.ConsumeTopics(cfg.Topic),
+			kgo.ConsumerGroup(cfg.Group),
+			kgo.AutoCommitMarks(),
+			kgo.AutoCommitInterval(cfg.CommitInterval),
+			kgo.AutoCommitCallback(k.autoCommitted),
+			kgo.OnPartitionsRevoked(k.revoked),
+			kgo.OnPartitionsLost(k.lost),
+		)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	k.cl = cl
+	if k.manual {
+		start, err := k.groupOffsets(ctx)
+		if err != nil {
+			cl.Close()
+			return nil, err
+		}
+		offs := map[int32]kgo.Offset{}
+		for _, p := range cfg.Partitions {
+			offs[p] = reset
+			if o, ok := start[p]; ok {
+				offs[p] = kgo.NewOffset().At(o)
+				k.partition(p).next = o
+			}
+		}
+		cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: offs})
+		k.lastFlush = time.Now()
+	}
+	return k, nil
+}
+
+// partition returns the state of partition p, made when missing. k.mu must be held in
+// group mode.
+func (k *Kafka) partition(p int32) *partition {
+	if st := k.parts[p]; st != nil {
+		return st
+	}
+	src, ok := k.sources[p]
+	if !ok {
+		src = "kafka:" + k.cfg.Topic + "/" + strconv.Itoa(int(p))
+		k.sources[p] = src
+	}
+	st := newPartition(src, p)
+	k.parts[p] = st
+	return st
+}
+
+// Next returns the next record of the topic (see Source).
+func (k *Kafka) Next() (Record, error) {
+	if k.closed {
+		return Record{}, ErrClosed
+	}
+	k.settleReported()
+	for {
+		if err := k.ctx.Err(); err != nil {
+			return Record{}, err
+		}
+		k.mu.Lock()
+		cerr := k.commitErr
+		k.commitErr = nil
+		k.mu.Unlock()
+		if cerr != nil {
+			return Record{}, cerr
+		}
+		if rec, ok, err := k.fromBuffer(); ok {
+			return rec, err
+		}
+		if err := k.poll(); err != nil {
+			return Record{}, err
+		}
+	}
+}
+
+// fromBuffer returns the next buffered record, if any.
+func (k *Kafka) fromBuffer() (Record, bool, error) {
+	k.mu.Lock()
+	if k.pos == len(k.buf) {
+		k.buf, k.pos = k.buf[:0], 0
+		k.mu.Unlock()
+		return Record{}, false, nil
+	}
+	r := k.buf[k.pos]
+	k.buf[k.pos] = nil
+	k.pos++
+	st := k.partition(r.Partition)
+	st.deliver(r.Offset, r.LeaderEpoch)
+	k.mu.Unlock()
+	doc, why := checkDoc(r.Value)
+	rec := Record{Doc: doc, Source: st.source, Position: r.Offset, Key: r.Key, Time: r.Timestamp, handle: handle{part: st}}
+	if why != "" {
+		k.reported, k.repOff = st, r.Offset
+		return rec, true, &PositionError{Source: st.source, Position: r.Offset, Reason: why}
+	}
+	return rec, true, nil
+}
+
+// settleReported commits the malformed record the last Next returned: it was reported.
+func (k *Kafka) settleReported() {
+	if k.reported != nil {
+		k.commitOffset(k.reported, k.repOff)
+		k.reported = nil
+	}
+}
+
+// poll fetches more records into the buffer.
+func (k *Kafka) poll() error {
+	ctx := k.ctx
+	if k.manual {
+		if k.dirty && time.Since(k.lastFlush) >= k.cfg.CommitInterval {
+			if err := k.flush(ctx); err != nil {
+				return err
+			}
+		}
+		// Wake up in time to send the offsets committed meanwhile.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, k.cfg.CommitInterval)
+		defer cancel()
+	}
+	k.mu.Lock()
+	gen := k.gen
+	k.mu.Unlock()
+	fetches := k.cl.PollRecords(ctx, 0)
+	if fetches.IsClientClosed() {
+		return ErrClosed
+	}
+	if err := k.ctx.Err(); err != nil {
+		return err
+	}
+	var ferr error
+	fetches.EachError(func(topic string, p int32, err error) {
+		if ferr == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			ferr = fmt.Errorf("kafka:%s/%d: %w", topic, p, err)
+		}
+	})
+	k.mu.Lock()
+	fetches.EachRecord(func(r *kgo.Record) {
+		if at, ok := k.revokedAt[r.Partition]; ok && at > gen {
+			return // polled before the partition was revoked: its new owner reads it
+		}
+		k.buf = append(k.buf, r)
+	})
+	k.mu.Unlock()
+	return ferr
+}
+
+// Commit says rec was processed (see Source).
+func (k *Kafka) Commit(rec Record) error {
+	if rec.handle.part == nil {
+		return fmt.Errorf("stream: commit of a record not read from Kafka (%s:%d)", rec.Source, rec.Position)
+	}
+	k.commitOffset(rec.handle.part, rec.Position)
+	return nil
+}
+
+func (k *Kafka) commitOffset(st *partition, off int64) {
+	k.mu.Lock()
+	if !st.owned || !st.commit(off) {
+		k.mu.Unlock()
+		return
+	}
+	if k.manual {
+		k.dirty = true
+		k.mu.Unlock()
+		return
+	}
+	eo := kgo.EpochOffset{Epoch: st.epoch, Offset: st.next}
+	k.mu.Unlock()
+	// Outside the lock: the group may be calling k.revoked. A mark that arrives after the
+	// revocation is dropped by the client, and one that arrives under a new assignment
+	// is still an offset whose records were all processed.
+	m := k.marks[k.cfg.Topic]
+	m[st.id] = eo
+	k.cl.MarkCommitOffsets(k.marks)
+	delete(m, st.id)
+}
+
+// revoked is called by the group before partitions move to another member: the records
+// not yet returned are dropped (the new owner reads them from the committed offset), and
+// what was committed is sent.
+func (k *Kafka) revoked(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	k.drop(lost)
+	k.noteCommit(cl.CommitMarkedOffsets(ctx))
+}
+
+// noteCommit keeps the first error of a commit made in the background, for Next to
+// return.
+func (k *Kafka) noteCommit(err error) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	k.mu.Lock()
+	if k.commitErr == nil {
+		k.commitErr = fmt.Errorf("kafka: commit of group %s: %w", k.cfg.Group, err)
+	}
+	k.mu.Unlock()
+}
+
+// autoCommitted checks the result of a background commit.
+func (k *Kafka) autoCommitted(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+	if err == nil && resp != nil {
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && err == nil {
+					err = fmt.Errorf("%s/%d: %w", rt.Topic, rp.Partition, e)
+				}
+			}
+		}
+	}
+	k.noteCommit(err)
+}
+
+// lost is called when the group lost partitions without a chance to commit.
+func (k *Kafka) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	k.drop(lost)
+}
+
+func (k *Kafka) drop(lost map[string][]int32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.gen++
+	for _, p := range lost[k.cfg.Topic] {
+		if st := k.parts[p]; st != nil {
+			st.owned = false
+			delete(k.parts, p)
+		}
+		k.revokedAt[p] = k.gen
+	}
+	kept := k.buf[:k.pos]
+	for _, r := range k.buf[k.pos:] {
+		if k.revokedAt[r.Partition] != k.gen {
+			kept = append(kept, r)
+		}
+	}
+	clear(k.buf[len(kept):])
+	k.buf = kept
+}
+
+// Close sends the committed offsets and leaves the group (see Source).
+func (k *Kafka) Close() error {
+	if k.closed {
+		return nil
+	}
+	k.closed = true
+	k.settleReported()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(k.ctx), closeTimeout)
+	defer cancel()
+	var err error
+	if k.manual {
+		err = k.flush(ctx)
+	} else {
+		err = k.cl.CommitMarkedOffsets(ctx)
+	}
+	k.cl.Close()
+	if err != nil {
+		return fmt.Errorf("kafka: final commit: %w", err)
+	}
+	return nil
+}
+
+// groupOffsets returns the group's committed offsets of the topic (manual mode).
+func (k *Kafka) groupOffsets(ctx context.Context) (map[int32]int64, error) {
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = k.cfg.Group
+	t := kmsg.NewOffsetFetchRequestTopic()
+	t.Topic = k.cfg.Topic
+	t.Partitions = k.cfg.Partitions
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, k.cl)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: offsets of group %s: %w", k.cfg.Group, err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return nil, fmt.Errorf("kafka: offsets of group %s: %w", k.cfg.Group, err)
+	}
+	out := map[int32]int64{}
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+				return nil, fmt.Errorf("kafka:%s/%d: offset of group %s: %w", rt.Topic, rp.Partition, k.cfg.Group, err)
+			}
+			if rp.Offset >= 0 {
+				out[rp.Partition] = rp.Offset
+			}
+		}
+	}
+	return out, nil
+}
+
+// flush sends the committable offsets of the hand-assigned partitions to the group
+// (manual mode), as a commit from outside the group's membership.
+func (k *Kafka) flush(ctx context.Context) error {
+	k.mu.Lock()
+	if !k.dirty {
+		k.mu.Unlock()
+		return nil
+	}
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group = k.cfg.Group
+	req.Generation = -1
+	t := kmsg.NewOffsetCommitRequestTopic()
+	t.Topic = k.cfg.Topic
+	for _, st := range k.parts {
+		if st.next < 0 {
+			continue
+		}
+		p := kmsg.NewOffsetCommitRequestTopicPartition()
+		p.Partition, p.Offset, p.LeaderEpoch = st.id, st.next, st.epoch
+		t.Partitions = append(t.Partitions, p)
+	}
+	req.Topics = append(req.Topics, t)
+	k.dirty = false
+	k.mu.Unlock()
+	k.lastFlush = time.Now()
+	resp, err := req.RequestWith(ctx, k.cl)
+	if err == nil {
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && err == nil {
+					err = fmt.Errorf("kafka:%s/%d: %w", rt.Topic, rp.Partition, e)
+				}
+			}
+		}
+	}
+	if err != nil {
+		k.mu.Lock()
+		k.dirty = true // try again at the next flush
+		k.mu.Unlock()
+		return fmt.Errorf("kafka: commit of group %s: %w", k.cfg.Group, err)
+	}
+	return nil
+}
