@@ -164,10 +164,37 @@ func loadSpecs(path string) ([]spec, error) {
 	if _, err := toml.Decode(b.String(), &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	base := filepath.Base(path)
 	for i := range doc.Queries {
-		doc.Queries[i].Query = strings.TrimSpace(doc.Queries[i].Query)
+		q := &doc.Queries[i]
+		q.Query = strings.TrimSpace(q.Query)
+		for _, e := range errata {
+			if e.file == base && e.name == q.Name {
+				if !strings.Contains(q.Query, e.old) {
+					return nil, fmt.Errorf("%s: erratum for %s no longer applies (no %q in its query): remove it", path, q.Name, e.old)
+				}
+				q.Query = strings.Replace(q.Query, e.old, e.new, 1)
+			}
+		}
 	}
 	return doc.Queries, nil
+}
+
+// errata are upstream corrections to the copies of the spec files in ../shared, which
+// predate them. Each is applied to its case before it runs, on every index.
+var errata = []struct {
+	file, name string
+	old, new   string
+	why        string
+}{
+	{
+		file: "test_queries.toml", name: "sequencesOnDifferentEventTypes7",
+		old: "maxspan=500ms", new: "maxspan=50ms",
+		why: "elastic/elasticsearch#76953 (EQL: sequences support nano-timestamps, 2021) changed this case to 50ms " +
+			"when test_queries.toml started to run on endgame-140-nanos too: there the candidate sequences span " +
+			"50.1-50.9 ms, so 500ms would accept them (as Elasticsearch does), while the expected result stays []. " +
+			"Our copy (commit 7165bf94) predates the change.",
+	},
 }
 
 // dataset is the documents of one or more indices, in load order, with their mapping.
