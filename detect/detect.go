@@ -2,8 +2,6 @@ package detect
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -277,6 +275,9 @@ type EventSource struct {
 	Index string
 	// Seq is the event's position in the input (the implicit tiebreaker).
 	Seq uint64
+	// ID is the document's _id when the input gives one (a _bulk action); otherwise the
+	// document's own _id field, else an id derived from its content, is used.
+	ID string
 }
 
 // Process decodes one JSON document and offers it to every rule that can match it. A
@@ -294,7 +295,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 		d.report(fmt.Errorf("%s:%d: %w", src.Name, src.Line, err))
 		return nil
 	}
-	ev.Source, ev.Line, ev.Seq = src.Name, src.Line, src.Seq
+	ev.Source, ev.Line, ev.Seq, ev.ID = src.Name, src.Line, src.Seq, src.ID
 	ev.Index = src.Index
 	if ev.Index == "" {
 		ev.Index = d.opts.Index
@@ -455,15 +456,17 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 	}
 }
 
-// eventID returns the event's _id: the document's own _id field if it has one, otherwise an
-// id derived from its content (20 characters, like Elasticsearch's auto-generated ids), so
-// that the same event gets the same id in every run.
-func eventID(doc document, raw []byte) string {
+// eventID returns the event's _id: the one its input gave (a _bulk action), else the
+// document's own _id field, else an id derived from its content (event.DocID), so that the
+// same event gets the same id in every run.
+func eventID(ev *event.Event, doc document) string {
+	if ev.ID != "" {
+		return ev.ID
+	}
 	if s, ok := doc["_id"].(string); ok && s != "" {
 		return s
 	}
-	sum := sha256.Sum256(raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:15])
+	return event.DocID(ev.Raw)
 }
 
 // writeMatch builds the alerts of one match and writes them to the sink.
@@ -477,7 +480,7 @@ func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
 		}
-		mes[i] = &matchedEvent{id: eventID(src, ev.Raw), index: ev.Index, src: src}
+		mes[i] = &matchedEvent{id: eventID(ev, src), index: ev.Index, src: src}
 	}
 	var alerts []Alert
 	if rs.comp.Sequence {

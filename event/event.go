@@ -36,6 +36,9 @@ type Event struct {
 	Raw []byte
 	// Index is the name of the index (or data stream) the event belongs to, if known.
 	Index string
+	// ID is the document's _id when its input gives one (a _bulk action); empty otherwise
+	// (see DocID).
+	ID string
 	// Seq is the event's position in its input (the implicit tiebreaker).
 	Seq uint64
 	// Source names where the event came from (a file name, "-", an HTTP request) and Line

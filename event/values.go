@@ -71,7 +71,7 @@ func (e *Event) unescape(raw []byte) string {
 // Clone returns a copy of e that owns all its memory: it stays valid whatever happens to
 // the input buffer and to e afterwards.
 func (e *Event) Clone() *Event {
-	c := &Event{Index: e.Index, Seq: e.Seq, Source: e.Source, Line: e.Line}
+	c := &Event{Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source, Line: e.Line}
 	if e.Raw != nil {
 		c.Raw = bytes.Clone(e.Raw)
 	}
