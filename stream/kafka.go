@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ type Kafka struct {
 	cfg    KafkaConfig
 	cl     *kgo.Client
 	manual bool // partitions assigned by hand: offsets committed by this type, not the group
+	// topicUUID is the topic's id (manual mode), for offset commits.
+	topicUUID [16]byte
 
 	mu sync.Mutex // guards what the group's rebalance callbacks touch
 	// parts holds the state of each partition delivered from under the current
@@ -33,6 +36,7 @@ type Kafka struct {
 	// assignment.
 	gen       uint64
 	revokedAt map[int32]uint64
+	owned     []int32       // the partitions this process reads, ascending
 	buf       []*kgo.Record // records of the last poll not yet returned
 	pos       int
 
@@ -81,6 +85,7 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 			kgo.AutoCommitMarks(),
 			kgo.AutoCommitInterval(cfg.CommitInterval),
 			kgo.AutoCommitCallback(k.autoCommitted),
+			kgo.OnPartitionsAssigned(k.assigned),
 			kgo.OnPartitionsRevoked(k.revoked),
 			kgo.OnPartitionsLost(k.lost),
 		)
@@ -91,6 +96,10 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	}
 	k.cl = cl
 	if k.manual {
+		if err := k.topicID(ctx); err != nil {
+			cl.Close()
+			return nil, err
+		}
 		start, err := k.groupOffsets(ctx)
 		if err != nil {
 			cl.Close()
@@ -104,6 +113,7 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 				k.partition(p).next = o
 			}
 		}
+		k.owned = slices.Clone(cfg.Partitions)
 		cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: offs})
 		k.lastFlush = time.Now()
 	}
@@ -295,11 +305,34 @@ func (k *Kafka) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) 
 	k.drop(lost)
 }
 
+// assigned is called by the group when this process is given partitions.
+func (k *Kafka) assigned(_ context.Context, _ *kgo.Client, got map[string][]int32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, p := range got[k.cfg.Topic] {
+		if !slices.Contains(k.owned, p) {
+			k.owned = append(k.owned, p)
+		}
+	}
+	slices.Sort(k.owned)
+}
+
+// Partitions returns the partitions this process reads now: those the group assigned
+// to it, or those KafkaConfig.Partitions names. Any goroutine may call it.
+func (k *Kafka) Partitions() []int32 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.owned)
+}
+
 func (k *Kafka) drop(lost map[string][]int32) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.gen++
 	for _, p := range lost[k.cfg.Topic] {
+		if i := slices.Index(k.owned, p); i >= 0 {
+			k.owned = slices.Delete(k.owned, i, i+1)
+		}
 		if st := k.parts[p]; st != nil {
 			st.owned = false
 			delete(k.parts, p)
@@ -338,6 +371,28 @@ func (k *Kafka) Close() error {
 	return nil
 }
 
+// topicID finds the topic's id, which newer offset commit requests name it by.
+func (k *Kafka) topicID(ctx context.Context) error {
+	req := kmsg.NewPtrMetadataRequest()
+	t := kmsg.NewMetadataRequestTopic()
+	t.Topic = kmsg.StringPtr(k.cfg.Topic)
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, k.cl)
+	if err != nil {
+		return fmt.Errorf("kafka: metadata of topic %s: %w", k.cfg.Topic, err)
+	}
+	for _, rt := range resp.Topics {
+		if rt.Topic != nil && *rt.Topic == k.cfg.Topic {
+			if err := kerr.ErrorForCode(rt.ErrorCode); err != nil {
+				return fmt.Errorf("kafka: topic %s: %w", k.cfg.Topic, err)
+			}
+			k.topicUUID = rt.TopicID
+			return nil
+		}
+	}
+	return fmt.Errorf("kafka: topic %s: not in the cluster's metadata", k.cfg.Topic)
+}
+
 // groupOffsets returns the group's committed offsets of the topic (manual mode).
 func (k *Kafka) groupOffsets(ctx context.Context) (map[int32]int64, error) {
 	req := kmsg.NewPtrOffsetFetchRequest()
@@ -350,10 +405,12 @@ func (k *Kafka) groupOffsets(ctx context.Context) (map[int32]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: offsets of group %s: %w", k.cfg.Group, err)
 	}
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+	out := map[int32]int64{}
+	if err := kerr.ErrorForCode(resp.ErrorCode); errors.Is(err, kerr.GroupIDNotFound) {
+		return out, nil // a new group: nothing committed yet
+	} else if err != nil {
 		return nil, fmt.Errorf("kafka: offsets of group %s: %w", k.cfg.Group, err)
 	}
-	out := map[int32]int64{}
 	for _, rt := range resp.Topics {
 		for _, rp := range rt.Partitions {
 			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
@@ -379,7 +436,7 @@ func (k *Kafka) flush(ctx context.Context) error {
 	req.Group = k.cfg.Group
 	req.Generation = -1
 	t := kmsg.NewOffsetCommitRequestTopic()
-	t.Topic = k.cfg.Topic
+	t.Topic, t.TopicID = k.cfg.Topic, k.topicUUID
 	for _, st := range k.parts {
 		if st.next < 0 {
 			continue
