@@ -65,7 +65,7 @@ func (r *Run) deliver(res *Result) {
 	r.emit(res)
 }
 
-// Push offers one event. The event is only read during the call (it is cloned if kept).
+// Push offers one event. The event is only read during the call; if kept it is copied with Keep, so that every Run given the same decoded event shares one copy.
 // A non-nil error is a *SkipError: the event was not used (no timestamp, or too late);
 // the run goes on.
 func (r *Run) Push(ev *event.Event) error {
@@ -120,15 +120,15 @@ func (r *Run) Push(ev *event.Event) error {
 	}
 	switch {
 	case r.q.kind == kindSample:
-		r.stats.Pending += int64(r.sample.add(&item{ev: ev.Clone(), ord: ord, mask: mask}))
+		r.stats.Pending += int64(r.sample.add(&item{ev: ev.Keep(), ord: ord, mask: mask}))
 		r.peak()
 	case r.mode == Batch:
-		r.items = append(r.items, item{ev: ev.Clone(), ord: ord, mask: mask})
+		r.items = append(r.items, item{ev: ev.Keep(), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.trimBatch()
 	default:
-		r.buf.push(item{ev: ev.Clone(), ord: ord, mask: mask})
+		r.buf.push(item{ev: ev.Keep(), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))

@@ -46,13 +46,26 @@ type Event struct {
 	Source string
 	Line   int
 
-	// vals holds the recorded values by slot; marks the state of each slot (touched,
-	// null seen); touched lists the slots to reset before the next Decode; arena holds
-	// unescaped strings.
+	// A decoded event: vals holds the recorded values by slot; marks the state of each
+	// slot (touched, null seen); touched lists the slots to reset before the next Decode;
+	// arena holds unescaped strings; kept is the copy Keep made since the last Decode.
 	vals    [][]Value
 	marks   []uint8
 	touched []Slot
 	arena   []byte
+	kept    *Event
+
+	// A clone stores only the slots that hold something: entries sorted by slot, each
+	// naming its values in cvals (see Clone).
+	entries []cloneEntry
+	cvals   []Value
+}
+
+// cloneEntry is one recorded slot of a cloned event: its mark and its values, cvals[start:end].
+type cloneEntry struct {
+	slot       Slot
+	mark       uint8
+	start, end uint32
 }
 
 // The rest of the API (implemented in this package):
@@ -67,3 +80,4 @@ type Event struct {
 //	func (e *Event) Values(s Slot) []Value         // the non-null leaf values at the path, arrays flattened
 //	func (e *Event) HasNull(s Slot) bool           // an explicit null was seen at the path
 //	func (e *Event) Clone() *Event                 // a copy that owns its memory
+//	func (e *Event) Keep() *Event                  // one shared read-only copy per Decode
