@@ -1,0 +1,238 @@
+package stream
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const testStream = "EVENTS"
+
+// newJetStream starts an embedded NATS server with JetStream and a stream EVENTS on
+// events.>; it returns the server's URL.
+func newJetStream(t *testing.T) string {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	js := connectJS(t, s.ClientURL())
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: testStream, Subjects: []string{"events.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	return s.ClientURL()
+}
+
+func connectJS(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// publish writes docs to events.k8s (events.other for every third) and returns the
+// stream sequence of each.
+func publish(t *testing.T, url string, docs []string) []produced {
+	t.Helper()
+	js := connectJS(t, url)
+	out := make([]produced, len(docs))
+	for i, d := range docs {
+		subj := "events.k8s"
+		if i%3 == 2 {
+			subj = "events.other"
+		}
+		ack, err := js.Publish(context.Background(), subj, []byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = produced{n: docNumber(d), offset: int64(ack.Sequence)}
+	}
+	return out
+}
+
+func natsConfig(url, durable string) JetStreamConfig {
+	return JetStreamConfig{Servers: []string{url}, Stream: testStream, Durable: durable, Batch: 16}
+}
+
+// consumerState returns the durable's acknowledgement floor and counts.
+func consumerState(t *testing.T, url, durable string) (ackFloor uint64, ackPending, pending int) {
+	t.Helper()
+	js := connectJS(t, url)
+	c, err := js.Consumer(context.Background(), testStream, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.AckFloor.Stream, info.NumAckPending, int(info.NumPending)
+}
+
+func TestJetStreamDurableSharedExactlyOnce(t *testing.T) {
+	const n, bad = 300, 40
+	url := newJetStream(t)
+	docs := events(n, bad)
+	prod := publish(t, url, docs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var srcs [2]*JetStream
+	for i := range srcs {
+		s, err := OpenJetStream(ctx, natsConfig(url, "tripline"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs[i] = s
+	}
+	var (
+		mu    sync.Mutex
+		total int
+		wg    sync.WaitGroup
+		got   [2][]seen
+		errs  [2]error
+	)
+	for i, src := range srcs {
+		wg.Go(func() {
+			got[i], errs[i] = consume(ctx, src, i, &mu, &total, len(docs), cancel, func(Record) bool { return true })
+		})
+	}
+	wg.Wait()
+	for i, src := range srcs {
+		if errs[i] != nil {
+			t.Errorf("member %d: %v", i, errs[i])
+		}
+		if err := src.Close(); err != nil {
+			t.Errorf("member %d: close: %v", i, err)
+		}
+	}
+	bySeq := map[int64]seen{}
+	for _, s := range slices.Concat(got[0], got[1]) {
+		if s.source != "nats:"+testStream {
+			t.Errorf("source %q", s.source)
+		}
+		if prev, ok := bySeq[s.pos]; ok {
+			t.Errorf("sequence %d seen twice (members %d and %d)", s.pos, prev.member, s.member)
+		}
+		bySeq[s.pos] = s
+	}
+	for _, p := range prod {
+		if s, ok := bySeq[p.offset]; !ok {
+			t.Errorf("sequence %d (n=%d) never seen", p.offset, p.n)
+		} else if s.n != p.n {
+			t.Errorf("sequence %d: got n=%d, want %d", p.offset, s.n, p.n)
+		}
+	}
+	if len(bySeq) != len(prod) {
+		t.Errorf("seen %d messages, published %d", len(bySeq), len(prod))
+	}
+	// Everything, malformed messages included, was acknowledged.
+	floor, ackPending, pending := consumerState(t, url, "tripline")
+	if floor != uint64(len(prod)) || ackPending != 0 || pending != 0 {
+		t.Errorf("ack floor %d, ack pending %d, pending %d; want %d, 0, 0", floor, ackPending, pending, len(prod))
+	}
+}
+
+func TestJetStreamAcksOnlyProcessedAndResumes(t *testing.T) {
+	const n = 60
+	url := newJetStream(t)
+	prod := publish(t, url, events(n, 0))
+	// Sequences 1..20 are committed, 21 is not, 22..60 are committed after the first
+	// consumer has seen everything; 30 and 45 never are.
+	skip := map[int64]bool{21: true, 30: true, 45: true}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := OpenJetStream(ctx, natsConfig(url, "d2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	total := 0
+	var held []Record
+	gotA, err := consume(ctx, a, 0, &mu, &total, n, cancel, func(rec Record) bool {
+		switch {
+		case skip[rec.Position]:
+			return false
+		case rec.Position < 21:
+			return true
+		}
+		held = append(held, rec)
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gotA) != n {
+		t.Fatalf("first consumer saw %d messages, want %d", len(gotA), n)
+	}
+	waitFor(t, 5*time.Second, "acks of 1..20", func() bool {
+		floor, ackPending, _ := consumerState(t, url, "d2")
+		return floor == 20 && ackPending == n-20
+	})
+	for _, rec := range held {
+		if err := a.Commit(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The floor stays below the first unacknowledged message.
+	if floor, _, _ := consumerState(t, url, "d2"); floor != 20 {
+		t.Errorf("ack floor %d, want 20", floor)
+	}
+
+	// A restarted consumer gets exactly the messages never committed, at once (Close
+	// naked them: no wait for AckWait).
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	b, err := OpenJetStream(ctx2, natsConfig(url, "d2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total = 0
+	start := time.Now()
+	gotB, err := consume(ctx2, b, 1, &mu, &total, len(skip), cancel2, func(Record) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("redelivery took %v", d)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, s := range gotB {
+		seqs = append(seqs, s.pos)
+		if want := prod[s.pos-1].n; s.n != want {
+			t.Errorf("sequence %d: n=%d, want %d", s.pos, s.n, want)
+		}
+	}
+	slices.Sort(seqs)
+	if want := []int64{21, 30, 45}; !slices.Equal(seqs, want) {
+		t.Errorf("after restart read sequences %v, want %v", seqs, want)
+	}
+	if floor, ackPending, pending := consumerState(t, url, "d2"); floor != n || ackPending != 0 || pending != 0 {
+		t.Errorf("ack floor %d, ack pending %d, pending %d; want %d, 0, 0", floor, ackPending, pending, n)
+	}
+}
