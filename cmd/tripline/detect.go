@@ -32,7 +32,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.now, "now", "", "alert creation time (RFC 3339) written as @timestamp, for reproducible output (default: the current time)")
 	fs.StringVar(&f.space, "space", "default", "Kibana space id used in alert index names")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
-	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as JSON on stderr")
+	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
 }
 
 // newDetector loads the rules and builds a detector writing to sink. It reports rule files
@@ -171,7 +171,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 				return err
 			}
 			sink := &alertSink{out: out}
-			d, _, err := newDetector(ctx, &df, &in, in.follow, sink, stderr)
+			d, set, err := newDetector(ctx, &df, &in, in.follow, sink, stderr)
 			if err != nil {
 				if out != nil {
 					out.Close()
@@ -191,16 +191,17 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 					cerr = err
 				}
 			}
-			sum := d.Summary()
+			rep := newRunReport(ist, d, set)
 			sumOut := stderr
 			if format == "summary" {
 				sumOut = stdout
 			}
 			if df.statsJSON {
-				writeJSONSummary(stderr, ist, sum)
+				writeJSONSummary(sumOut, rep)
 			} else {
-				writeSummary(sumOut, ist, sum)
+				writeSummary(sumOut, rep)
 			}
+			sum := rep.Run
 			if rerr != nil && !(in.follow && ctx.Err() != nil) {
 				return exitWith(exitFailure, rerr)
 			}
@@ -213,23 +214,51 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			return nil
 		},
 	}
-	in.register(cmd.Flags())
+	in.register(cmd.Flags(), forDetect)
 	df.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
 	return cmd
 }
 
-func writeJSONSummary(w io.Writer, ist inputStats, sum *detect.Summary) {
-	b, _ := json.Marshal(struct {
-		Input inputStats      `json:"input"`
-		Run   *detect.Summary `json:"detect"`
-	}{ist, sum})
+// runReport is what detect and serve report at the end of a run.
+type runReport struct {
+	Input inputStats `json:"input"`
+	// RuleFileErrors are the rule files (or export lines) that could not be read.
+	RuleFileErrors []string        `json:"rule_file_errors,omitempty"`
+	Run            *detect.Summary `json:"detect"`
+}
+
+// newRunReport gathers the input counters and the detector's summary, with the rules the
+// rule loader left out (not EQL, unsupported features, duplicates) listed among the skipped.
+func newRunReport(ist inputStats, d *detect.Detector, set *rule.Set) runReport {
+	sum := *d.Summary()
+	skipped := make([]detect.SkippedRule, 0, len(set.Skipped)+len(sum.RulesSkipped))
+	for _, sk := range set.Skipped {
+		skipped = append(skipped, detect.SkippedRule{
+			RuleID: sk.Rule.RuleID, Name: sk.Rule.Name, Source: sk.Rule.Source.String(), Reason: sk.Reason,
+		})
+	}
+	sum.RulesSkipped = append(skipped, sum.RulesSkipped...)
+	rep := runReport{Input: ist, Run: &sum}
+	for _, e := range set.Errors {
+		rep.RuleFileErrors = append(rep.RuleFileErrors, e.Error())
+	}
+	return rep
+}
+
+func writeJSONSummary(w io.Writer, rep runReport) {
+	b, _ := json.Marshal(rep)
 	fmt.Fprintln(w, string(b))
 }
 
 // writeSummary prints the end-of-run table: rules, events, alerts per rule.
-func writeSummary(w io.Writer, ist inputStats, sum *detect.Summary) {
-	fmt.Fprintf(w, "rules:  %d loaded, %d skipped\n", sum.RulesLoaded, len(sum.RulesSkipped))
+func writeSummary(w io.Writer, rep runReport) {
+	ist, sum := rep.Input, rep.Run
+	fmt.Fprintf(w, "rules:  %d loaded, %d skipped", sum.RulesLoaded, len(sum.RulesSkipped))
+	if n := len(rep.RuleFileErrors); n > 0 {
+		fmt.Fprintf(w, ", %d rule files unreadable", n)
+	}
+	fmt.Fprintln(w)
 	reasons := map[string]int{}
 	for _, s := range sum.RulesSkipped {
 		reasons[s.Reason]++
@@ -248,7 +277,7 @@ func writeSummary(w io.Writer, ist inputStats, sum *detect.Summary) {
 		fmt.Fprintf(w, "        %5d %s\n", reasons[k], k)
 	}
 	fmt.Fprintf(w, "events: %d read, %d malformed (skipped), %d unused (no timestamp or too late), %d without index",
-		sum.EventsRead, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)
+		ist.Records, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)
 	if ist.Normalized > 0 {
 		fmt.Fprintf(w, ", %d from raw Kubernetes audit records", ist.Normalized)
 	}

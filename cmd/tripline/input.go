@@ -30,14 +30,32 @@ type inputFlags struct {
 	progress    string
 }
 
-func (f *inputFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records into ECS and leaves other documents alone")
-	fs.StringVar(&f.index, "index", "", "index name for events whose input names none (default: the document's _index, its data_stream.* fields, else the file name for query)")
-	fs.StringArrayVar(&f.mappings, "mapping", nil, "Elasticsearch mapping file giving field types (repeatable; merged)")
+// inputUse says which command registers the input flags: their meaning differs a little.
+type inputUse uint8
+
+const (
+	forQuery  inputUse = iota // files or stdin, one index per file
+	forDetect                 // files or stdin, index routing to rules
+	forServe                  // HTTP requests: always streaming, the request names the index
+)
+
+func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
+	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records (audit.k8s.io Event or EventList, AKS, GKE) into ECS and leaves other documents alone; k8s-audit expects only audit records (event.ingested is set to stageTimestamp truncated to seconds)")
+	fs.StringArrayVar(&f.mappings, "mapping", nil, "Elasticsearch mapping file giving field types, {\"properties\":...} or {\"mappings\":{...}} (repeatable; merged)")
+	fs.IntVar(&f.maxPending, "max-pending", 0, "most partial sequences a sequence without maxspan keeps, per query (0: 1,000,000)")
+	switch use {
+	case forServe:
+		f.progress = "never"
+		fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "how late an event may arrive and still be put in timestamp order")
+		return
+	case forQuery:
+		fs.StringVar(&f.index, "index", "", "index name of every event, as _index in --format es (default: the file name without extensions, \"stdin\" for standard input)")
+	case forDetect:
+		fs.StringVar(&f.index, "index", "", "index name of every event, matched against the rules' index patterns (default: the document's _index, else data_stream.type-dataset-namespace, else none: offered to every rule)")
+	}
 	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted")
 	fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "with --follow: how late an event may arrive and still be put in timestamp order")
-	fs.IntVar(&f.maxPending, "max-pending", 0, "most partial sequences a sequence without maxspan keeps (0: 1,000,000)")
-	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal and input is files), always or never")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal and every input is a file), always or never")
 }
 
 func (f *inputFlags) validate() error {
@@ -77,8 +95,19 @@ func (f *inputFlags) loadMapping() (*mapping.Mapping, error) {
 	return mapping.Merge(ms...)
 }
 
+// newAuditNormalizer returns the normaliser of raw Kubernetes audit records the commands
+// use: @timestamp from stageTimestamp and event.ingested from stageTimestamp truncated to
+// seconds, a reproducible stand-in for the ingest time Elastic's pipeline would set (rules
+// such as the prebuilt Kubernetes ones order events by event.ingested).
+func newAuditNormalizer() *k8saudit.Normalizer {
+	return k8saudit.New(k8saudit.Options{Timestamp: k8saudit.TimestampStage, Ingested: k8saudit.IngestedStage})
+}
+
 // inputStats count what the input side read and skipped.
 type inputStats struct {
+	// Records counts the records read (lines, or objects of a JSON array), malformed ones
+	// included; Malformed those skipped because they were not JSON objects or not valid
+	// audit records; Normalized the ECS documents made from raw audit records.
 	Records    int64 `json:"records"`
 	Malformed  int64 `json:"malformed"`
 	Normalized int64 `json:"k8s_audit_normalized"`
@@ -102,6 +131,7 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 	defer r.Close()
 	prog := newProgress(stderr, f.progress, r, paths)
 	defer prog.done()
+	auditNorm := newAuditNormalizer()
 	var norm [][]byte
 	for {
 		rec, err := r.Next()
@@ -111,6 +141,7 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 		if err != nil {
 			var le *ingest.LineError
 			if errors.As(err, &le) {
+				st.Records++
 				st.Malformed++
 				fmt.Fprintf(stderr, "%v (skipped)\n", le)
 				continue
@@ -129,11 +160,11 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 			}
 			continue
 		}
-		norm, err = k8saudit.Normalize(rec.Doc, norm[:0])
+		norm, err = auditNorm.Normalize(rec.Doc, norm[:0])
 		if err != nil {
+			// For an EventList the valid items are still in norm.
 			st.Malformed++
 			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", rec.Source, rec.Line, err)
-			continue
 		}
 		for _, doc := range norm {
 			st.Normalized++

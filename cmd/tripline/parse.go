@@ -13,7 +13,7 @@ import (
 func newParseCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "parse [--format eql|json] QUERY",
+		Use:   "parse [flags] QUERY",
 		Short: "Check an EQL query and print it in canonical form or as a syntax tree",
 		Long: `Parse and verify an EQL query the way Elasticsearch does, then print it back.
 
@@ -52,8 +52,18 @@ An invalid query prints the error, the offending line and a caret on stderr, and
 	return cmd
 }
 
-// describeQueryError renders a query error with the offending line and a caret when it has a position.
+// describeQueryError renders a query error for stderr: each error as "error: line L:C:
+// message", followed by the offending line and a caret under the column when it has a
+// position; several errors are separated by a blank line.
 func describeQueryError(src string, err error) string {
+	var list eql.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		parts := make([]string, len(list))
+		for i, e := range list {
+			parts[i] = "error: " + e.Render(src)
+		}
+		return strings.Join(parts, "\n\n") + "\n"
+	}
 	var r interface{ Render(src string) string }
 	msg := err.Error()
 	if errors.As(err, &r) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -71,7 +72,7 @@ At the end, a line on stderr gives events read, skipped and results (--stats: as
 		},
 	}
 	fs := cmd.Flags()
-	in.register(fs)
+	in.register(fs, forQuery)
 	fs.StringVar(&qf.timestampField, "timestamp-field", "@timestamp", "field holding the event time")
 	fs.StringVar(&qf.tiebreakerField, "tiebreaker-field", "", "field that orders events with the same timestamp (events without it come last)")
 	fs.StringVar(&qf.categoryField, "event-category-field", "event.category", "field that \"<category> where\" compares with")
@@ -98,8 +99,8 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		return exitWith(exitUsage, errors.New("--size must not be negative"))
 	}
 	pos, err := engine.ParsePosition(qf.resultPosition)
-	if err != nil {
-		return exitWith(exitUsage, err)
+	if err != nil || qf.resultPosition == "" {
+		return exitWith(exitUsage, fmt.Errorf("unknown --result-position %q (want head or tail)", qf.resultPosition))
 	}
 	stmt, err := eql.Parse(src)
 	if err != nil {
@@ -135,6 +136,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	defer bw.Flush()
 	start := time.Now()
+	seqs := isSequenceOrSample(stmt)
 	var results []*engine.Result // for --format es
 	var werr error
 	emit := func(res *engine.Result) {
@@ -147,7 +149,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		case "table":
 			tbl.add(res)
 		default:
-			werr = writeResultNDJSON(bw, res)
+			werr = writeResultNDJSON(bw, res, seqs)
 		}
 	}
 	mode := engine.Batch
@@ -189,7 +191,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	if werr == nil {
 		switch qf.format {
 		case "es":
-			werr = writeESResponse(bw, results, time.Since(start))
+			werr = writeESResponse(bw, results, seqs, time.Since(start))
 		case "table":
 			werr = tbl.flush()
 		}
@@ -205,7 +207,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		}{ist, st})
 		fmt.Fprintln(stderr, string(b))
 	} else {
-		fmt.Fprintf(stderr, "%d events read, %d skipped, %d results\n", ist.Records, ist.Malformed+undecodable+skipped, st.Results)
+		fmt.Fprintf(stderr, "%d records read, %d skipped, %d results\n", ist.Records, ist.Malformed+undecodable+skipped, st.Results)
 	}
 	if werr != nil {
 		return exitWith(exitFailure, werr)
@@ -232,10 +234,20 @@ func indexName(source string) string {
 	return name
 }
 
+// isSequenceOrSample reports whether stmt gives sequences (sequence and sample queries)
+// rather than events.
+func isSequenceOrSample(stmt *eql.Statement) bool {
+	switch stmt.Query.(type) {
+	case *eql.Sequence, *eql.Sample:
+		return true
+	}
+	return false
+}
+
 // writeResultNDJSON writes an event's _source, or a sequence/sample as
-// {"join_keys":[...],"events":[...]}.
-func writeResultNDJSON(w *bufio.Writer, res *engine.Result) error {
-	if res.JoinKeys == nil && len(res.Events) == 1 && res.Events[0] != nil {
+// {"join_keys":[...],"events":[...]} with null for a missing event.
+func writeResultNDJSON(w *bufio.Writer, res *engine.Result, sequence bool) error {
+	if !sequence {
 		w.Write(res.Events[0].Raw)
 		return w.WriteByte('\n')
 	}
@@ -278,8 +290,10 @@ func toHit(ev *event.Event) esHit {
 	return esHit{Index: ev.Index, ID: event.DocID(ev.Raw), Source: json.RawMessage(ev.Raw)}
 }
 
-// writeESResponse writes the results as Elasticsearch's _eql/search response body.
-func writeESResponse(w io.Writer, results []*engine.Result, took time.Duration) error {
+// writeESResponse writes the results as Elasticsearch's _eql/search response body:
+// hits.events for an event query, hits.sequences for a sequence or a sample (an empty
+// list when nothing matched).
+func writeESResponse(w io.Writer, results []*engine.Result, sequences bool, took time.Duration) error {
 	type sequence struct {
 		JoinKeys []string `json:"join_keys,omitempty"`
 		Events   []esHit  `json:"events"`
@@ -295,7 +309,7 @@ func writeESResponse(w io.Writer, results []*engine.Result, took time.Duration) 
 	var h hits
 	h.Total.Value, h.Total.Relation = len(results), "eq"
 	for _, r := range results {
-		if r.JoinKeys == nil && len(r.Events) == 1 {
+		if !sequences {
 			h.Events = append(h.Events, toHit(r.Events[0]))
 			continue
 		}
@@ -305,7 +319,10 @@ func writeESResponse(w io.Writer, results []*engine.Result, took time.Duration) 
 		}
 		h.Sequences = append(h.Sequences, s)
 	}
-	if h.Events == nil && h.Sequences == nil {
+	switch {
+	case sequences && h.Sequences == nil:
+		h.Sequences = []sequence{}
+	case !sequences && h.Events == nil:
 		h.Events = []esHit{}
 	}
 	enc := json.NewEncoder(w)
@@ -324,6 +341,7 @@ type tableWriter struct {
 	tw      *tabwriter.Writer
 	cols    []string
 	slots   []event.Slot
+	row     []string
 	n       int
 	started bool
 }
@@ -343,19 +361,17 @@ func newTableWriter(w io.Writer, fields *event.Fields, tsField, catField string)
 func (t *tableWriter) add(res *engine.Result) {
 	if !t.started {
 		t.started = true
-		fmt.Fprint(t.tw, "#\t")
-		for _, c := range t.cols {
-			fmt.Fprintf(t.tw, "%s\t", c)
-		}
-		fmt.Fprintln(t.tw)
+		t.row = append(t.row[:0], "#")
+		t.row = append(t.row, t.cols...)
+		t.writeRow()
 	}
 	t.n++
 	for i, ev := range res.Events {
-		label := fmt.Sprint(t.n)
+		label := strconv.Itoa(t.n)
 		if len(res.Events) > 1 {
 			label = fmt.Sprintf("%d.%d", t.n, i+1)
 		}
-		fmt.Fprintf(t.tw, "%s\t", label)
+		t.row = append(t.row[:0], label)
 		for _, s := range t.slots {
 			cell := "-"
 			if ev == nil {
@@ -365,12 +381,31 @@ func (t *tableWriter) add(res *engine.Result) {
 				for j, v := range vs {
 					parts[j] = v.String()
 				}
-				cell = truncate(strings.Join(parts, " "), 48)
+				cell = truncate(oneLine(strings.Join(parts, " ")), 48)
 			}
-			fmt.Fprintf(t.tw, "%s\t", cell)
+			t.row = append(t.row, cell)
 		}
-		fmt.Fprintln(t.tw)
+		t.writeRow()
 	}
+}
+
+// oneLine replaces the tabs and line breaks of s by spaces, to keep a table cell on its line.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\t\n\r") {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// writeRow writes t.row as tab-separated cells: tabwriter pads every cell but the last, so
+// lines carry no trailing blanks.
+func (t *tableWriter) writeRow() {
+	fmt.Fprintln(t.tw, strings.Join(t.row, "\t"))
 }
 
 func (t *tableWriter) flush() error {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -18,7 +20,7 @@ import (
 func newRulesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
-		Short: "Validate, list and try detection rules",
+		Short: "Validate and list detection rules",
 		Long: `Work with detection rules: Elastic's detection-rules TOML files (a file, or a directory
 read recursively) and Kibana rule exports (NDJSON from POST /api/detection_engine/rules/_export).`,
 	}
@@ -45,7 +47,7 @@ type validation struct {
 func newRulesValidateCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "validate [--format text|json] PATH...",
+		Use:   "validate [flags] PATH...",
 		Short: "Parse and verify every EQL rule in rule files",
 		Long: `Read detection-rules TOML files and Kibana export NDJSON files (directories recursively),
 then parse and verify the query of every EQL rule as Elasticsearch would.
@@ -102,8 +104,11 @@ func validateRules(set *rule.Set) []validation {
 	var out []validation
 	check := func(r *rule.Rule, note string) {
 		v := validation{
-			File: r.Source.String(), RuleID: r.RuleID, Name: r.Name,
+			File: r.Source.Path, RuleID: r.RuleID, Name: r.Name,
 			Type: r.Type, Language: r.Language, Status: "ok", Note: note,
+		}
+		if r.Source.Line > 0 { // a rule of a Kibana export: the line of the file
+			v.Line = r.Source.Line
 		}
 		if !r.IsEQL() {
 			v.Status = "unsupported"
@@ -116,7 +121,9 @@ func validateRules(set *rule.Set) []validation {
 			v.Error = err.Error()
 			var qe *eql.Error
 			if errors.As(err, &qe) {
-				v.Line, v.Column = locateInFile(r, qe.Pos)
+				if line, col := locateInFile(r, qe.Pos); line > 0 {
+					v.Line, v.Column = line, col
+				}
 			}
 		}
 		out = append(out, v)
@@ -131,12 +138,37 @@ func validateRules(set *rule.Set) []validation {
 		v := validation{Status: "error", Error: e.Error()}
 		var fe *rule.FileError
 		if errors.As(e, &fe) {
-			v.File = fe.Source.String()
+			v.File, v.Line = fe.Source.Path, fe.Source.Line
 			v.Error = fe.Err.Error()
+			if v.Line > 0 {
+				v.Column, v.Error = splitColumn(v.Error)
+			}
 		}
 		out = append(out, v)
 	}
+	// One list in file order (and line order inside an export), whatever the outcome.
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Line < out[j].Line
+	})
 	return out
+}
+
+// splitColumn takes the column out of a TOML syntax error of the rule loader, which reads
+// "column N: message", so that the position can be printed as FILE:LINE:COLUMN.
+func splitColumn(msg string) (int, string) {
+	rest, ok := strings.CutPrefix(msg, "column ")
+	if !ok {
+		return 0, msg
+	}
+	num, text, ok := strings.Cut(rest, ": ")
+	col, err := strconv.Atoi(num)
+	if !ok || err != nil || col <= 0 {
+		return 0, msg
+	}
+	return col, text
 }
 
 // locateInFile turns a position inside a rule's query into a line and column of the rule's
@@ -167,20 +199,23 @@ func writeValidationText(w io.Writer, results []validation) {
 	counts := map[string]int{}
 	for _, v := range results {
 		counts[v.Status]++
+		loc := v.File
+		switch {
+		case v.Line > 0 && v.Column > 0:
+			loc = fmt.Sprintf("%s:%d:%d", v.File, v.Line, v.Column)
+		case v.Line > 0:
+			loc = fmt.Sprintf("%s:%d", v.File, v.Line)
+		}
 		switch v.Status {
 		case "ok":
 			if v.Note != "" {
-				fmt.Fprintf(w, "ok           %s (parses, but will not run: %s)\n", v.File, v.Note)
+				fmt.Fprintf(w, "ok           %s (parses, but will not run: %s)\n", loc, v.Note)
 			} else {
-				fmt.Fprintf(w, "ok           %s\n", v.File)
+				fmt.Fprintf(w, "ok           %s\n", loc)
 			}
 		case "unsupported":
-			fmt.Fprintf(w, "unsupported  %s: %s\n", v.File, v.Note)
+			fmt.Fprintf(w, "unsupported  %s: %s\n", loc, v.Note)
 		default:
-			loc := v.File
-			if v.Line > 0 {
-				loc = fmt.Sprintf("%s:%d:%d", v.File, v.Line, v.Column)
-			}
 			fmt.Fprintf(w, "error        %s: %s\n", loc, v.Error)
 		}
 	}
@@ -191,9 +226,20 @@ func writeValidationText(w io.Writer, results []validation) {
 func newRulesListCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "list [--format text|json] PATH...",
+		Use:   "list [flags] PATH...",
 		Short: "List rules: id, name, type, severity, and whether Tripline can run them",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Read detection-rules TOML files and Kibana export NDJSON files (directories recursively)
+and list every rule: its rule_id, name, type/language, severity, and whether detect and
+serve will run it, with the reason when not (not EQL, an invalid query, query filters,
+exception lists, alert suppression, a duplicate rule_id).
+
+--format json prints one object per rule with rule_id, name, type, language, severity,
+risk_score, supported, reason (when not supported) and file.
+
+Rule files that cannot be read are reported on stderr, and the exit status is then 1.`,
+		Example: `  tripline rules list examples/rules
+  tripline rules list --format json ../detection-rules/rules | jq -r 'select(.supported) | .name'`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := rule.Load(cmd.Context(), args...)
 			if err != nil {
@@ -203,6 +249,7 @@ func newRulesListCmd() *cobra.Command {
 				RuleID    string `json:"rule_id"`
 				Name      string `json:"name"`
 				Type      string `json:"type"`
+				Language  string `json:"language"`
 				Severity  string `json:"severity"`
 				RiskScore int    `json:"risk_score"`
 				Supported bool   `json:"supported"`
@@ -216,7 +263,7 @@ func newRulesListCmd() *cobra.Command {
 						reason = "query: " + err.Error()
 					}
 				}
-				rows = append(rows, row{r.RuleID, r.Name, r.Kind(), r.Severity, r.RiskScore, reason == "", reason, r.Source.String()})
+				rows = append(rows, row{r.RuleID, r.Name, r.Type, r.Language, r.Severity, r.RiskScore, reason == "", reason, r.Source.String()})
 			}
 			for _, r := range set.Rules {
 				add(r, "")
@@ -242,7 +289,7 @@ func newRulesListCmd() *cobra.Command {
 					if !r.Supported {
 						sup = "no: " + r.Reason
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.RuleID, truncate(r.Name, 60), r.Type, r.Severity, sup)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.RuleID, truncate(r.Name, 60), r.Type+"/"+r.Language, r.Severity, sup)
 				}
 				tw.Flush()
 			default:

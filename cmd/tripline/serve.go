@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -57,7 +58,14 @@ Credentials (--credentials FILE, mode 600, or --credentials-env VAR) hold one en
   apikey ID:KEY      an API key (clients send "Authorization: ApiKey base64(ID:KEY)")
 Without credentials the endpoint is open: keep it on a private address.
 
-` + exitCodesHelp,
+Once listening, it prints "tripline: serving on http://ADDRESS with N rules" on stderr, with
+the address actually bound (--listen 127.0.0.1:0 lets the system pick a free port). At the
+end it prints the summary detect prints (--stats: as JSON).
+
+Exit codes:
+  0  stopped by SIGTERM or SIGINT, everything accepted was processed and its alerts written
+  1  the server or an output failed (for example the address is in use)
+  2  usage error: bad flags, unreadable credentials or TLS files, or no rule that can run`,
 		Example: `  tripline serve --rules examples/rules --listen 127.0.0.1:9200 -o alerts.ndjson
   tripline serve --rules rules/ --listen :9443 --tls-cert cert.pem --tls-key key.pem --credentials users.txt -o es:http://es:9200`,
 		Args: cobra.NoArgs,
@@ -108,32 +116,46 @@ Without credentials the endpoint is open: keep it on a private address.
 			if err != nil {
 				return err
 			}
-			defer out.Close()
 			metrics := server.NewMetrics()
 			cfg.Metrics = metrics
 			alertsPerRule, err := metrics.NewCounterVec("tripline_alerts_total", "Alert documents written, per rule.", "rule")
 			if err != nil {
+				out.Close()
 				return exitWith(exitFailure, err)
 			}
 			sink := &countingSink{alertSink: alertSink{out: out}, perRule: alertsPerRule}
-			d, _, err := newDetector(ctx, &df, &in, true, sink, stderr)
+			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr)
 			if err != nil {
+				out.Close()
 				return err
 			}
-			h := &serveHandler{d: d, in: &in, stderr: stderr}
+			h := &serveHandler{d: d, in: &in, stderr: stderr, norm: newAuditNormalizer()}
 			if err := metrics.NewGaugeFunc("tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).", func() float64 {
 				h.mu.Lock()
 				defer h.mu.Unlock()
 				return float64(d.Summary().EventsUnused)
 			}); err != nil {
+				out.Close()
 				return exitWith(exitFailure, err)
 			}
 			srv, err := server.New(cfg, h)
 			if err != nil {
+				out.Close()
 				return exitWith(exitUsage, err)
 			}
-			fmt.Fprintf(stderr, "tripline: serving on %s with %d rules\n", listen, d.Summary().RulesLoaded)
-			serr := srv.ListenAndServe(ctx)
+			var lc net.ListenConfig
+			ln, err := lc.Listen(ctx, "tcp", listen)
+			if err != nil {
+				out.Close()
+				return exitWith(exitFailure, err)
+			}
+			scheme := "http"
+			if tlsCert != "" {
+				scheme = "https"
+			}
+			// The address actually bound (with port 0 the system picks one), for people and scripts.
+			fmt.Fprintf(stderr, "tripline: serving on %s://%s with %d rules\n", scheme, ln.Addr(), d.Summary().RulesLoaded)
+			serr := srv.Serve(ctx, ln)
 			// The server has stopped accepting and finished its requests: flush matches and alerts.
 			h.mu.Lock()
 			cerr := d.Close(context.WithoutCancel(ctx))
@@ -141,7 +163,12 @@ Without credentials the endpoint is open: keep it on a private address.
 			if err := out.Close(); err != nil && cerr == nil {
 				cerr = err
 			}
-			writeSummary(stderr, inputStats{Records: h.records, Malformed: h.malformed}, d.Summary())
+			rep := newRunReport(inputStats{Records: h.records, Malformed: h.malformed, Normalized: h.normalized}, d, set)
+			if df.statsJSON {
+				writeJSONSummary(stderr, rep)
+			} else {
+				writeSummary(stderr, rep)
+			}
 			if serr != nil {
 				return exitWith(exitFailure, serr)
 			}
@@ -151,7 +178,7 @@ Without credentials the endpoint is open: keep it on a private address.
 			return nil
 		},
 	}
-	in.register(cmd.Flags())
+	in.register(cmd.Flags(), forServe)
 	df.register(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&listen, "listen", "127.0.0.1:9200", "address to listen on")
@@ -168,16 +195,19 @@ Without credentials the endpoint is open: keep it on a private address.
 // for concurrent use, so requests take turns; a request is acknowledged only after its
 // documents went through the rules (alerts found are already written to the outputs).
 type serveHandler struct {
-	mu        sync.Mutex
-	d         *detect.Detector
-	in        *inputFlags
-	stderr    io.Writer
-	seq       uint64
-	records   int64
-	malformed int64
-	norm      [][]byte
+	mu         sync.Mutex
+	d          *detect.Detector
+	in         *inputFlags
+	stderr     io.Writer
+	norm       *k8saudit.Normalizer
+	seq        uint64
+	records    int64
+	malformed  int64
+	normalized int64
+	docs       [][]byte
 }
 
+// Accept implements server.Sink.
 func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -194,12 +224,14 @@ func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
 			continue
 		}
 		var err error
-		h.norm, err = k8saudit.Normalize(doc.Source, h.norm[:0])
+		h.docs, err = h.norm.Normalize(doc.Source, h.docs[:0])
 		if err != nil {
+			// For an EventList the valid items are still in h.docs.
 			h.malformed++
 			fmt.Fprintf(h.stderr, "%s:%d: %v (skipped)\n", src.Name, src.Line, err)
 		}
-		for _, d := range h.norm {
+		for _, d := range h.docs {
+			h.normalized++
 			h.seq++
 			src.Seq = h.seq
 			if err := h.d.Process(ctx, d, src); err != nil {
@@ -216,6 +248,7 @@ type countingSink struct {
 	perRule *server.CounterVec
 }
 
+// Write implements detect.Sink.
 func (s *countingSink) Write(ctx context.Context, alerts []detect.Alert) error {
 	for _, a := range alerts {
 		s.perRule.Add(a.Rule.Name, 1)
