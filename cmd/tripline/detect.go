@@ -58,7 +58,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, err
 	}
 	for _, e := range set.Errors {
-		fmt.Fprintf(stderr, "tripline: rule file: %v (skipped)\n", e)
+		fmt.Fprintf(stderr, "tripline: rule file %s (skipped)\n", describeRuleFileError(e))
 	}
 	d, err := detect.New(set.Rules, sink, detect.Options{
 		Compile: detect.EngineCompiler(detect.EngineOptions{
@@ -241,7 +241,7 @@ func newRunReport(ist inputStats, d *detect.Detector, set *rule.Set) runReport {
 	sum.RulesSkipped = append(skipped, sum.RulesSkipped...)
 	rep := runReport{Input: ist, Run: &sum}
 	for _, e := range set.Errors {
-		rep.RuleFileErrors = append(rep.RuleFileErrors, e.Error())
+		rep.RuleFileErrors = append(rep.RuleFileErrors, describeRuleFileError(e))
 	}
 	return rep
 }
@@ -260,8 +260,10 @@ func writeSummary(w io.Writer, rep runReport) {
 	}
 	fmt.Fprintln(w)
 	reasons := map[string]int{}
+	where := map[string]string{} // the rule of a reason given once (a query error, say)
 	for _, s := range sum.RulesSkipped {
 		reasons[s.Reason]++
+		where[s.Reason] = s.Source
 	}
 	keys := make([]string, 0, len(reasons))
 	for k := range reasons {
@@ -274,7 +276,11 @@ func writeSummary(w io.Writer, rep runReport) {
 		return keys[i] < keys[j]
 	})
 	for _, k := range keys {
-		fmt.Fprintf(w, "        %5d %s\n", reasons[k], k)
+		if reasons[k] == 1 && where[k] != "" {
+			fmt.Fprintf(w, "        %5d %s, in %s\n", reasons[k], k, where[k])
+		} else {
+			fmt.Fprintf(w, "        %5d %s\n", reasons[k], k)
+		}
 	}
 	fmt.Fprintf(w, "events: %d read, %d malformed (skipped), %d unused (no timestamp or too late), %d without index",
 		ist.Records, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)

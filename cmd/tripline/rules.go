@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -36,7 +36,7 @@ type validation struct {
 	Type     string `json:"type"`
 	Language string `json:"language"`
 	Status   string `json:"status"` // ok, error or unsupported
-	Error    string `json:"error,omitempty"`
+	Error    string `json:"error"` // empty unless Status is "error"
 	// Line and Column locate the error in the file when it is known (0 otherwise).
 	Line   int `json:"line,omitempty"`
 	Column int `json:"column,omitempty"`
@@ -147,13 +147,35 @@ func validateRules(set *rule.Set) []validation {
 		out = append(out, v)
 	}
 	// One list in file order (and line order inside an export), whatever the outcome.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].File != out[j].File {
-			return out[i].File < out[j].File
-		}
-		return out[i].Line < out[j].Line
+	slices.SortStableFunc(out, func(a, b validation) int {
+		return cmpSource(rule.Source{Path: a.File, Line: a.Line}, rule.Source{Path: b.File, Line: b.Line})
 	})
 	return out
+}
+
+// cmpSource orders rule sources by file, then line.
+func cmpSource(a, b rule.Source) int {
+	if c := strings.Compare(a.Path, b.Path); c != 0 {
+		return c
+	}
+	return a.Line - b.Line
+}
+
+// describeRuleFileError renders an error of the rule loader as "FILE:LINE:COLUMN: message"
+// (or FILE:LINE, or FILE, as far as the position is known).
+func describeRuleFileError(err error) string {
+	var fe *rule.FileError
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	if fe.Source.Line == 0 {
+		return fe.Error()
+	}
+	col, msg := splitColumn(fe.Err.Error())
+	if col == 0 {
+		return fe.Error()
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", fe.Source.Path, fe.Source.Line, col, msg)
 }
 
 // splitColumn takes the column out of a TOML syntax error of the rule loader, which reads
@@ -197,8 +219,10 @@ func locateInFile(r *rule.Rule, p eql.Pos) (line, col int) {
 
 func writeValidationText(w io.Writer, results []validation) {
 	counts := map[string]int{}
+	files := map[string]bool{}
 	for _, v := range results {
 		counts[v.Status]++
+		files[v.File] = true
 		loc := v.File
 		switch {
 		case v.Line > 0 && v.Column > 0:
@@ -219,8 +243,12 @@ func writeValidationText(w io.Writer, results []validation) {
 			fmt.Fprintf(w, "error        %s: %s\n", loc, v.Error)
 		}
 	}
-	fmt.Fprintf(w, "\n%d EQL rules ok, %d with errors, %d not EQL (%d files read)\n",
-		counts["ok"], counts["error"], counts["unsupported"], len(results))
+	word := "files"
+	if len(files) == 1 {
+		word = "file"
+	}
+	fmt.Fprintf(w, "\n%d EQL rules ok, %d with errors, %d not EQL (%d %s read)\n",
+		counts["ok"], counts["error"], counts["unsupported"], len(files), word)
 }
 
 func newRulesListCmd() *cobra.Command {
@@ -255,6 +283,8 @@ Rule files that cannot be read are reported on stderr, and the exit status is th
 				Supported bool   `json:"supported"`
 				Reason    string `json:"reason,omitempty"`
 				File      string `json:"file"`
+
+				source rule.Source
 			}
 			var rows []row
 			add := func(r *rule.Rule, reason string) {
@@ -263,7 +293,7 @@ Rule files that cannot be read are reported on stderr, and the exit status is th
 						reason = "query: " + err.Error()
 					}
 				}
-				rows = append(rows, row{r.RuleID, r.Name, r.Type, r.Language, r.Severity, r.RiskScore, reason == "", reason, r.Source.String()})
+				rows = append(rows, row{r.RuleID, r.Name, r.Type, r.Language, r.Severity, r.RiskScore, reason == "", reason, r.Source.String(), r.Source})
 			}
 			for _, r := range set.Rules {
 				add(r, "")
@@ -271,6 +301,7 @@ Rule files that cannot be read are reported on stderr, and the exit status is th
 			for _, sk := range set.Skipped {
 				add(sk.Rule, sk.Reason)
 			}
+			slices.SortStableFunc(rows, func(a, b row) int { return cmpSource(a.source, b.source) })
 			out := cmd.OutOrStdout()
 			switch format {
 			case "json":
@@ -296,7 +327,7 @@ Rule files that cannot be read are reported on stderr, and the exit status is th
 				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
 			}
 			for _, e := range set.Errors {
-				fmt.Fprintf(cmd.ErrOrStderr(), "tripline: %v\n", e)
+				fmt.Fprintf(cmd.ErrOrStderr(), "tripline: %s\n", describeRuleFileError(e))
 			}
 			if len(set.Errors) > 0 {
 				return exitWith(exitFailure, nil)
