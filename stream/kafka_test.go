@@ -433,3 +433,84 @@ func TestKafkaAssignedPartitions(t *testing.T) {
 		t.Errorf("committed %v, want ends of partitions 0 and 2 (%d, %d)", c, count[0], count[2])
 	}
 }
+
+// TestKafkaRebalanceHandsOver checks a member joining while another is mid-stream: the
+// partitions that move are read by the new member from the committed offsets, and the
+// records the first member had fetched from them but not returned are dropped, so that
+// with every returned record committed before the rebalance, each record is read once.
+func TestKafkaRebalanceHandsOver(t *testing.T) {
+	const parts, n = 4, 400
+	addrs := newKafka(t, parts)
+	prod := produce(t, addrs, events(n, 0), func(i int) string { return "pod-" + strconv.Itoa(i%11) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := OpenKafka(ctx, kafkaConfig(addrs, "g4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []seen
+	for range n / 4 {
+		rec, err := a.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, seen{rec.Source, rec.Position, docNumber(string(rec.Doc)), 0})
+		if err := a.Commit(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(a.Partitions()) != parts {
+		t.Fatalf("first member holds %v, want all %d partitions", a.Partitions(), parts)
+	}
+	a.mu.Lock()
+	buffered := len(a.buf) - a.pos
+	a.mu.Unlock()
+	b, err := OpenKafka(ctx, kafkaConfig(addrs, "g4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the second member to take partitions", func() bool {
+		pa, pb := a.Partitions(), b.Partitions()
+		return len(pa) > 0 && len(pb) > 0 && len(pa)+len(pb) == parts
+	})
+	t.Logf("first member had %d records fetched and not returned; now holds %v, second %v", buffered, a.Partitions(), b.Partitions())
+	var (
+		mu    sync.Mutex
+		total = len(got)
+		wg    sync.WaitGroup
+		rest  [2][]seen
+		errs  [2]error
+	)
+	for i, src := range []*Kafka{a, b} {
+		wg.Go(func() {
+			rest[i], errs[i] = consume(ctx, src, i, &mu, &total, n, cancel, func(Record) bool { return true })
+		})
+	}
+	wg.Wait()
+	for i, src := range []*Kafka{a, b} {
+		if errs[i] != nil {
+			t.Errorf("member %d: %v", i, errs[i])
+		}
+		if err := src.Close(); err != nil {
+			t.Errorf("member %d: close: %v", i, err)
+		}
+	}
+	if len(rest[1]) == 0 {
+		t.Error("the second member read nothing")
+	}
+	count := map[string]int{}
+	for _, s := range slices.Concat(got, rest[0], rest[1]) {
+		count[fmt.Sprintf("%s:%d", s.source, s.pos)]++
+	}
+	ends := map[int32]int64{}
+	for _, p := range prod {
+		key := fmt.Sprintf("kafka:%s/%d:%d", testTopic, p.partition, p.offset)
+		if count[key] != 1 {
+			t.Errorf("%s read %d times", key, count[key])
+		}
+		ends[p.partition] = max(ends[p.partition], p.offset+1)
+	}
+	if c := committed(t, addrs, "g4"); !mapsEqual(c, ends) {
+		t.Errorf("committed offsets %v, want the ends %v", c, ends)
+	}
+}
