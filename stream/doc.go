@@ -67,10 +67,12 @@
 // NATS JetStream: processes that give the same durable consumer name share its messages,
 // but the server hands out messages one by one to whichever process pulls, with no notion
 // of key: only event rules are correct across several processes. For sequences, partition
-// the subjects by key on the server (a subject mapping with partition(n, token) such as
-// events.*.> to events.{{partition(4,1)}}.*), and give each process its own partition
-// subject and its own durable (?subject=events.2.>&durable=tripline-2). Redelivery after
-// AckWait may also reorder messages.
+// the subjects by key on the server: publish with the join key as a subject token
+// (events.POD) and map it deterministically, e.g. events.* to
+// events.{{partition(4,1)}}.{{wildcard(1)}}; then give each process its own partition
+// subject and its own durable (?subject=events.2.>&durable=tripline-2). One process per
+// partition, no automatic takeover when it dies. Redelivery after AckWait may also
+// reorder messages.
 //
 // # Not supported yet
 //
