@@ -207,7 +207,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		}{ist, st})
 		fmt.Fprintln(stderr, string(b))
 	} else {
-		fmt.Fprintf(stderr, "%d records read, %d skipped, %d results\n", ist.Records, ist.Malformed+undecodable+skipped, st.Results)
+		fmt.Fprintf(stderr, "%s read, %d skipped, %s\n", plural(ist.Records, "record"), ist.Malformed+undecodable+skipped, plural(st.Results, "result"))
 	}
 	if werr != nil {
 		return exitWith(exitFailure, werr)
@@ -219,6 +219,14 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		return exitWith(exitSkipped, nil)
 	}
 	return nil
+}
+
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }
 
 // indexName names the index of a file's events: its base name without .gz, .ndjson, .jsonl, .log
@@ -303,27 +311,28 @@ func writeESResponse(w io.Writer, results []*engine.Result, sequences bool, took
 			Value    int    `json:"value"`
 			Relation string `json:"relation"`
 		} `json:"total"`
-		Events    []esHit    `json:"events,omitempty"`
-		Sequences []sequence `json:"sequences,omitempty"`
+		// Exactly one of the two is set, possibly to an empty list.
+		Events    *[]esHit    `json:"events,omitempty"`
+		Sequences *[]sequence `json:"sequences,omitempty"`
 	}
 	var h hits
 	h.Total.Value, h.Total.Relation = len(results), "eq"
+	events, seqs := []esHit{}, []sequence{}
 	for _, r := range results {
 		if !sequences {
-			h.Events = append(h.Events, toHit(r.Events[0]))
+			events = append(events, toHit(r.Events[0]))
 			continue
 		}
 		s := sequence{JoinKeys: r.JoinKeys}
 		for _, ev := range r.Events {
 			s.Events = append(s.Events, toHit(ev))
 		}
-		h.Sequences = append(h.Sequences, s)
+		seqs = append(seqs, s)
 	}
-	switch {
-	case sequences && h.Sequences == nil:
-		h.Sequences = []sequence{}
-	case !sequences && h.Events == nil:
-		h.Events = []esHit{}
+	if sequences {
+		h.Sequences = &seqs
+	} else {
+		h.Events = &events
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

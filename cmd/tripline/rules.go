@@ -36,7 +36,7 @@ type validation struct {
 	Type     string `json:"type"`
 	Language string `json:"language"`
 	Status   string `json:"status"` // ok, error or unsupported
-	Error    string `json:"error"` // empty unless Status is "error"
+	Error    string `json:"error"`  // empty unless Status is "error"
 	// Line and Column locate the error in the file when it is known (0 otherwise).
 	Line   int `json:"line,omitempty"`
 	Column int `json:"column,omitempty"`

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tripline/tripline/event"
+)
+
+// Four events, out of timestamp order in the file. ev1 is at 00:00:01, ev2 at :02, ev3
+// at :03, ev4 at :04.
+const (
+	ev3 = `{"@timestamp":"2026-01-01T00:00:03Z","event":{"category":"process"},"user":"u1","process":{"name":"b"},"source":{"ip":"10.1.2.3"},"code":"7"}`
+	ev1 = `{"@timestamp":"2026-01-01T00:00:01Z","event":{"category":"process"},"user":"u1","process":{"name":"a"},"source":{"ip":"192.168.0.1"},"code":"10"}`
+	ev2 = `{"@timestamp":"2026-01-01T00:00:02Z","event":{"category":"network"},"user":"u2","process":{"name":"a"},"source":{"ip":"10.9.9.9"},"code":"9"}`
+	ev4 = `{"@timestamp":"2026-01-01T00:00:04Z","event":{"category":"process"},"user":"u2","process":{"name":"b"},"code":"8"}`
+)
+
+// queryFixtures writes the event files of the query tests into a temporary directory.
+func queryFixtures(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, dir, "ev.ndjson", ev3+"\n"+ev1+"\n"+ev2+"\n"+ev4+"\n")
+	writeFile(t, dir, "arr.json", "[\n  "+ev3+",\n  "+ev1+"\n]\n")
+	writeFile(t, dir, "bad.ndjson", ev3+"\n"+`{"@timestamp": broken`+"\n\n"+ev1+"\n[1,2]\n"+
+		`{"event":{"category":"process"},"process":{"name":"c"}}`+"\n")
+	writeFile(t, dir, "map.json", `{"mappings":{"properties":{"code":{"type":"long"},"source":{"properties":{"ip":{"type":"ip"}}}}}}`)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(ev2 + "\n" + ev4 + "\n"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "z.ndjson.gz", gz.String())
+	return dir
+}
+
+// hit is the _eql/search form of one event of an index.
+func hit(index, raw string) string {
+	return `{"_index":"` + index + `","_id":"` + event.DocID([]byte(raw)) + `","_source":` + raw + `}`
+}
+
+const missingHit = `{"_index":"","_id":"","_source":{},"missing":true}`
+
+var tookRE = regexp.MustCompile(`"took":\d+,`)
+
+func TestQuery(t *testing.T) {
+	dir := queryFixtures(t)
+	evFile := filepath.Join(dir, "ev.ndjson")
+	bad := filepath.Join(dir, "bad.ndjson")
+	const missingSeq = `sequence by user with maxspan=10s [process where process.name == "a"] ![process where process.name == "z"] [any where true]`
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{
+			name:   "ndjson in timestamp order",
+			args:   []string{"query", "any where true", evFile},
+			stdout: ev1 + "\n" + ev2 + "\n" + ev3 + "\n" + ev4 + "\n",
+			stderr: "4 records read, 0 skipped, 4 results\n",
+		},
+		{
+			name:   "category and condition",
+			args:   []string{"query", `process where process.name == "b"`, evFile},
+			stdout: ev3 + "\n" + ev4 + "\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "es event query",
+			args:   []string{"query", "--format", "es", `process where process.name == "b"`, evFile},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("ev", ev3) + "," + hit("ev", ev4) + "]}}\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "es, no match",
+			args:   []string{"query", "--format", "es", `process where process.name == "q"`, evFile},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":0,"relation":"eq"},"events":[]}}` + "\n",
+			stderr: "4 records read, 0 skipped, 0 results\n",
+		},
+		{
+			name:   "es sequence with join keys",
+			args:   []string{"query", "--format", "es", "sequence by user [any where true] [any where true]", evFile},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"sequences":[{"join_keys":["u1"],"events":[` + hit("ev", ev1) + "," + hit("ev", ev3) + `]},{"join_keys":["u2"],"events":[` + hit("ev", ev2) + "," + hit("ev", ev4) + "]}]}}\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "es sequence without join keys",
+			args:   []string{"query", "--format", "es", `sequence [any where process.name == "a"] [any where process.name == "b"]`, evFile},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":1,"relation":"eq"},"sequences":[{"events":[` + hit("ev", ev2) + "," + hit("ev", ev3) + "]}]}}\n",
+			stderr: "4 records read, 0 skipped, 1 result\n",
+		},
+		{
+			name:   "es sequence with a missing event",
+			args:   []string{"query", "--format", "es", missingSeq, evFile},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":1,"relation":"eq"},"sequences":[{"join_keys":["u1"],"events":[` + hit("ev", ev1) + "," + missingHit + "," + hit("ev", ev3) + "]}]}}\n",
+			stderr: "4 records read, 0 skipped, 1 result\n",
+		},
+		{
+			name:   "es sequence, no match",
+			args:   []string{"query", "--format", "es", `sequence [any where process.name == "q"] [any where true]`, evFile},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":0,"relation":"eq"},"sequences":[]}}` + "\n",
+			stderr: "4 records read, 0 skipped, 0 results\n",
+		},
+		{
+			name:   "ndjson sequence with a missing event",
+			args:   []string{"query", missingSeq, evFile},
+			stdout: `{"join_keys":["u1"],"events":[` + ev1 + ",null," + ev3 + "]}\n",
+			stderr: "4 records read, 0 skipped, 1 result\n",
+		},
+		{
+			name: "table",
+			args: []string{"query", "--format", "table", missingSeq, evFile},
+			stdout: "" +
+				"#    @timestamp            event.category  event.action  host.name  user.name  process.name  process.args  kubernetes.audit.verb  kubernetes.audit.objectRef.resource  orchestrator.resource.name\n" +
+				"1.1  2026-01-01T00:00:01Z  process         -             -          -          a             -             -                      -                                    -\n" +
+				"1.2  (missing)             (missing)       (missing)     (missing)  (missing)  (missing)     (missing)     (missing)              (missing)                            (missing)\n" +
+				"1.3  2026-01-01T00:00:03Z  process         -             -          -          b             -             -                      -                                    -\n",
+			stderr: "4 records read, 0 skipped, 1 result\n",
+		},
+		{
+			name:   "table, no match",
+			args:   []string{"query", "--format", "table", `any where process.name == "q"`, evFile},
+			stdout: "(no results)\n",
+			stderr: "4 records read, 0 skipped, 0 results\n",
+		},
+		{
+			name:   "size head",
+			args:   []string{"query", "--size", "2", "--result-position", "head", "any where true", evFile},
+			stdout: ev1 + "\n" + ev2 + "\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "size tail (the default position), ascending",
+			args:   []string{"query", "--size", "2", "any where true", evFile},
+			stdout: ev3 + "\n" + ev4 + "\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "size head on sequences",
+			args:   []string{"query", "--size", "1", "--result-position", "head", "sequence by user [any where true] [any where true]", evFile},
+			stdout: `{"join_keys":["u1"],"events":[` + ev1 + "," + ev3 + "]}\n",
+			stderr: "4 records read, 0 skipped, 1 result\n",
+		},
+		{
+			name:   "size tail on sequences",
+			args:   []string{"query", "--size", "1", "--result-position", "tail", "sequence by user [any where true] [any where true]", evFile},
+			stdout: `{"join_keys":["u2"],"events":[` + ev2 + "," + ev4 + "]}\n",
+			stderr: "4 records read, 0 skipped, 1 result\n",
+		},
+		{
+			name:   "malformed lines are reported and skipped",
+			args:   []string{"query", "any where true", bad},
+			code:   exitSkipped,
+			stdout: ev1 + "\n" + ev3 + "\n",
+			stderr: bad + ":2: not a JSON object (no closing brace) (skipped)\n" +
+				bad + ":5: not a JSON object (skipped)\n" +
+				bad + ":6: no valid timestamp in field @timestamp (skipped)\n" +
+				"5 records read, 3 skipped, 2 results\n",
+		},
+		{
+			name:   "json array",
+			args:   []string{"query", "any where true", filepath.Join(dir, "arr.json")},
+			stdout: ev1 + "\n" + ev3 + "\n",
+			stderr: "2 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "gzip, index named after the file",
+			args:   []string{"query", "--format", "es", "any where true", filepath.Join(dir, "z.ndjson.gz")},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("z", ev2) + "," + hit("z", ev4) + "]}}\n",
+			stderr: "2 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "several files merged in timestamp order, --index",
+			args:   []string{"query", "--format", "es", "--index", "logs-x", `any where process.name == "a"`, filepath.Join(dir, "z.ndjson.gz"), filepath.Join(dir, "arr.json")},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("logs-x", ev1) + "," + hit("logs-x", ev2) + "]}}\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "stdin with no file",
+			stdin:  ev4 + "\n" + ev1 + "\n",
+			args:   []string{"query", "--format", "es", "any where true"},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("stdin", ev1) + "," + hit("stdin", ev4) + "]}}\n",
+			stderr: "2 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "stdin as - next to a file",
+			stdin:  "[" + ev4 + "]",
+			args:   []string{"query", "any where true", "-", filepath.Join(dir, "arr.json")},
+			stdout: ev1 + "\n" + ev3 + "\n" + ev4 + "\n",
+			stderr: "3 records read, 0 skipped, 3 results\n",
+		},
+		{
+			name:   "without a mapping, a string field compares as a string",
+			args:   []string{"query", `any where code > "8"`, evFile},
+			stdout: ev2 + "\n",
+			stderr: "4 records read, 0 skipped, 1 result\n",
+		},
+		{
+			name:   "mapping: long",
+			args:   []string{"query", "--mapping", filepath.Join(dir, "map.json"), "any where code > 8", evFile},
+			stdout: ev1 + "\n" + ev2 + "\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "mapping: ip",
+			args:   []string{"query", "--mapping", filepath.Join(dir, "map.json"), `any where cidrMatch(source.ip, "10.0.0.0/8")`, evFile},
+			stdout: ev2 + "\n" + ev3 + "\n",
+			stderr: "4 records read, 0 skipped, 2 results\n",
+		},
+		{
+			name:   "invalid query",
+			args:   []string{"query", "any where foo(x)", evFile},
+			code:   exitUsage,
+			stderr: "error: line 1:11: Unknown function [foo]\nany where foo(x)\n          ^\n",
+		},
+		{
+			name:   "missing file",
+			args:   []string{"query", "any where true", filepath.Join(dir, "nope.ndjson")},
+			code:   exitFailure,
+			stderr: "0 records read, 0 skipped, 0 results\ntripline: open " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory\n",
+		},
+		{
+			name:   "missing mapping file",
+			args:   []string{"query", "--mapping", filepath.Join(dir, "nope.json"), "any where true", evFile},
+			code:   exitUsage,
+			stderr: "tripline: open " + filepath.Join(dir, "nope.json") + ": no such file or directory\n",
+		},
+		{
+			name:   "unknown format",
+			args:   []string{"query", "--format", "csv", "any where true", evFile},
+			code:   exitUsage,
+			stderr: "tripline: unknown --format \"csv\" (want ndjson, es or table)\n",
+		},
+		{
+			name:   "unknown result position",
+			args:   []string{"query", "--result-position", "middle", "any where true", evFile},
+			code:   exitUsage,
+			stderr: "tripline: unknown --result-position \"middle\" (want head or tail)\n",
+		},
+		{
+			name:   "negative size",
+			args:   []string{"query", "--size", "-1", "any where true", evFile},
+			code:   exitUsage,
+			stderr: "tripline: --size must not be negative\n",
+		},
+		{
+			name:   "unknown input format",
+			args:   []string{"query", "--input-format", "xml", "any where true", evFile},
+			code:   exitUsage,
+			stderr: "tripline: unknown --input-format \"xml\" (want auto, ecs or k8s-audit)\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, tt.stdin, tt.args...)
+			r.stdout = tookRE.ReplaceAllString(r.stdout, `"took":0,`)
+			r.check(t, tt.code, tt.stdout, tt.stderr)
+		})
+	}
+}
+
+// TestQueryRawAudit reads the example's raw kube-apiserver audit log: normalised, it is
+// exactly the example's ECS audit events.
+func TestQueryRawAudit(t *testing.T) {
+	want, err := os.ReadFile(example(t, "events", "kubernetes-audit.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := example(t, "raw-audit", "kube-apiserver-audit.log")
+	for _, format := range []string{"k8s-audit", "auto"} {
+		t.Run(format, func(t *testing.T) {
+			runCLI(t, "", "query", "--input-format", format, "any where true", example(t, "raw-audit")).
+				check(t, exitOK, string(want), "10 records read, 0 skipped, 10 results\n")
+		})
+	}
+	t.Run("a query on the normalised fields", func(t *testing.T) {
+		var b strings.Builder
+		for _, l := range lines(string(want)) {
+			if strings.Contains(l, `"verb":"list"`) && strings.Contains(l, `"resource":"secrets"`) {
+				b.WriteString(l + "\n")
+			}
+		}
+		if b.Len() == 0 {
+			t.Fatal("the example has no list of secrets")
+		}
+		runCLI(t, "", "query", "--input-format", "k8s-audit",
+			`any where kubernetes.audit.verb == "list" and kubernetes.audit.objectRef.resource == "secrets"`, raw).
+			check(t, exitOK, b.String(), "10 records read, 0 skipped, 1 result\n")
+	})
+	t.Run("ECS events read as k8s-audit are skipped", func(t *testing.T) {
+		ecs := example(t, "events", "kubernetes-audit.ndjson")
+		var stderr strings.Builder
+		for i := 1; i <= 10; i++ {
+			stderr.WriteString(ecs + ":" + strconv.Itoa(i) + ": k8saudit: not a Kubernetes audit record: no audit.k8s.io apiVersion with kind Event or EventList, AKS envelope or GKE k8s.io AuditLog (skipped)\n")
+		}
+		stderr.WriteString("10 records read, 10 skipped, 0 results\n")
+		runCLI(t, "", "query", "--input-format", "k8s-audit", "any where true", ecs).check(t, exitSkipped, "", stderr.String())
+	})
+}
