@@ -44,6 +44,10 @@ type Compiled struct {
 	// CategoryField is the field holding the category: the rule's event_category_override,
 	// or "event.category".
 	CategoryField string
+	// Routes, when set, say what an event must have for each term of the query to match
+	// it (see Routes); the Detector then offers the rule only such events. Nil means
+	// Categories alone route the rule.
+	Routes []Route
 }
 
 // CompileRequest is what a CompileFunc gets for one rule.
@@ -83,6 +87,10 @@ type Options struct {
 	Index string
 	// IgnoreIndexPatterns offers every event to every rule.
 	IgnoreIndexPatterns bool
+	// NoPrefilter turns the rule index off: every event goes to every rule its index
+	// patterns allow, whatever its category and field values (for testing the index; the
+	// results are the same, only slower).
+	NoPrefilter bool
 	// OnEventError, when set, is called for each event skipped or not used, with a message
 	// that names its source and line.
 	OnEventError func(err error)
@@ -116,8 +124,10 @@ type Detector struct {
 	slotIndex, slotID         event.Slot
 	slotDSType, slotDSDataset event.Slot
 	slotDSNamespace           event.Slot
-	catFields                 []catField
-	anyRules                  []int // rules with no category restriction
+	catFields                 []catField   // rules routed by category
+	fieldIdx                  []fieldIndex // rules routed by a constant equality
+	anyRules                  []int        // rules offered every event
+	lowBuf                    []byte
 	routes                    map[string]*route
 	dsBuf                     []byte
 	mark                      []uint32
@@ -168,7 +178,6 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	d.slotDSType = d.fields.Add("data_stream.type")
 	d.slotDSDataset = d.fields.Add("data_stream.dataset")
 	d.slotDSNamespace = d.fields.Add("data_stream.namespace")
-	catIdx := map[string]int{}
 	for _, r := range rules {
 		rs, err := d.compile(r)
 		if err != nil {
@@ -178,28 +187,8 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		}
 		rs.idx = len(d.rules)
 		d.rules = append(d.rules, rs)
-		if rs.comp.Categories == nil {
-			d.anyRules = append(d.anyRules, rs.idx)
-			continue
-		}
-		field := rs.comp.CategoryField
-		if field == "" {
-			field = "event.category"
-		}
-		ci, ok := catIdx[field]
-		if !ok {
-			ci = len(d.catFields)
-			catIdx[field] = ci
-			d.catFields = append(d.catFields, catField{slot: d.fields.Add(field), byCat: map[string][]int{}})
-		}
-		cf := &d.catFields[ci]
-		cf.all = append(cf.all, rs.idx)
-		for _, c := range rs.comp.Categories {
-			if l := cf.byCat[c]; len(l) == 0 || l[len(l)-1] != rs.idx {
-				cf.byCat[c] = append(l, rs.idx)
-			}
-		}
 	}
+	d.buildIndex()
 	d.summary.RulesLoaded = len(d.rules)
 	d.dec = event.NewDecoder(d.fields)
 	d.mark = make([]uint32, len(d.rules))
@@ -384,6 +373,30 @@ func (d *Detector) offer(ev *event.Event) error {
 				break
 			}
 			add(cf.byCat[v.Str])
+		}
+	}
+	for fi := range d.fieldIdx {
+		x := &d.fieldIdx[fi]
+		for _, v := range ev.Values(x.slot) {
+			if v.Kind != event.KindString {
+				add(x.all) // a number or a boolean may equal a string constant: let the rules decide
+				break
+			}
+			upper, nonASCII := hasUpperOrNonASCII(v.Str)
+			switch {
+			case nonASCII:
+				add(x.all)
+			case upper:
+				d.lowBuf = append(d.lowBuf[:0], v.Str...)
+				for i, c := range d.lowBuf {
+					if 'A' <= c && c <= 'Z' {
+						d.lowBuf[i] = c + 'a' - 'A'
+					}
+				}
+				add(x.byVal[string(d.lowBuf)])
+			default:
+				add(x.byVal[v.Str])
+			}
 		}
 	}
 	slices.Sort(cand)

@@ -49,6 +49,7 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			Sequence:      IsSequence(req.Statement),
 			Categories:    Categories(req.Statement),
 			CategoryField: field,
+			Routes:        Routes(req.Statement, eo.Mapping),
 		}, nil
 	}
 }

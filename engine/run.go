@@ -79,6 +79,9 @@ func (r *Run) Push(ev *event.Event) error {
 			mask |= 1 << i
 		}
 	}
+	if mask == 0 && r.mode == Batch {
+		return nil // batch order needs no timestamp of an event no term matched
+	}
 	var ord ordinal
 	ord.seq = ev.Seq
 	if r.q.kind != kindSample {

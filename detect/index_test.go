@@ -1,0 +1,122 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/mapping"
+	"github.com/tripline/tripline/rule"
+)
+
+// TestRoutes checks the requirements drawn from queries: conjuncts, unions of disjunctions,
+// and every shape that must give none (negations, wildcards, non-string or non-ASCII
+// constants, dates, functions).
+func TestRoutes(t *testing.T) {
+	kw, err := mapping.Parse([]byte(`{"properties":{"a":{"type":"keyword"},"t":{"type":"text"},"al":{"type":"alias","path":"a"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		query string
+		m     *mapping.Mapping
+		want  string
+	}{
+		{`process where a == "X" and b in ("y", "Z")`, nil, `process [a=x] [b=y,z]`},
+		{`process where a == "x" or a : "y"`, nil, `process [a=x,y]`},
+		{`process where a == "x" or b == "y"`, nil, `process [a=x|b=y]`},
+		{`process where (a == "x" and c == "1") or b == "y"`, nil, `process [a=x|b=y] [c=1|b=y]`},
+		{`process where a == "x" or b != "y"`, nil, `process`},
+		{`process where not a == "x"`, nil, `process`},
+		{`process where a not in ("x")`, nil, `process`},
+		{`process where a : "x*" and b like "y" and c == 1 and d == "é"`, nil, `process`},
+		{`process where a == "2024-01-01"`, nil, `process`},
+		{`process where length(a) == "x" and "x" == b`, nil, `process [b=x]`},
+		{`any where a in~ ("X")`, nil, `any [a=x]`},
+		{`sequence [process where a == "x"] [network where true] until [file where b == "y"]`, nil, `process [a=x]; network; file [b=y]`},
+		{`process where a == "x" and t == "y" and al == "z" and u == "w"`, kw, `process [a=x]`},
+	}
+	for _, tc := range tests {
+		stmt, err := eql.Parse(tc.query)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.query, err)
+		}
+		if got := formatRoutes(Routes(stmt, tc.m)); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.query, got, tc.want)
+		}
+	}
+}
+
+func formatRoutes(rs []Route) string {
+	var parts []string
+	for _, r := range rs {
+		s := r.Category
+		if r.Any {
+			s = "any"
+		}
+		for _, req := range r.Requires {
+			var alts []string
+			for _, fv := range req {
+				alts = append(alts, fv.Field+"="+strings.Join(fv.Values, ","))
+			}
+			s += " [" + strings.Join(alts, "|") + "]"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// TestPrefilterSameResults runs all 1,024 EQL rules of the corpus over generated events
+// (bench/gen, with planted seed-rule sequences) with the rule index and without it, in batch
+// and streaming modes: the alerts and every rule's match count must be identical (in the
+// same order in batch mode).
+func TestPrefilterSameResults(t *testing.T) {
+	dir := sharedPath(t, "rules/detection-rules")
+	set, err := rule.Load(context.Background(), dir)
+	if err != nil || len(set.Errors) > 0 {
+		t.Fatalf("load: %v %v", err, set.Errors)
+	}
+	events := filepath.Join(t.TempDir(), "events.ndjson")
+	cmd := exec.Command("go", "run", "./bench/gen", "-n", "4000", "-seed", "7", "-planted", "10", "-o", events)
+	cmd.Dir = repoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bench/gen: %v\n%s", err, out)
+	}
+	for _, streaming := range []bool{false, true} {
+		var results [2][]string
+		for i, noPrefilter := range []bool{false, true} {
+			alerts, sum, _ := runFile(t, set.Rules, events, Options{
+				Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: streaming, NoPrefilter: noPrefilter})
+			for _, a := range alerts {
+				results[i] = append(results[i], a.Rule.RuleID+" "+a.ID)
+			}
+			for _, r := range sum.Rules {
+				results[i] = append(results[i], fmt.Sprintf("%s matches=%d", r.RuleID, r.Matches))
+			}
+		}
+		if streaming {
+			// A streaming rule releases what it buffered as later events reach it, so the
+			// alerts of different rules interleave differently: compare them as sets.
+			slices.Sort(results[0])
+			slices.Sort(results[1])
+		}
+		if len(results[0]) < 1024+100 {
+			t.Errorf("streaming=%v: only %d alerts and rules: the workload does not exercise the rules", streaming, len(results[0]))
+		}
+		if !reflect.DeepEqual(results[0], results[1]) {
+			for i := range min(len(results[0]), len(results[1])) {
+				if results[0][i] != results[1][i] {
+					t.Errorf("streaming=%v: first difference at %d: with index %q, without %q", streaming, i, results[0][i], results[1][i])
+					break
+				}
+			}
+			t.Errorf("streaming=%v: %d results with the index, %d without", streaming, len(results[0]), len(results[1]))
+		}
+	}
+}
