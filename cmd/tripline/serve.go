@@ -213,7 +213,8 @@ func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
 	defer h.mu.Unlock()
 	for _, doc := range docs {
 		h.records++
-		src := detect.EventSource{Name: "bulk:" + doc.Index, Line: doc.Line, Index: doc.Index}
+		// The _id the client gave or was given becomes the event's _id in alerts.
+		src := detect.EventSource{Name: "bulk:" + doc.Index, Line: doc.Line, Index: doc.Index, ID: doc.ID}
 		raw := h.in.inputFormat == "k8s-audit" || (h.in.inputFormat == "auto" && k8saudit.Detect(doc.Source))
 		if !raw {
 			h.seq++
@@ -229,6 +230,9 @@ func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
 			// For an EventList the valid items are still in h.docs.
 			h.malformed++
 			fmt.Fprintf(h.stderr, "%s:%d: %v (skipped)\n", src.Name, src.Line, err)
+		}
+		if len(h.docs) != 1 {
+			src.ID = "" // the items of an EventList cannot share one _id
 		}
 		for _, d := range h.docs {
 			h.normalized++

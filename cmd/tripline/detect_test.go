@@ -1,0 +1,465 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tripline/tripline/event"
+)
+
+// The rule ids of the example rules.
+const (
+	seedRule      = "02275e05-57a1-46ab-a443-7fb444da6b28"
+	shellRule     = "8c5d2b1e-4f7a-4e3b-9a61-2d0c7e5f1b93"
+	tokenRule     = "3e9f6a20-b1c4-4d87-8f52-6a0d9c3b7e14"
+	discoveryRule = "b47e0c93-2a6d-4f18-8e35-c91f5d7a0b26"
+)
+
+// exampleAlerts are the matches examples/README.md expects: the rule, then the events of
+// each match by event.id (process events) or the last 3 characters of the audit id; sorted
+// as describeMatches sorts.
+var exampleAlerts = []string{
+	seedRule + " sequence d4c-p05 a03",
+	tokenRule + " sequence d4c-p04 a03",
+	shellRule + " event d4c-p01",
+	shellRule + " event d4c-p10",
+	discoveryRule + " sequence d4c-p02 d4c-p03 d4c-p04",
+}
+
+const fixedNow = "2026-03-12T10:00:00Z"
+
+// alertDoc holds the fields of an alert document the tests look at.
+type alertDoc struct {
+	UUID      string `json:"kibana.alert.uuid"`
+	RuleID    string `json:"kibana.alert.rule.rule_id"`
+	Building  string `json:"kibana.alert.building_block_type"`
+	GroupID   string `json:"kibana.alert.group.id"`
+	Timestamp string `json:"@timestamp"`
+	Ancestors []struct {
+		ID    string `json:"id"`
+		Type  string `json:"type"`
+		Index string `json:"index"`
+		Depth int    `json:"depth"`
+	} `json:"kibana.alert.ancestors"`
+	Event struct {
+		ID string `json:"id"`
+	} `json:"event"`
+	Kubernetes struct {
+		Audit struct {
+			AuditID string `json:"auditID"`
+		} `json:"audit"`
+	} `json:"kubernetes"`
+}
+
+// key names the event an alert is about, as examples/README.md does.
+func (a *alertDoc) key() string {
+	if a.Event.ID != "" {
+		return a.Event.ID
+	}
+	if id := a.Kubernetes.Audit.AuditID; len(id) >= 3 {
+		return id[len(id)-3:]
+	}
+	return ""
+}
+
+func parseAlerts(t *testing.T, ndjson string) []*alertDoc {
+	t.Helper()
+	var out []*alertDoc
+	for i, l := range lines(ndjson) {
+		a := new(alertDoc)
+		if err := json.Unmarshal([]byte(l), a); err != nil {
+			t.Fatalf("alert %d: %v: %s", i+1, err, l)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// describeMatches turns alert documents into one line per match ("RULE event KEY" or
+// "RULE sequence KEY..."), sorted, after checking that the building blocks of each
+// sequence and its shell alert are linked as Kibana links them.
+func describeMatches(t *testing.T, alerts []*alertDoc) []string {
+	t.Helper()
+	var out []string
+	shells := map[string]*alertDoc{}
+	blocks := map[string][]*alertDoc{}
+	var groups []string
+	for _, a := range alerts {
+		switch {
+		case a.GroupID == "": // an event query's alert (a building-block rule's too)
+			out = append(out, a.RuleID+" event "+a.key())
+		case a.Building == "":
+			if shells[a.GroupID] != nil {
+				t.Errorf("two shell alerts for group %s", a.GroupID)
+			}
+			shells[a.GroupID] = a
+			groups = append(groups, a.GroupID)
+		default:
+			blocks[a.GroupID] = append(blocks[a.GroupID], a)
+		}
+	}
+	for _, g := range groups {
+		shell := shells[g]
+		keys := []string{shell.RuleID, "sequence"}
+		var signals []string
+		for _, anc := range shell.Ancestors {
+			if anc.Type == "signal" {
+				signals = append(signals, anc.ID)
+			}
+		}
+		var ids []string
+		for _, b := range blocks[g] {
+			if b.RuleID != shell.RuleID || b.Building != "default" {
+				t.Errorf("group %s: building block %s of rule %s, type %q", g, b.UUID, b.RuleID, b.Building)
+			}
+			keys = append(keys, b.key())
+			ids = append(ids, b.UUID)
+		}
+		if !slices.Equal(signals, ids) {
+			t.Errorf("group %s: shell ancestors %v, building blocks %v", g, signals, ids)
+		}
+		out = append(out, strings.Join(keys, " "))
+		delete(blocks, g)
+	}
+	for g := range blocks {
+		t.Errorf("building blocks of group %s have no shell alert", g)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// exampleSummary is the summary of the example run.
+const exampleSummary = `rules:  4 loaded, 0 skipped
+events: 25 read, 0 malformed (skipped), 0 unused (no timestamp or too late), 0 without index
+alerts: 12
+   ALERTS MATCHES  CAPPED  RULE
+        3       1       0  Direct Interactive Kubernetes API Request by Unusual Utilities
+        4       1       0  Burst of Discovery Commands in a Kubernetes Container
+        2       2       0  Interactive Shell Opened in a Kubernetes Container
+        3       1       0  Service Account Token Read Followed by Secret Access from the Same Pod
+`
+
+func TestDetectExample(t *testing.T) {
+	rules, events := example(t, "rules"), example(t, "events")
+	first := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, events)
+	if first.code != exitOK || first.stderr != exampleSummary {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 0, stderr:\n%s", first.code, first.stderr, exampleSummary)
+	}
+	alerts := parseAlerts(t, first.stdout)
+	if len(alerts) != 12 {
+		t.Errorf("%d alert documents, want 12", len(alerts))
+	}
+	if got := describeMatches(t, alerts); !slices.Equal(got, exampleAlerts) {
+		t.Errorf("matches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(exampleAlerts, "\n"))
+	}
+	for _, a := range alerts {
+		if a.Timestamp != "2026-03-12T10:00:00.000Z" {
+			t.Errorf("alert %s: @timestamp %q, want the --now time", a.UUID, a.Timestamp)
+		}
+	}
+	second := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, events)
+	if second.stdout != first.stdout || second.stderr != first.stderr || second.code != first.code {
+		t.Errorf("a second run differs:\n%s\nfirst:\n%s", second.stdout, first.stdout)
+	}
+	// The same alerts with the files named one by one, and with the output in a file.
+	out := filepath.Join(t.TempDir(), "alerts.ndjson")
+	runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, "-o", out,
+		filepath.Join(events, "cloud-defend-process.ndjson"), filepath.Join(events, "kubernetes-audit.ndjson")).
+		check(t, exitOK, "", exampleSummary)
+	if b, err := os.ReadFile(out); err != nil || string(b) != first.stdout {
+		t.Errorf("--output file (%v):\n%s\nwant:\n%s", err, b, first.stdout)
+	}
+}
+
+// TestDetectAncestorIndex checks the index recorded for each source event in the
+// alerts: the document's _index when it has one, else its data stream name.
+func TestDetectAncestorIndex(t *testing.T) {
+	wantIndex := map[string]string{} // event key → index
+	wantID := map[string]string{}    // event key → _id
+	for _, name := range []string{"cloud-defend-process.ndjson", "kubernetes-audit.ndjson"} {
+		f, err := os.Open(example(t, "events", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var doc struct {
+				alertDoc
+				Index      string `json:"_index"`
+				DataStream struct {
+					Type, Dataset, Namespace string
+				} `json:"data_stream"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			index := doc.Index
+			if index == "" {
+				index = doc.DataStream.Type + "-" + doc.DataStream.Dataset + "-" + doc.DataStream.Namespace
+			}
+			wantIndex[doc.key()] = index
+			wantID[doc.key()] = event.DocID(sc.Bytes())
+		}
+		f.Close()
+	}
+	r := runCLI(t, "", "detect", "--rules", example(t, "rules"), "--now", fixedNow, example(t, "events"))
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, a := range parseAlerts(t, r.stdout) {
+		if a.GroupID != "" && a.Building == "" {
+			continue // a shell alert is about no single event
+		}
+		if len(a.Ancestors) != 1 || a.Ancestors[0].Type != "event" {
+			t.Errorf("alert %s of %s: ancestors %+v, want one event", a.UUID, a.key(), a.Ancestors)
+			continue
+		}
+		anc := a.Ancestors[0]
+		if anc.Index != wantIndex[a.key()] || anc.ID != wantID[a.key()] {
+			t.Errorf("alert of %s (rule %s): ancestor index %q, id %q; want %q, %q",
+				a.key(), a.RuleID, anc.Index, anc.ID, wantIndex[a.key()], wantID[a.key()])
+		}
+	}
+}
+
+// TestDetectRawAudit runs the rules over the process events and the raw audit log: the
+// raw records, normalised, must give the alerts the ECS audit events give.
+func TestDetectRawAudit(t *testing.T) {
+	rules, events := example(t, "rules"), example(t, "events")
+	ecs := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, events)
+	raw := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow,
+		filepath.Join(events, "cloud-defend-process.ndjson"), example(t, "raw-audit"))
+	wantSummary := strings.Replace(exampleSummary, "0 without index\n", "0 without index, 10 from raw Kubernetes audit records\n", 1)
+	if raw.code != exitOK || raw.stderr != wantSummary {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 0, stderr:\n%s", raw.code, raw.stderr, wantSummary)
+	}
+	if got := describeMatches(t, parseAlerts(t, raw.stdout)); !slices.Equal(got, exampleAlerts) {
+		t.Errorf("matches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(exampleAlerts, "\n"))
+	}
+	// The seed rule's alert documents are the same, byte for byte.
+	seedOnly := func(s string) string {
+		var b strings.Builder
+		for _, l := range lines(s) {
+			if strings.Contains(l, `"kibana.alert.rule.rule_id":"`+seedRule+`"`) {
+				b.WriteString(l + "\n")
+			}
+		}
+		return b.String()
+	}
+	want, got := seedOnly(ecs.stdout), seedOnly(raw.stdout)
+	if len(lines(want)) != 3 || got != want {
+		t.Errorf("seed rule alerts from raw audit:\n%s\nwant:\n%s", got, want)
+	}
+	// With --input-format k8s-audit, the process events are not audit records.
+	r := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, "--input-format", "k8s-audit",
+		filepath.Join(events, "cloud-defend-process.ndjson"))
+	if r.code != exitSkipped || !strings.Contains(r.stderr, "cloud-defend-process.ndjson:15: k8saudit: not a Kubernetes audit record") {
+		t.Errorf("k8s-audit on ECS events: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestDetect(t *testing.T) {
+	rules, events := example(t, "rules"), example(t, "events")
+	broken := brokenRulesDir(t)
+	dir := t.TempDir()
+	procs, err := os.ReadFile(filepath.Join(events, "cloud-defend-process.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := writeFile(t, dir, "bad.ndjson", "{oops\n"+string(procs))
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // "" and alerts set: compare the matches instead
+		alerts []string
+		stderr string
+	}{
+		{
+			name:   "summary only",
+			args:   []string{"detect", "--rules", rules, "--now", fixedNow, "--format", "summary", events},
+			stdout: exampleSummary,
+		},
+		{
+			name:   "missing --rules",
+			args:   []string{"detect", events},
+			code:   exitUsage,
+			stderr: "tripline: no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)\n",
+		},
+		{
+			name:   "bad --now",
+			args:   []string{"detect", "--rules", rules, "--now", "yesterday", events},
+			code:   exitUsage,
+			stderr: "tripline: --now \"yesterday\": want an RFC 3339 time such as 2026-01-02T15:04:05Z\n",
+		},
+		{
+			name:   "unknown format",
+			args:   []string{"detect", "--rules", rules, "--format", "csv", events},
+			code:   exitUsage,
+			stderr: "tripline: unknown --format \"csv\" (want ndjson or summary)\n",
+		},
+		{
+			name:   "no rule can run",
+			args:   []string{"detect", "--rules", filepath.Join(broken, "kuery.toml"), events},
+			code:   exitUsage,
+			stderr: "tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n",
+		},
+		{
+			name: "broken rules next to good ones: the good ones run",
+			args: []string{"detect", "--rules", broken, "--now", fixedNow, "--format", "summary", events},
+			stdout: "rules:  2 loaded, 3 skipped, 2 rule files unreadable\n" +
+				"            1 not an EQL rule (query/kuery), in " + filepath.Join(broken, "kuery.toml") + "\n" +
+				"            1 query: line 2:27: Unknown function [foo], in " + filepath.Join(broken, "broken.toml") + "\n" +
+				"            1 query: line 2:2: Unknown function [bar], in " + filepath.Join(broken, "sub/export.ndjson") + ":3\n" +
+				"events: 25 read, 0 malformed (skipped), 0 unused (no timestamp or too late), 0 without index\n" +
+				"alerts: 2\n" +
+				"   ALERTS MATCHES  CAPPED  RULE\n" +
+				"        2       2       0  Interactive Shell Opened in a Kubernetes Container\n",
+			stderr: "tripline: rule file " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '.' or '=', but got 'i' instead (skipped)\n" +
+				"tripline: rule file " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string (skipped)\n",
+		},
+		{
+			name:   "broken rules next to good ones: alerts",
+			args:   []string{"detect", "--rules", broken, "--rules", filepath.Join(rules, "service_account_token_read_then_secret_access.toml"), "--now", fixedNow, events},
+			alerts: []string{tokenRule + " sequence d4c-p04 a03", shellRule + " event d4c-p01", shellRule + " event d4c-p10"},
+		},
+		{
+			name:   "a malformed line is reported and skipped, the rest runs",
+			args:   []string{"detect", "--rules", filepath.Join(rules, "interactive_shell_in_kubernetes_container.toml"), "--now", fixedNow, bad},
+			code:   exitSkipped,
+			alerts: []string{shellRule + " event d4c-p01", shellRule + " event d4c-p10"},
+		},
+		{
+			name:   "--index that no rule's patterns match",
+			args:   []string{"detect", "--rules", rules, "--now", fixedNow, "--index", "other-index", "--format", "summary", events},
+			stdout: "rules:  4 loaded, 0 skipped\nevents: 25 read, 0 malformed (skipped), 0 unused (no timestamp or too late), 0 without index\nalerts: 0\n",
+		},
+		{
+			name:   "--ignore-index-patterns",
+			args:   []string{"detect", "--rules", rules, "--now", fixedNow, "--index", "other-index", "--ignore-index-patterns", events},
+			alerts: exampleAlerts,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", tt.args...)
+			if tt.alerts == nil {
+				r.check(t, tt.code, tt.stdout, tt.stderr)
+				return
+			}
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, tt.code, r.stderr)
+			}
+			if got := describeMatches(t, parseAlerts(t, r.stdout)); !slices.Equal(got, tt.alerts) {
+				t.Errorf("matches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.alerts, "\n"))
+			}
+		})
+	}
+	t.Run("malformed line message", func(t *testing.T) {
+		r := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, "--format", "summary", bad)
+		want := bad + ":1: not a JSON object (no closing brace) (skipped)\n"
+		if r.code != exitSkipped || r.stderr != want ||
+			!strings.Contains(r.stdout, "events: 16 read, 1 malformed (skipped), ") {
+			t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 3, stderr %q", r.code, r.stdout, r.stderr, want)
+		}
+	})
+	t.Run("stats", func(t *testing.T) {
+		r := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, "--stats", "--format", "summary", events)
+		var rep struct {
+			Input struct {
+				Records int64 `json:"records"`
+			} `json:"input"`
+			Detect struct {
+				RulesLoaded int   `json:"rules_loaded"`
+				Alerts      int64 `json:"alerts"`
+				Rules       []struct {
+					RuleID string `json:"rule_id"`
+					Alerts int    `json:"alerts"`
+				} `json:"rules"`
+			} `json:"detect"`
+		}
+		if r.code != exitOK || r.stderr != "" || len(lines(r.stdout)) != 1 {
+			t.Fatalf("exit %d, stdout %q, stderr %q: want one JSON line on stdout", r.code, r.stdout, r.stderr)
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		perRule := map[string]int{}
+		for _, x := range rep.Detect.Rules {
+			perRule[x.RuleID] = x.Alerts
+		}
+		want := map[string]int{seedRule: 3, shellRule: 2, tokenRule: 3, discoveryRule: 4}
+		if rep.Input.Records != 25 || rep.Detect.RulesLoaded != 4 || rep.Detect.Alerts != 12 || !mapsEqual(perRule, want) {
+			t.Errorf("stats %s", r.stdout)
+		}
+	})
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDetectPrebuiltRules runs Elastic's 1,024 EQL rules over the example: all load, the
+// others are listed as skipped by type, and the seed rule's current version finds the
+// example's sequence.
+func TestDetectPrebuiltRules(t *testing.T) {
+	dir := filepath.Join(sharedDir(t), "rules", "detection-rules")
+	r := runCLI(t, "", "detect", "--rules", dir, "--now", fixedNow, example(t, "events"))
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	head := lines(r.stderr)
+	if len(head) < 2 || head[0] != "rules:  1024 loaded, 1044 skipped" {
+		t.Fatalf("summary:\n%s", r.stderr)
+	}
+	skipped := 0
+	for _, l := range head[1:] {
+		if !strings.HasPrefix(l, "        ") {
+			break
+		}
+		f := strings.Fields(l)
+		if !strings.HasPrefix(strings.Join(f[1:], " "), "not an EQL rule (") {
+			t.Errorf("skip reason %q, want by type", l)
+		}
+		n := 0
+		for _, c := range f[0] {
+			n = n*10 + int(c-'0')
+		}
+		skipped += n
+	}
+	if skipped != 1044 {
+		t.Errorf("skip reasons add up to %d, want 1044", skipped)
+	}
+	// The prebuilt versions of the seed rule (same rule_id) and of its sibling by Common
+	// Utilities, as examples/README.md says.
+	const commonRule = "9d312839-339a-4e10-af2e-a49b15b15d13"
+	var got []string
+	for _, m := range describeMatches(t, parseAlerts(t, r.stdout)) {
+		if strings.HasPrefix(m, seedRule) || strings.HasPrefix(m, commonRule) {
+			got = append(got, m)
+		}
+	}
+	want := []string{
+		seedRule + " sequence d4c-p05 a03",
+		commonRule + " sequence d4c-p06 a05",
+		commonRule + " sequence d4c-p07 a06",
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("matches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
