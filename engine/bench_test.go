@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"flag"
+	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"testing"
@@ -11,11 +13,12 @@ import (
 	"github.com/tripline/tripline/event"
 )
 
-// appendBenchEvent writes event i of the benchmark stream, one millisecond apart: alternately
-// an exec in pod (i/2) % keys and an audit event from pod (i/2 - 100) % keys, so that every
-// exec is followed 200 ms later by an audit from its pod (one sequence per exec).
-func appendBenchEvent(dst []byte, i, keys int) []byte {
-	ts := baseMillis + int64(i)
+// appendBenchEvent writes event i of the benchmark stream, perMs events per millisecond:
+// alternately an exec in pod (i/2) % keys and an audit event from pod (i/2 - lag) % keys, so
+// that every exec is followed 2*lag events later by an audit from its pod (one sequence per
+// exec when that is within the maxspan of 1 s, none otherwise).
+func appendBenchEvent(dst []byte, i, keys, perMs, lag int) []byte {
+	ts := baseMillis + int64(i/perMs)
 	pod := (i / 2) % keys
 	dst = append(dst, `{"@timestamp":`...)
 	dst = strconv.AppendInt(dst, ts, 10)
@@ -25,19 +28,30 @@ func appendBenchEvent(dst []byte, i, keys int) []byte {
 		dst = append(dst, `"}}}`...)
 		return dst
 	}
-	pod = (pod - 100 + keys) % keys
+	pod = ((pod-lag)%keys + keys) % keys
 	dst = append(dst, `,"event":{"dataset":"kubernetes.audit_logs"},"kubernetes":{"audit":{"user":{"extra":{"authentication.kubernetes.io/pod-name":["pod-`...)
 	dst = strconv.AppendInt(dst, int64(pod), 10)
 	dst = append(dst, `"]}}}}}`...)
 	return dst
 }
 
+// The size of BenchmarkSequenceByMaxspan's stream, for the memory figures of issue 7: run
+// it with -seq.events 1000000 and -seq.events 10000000, both with -seq.keys 1000000, and
+// compare peak-live-heap-MB (bench/run.sh -m does this).
+var (
+	seqEvents = flag.Int("seq.events", 1_000_000, "BenchmarkSequenceByMaxspan: events in the stream")
+	seqKeys   = flag.Int("seq.keys", 200_000, "BenchmarkSequenceByMaxspan: distinct join keys")
+	seqPerMs  = flag.Int("seq.perms", 1, "BenchmarkSequenceByMaxspan: events per millisecond of event time")
+	seqLag    = flag.Int("seq.lag", 100, "BenchmarkSequenceByMaxspan: an exec's audit event comes 2*lag events later")
+)
+
 // BenchmarkSequenceByMaxspan runs the seed rule's shape (2-stage sequence by, maxspan=1s) in
 // streaming mode over a generated stream with many distinct keys, decoding included. It
-// reports events/s, the peak live heap (as marked by the garbage collector) and the peak
-// pending state.
+// reports events/s, the peak live heap (as marked by the garbage collector), the peak
+// pending state (partial sequences and buffered events) and the live heap per pending
+// candidate above the heap before the run.
 func BenchmarkSequenceByMaxspan(b *testing.B) {
-	n, keys := 1_000_000, 200_000
+	n, keys, perMs, lag := *seqEvents, *seqKeys, max(*seqPerMs, 1), *seqLag
 	if testing.Short() {
 		n, keys = 100_000, 20_000
 	}
@@ -54,6 +68,9 @@ func BenchmarkSequenceByMaxspan(b *testing.B) {
 	var peak uint64
 	var results, peakPending int64
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	runtime.GC()
+	metrics.Read(live)
+	base := live[0].Value.Uint64()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -62,7 +79,7 @@ func BenchmarkSequenceByMaxspan(b *testing.B) {
 		var ev event.Event
 		var buf []byte
 		for i := range n {
-			buf = appendBenchEvent(buf[:0], i, keys)
+			buf = appendBenchEvent(buf[:0], i, keys, perMs, lag)
 			if err := dec.Decode(buf, &ev); err != nil {
 				b.Fatal(err)
 			}
@@ -83,4 +100,7 @@ func BenchmarkSequenceByMaxspan(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
 	b.ReportMetric(float64(peakPending), "peak-pending")
 	b.ReportMetric(float64(results), "results")
+	if peakPending > 0 && peak > base {
+		b.ReportMetric(float64(peak-base)/float64(peakPending), "heap-bytes/pending")
+	}
 }
