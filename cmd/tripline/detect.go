@@ -30,7 +30,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.rules, "rules", nil, "rule file or directory: detection-rules TOML or Kibana export NDJSON (repeatable; required)")
 	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "where alerts go (repeatable): - (stdout, the default), FILE, file:FILE?max-size=100MB, webhook:URL, es:URL/INDEX")
 	fs.StringVar(&f.now, "now", "", "alert creation time (RFC 3339) written as @timestamp, for reproducible output (default: the current time)")
-	fs.StringVar(&f.space, "space", "default", "Kibana space id used in alert index names")
+	fs.StringVar(&f.space, "space", "default", "Kibana space id; like Kibana, it is part of every alert's id")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
 }
@@ -141,7 +141,8 @@ document per match, shaped as Kibana's detection engine writes them (kibana.aler
 
 Events are read from the files (NDJSON, a JSON array, or .gz of either), or standard input
 when no file (or "-") is given. Raw kube-apiserver audit records are turned into the ECS
-documents Elastic's Kubernetes integration produces (--input-format). A rule sees the events
+documents Elastic's Kubernetes integration produces (--input-format), with event.ingested
+set to stageTimestamp truncated to seconds: a reproducible stand-in for the ingest time. A rule sees the events
 whose index matches its index patterns: the index comes from --index, the document's _index,
 or its data_stream.type-dataset-namespace; events with no index go to every rule.
 
@@ -150,7 +151,8 @@ Elasticsearch's. With --follow, events are matched in arrival order, with a reor
 buffer of --max-lateness, and alerts come out as soon as they are known.
 
 Alerts go to --output (stdout by default) as NDJSON; a summary of rules, events and alerts
-per rule goes to stderr at the end (--format summary prints it to stdout instead of alerts).
+per rule goes to stderr at the end (--format summary prints it to stdout instead of alerts;
+--stats prints it as JSON).
 
 ` + exitCodesHelp,
 		Example: `  tripline detect --rules examples/rules examples/events

@@ -40,7 +40,7 @@ const (
 )
 
 func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
-	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records (audit.k8s.io Event or EventList, AKS, GKE) into ECS and leaves other documents alone; k8s-audit expects only audit records (event.ingested is set to stageTimestamp truncated to seconds)")
+	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records (Event, EventList, AKS or GKE envelopes) into ECS documents and leaves other documents alone; k8s-audit reports and skips whatever is not an audit record")
 	fs.StringArrayVar(&f.mappings, "mapping", nil, "Elasticsearch mapping file giving field types, {\"properties\":...} or {\"mappings\":{...}} (repeatable; merged)")
 	fs.IntVar(&f.maxPending, "max-pending", 0, "most partial sequences a sequence without maxspan keeps, per query (0: 1,000,000)")
 	switch use {

@@ -45,7 +45,8 @@ print the matches.
 Events are read from the files (NDJSON, a JSON array of objects, or .gz of either), or from
 standard input when no file (or "-") is given. Each file is one index, named after the file
 (events.ndjson.gz is index "events") unless --index names it. Raw kube-apiserver audit
-records are turned into ECS first (--input-format).
+records are turned into ECS first (--input-format), with event.ingested set to
+stageTimestamp truncated to seconds.
 
 The whole input is ordered by timestamp, then --tiebreaker-field, then input order, so the
 results are the ones Elasticsearch gives. Without --size every result is printed; with it,
@@ -59,7 +60,7 @@ Output formats:
   es      one document shaped like Elasticsearch's _eql/search response
   table   a table for people: timestamp, category, and a few key fields
 
-At the end, a line on stderr gives events read, skipped and results (--stats: as JSON).
+At the end, a line on stderr gives records read, skipped and results (--stats: as JSON).
 
 ` + exitCodesHelp,
 		Example: `  tripline query 'process where process.name : "bash"' examples/events/*.ndjson
@@ -80,7 +81,7 @@ At the end, a line on stderr gives events read, skipped and results (--stats: as
 	fs.StringVar(&qf.resultPosition, "result-position", "tail", "with --size: head keeps the earliest results, tail the most recent")
 	fs.IntVar(&qf.maxSamplesPerKey, "max-samples-per-key", 1, "samples per join-key tuple for sample queries")
 	fs.StringVar(&qf.format, "format", "ndjson", "output: ndjson, es or table")
-	fs.BoolVar(&qf.stats, "stats", false, "print the run's counters as JSON on stderr at the end")
+	fs.BoolVar(&qf.stats, "stats", false, "print the run's counters on stderr as JSON instead of the one-line summary")
 	return cmd
 }
 

@@ -45,7 +45,8 @@ Endpoints:
   GET  /metrics                Prometheus metrics: events in, rejected, alerts per rule, latency
 
 The _index of each document routes it to the rules whose index patterns match. Raw
-kube-apiserver audit records are turned into ECS (--input-format). Events are matched in
+kube-apiserver audit records are turned into ECS (--input-format; event.ingested is
+stageTimestamp truncated to seconds, as for detect). Events are matched in
 arrival order with a reordering buffer of --max-lateness; alerts go to --output as soon as
 they are known.
 

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// TestHelp checks that every command's --help succeeds and lists each of its flags with a
+// description, and that flags which mean nothing to a command are not offered.
+func TestHelp(t *testing.T) {
+	var cmds [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		cmds = append(cmds, path)
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				walk(sub, append(append([]string(nil), path...), sub.Name()))
+			}
+		}
+	}
+	root := newRootCmd(nil, nil, nil)
+	walk(root, nil)
+	if len(cmds) != 8 { // root, detect, parse, query, rules, rules list, rules validate, serve
+		t.Errorf("%d commands: %v", len(cmds), cmds)
+	}
+	for _, path := range cmds {
+		t.Run(strings.Join(append([]string{"tripline"}, path...), " "), func(t *testing.T) {
+			r := runCLI(t, "", append(append([]string(nil), path...), "--help")...)
+			if r.code != exitOK || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			c, _, err := root.Find(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Short == "" {
+				t.Error("no short description")
+			}
+			c.Flags().VisitAll(func(f *pflag.Flag) {
+				if len(f.Usage) < 12 {
+					t.Errorf("--%s: description %q is too thin", f.Name, f.Usage)
+				}
+				if !strings.Contains(r.stdout, "--"+f.Name+" ") {
+					t.Errorf("--%s is missing from --help", f.Name)
+				}
+			})
+		})
+	}
+	// serve reads no files: the file-reading flags are not offered.
+	serve, _, _ := root.Find([]string{"serve"})
+	for _, name := range []string{"follow", "progress", "index"} {
+		if serve.Flags().Lookup(name) != nil {
+			t.Errorf("serve offers --%s", name)
+		}
+	}
+}
