@@ -133,16 +133,24 @@ func TestMissingEventSequence(t *testing.T) {
 	}
 }
 
-// TestSinkError: a sink failure is returned, not swallowed.
+// TestSinkError: a sink failure is returned, not swallowed: by Process itself when events are
+// handled in its goroutine, by Close (which handles the last batch) with workers.
 func TestSinkError(t *testing.T) {
 	r := &rule.Rule{RuleID: "e", Name: "e", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100, Query: `any where true`}
 	boom := errors.New("disk full")
-	d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
-		Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Process(context.Background(), []byte(`{"a":1}`), EventSource{Name: "t", Line: 1}); !errors.Is(err, boom) {
-		t.Errorf("Process error = %v, want %v", err, boom)
+	for _, workers := range []int{1, 2} {
+		d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
+			Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perr := d.Process(context.Background(), []byte(`{"a":1}`), EventSource{Name: "t", Line: 1})
+		cerr := d.Close(context.Background())
+		if workers == 1 && !errors.Is(perr, boom) {
+			t.Errorf("workers %d: Process error = %v, want %v", workers, perr, boom)
+		}
+		if workers > 1 && (perr != nil || !errors.Is(cerr, boom)) {
+			t.Errorf("workers %d: Process error = %v, Close error = %v, want nil and %v", workers, perr, cerr, boom)
+		}
 	}
 }

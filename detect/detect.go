@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -30,6 +31,16 @@ func (f SinkFunc) Write(ctx context.Context, alerts []Alert) error { return f(ct
 type Runner interface {
 	Push(ev *event.Event) error
 	Flush(ctx context.Context) error
+}
+
+// SplitRunner is a Runner whose Push splits in two: Match, stateless and safe for
+// concurrent use, says which terms an event matches; PushMatched does the rest, in input
+// order (engine.Run is one). With Options.Workers > 1 the Detector calls Match on its
+// worker goroutines and PushMatched in order; other Runners get Push, in order.
+type SplitRunner interface {
+	Runner
+	Match(ev *event.Event) uint64
+	PushMatched(ev *event.Event, mask uint64) error
 }
 
 // Compiled is a rule's query ready to run.
@@ -87,6 +98,13 @@ type Options struct {
 	Index string
 	// IgnoreIndexPatterns offers every event to every rule.
 	IgnoreIndexPatterns bool
+	// Workers is the number of goroutines that decode events, route them and evaluate the
+	// rules' filters, ahead of the in-order part (sequence state, alerts), which stays on the
+	// caller's goroutine: 0 means runtime.GOMAXPROCS(0) in batch mode and none in streaming
+	// mode, 1 means none (everything in Process). Events are handed over in batches of 256,
+	// so a streaming caller that sets it sees alerts only once a batch is full (or at Close).
+	// The results are the same whatever the number.
+	Workers int
 	// NoPrefilter turns the rule index off: every event goes to every rule its index
 	// patterns allow, whatever its category and field values (for testing the index; the
 	// results are the same, only slower).
@@ -106,7 +124,7 @@ type ruleState struct {
 	pending  [][]*event.Event // batch: matches kept until Close for max_signals (tail)
 	buckets  map[int64]int    // streaming: alerts per interval bucket
 	interval time.Duration
-	pushErr  error // the last Push error, reported once per event
+	split    SplitRunner // comp.Runner, when its matching can run apart from its state
 }
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
@@ -120,19 +138,15 @@ type Detector struct {
 	sink    Sink
 	summary Summary
 
-	// Routing.
+	// Routing: the index (read-only after New) and the caller's goroutine's router.
 	slotIndex, slotID         event.Slot
 	slotDSType, slotDSDataset event.Slot
 	slotDSNamespace           event.Slot
 	catFields                 []catField   // rules routed by category
 	fieldIdx                  []fieldIndex // rules routed by a constant equality
 	anyRules                  []int        // rules offered every event
-	lowBuf                    []byte
-	routes                    map[string]*route
-	dsBuf                     []byte
-	mark                      []uint32
-	epoch                     uint32
-	cand                      []int
+	rt                        *router
+	pipe                      *pipeline // nil: events are handled in Process's goroutine
 	alertErr                  error
 	ctx                       context.Context // of the current Process or Close call
 }
@@ -167,7 +181,6 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		opts:   opts,
 		fields: event.NewFields(),
 		sink:   sink,
-		routes: make(map[string]*route),
 		b: builder{
 			space: opts.Space, now: isoMillis(opts.Now), url: opts.KibanaURL,
 			version: opts.KibanaVersion, alertIdx: AlertsIndex(opts.Space),
@@ -191,8 +204,14 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	d.buildIndex()
 	d.summary.RulesLoaded = len(d.rules)
 	d.dec = event.NewDecoder(d.fields)
-	d.mark = make([]uint32, len(d.rules))
-	d.cand = make([]int, 0, len(d.rules))
+	d.rt = d.newRouter()
+	workers := opts.Workers
+	if workers == 0 && !opts.Streaming {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers > 1 {
+		d.pipe = d.newPipeline(workers)
+	}
 	return d, nil
 }
 
@@ -227,6 +246,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		return nil, err
 	}
 	rs.comp = comp
+	rs.split, _ = comp.Runner.(SplitRunner)
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil
 }
@@ -271,12 +291,17 @@ type EventSource struct {
 
 // Process decodes one JSON document and offers it to every rule that can match it. A
 // malformed document is counted, reported through Options.OnEventError and skipped; the
-// error returned is only a Sink error or ctx's.
+// error returned is only a Sink error or ctx's. With Options.Workers > 1 the document is
+// copied and handled later (by Close at the latest): its alerts, errors and counters, and a
+// Sink error, come from a later Process or Close call.
 func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	d.ctx = ctx
+	if d.pipe != nil {
+		return d.pipe.add(ctx, doc, src)
+	}
 	d.summary.EventsRead++
 	ev := &d.ev
 	if err := d.dec.Decode(doc, ev); err != nil {
@@ -284,33 +309,59 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 		d.report(fmt.Errorf("%s:%d: %w", src.Name, src.Line, err))
 		return nil
 	}
+	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
+		d.summary.EventsWithoutIndex++
+	}
+	return d.push(ev, d.rt.candidates(ev), nil)
+}
+
+// router is the routing state of one goroutine: the index-name cache and scratch space.
+// The index itself (the Detector's catFields, fieldIdx, anyRules) is shared, read-only.
+type router struct {
+	d      *Detector
+	routes map[string]*route
+	dsBuf  []byte
+	lowBuf []byte
+	mark   []uint32
+	epoch  uint32
+	cand   []int
+}
+
+func (d *Detector) newRouter() *router {
+	return &router{d: d, routes: make(map[string]*route), mark: make([]uint32, len(d.rules)),
+		cand: make([]int, 0, len(d.rules))}
+}
+
+// prepare sets the event's source fields and index name; false means it has no index.
+func (rt *router) prepare(ev *event.Event, src EventSource) bool {
 	ev.Source, ev.Line, ev.Seq, ev.ID = src.Name, src.Line, src.Seq, src.ID
 	ev.Index = src.Index
 	if ev.Index == "" {
-		ev.Index = d.opts.Index
+		ev.Index = rt.d.opts.Index
 	}
 	if ev.Index == "" {
-		ev.Index = d.docIndex(ev)
+		ev.Index = rt.docIndex(ev)
 	}
-	return d.offer(ev)
+	return ev.Index != ""
 }
 
 // docIndex returns the document's _index, else its data stream name, else "". The result
 // may alias the detector's buffer: it is only used until the next event.
-func (d *Detector) docIndex(ev *event.Event) string {
+func (rt *router) docIndex(ev *event.Event) string {
+	d := rt.d
 	if vs := ev.Values(d.slotIndex); len(vs) == 1 && vs[0].Kind == event.KindString {
 		return vs[0].Str
 	}
 	t, ds, ns := ev.Values(d.slotDSType), ev.Values(d.slotDSDataset), ev.Values(d.slotDSNamespace)
 	if len(t) == 1 && len(ds) == 1 && len(ns) == 1 && t[0].Kind == event.KindString &&
 		ds[0].Kind == event.KindString && ns[0].Kind == event.KindString {
-		b := append(d.dsBuf[:0], t[0].Str...)
+		b := append(rt.dsBuf[:0], t[0].Str...)
 		b = append(b, '-')
 		b = append(b, ds[0].Str...)
 		b = append(b, '-')
 		b = append(b, ns[0].Str...)
-		d.dsBuf = b
-		if r, ok := d.routes[string(b)]; ok { // no allocation for a known name
+		rt.dsBuf = b
+		if r, ok := rt.routes[string(b)]; ok { // no allocation for a known name
 			return r.name
 		}
 		return string(b)
@@ -325,41 +376,40 @@ type route struct {
 }
 
 // route returns, for an index name, which rules its events go to (cached).
-func (d *Detector) route(index string) []bool {
-	if r, ok := d.routes[index]; ok {
+func (rt *router) route(index string) []bool {
+	if r, ok := rt.routes[index]; ok {
 		return r.allowed
 	}
-	r := &route{name: index, allowed: make([]bool, len(d.rules))}
-	for i, rs := range d.rules {
+	r := &route{name: index, allowed: make([]bool, len(rt.d.rules))}
+	for i, rs := range rt.d.rules {
 		r.allowed[i] = rs.patterns.Match(index)
 	}
-	if len(d.routes) >= maxRoutes {
-		clear(d.routes)
+	if len(rt.routes) >= maxRoutes {
+		clear(rt.routes)
 	}
-	d.routes[index] = r
+	rt.routes[index] = r
 	return r.allowed
 }
 
-// offer pushes ev to the rules that can match it.
-func (d *Detector) offer(ev *event.Event) error {
+// candidates returns the rules ev is offered to, in rule order: those its index patterns
+// allow, among those the rule index finds for its category and field values. The slice is
+// reused by the next call.
+func (rt *router) candidates(ev *event.Event) []int {
+	d := rt.d
 	var allowed []bool
-	switch {
-	case d.opts.IgnoreIndexPatterns:
-	case ev.Index == "":
-		d.summary.EventsWithoutIndex++
-	default:
-		allowed = d.route(ev.Index)
+	if !d.opts.IgnoreIndexPatterns && ev.Index != "" {
+		allowed = rt.route(ev.Index)
 	}
-	d.epoch++
-	if d.epoch == 0 { // wrapped: reset marks
-		clear(d.mark)
-		d.epoch = 1
+	rt.epoch++
+	if rt.epoch == 0 { // wrapped: reset marks
+		clear(rt.mark)
+		rt.epoch = 1
 	}
-	cand := d.cand[:0]
+	cand := rt.cand[:0]
 	add := func(list []int) {
 		for _, i := range list {
-			if d.mark[i] != d.epoch && (allowed == nil || allowed[i]) {
-				d.mark[i] = d.epoch
+			if rt.mark[i] != rt.epoch && (allowed == nil || allowed[i]) {
+				rt.mark[i] = rt.epoch
 				cand = append(cand, i)
 			}
 		}
@@ -387,26 +437,38 @@ func (d *Detector) offer(ev *event.Event) error {
 			case nonASCII:
 				add(x.all)
 			case upper:
-				d.lowBuf = append(d.lowBuf[:0], v.Str...)
-				for i, c := range d.lowBuf {
+				rt.lowBuf = append(rt.lowBuf[:0], v.Str...)
+				for i, c := range rt.lowBuf {
 					if 'A' <= c && c <= 'Z' {
-						d.lowBuf[i] = c + 'a' - 'A'
+						rt.lowBuf[i] = c + 'a' - 'A'
 					}
 				}
-				add(x.byVal[string(d.lowBuf)])
+				add(x.byVal[string(rt.lowBuf)])
 			default:
 				add(x.byVal[v.Str])
 			}
 		}
 	}
 	slices.Sort(cand)
-	d.cand = cand
+	rt.cand = cand
+	return cand
+}
+
+// push offers ev to the candidate rules, in order. masks, when given, holds for each
+// candidate the terms it matches (from its SplitRunner's Match).
+func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
 	unused := true
 	var firstErr error
-	for _, i := range cand {
+	for k, i := range cand {
 		rs := d.rules[i]
 		rs.stats.EventsOffered++
-		if err := rs.comp.Runner.Push(ev); err != nil {
+		var err error
+		if masks != nil && rs.split != nil {
+			err = rs.split.PushMatched(ev, masks[k])
+		} else {
+			err = rs.comp.Runner.Push(ev)
+		}
+		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -530,6 +592,9 @@ func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
 func (d *Detector) Close(ctx context.Context) error {
 	d.ctx = ctx
 	var first error
+	if d.pipe != nil {
+		first = d.pipe.close(ctx)
+	}
 	for _, rs := range d.rules {
 		if err := rs.comp.Runner.Flush(ctx); err != nil && first == nil {
 			first = fmt.Errorf("rule %s (%s): %w", rs.info.r.RuleID, rs.info.r.Name, err)

@@ -73,9 +73,10 @@ func formatRoutes(rs []Route) string {
 }
 
 // TestPrefilterSameResults runs all 1,024 EQL rules of the corpus over generated events
-// (bench/gen, with planted seed-rule sequences) with the rule index and without it, in batch
-// and streaming modes: the alerts and every rule's match count must be identical (in the
-// same order in batch mode).
+// (bench/gen, with planted seed-rule sequences) with the rule index and without it, and with
+// the index on 3 worker goroutines, in batch and streaming modes: the alerts and every
+// rule's match count must be identical (in the same order, except between the index and no
+// index in streaming mode).
 func TestPrefilterSameResults(t *testing.T) {
 	dir := sharedPath(t, "rules/detection-rules")
 	set, err := rule.Load(context.Background(), dir)
@@ -89,15 +90,32 @@ func TestPrefilterSameResults(t *testing.T) {
 		t.Fatalf("bench/gen: %v\n%s", err, out)
 	}
 	for _, streaming := range []bool{false, true} {
-		var results [2][]string
-		for i, noPrefilter := range []bool{false, true} {
+		var results [3][]string
+		for i, c := range []struct {
+			noPrefilter bool
+			workers     int
+		}{{false, 1}, {true, 1}, {false, 3}} {
 			alerts, sum, _ := runFile(t, set.Rules, events, Options{
-				Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: streaming, NoPrefilter: noPrefilter})
+				Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: streaming,
+				NoPrefilter: c.noPrefilter, Workers: c.workers})
 			for _, a := range alerts {
 				results[i] = append(results[i], a.Rule.RuleID+" "+a.ID)
 			}
 			for _, r := range sum.Rules {
-				results[i] = append(results[i], fmt.Sprintf("%s matches=%d", r.RuleID, r.Matches))
+				results[i] = append(results[i], fmt.Sprintf("%s matches=%d offered=%d", r.RuleID, r.Matches, r.EventsOffered))
+			}
+			results[i] = append(results[i], fmt.Sprintf("read=%d skipped=%d unused=%d noindex=%d",
+				sum.EventsRead, sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex))
+		}
+		if !reflect.DeepEqual(results[0], results[2]) {
+			t.Errorf("streaming=%v: 3 workers give %d results, 1 worker %d, or in another order", streaming, len(results[2]), len(results[0]))
+		}
+		// Without the index every rule is offered every event: only the offer counts differ.
+		for i := range results {
+			for j, r := range results[i] {
+				if k := strings.Index(r, " offered="); k >= 0 {
+					results[i][j] = r[:k]
+				}
 			}
 		}
 		if streaming {

@@ -69,15 +69,35 @@ func (r *Run) deliver(res *Result) {
 // A non-nil error is a *SkipError: the event was not used (no timestamp, or too late);
 // the run goes on.
 func (r *Run) Push(ev *event.Event) error {
+	if r.lim.done() {
+		r.stats.EventsIn++
+		return nil
+	}
+	return r.PushMatched(ev, r.q.Match(ev))
+}
+
+// Match returns which terms of the query ev matches (bit i for term i): the stateless half
+// of Push, which may run on any goroutine, concurrently with other calls and with the Run's
+// own methods, while PushMatched does the rest in order.
+func (q *Query) Match(ev *event.Event) uint64 {
+	var mask uint64
+	for i := range q.terms {
+		if q.terms[i].filter.Match(ev) {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+// Match is r's query's Match (safe for concurrent use).
+func (r *Run) Match(ev *event.Event) uint64 { return r.q.Match(ev) }
+
+// PushMatched is Push with the terms ev matches already known (from Match on the same
+// event): Push(ev) is PushMatched(ev, r.Match(ev)).
+func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 	r.stats.EventsIn++
 	if r.lim.done() {
 		return nil
-	}
-	var mask uint64
-	for i := range r.q.terms {
-		if r.q.terms[i].filter.Match(ev) {
-			mask |= 1 << i
-		}
 	}
 	if mask == 0 && r.mode == Batch {
 		return nil // batch order needs no timestamp of an event no term matched
