@@ -24,7 +24,7 @@ func newRulesCmd() *cobra.Command {
 		Long: `Work with detection rules: Elastic's detection-rules TOML files (a file, or a directory
 read recursively) and Kibana rule exports (NDJSON from POST /api/detection_engine/rules/_export).`,
 	}
-	cmd.AddCommand(newRulesValidateCmd(), newRulesListCmd())
+	cmd.AddCommand(newRulesValidateCmd(), newRulesListCmd(), newRulesTestCmd())
 	return cmd
 }
 

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/eval"
+	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/rule"
+)
+
+// stageReport is what `rules test` says about one stage of a rule's query.
+type stageReport struct {
+	Stage   string       `json:"stage"` // "1", "2", ..., "until"
+	Query   string       `json:"query"`
+	Missing bool         `json:"missing,omitempty"`
+	By      []string     `json:"by,omitempty"`
+	Events  []stageEvent `json:"events"`
+}
+
+// stageEvent is an event that passed a stage's filter, with its join-key values there.
+type stageEvent struct {
+	Where     string     `json:"where"` // FILE:LINE
+	Timestamp string     `json:"timestamp"`
+	Keys      [][]string `json:"keys,omitempty"`
+}
+
+// matchReport is one result of the whole query.
+type matchReport struct {
+	JoinKeys []string `json:"join_keys,omitempty"`
+	Events   []string `json:"events"` // FILE:LINE per stage, "(missing)" for a missing event
+}
+
+func newRulesTestCmd() *cobra.Command {
+	var (
+		in     inputFlags
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "test [flags] RULE [FILE...]",
+		Short: "Run one rule over events and show which events matched which stage",
+		Long: `Run one rule over events, the way a rule author tries a rule while writing it: for every
+stage of the query (for an event query, the query itself; for a sequence or sample, each
+bracketed stage and the until stage) list the events that pass its filter, with their
+join-key values there, then list the rule's results with the events that form each one.
+
+RULE is a rule file (detection-rules TOML, or a Kibana export NDJSON holding one rule). Every
+event is tried, whatever the rule's index patterns. Events are read as detect reads them
+(files, directories, .gz, standard input; raw Kubernetes audit records turned into ECS).
+
+Exits 0 when the rule produced at least one result, 1 when it produced none, 2 when the
+rule cannot run, and 3 when input was skipped.`,
+		Example: `  tripline rules test examples/rules/direct_interactive_kubernetes_api_request_by_unusual_utilities.toml examples/events
+  tripline rules test --format json my-rule.toml events.ndjson | jq '.stages[0].events | length'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := in.validate(); err != nil {
+				return exitWith(exitUsage, err)
+			}
+			if format != "text" && format != "json" {
+				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
+			}
+			return runRulesTest(cmd, args[0], args[1:], &in, format)
+		},
+	}
+	in.register(cmd.Flags(), forQuery)
+	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
+
+// stageFilter is one stage's compiled filter and the slots of its join keys.
+type stageFilter struct {
+	report *stageReport
+	filter *eval.Filter
+	keys   []event.Slot
+}
+
+func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *inputFlags, format string) error {
+	ctx := cmd.Context()
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	set, err := rule.Load(ctx, rulePath)
+	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+	for _, e := range set.Errors {
+		return exitWith(exitUsage, fmt.Errorf("%s", describeRuleFileError(e)))
+	}
+	var r *rule.Rule
+	switch {
+	case len(set.Rules) == 1 && len(set.Skipped) == 0:
+		r = set.Rules[0]
+	case len(set.Rules)+len(set.Skipped) != 1:
+		return exitWith(exitUsage, fmt.Errorf("%s holds %d rules: give a file with exactly one", rulePath, len(set.Rules)+len(set.Skipped)))
+	default:
+		return exitWith(exitUsage, fmt.Errorf("%s: the rule cannot run: %s", rulePath, set.Skipped[0].Reason))
+	}
+	stmt, err := eql.Parse(r.Query)
+	if err != nil {
+		fmt.Fprint(stderr, describeQueryError(r.Query, err))
+		return exitWith(exitUsage, nil)
+	}
+	m, err := in.loadMapping()
+	if err != nil {
+		return exitWith(exitUsage, err)
+	}
+	fields := event.NewFields()
+	env := &eval.Env{Fields: fields, Mapping: m, CategoryField: r.EventCategoryOverride}
+	stages, err := compileStages(stmt, env)
+	if err != nil {
+		fmt.Fprint(stderr, describeQueryError(r.Query, err))
+		return exitWith(exitUsage, nil)
+	}
+	q, err := engine.Compile(stmt, fields, engine.Options{
+		TimestampField:  r.TimestampField,
+		TiebreakerField: r.TiebreakerField,
+		CategoryField:   r.EventCategoryOverride,
+		Mapping:         m,
+	})
+	if err != nil {
+		fmt.Fprint(stderr, describeQueryError(r.Query, err))
+		return exitWith(exitUsage, nil)
+	}
+	tsField := r.TimestampField
+	if tsField == "" {
+		tsField = "@timestamp"
+	}
+	tsSlot := fields.Add(tsField)
+	dec := event.NewDecoder(fields)
+
+	var matches []matchReport
+	run := q.NewRun(engine.Batch, func(res *engine.Result) {
+		mr := matchReport{JoinKeys: res.JoinKeys}
+		for _, ev := range res.Events {
+			if ev == nil {
+				mr.Events = append(mr.Events, "(missing)")
+			} else {
+				mr.Events = append(mr.Events, fmt.Sprintf("%s:%d", ev.Source, ev.Line))
+			}
+		}
+		matches = append(matches, mr)
+	})
+	var ev event.Event
+	var seq uint64
+	var skipped int64
+	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int) error {
+		if err := dec.Decode(doc, &ev); err != nil {
+			skipped++
+			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
+			return nil
+		}
+		seq++
+		ev.Source, ev.Line, ev.Seq = source, line, seq
+		for i := range stages {
+			s := &stages[i]
+			if !s.filter.Match(&ev) {
+				continue
+			}
+			se := stageEvent{Where: fmt.Sprintf("%s:%d", source, line), Timestamp: joinValues(ev.Values(tsSlot))}
+			for _, k := range s.keys {
+				se.Keys = append(se.Keys, valueStrings(ev.Values(k)))
+			}
+			s.report.Events = append(s.report.Events, se)
+		}
+		if err := run.Push(&ev); err != nil {
+			skipped++
+			fmt.Fprintf(stderr, "%v (skipped)\n", err)
+		}
+		return nil
+	})
+	if err := run.Flush(context.WithoutCancel(ctx)); err != nil && rerr == nil {
+		rerr = err
+	}
+	if rerr != nil {
+		return exitWith(exitFailure, rerr)
+	}
+	reports := make([]*stageReport, len(stages))
+	for i := range stages {
+		reports[i] = stages[i].report
+	}
+	if format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
+			RuleID  string         `json:"rule_id"`
+			Name    string         `json:"name"`
+			Events  int64          `json:"events_read"`
+			Stages  []*stageReport `json:"stages"`
+			Matches []matchReport  `json:"matches"`
+		}{r.RuleID, r.Name, ist.Records, reports, matches}); err != nil {
+			return exitWith(exitFailure, err)
+		}
+	} else {
+		writeRulesTestText(stdout, r, ist.Records, reports, matches)
+	}
+	switch {
+	case ist.Malformed+skipped > 0:
+		return exitWith(exitSkipped, nil)
+	case len(matches) == 0:
+		return exitWith(exitFailure, nil)
+	}
+	return nil
+}
+
+// compileStages compiles every stage's filter of stmt on its own, registering the fields
+// of each stage's join keys.
+func compileStages(stmt *eql.Statement, env *eval.Env) ([]stageFilter, error) {
+	var out []stageFilter
+	add := func(name string, q *eql.EventQuery, missing bool, by []*eql.Field) error {
+		f, err := eval.CompileQuery(q, env)
+		if err != nil {
+			return err
+		}
+		sf := stageFilter{report: &stageReport{Stage: name, Query: eql.Format(q), Missing: missing, Events: []stageEvent{}}, filter: f}
+		for _, k := range by {
+			sf.report.By = append(sf.report.By, eql.Format(k))
+			sf.keys = append(sf.keys, env.Fields.Add(k.Name))
+		}
+		out = append(out, sf)
+		return nil
+	}
+	switch q := stmt.Query.(type) {
+	case *eql.EventQuery:
+		return out, add("1", q, false, nil)
+	case *eql.Sequence:
+		for i, st := range q.Stages {
+			if err := add(fmt.Sprint(i+1), st.Query, st.Missing, append(append([]*eql.Field{}, q.By...), st.By...)); err != nil {
+				return nil, err
+			}
+		}
+		if q.Until != nil {
+			if err := add("until", q.Until.Query, false, append(append([]*eql.Field{}, q.By...), q.Until.By...)); err != nil {
+				return nil, err
+			}
+		}
+	case *eql.Sample:
+		for i, st := range q.Stages {
+			if err := add(fmt.Sprint(i+1), st.Query, false, append(append([]*eql.Field{}, q.By...), st.By...)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// valueStrings formats values as strings that own their memory (an event's strings point
+// into the input buffer, which the reader reuses).
+func valueStrings(vs []event.Value) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.Clone(v.String())
+	}
+	return out
+}
+
+func joinValues(vs []event.Value) string {
+	if len(vs) == 0 {
+		return "-"
+	}
+	return strings.Join(valueStrings(vs), ",")
+}
+
+func writeRulesTestText(w io.Writer, r *rule.Rule, read int64, stages []*stageReport, matches []matchReport) {
+	fmt.Fprintf(w, "rule:   %s (%s)\n", r.Name, r.RuleID)
+	fmt.Fprintf(w, "events: %d read\n", read)
+	for _, s := range stages {
+		label := "stage " + s.Stage
+		if s.Stage == "until" {
+			label = "until"
+		}
+		if s.Missing {
+			label += " (missing event)"
+		}
+		fmt.Fprintf(w, "\n%s: [%s]", label, s.Query)
+		if len(s.By) > 0 {
+			fmt.Fprintf(w, " by %s", strings.Join(s.By, ", "))
+		}
+		fmt.Fprintf(w, "\n  %s passed the filter\n", plural(int64(len(s.Events)), "event"))
+		for _, e := range s.Events {
+			fmt.Fprintf(w, "    %s  %s", e.Where, e.Timestamp)
+			if len(e.Keys) > 0 {
+				keys := make([]string, len(e.Keys))
+				for i, k := range e.Keys {
+					if len(k) == 0 {
+						keys[i] = "null"
+					} else {
+						keys[i] = strings.Join(k, "|")
+					}
+				}
+				fmt.Fprintf(w, "  keys=[%s]", strings.Join(keys, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n", plural(int64(len(matches)), "result"))
+	for i, m := range matches {
+		fmt.Fprintf(w, "  #%d", i+1)
+		if len(m.JoinKeys) > 0 {
+			fmt.Fprintf(w, " join_keys=[%s]", strings.Join(m.JoinKeys, ", "))
+		}
+		fmt.Fprintln(w)
+		for j, e := range m.Events {
+			fmt.Fprintf(w, "    stage %d  %s\n", j+1, e)
+		}
+	}
+}
