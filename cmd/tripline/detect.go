@@ -139,8 +139,11 @@ func newDetectCmd() *cobra.Command {
 		Long: `Run every EQL rule found under --rules over the events, in one pass, and write one alert
 document per match, shaped as Kibana's detection engine writes them (kibana.alert.*).
 
-Events are read from the files (NDJSON, a JSON array, or .gz of either), or standard input
-when no file (or "-") is given. Raw kube-apiserver audit records are turned into the ECS
+Events are read from the files (NDJSON, a JSON array, or .gz of either), from standard input
+when no file (or "-") is given, or from one Kafka topic or NATS JetStream stream given as a
+URL (kafka://broker:9092/topic?group=tripline, nats://host:4222/STREAM?subject=events.>&durable=tripline):
+several tripline processes in one consumer group share the partitions; a message is
+committed only after its alerts were written. Raw kube-apiserver audit records are turned into the ECS
 documents Elastic's Kubernetes integration produces (--input-format), with event.ingested
 set to stageTimestamp truncated to seconds: a reproducible stand-in for the ingest time. A rule sees the events
 whose index matches its index patterns: the index comes from --index, the document's _index,
@@ -158,7 +161,8 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 		Example: `  tripline detect --rules examples/rules examples/events
   tripline detect --rules ../detection-rules/rules --format summary events.ndjson.gz
   kubectl logs ... | tripline detect --rules rules/ --follow -o file:alerts.ndjson?max-size=100MB
-  tripline detect --rules rules/ --now 2026-01-01T00:00:00Z -o es:http://localhost:9200 events/`,
+  tripline detect --rules rules/ --now 2026-01-01T00:00:00Z -o es:http://localhost:9200 events/
+  tripline detect --rules rules/ -o webhook:https://soar.example/hook 'kafka://k1:9092,k2:9092/ecs-events?group=tripline'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := in.validate(); err != nil {
 				return exitWith(exitUsage, err)
@@ -172,8 +176,14 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			if err != nil {
 				return err
 			}
+			url, err := streamArg(args)
+			if err != nil {
+				return exitWith(exitUsage, err)
+			}
 			sink := &alertSink{out: out}
-			d, set, err := newDetector(ctx, &df, &in, in.follow, sink, stderr)
+			// A stream never ends: match in arrival order, as with --follow.
+			streaming := in.follow || url != ""
+			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr)
 			if err != nil {
 				if out != nil {
 					out.Close()
@@ -181,15 +191,31 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 				return err
 			}
 			var seq uint64
-			ist, rerr := readDocs(ctx, args, &in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int) error {
+			process := func(doc []byte, source string, line int) error {
 				seq++
 				return d.Process(ctx, doc, detect.EventSource{Name: source, Line: line, Seq: seq})
-			})
+			}
+			var (
+				ist         inputStats
+				rerr        error
+				closeStream func() error
+			)
+			if url != "" {
+				ist, closeStream, rerr = readStream(ctx, url, &in, stderr, process)
+			} else {
+				ist, rerr = readDocs(ctx, args, &in, cmd.InOrStdin(), stderr, process)
+			}
 			// Flush what is pending even when interrupted (--follow ends with ^C): an alert
 			// found is never lost.
 			cerr := d.Close(context.WithoutCancel(ctx))
 			if out != nil {
 				if err := out.Close(); err != nil && cerr == nil {
+					cerr = err
+				}
+			}
+			// Only now, with the alerts written, commit the stream's last offsets.
+			if closeStream != nil {
+				if err := closeStream(); err != nil && cerr == nil {
 					cerr = err
 				}
 			}
@@ -204,7 +230,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 				writeSummary(sumOut, rep)
 			}
 			sum := rep.Run
-			if rerr != nil && !(in.follow && ctx.Err() != nil) {
+			if rerr != nil && !(streaming && ctx.Err() != nil) {
 				return exitWith(exitFailure, rerr)
 			}
 			if cerr != nil {

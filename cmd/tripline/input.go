@@ -103,6 +103,18 @@ func newAuditNormalizer() *k8saudit.Normalizer {
 	return k8saudit.New(k8saudit.Options{Timestamp: k8saudit.TimestampStage, Ingested: k8saudit.IngestedStage})
 }
 
+// toECS appends to dst the documents one input record stands for: the record itself, or,
+// when it is a raw Kubernetes audit record (recognised with --input-format auto, assumed
+// with k8s-audit), the ECS documents it becomes; normalized says which. An error names a
+// record that could not be normalised; for an EventList the valid items are still in dst.
+func toECS(doc []byte, inputFormat string, norm *k8saudit.Normalizer, dst [][]byte) (docs [][]byte, normalized bool, err error) {
+	if inputFormat != "k8s-audit" && !(inputFormat == "auto" && k8saudit.Detect(doc)) {
+		return append(dst, doc), false, nil
+	}
+	docs, err = norm.Normalize(doc, dst)
+	return docs, true, err
+}
+
 // inputStats count what the input side read and skipped.
 type inputStats struct {
 	// Records counts the records read (lines, or objects of a JSON array), malformed ones
@@ -153,21 +165,17 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 		}
 		st.Records++
 		prog.tick(st.Records)
-		raw := f.inputFormat == "k8s-audit" || (f.inputFormat == "auto" && k8saudit.Detect(rec.Doc))
-		if !raw {
-			if err := fn(rec.Doc, rec.Source, rec.Line); err != nil {
-				return st, err
-			}
-			continue
-		}
-		norm, err = auditNorm.Normalize(rec.Doc, norm[:0])
+		var normalized bool
+		norm, normalized, err = toECS(rec.Doc, f.inputFormat, auditNorm, norm[:0])
 		if err != nil {
 			// For an EventList the valid items are still in norm.
 			st.Malformed++
 			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", rec.Source, rec.Line, err)
 		}
+		if normalized {
+			st.Normalized += int64(len(norm))
+		}
 		for _, doc := range norm {
-			st.Normalized++
 			if err := fn(doc, rec.Source, rec.Line); err != nil {
 				return st, err
 			}

@@ -216,27 +216,21 @@ func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
 		h.records++
 		// The _id the client gave or was given becomes the event's _id in alerts.
 		src := detect.EventSource{Name: "bulk:" + doc.Index, Line: doc.Line, Index: doc.Index, ID: doc.ID}
-		raw := h.in.inputFormat == "k8s-audit" || (h.in.inputFormat == "auto" && k8saudit.Detect(doc.Source))
-		if !raw {
-			h.seq++
-			src.Seq = h.seq
-			if err := h.d.Process(ctx, doc.Source, src); err != nil {
-				return err
-			}
-			continue
-		}
+		var normalized bool
 		var err error
-		h.docs, err = h.norm.Normalize(doc.Source, h.docs[:0])
+		h.docs, normalized, err = toECS(doc.Source, h.in.inputFormat, h.norm, h.docs[:0])
 		if err != nil {
 			// For an EventList the valid items are still in h.docs.
 			h.malformed++
 			fmt.Fprintf(h.stderr, "%s:%d: %v (skipped)\n", src.Name, src.Line, err)
 		}
+		if normalized {
+			h.normalized += int64(len(h.docs))
+		}
 		if len(h.docs) != 1 {
 			src.ID = "" // the items of an EventList cannot share one _id
 		}
 		for _, d := range h.docs {
-			h.normalized++
 			h.seq++
 			src.Seq = h.seq
 			if err := h.d.Process(ctx, d, src); err != nil {
