@@ -60,7 +60,8 @@ Output formats:
   es      one document shaped like Elasticsearch's _eql/search response
   table   a table for people: timestamp, category, and a few key fields
 
-At the end, a line on stderr gives records read, skipped and results (--stats: as JSON).
+At the end, a line on stderr gives records read, skipped (with why), results, and the pending
+state (buffered events, partial sequences) at the end and at its peak (--stats: as JSON).
 
 ` + exitCodesHelp,
 		Example: `  tripline query 'process where process.name : "bash"' examples/events/*.ndjson
@@ -208,7 +209,16 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		}{ist, st})
 		fmt.Fprintln(stderr, string(b))
 	} else {
-		fmt.Fprintf(stderr, "%s read, %d skipped, %s\n", plural(ist.Records, "record"), ist.Malformed+undecodable+skipped, plural(st.Results, "result"))
+		fmt.Fprintf(stderr, "%s read, %d skipped, %s", plural(ist.Records, "record"), ist.Malformed+undecodable+skipped, plural(st.Results, "result"))
+		if n := ist.Malformed + undecodable + skipped; n > 0 {
+			fmt.Fprintf(stderr, " (skipped: %d malformed, %d without a valid timestamp, %d later than --max-lateness)",
+				ist.Malformed+undecodable, st.NoTimestamp, st.Late)
+		}
+		fmt.Fprintf(stderr, "; pending state at the end %d, peak %d", st.Pending, st.PeakPending)
+		if st.PendingCapHits > 0 {
+			fmt.Fprintf(stderr, ", %d partial sequences dropped by --max-pending", st.PendingCapHits)
+		}
+		fmt.Fprintln(stderr)
 	}
 	if werr != nil {
 		return exitWith(exitFailure, werr)

@@ -67,55 +67,55 @@ func TestQuery(t *testing.T) {
 			name:   "ndjson in timestamp order",
 			args:   []string{"query", "any where true", evFile},
 			stdout: ev1 + "\n" + ev2 + "\n" + ev3 + "\n" + ev4 + "\n",
-			stderr: "4 records read, 0 skipped, 4 results\n",
+			stderr: "4 records read, 0 skipped, 4 results; pending state at the end 0, peak 4\n",
 		},
 		{
 			name:   "category and condition",
 			args:   []string{"query", `process where process.name == "b"`, evFile},
 			stdout: ev3 + "\n" + ev4 + "\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "es event query",
 			args:   []string{"query", "--format", "es", `process where process.name == "b"`, evFile},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("ev", ev3) + "," + hit("ev", ev4) + "]}}\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "es, no match",
 			args:   []string{"query", "--format", "es", `process where process.name == "q"`, evFile},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":0,"relation":"eq"},"events":[]}}` + "\n",
-			stderr: "4 records read, 0 skipped, 0 results\n",
+			stderr: "4 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\n",
 		},
 		{
 			name:   "es sequence with join keys",
 			args:   []string{"query", "--format", "es", "sequence by user [any where true] [any where true]", evFile},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"sequences":[{"join_keys":["u1"],"events":[` + hit("ev", ev1) + "," + hit("ev", ev3) + `]},{"join_keys":["u2"],"events":[` + hit("ev", ev2) + "," + hit("ev", ev4) + "]}]}}\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 2, peak 4\n",
 		},
 		{
 			name:   "es sequence without join keys",
 			args:   []string{"query", "--format", "es", `sequence [any where process.name == "a"] [any where process.name == "b"]`, evFile},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":1,"relation":"eq"},"sequences":[{"events":[` + hit("ev", ev2) + "," + hit("ev", ev3) + "]}]}}\n",
-			stderr: "4 records read, 0 skipped, 1 result\n",
+			stderr: "4 records read, 0 skipped, 1 result; pending state at the end 0, peak 4\n",
 		},
 		{
 			name:   "es sequence with a missing event",
 			args:   []string{"query", "--format", "es", missingSeq, evFile},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":1,"relation":"eq"},"sequences":[{"join_keys":["u1"],"events":[` + hit("ev", ev1) + "," + missingHit + "," + hit("ev", ev3) + "]}]}}\n",
-			stderr: "4 records read, 0 skipped, 1 result\n",
+			stderr: "4 records read, 0 skipped, 1 result; pending state at the end 0, peak 4\n",
 		},
 		{
 			name:   "es sequence, no match",
 			args:   []string{"query", "--format", "es", `sequence [any where process.name == "q"] [any where true]`, evFile},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":0,"relation":"eq"},"sequences":[]}}` + "\n",
-			stderr: "4 records read, 0 skipped, 0 results\n",
+			stderr: "4 records read, 0 skipped, 0 results; pending state at the end 0, peak 4\n",
 		},
 		{
 			name:   "ndjson sequence with a missing event",
 			args:   []string{"query", missingSeq, evFile},
 			stdout: `{"join_keys":["u1"],"events":[` + ev1 + ",null," + ev3 + "]}\n",
-			stderr: "4 records read, 0 skipped, 1 result\n",
+			stderr: "4 records read, 0 skipped, 1 result; pending state at the end 0, peak 4\n",
 		},
 		{
 			name: "table",
@@ -125,37 +125,37 @@ func TestQuery(t *testing.T) {
 				"1.1  2026-01-01T00:00:01Z  process         -             -          -          a             -             -                      -                                    -\n" +
 				"1.2  (missing)             (missing)       (missing)     (missing)  (missing)  (missing)     (missing)     (missing)              (missing)                            (missing)\n" +
 				"1.3  2026-01-01T00:00:03Z  process         -             -          -          b             -             -                      -                                    -\n",
-			stderr: "4 records read, 0 skipped, 1 result\n",
+			stderr: "4 records read, 0 skipped, 1 result; pending state at the end 0, peak 4\n",
 		},
 		{
 			name:   "table, no match",
 			args:   []string{"query", "--format", "table", `any where process.name == "q"`, evFile},
 			stdout: "(no results)\n",
-			stderr: "4 records read, 0 skipped, 0 results\n",
+			stderr: "4 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\n",
 		},
 		{
 			name:   "size head",
 			args:   []string{"query", "--size", "2", "--result-position", "head", "any where true", evFile},
 			stdout: ev1 + "\n" + ev2 + "\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 2, peak 4\n",
 		},
 		{
 			name:   "size tail (the default position), ascending",
 			args:   []string{"query", "--size", "2", "any where true", evFile},
 			stdout: ev3 + "\n" + ev4 + "\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 0, peak 4\n",
 		},
 		{
 			name:   "size head on sequences",
 			args:   []string{"query", "--size", "1", "--result-position", "head", "sequence by user [any where true] [any where true]", evFile},
 			stdout: `{"join_keys":["u1"],"events":[` + ev1 + "," + ev3 + "]}\n",
-			stderr: "4 records read, 0 skipped, 1 result\n",
+			stderr: "4 records read, 0 skipped, 1 result; pending state at the end 3, peak 4\n",
 		},
 		{
 			name:   "size tail on sequences",
 			args:   []string{"query", "--size", "1", "--result-position", "tail", "sequence by user [any where true] [any where true]", evFile},
 			stdout: `{"join_keys":["u2"],"events":[` + ev2 + "," + ev4 + "]}\n",
-			stderr: "4 records read, 0 skipped, 1 result\n",
+			stderr: "4 records read, 0 skipped, 1 result; pending state at the end 2, peak 4\n",
 		},
 		{
 			name:   "malformed lines are reported and skipped",
@@ -165,57 +165,57 @@ func TestQuery(t *testing.T) {
 			stderr: bad + ":2: not a JSON object (no closing brace) (skipped)\n" +
 				bad + ":5: not a JSON object (skipped)\n" +
 				bad + ":6: no valid timestamp in field @timestamp (skipped)\n" +
-				"5 records read, 3 skipped, 2 results\n",
+				"5 records read, 3 skipped, 2 results (skipped: 2 malformed, 1 without a valid timestamp, 0 later than --max-lateness); pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "json array",
 			args:   []string{"query", "any where true", filepath.Join(dir, "arr.json")},
 			stdout: ev1 + "\n" + ev3 + "\n",
-			stderr: "2 records read, 0 skipped, 2 results\n",
+			stderr: "2 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "gzip, index named after the file",
 			args:   []string{"query", "--format", "es", "any where true", filepath.Join(dir, "z.ndjson.gz")},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("z", ev2) + "," + hit("z", ev4) + "]}}\n",
-			stderr: "2 records read, 0 skipped, 2 results\n",
+			stderr: "2 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "several files merged in timestamp order, --index",
 			args:   []string{"query", "--format", "es", "--index", "logs-x", `any where process.name == "a"`, filepath.Join(dir, "z.ndjson.gz"), filepath.Join(dir, "arr.json")},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("logs-x", ev1) + "," + hit("logs-x", ev2) + "]}}\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "stdin with no file",
 			stdin:  ev4 + "\n" + ev1 + "\n",
 			args:   []string{"query", "--format", "es", "any where true"},
 			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":2,"relation":"eq"},"events":[` + hit("stdin", ev1) + "," + hit("stdin", ev4) + "]}}\n",
-			stderr: "2 records read, 0 skipped, 2 results\n",
+			stderr: "2 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "stdin as - next to a file",
 			stdin:  "[" + ev4 + "]",
 			args:   []string{"query", "any where true", "-", filepath.Join(dir, "arr.json")},
 			stdout: ev1 + "\n" + ev3 + "\n" + ev4 + "\n",
-			stderr: "3 records read, 0 skipped, 3 results\n",
+			stderr: "3 records read, 0 skipped, 3 results; pending state at the end 0, peak 3\n",
 		},
 		{
 			name:   "without a mapping, a string field compares as a string",
 			args:   []string{"query", `any where code > "8"`, evFile},
 			stdout: ev2 + "\n",
-			stderr: "4 records read, 0 skipped, 1 result\n",
+			stderr: "4 records read, 0 skipped, 1 result; pending state at the end 0, peak 1\n",
 		},
 		{
 			name:   "mapping: long",
 			args:   []string{"query", "--mapping", filepath.Join(dir, "map.json"), "any where code > 8", evFile},
 			stdout: ev1 + "\n" + ev2 + "\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "mapping: ip",
 			args:   []string{"query", "--mapping", filepath.Join(dir, "map.json"), `any where cidrMatch(source.ip, "10.0.0.0/8")`, evFile},
 			stdout: ev2 + "\n" + ev3 + "\n",
-			stderr: "4 records read, 0 skipped, 2 results\n",
+			stderr: "4 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
 		},
 		{
 			name:   "invalid query",
@@ -227,7 +227,7 @@ func TestQuery(t *testing.T) {
 			name:   "missing file",
 			args:   []string{"query", "any where true", filepath.Join(dir, "nope.ndjson")},
 			code:   exitFailure,
-			stderr: "0 records read, 0 skipped, 0 results\ntripline: open " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory\n",
+			stderr: "0 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\ntripline: open " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory\n",
 		},
 		{
 			name:   "missing mapping file",
@@ -280,7 +280,7 @@ func TestQueryRawAudit(t *testing.T) {
 	for _, format := range []string{"k8s-audit", "auto"} {
 		t.Run(format, func(t *testing.T) {
 			runCLI(t, "", "query", "--input-format", format, "any where true", example(t, "raw-audit")).
-				check(t, exitOK, string(want), "10 records read, 0 skipped, 10 results\n")
+				check(t, exitOK, string(want), "10 records read, 0 skipped, 10 results; pending state at the end 0, peak 10\n")
 		})
 	}
 	t.Run("a query on the normalised fields", func(t *testing.T) {
@@ -295,7 +295,7 @@ func TestQueryRawAudit(t *testing.T) {
 		}
 		runCLI(t, "", "query", "--input-format", "k8s-audit",
 			`any where kubernetes.audit.verb == "list" and kubernetes.audit.objectRef.resource == "secrets"`, raw).
-			check(t, exitOK, b.String(), "10 records read, 0 skipped, 1 result\n")
+			check(t, exitOK, b.String(), "10 records read, 0 skipped, 1 result; pending state at the end 0, peak 1\n")
 	})
 	t.Run("ECS events read as k8s-audit are skipped", func(t *testing.T) {
 		ecs := example(t, "events", "kubernetes-audit.ndjson")
@@ -303,7 +303,7 @@ func TestQueryRawAudit(t *testing.T) {
 		for i := 1; i <= 10; i++ {
 			stderr.WriteString(ecs + ":" + strconv.Itoa(i) + ": k8saudit: not a Kubernetes audit record: no audit.k8s.io apiVersion with kind Event or EventList, AKS envelope or GKE k8s.io AuditLog (skipped)\n")
 		}
-		stderr.WriteString("10 records read, 10 skipped, 0 results\n")
+		stderr.WriteString("10 records read, 10 skipped, 0 results (skipped: 10 malformed, 0 without a valid timestamp, 0 later than --max-lateness); pending state at the end 0, peak 0\n")
 		runCLI(t, "", "query", "--input-format", "k8s-audit", "any where true", ecs).check(t, exitSkipped, "", stderr.String())
 	})
 }
