@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tripline/tripline/eql"
@@ -342,11 +343,27 @@ func (rt *router) prepare(ev *event.Event, src EventSource) bool {
 	if ev.Index == "" {
 		ev.Index = rt.docIndex(ev)
 	}
-	return ev.Index != ""
+	if ev.Index == "" {
+		return false
+	}
+	// The name may point into the input buffer, which the reader reuses: keep the cached
+	// copy (kept events, alerts and the route cache outlive this event).
+	ev.Index = rt.stable(ev.Index)
+	return true
+}
+
+// stable returns a copy of an index name that owns its memory: the route cache's key when
+// the name is known (no allocation), else a new route's.
+func (rt *router) stable(index string) string {
+	if r, ok := rt.routes[index]; ok {
+		return r.name
+	}
+	rt.route(index)
+	return rt.routes[index].name
 }
 
 // docIndex returns the document's _index, else its data stream name, else "". The result
-// may alias the detector's buffer: it is only used until the next event.
+// may alias the input or the router's buffer: prepare replaces it with a stable copy.
 func (rt *router) docIndex(ev *event.Event) string {
 	d := rt.d
 	if vs := ev.Values(d.slotIndex); len(vs) == 1 && vs[0].Kind == event.KindString {
@@ -380,14 +397,14 @@ func (rt *router) route(index string) []bool {
 	if r, ok := rt.routes[index]; ok {
 		return r.allowed
 	}
-	r := &route{name: index, allowed: make([]bool, len(rt.d.rules))}
+	r := &route{name: strings.Clone(index), allowed: make([]bool, len(rt.d.rules))}
 	for i, rs := range rt.d.rules {
 		r.allowed[i] = rs.patterns.Match(index)
 	}
 	if len(rt.routes) >= maxRoutes {
 		clear(rt.routes)
 	}
-	rt.routes[index] = r
+	rt.routes[r.name] = r
 	return r.allowed
 }
 
