@@ -11,41 +11,9 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
-
-// findShared returns ../shared relative to the repository root (found by walking up to
-// go.mod) and whether it exists.
-func findShared() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		return shared, false
-	}
-	return shared, true
-}
-
-// sharedDir returns ../shared, or skips the test when it is absent.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	shared, ok := findShared()
-	if !ok {
-		tb.Skipf("reference data ../shared (%s) is absent; skipping (it is present in CI and on developer machines)", shared)
-	}
-	return shared
-}
 
 type namedQuery struct {
 	name  string
@@ -55,7 +23,7 @@ type namedQuery struct {
 // ruleQueries returns the query of every EQL rule in the detection-rules corpus.
 func ruleQueries(tb testing.TB) []namedQuery {
 	tb.Helper()
-	root := filepath.Join(sharedDir(tb), "rules", "detection-rules")
+	root := testenv.Shared(tb, "rules", "detection-rules")
 	var out []namedQuery
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".toml") {
@@ -95,7 +63,7 @@ var (
 // decoded as TOML because test_extra.toml has bare nulls in arrays.
 func conformanceQueries(tb testing.TB) []namedQuery {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(sharedDir(tb), "conformance", "es", "*.toml"))
+	files, err := filepath.Glob(filepath.Join(testenv.Shared(tb, "conformance", "es"), "*.toml"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package eql
 import (
 	"errors"
 	"testing"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // FuzzParse checks that no input makes the parser panic or hang, that errors are
@@ -10,7 +12,7 @@ import (
 // output gives the same tree, before and after verification. Its seeds are the files in
 // testdata/fuzz/FuzzParse plus, when ../shared is present, every EQL rule query.
 func FuzzParse(f *testing.F) {
-	if _, ok := findShared(); ok {
+	if _, ok := testenv.LookupShared(f, "rules", "detection-rules"); ok {
 		for _, q := range ruleQueries(f) {
 			f.Add(q.query)
 		}

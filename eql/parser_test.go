@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // TestParseConstructs checks the exact tree and the canonical printing of every
@@ -267,7 +268,7 @@ func TestParseErrors(t *testing.T) {
 
 // TestSeedQuery parses the query of the seed rule, as Elastic's documentation shows it.
 func TestSeedQuery(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(sharedDir(t), "seed", "000_bd5888970135322b.txt"))
+	data, err := os.ReadFile(testenv.Shared(t, "seed", "000_bd5888970135322b.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/tripline/tripline/mapping"
 )
 
 // matchCase is one condition and its exact result on each of a set of documents.
@@ -12,11 +14,11 @@ type matchCase struct {
 	want  string // one character per document: 'y' matches, '.' does not
 }
 
-func runMatchCases(t *testing.T, docs []string, cases []matchCase) {
+func runMatchCases(t *testing.T, m *mapping.Mapping, docs []string, cases []matchCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
-			got := matchDocs(t, tc.query, nil, docs...)
+			got := matchDocs(t, tc.query, &Env{Mapping: m}, docs...)
 			s := make([]byte, len(got))
 			for i, g := range got {
 				s[i] = '.'
@@ -43,7 +45,7 @@ var nullDocs = []string{
 }
 
 func TestNullsAndArrays(t *testing.T) {
-	runMatchCases(t, nullDocs, []matchCase{
+	runMatchCases(t, nil, nullDocs, []matchCase{
 		{`f == "a"`, "yy....."},
 		{`f != "a"`, "..yyyyy"}, // must_not: missing and null match, the array with "a" does not
 		{`not f == "a"`, "..yyyyy"},
@@ -102,7 +104,7 @@ func TestCaseAndWildcards(t *testing.T) {
 		`{"s": ""}`,                     // 5
 		`{"s": "ǅx"}`,                   // 6
 	}
-	runMatchCases(t, docs, []matchCase{
+	runMatchCases(t, nil, docs, []matchCase{
 		{`s == "cmd.exe"`, "y......"},
 		{`s == "CMD.exe"`, "......."},
 		{`s : "CMD.exe"`, "yy....."},
@@ -150,7 +152,7 @@ func TestTypedValues(t *testing.T) {
 		`{"i": -5, "d": -2.5, "b": false, "v": "1.2.4-SNAPSHOT", "ip": "192.168.0.1", "t": "2017-08-30T20:47:33.500Z"}`,
 		`{"i": "7", "d": 2, "b": "true", "v": "bad", "ip": "::1", "t": 1504126053000}`,
 	}
-	runMatchCases(t, docs, []matchCase{
+	runMatchCases(t, nil, docs, []matchCase{
 		{`i == 5`, "y.."},
 		{`i == 5.0`, "y.."},
 		{`i < 0`, ".y."},
@@ -349,7 +351,7 @@ func TestCategory(t *testing.T) {
 		`{"event": {"category": "Process"}}`,
 		`{}`,
 	}
-	runMatchCases(t, docs, []matchCase{
+	runMatchCases(t, nil, docs, []matchCase{
 		{`process where true`, "yy.."},
 		{`any where true`, "yyyy"},
 		{`network where true`, ".y.."},

@@ -7,36 +7,13 @@ import (
 	"testing"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/testenv"
 )
-
-// sharedDir finds ../shared from the repository root (the directory holding go.mod).
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		tb.Skipf("../shared is absent (%v): the seed rule is read from there", err)
-	}
-	return shared
-}
 
 // seedFirstStage returns the seed rule's first sequence stage as an event query.
 func seedFirstStage(tb testing.TB) string {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(tb), "seed", "000_bd5888970135322b.txt"))
+	b, err := os.ReadFile(testenv.Shared(tb, "seed", "000_bd5888970135322b.txt"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -102,9 +79,11 @@ func TestSeedFirstStage(t *testing.T) {
 	}
 }
 
-func decodeFile(b *testing.B, fields *event.Fields, name string) *event.Event {
+// benchMatch measures f.Match on the realistic ECS process event of
+// testdata/ecs_process_interactive.json, decoded once with fields, which f must match.
+func benchMatch(b *testing.B, fields *event.Fields, f *Filter) {
 	b.Helper()
-	doc, err := os.ReadFile(filepath.Join("testdata", name))
+	doc, err := os.ReadFile(filepath.Join("testdata", "ecs_process_interactive.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,7 +91,13 @@ func decodeFile(b *testing.B, fields *event.Fields, name string) *event.Event {
 	if err := event.NewDecoder(fields).Decode(doc, &ev); err != nil {
 		b.Fatal(err)
 	}
-	return &ev
+	if !f.Match(&ev) {
+		b.Fatal("the benchmark event should match")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Match(&ev)
+	}
 }
 
 // BenchmarkSeedFirstStage evaluates the seed rule's first stage on a realistic ECS
@@ -123,14 +108,7 @@ func BenchmarkSeedFirstStage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
-	if !f.Match(ev) {
-		b.Fatal("the benchmark event should match")
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Match(ev)
-	}
+	benchMatch(b, env.Fields, f)
 }
 
 // ecsMapping declares the fields of the seed rule's first stage as ECS maps them.
@@ -151,14 +129,7 @@ func BenchmarkSeedFirstStageMapped(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
-	if !f.Match(ev) {
-		b.Fatal("the benchmark event should match")
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Match(ev)
-	}
+	benchMatch(b, env.Fields, f)
 }
 
 // BenchmarkFieldLookup measures one term leaf: slot lookup, value conversion and the
@@ -169,12 +140,7 @@ func BenchmarkFieldLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
-	f.Match(ev)
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Match(ev)
-	}
+	benchMatch(b, env.Fields, f)
 }
 
 // BenchmarkScriptLeaf measures a script leaf (a function of a field).
@@ -184,12 +150,5 @@ func BenchmarkScriptLeaf(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev := decodeFile(b, env.Fields, "ecs_process_interactive.json")
-	if !f.Match(ev) {
-		b.Fatal("the benchmark event should match")
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Match(ev)
-	}
+	benchMatch(b, env.Fields, f)
 }

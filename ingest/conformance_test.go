@@ -3,42 +3,17 @@ package ingest
 import (
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/testenv"
 )
-
-// sharedDir returns ../shared relative to the repository root, or skips the test.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("%s is absent: the conformance data is not available", shared)
-	}
-	return shared
-}
 
 // TestConformanceExtraData reads extra.data (a pretty-printed JSON array) and decodes
 // every event: dotted keys, arrays with nulls, empty arrays and explicit nulls.
 func TestConformanceExtraData(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "conformance", "es", "data", "extra.data")
+	path := testenv.Shared(t, "conformance", "es", "data", "extra.data")
 	f := event.NewFields()
 	seq, pid, optTags, tags, def := f.Add("sequence"), f.Add("process.pid"), f.Add("optional_tags"), f.Add("tags"), f.Add("optional_field_default_null")
 	dec := event.NewDecoder(f)

@@ -2,44 +2,20 @@ package mapping
 
 import (
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/testenv"
 )
-
-// sharedDir returns ../shared relative to the repository root, or skips the test.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("%s is absent: the conformance mappings are not available", shared)
-	}
-	return shared
-}
 
 var hashLine = regexp.MustCompile(`(?m)^#.*$`)
 
 // loadConformance reads a conformance mapping file as ES's DataLoader does.
 func loadConformance(t *testing.T, name, keywordType string) *Mapping {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sharedDir(t), "conformance", "es", "data", name))
+	data, err := os.ReadFile(testenv.Shared(t, "conformance", "es", "data", name))
 	if err != nil {
 		t.Fatal(err)
 	}

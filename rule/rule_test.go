@@ -8,34 +8,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
-// sharedDir returns ../shared relative to the repository root, or skips the test.
-func sharedDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s is absent (%v); skipping", p, err)
-	}
-	return p
-}
-
 func TestLoadCorpus(t *testing.T) {
-	dir := sharedDir(t, "rules/detection-rules")
+	dir := testenv.Shared(t, "rules", "detection-rules")
 	set, err := Load(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +62,7 @@ func TestLoadCorpus(t *testing.T) {
 }
 
 func TestSeedRuleFields(t *testing.T) {
-	dir := sharedDir(t, "rules/detection-rules")
+	dir := testenv.Shared(t, "rules", "detection-rules")
 	r, err := LoadTOMLFile(filepath.Join(dir, "rules/cross-platform/execution_d4c_k8s_mda_kubernetes_api_activity_by_unusual_utilities.toml"))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // The rule ids of the example rules.
@@ -417,7 +418,7 @@ func mapsEqual(a, b map[string]int) bool {
 // others are listed as skipped by type, and the seed rule's current version finds the
 // example's sequence.
 func TestDetectPrebuiltRules(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "rules", "detection-rules")
+	dir := testenv.Shared(t, "rules", "detection-rules")
 	r := runCLI(t, "", "detect", "--rules", dir, "--now", fixedNow, example(t, "events"))
 	if r.code != exitOK {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)

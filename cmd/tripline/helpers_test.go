@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // result is what one in-process run of the command line gave.
@@ -44,40 +46,29 @@ func (r result) check(t *testing.T, code int, stdout, stderr string) {
 	}
 }
 
-// repoRoot returns the repository root: the directory above the test holding go.mod.
-func repoRoot(t *testing.T) string {
+// cliCase is one run of the command line and the exact exit code and output it must give.
+type cliCase struct {
+	name   string
+	args   []string
+	code   int
+	stdout string
+	stderr string
+}
+
+// runCLICases runs each case, with empty standard input, as a subtest.
+func runCLICases(t *testing.T, cases []cliCase) {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			runCLI(t, "", tc.args...).check(t, tc.code, tc.stdout, tc.stderr)
+		})
 	}
 }
 
 // example returns the path of a file or directory under the repository's examples/.
 func example(t *testing.T, parts ...string) string {
 	t.Helper()
-	return filepath.Join(append([]string{repoRoot(t), "examples"}, parts...)...)
-}
-
-// sharedDir returns ../shared relative to the repository root, skipping the test when it is
-// absent.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(filepath.Dir(repoRoot(t)), "shared")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("reference material %s is absent (%v): test skipped", dir, err)
-	}
-	return dir
+	return filepath.Join(append([]string{testenv.RepoRoot(t), "examples"}, parts...)...)
 }
 
 // writeFile writes content to name in dir and returns its path.

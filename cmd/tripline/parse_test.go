@@ -3,13 +3,7 @@ package main
 import "testing"
 
 func TestParse(t *testing.T) {
-	tests := []struct {
-		name   string
-		args   []string
-		code   int
-		stdout string
-		stderr string
-	}{
+	runCLICases(t, []cliCase{
 		{
 			name:   "canonical",
 			args:   []string{"parse", `process where process.name : "cmd.exe"`},
@@ -90,10 +84,5 @@ func TestParse(t *testing.T) {
 			code:   exitUsage,
 			stderr: "tripline: accepts 1 arg(s), received 0\nRun 'tripline --help' for usage.\n",
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runCLI(t, "", tt.args...).check(t, tt.code, tt.stdout, tt.stderr)
-		})
-	}
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // brokenRulesDir writes a rule directory with good and bad rules next to each other and
@@ -64,13 +66,7 @@ query = 'process.name : "a"'
 func TestRulesValidateText(t *testing.T) {
 	ex := example(t, "rules")
 	broken := brokenRulesDir(t)
-	tests := []struct {
-		name   string
-		args   []string
-		code   int
-		stdout string
-		stderr string
-	}{
+	runCLICases(t, []cliCase{
 		{
 			name: "examples",
 			args: []string{"rules", "validate", ex},
@@ -116,12 +112,7 @@ func TestRulesValidateText(t *testing.T) {
 			code:   exitUsage,
 			stderr: "tripline: unknown --format \"yaml\" (want text or json)\n",
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runCLI(t, "", tt.args...).check(t, tt.code, tt.stdout, tt.stderr)
-		})
-	}
+	})
 }
 
 func TestRulesValidateJSON(t *testing.T) {
@@ -158,13 +149,7 @@ func TestRulesValidateJSON(t *testing.T) {
 func TestRulesList(t *testing.T) {
 	ex := example(t, "rules")
 	broken := brokenRulesDir(t)
-	tests := []struct {
-		name   string
-		args   []string
-		code   int
-		stdout string
-		stderr string
-	}{
+	runCLICases(t, []cliCase{
 		{
 			name: "examples",
 			args: []string{"rules", "list", ex},
@@ -196,18 +181,13 @@ func TestRulesList(t *testing.T) {
 				`{"rule_id":"33333333-0000-0000-0000-000000000002","name":"Export bad","type":"eql","language":"eql","severity":"medium","risk_score":47,"supported":false,"reason":"query: line 2:2: Unknown function [bar]","file":"` + filepath.Join(broken, "sub/export.ndjson") + `:3"}` + "\n",
 			stderr: "tripline: " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string\n",
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runCLI(t, "", tt.args...).check(t, tt.code, tt.stdout, tt.stderr)
-		})
-	}
+	})
 }
 
 // TestRulesValidateDetectionRules checks the prebuilt rules: every one of the 1,024 EQL
 // rules parses and verifies.
 func TestRulesValidateDetectionRules(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "rules", "detection-rules")
+	dir := testenv.Shared(t, "rules", "detection-rules")
 	r := runCLI(t, "", "rules", "validate", dir)
 	out := lines(r.stdout)
 	if r.code != exitOK || r.stderr != "" || len(out) == 0 {

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // TestRulesTestJSON runs one rule over the example events and checks, stage by stage,
 // which events passed each filter with their join keys, and which events form the result.
 func TestRulesTestJSON(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	t.Chdir(root)
 	seed := "examples/rules/direct_interactive_kubernetes_api_request_by_unusual_utilities.toml"
 	r := runCLI(t, "", "rules", "test", "--format", "json", seed, "examples/events")
@@ -69,7 +71,7 @@ func TestRulesTestJSON(t *testing.T) {
 // TestRulesTestExitCodes checks the exit status of rules test: a result, none, and a rule
 // that cannot run.
 func TestRulesTestExitCodes(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	t.Chdir(root)
 	dir := t.TempDir()
 	write := func(name, query string) string {

@@ -14,13 +14,15 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // TestDetectKafka runs detect over the example events read from a Kafka topic (an
 // in-process Kafka-protocol cluster) and checks it writes the alerts a batch run over the
 // files writes, then stops cleanly when cancelled.
 func TestDetectKafka(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	t.Chdir(root)
 	const now = "2026-03-12T10:00:00Z"
 	batch := runCLI(t, "", "detect", "--rules", "examples/rules", "--now", now, "examples/events")

@@ -12,31 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// sharedDir returns ../shared relative to the repository root, or skips the test.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "samples")); err != nil {
-		t.Skipf("shared test data not found at %s (it lives beside the repository): %v", shared, err)
-	}
-	return shared
-}
+	"github.com/tripline/tripline/internal/testenv"
+)
 
 // lines returns the non-blank lines of a file.
 func lines(t testing.TB, path string) [][]byte {
@@ -129,7 +107,7 @@ var ignoredOurs = []string{"data_stream", "event.dataset"}
 var ignoredExpected = []string{"tags"}
 
 func TestIntegrationExpectedDocuments(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "samples", "elastic-integrations", "kubernetes-audit_logs")
+	dir := testenv.Shared(t, "samples", "elastic-integrations", "kubernetes-audit_logs")
 	tests := []struct {
 		input, expected string
 		compared        int // expected documents (the first lines of input)
@@ -206,7 +184,7 @@ func TestAKSObjectForm(t *testing.T) {
 // Every raw audit sample in ../shared/samples reads without error, except the falco trace
 // that is a deliberately invalid event.
 func TestSharedSamples(t *testing.T) {
-	samples := filepath.Join(sharedDir(t), "samples")
+	samples := testenv.Shared(t, "samples")
 	tests := []struct {
 		glob       string
 		files      int

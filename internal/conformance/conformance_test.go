@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/testenv"
 	"github.com/tripline/tripline/mapping"
 )
 
@@ -214,7 +216,7 @@ func timeOrder(t *testing.T, ds *dataset, m *mapping.Mapping, tiebreaker string)
 		ka, kb := keys[a], keys[b]
 		switch {
 		case ka.ts != kb.ts:
-			return cmpI(ka.ts, kb.ts)
+			return cmp.Compare(ka.ts, kb.ts)
 		case ka.hasTB != kb.hasTB:
 			if ka.hasTB {
 				return -1
@@ -225,26 +227,16 @@ func timeOrder(t *testing.T, ds *dataset, m *mapping.Mapping, tiebreaker string)
 		case ka.tb > kb.tb:
 			return 1
 		}
-		return cmpI(int64(a), int64(b))
+		return cmp.Compare(a, b)
 	})
 	return order
-}
-
-func cmpI(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestConformance runs every active case of the suite in batch mode (with head and with
 // tail result positions, which Elasticsearch's harness randomises) and in streaming mode with
 // the input in timestamp order. It prints "N passed, M failed" per file.
 func TestConformance(t *testing.T) {
-	dir := suiteDir(t)
+	dir := testenv.Shared(t, "conformance", "es")
 	data := loadAll(t, dir)
 	total := 0
 	for _, su := range suites {
@@ -299,7 +291,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceShuffledStream feeds every sequence case of the time-ordered suites as a
 // stream whose events are shuffled within MaxLateness, and expects the batch results.
 func TestConformanceShuffledStream(t *testing.T) {
-	dir := suiteDir(t)
+	dir := testenv.Shared(t, "conformance", "es")
 	data := loadAll(t, dir)
 	const lateness = 10 * time.Second
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -351,6 +343,6 @@ func shuffleWithin(ld *loaded, lateness time.Duration, rng *rand.Rand) []int {
 		}
 	}
 	order := slices.Clone(ld.order)
-	slices.SortStableFunc(order, func(a, b int) int { return cmpI(arrival[a], arrival[b]) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(arrival[a], arrival[b]) })
 	return order
 }

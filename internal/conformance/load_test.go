@@ -8,34 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 
 	"github.com/BurntSushi/toml"
 )
-
-// suiteDir finds ../shared/conformance/es from the repository root, or skips the test.
-func suiteDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("conformance: go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	es := filepath.Join(dir, "..", "shared", "conformance", "es")
-	if _, err := os.Stat(filepath.Join(es, "test_queries.toml")); err != nil {
-		t.Skipf("conformance: Elasticsearch's suite is not at %s (the ../shared checkout is absent)", es)
-	}
-	return es
-}
 
 // spec is one [[queries]] case.
 type spec struct {
