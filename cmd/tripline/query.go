@@ -358,19 +358,19 @@ func writeESResponse(w io.Writer, results []*engine.Result, sequences bool, took
 
 // tableWriter prints results as an aligned table for people.
 type tableWriter struct {
-	tw      *tabwriter.Writer
-	cols    []string
-	slots   []event.Slot
-	row     []string
-	n       int
-	started bool
+	w     io.Writer
+	cols  []string
+	slots []event.Slot
+	rows  [][]string
+	n     int
 }
 
-// tableColumns are the fields the table shows, after the timestamp and the category.
+// tableColumns are the fields the table may show after the timestamp and the category; a
+// column empty in every row is left out.
 var tableColumns = []string{"event.action", "host.name", "user.name", "process.name", "process.args", "kubernetes.audit.verb", "kubernetes.audit.objectRef.resource", "orchestrator.resource.name"}
 
 func newTableWriter(w io.Writer, fields *event.Fields, tsField, catField string) *tableWriter {
-	t := &tableWriter{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	t := &tableWriter{w: w}
 	t.cols = append([]string{tsField, catField}, tableColumns...)
 	for _, c := range t.cols {
 		t.slots = append(t.slots, fields.Add(c))
@@ -379,19 +379,13 @@ func newTableWriter(w io.Writer, fields *event.Fields, tsField, catField string)
 }
 
 func (t *tableWriter) add(res *engine.Result) {
-	if !t.started {
-		t.started = true
-		t.row = append(t.row[:0], "#")
-		t.row = append(t.row, t.cols...)
-		t.writeRow()
-	}
 	t.n++
 	for i, ev := range res.Events {
 		label := strconv.Itoa(t.n)
 		if len(res.Events) > 1 {
 			label = fmt.Sprintf("%d.%d", t.n, i+1)
 		}
-		t.row = append(t.row[:0], label)
+		row := []string{label}
 		for _, s := range t.slots {
 			cell := "-"
 			if ev == nil {
@@ -403,9 +397,9 @@ func (t *tableWriter) add(res *engine.Result) {
 				}
 				cell = truncate(oneLine(strings.Join(parts, " ")), 48)
 			}
-			t.row = append(t.row, cell)
+			row = append(row, cell)
 		}
-		t.writeRow()
+		t.rows = append(t.rows, row)
 	}
 }
 
@@ -422,15 +416,31 @@ func oneLine(s string) string {
 	}, s)
 }
 
-// writeRow writes t.row as tab-separated cells: tabwriter pads every cell but the last, so
-// lines carry no trailing blanks.
-func (t *tableWriter) writeRow() {
-	fmt.Fprintln(t.tw, strings.Join(t.row, "\t"))
-}
-
+// flush writes the table: the label, timestamp and category columns, then the other
+// columns that have a value in some row. tabwriter pads every cell but the last, so lines
+// carry no trailing blanks.
 func (t *tableWriter) flush() error {
-	if !t.started {
-		fmt.Fprintln(t.tw, "(no results)")
+	if len(t.rows) == 0 {
+		_, err := fmt.Fprintln(t.w, "(no results)")
+		return err
 	}
-	return t.tw.Flush()
+	keep := []int{0, 1, 2}
+	for c := 3; c <= len(t.cols); c++ {
+		for _, r := range t.rows {
+			if r[c] != "-" {
+				keep = append(keep, c)
+				break
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
+	header := append([]string{"#"}, t.cols...)
+	line := make([]string, len(keep))
+	for _, r := range append([][]string{header}, t.rows...) {
+		for i, c := range keep {
+			line[i] = r[c]
+		}
+		fmt.Fprintln(tw, strings.Join(line, "\t"))
+	}
+	return tw.Flush()
 }

@@ -134,6 +134,16 @@ func TestQuery(t *testing.T) {
 			stderr: "4 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\n",
 		},
 		{
+			name: "table leaves out the columns no result has",
+			args: []string{"query", "--format", "table", `process where true`, evFile},
+			stdout: "" +
+				"#  @timestamp            event.category  process.name\n" +
+				"1  2026-01-01T00:00:01Z  process         a\n" +
+				"2  2026-01-01T00:00:03Z  process         b\n" +
+				"3  2026-01-01T00:00:04Z  process         b\n",
+			stderr: "4 records read, 0 skipped, 3 results; pending state at the end 0, peak 3\n",
+		},
+		{
 			name:   "size head",
 			args:   []string{"query", "--size", "2", "--result-position", "head", "any where true", evFile},
 			stdout: ev1 + "\n" + ev2 + "\n",
