@@ -1,7 +1,9 @@
 package eql
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -113,9 +115,10 @@ func (l ErrorList) Render(src string) string {
 	return strings.Join(parts, "\n\n")
 }
 
-// err returns a list as an error value: nil when empty, the single *Error when it holds
-// one, and the list otherwise.
+// err returns a list as an error value, its errors sorted by position: nil when empty,
+// the single *Error when it holds one, and the list otherwise.
 func (l ErrorList) err() error {
+	slices.SortStableFunc(l, func(a, b *Error) int { return cmp.Compare(a.Pos.Offset, b.Pos.Offset) })
 	switch len(l) {
 	case 0:
 		return nil
