@@ -1,7 +1,3 @@
-// Command tripline runs Elastic Security EQL detection rules over security events, outside
-// Elasticsearch, with Elasticsearch's answers.
-//
-// See `tripline --help` and the README for the commands.
 package main
 
 import (
