@@ -60,6 +60,10 @@ type Compiled struct {
 	// it (see Routes); the Detector then offers the rule only such events. Nil means
 	// Categories alone route the rule.
 	Routes []Route
+	// Matched, when set, says the Runner applied CompileRequest.MaxResults itself (it
+	// emits at most that many matches, the most recent) and returns, after Flush, how many
+	// matches it found before that cap, for the rule's Matches and Capped counters.
+	Matched func() int
 }
 
 // CompileRequest is what a CompileFunc gets for one rule.
@@ -74,6 +78,11 @@ type CompileRequest struct {
 	// Emit must be called with the events of each match in stage order (nil for a missing
 	// event). The events must stay valid after the call (clones).
 	Emit func(events []*event.Event)
+	// MaxResults, when positive (batch mode), is the rule's max_signals: only the most
+	// recent MaxResults matches of one execution become alerts. A compiler may then emit
+	// only those (and keep only what they need) for an event query, provided it reports
+	// every match through Compiled.Matched; otherwise it ignores MaxResults.
+	MaxResults int
 }
 
 // CompileFunc compiles one rule's query. An error makes the rule skipped, with the error as
@@ -239,10 +248,14 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 			rs, err = nil, fmt.Errorf("compile: internal error: %v", p)
 		}
 	}()
-	comp, err := d.opts.Compile(CompileRequest{
+	req := CompileRequest{
 		Rule: r, Statement: stmt, Fields: d.fields, Streaming: d.opts.Streaming,
 		Emit: func(evs []*event.Event) { d.onMatch(rs, evs) },
-	})
+	}
+	if !d.opts.Streaming {
+		req.MaxResults = r.MaxSignals
+	}
+	comp, err := d.opts.Compile(req)
 	if err != nil {
 		return nil, err
 	}
@@ -626,6 +639,11 @@ func (d *Detector) Close(ctx context.Context) error {
 	for _, rs := range d.rules {
 		matches := rs.pending
 		rs.pending = nil
+		if rs.comp.Matched != nil {
+			// The runner kept only the most recent max_signals matches; it counted them all.
+			rs.stats.Matches = rs.comp.Matched()
+			rs.stats.Capped += rs.stats.Matches - len(matches)
+		}
 		if max := rs.info.r.MaxSignals; len(matches) > max {
 			rs.stats.Capped += len(matches) - max
 			matches = matches[len(matches)-max:]

@@ -18,19 +18,28 @@ type EngineOptions struct {
 
 // EngineCompiler returns the CompileFunc that compiles rules with package engine: the
 // rule's timestamp_field, tiebreaker_field and event_category_override become the query's
-// timestamp, tiebreaker and category fields. No size is set: the Detector applies
-// max_signals itself, so that it can tell when the cap bites.
+// timestamp, tiebreaker and category fields. In batch mode an event query without pipes
+// gets the rule's max_signals as a tail size (CompileRequest.MaxResults), so that the engine
+// keeps only the events the most recent max_signals matches need, and reports every match
+// through Compiled.Matched (engine Stats.Matched); sequences and samples get no size: the
+// Detector applies max_signals to them itself.
 func EngineCompiler(eo EngineOptions) CompileFunc {
 	return func(req CompileRequest) (*Compiled, error) {
 		r := req.Rule
-		q, err := engine.Compile(req.Statement, req.Fields, engine.Options{
+		capped := req.MaxResults > 0 && !req.Streaming && !IsSequence(req.Statement) &&
+			len(req.Statement.Pipes) == 0
+		opts := engine.Options{
 			TimestampField:  r.TimestampField,
 			TiebreakerField: r.TiebreakerField,
 			CategoryField:   r.EventCategoryOverride,
 			Mapping:         eo.Mapping,
 			MaxLateness:     eo.MaxLateness,
 			MaxPending:      eo.MaxPending,
-		})
+		}
+		if capped {
+			opts.Size, opts.ResultPosition = req.MaxResults, engine.Tail
+		}
+		q, err := engine.Compile(req.Statement, req.Fields, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -44,7 +53,12 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 		if field == "" {
 			field = "event.category"
 		}
+		var matched func() int
+		if capped {
+			matched = func() int { return int(run.Stats().Matched) }
+		}
 		return &Compiled{
+			Matched:       matched,
 			Runner:        run,
 			Sequence:      IsSequence(req.Statement),
 			Categories:    Categories(req.Statement),

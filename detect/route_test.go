@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tripline/tripline/rule"
 )
@@ -218,4 +219,60 @@ func flatDocString(doc []byte, key string) string {
 		return "!" + err.Error()
 	}
 	return fmt.Sprint(m[key])
+}
+
+// TestMaxSignalsEngineCap checks that with the engine compiler, whose batch event queries
+// keep only the most recent max_signals events, the alerts and the Matches and Capped
+// counters are those of keeping every match: events out of order, far more matches than the
+// cap (so that the engine trims its buffer many times), and a rule under its cap.
+func TestMaxSignalsEngineCap(t *testing.T) {
+	mk := func(id, query string, max int) *rule.Rule {
+		return &rule.Rule{RuleID: id, Name: id, Type: "eql", Language: "eql", Query: query,
+			Index: []string{"logs-*"}, Severity: "low", MaxSignals: max, Enabled: true}
+	}
+	rules := []*rule.Rule{
+		mk("all", "any where true", 3),
+		mk("some", "any where n <= 50", 100),
+		mk("piped", "any where true | head 2", 3),
+	}
+	var got []string
+	d, err := New(rules, SinkFunc(func(_ context.Context, as []Alert) error {
+		for _, a := range as {
+			got = append(got, a.Rule.RuleID+":"+flatDocString(a.Doc, "n"))
+		}
+		return nil
+	}), Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 2000
+	for i := range n {
+		k := (i*7919)%n + 1 // a permutation of 1..n: timestamps out of input order
+		doc := fmt.Sprintf(`{"_index":"logs-x","@timestamp":"%s","n":%d}`,
+			time.Unix(int64(k), 0).UTC().Format(time.RFC3339), k)
+		if err := d.Process(ctx, []byte(doc), EventSource{Name: "t", Line: i + 1, Seq: uint64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"all:1998", "all:1999", "all:2000"}
+	for i := 1; i <= 50; i++ {
+		want = append(want, fmt.Sprintf("some:%d", i))
+	}
+	want = append(want, "piped:1", "piped:2")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("alerts =\n%q\nwant\n%q", got, want)
+	}
+	s := d.Summary()
+	type mc struct{ matches, capped, alerts int }
+	wantStats := []mc{{n, n - 3, 3}, {50, 0, 50}, {2, 0, 2}}
+	for i, w := range wantStats {
+		r := s.Rules[i]
+		if g := (mc{r.Matches, r.Capped, r.Alerts}); g != w {
+			t.Errorf("rule %s: matches/capped/alerts %+v, want %+v", r.RuleID, g, w)
+		}
+	}
 }

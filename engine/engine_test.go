@@ -380,7 +380,7 @@ func TestStats(t *testing.T) {
 	}
 	// a matching event without a timestamp is skipped and counted
 	_, st := runOrder(t, `any where true`, []string{`{"id":1}`, ev(2, 0)}, []int{0, 1}, Options{}, Batch)
-	if want := (Stats{EventsIn: 2, Results: 1, NoTimestamp: 1, PeakPending: 1}); st != want {
+	if want := (Stats{EventsIn: 2, Results: 1, Matched: 1, NoTimestamp: 1, PeakPending: 1}); st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
 }
@@ -402,8 +402,11 @@ func TestBatchEventQueryMemoryBound(t *testing.T) {
 		if !slices.EqualFunc(g.ids, c.want, slices.Equal[[]int64]) {
 			t.Errorf("%v: got %v, want %v", c.pos, g, c.want)
 		}
-		if st.PeakPending > 2*3+1024 {
+		if st.PeakPending > 2*3+batchTrimSlack {
 			t.Errorf("%v: peak pending %d: the buffer was not bounded", c.pos, st.PeakPending)
+		}
+		if st.Matched != 5000 || st.Results != 3 {
+			t.Errorf("%v: matched %d, results %d; want 5000 and 3", c.pos, st.Matched, st.Results)
 		}
 	}
 }

@@ -121,6 +121,12 @@ type Stats struct {
 	EventsIn int64 `json:"events_in"`
 	// Results counts results emitted.
 	Results int64 `json:"results"`
+	// Matched counts, for an event query, the events that matched it, before Size and the
+	// head/tail pipes cut them: with a tail Size and no pipes, Matched-Results is how many
+	// the cap dropped. Batch mode with a head or tail limit keeps only the events the limit
+	// can return (so memory stays bounded) but still counts every match. 0 for sequences
+	// and samples.
+	Matched int64 `json:"matched"`
 	// NoTimestamp counts events skipped because the timestamp field was missing or invalid.
 	NoTimestamp int64 `json:"no_timestamp"`
 	// Late counts events skipped because they arrived later than MaxLateness (streaming).

@@ -146,11 +146,17 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		r.stats.Pending += int64(r.sample.add(&item{ev: ev.Keep(), ord: ord, mask: mask}))
 		r.peak()
 	case r.mode == Batch:
+		if r.q.kind == kindEvent {
+			r.stats.Matched++
+		}
 		r.items = append(r.items, item{ev: ev.Keep(), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.trimBatch()
 	default:
+		if r.q.kind == kindEvent {
+			r.stats.Matched++
+		}
 		r.buf.push(item{ev: ev.Keep(), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
@@ -165,6 +171,11 @@ func (r *Run) peak() {
 	}
 }
 
+// batchTrimSlack is how many events beyond twice its limit a batch event query buffers
+// before trimBatch cuts the buffer: sorting 2N+slack events every N+slack pushes costs
+// O(log N) per event.
+const batchTrimSlack = 256
+
 // trimBatch bounds the memory of a batch event query whose first limit is head N or
 // tail N: only the first (or last) N events in order can be in its result, so from time to
 // time the buffer is sorted and cut to those N.
@@ -173,7 +184,7 @@ func (r *Run) trimBatch() {
 		return
 	}
 	first := r.q.limits[0]
-	if len(r.items) < 2*first.n+1024 {
+	if len(r.items) < 2*first.n+batchTrimSlack {
 		return
 	}
 	slices.SortFunc(r.items, func(a, b item) int { return a.ord.compare(&b.ord) })
@@ -184,7 +195,9 @@ func (r *Run) trimBatch() {
 		keep = r.items[:first.n]
 	}
 	r.stats.Pending -= int64(len(r.items) - len(keep))
-	r.items = append(make([]item, 0, 2*first.n+1024), keep...)
+	n := copy(r.items, keep) // in place: the buffer keeps its capacity, the rest is released
+	clear(r.items[n:])
+	r.items = r.items[:n]
 }
 
 // release processes the buffered events stamped strictly before upTo: an event that may
