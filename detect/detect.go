@@ -64,6 +64,12 @@ type Compiled struct {
 	// emits at most that many matches, the most recent) and returns, after Flush, how many
 	// matches it found before that cap, for the rule's Matches and Capped counters.
 	Matched func() int
+	// Disordered, when set, reports after Flush whether the Runner, which matched events as
+	// they came (CompileRequest.InOrder), met one out of order: its matches are then
+	// discarded, and the Runner that Rerun returns (emitting to the same Emit, keeping its
+	// events until Flush) is given the rule's events again. Both or neither are set.
+	Disordered func() bool
+	Rerun      func() Runner
 }
 
 // CompileRequest is what a CompileFunc gets for one rule.
@@ -83,6 +89,11 @@ type CompileRequest struct {
 	// only those (and keep only what they need) for an event query, provided it reports
 	// every match through Compiled.Matched; otherwise it ignores MaxResults.
 	MaxResults int
+	// InOrder (batch mode) says the Detector can run the rule again over all the events it
+	// matched: a compiler may then match a sequence as events come, while they come in
+	// order, instead of keeping them all until Flush, provided it sets Compiled.Disordered
+	// and Compiled.Rerun.
+	InOrder bool
 }
 
 // CompileFunc compiles one rule's query. An error makes the rule skipped, with the error as
@@ -115,6 +126,13 @@ type Options struct {
 	// so a streaming caller that sets it sees alerts only once a batch is full (or at Close).
 	// The results are the same whatever the number.
 	Workers int
+	// NoInOrder turns off matching sequences as events come in batch mode (see
+	// CompileRequest.InOrder): every rule keeps the events it matched until Close. The
+	// results are the same; by default, the events the sequence rules matched are copied to
+	// a temporary file (in SpillDir) instead, in case the input is not in timestamp order.
+	NoInOrder bool
+	// SpillDir is the directory of that temporary file; empty means os.TempDir().
+	SpillDir string
 	// NoPrefilter turns the rule index off: every event goes to every rule its index
 	// patterns allow, whatever its category and field values (for testing the index; the
 	// results are the same, only slower).
@@ -135,6 +153,7 @@ type ruleState struct {
 	buckets  map[int64]int    // streaming: alerts per interval bucket
 	interval time.Duration
 	split    SplitRunner // comp.Runner, when its matching can run apart from its state
+	inOrder  bool        // comp.Disordered is set: the events it matches are spilled
 }
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
@@ -157,6 +176,8 @@ type Detector struct {
 	anyRules                  []int        // rules offered every event
 	rt                        *router
 	pipe                      *pipeline // nil: events are handled in Process's goroutine
+	spill                     *spill    // batch: the events in-order rules matched
+	reruns                    int       // rules run again because their input was out of order
 	alertErr                  error
 	ctx                       context.Context // of the current Process or Close call
 }
@@ -201,6 +222,10 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	d.slotDSType = d.fields.Add("data_stream.type")
 	d.slotDSDataset = d.fields.Add("data_stream.dataset")
 	d.slotDSNamespace = d.fields.Add("data_stream.namespace")
+	if !opts.Streaming && !opts.NoInOrder {
+		// Without the file, every rule keeps its events until Close: slower, same results.
+		d.spill, _ = newSpill(opts.SpillDir)
+	}
 	for _, r := range rules {
 		rs, err := d.compile(r)
 		if err != nil {
@@ -210,6 +235,10 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		}
 		rs.idx = len(d.rules)
 		d.rules = append(d.rules, rs)
+	}
+	if d.spill != nil && !slices.ContainsFunc(d.rules, func(rs *ruleState) bool { return rs.inOrder }) {
+		d.spill.close()
+		d.spill = nil
 	}
 	d.buildIndex()
 	d.summary.RulesLoaded = len(d.rules)
@@ -254,6 +283,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}
 	if !d.opts.Streaming {
 		req.MaxResults = r.MaxSignals
+		req.InOrder = d.spill != nil
 	}
 	comp, err := d.opts.Compile(req)
 	if err != nil {
@@ -261,6 +291,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}
 	rs.comp = comp
 	rs.split, _ = comp.Runner.(SplitRunner)
+	rs.inOrder = req.InOrder && comp.Disordered != nil && comp.Rerun != nil
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil
 }
@@ -487,16 +518,23 @@ func (rt *router) candidates(ev *event.Event) []int {
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
 // candidate the terms it matches (from its SplitRunner's Match).
 func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
-	unused := true
+	unused, spill := true, false
 	var firstErr error
 	for k, i := range cand {
 		rs := d.rules[i]
 		rs.stats.EventsOffered++
 		var err error
-		if masks != nil && rs.split != nil {
+		switch {
+		case masks != nil && rs.split != nil:
 			err = rs.split.PushMatched(ev, masks[k])
-		} else {
+			spill = spill || (rs.inOrder && masks[k] != 0)
+		case rs.inOrder && rs.split != nil:
+			mask := rs.split.Match(ev)
+			err = rs.split.PushMatched(ev, mask)
+			spill = spill || mask != 0
+		default:
 			err = rs.comp.Runner.Push(ev)
+			spill = spill || rs.inOrder
 		}
 		if err != nil {
 			if firstErr == nil {
@@ -512,6 +550,9 @@ func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
 	if firstErr != nil && unused {
 		d.summary.EventsUnused++
 		d.report(firstErr)
+	}
+	if spill {
+		d.spill.write(ev)
 	}
 	return nil
 }
@@ -633,6 +674,9 @@ func (d *Detector) Close(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	if err := d.rerun(ctx); err != nil && first == nil {
+		first = err
+	}
 	if d.alertErr != nil && first == nil {
 		first = d.alertErr
 	}
@@ -662,6 +706,60 @@ func (d *Detector) Close(ctx context.Context) error {
 		}
 	}
 	return first
+}
+
+// rerun runs again, over the events kept in the spill file, the in-order rules whose input
+// was not in order, discarding what they matched; then it removes the file.
+func (d *Detector) rerun(ctx context.Context) error {
+	if d.spill == nil {
+		return nil
+	}
+	defer func() {
+		d.spill.close()
+		d.spill = nil
+	}()
+	again := make([]bool, len(d.rules))
+	var any bool
+	for i, rs := range d.rules {
+		if rs.inOrder && rs.comp.Disordered() {
+			again[i], any = true, true
+			d.reruns++
+			rs.pending, rs.stats.Matches = nil, 0
+			rs.comp.Runner, rs.split, rs.inOrder = rs.comp.Rerun(), nil, false
+		}
+	}
+	if !any {
+		return nil
+	}
+	ev := &d.ev
+	n := 0
+	err := d.spill.replay(func(doc []byte, src EventSource) error {
+		if n++; n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := d.dec.Decode(doc, ev); err != nil {
+			return fmt.Errorf("%s:%d: %w", src.Name, src.Line, err) // it decoded the first time
+		}
+		d.rt.prepare(ev, src)
+		for _, i := range d.rt.candidates(ev) {
+			if again[i] {
+				_ = d.rules[i].comp.Runner.Push(ev) // a refusal was reported the first time
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, rs := range d.rules {
+		if !again[i] {
+			continue
+		}
+		if err := rs.comp.Runner.Flush(ctx); err != nil {
+			return fmt.Errorf("rule %s (%s): %w", rs.info.r.RuleID, rs.info.r.Name, err)
+		}
+	}
+	return nil
 }
 
 // Summary returns the counters so far (complete after Close).

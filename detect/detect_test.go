@@ -103,12 +103,21 @@ var testStages = map[string][][]cond{
 // runFile runs the rules over an NDJSON file and returns the alerts and the summary.
 func runFile(t *testing.T, rules []*rule.Rule, path string, opts Options) ([]Alert, *Summary, []string) {
 	t.Helper()
+	return runFileDetector(t, rules, path, opts, nil)
+}
+
+// runFileDetector is runFile that also sets *dp, when given, to the Detector.
+func runFileDetector(t *testing.T, rules []*rule.Rule, path string, opts Options, dp **Detector) ([]Alert, *Summary, []string) {
+	t.Helper()
 	var alerts []Alert
 	var evErrs []string
 	opts.OnEventError = func(err error) { evErrs = append(evErrs, err.Error()) }
 	d, err := New(rules, SinkFunc(func(_ context.Context, as []Alert) error { alerts = append(alerts, as...); return nil }), opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dp != nil {
+		*dp = d
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

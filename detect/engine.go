@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/mapping"
 )
 
@@ -22,7 +23,8 @@ type EngineOptions struct {
 // gets the rule's max_signals as a tail size (CompileRequest.MaxResults), so that the engine
 // keeps only the events the most recent max_signals matches need, and reports every match
 // through Compiled.Matched (engine Stats.Matched); sequences and samples get no size: the
-// Detector applies max_signals to them itself.
+// Detector applies max_signals to them itself. A batch sequence is matched as events come
+// while they come in order (CompileRequest.InOrder, engine Options.InOrder).
 func EngineCompiler(eo EngineOptions) CompileFunc {
 	return func(req CompileRequest) (*Compiled, error) {
 		r := req.Rule
@@ -39,6 +41,9 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 		if capped {
 			opts.Size, opts.ResultPosition = req.MaxResults, engine.Tail
 		}
+		_, isSeq := req.Statement.Query.(*eql.Sequence)
+		inOrder := req.InOrder && !req.Streaming && isSeq
+		opts.InOrder = inOrder
 		q, err := engine.Compile(req.Statement, req.Fields, opts)
 		if err != nil {
 			return nil, err
@@ -53,17 +58,20 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 		if field == "" {
 			field = "event.category"
 		}
-		var matched func() int
-		if capped {
-			matched = func() int { return int(run.Stats().Matched) }
-		}
-		return &Compiled{
-			Matched:       matched,
+		c := &Compiled{
 			Runner:        run,
 			Sequence:      IsSequence(req.Statement),
 			Categories:    Categories(req.Statement),
 			CategoryField: field,
 			Routes:        Routes(req.Statement, eo.Mapping),
-		}, nil
+		}
+		if capped {
+			c.Matched = func() int { return int(run.Stats().Matched) }
+		}
+		if inOrder {
+			c.Disordered = run.Disordered
+			c.Rerun = func() Runner { return run.Rerun() }
+		}
+		return c, nil
 	}
 }

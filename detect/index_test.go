@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -136,5 +138,89 @@ func TestPrefilterSameResults(t *testing.T) {
 			}
 			t.Errorf("streaming=%v: %d results with the index, %d without", streaming, len(results[0]), len(results[1]))
 		}
+	}
+}
+
+// TestInOrderSameResults checks that matching batch sequences as events come (the default)
+// gives the alerts and counters of keeping every event until Close (NoInOrder), over all
+// corpus rules: for input in timestamp order (no rule is run again), for two ordered halves
+// in the wrong order (as files that are each in order) and for shuffled input (the rules
+// that met an event out of order are run again over the spilled events).
+func TestInOrderSameResults(t *testing.T) {
+	dir := sharedPath(t, "rules/detection-rules")
+	set, err := rule.Load(context.Background(), dir)
+	if err != nil || len(set.Errors) > 0 {
+		t.Fatalf("load: %v %v", err, set.Errors)
+	}
+	tmp := t.TempDir()
+	ordered := filepath.Join(tmp, "ordered.ndjson")
+	cmd := exec.Command("go", "run", "./bench/gen", "-n", "4000", "-seed", "7", "-planted", "10", "-o", ordered)
+	cmd.Dir = repoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bench/gen: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(ordered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(bytes.TrimRight(data, "\n"), []byte("\n"))
+	lines[len(lines)-1] = append(lines[len(lines)-1], '\n')
+	write := func(name string, ls [][]byte) string {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, bytes.Join(ls, nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	half := len(lines) / 2
+	swapped := write("swapped.ndjson", append(slices.Clone(lines[half:]), lines[:half]...))
+	shuffled := slices.Clone(lines)
+	for i := range shuffled { // a fixed permutation
+		j := (i * 7919) % len(shuffled)
+		shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+	}
+	shuffledPath := write("shuffled.ndjson", shuffled)
+	for _, c := range []struct {
+		name   string
+		path   string
+		reruns bool
+	}{{"ordered", ordered, false}, {"swapped halves", swapped, true}, {"shuffled", shuffledPath, true}} {
+		var results [3][]string
+		var reruns [3]int
+		for i, o := range []struct {
+			noInOrder bool
+			workers   int
+		}{{true, 1}, {false, 1}, {false, 3}} {
+			var d *Detector
+			alerts, sum, _ := runFileDetector(t, set.Rules, c.path, Options{
+				Compile: EngineCompiler(EngineOptions{}), Now: testNow, NoInOrder: o.noInOrder, Workers: o.workers}, &d)
+			for _, a := range alerts {
+				results[i] = append(results[i], a.Rule.RuleID+" "+a.ID+" "+string(a.Doc))
+			}
+			for _, r := range sum.Rules {
+				results[i] = append(results[i], fmt.Sprintf("%s matches=%d capped=%d alerts=%d offered=%d",
+					r.RuleID, r.Matches, r.Capped, r.Alerts, r.EventsOffered))
+			}
+			results[i] = append(results[i], strings.Join(sum.Warnings, "\n"))
+			reruns[i] = d.reruns
+		}
+		if len(results[0]) < 1024+100 {
+			t.Errorf("%s: only %d alerts and rules: the workload does not exercise the rules", c.name, len(results[0]))
+		}
+		for i := 1; i < 3; i++ {
+			if !reflect.DeepEqual(results[0], results[i]) {
+				for k := range min(len(results[0]), len(results[i])) {
+					if results[0][k] != results[i][k] {
+						t.Errorf("%s, run %d: first difference at %d:\n%.300s\nwant\n%.300s", c.name, i, k, results[i][k], results[0][k])
+						break
+					}
+				}
+				t.Errorf("%s, run %d: %d results, want %d", c.name, i, len(results[i]), len(results[0]))
+			}
+		}
+		if reruns[0] != 0 || (reruns[1] > 0) != c.reruns || reruns[2] != reruns[1] {
+			t.Errorf("%s: rules run again: %v, want some: %v", c.name, reruns, c.reruns)
+		}
+		t.Logf("%s: %d rules run again", c.name, reruns[1])
 	}
 }

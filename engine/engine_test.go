@@ -16,8 +16,9 @@ import (
 
 // got is the flattened outcome of a run: ids (-1 for a missing event) per result, and keys.
 type got struct {
-	ids  [][]int64
-	keys [][]string
+	ids        [][]int64
+	keys       [][]string
+	disordered bool // an in-order batch run gave up (Run.Disordered)
 }
 
 func (g got) String() string { return fmt.Sprintf("ids=%v keys=%v", g.ids, g.keys) }
@@ -30,7 +31,7 @@ func run(t *testing.T, query string, docs []string, opts Options, mode Mode) (go
 	for i := range order {
 		order[i] = i
 	}
-	if mode == Streaming {
+	if mode == Streaming || opts.InOrder {
 		ts := func(d string) int64 {
 			var v struct {
 				TS int64 `json:"@timestamp"`
@@ -86,6 +87,7 @@ func runOrder(t *testing.T, query string, docs []string, order []int, opts Optio
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	g.disordered = r.Disordered()
 	return g, r.Stats()
 }
 
@@ -130,6 +132,67 @@ func runCases(t *testing.T, cases []tcase) {
 					t.Fatalf("got %v, want keys %v", g, c.keys)
 				}
 			})
+		}
+		// Batch mode matching as events come (Options.InOrder), the documents sent in
+		// timestamp order: the batch results, unless the run gave up (a tiebreaker orders
+		// them otherwise), which only sequences may do.
+		t.Run(c.name+"/batch-in-order", func(t *testing.T) {
+			opts := c.opts
+			opts.InOrder = true
+			g, _ := run(t, c.query, c.docs, opts, Batch)
+			if g.disordered {
+				if !strings.HasPrefix(c.query, "sequence") || opts.TiebreakerField == "" {
+					t.Fatalf("gave up on documents in timestamp order without a tiebreaker")
+				}
+				return
+			}
+			if !slices.EqualFunc(g.ids, c.want, slices.Equal[[]int64]) && !(len(g.ids) == 0 && len(c.want) == 0) {
+				t.Fatalf("got %v, want ids %v", g, c.want)
+			}
+			if c.keys != nil && !slices.EqualFunc(g.keys, c.keys, slices.Equal[[]string]) {
+				t.Fatalf("got %v, want keys %v", g, c.keys)
+			}
+		})
+	}
+}
+
+// TestBatchInOrderGivesUp checks that an in-order batch sequence run reports the first
+// event out of order and then ignores its input, and that without disorder its state is
+// bounded by maxspan while a plain batch run keeps every matching event until Flush.
+func TestBatchInOrderGivesUp(t *testing.T) {
+	q := `sequence by h with maxspan=150ms [any where k == "a"] [any where k == "b"]`
+	var docs []string
+	for i := range 1000 {
+		k := a
+		if i%2 == 1 {
+			k = b
+		}
+		docs = append(docs, ev(i, int64(i)*100, "h", fmt.Sprintf(`"h%d"`, i/2), "k", k))
+	}
+	order := identity(len(docs))
+	want := make([][]int64, 500)
+	for i := range want {
+		want[i] = seq(int64(2*i), int64(2*i+1))
+	}
+	for _, c := range []struct {
+		name       string
+		opts       Options
+		order      []int
+		want       [][]int64
+		disordered bool
+		maxPeak    int64
+	}{
+		{"batch", Options{}, order, want, false, 1000},
+		{"in order", Options{InOrder: true}, order, want, false, 2},
+		// what came before the late event was matched (and emitted); the rest is ignored
+		{"one late event", Options{InOrder: true}, append(slices.Clone(order[1:600]), 0), want[1:300], true, 2},
+	} {
+		g, st := runOrder(t, q, docs, c.order, c.opts, Batch)
+		if !slices.EqualFunc(g.ids, c.want, slices.Equal[[]int64]) || g.disordered != c.disordered {
+			t.Errorf("%s: got %v (disordered %v), want %v (%v)", c.name, g, g.disordered, c.want, c.disordered)
+		}
+		if st.PeakPending > c.maxPeak {
+			t.Errorf("%s: peak pending %d, want at most %d", c.name, st.PeakPending, c.maxPeak)
 		}
 	}
 }

@@ -82,6 +82,14 @@ type Options struct {
 	// MaxPending (streaming or batch) caps the partial sequences a sequence without maxspan
 	// keeps; the oldest is dropped when it bites (Stats.PendingCapHits). 0 means 1,000,000.
 	MaxPending int
+	// InOrder (batch mode, sequence queries) matches events as they arrive, as long as they
+	// arrive in order (timestamp, tiebreaker, input position), instead of keeping them all
+	// until Flush: the results are then the batch results, with bounded state when the
+	// sequence has a maxspan. The first event that arrives out of order makes the run
+	// give up: Disordered reports it, the run ignores the rest of its input, and its results
+	// (some of which may already have been emitted) are incomplete; the caller must then run
+	// the query again, without InOrder, over all the events. Ignored for other queries.
+	InOrder bool
 	// OnLate, when set, is called for each event dropped because it arrived later than
 	// MaxLateness (streaming mode). The event is only valid during the call.
 	OnLate func(ev *event.Event)

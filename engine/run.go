@@ -34,6 +34,10 @@ type Run struct {
 	seq    *seqMatcher
 	sample *sampler
 
+	// batch with Options.InOrder: events are processed as they come while in order
+	inOrder    bool
+	disordered bool
+
 	// limits
 	lim     limiter
 	flushed bool
@@ -47,6 +51,7 @@ func (q *Query) NewRun(mode Mode, emit func(*Result)) *Run {
 	switch q.kind {
 	case kindSequence:
 		r.seq = newSeqMatcher(q, r)
+		r.inOrder = mode == Batch && q.opts.InOrder
 	case kindSample:
 		r.sample = newSampler(q)
 	}
@@ -55,6 +60,19 @@ func (q *Query) NewRun(mode Mode, emit func(*Result)) *Run {
 
 // Stats returns the run's counters.
 func (r *Run) Stats() Stats { return r.stats }
+
+// Rerun returns a new batch Run of r's query, emitting to the same function, that keeps
+// every matching event until Flush (without Options.InOrder): for running the query again
+// over all its events after Disordered.
+func (r *Run) Rerun() *Run {
+	n := r.q.NewRun(Batch, r.emit)
+	n.inOrder = false
+	return n
+}
+
+// Disordered reports whether a batch run with Options.InOrder met an event out of order
+// and gave up: its results are incomplete and the query must be run again without InOrder.
+func (r *Run) Disordered() bool { return r.disordered }
 
 // Done reports whether no further result can be emitted (a head limit was reached), so
 // the caller may stop reading.
@@ -99,7 +117,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 	if r.lim.done() {
 		return nil
 	}
-	if mask == 0 && r.mode == Batch {
+	if (mask == 0 && r.mode == Batch) || r.disordered {
 		return nil // batch order needs no timestamp of an event no term matched
 	}
 	var ord ordinal
@@ -145,6 +163,12 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 	case r.q.kind == kindSample:
 		r.stats.Pending += int64(r.sample.add(&item{ev: ev.Keep(), ord: ord, mask: mask}))
 		r.peak()
+	case r.inOrder:
+		if r.anyOut && ord.compare(&r.released) < 0 {
+			r.giveUp()
+			return nil
+		}
+		r.process(&item{ev: ev.Keep(), ord: ord, mask: mask})
 	case r.mode == Batch:
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
@@ -163,6 +187,15 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))
 	}
 	return nil
+}
+
+// giveUp ends an in-order batch run that met an event out of order: its state is dropped
+// and the rest of its input ignored (Disordered).
+func (r *Run) giveUp() {
+	r.disordered = true
+	r.seq = newSeqMatcher(r.q, r)
+	r.lim = newLimiter(r.q.limits, r.deliver)
+	r.stats.Pending = 0
 }
 
 func (r *Run) peak() {
