@@ -346,10 +346,20 @@ func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert,
 	}
 
 	// The shell's source is the intersection of the building blocks (JSON round trip so
-	// that both sides compare as decoded JSON), then the shell's own alert fields.
+	// that both sides compare as decoded JSON), then the shell's own alert fields. The
+	// rule's alert fields (ri.fields: most of each document's size) are the same in every
+	// building block and set on the shell afterwards, and reason reads none of them: they
+	// are left out of the round trip and the intersection.
 	norm := make([]document, len(bbDocs))
+	part := make(document, 64)
 	for i, d := range bbDocs {
-		raw, err := json.Marshal(d)
+		clear(part)
+		for k, v := range d {
+			if _, ruleField := ri.fields[k]; !ruleField {
+				part[k] = v
+			}
+		}
+		raw, err := json.Marshal(part)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/tripline/tripline/event"
@@ -66,6 +67,47 @@ func BenchmarkDecodeOnly(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if err := d.dec.Decode(doc, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSequenceAlerts builds the alerts of one 3-event sequence (a shell and three
+// building blocks) for the corpus rule with the most text (description, note, query) among
+// the cross-platform ones, else a test rule: the cost of each sequence match at Close.
+func BenchmarkSequenceAlerts(b *testing.B) {
+	dir := "../../shared/rules/detection-rules/rules/cross-platform"
+	if _, err := os.Stat(dir); err != nil {
+		dir = "testdata/rules"
+	}
+	set, err := rule.Load(context.Background(), dir)
+	if err != nil || len(set.Rules) == 0 {
+		b.Fatalf("loading test rules: %v", err)
+	}
+	r := set.Rules[0]
+	for _, x := range set.Rules {
+		if len(x.Description)+len(x.Note)+len(x.Query) > len(r.Description)+len(r.Note)+len(r.Query) {
+			r = x
+		}
+	}
+	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default")}
+	ri := bl.newRuleInfo(r)
+	var mes []*matchedEvent
+	for i := range 3 {
+		doc := fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:0%dZ","event":{"category":["process"],"type":["start"],"kind":"event","action":"exec","dataset":"endpoint.events.process"},
+			"host":{"name":"web-1","os":{"type":"linux","platform":"ubuntu","version":"22.04"},"id":"c0ffee"},"user":{"name":"root","id":"0"},
+			"process":{"name":"curl","pid":%d,"executable":"/usr/bin/curl","args":["curl","-s","http://example.com/x.sh"],"command_line":"curl -s http://example.com/x.sh",
+			"parent":{"name":"bash","pid":100,"executable":"/bin/bash"},"entity_id":"e%d"},"agent":{"type":"endpoint","version":"8.15.0","id":"a1"},
+			"data_stream":{"type":"logs","dataset":"endpoint.events.process","namespace":"default"},"ecs":{"version":"8.11.0"}}`, i, 1000+i, i)
+		src, err := parseDocument([]byte(doc))
+		if err != nil {
+			b.Fatal(err)
+		}
+		mes = append(mes, &matchedEvent{id: fmt.Sprintf("id%d", i), index: "logs-endpoint.events.process-default", src: src})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bl.sequenceAlerts(ri, mes); err != nil {
 			b.Fatal(err)
 		}
 	}
