@@ -23,6 +23,7 @@ type detectFlags struct {
 	space               string
 	ignoreIndexPatterns bool
 	statsJSON           bool
+	workers             int
 }
 
 func (f *detectFlags) register(cmd *cobra.Command) {
@@ -33,6 +34,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.space, "space", "default", "Kibana space id; like Kibana, it is part of every alert's id")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
+	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read, none when matching in arrival order (--follow, serve); 1: none. Results are the same whatever the number")
 }
 
 // newDetector loads the rules and builds a detector writing to sink. It reports rule files
@@ -48,6 +50,9 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 			return nil, nil, exitWith(exitUsage, fmt.Errorf("--now %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", df.now))
 		}
 		now = t
+	}
+	if df.workers < 0 {
+		return nil, nil, exitWith(exitUsage, fmt.Errorf("--workers %d: want 0 (the default) or more", df.workers))
 	}
 	m, err := in.loadMapping()
 	if err != nil {
@@ -69,6 +74,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		Space:               df.space,
 		Index:               in.index,
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
+		Workers:             df.workers,
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
