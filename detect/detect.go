@@ -497,6 +497,7 @@ func (rt *router) candidates(ev *event.Event) []int {
 			switch {
 			case nonASCII:
 				add(x.all)
+				continue
 			case upper:
 				rt.lowBuf = append(rt.lowBuf[:0], v.Str...)
 				for i, c := range rt.lowBuf {
@@ -507,6 +508,13 @@ func (rt *router) candidates(ev *event.Event) []int {
 				add(x.byVal[string(rt.lowBuf)])
 			default:
 				add(x.byVal[v.Str])
+			}
+			if len(x.byPrefix) > 0 && len(v.Str) >= PrefixLen {
+				if upper {
+					add(x.byPrefix[string(rt.lowBuf[:PrefixLen])])
+				} else {
+					add(x.byPrefix[v.Str[:PrefixLen]])
+				}
 			}
 		}
 	}

@@ -25,13 +25,20 @@ type Route struct {
 // Requirement is a disjunction: the event holds, at one of the fields, one of its values.
 type Requirement []FieldValues
 
-// FieldValues is a requirement that the event hold at Field one of Values. Values are
-// ASCII lower-cased: the requirement is checked ASCII-case-insensitively, a superset of
-// both "==" and ":" (the filter itself decides).
+// FieldValues is a requirement that the event hold at Field one of Values, or a string
+// that starts with one of Prefixes. Values and Prefixes are ASCII lower-cased: the
+// requirement is checked ASCII-case-insensitively, a superset of "==", ":" and like (the
+// filter itself decides). Every prefix is PrefixLen bytes long.
 type FieldValues struct {
-	Field  string
-	Values []string
+	Field    string
+	Values   []string
+	Prefixes []string
 }
+
+// PrefixLen is the length of FieldValues.Prefixes: a wildcard pattern whose literal
+// beginning is shorter gives no requirement. The index looks up the first PrefixLen bytes
+// of each value, once.
+const PrefixLen = 3
 
 // maxRequirements bounds the requirements kept for one expression (a disjunction of
 // conjunctions multiplies them).
@@ -42,7 +49,9 @@ const maxRequirements = 8
 // used only when it is certain that an event without one of its values cannot satisfy it:
 // a field compared with string constants by ==, in, in~ or ":" without wildcards, the
 // constants plain ASCII and not dates; with a mapping, the field must be a keyword field
-// read from its own path (no alias, null_value or runtime script). Requirements come from
+// read from its own path (no alias, null_value or runtime script). A ":", like or like~
+// pattern with a wildcard gives the prefix before its first wildcard, when that is at
+// least PrefixLen plain ASCII bytes not starting like a date (a digit, + or -). Requirements come from
 // the top-level conjuncts of the where clause and from disjunctions whose every branch
 // has one (their union); a negation gives none.
 func Routes(stmt *eql.Statement, m *mapping.Mapping) []Route {
@@ -112,14 +121,47 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 		}
 	case *eql.Match:
 		f, ok := x.X.(*eql.Field)
-		if !ok || x.Op != eql.MatchSeq {
+		if !ok || (x.Op != eql.MatchSeq && x.Op != eql.MatchLike) || len(x.Patterns) == 0 {
 			return nil
 		}
-		if vs, ok := constStrings(x.Patterns); ok {
-			return single(FieldValues{Field: f.Name, Values: vs}, m)
+		fv := FieldValues{Field: f.Name}
+		for _, p := range x.Patterns {
+			if v, ok := constString(p); ok {
+				fv.Values = append(fv.Values, v)
+			} else if pre, ok := constPrefix(p); ok {
+				if !slices.Contains(fv.Prefixes, pre) {
+					fv.Prefixes = append(fv.Prefixes, pre)
+				}
+			} else {
+				return nil
+			}
 		}
+		return single(fv, m)
 	}
 	return nil
+}
+
+// constPrefix returns the lower-cased first PrefixLen bytes of a wildcard pattern whose
+// literal beginning (before the first *, ? or backslash) has that many plain ASCII bytes
+// and does not start as a date or a number could (digit, + or -).
+func constPrefix(x eql.Expr) (string, bool) {
+	lit, ok := x.(*eql.Literal)
+	if !ok || lit.Kind != eql.LitString || len(lit.Str) < PrefixLen {
+		return "", false
+	}
+	b := []byte(lit.Str[:PrefixLen])
+	for i, c := range b {
+		switch {
+		case c >= 0x80 || c == '*' || c == '?' || c == '\\':
+			return "", false
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	if c := b[0]; ('0' <= c && c <= '9') || c == '+' || c == '-' {
+		return "", false
+	}
+	return string(b), true
 }
 
 func single(fv FieldValues, m *mapping.Mapping) []Requirement {
@@ -133,7 +175,7 @@ func single(fv FieldValues, m *mapping.Mapping) []Requirement {
 func union(a, b Requirement) Requirement {
 	out := make(Requirement, 0, len(a)+len(b))
 	for _, fv := range a {
-		out = append(out, FieldValues{Field: fv.Field, Values: append([]string(nil), fv.Values...)})
+		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values), Prefixes: slices.Clone(fv.Prefixes)})
 	}
 next:
 	for _, fv := range b {
@@ -144,10 +186,15 @@ next:
 						out[i].Values = append(out[i].Values, v)
 					}
 				}
+				for _, v := range fv.Prefixes {
+					if !slices.Contains(out[i].Prefixes, v) {
+						out[i].Prefixes = append(out[i].Prefixes, v)
+					}
+				}
 				continue next
 			}
 		}
-		out = append(out, FieldValues{Field: fv.Field, Values: append([]string(nil), fv.Values...)})
+		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values), Prefixes: slices.Clone(fv.Prefixes)})
 	}
 	return out
 }
@@ -212,9 +259,10 @@ func indexable(fv FieldValues, m *mapping.Mapping) bool {
 // fieldIndex routes events by the value of one field: to the rules with a term that
 // requires one of the values found, or to all of them for a value the index cannot judge.
 type fieldIndex struct {
-	slot  event.Slot
-	byVal map[string][]int
-	all   []int
+	slot     event.Slot
+	byVal    map[string][]int
+	byPrefix map[string][]int // by the first PrefixLen bytes of the value
+	all      []int
 }
 
 // buildIndex chooses, for each term of each rule, the cheapest pre-filter its Route allows,
@@ -248,6 +296,9 @@ func (d *Detector) buildIndex() {
 					for _, v := range e.Values {
 						usage[key{e.Field, v}]++
 					}
+					for _, v := range e.Prefixes {
+						usage[key{e.Field, "\x01" + v}]++
+					}
 				}
 			}
 		}
@@ -266,6 +317,9 @@ func (d *Detector) buildIndex() {
 					for _, v := range e.Values {
 						cost += usage[key{e.Field, v}]
 					}
+					for _, v := range e.Prefixes {
+						cost += usage[key{e.Field, "\x01" + v}]
+					}
 				}
 				if cost < bestCost {
 					best, bestCost = j, cost
@@ -278,12 +332,16 @@ func (d *Detector) buildIndex() {
 					if !ok {
 						fi = len(d.fieldIdx)
 						fieldIdx[e.Field] = fi
-						d.fieldIdx = append(d.fieldIdx, fieldIndex{slot: d.fields.Add(e.Field), byVal: map[string][]int{}})
+						d.fieldIdx = append(d.fieldIdx, fieldIndex{slot: d.fields.Add(e.Field),
+							byVal: map[string][]int{}, byPrefix: map[string][]int{}})
 					}
 					x := &d.fieldIdx[fi]
 					x.all = appendRule(x.all, i)
 					for _, v := range e.Values {
 						x.byVal[v] = appendRule(x.byVal[v], i)
+					}
+					for _, v := range e.Prefixes {
+						x.byPrefix[v] = appendRule(x.byPrefix[v], i)
 					}
 				}
 			case r.Any:

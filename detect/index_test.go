@@ -37,7 +37,14 @@ func TestRoutes(t *testing.T) {
 		{`process where a == "x" or b != "y"`, nil, `process`},
 		{`process where not a == "x"`, nil, `process`},
 		{`process where a not in ("x")`, nil, `process`},
-		{`process where a : "x*" and b like "y" and c == 1 and d == "é"`, nil, `process`},
+		{`process where a : "x*" and b like "y" and c == 1 and d == "é"`, nil, `process [b=y]`},
+		// wildcard patterns: their first PrefixLen (3) bytes, when literal, ASCII and not
+		// the start of a date or a number
+		{`process where a : ("Python*", "perl", "rub?") and b like~ "cur*" and c like "*x"`, nil, `process [a=perl,pyt*,rub*] [b=cur*]`},
+		{`process where a : ("py*", "perl") or a like "x\*yz*"`, nil, `process`},
+		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process`},
+		{`process where a : "abc*" or b == "x"`, nil, `process [a=abc*|b=x]`},
+		{`process where a regex "abc.*"`, nil, `process`},
 		{`process where a == "2024-01-01"`, nil, `process`},
 		{`process where length(a) == "x" and "x" == b`, nil, `process [b=x]`},
 		{`any where a in~ ("X")`, nil, `any [a=x]`},
@@ -65,7 +72,11 @@ func formatRoutes(rs []Route) string {
 		for _, req := range r.Requires {
 			var alts []string
 			for _, fv := range req {
-				alts = append(alts, fv.Field+"="+strings.Join(fv.Values, ","))
+				vals := slices.Clone(fv.Values)
+				for _, p := range fv.Prefixes {
+					vals = append(vals, p+"*")
+				}
+				alts = append(alts, fv.Field+"="+strings.Join(vals, ","))
 			}
 			s += " [" + strings.Join(alts, "|") + "]"
 		}
