@@ -23,4 +23,12 @@
 // run over the same events gives the same ids. max_signals caps the alerts (sequences) per
 // rule and run, keeping the most recent as Elasticsearch's EQL size does, and Summary says
 // when it bit. Alerts go to a Sink.
+//
+// Batch memory. An event rule keeps only its most recent max_signals matching events (the
+// engine counts the others for Summary). A sequence rule matches events as they come while
+// they come in timestamp order (the usual case for a file), so maxspan bounds its state; the
+// events any sequence rule matched are also appended to an unlinked temporary file
+// (Options.SpillDir), and at Close the rules that met an event out of order are run again over
+// them in exact batch order, so the alerts never depend on the input's order. Options.NoInOrder
+// keeps every matched event in memory instead.
 package detect

@@ -10,7 +10,10 @@
 //
 //   - Batch: every event is kept until Flush, then the whole input is ordered by timestamp,
 //     tiebreaker (nulls last) and input order (event.Event.Seq) and matched, so that the results
-//     equal Elasticsearch's.
+//     equal Elasticsearch's. Two exceptions keep less, with the same results: an event query
+//     with a head or tail size keeps only what that limit can return (Stats.Matched still counts
+//     every match), and a sequence with Options.InOrder is matched as events come as long as they
+//     come in order, giving up (Run.Disordered; Run.Rerun runs it again) at the first that does not.
 //   - Streaming: events are matched in arrival order after a bounded reordering buffer
 //     (Options.MaxLateness). Events later than that are counted (Stats.Late) and reported
 //     through Options.OnLate, never silently dropped. Sequence state is evicted as soon as
