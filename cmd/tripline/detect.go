@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
 
@@ -24,6 +25,7 @@ type detectFlags struct {
 	ignoreIndexPatterns bool
 	statsJSON           bool
 	workers             int
+	spillDir            string
 }
 
 func (f *detectFlags) register(cmd *cobra.Command) {
@@ -51,6 +53,11 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		}
 		now = t
 	}
+	if df.spillDir != "" {
+		if fi, err := os.Stat(df.spillDir); err != nil || !fi.IsDir() {
+			return nil, nil, exitWith(exitUsage, fmt.Errorf("--spill-dir %s: not a directory", df.spillDir))
+		}
+	}
 	if df.workers < 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("--workers %d: want 0 (the default) or more", df.workers))
 	}
@@ -75,6 +82,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		Index:               in.index,
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
+		SpillDir:            df.spillDir,
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
@@ -250,6 +258,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 	}
 	in.register(cmd.Flags(), forDetect)
 	df.register(cmd)
+	cmd.Flags().StringVar(&df.spillDir, "spill-dir", "", "directory of the temporary file that holds the events sequence rules matched, so that memory stays bounded when the whole input is read (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once)")
 	cmd.Flags().StringVar(&format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
 	return cmd
 }

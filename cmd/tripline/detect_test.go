@@ -464,3 +464,34 @@ func TestDetectPrebuiltRules(t *testing.T) {
 		t.Errorf("matches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestDetectWorkersAndSpill checks that --workers and --spill-dir change nothing in the
+// alerts, and that bad values are usage errors.
+func TestDetectWorkersAndSpill(t *testing.T) {
+	t.Chdir(testenv.RepoRoot(t))
+	const now = "2026-03-12T10:00:00Z"
+	base := runCLI(t, "", "detect", "--rules", "examples/rules", "--now", now, "examples/events")
+	if base.code != exitOK || base.stdout == "" {
+		t.Fatalf("exit %d\n%s", base.code, base.stderr)
+	}
+	for _, args := range [][]string{
+		{"--workers", "1"},
+		{"--workers", "3"},
+		{"--spill-dir", t.TempDir()},
+	} {
+		r := runCLI(t, "", append([]string{"detect", "--rules", "examples/rules", "--now", now}, append(args, "examples/events")...)...)
+		if r.code != exitOK || r.stdout != base.stdout {
+			t.Errorf("%v: exit %d, alerts differ from the default run: %v", args, r.code, r.stdout != base.stdout)
+		}
+	}
+	for _, c := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"--workers", "-1"}, "tripline: --workers -1: want 0 (the default) or more\n"},
+		{[]string{"--spill-dir", "no/such/dir"}, "tripline: --spill-dir no/such/dir: not a directory\n"},
+	} {
+		r := runCLI(t, "", append([]string{"detect", "--rules", "examples/rules"}, append(c.args, "examples/events")...)...)
+		r.check(t, exitUsage, "", c.stderr)
+	}
+}
