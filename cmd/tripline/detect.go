@@ -250,7 +250,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			if cerr != nil {
 				return exitWith(exitFailure, cerr)
 			}
-			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 {
+			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || rep.brokenRules() > 0 {
 				return exitWith(exitSkipped, nil)
 			}
 			return nil
@@ -269,6 +269,8 @@ type runReport struct {
 	// RuleFileErrors are the rule files (or export lines) that could not be read.
 	RuleFileErrors []string        `json:"rule_file_errors,omitempty"`
 	Run            *detect.Summary `json:"detect"`
+	// compileErrors counts the rules the detector skipped because their query did not compile.
+	compileErrors int
 }
 
 // newRunReport gathers the input counters and the detector's summary, with the rules the
@@ -282,11 +284,18 @@ func newRunReport(ist inputStats, d *detect.Detector, set *rule.Set) runReport {
 		})
 	}
 	sum.RulesSkipped = append(skipped, sum.RulesSkipped...)
-	rep := runReport{Input: ist, Run: &sum}
+	rep := runReport{Input: ist, Run: &sum, compileErrors: len(d.Summary().RulesSkipped)}
 	for _, e := range set.Errors {
 		rep.RuleFileErrors = append(rep.RuleFileErrors, describeRuleFileError(e))
 	}
 	return rep
+}
+
+// brokenRules counts the rule files that could not be read and the EQL rules whose query
+// failed to compile: rules the user meant to run that do not (rules that are not EQL, or
+// use an unsupported feature, are skipped by design and not counted).
+func (rep runReport) brokenRules() int {
+	return len(rep.RuleFileErrors) + rep.compileErrors
 }
 
 func writeJSONSummary(w io.Writer, rep runReport) {

@@ -312,8 +312,9 @@ func TestDetect(t *testing.T) {
 			stderr: "tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n",
 		},
 		{
-			name: "broken rules next to good ones: the good ones run",
+			name: "broken rules next to good ones: the good ones run, exit 3",
 			args: []string{"detect", "--rules", broken, "--now", fixedNow, "--format", "summary", events},
+			code: exitSkipped,
 			stdout: "rules:  2 loaded, 3 skipped, 2 rule files unreadable\n" +
 				"            1 not an EQL rule (query/kuery), in " + filepath.Join(broken, "kuery.toml") + "\n" +
 				"            1 query: line 2:27: Unknown function [foo], in " + filepath.Join(broken, "broken.toml") + "\n" +
@@ -328,6 +329,7 @@ func TestDetect(t *testing.T) {
 		{
 			name:   "broken rules next to good ones: alerts",
 			args:   []string{"detect", "--rules", broken, "--rules", filepath.Join(rules, "service_account_token_read_then_secret_access.toml"), "--now", fixedNow, events},
+			code:   exitSkipped,
 			alerts: []string{tokenRule + " sequence d4c-p04 a03", shellRule + " event d4c-p01", shellRule + " event d4c-p10"},
 		},
 		{

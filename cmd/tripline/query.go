@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"bufio"
 	"encoding/json"
 	"errors"
@@ -187,7 +188,9 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		}
 		return nil
 	})
-	if ferr := run.Flush(ctx); ferr != nil && rerr == nil && ctx.Err() == nil {
+	// Flush even when interrupted (--follow ends with ^C): results still in the reordering
+	// buffer are printed, not lost.
+	if ferr := run.Flush(context.WithoutCancel(ctx)); ferr != nil && rerr == nil {
 		rerr = ferr
 	}
 	if werr == nil {

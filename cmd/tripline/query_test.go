@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tripline/tripline/event"
 )
@@ -316,4 +318,19 @@ func TestQueryRawAudit(t *testing.T) {
 		stderr.WriteString("10 records read, 10 skipped, 0 results (skipped: 10 malformed, 0 without a valid timestamp, 0 later than --max-lateness); pending state at the end 0, peak 0\n")
 		runCLI(t, "", "query", "--input-format", "k8s-audit", "any where true", ecs).check(t, exitSkipped, "", stderr.String())
 	})
+}
+
+// TestQueryFollowFlushesOnStop checks that stopping query --follow (^C, SIGTERM) prints the
+// results still held in the reordering buffer instead of dropping them.
+func TestQueryFollowFlushesOnStop(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "g.ndjson")
+	one := `{"@timestamp":"2026-01-01T00:00:00Z","event":{"category":"process"},"process":{"name":"one"}}`
+	two := `{"@timestamp":"2026-01-01T00:00:10Z","event":{"category":"process"},"process":{"name":"two"}}`
+	if err := os.WriteFile(f, []byte(one+"\n"+two+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	r := runCLIContext(t, ctx, strings.NewReader(""), "query", "--follow", "process where true", f)
+	r.check(t, exitOK, one+"\n"+two+"\n", "2 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n")
 }
