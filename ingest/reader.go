@@ -43,8 +43,10 @@ func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Source, e
 
 // Options tune a Reader. The zero value is ready to use.
 type Options struct {
-	// Follow keeps reading the last input after its end, as it grows (like tail -f),
-	// until the context is cancelled.
+	// Follow keeps reading the last input after its end, as it grows, until the
+	// context is cancelled. Like tail -F, a followed file that is truncated is read
+	// again from its start, and one that is replaced at its path (rotated) is read to
+	// its end, then the new file from its start; line numbers restart at 1.
 	Follow bool
 	// Poll is how often a followed input is checked for new data (DefaultPoll if 0).
 	Poll time.Duration
@@ -52,6 +54,10 @@ type Options struct {
 	MaxRecord int
 	// Stdin is what the input "-" reads (os.Stdin if nil).
 	Stdin io.Reader
+	// Notice, if not nil, is told of events that are not errors but that a user may
+	// want to know, such as a followed file that was truncated or replaced (the message
+	// starts with the input's name).
+	Notice func(msg string)
 }
 
 // format of an input, found from its first non-space byte.
@@ -87,7 +93,11 @@ type Reader struct {
 	src    string
 	closer io.Closer
 	r      io.Reader
-	follow bool // follow this input at its end
+	follow bool        // follow this input at its end
+	file   *os.File    // the followed file, to find its offset
+	fi     os.FileInfo // its identity when opened
+	reopen bool        // the followed file was truncated or replaced: open its path again
+	rotate bool        // the followed file was replaced: one more read of it is done
 	fmt    format
 	arr    int // array-mode state
 	eof    bool
@@ -172,6 +182,10 @@ func (r *Reader) Next() (Record, error) {
 		rec, ok, err := r.record()
 		if !ok { // the end of this input, or an error that ends it
 			r.closeInput()
+			if r.reopen { // follow the file now at the path, from its start
+				r.reopen = false
+				r.next--
+			}
 		}
 		if ok || err != nil {
 			return rec, err
@@ -205,13 +219,19 @@ func (r *Reader) open(path string) error {
 	}
 	br := bufio.NewReaderSize(countingReader{in, &r.read}, 64<<10)
 	r.src, r.r, r.follow = path, br, r.opt.Follow && r.next == len(r.paths)-1
+	r.file, r.fi, r.reopen, r.rotate = nil, nil, false, false
+	if f, ok := r.closer.(*os.File); ok && r.follow {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			r.file, r.fi = f, fi
+		}
+	}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			r.closeInput()
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		r.r, r.follow = zr, false
+		r.r, r.follow, r.file = zr, false, nil
 	}
 	r.fmt, r.arr, r.eof, r.line, r.skip = formatUnknown, arrOpen, false, 1, false
 	r.start, r.end = 0, 0
@@ -220,7 +240,43 @@ func (r *Reader) open(path string) error {
 
 func (r *Reader) closeInput() {
 	r.Close()
-	r.r = nil
+	r.r, r.file = nil, nil
+}
+
+// Changes of a followed file found by changed.
+const (
+	unchanged = iota
+	truncated
+	rotated
+)
+
+// changed reports whether the followed file, read to its end, was truncated (its size is
+// below the read offset) or replaced by another file at its path (rotated), as tail -F
+// checks. A missing path is no change: a rotation may be under way.
+func (r *Reader) changed() int {
+	if r.file == nil {
+		return unchanged
+	}
+	fi, err := os.Stat(r.src)
+	if err != nil {
+		return unchanged
+	}
+	if !os.SameFile(fi, r.fi) {
+		r.notice("%s: replaced by a new file; reading the new file from its start", r.src)
+		return rotated
+	}
+	off, err := r.file.Seek(0, io.SeekCurrent)
+	if err == nil && fi.Size() < off {
+		r.notice("%s: truncated (size %d, read up to %d); reading it again from the start", r.src, fi.Size(), off)
+		return truncated
+	}
+	return unchanged
+}
+
+func (r *Reader) notice(format string, args ...any) {
+	if r.opt.Notice != nil {
+		r.opt.Notice(fmt.Sprintf(format, args...))
+	}
 }
 
 // fill reads more input after buf[end], keeping buf[start:end]. It returns false at the
@@ -255,6 +311,19 @@ func (r *Reader) fill() (bool, error) {
 			r.eof = true
 			if !r.follow {
 				return false, nil
+			}
+			if r.rotate {
+				// The old file is read to its end: end it and open the new one.
+				r.reopen = true
+				return false, nil
+			}
+			switch r.changed() {
+			case truncated: // the old content is gone: start again now
+				r.reopen = true
+				return false, nil
+			case rotated: // read what was appended to the old file before the switch
+				r.rotate = true
+				continue
 			}
 			select {
 			case <-r.ctx.Done():

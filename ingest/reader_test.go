@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -221,5 +222,102 @@ func TestFollow(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Next did not return after cancel")
+	}
+}
+
+func TestFollowTruncateAndRotate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, p string)
+		want   []item
+		notice string // a regular expression, after "PATH: "
+	}{
+		{
+			name: "truncate",
+			change: func(t *testing.T, p string) {
+				if err := os.Truncate(p, 0); err != nil {
+					t.Fatal(err)
+				}
+				appendFile(t, p, "{\"e\":3}\n")
+			},
+			want: []item{{Doc: `{"e":1}`, Line: 1}, {Doc: `{"e":2}`, Line: 2}, {Doc: `{"e":3}`, Line: 1}},
+			// The size is 0 or 8, as the poll falls before or after the write.
+			notice: `truncated \(size [08], read up to 16\); reading it again from the start`,
+		},
+		{
+			name: "rotate",
+			change: func(t *testing.T, p string) {
+				if err := os.Rename(p, p+".1"); err != nil {
+					t.Fatal(err)
+				}
+				// Written to the old file after the rename: still read before the new file.
+				appendFile(t, p+".1", "{\"e\":\"late\"}\n")
+				appendFile(t, p, "{\"e\":3}\n")
+			},
+			want:   []item{{Doc: `{"e":1}`, Line: 1}, {Doc: `{"e":2}`, Line: 2}, {Doc: `{"e":"late"}`, Line: 3}, {Doc: `{"e":3}`, Line: 1}},
+			notice: "replaced by a new file; reading the new file from its start",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, t.TempDir(), "f.ndjson", "{\"e\":1}\n{\"e\":2}\n")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			notices := make(chan string, 10)
+			r := NewReader(ctx, []string{p}, Options{Follow: true, Poll: 20 * time.Millisecond,
+				Notice: func(msg string) { notices <- msg }})
+			defer r.Close()
+			items := make(chan item)
+			go func() {
+				for {
+					rec, err := r.Next()
+					if err != nil {
+						if ctx.Err() == nil {
+							items <- item{Err: err.Error()}
+						}
+						return
+					}
+					items <- item{Doc: string(rec.Doc), Line: rec.Line}
+				}
+			}()
+			next := func() item {
+				t.Helper()
+				select {
+				case it := <-items:
+					return it
+				case <-time.After(5 * time.Second):
+					t.Fatal("timeout waiting for a record")
+				}
+				return item{}
+			}
+			got := []item{next(), next()}
+			tc.change(t, p)
+			for len(got) < len(tc.want) {
+				got = append(got, next())
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v\nwant %+v", got, tc.want)
+			}
+			select {
+			case msg := <-notices:
+				if want := "^" + regexp.QuoteMeta(p+": ") + tc.notice + "$"; !regexp.MustCompile(want).MatchString(msg) {
+					t.Errorf("notice %q, want %q", msg, want)
+				}
+			default:
+				t.Error("no notice")
+			}
+		})
+	}
+}
+
+func appendFile(t *testing.T, p, s string) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
 	}
 }
