@@ -34,6 +34,7 @@ type bulkState struct {
 	out       []byte
 	scratch   []byte
 	lastIndex string // the last index name seen, reused while the next ones are equal
+	reserved  int64  // body bytes reserved from Server.inFlightBytes for this request
 }
 
 func (st *bulkState) reset() {

@@ -20,7 +20,9 @@
 // Every response carries `X-Elastic-Product: Elasticsearch`, which the official clients
 // check. Request bodies may be gzip or deflate compressed; their content type must be JSON
 // or NDJSON (also the application/vnd.elasticsearch+json;compatible-with=7|8 forms), else
-// 406 as Elasticsearch answers. Bodies over the size limit get 413. With Credentials set,
+// 406 as Elasticsearch answers. Bodies over the size limit get 413; a request whose body
+// would take the memory held by all request bodies over Config.MaxInFlightBytes gets 429
+// with Elasticsearch's in_flight_requests circuit_breaking_exception. With Credentials set,
 // requests need HTTP basic or `ApiKey` authentication; refused ones get 401 with
 // Elasticsearch's security_exception and a WWW-Authenticate header. Query parameters such
 // as refresh, pipeline, filter_path and pretty are accepted and ignored.

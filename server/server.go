@@ -71,6 +71,14 @@ type Config struct {
 	// MaxBodyBytes limits a request body, after decompression; default 100 MiB, as
 	// Elasticsearch's http.max_content_length. Larger requests get 413.
 	MaxBodyBytes int64
+	// MaxInFlightBytes limits the memory all requests together may hold for their bodies
+	// (after decompression), like Elasticsearch's in_flight_requests circuit breaker; default
+	// 4 × MaxBodyBytes (400 MiB with the default body limit), so four maximal bulk requests
+	// fit at once. A request reserves its Content-Length before reading when the body is not
+	// compressed, and otherwise reserves its buffer as it grows; when the total would exceed
+	// the limit it gets 429 with a circuit_breaking_exception, which clients retry. Set it
+	// below MaxBodyBytes and bodies larger than it are refused with 429 even when alone.
+	MaxInFlightBytes int64
 	// ClusterName and NodeName are reported by GET /; defaults "tripline" and the host name.
 	ClusterName, NodeName string
 	// ShutdownTimeout bounds how long a shutdown waits for in-flight requests; default 30s.
@@ -112,6 +120,7 @@ type Server struct {
 	requests         *CounterVec
 	latency          *Histogram
 	inFlight         atomic.Int64
+	inFlightBytes    atomic.Int64 // body bytes reserved by requests being served
 }
 
 // New checks cfg, loads the TLS key pair if any, registers the server's metrics and
@@ -125,6 +134,9 @@ func New(cfg Config, sink Sink) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxInFlightBytes <= 0 {
+		cfg.MaxInFlightBytes = 4 * cfg.MaxBodyBytes
 	}
 	if cfg.ClusterName == "" {
 		cfg.ClusterName = "tripline"
@@ -187,7 +199,10 @@ func (s *Server) registerMetrics() error {
 	if s.latency, err = m.NewHistogram("tripline_ingest_duration_seconds", "Time to parse a request's events and hand them to detection, in seconds.", DefaultLatencyBuckets()); err != nil {
 		return err
 	}
-	return m.NewGaugeFunc("tripline_http_requests_in_flight", "HTTP requests being processed.", func() float64 { return float64(s.inFlight.Load()) })
+	if err = m.NewGaugeFunc("tripline_http_requests_in_flight", "HTTP requests being processed.", func() float64 { return float64(s.inFlight.Load()) }); err != nil {
+		return err
+	}
+	return m.NewGaugeFunc("tripline_http_request_bytes_in_flight", "Body bytes held by the requests being processed (limit: MaxInFlightBytes).", func() float64 { return float64(s.inFlightBytes.Load()) })
 }
 
 // Metrics returns the registry served on /metrics.
@@ -410,7 +425,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *bulkState)
 		return tooLarge, "content_too_long"
 	}
 	var rd io.Reader = http.MaxBytesReader(w, r.Body, limit)
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	plain := enc == "" || enc == "identity"
+	switch enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
 		gz, _ := s.gzips.Get().(*gzip.Reader)
@@ -435,18 +452,111 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *bulkState)
 	default:
 		return &esError{status: http.StatusBadRequest, typ: "illegal_argument_exception", reason: "unsupported Content-Encoding [" + enc + "]"}, "bad_encoding"
 	}
-	buf := bytes.NewBuffer(st.body[:0])
-	lr := &io.LimitedReader{R: rd, N: limit + 1}
-	_, err := buf.ReadFrom(lr)
-	st.body = buf.Bytes()
+	// Size the buffer from the announced length when the body is not compressed, so it
+	// is allocated once; otherwise start small and grow, reserving each growth.
+	want := int64(32 << 10)
+	if plain && r.ContentLength > 0 {
+		want = r.ContentLength + 1 // +1 so reading sees EOF without growing
+	}
+	want = min(want, limit+1)
+	body, err := s.readAll(rd, st, want, limit+1)
+	st.body = body
 	var mbe *http.MaxBytesError
+	var cbe *breakerError
 	switch {
-	case errors.As(err, &mbe) || lr.N == 0:
+	case errors.As(err, &cbe):
+		return cbe.esError(), "circuit_breaking"
+	case errors.As(err, &mbe) || int64(len(body)) > limit:
 		return tooLarge, "content_too_long"
 	case err != nil:
 		return &esError{status: http.StatusBadRequest, typ: "parse_exception", reason: "failed to read the request body: " + err.Error()}, "bad_body"
 	}
 	return nil, ""
+}
+
+// breakerError is a refused reservation of body memory: the total would have been wanted
+// bytes, over the limit.
+type breakerError struct{ wanted, limit int64 }
+
+func (e *breakerError) Error() string { return e.esError().reason }
+
+// esError is the answer Elasticsearch's in_flight_requests circuit breaker gives.
+func (e *breakerError) esError() *esError {
+	return &esError{status: http.StatusTooManyRequests, typ: "circuit_breaking_exception",
+		reason: "[in_flight_requests] Data too large, data for [<http_request>] would be [" + byteSize(e.wanted) +
+			"], which is larger than the limit of [" + byteSize(e.limit) + "]",
+		extra: `"bytes_wanted":` + strconv.FormatInt(e.wanted, 10) + `,"bytes_limit":` + strconv.FormatInt(e.limit, 10) + `,"durability":"TRANSIENT"`}
+}
+
+// byteSize formats n as Elasticsearch's ByteSizeValue does in breaker messages:
+// "123848638/118.1mb".
+func byteSize(n int64) string {
+	units := []string{"b", "kb", "mb", "gb", "tb", "pb"}
+	v, u := float64(n), 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	f := strconv.FormatFloat(v, 'f', 1, 64)
+	f = strings.TrimSuffix(f, ".0")
+	return strconv.FormatInt(n, 10) + "/" + f + units[u]
+}
+
+// reserve adds n bytes to the memory held by request bodies, or refuses when the total
+// would exceed MaxInFlightBytes.
+func (s *Server) reserve(n int64) error {
+	for {
+		cur := s.inFlightBytes.Load()
+		if cur+n > s.cfg.MaxInFlightBytes {
+			return &breakerError{wanted: cur + n, limit: s.cfg.MaxInFlightBytes}
+		}
+		if s.inFlightBytes.CompareAndSwap(cur, cur+n) {
+			return nil
+		}
+	}
+}
+
+// readAll reads rd into st.body, starting with a buffer of want bytes and doubling it up
+// to most bytes. The buffer's capacity is reserved (st.reserved) before it is used; the
+// caller releases it with putState.
+func (s *Server) readAll(rd io.Reader, st *bulkState, want, most int64) ([]byte, error) {
+	buf := st.body[:0]
+	if int64(cap(buf)) < want {
+		buf = nil
+	}
+	grow := func(size int64) error {
+		if err := s.reserve(size - st.reserved); err != nil {
+			return err
+		}
+		st.reserved = size
+		if int64(cap(buf)) < size {
+			nb := make([]byte, len(buf), size)
+			copy(nb, buf)
+			buf = nb
+		}
+		return nil
+	}
+	if err := grow(max(want, int64(cap(buf)))); err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= most {
+				return buf, nil // over the body limit; the caller answers 413
+			}
+			if err := grow(min(2*int64(cap(buf)), most)); err != nil {
+				return buf, err
+			}
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // refuseBody answers a body readBody refused: 413 with an empty body like Elasticsearch,
@@ -472,6 +582,8 @@ func (s *Server) putState(st *bulkState) {
 	if cap(st.body) > 8<<20 { // do not keep huge buffers alive
 		st.body = nil
 	}
+	s.inFlightBytes.Add(-st.reserved)
+	st.reserved = 0
 	st.reset()
 	s.states.Put(st)
 }

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestInFlightBytes checks the limit on body memory across requests: reservations from
+// Content-Length, growth of bodies of unknown length, the circuit-breaker answer and the
+// release of every reservation when the request ends.
+func TestInFlightBytes(t *testing.T) {
+	doc := `{"index":{"_index":"a"}}` + "\n" + `{"x":"` + strings.Repeat("a", 1000) + `"}` + "\n"
+	small := []byte(doc)             // 1034 bytes
+	large := bytes.Repeat(small, 40) // 41360 bytes
+	tests := []struct {
+		name     string
+		body     []byte
+		chunked  bool
+		gzip     bool
+		held     int64 // bytes other requests hold when this one arrives
+		status   int
+		want     string
+		reserved int64 // bytes this request holds while the sink runs
+	}{
+		{name: "fits, length known: buffer sized once", body: large, status: 200, reserved: int64(len(large)) + 1},
+		{name: "fits beside others", body: small, held: 50_000, status: 200, reserved: int64(len(small)) + 1},
+		{name: "length known, over the limit with others", body: large, held: 60_000, status: 429,
+			want: `{"error":{"root_cause":[{"type":"circuit_breaking_exception","reason":"[in_flight_requests] Data too large, data for [<http_request>] would be [101361/99kb], which is larger than the limit of [100000/97.7kb]","bytes_wanted":101361,"bytes_limit":100000,"durability":"TRANSIENT"}],"type":"circuit_breaking_exception","reason":"[in_flight_requests] Data too large, data for [<http_request>] would be [101361/99kb], which is larger than the limit of [100000/97.7kb]","bytes_wanted":101361,"bytes_limit":100000,"durability":"TRANSIENT"},"status":429}`},
+		{name: "chunked, grows into the limit", body: large, chunked: true, held: 60_000, status: 429,
+			want: `{"error":{"root_cause":[{"type":"circuit_breaking_exception","reason":"[in_flight_requests] Data too large, data for [<http_request>] would be [125536/122.6kb], which is larger than the limit of [100000/97.7kb]","bytes_wanted":125536,"bytes_limit":100000,"durability":"TRANSIENT"}],"type":"circuit_breaking_exception","reason":"[in_flight_requests] Data too large, data for [<http_request>] would be [125536/122.6kb], which is larger than the limit of [100000/97.7kb]","bytes_wanted":125536,"bytes_limit":100000,"durability":"TRANSIENT"},"status":429}`},
+		{name: "chunked, fits", body: large, chunked: true, status: 200, reserved: 65536},
+		{name: "gzip, grows as decompressed", body: gz(t, large), gzip: true, status: 200, reserved: 65536},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s *Server
+			var during int64 = -1
+			s, err := New(Config{MaxBodyBytes: 1 << 20, MaxInFlightBytes: 100_000}, SinkFunc(func(context.Context, []Doc) error {
+				during = s.inFlightBytes.Load() - tc.held
+				return nil
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.reserve(tc.held); err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest("POST", "/_bulk", bytes.NewReader(tc.body))
+			if tc.chunked {
+				req = httptest.NewRequest("POST", "/_bulk", io.MultiReader(bytes.NewReader(tc.body)))
+				req.ContentLength = -1
+			}
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			if tc.gzip {
+				req.Header.Set("Content-Encoding", "gzip")
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %.300s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.want != "" && rec.Body.String() != tc.want {
+				t.Errorf("body\n got %s\nwant %s", rec.Body, tc.want)
+			}
+			wantRejected := uint64(0)
+			if tc.status == 429 {
+				wantRejected = 1
+			}
+			if n := s.requestsRejected.Value("circuit_breaking"); n != wantRejected {
+				t.Errorf("requests_rejected{circuit_breaking} = %d, want %d", n, wantRejected)
+			}
+			if tc.status == 200 && during != tc.reserved {
+				t.Errorf("reserved %d bytes during the request, want %d", during, tc.reserved)
+			}
+			if n := s.inFlightBytes.Load(); n != tc.held {
+				t.Errorf("after the request %d bytes reserved, want %d (the others')", n, tc.held)
+			}
+		})
+	}
+}
+
+// TestByteSize checks the ByteSizeValue form used in breaker messages.
+func TestByteSize(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{{0, "0/0b"}, {1023, "1023/1023b"}, {1024, "1024/1kb"}, {123848638, "123848638/118.1mb"}, {32207069102, "32207069102/30gb"}} {
+		if got := byteSize(tc.n); got != tc.want {
+			t.Errorf("byteSize(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
