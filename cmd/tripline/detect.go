@@ -126,8 +126,14 @@ func openOutputs(specs []string, toStdout bool, stdout io.Writer) (output.Sink, 
 
 // alertSink adapts output sinks to the detector.
 type alertSink struct {
-	out output.Sink
-	buf []output.Alert
+	out    output.Sink
+	stderr io.Writer
+	buf    []output.Alert
+	// failed counts the alerts an output did not take (a sink with a dead-letter file has
+	// put them there); firstErr is the first such error. The run goes on: the events were
+	// processed, and stopping would only lose the alerts of the events still to come.
+	failed   int
+	firstErr error
 }
 
 func (s *alertSink) Write(ctx context.Context, alerts []detect.Alert) error {
@@ -138,7 +144,25 @@ func (s *alertSink) Write(ctx context.Context, alerts []detect.Alert) error {
 	for _, a := range alerts {
 		s.buf = append(s.buf, output.Alert{ID: a.ID, Doc: a.Doc})
 	}
-	return s.out.Write(ctx, s.buf)
+	if err := s.out.Write(ctx, s.buf); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		s.failed += len(alerts)
+		if s.firstErr == nil {
+			s.firstErr = err
+		}
+		fmt.Fprintf(s.stderr, "tripline: output: %v\n", err)
+	}
+	return nil
+}
+
+// err reports the outputs' failures at the end of a run, or nil.
+func (s *alertSink) err() error {
+	if s.firstErr == nil {
+		return nil
+	}
+	return fmt.Errorf("%d alerts were not delivered to an output (first error: %v)", s.failed, s.firstErr)
 }
 
 func newDetectCmd() *cobra.Command {
@@ -194,7 +218,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			if err != nil {
 				return exitWith(exitUsage, err)
 			}
-			sink := &alertSink{out: out}
+			sink := &alertSink{out: out, stderr: stderr}
 			// A stream never ends: match in arrival order, as with --follow.
 			streaming := in.follow || url != ""
 			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr)
@@ -226,6 +250,9 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 				if err := out.Close(); err != nil && cerr == nil {
 					cerr = err
 				}
+			}
+			if err := sink.err(); err != nil && cerr == nil {
+				cerr = err
 			}
 			// Only now, with the alerts written, commit the stream's last offsets.
 			if closeStream != nil {

@@ -497,3 +497,25 @@ func TestDetectWorkersAndSpill(t *testing.T) {
 		r.check(t, exitUsage, "", c.stderr)
 	}
 }
+
+// TestDetectOutputFailure checks that an output that keeps failing does not stop the run:
+// every event is processed, the alerts go to the dead-letter file, and the exit status is 1.
+func TestDetectOutputFailure(t *testing.T) {
+	t.Chdir(testenv.RepoRoot(t))
+	dl := filepath.Join(t.TempDir(), "dead.ndjson")
+	r := runCLI(t, "", "detect", "--rules", "examples/rules", "--now", "2026-03-12T10:00:00Z", "--format", "summary",
+		"-o", "webhook:http://127.0.0.1:1/hook#retries=0&dead-letter="+dl, "examples/events")
+	if r.code != exitFailure {
+		t.Errorf("exit %d, want %d\n%s", r.code, exitFailure, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "events: 25 read") || !strings.Contains(r.stderr, "12 alerts were not delivered to an output") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	data, err := os.ReadFile(dl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n != 12 {
+		t.Errorf("%d alerts in the dead-letter file, want 12", n)
+	}
+}

@@ -124,13 +124,15 @@ Exit codes:
 				out.Close()
 				return exitWith(exitFailure, err)
 			}
-			sink := &countingSink{alertSink: alertSink{out: out}, perRule: alertsPerRule}
+			sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
 			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr)
 			if err != nil {
 				out.Close()
 				return err
 			}
-			h := &serveHandler{d: d, in: &in, stderr: stderr, norm: newAuditNormalizer()}
+			// Events are processed under the server's lifetime, not the request's: a client
+			// that goes away must not cancel alert writes that belong to other events.
+			h := &serveHandler{ctx: context.WithoutCancel(ctx), d: d, in: &in, stderr: stderr, norm: newAuditNormalizer()}
 			if err := metrics.NewGaugeFunc("tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).", func() float64 {
 				h.mu.Lock()
 				defer h.mu.Unlock()
@@ -162,6 +164,9 @@ Exit codes:
 			cerr := d.Close(context.WithoutCancel(ctx))
 			h.mu.Unlock()
 			if err := out.Close(); err != nil && cerr == nil {
+				cerr = err
+			}
+			if err := sink.err(); err != nil && cerr == nil {
 				cerr = err
 			}
 			rep := newRunReport(inputStats{Records: h.records, Malformed: h.malformed, Normalized: h.normalized}, d, set)
@@ -196,6 +201,7 @@ Exit codes:
 // for concurrent use, so requests take turns; a request is acknowledged only after its
 // documents went through the rules (alerts found are already written to the outputs).
 type serveHandler struct {
+	ctx        context.Context
 	mu         sync.Mutex
 	d          *detect.Detector
 	in         *inputFlags
@@ -209,7 +215,7 @@ type serveHandler struct {
 }
 
 // Accept implements server.Sink.
-func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
+func (h *serveHandler) Accept(_ context.Context, docs []server.Doc) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, doc := range docs {
@@ -233,7 +239,7 @@ func (h *serveHandler) Accept(ctx context.Context, docs []server.Doc) error {
 		for _, d := range h.docs {
 			h.seq++
 			src.Seq = h.seq
-			if err := h.d.Process(ctx, d, src); err != nil {
+			if err := h.d.Process(h.ctx, d, src); err != nil {
 				return err
 			}
 		}
