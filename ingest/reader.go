@@ -94,6 +94,7 @@ type Reader struct {
 	closer io.Closer
 	r      io.Reader
 	follow bool        // follow this input at its end
+	gz     bool        // the input is gzip-compressed
 	file   *os.File    // the followed file, to find its offset
 	fi     os.FileInfo // its identity when opened
 	reopen bool        // the followed file was truncated or replaced: open its path again
@@ -161,7 +162,8 @@ func (r *Reader) Close() error {
 
 // Next returns the next record. At the end of all inputs it returns io.EOF; when the
 // context is cancelled, the context's error. A *LineError reports a record that was
-// skipped (not a JSON object, cut off, too long); any other error (an input that cannot
+// skipped (not a JSON object, cut off, too long, or the rest of a truncated or corrupt
+// gzip input, which is abandoned); any other error (an input that cannot
 // be opened or read) abandons the current input. In both cases the caller may call Next
 // again to go on.
 func (r *Reader) Next() (Record, error) {
@@ -219,7 +221,7 @@ func (r *Reader) open(path string) error {
 	}
 	br := bufio.NewReaderSize(countingReader{in, &r.read}, 64<<10)
 	r.src, r.r, r.follow = path, br, r.opt.Follow && r.next == len(r.paths)-1
-	r.file, r.fi, r.reopen, r.rotate = nil, nil, false, false
+	r.file, r.fi, r.reopen, r.rotate, r.gz = nil, nil, false, false, false
 	if f, ok := r.closer.(*os.File); ok && r.follow {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			r.file, r.fi = f, fi
@@ -231,7 +233,7 @@ func (r *Reader) open(path string) error {
 			r.closeInput()
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		r.r, r.follow, r.file = zr, false, nil
+		r.r, r.follow, r.file, r.gz = zr, false, nil, true
 	}
 	r.fmt, r.arr, r.eof, r.line, r.skip = formatUnknown, arrOpen, false, 1, false
 	r.start, r.end = 0, 0
@@ -333,9 +335,29 @@ func (r *Reader) fill() (bool, error) {
 			continue
 		}
 		if err != nil {
+			if r.gz {
+				return false, r.gzipError(err)
+			}
 			return false, fmt.Errorf("%s: %w", r.src, err)
 		}
 	}
+}
+
+// gzipError says where a gzip input's data ends early or is corrupt: the lines before
+// r.line were read whole.
+func (r *Reader) gzipError(err error) error {
+	what := "truncated gzip data"
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader):
+		what = "corrupt gzip data (" + err.Error() + ")"
+	default:
+		return fmt.Errorf("%s:%d: %w", r.src, r.line, err)
+	}
+	if r.line <= 1 {
+		return &LineError{r.src, r.line, what + " in the first line"}
+	}
+	return &LineError{r.src, r.line, fmt.Sprintf("%s after line %d", what, r.line-1)}
 }
 
 // record returns the next record of the current input; ok is false at its end.

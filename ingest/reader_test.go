@@ -321,3 +321,43 @@ func appendFile(t *testing.T, p, s string) {
 		t.Fatal(err)
 	}
 }
+
+func TestTruncatedGzip(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("{\"z\":1}\n{\"z\":2}\n"))
+	zw.Flush()
+	flushed := gz.Len() // lines 1 and 2 are decodable from here on
+	zw.Write([]byte("{\"z\":3,\"pad\":\"" + strings.Repeat("x", 40) + "\"}\n"))
+	zw.Close()
+	tests := []struct {
+		name string
+		cut  int // bytes kept
+		want []item
+	}{
+		{"in the trailer", gz.Len() - 4, []item{
+			{Doc: `{"z":1}`, Line: 1}, {Doc: `{"z":2}`, Line: 2}, {Doc: `{"z":3,"pad":"` + strings.Repeat("x", 40) + `"}`, Line: 3},
+			{Err: "t.ndjson.gz:4: truncated gzip data after line 3"},
+		}},
+		{"in a line", flushed + 6, []item{
+			{Doc: `{"z":1}`, Line: 1}, {Doc: `{"z":2}`, Line: 2},
+			{Err: "t.ndjson.gz:3: truncated gzip data after line 2"},
+		}},
+		{"in the first line", 14, []item{
+			{Err: "t.ndjson.gz:1: truncated gzip data in the first line"},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := writeFile(t, dir, "t.ndjson.gz", gz.String()[:tc.cut])
+			got := readAll(t, NewReader(context.Background(), []string{p}, Options{}))
+			for i := range got {
+				got[i].Err = strings.TrimPrefix(got[i].Err, dir+"/")
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
