@@ -181,7 +181,8 @@ Events are read from the files (NDJSON, a JSON array, or .gz of either), from st
 when no file (or "-") is given, or from one Kafka topic or NATS JetStream stream given as a
 URL (kafka://broker:9092/topic?group=tripline, nats://host:4222/STREAM?subject=events.>&durable=tripline):
 several tripline processes in one consumer group share the partitions; a message is
-committed only after its alerts were written. Raw kube-apiserver audit records are turned into the ECS
+committed once its events went through the rules (events still in the --max-lateness
+buffer are flushed on a clean stop, lost on a crash). Raw kube-apiserver audit records are turned into the ECS
 documents Elastic's Kubernetes integration produces (--input-format), with event.ingested
 set to stageTimestamp truncated to seconds: a reproducible stand-in for the ingest time. A rule sees the events
 whose index matches its index patterns: the index comes from --index, the document's _index,

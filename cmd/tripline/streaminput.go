@@ -31,9 +31,11 @@ func streamArg(args []string) (string, error) {
 // readStream consumes a Kafka topic or a JetStream stream until ctx is cancelled, calling
 // fn for each document (raw Kubernetes audit records normalised as for files). A message is
 // committed (Kafka offset, JetStream ack) only after fn returned nil for every document it
-// held, so an alert-producing event is never acknowledged before its alerts were written:
-// delivery is at least once. The returned closer commits what was processed and releases
-// the source; call it after the detector has flushed its alerts.
+// held: the detector has taken the events in and written the alerts they completed.
+// Events that still wait in the detector's reordering buffer (--max-lateness) are
+// committed too, so a crash loses them; a clean stop flushes them, and their alerts, before
+// the last commit (the returned closer, to call after the detector's Close). Delivery is at
+// least once for everything but that buffer.
 func readStream(ctx context.Context, url string, f *inputFlags, stderr io.Writer, fn docFunc) (inputStats, func() error, error) {
 	var st inputStats
 	cfg, err := stream.Parse(url)
