@@ -206,7 +206,15 @@ func expandPaths(paths []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if d.Type().IsRegular() && slices.Contains(eventFileExts, filepath.Ext(path)) {
+			if !slices.Contains(eventFileExts, filepath.Ext(path)) {
+				return nil
+			}
+			regular := d.Type().IsRegular()
+			if d.Type()&fs.ModeSymlink != 0 { // a link to an event file counts as one
+				fi, err := os.Stat(path)
+				regular = err == nil && fi.Mode().IsRegular()
+			}
+			if regular {
 				out = append(out, path)
 			}
 			return nil

@@ -334,3 +334,19 @@ func TestQueryFollowFlushesOnStop(t *testing.T) {
 	r := runCLIContext(t, ctx, strings.NewReader(""), "query", "--follow", "process where true", f)
 	r.check(t, exitOK, one+"\n"+two+"\n", "2 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n")
 }
+
+// TestQueryDirectorySymlink checks that a symbolic link to an event file inside a directory
+// argument is read like the file.
+func TestQueryDirectorySymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "events.ndjson")
+	ev := `{"@timestamp":"2026-01-01T00:00:00Z","event":{"category":"process"},"process":{"name":"one"}}`
+	if err := os.WriteFile(target, []byte(ev+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, "link.ndjson")); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, "", "query", "process where true", dir).
+		check(t, exitOK, ev+"\n", "1 record read, 0 skipped, 1 result; pending state at the end 0, peak 1\n")
+}
