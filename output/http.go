@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -131,14 +132,32 @@ type Webhook struct {
 	httpSink
 }
 
-// NewWebhook returns a webhook sink posting to rawURL.
+// NewWebhook returns a webhook sink posting to rawURL. User information in the URL
+// (user:pass@) is sent as a basic Authorization header (unless opts.Header has one) and
+// never shown in String or errors.
 func NewWebhook(rawURL string, opts HTTPOptions) (*Webhook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("output: webhook URL %q: want http(s)://host/path", rawURL)
+		return nil, fmt.Errorf("output: webhook URL %q: want http(s)://host/path", redactURL(rawURL))
 	}
 	opts.defaults()
-	return &Webhook{httpSink{url: rawURL, opts: opts}}, nil
+	if u.User != nil {
+		if opts.Header.Get("Authorization") == "" {
+			pass, _ := u.User.Password()
+			opts.Header = opts.Header.Clone()
+			if opts.Header == nil {
+				opts.Header = http.Header{}
+			}
+			opts.Header.Set("Authorization", basicAuth(u.User.Username(), pass))
+		}
+		u.User = nil
+	}
+	return &Webhook{httpSink{url: u.String(), opts: opts}}, nil
+}
+
+// basicAuth returns the value of a basic Authorization header.
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
 // Write implements Sink.
@@ -239,7 +258,7 @@ type ElasticsearchOptions struct {
 func NewElasticsearch(baseURL string, opts ElasticsearchOptions) (*Elasticsearch, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("output: Elasticsearch URL %q: want http(s)://host:port", baseURL)
+		return nil, fmt.Errorf("output: Elasticsearch URL %q: want http(s)://host:port", redactURL(baseURL))
 	}
 	if opts.Index == "" {
 		opts.Index = DefaultIndex
@@ -253,9 +272,7 @@ func NewElasticsearch(baseURL string, opts ElasticsearchOptions) (*Elasticsearch
 	case opts.APIKey != "":
 		hdr.Set("Authorization", "ApiKey "+opts.APIKey)
 	case opts.Username != "":
-		req := http.Request{Header: http.Header{}}
-		req.SetBasicAuth(opts.Username, opts.Password)
-		hdr.Set("Authorization", req.Header.Get("Authorization"))
+		hdr.Set("Authorization", basicAuth(opts.Username, opts.Password))
 	}
 	opts.Header = hdr
 	u.User = nil

@@ -44,6 +44,7 @@ func TestParse(t *testing.T) {
 		{in: "file:a.ndjson?max-size=512KiB&max-backups=2", want: Spec{Kind: KindFile, Path: "a.ndjson", File: FileOptions{MaxSize: 512 << 10, MaxBackups: 2}}},
 		{in: "webhook:https://hooks.example.com/soc?token=x", want: Spec{Kind: KindWebhook, URL: "https://hooks.example.com/soc?token=x", DeadLetter: "tripline-dead-letter.ndjson", Retries: -1}},
 		{in: "webhook:http://127.0.0.1:8080/a#dead-letter=dl.ndjson&retries=0&batch=50", want: Spec{Kind: KindWebhook, URL: "http://127.0.0.1:8080/a", DeadLetter: "dl.ndjson", BatchSize: 50}},
+		{in: "webhook:http://bob:hunter2@127.0.0.1:1/hook#retries=0", want: Spec{Kind: KindWebhook, URL: "http://127.0.0.1:1/hook", Username: "bob", Password: "hunter2", DeadLetter: "tripline-dead-letter.ndjson"}},
 		{in: "es:http://host:9200/index", want: Spec{Kind: KindElasticsearch, URL: "http://host:9200", Index: "index", DeadLetter: "tripline-dead-letter.ndjson", Retries: -1}},
 		{in: "es:https://elastic:changeme@es.local:9200", want: Spec{Kind: KindElasticsearch, URL: "https://es.local:9200", Index: DefaultIndex, Username: "elastic", Password: "changeme", DeadLetter: "tripline-dead-letter.ndjson", Retries: -1}},
 		{in: "es:http://proxy/es/alerts-x#api-key-env=ES_KEY", want: Spec{Kind: KindElasticsearch, URL: "http://proxy/es", Index: "alerts-x", APIKeyEnv: "ES_KEY", DeadLetter: "tripline-dead-letter.ndjson", Retries: -1}},
@@ -494,5 +495,66 @@ func TestFileAppends(t *testing.T) {
 	want := []string{`{"kibana.alert.uuid":"a000","n":0}`, `{"kibana.alert.uuid":"a001","n":1}`}
 	if got := readLines(t, path); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestWebhookCredentialsNeverPrinted(t *testing.T) {
+	var mu sync.Mutex
+	var auths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		auths = append(auths, r.Header.Get("Authorization"))
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	withCreds := func(base string) string { return strings.Replace(base, "http://", "http://bob:hunter2@", 1) }
+	var msgs []string
+	for _, target := range []string{srv.URL, "http://127.0.0.1:1"} { // refused by the receiver; unreachable
+		sink, err := Open("webhook:"+withCreds(target)+"/hook#retries=0&dead-letter=", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, fmt.Sprint(sink))
+		err = sink.Write(context.Background(), alerts(0, 1))
+		if err == nil {
+			t.Fatalf("%s: Write succeeded", target)
+		}
+		msgs = append(msgs, err.Error())
+	}
+	if want := []string{"Basic Ym9iOmh1bnRlcjI="}; !reflect.DeepEqual(auths, want) {
+		t.Errorf("Authorization headers %q, want %q", auths, want)
+	}
+	if want := "webhook http://127.0.0.1:1/hook"; msgs[2] != want {
+		t.Errorf("String() = %q, want %q", msgs[2], want)
+	}
+	for _, spec := range []string{
+		"webhook:http://bob:hunter2@x/#nope=1",
+		"webhook:ftp://bob:hunter2@x/y",
+		"webhook:http://bob:hunter2@x/#retries=-1",
+		"webhook:http://bob:hunter2@x:port/",
+		"es:http://bob:hunter2@x/#batch=0",
+	} {
+		_, err := Parse(spec)
+		if err == nil {
+			t.Fatalf("Parse(%q) succeeded", spec)
+		}
+		msgs = append(msgs, err.Error())
+	}
+	for _, raw := range []string{"http://bob:hunter2@x:port/", "ftp://bob:hunter2@x/"} {
+		if _, err := NewWebhook(raw, HTTPOptions{}); err != nil {
+			msgs = append(msgs, err.Error())
+		}
+		if _, err := NewElasticsearch(raw, ElasticsearchOptions{}); err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) != 13 {
+		t.Errorf("%d messages, want 13: %q", len(msgs), msgs)
+	}
+	for _, m := range msgs {
+		if strings.Contains(m, "hunter2") {
+			t.Errorf("message shows the password: %s", m)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package output
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -27,11 +28,13 @@ type Spec struct {
 	Path string
 	// File holds its rotation settings.
 	File FileOptions
-	// URL is the webhook URL, or the Elasticsearch base URL (without credentials and index).
+	// URL is the webhook URL, or the Elasticsearch base URL (without index); without
+	// credentials either way.
 	URL string
 	// Index is the Elasticsearch index.
 	Index string
-	// Username and Password come from the Elasticsearch URL's user information.
+	// Username and Password come from the URL's user information; they are sent as
+	// basic authentication, never shown.
 	Username, Password string
 	// APIKeyEnv names an environment variable holding an Elasticsearch API key.
 	APIKeyEnv string
@@ -47,8 +50,8 @@ type Spec struct {
 //     alerts.ndjson                        NDJSON appended to a file (any value without a known prefix)
 //     file:alerts.ndjson?max-size=100MB&max-backups=3
 //     the same, rotated before it passes 100 MiB
-//     webhook:https://host/path#dead-letter=dl.ndjson&retries=8&batch=500
-//     JSON batches POSTed to the URL
+//     webhook:https://user:pass@host/path#dead-letter=dl.ndjson&retries=8&batch=500
+//     JSON batches POSTed to the URL (user:pass@, optional, gives basic authentication)
 //     es:http://user:pass@host:9200/index#api-key-env=ES_API_KEY&dead-letter=dl.ndjson
 //     Elasticsearch _bulk into index (default .alerts-security.alerts-default)
 //
@@ -92,6 +95,7 @@ func Parse(spec string) (Spec, error) {
 		if strings.HasPrefix(spec, "es:") {
 			kind, raw = KindElasticsearch, strings.TrimPrefix(spec, "es:")
 		}
+		spec := redactURL(spec) // shown in the messages below: without the password
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return Spec{}, fmt.Errorf("output: %q: want an http:// or https:// URL with a host", spec)
@@ -121,12 +125,12 @@ func Parse(spec string) (Spec, error) {
 			}
 		}
 		u.Fragment, u.RawFragment = "", ""
+		if u.User != nil {
+			s.Username = u.User.Username()
+			s.Password, _ = u.User.Password()
+			u.User = nil
+		}
 		if kind == KindElasticsearch {
-			if u.User != nil {
-				s.Username = u.User.Username()
-				s.Password, _ = u.User.Password()
-				u.User = nil
-			}
 			path := strings.Trim(u.Path, "/")
 			if i := strings.LastIndexByte(path, '/'); i >= 0 {
 				s.Index, u.Path = path[i+1:], "/"+path[:i]
@@ -172,6 +176,9 @@ func (s Spec) Open(stdout io.Writer) (Sink, error) {
 	case KindFile:
 		return OpenFile(s.Path, s.File)
 	case KindWebhook:
+		if s.Username != "" || s.Password != "" {
+			httpOpts.Header = http.Header{"Authorization": {basicAuth(s.Username, s.Password)}}
+		}
 		return NewWebhook(s.URL, httpOpts)
 	case KindElasticsearch:
 		o := ElasticsearchOptions{HTTPOptions: httpOpts, Index: s.Index, Username: s.Username, Password: s.Password}
@@ -193,4 +200,27 @@ func Open(spec string, stdout io.Writer) (Sink, error) {
 		return nil, err
 	}
 	return s.Open(stdout)
+}
+
+// redactURL replaces the password of the URL in s (after "scheme://", before "@") with
+// xxxxx, as url.URL.Redacted does, but works on text that does not parse as a URL too.
+func redactURL(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	rest := s[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return s
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return s
+	}
+	return s[:i+3] + user + ":xxxxx" + rest[at:]
 }
