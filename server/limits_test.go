@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestInFlightBytes checks the limit on body memory across requests: reservations from
@@ -92,5 +96,75 @@ func TestByteSize(t *testing.T) {
 		if got := byteSize(tc.n); got != tc.want {
 			t.Errorf("byteSize(%d) = %q, want %q", tc.n, got, tc.want)
 		}
+	}
+}
+
+// TestBodyReadTimeout checks that a client that sends its headers and then stalls gets
+// 408 after BodyReadTimeout, and that at shutdown such a request is answered 503 and the
+// shutdown still ends cleanly (Serve returns nil).
+func TestBodyReadTimeout(t *testing.T) {
+	tests := []struct {
+		name     string
+		timeout  time.Duration
+		shutdown bool
+		status   string
+		want     string
+		reason   string
+	}{
+		{name: "stalled body", timeout: 200 * time.Millisecond, status: "HTTP/1.1 408 Request Timeout", reason: "body_timeout",
+			want: `{"error":{"root_cause":[{"type":"timeout_exception","reason":"the request body did not arrive within 200ms"}],"type":"timeout_exception","reason":"the request body did not arrive within 200ms"},"status":408}`},
+		{name: "stalled body at shutdown", timeout: time.Minute, shutdown: true, status: "HTTP/1.1 503 Service Unavailable", reason: "shutting_down",
+			want: `{"error":{"root_cause":[{"type":"node_closed_exception","reason":"node closed: the server is shutting down and the request body did not arrive in time, retry"}],"type":"node_closed_exception","reason":"node closed: the server is shutting down and the request body did not arrive in time, retry"},"status":503}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestServer(t, Config{BodyReadTimeout: tc.timeout, ShutdownTimeout: time.Second})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ctx, ln) }()
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			io.WriteString(conn, "POST /_bulk HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100\r\n\r\n{\"index\":")
+			start := time.Now()
+			if tc.shutdown {
+				for s.inFlight.Load() == 0 {
+					time.Sleep(5 * time.Millisecond)
+				}
+				cancel()
+			}
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if got := resp.Proto + " " + resp.Status; got != tc.status {
+				t.Errorf("status %q, want %q", got, tc.status)
+			}
+			if string(body) != tc.want {
+				t.Errorf("body\n got %s\nwant %s", body, tc.want)
+			}
+			if !resp.Close {
+				t.Error("connection left open")
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("answered after %s", d)
+			}
+			if n := s.requestsRejected.Value(tc.reason); n != 1 {
+				t.Errorf("requests_rejected{%s} = %d, want 1", tc.reason, n)
+			}
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v, want nil (a clean stop)", err)
+			}
+		})
 	}
 }

@@ -81,6 +81,11 @@ type Config struct {
 	MaxInFlightBytes int64
 	// ClusterName and NodeName are reported by GET /; defaults "tripline" and the host name.
 	ClusterName, NodeName string
+	// BodyReadTimeout bounds how long a request may take to send its body once its headers
+	// are in; default 60s. A client that stalls longer gets 408 and its connection closed.
+	// At shutdown, requests still reading their body get half of ShutdownTimeout to finish
+	// it, then 503, so a stalled client cannot turn a clean stop into an error.
+	BodyReadTimeout time.Duration
 	// ShutdownTimeout bounds how long a shutdown waits for in-flight requests; default 30s.
 	ShutdownTimeout time.Duration
 	// Logger receives one line per refused request; default: discard.
@@ -121,6 +126,9 @@ type Server struct {
 	latency          *Histogram
 	inFlight         atomic.Int64
 	inFlightBytes    atomic.Int64 // body bytes reserved by requests being served
+
+	bodyMu    sync.Mutex
+	bodyReads map[*http.ResponseController]struct{} // requests reading their body, to cut short at shutdown
 }
 
 // New checks cfg, loads the TLS key pair if any, registers the server's metrics and
@@ -150,13 +158,17 @@ func New(cfg Config, sink Sink) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = 60 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, sink: sink, log: cfg.Logger, metrics: cfg.Metrics}
+	s := &Server{cfg: cfg, sink: sink, log: cfg.Logger, metrics: cfg.Metrics,
+		bodyReads: make(map[*http.ResponseController]struct{})}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return nil, errors.New("server: TLS needs both a certificate file and a key file")
 	}
@@ -235,6 +247,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutdownErr := make(chan error, 1)
 	stop := context.AfterFunc(ctx, func() {
 		s.draining.Store(true)
+		s.cutBodyReads(time.Now().Add(s.cfg.ShutdownTimeout / 2))
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		defer cancel()
 		err := srv.Shutdown(sctx)
@@ -459,19 +472,66 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *bulkState)
 		want = r.ContentLength + 1 // +1 so reading sees EOF without growing
 	}
 	want = min(want, limit+1)
+	done := s.watchBodyRead(w)
 	body, err := s.readAll(rd, st, want, limit+1)
+	if done != nil {
+		done(err == nil)
+	}
 	st.body = body
 	var mbe *http.MaxBytesError
 	var cbe *breakerError
 	switch {
 	case errors.As(err, &cbe):
 		return cbe.esError(), "circuit_breaking"
+	case errors.Is(err, os.ErrDeadlineExceeded) && s.draining.Load():
+		return &esError{status: http.StatusServiceUnavailable, typ: "node_closed_exception",
+			reason: "node closed: the server is shutting down and the request body did not arrive in time, retry"}, "shutting_down"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &esError{status: http.StatusRequestTimeout, typ: "timeout_exception",
+			reason: "the request body did not arrive within " + s.cfg.BodyReadTimeout.String()}, "body_timeout"
 	case errors.As(err, &mbe) || int64(len(body)) > limit:
 		return tooLarge, "content_too_long"
 	case err != nil:
 		return &esError{status: http.StatusBadRequest, typ: "parse_exception", reason: "failed to read the request body: " + err.Error()}, "bad_body"
 	}
 	return nil, ""
+}
+
+// watchBodyRead sets the body read deadline of the request's connection and registers
+// it so a shutdown can bring the deadline forward. It returns the function that
+// unregisters it, or nil when the writer has no connection deadline (as in handler tests).
+// That function clears the deadline when the body was read; after a failure it keeps it, so
+// the server's draining of an unread body cannot block past it.
+func (s *Server) watchBodyRead(w http.ResponseWriter) func(read bool) {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout)) != nil {
+		return nil
+	}
+	s.bodyMu.Lock()
+	if s.draining.Load() {
+		rc.SetReadDeadline(time.Now().Add(s.cfg.ShutdownTimeout / 2))
+	}
+	s.bodyReads[rc] = struct{}{}
+	s.bodyMu.Unlock()
+	return func(read bool) {
+		s.bodyMu.Lock()
+		delete(s.bodyReads, rc)
+		s.bodyMu.Unlock()
+		if read {
+			// No deadline while the sink works: a passing one would cancel the request context.
+			rc.SetReadDeadline(time.Time{})
+		}
+	}
+}
+
+// cutBodyReads brings the body read deadline of every request still reading its body
+// to t.
+func (s *Server) cutBodyReads(t time.Time) {
+	s.bodyMu.Lock()
+	defer s.bodyMu.Unlock()
+	for rc := range s.bodyReads {
+		rc.SetReadDeadline(t)
+	}
 }
 
 // breakerError is a refused reservation of body memory: the total would have been wanted
@@ -565,6 +625,9 @@ func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request, e *esError, 
 	s.requestsRejected.Add(why, 1)
 	s.log.Warn("refused request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "status", e.status, "why", why, "reason", e.reason)
 	switch {
+	case e.status == http.StatusRequestTimeout || e.status == http.StatusServiceUnavailable:
+		w.Header().Set("Connection", "close") // the rest of the body may still come
+		s.writeError(w, r, e)
 	case e.status == http.StatusRequestEntityTooLarge:
 		w.Header().Set("Connection", "close")
 		w.Header().Set("Content-Length", "0")
