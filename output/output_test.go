@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -72,7 +73,8 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseSize(t *testing.T) {
-	tests := map[string]int64{"1": 1, "10B": 10, "2KB": 2048, "3kib": 3072, "100MB": 100 << 20, "1G": 1 << 30, "5MiB": 5 << 20}
+	tests := map[string]int64{"1": 1, "10B": 10, "2KB": 2048, "3kib": 3072, "100MB": 100 << 20, "1G": 1 << 30, "5MiB": 5 << 20,
+		"8589934591G": 8589934591 << 30, "9223372036854775807": math.MaxInt64}
 	for in, want := range tests {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
@@ -81,6 +83,15 @@ func TestParseSize(t *testing.T) {
 	for _, bad := range []string{"", "MB", "-1MB", "0", "1TB", "1.5MB"} {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) succeeded", bad)
+		}
+	}
+	for in, want := range map[string]string{
+		"99999999999G":        `"99999999999G" is too large: the most is 9223372036854775807 bytes`,
+		"8589934592G":         `"8589934592G" is too large: the most is 9223372036854775807 bytes`,
+		"9223372036854775808": `"9223372036854775808" is too large: the most is 9223372036854775807 bytes`,
+	} {
+		if got, err := ParseSize(in); err == nil || err.Error() != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want error %s", in, got, err, want)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package output
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -157,7 +159,10 @@ func ParseSize(s string) (int64, error) {
 	mult := map[string]int64{"": 1, "B": 1, "KB": 1 << 10, "KIB": 1 << 10, "K": 1 << 10,
 		"MB": 1 << 20, "MIB": 1 << 20, "M": 1 << 20, "GB": 1 << 30, "GIB": 1 << 30, "G": 1 << 30}[unit]
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || mult == 0 || n <= 0 {
+	switch {
+	case mult != 0 && (errors.Is(err, strconv.ErrRange) && n > 0 || err == nil && n > math.MaxInt64/mult):
+		return 0, fmt.Errorf("%q is too large: the most is %d bytes", s, int64(math.MaxInt64))
+	case err != nil || mult == 0 || n <= 0:
 		return 0, fmt.Errorf("%q is not a size such as 100MB", s)
 	}
 	return n * mult, nil
