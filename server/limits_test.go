@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -164,6 +165,50 @@ func TestBodyReadTimeout(t *testing.T) {
 			cancel()
 			if err := <-served; err != nil {
 				t.Errorf("Serve: %v, want nil (a clean stop)", err)
+			}
+		})
+	}
+}
+
+// TestPublicMetricsMethods checks that PublicMetrics opens only reads of /metrics: other
+// methods on the path need credentials like any other request.
+func TestPublicMetricsMethods(t *testing.T) {
+	creds, err := ParseCredentials(strings.NewReader("u:p\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const basic = "Basic dTpw" // u:p
+	tests := []struct {
+		public       bool
+		method, auth string
+		status       int
+		metrics      bool // the answer is the metrics text
+	}{
+		{public: true, method: "GET", status: 200, metrics: true},
+		{public: true, method: "HEAD", status: 200, metrics: true},
+		{public: true, method: "PUT", status: 401},
+		{public: true, method: "DELETE", status: 401},
+		{public: true, method: "POST", status: 401},
+		{public: true, method: "PUT", auth: basic, status: 200},
+		{public: true, method: "DELETE", auth: basic, status: 200},
+		{public: false, method: "GET", status: 401},
+		{public: false, method: "HEAD", status: 401},
+		{public: false, method: "GET", auth: basic, status: 200, metrics: true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("public=%v %s auth=%v", tc.public, tc.method, tc.auth != ""), func(t *testing.T) {
+			s, _ := newTestServer(t, Config{Credentials: creds, PublicMetrics: tc.public})
+			var hdr []string
+			if tc.auth != "" {
+				hdr = []string{"Authorization", tc.auth}
+			}
+			rec := do(s, tc.method, "/metrics", "", nil, hdr...)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %.200s", rec.Code, tc.status, rec.Body)
+			}
+			isMetrics := strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain; version=0.0.4")
+			if isMetrics != tc.metrics {
+				t.Errorf("metrics answer = %v, want %v (Content-Type %q)", isMetrics, tc.metrics, rec.Header().Get("Content-Type"))
 			}
 		})
 	}

@@ -28,7 +28,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string) {
 			}
 			return
 		case "metrics":
-			if m == http.MethodGet {
+			// Only reads serve the metrics; other methods are index requests on an index
+			// named "metrics", authenticated like any other.
+			if m == http.MethodGet || m == http.MethodHead {
 				s.serveMetrics(w, r)
 				return
 			}

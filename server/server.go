@@ -66,7 +66,8 @@ type Config struct {
 	// Credentials, when not nil, requires basic or API key authentication on every
 	// endpoint except /healthz (and /metrics when PublicMetrics is set).
 	Credentials *Credentials
-	// PublicMetrics serves /metrics without authentication.
+	// PublicMetrics serves GET and HEAD /metrics without authentication; other methods on
+	// the path are authenticated like any request.
 	PublicMetrics bool
 	// MaxBodyBytes limits a request body, after decompression; default 100 MiB, as
 	// Elasticsearch's http.max_content_length. Larger requests get 413.
@@ -301,7 +302,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeSimple(rec, r, http.StatusBadRequest, "invalid path ["+r.URL.EscapedPath()+"]")
 		return
 	}
-	public := len(segs) == 1 && (segs[0] == "healthz" || segs[0] == "metrics" && s.cfg.PublicMetrics)
+	metricsRead := r.Method == http.MethodGet || r.Method == http.MethodHead
+	public := len(segs) == 1 && (segs[0] == "healthz" || segs[0] == "metrics" && metricsRead && s.cfg.PublicMetrics)
 	if s.cfg.Credentials != nil && !public {
 		res := s.cfg.Credentials.check(r.Header.Get("Authorization"), r.URL.Path)
 		if res.reason != "" {
