@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Bulk operation names, as they appear in action lines and in response items.
@@ -203,6 +205,10 @@ func validateIndexName(name string) *esError {
 	switch {
 	case name == "":
 		return bad("must not be empty")
+	case !utf8.ValidString(name):
+		return bad("must not contain invalid UTF-8")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return bad("must not contain control characters")
 	case strings.ContainsRune(name, '#'):
 		return bad("must not contain '#'")
 	case strings.ContainsRune(name, ':'):

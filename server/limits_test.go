@@ -213,3 +213,52 @@ func TestPublicMetricsMethods(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexNameBytes checks that index names with invalid UTF-8 or control characters are
+// refused for that reason, in the URL and in bulk action lines.
+func TestIndexNameBytes(t *testing.T) {
+	refusal := func(shown, why string) string {
+		r := `Invalid index name [` + shown + `], ` + why
+		return `{"error":{"root_cause":[{"type":"invalid_index_name_exception","reason":"` + r + `","index_uuid":"_na_","index":"` + shown +
+			`"}],"type":"invalid_index_name_exception","reason":"` + r + `","index_uuid":"_na_","index":"` + shown + `"},"status":400}`
+	}
+	tests := []struct {
+		name, target string
+		body         string
+		status       int
+		want         string
+	}{
+		{name: "NUL in URL", target: "/%00/_doc", body: `{"a":1}`, status: 400, want: refusal(`\u0000`, "must not contain control characters")},
+		{name: "tab in URL", target: "/a%09b/_doc", body: `{"a":1}`, status: 400, want: refusal(`a\tb`, "must not contain control characters")},
+		{name: "DEL in URL", target: "/a%7f/_doc", body: `{"a":1}`, status: 400, want: refusal("a\x7f", "must not contain control characters")},
+		{name: "C1 control in URL", target: "/a%c2%85/_doc", body: `{"a":1}`, status: 400, want: refusal("a\u0085", "must not contain control characters")},
+		{name: "invalid UTF-8 in URL", target: "/a%ff/_doc", body: `{"a":1}`, status: 400, want: refusal(`a\ufffd`, "must not contain invalid UTF-8")},
+		{name: "upper case still", target: "/A/_doc", body: `{"a":1}`, status: 400, want: refusal("A", "must be lowercase")},
+		{name: "valid UTF-8", target: "/caf%c3%a9/_doc/x", body: `{"a":1}`, status: 201},
+		{name: "NUL in bulk action", target: "/_bulk", body: `{"index":{"_index":"a\u0000"}}` + "\n" + `{"a":1}` + "\n", status: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, sink := newTestServer(t, Config{})
+			rec := do(s, "POST", tc.target, "application/json", []byte(tc.body))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.want != "" && rec.Body.String() != tc.want {
+				t.Errorf("body\n got %s\nwant %s", rec.Body, tc.want)
+			}
+			wantDocs := 0
+			if tc.status == 201 {
+				wantDocs = 1
+			}
+			if n := len(sink.got()); n != wantDocs {
+				t.Errorf("sink got %d docs, want %d", n, wantDocs)
+			}
+			if tc.status == 200 {
+				if n := s.eventsRejected.Value("invalid_index_name_exception"); n != 1 {
+					t.Errorf("events_rejected{invalid_index_name_exception} = %d, want 1", n)
+				}
+			}
+		})
+	}
+}
