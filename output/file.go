@@ -60,15 +60,17 @@ type FileOptions struct {
 }
 
 // File appends alerts as NDJSON to a file, rotating it by size: path becomes path.1,
-// path.1 becomes path.2, and so on.
+// path.1 becomes path.2, and so on. A failed write or rotation fails that Write only:
+// the next Write reopens the file (ending a line left half written) and goes on.
 type File struct {
 	mu     sync.Mutex
 	path   string
 	opts   FileOptions
-	f      *os.File
+	f      *os.File // nil after a failed reopen
 	w      *bufio.Writer
 	size   int64
 	closed bool
+	broken bool // a write failed: reopen before the next one
 }
 
 // OpenFile opens (creating if needed) path for appending alerts.
@@ -102,6 +104,30 @@ func (s *File) open() error {
 	return nil
 }
 
+// reopen drops the writer's state and the file after a failed write and opens the file
+// again. A last line left half written is ended, so the next alert starts a line.
+func (s *File) reopen() error {
+	if s.f != nil {
+		s.f.Close() // already failed; its error was reported
+		s.f = nil
+	}
+	if err := s.open(); err != nil {
+		return err
+	}
+	if s.size > 0 {
+		if r, err := os.Open(s.path); err == nil {
+			last := make([]byte, 1)
+			if _, err := r.ReadAt(last, s.size-1); err == nil && last[0] != '\n' {
+				s.w.WriteByte('\n')
+				s.size++
+			}
+			r.Close()
+		}
+	}
+	s.broken = false
+	return nil
+}
+
 // rotate closes the current file, shifts the backups and opens a fresh file.
 func (s *File) rotate() error {
 	if err := s.w.Flush(); err != nil {
@@ -125,34 +151,50 @@ func (s *File) rotate() error {
 	return s.open()
 }
 
-// Write implements Sink. The batch is flushed to the file before Write returns.
+// Write implements Sink. The batch is flushed to the file before Write returns. After a
+// failed Write the file is reopened on the next one.
 func (s *File) Write(ctx context.Context, alerts []Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
+	if s.broken {
+		if err := s.reopen(); err != nil {
+			return err
+		}
+	}
+	failed, err := s.write(alerts)
+	if failed {
+		s.broken = true
+	}
+	return err
+}
+
+// write writes the alerts; failed says the error came from the file (not an alert), so
+// the writer and the file are no longer usable.
+func (s *File) write(alerts []Alert) (failed bool, err error) {
 	for i := range alerts {
 		doc, err := oneLine(alerts[i].Doc)
 		if err != nil {
-			return fmt.Errorf("output: alert %s: %w", alerts[i].ID, err)
+			return false, fmt.Errorf("output: alert %s: %w", alerts[i].ID, err)
 		}
 		n := int64(len(doc)) + 1
 		if s.opts.MaxSize > 0 && s.size > 0 && s.size+n > s.opts.MaxSize {
 			if err := s.rotate(); err != nil {
-				return err
+				return true, err
 			}
 		}
 		s.w.Write(doc)
 		if err := s.w.WriteByte('\n'); err != nil {
-			return fmt.Errorf("output: %s: %w", s.path, err)
+			return true, fmt.Errorf("output: %s: %w", s.path, err)
 		}
 		s.size += n
 	}
 	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("output: %s: %w", s.path, err)
+		return true, fmt.Errorf("output: %s: %w", s.path, err)
 	}
-	return nil
+	return false, nil
 }
 
 // Close implements Sink.
@@ -163,6 +205,12 @@ func (s *File) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.broken { // the failure was reported by the Write that met it
+		if s.f != nil {
+			s.f.Close()
+		}
+		return nil
+	}
 	err := s.w.Flush()
 	if cerr := s.f.Close(); err == nil {
 		err = cerr

@@ -569,3 +569,76 @@ func TestWebhookCredentialsNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+func TestFileRecoversAfterWriteError(t *testing.T) {
+	line := func(i int) string { return string(alerts(i, i+1)[0].Doc) + "\n" }
+	tests := []struct {
+		name  string
+		opts  FileOptions
+		fail  func(t *testing.T, f *File) // makes the next write fail
+		heal  func(t *testing.T, f *File) // after the failed write
+		files map[string]string           // suffix of the path: content
+	}{
+		{
+			// The file descriptor goes bad (as after a disk error); meanwhile someone
+			// leaves half a line in the file: it is ended before the next alert.
+			name: "bad descriptor",
+			fail: func(t *testing.T, f *File) { f.f.Close() },
+			heal: func(t *testing.T, f *File) {
+				fh, err := os.OpenFile(f.path, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fh.WriteString(`{"half":`)
+				fh.Close()
+			},
+			files: map[string]string{"": line(0) + `{"half":` + "\n" + line(2)},
+		},
+		{
+			// Rotation fails (path.1 is a non-empty directory), then works again.
+			name: "failed rotation",
+			opts: FileOptions{MaxSize: 40, MaxBackups: 1},
+			fail: func(t *testing.T, f *File) {
+				if err := os.MkdirAll(filepath.Join(f.path+".1", "x"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			},
+			heal: func(t *testing.T, f *File) {
+				if err := os.RemoveAll(f.path + ".1"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			files: map[string]string{"": line(2), ".1": line(0)},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "alerts.ndjson")
+			f, err := OpenFile(path, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := f.Write(ctx, alerts(0, 1)); err != nil {
+				t.Fatal(err)
+			}
+			tc.fail(t, f)
+			if err := f.Write(ctx, alerts(1, 2)); err == nil || !strings.HasPrefix(err.Error(), "output: ") || !strings.Contains(err.Error(), path) {
+				t.Fatalf("Write after the failure: error %v, want one naming %s", err, path)
+			}
+			tc.heal(t, f)
+			if err := f.Write(ctx, alerts(2, 3)); err != nil {
+				t.Fatalf("Write after recovery: %v", err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for suffix, want := range tc.files {
+				got, err := os.ReadFile(path + suffix)
+				if err != nil || string(got) != want {
+					t.Errorf("%s = %q, %v; want %q", filepath.Base(path+suffix), got, err, want)
+				}
+			}
+		})
+	}
+}
