@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,8 @@ func newServeCmd() *cobra.Command {
 		credFile      string
 		credEnv       string
 		maxBody       string
+		maxInFlight   string
+		bodyTimeout   time.Duration
 		publicMetrics bool
 	)
 	cmd := &cobra.Command{
@@ -93,6 +96,17 @@ Exit codes:
 				}
 				cfg.MaxBodyBytes = n
 			}
+			if maxInFlight != "" {
+				n, err := output.ParseSize(maxInFlight)
+				if err != nil {
+					return exitWith(exitUsage, fmt.Errorf("--max-in-flight: %w", err))
+				}
+				cfg.MaxInFlightBytes = n
+			}
+			if bodyTimeout < 0 {
+				return exitWith(exitUsage, fmt.Errorf("--body-timeout must not be negative"))
+			}
+			cfg.BodyReadTimeout = bodyTimeout
 			switch {
 			case credFile != "" && credEnv != "":
 				return exitWith(exitUsage, fmt.Errorf("give --credentials or --credentials-env, not both"))
@@ -193,7 +207,9 @@ Exit codes:
 	fs.StringVar(&credFile, "credentials", "", "file of users and API keys that may send events (mode 600)")
 	fs.StringVar(&credEnv, "credentials-env", "", "environment variable holding the credentials, in the file's format")
 	fs.StringVar(&maxBody, "max-body", "100MB", "largest request body accepted, after decompression (413 above)")
-	fs.BoolVar(&publicMetrics, "public-metrics", false, "serve /metrics without authentication")
+	fs.StringVar(&maxInFlight, "max-in-flight", "", "most memory all requests together may hold for their bodies; requests beyond it get 429, as Elasticsearch's circuit breaker answers (default 4 x --max-body)")
+	fs.DurationVar(&bodyTimeout, "body-timeout", 0, "how long a client may take to send a request body once its headers arrived; 408 after it (0: 60s)")
+	fs.BoolVar(&publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
 	return cmd
 }
 
