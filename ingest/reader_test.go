@@ -266,18 +266,29 @@ func TestFollowTruncateAndRotate(t *testing.T) {
 			notices := make(chan string, 10)
 			r := NewReader(ctx, []string{p}, Options{Follow: true, Poll: 20 * time.Millisecond,
 				Notice: func(msg string) { notices <- msg }})
-			defer r.Close()
 			items := make(chan item)
+			done := make(chan struct{})
+			defer func() { // stop the reading goroutine before closing the Reader
+				cancel()
+				<-done
+				r.Close()
+			}()
 			go func() {
+				defer close(done)
 				for {
 					rec, err := r.Next()
+					it := item{Doc: string(rec.Doc), Line: rec.Line}
 					if err != nil {
-						if ctx.Err() == nil {
-							items <- item{Err: err.Error()}
+						if ctx.Err() != nil {
+							return
 						}
+						it = item{Err: err.Error()}
+					}
+					select {
+					case items <- it:
+					case <-ctx.Done():
 						return
 					}
-					items <- item{Doc: string(rec.Doc), Line: rec.Line}
 				}
 			}()
 			next := func() item {
