@@ -139,7 +139,8 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 	if err != nil {
 		return st, err
 	}
-	r := ingest.NewReader(ctx, paths, ingest.Options{Follow: f.follow, Stdin: stdin})
+	r := ingest.NewReader(ctx, paths, ingest.Options{Follow: f.follow, Stdin: stdin,
+		Notice: func(msg string) { fmt.Fprintf(stderr, "tripline: %s\n", msg) }})
 	defer r.Close()
 	prog := newProgress(stderr, f.progress, r, paths)
 	defer prog.done()
