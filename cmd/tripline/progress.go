@@ -38,10 +38,10 @@ func newProgress(w io.Writer, mode string, src interface {
 }
 
 func (p *progress) tick(records int64) {
+	p.records = records
 	if !p.on || records&1023 != 0 {
 		return
 	}
-	p.records = records
 	now := time.Now()
 	if now.Sub(p.last) < 200*time.Millisecond {
 		return
