@@ -516,6 +516,13 @@ func (rt *router) candidates(ev *event.Event) []int {
 					add(x.byPrefix[v.Str[:PrefixLen]])
 				}
 			}
+			if len(x.bySuffix) > 0 && len(v.Str) >= PrefixLen {
+				if upper {
+					add(x.bySuffix[string(rt.lowBuf[len(rt.lowBuf)-PrefixLen:])])
+				} else {
+					add(x.bySuffix[v.Str[len(v.Str)-PrefixLen:]])
+				}
+			}
 		}
 	}
 	slices.Sort(cand)

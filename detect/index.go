@@ -26,13 +26,15 @@ type Route struct {
 type Requirement []FieldValues
 
 // FieldValues is a requirement that the event hold at Field one of Values, or a string
-// that starts with one of Prefixes. Values and Prefixes are ASCII lower-cased: the
-// requirement is checked ASCII-case-insensitively, a superset of "==", ":" and like (the
-// filter itself decides). Every prefix is PrefixLen bytes long.
+// that starts with one of Prefixes or ends with one of Suffixes. Values, Prefixes and
+// Suffixes are ASCII lower-cased: the requirement is checked ASCII-case-insensitively, a
+// superset of "==", ":" and like (the filter itself decides). Every prefix and suffix is
+// PrefixLen bytes long.
 type FieldValues struct {
 	Field    string
 	Values   []string
 	Prefixes []string
+	Suffixes []string
 }
 
 // PrefixLen is the length of FieldValues.Prefixes: a wildcard pattern whose literal
@@ -132,6 +134,10 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 				if !slices.Contains(fv.Prefixes, pre) {
 					fv.Prefixes = append(fv.Prefixes, pre)
 				}
+			} else if suf, ok := constSuffix(p); ok {
+				if !slices.Contains(fv.Suffixes, suf) {
+					fv.Suffixes = append(fv.Suffixes, suf)
+				}
 			} else {
 				return nil
 			}
@@ -164,6 +170,29 @@ func constPrefix(x eql.Expr) (string, bool) {
 	return string(b), true
 }
 
+// constSuffix returns the lower-cased last PrefixLen bytes of a wildcard pattern whose
+// literal end (after the last *, ? or backslash) has that many ASCII letters, '.', '_' or
+// '/' (no digit, sign or colon, which a date or a number could end with), e.g. "exe" for
+// "*\\cmd.exe". A backslash just before those bytes escapes a letter or is itself escaped:
+// either way the value ends with them.
+func constSuffix(x eql.Expr) (string, bool) {
+	lit, ok := x.(*eql.Literal)
+	if !ok || lit.Kind != eql.LitString || len(lit.Str) < PrefixLen {
+		return "", false
+	}
+	b := []byte(lit.Str[len(lit.Str)-PrefixLen:])
+	for i, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', c == '.', c == '_', c == '/':
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
 func single(fv FieldValues, m *mapping.Mapping) []Requirement {
 	if !indexable(fv, m) {
 		return nil
@@ -175,7 +204,8 @@ func single(fv FieldValues, m *mapping.Mapping) []Requirement {
 func union(a, b Requirement) Requirement {
 	out := make(Requirement, 0, len(a)+len(b))
 	for _, fv := range a {
-		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values), Prefixes: slices.Clone(fv.Prefixes)})
+		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
+			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes)})
 	}
 next:
 	for _, fv := range b {
@@ -191,10 +221,16 @@ next:
 						out[i].Prefixes = append(out[i].Prefixes, v)
 					}
 				}
+				for _, v := range fv.Suffixes {
+					if !slices.Contains(out[i].Suffixes, v) {
+						out[i].Suffixes = append(out[i].Suffixes, v)
+					}
+				}
 				continue next
 			}
 		}
-		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values), Prefixes: slices.Clone(fv.Prefixes)})
+		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
+			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes)})
 	}
 	return out
 }
@@ -262,6 +298,7 @@ type fieldIndex struct {
 	slot     event.Slot
 	byVal    map[string][]int
 	byPrefix map[string][]int // by the first PrefixLen bytes of the value
+	bySuffix map[string][]int // by the last PrefixLen bytes of the value
 	all      []int
 }
 
@@ -299,6 +336,9 @@ func (d *Detector) buildIndex() {
 					for _, v := range e.Prefixes {
 						usage[key{e.Field, "\x01" + v}]++
 					}
+					for _, v := range e.Suffixes {
+						usage[key{e.Field, "\x02" + v}]++
+					}
 				}
 			}
 		}
@@ -320,6 +360,9 @@ func (d *Detector) buildIndex() {
 					for _, v := range e.Prefixes {
 						cost += usage[key{e.Field, "\x01" + v}]
 					}
+					for _, v := range e.Suffixes {
+						cost += usage[key{e.Field, "\x02" + v}]
+					}
 				}
 				if cost < bestCost {
 					best, bestCost = j, cost
@@ -333,7 +376,7 @@ func (d *Detector) buildIndex() {
 						fi = len(d.fieldIdx)
 						fieldIdx[e.Field] = fi
 						d.fieldIdx = append(d.fieldIdx, fieldIndex{slot: d.fields.Add(e.Field),
-							byVal: map[string][]int{}, byPrefix: map[string][]int{}})
+							byVal: map[string][]int{}, byPrefix: map[string][]int{}, bySuffix: map[string][]int{}})
 					}
 					x := &d.fieldIdx[fi]
 					x.all = appendRule(x.all, i)
@@ -342,6 +385,9 @@ func (d *Detector) buildIndex() {
 					}
 					for _, v := range e.Prefixes {
 						x.byPrefix[v] = appendRule(x.byPrefix[v], i)
+					}
+					for _, v := range e.Suffixes {
+						x.bySuffix[v] = appendRule(x.bySuffix[v], i)
 					}
 				}
 			case r.Any:

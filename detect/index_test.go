@@ -44,6 +44,10 @@ func TestRoutes(t *testing.T) {
 		{`process where a : ("py*", "perl") or a like "x\*yz*"`, nil, `process`},
 		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process`},
 		{`process where a : "abc*" or b == "x"`, nil, `process [a=abc*|b=x]`},
+		// else their last PrefixLen bytes, when ASCII letters, '.', '_' or '/'
+		{`process where a : ("*\\CMD.exe", "?:\\x\\*.Dll", "pyth*") and b like "*.so"`, nil, `process [a=pyt*,*exe,*dll] [b=*.so]`},
+		{`process where a : "*v1.2" or b : "*ab?" or c : "*é"`, nil, `process`},
+		{`process where a : "*.exe" or b == "x"`, nil, `process [a=*exe|b=x]`},
 		{`process where a regex "abc.*"`, nil, `process`},
 		{`process where a == "2024-01-01"`, nil, `process`},
 		{`process where length(a) == "x" and "x" == b`, nil, `process [b=x]`},
@@ -75,6 +79,9 @@ func formatRoutes(rs []Route) string {
 				vals := slices.Clone(fv.Values)
 				for _, p := range fv.Prefixes {
 					vals = append(vals, p+"*")
+				}
+				for _, p := range fv.Suffixes {
+					vals = append(vals, "*"+p)
 				}
 				alts = append(alts, fv.Field+"="+strings.Join(vals, ","))
 			}
