@@ -178,6 +178,15 @@ type ordinal struct {
 	seq uint64
 }
 
+// owned returns o with its tiebreaker string copied, so that it outlives the event it was
+// read from.
+func (o ordinal) owned() ordinal {
+	if o.tb.kind == kString {
+		o.tb.s = strings.Clone(o.tb.s)
+	}
+	return o
+}
+
 func (a *ordinal) compare(b *ordinal) int {
 	if c := cmpInt(a.ts, b.ts); c != 0 {
 		return c

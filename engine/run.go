@@ -10,9 +10,12 @@ import (
 
 // item is an event that matched at least one term, with its place in the order.
 type item struct {
-	ev   *event.Event // owned (cloned)
+	ev   *event.Event // owned (cloned), unless shared
 	ord  ordinal
 	mask uint64 // bit i set: term i matched
+	// shared: ev and the strings of ord are the caller's, valid only during Push; whatever
+	// outlives it is copied (ev.Keep(), ord.owned()) when it is stored.
+	shared bool
 }
 
 // Run is one execution of a Query over a stream of events. It is not safe for concurrent use.
@@ -168,7 +171,8 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 			r.giveUp()
 			return nil
 		}
-		r.process(&item{ev: ev.Keep(), ord: ord, mask: mask})
+		// the event is copied only if a partial sequence or a result stores it
+		r.process(&item{ev: ev, ord: ord, mask: mask, shared: true})
 	case r.mode == Batch:
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
@@ -249,10 +253,13 @@ func (r *Run) release(upTo int64) {
 // process handles one event in order.
 func (r *Run) process(it *item) {
 	r.released = it.ord
+	if it.shared {
+		r.released = it.ord.owned()
+	}
 	r.anyOut = true
 	switch r.q.kind {
 	case kindEvent:
-		r.lim.push(&Result{Events: []*event.Event{it.ev}})
+		r.lim.push(&Result{Events: []*event.Event{it.ev.Keep()}})
 	case kindSequence:
 		r.seq.process(it)
 	}

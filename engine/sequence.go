@@ -3,6 +3,7 @@ package engine
 import (
 	"container/heap"
 	"slices"
+	"strings"
 
 	"github.com/tripline/tripline/event"
 )
@@ -156,6 +157,11 @@ func (m *seqMatcher) getKey(enc []byte, tuple []keyVal) *keyState {
 	} else {
 		ks.tuple = slices.Clone(tuple)
 	}
+	for i := range ks.tuple { // the strings may point into an event that is not kept
+		if ks.tuple[i].kind == kString {
+			ks.tuple[i].s = strings.Clone(ks.tuple[i].s)
+		}
+	}
 	if len(m.q.pos) <= len(ks.listArr) {
 		ks.lists = ks.listArr[:len(m.q.pos)]
 	} else {
@@ -276,9 +282,12 @@ func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
 	if pi == 0 {
 		ks := m.getKey(enc, tuple)
 		p := newPartial(len(q.stages), len(q.pos), ks)
-		p.events[si] = it.ev
+		p.events[si] = it.ev.Keep()
 		p.ts[0] = now
 		p.lastOrd = it.ord
+		if it.shared {
+			p.lastOrd = it.ord.owned()
+		}
 		if len(q.pos) == 1 {
 			m.complete(p)
 			return
@@ -307,9 +316,12 @@ func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
 		m.maybeDelete(ks)
 		return
 	}
-	p.events[si] = it.ev
+	p.events[si] = it.ev.Keep()
 	p.ts[pi] = now
 	p.lastOrd = it.ord
+	if it.shared {
+		p.lastOrd = it.ord.owned()
+	}
 	if pi == len(q.pos)-1 {
 		m.complete(p)
 		m.maybeDelete(ks)
