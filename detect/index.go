@@ -173,8 +173,7 @@ func constPrefix(x eql.Expr) (string, bool) {
 // constSuffix returns the lower-cased last PrefixLen bytes of a wildcard pattern whose
 // literal end (after the last *, ? or backslash) has that many ASCII letters, '.', '_' or
 // '/' (no digit, sign or colon, which a date or a number could end with), e.g. "exe" for
-// "*\\cmd.exe". A backslash just before those bytes escapes a letter or is itself escaped:
-// either way the value ends with them.
+// "*\\cmd.exe" (a backslash before them is an ordinary character in ':' and like patterns).
 func constSuffix(x eql.Expr) (string, bool) {
 	lit, ok := x.(*eql.Literal)
 	if !ok || lit.Kind != eql.LitString || len(lit.Str) < PrefixLen {
