@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripline/tripline/eval"
 	"github.com/tripline/tripline/event"
 )
 
@@ -67,7 +68,7 @@ func (v keyVal) sampleString() string {
 	case kInt:
 		return strconv.FormatInt(v.i, 10)
 	case kFloat:
-		return javaDouble(v.f)
+		return eval.JavaDouble(v.f)
 	case kDate:
 		return strconv.FormatInt(floorDiv(v.i, int64(time.Millisecond)), 10)
 	}
@@ -80,33 +81,6 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// javaDouble formats f as Java's Double.toString does for ordinary magnitudes.
-func javaDouble(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	a := math.Abs(f)
-	if a != 0 && (a < 1e-3 || a >= 1e7) {
-		s := strconv.FormatFloat(f, 'E', -1, 64)
-		mant, exp, _ := strings.Cut(s, "E")
-		if !strings.Contains(mant, ".") {
-			mant += ".0"
-		}
-		exp = strings.TrimPrefix(exp, "+")
-		return mant + "E" + exp
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 // compareKeyVal orders values as Elasticsearch's composite aggregation does: null first,

@@ -159,8 +159,8 @@ func TestWildcard(t *testing.T) {
 func TestJavaDouble(t *testing.T) {
 	cases := map[float64]string{42: "42.0", 42.5: "42.5", 1e10: "1.0E10", 1.5e-5: "1.5E-5", 0.001: "0.001", 1234567: "1234567.0", -0.5: "-0.5"}
 	for f, want := range cases {
-		if got := javaDouble(f); got != want {
-			t.Errorf("javaDouble(%v) = %s, want %s", f, got, want)
+		if got := JavaDouble(f); got != want {
+			t.Errorf("JavaDouble(%v) = %s, want %s", f, got, want)
 		}
 	}
 }

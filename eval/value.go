@@ -78,7 +78,7 @@ func (v value) String() string {
 	case kInt, kLong:
 		return strconv.FormatInt(v.i, 10)
 	case kDouble:
-		return javaDouble(v.f)
+		return JavaDouble(v.f)
 	case kString, kVersion:
 		return v.s
 	case kIP:
@@ -89,8 +89,9 @@ func (v value) String() string {
 	return ""
 }
 
-// javaDouble formats f as Java's Double.toString: "42.0", "42.5", "1.0E10".
-func javaDouble(f float64) string {
+// JavaDouble formats f as Java's Double.toString, which is how Elasticsearch prints a
+// double (in concat, string and join keys): "42.0", "42.5", "1.0E10", "1.0E-5".
+func JavaDouble(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"
