@@ -11,58 +11,26 @@ import (
 	"github.com/tripline/tripline/eql"
 )
 
-// funcSpec describes an EQL function: its arity and whether it has a ~ form.
-type funcSpec struct {
-	name       string
-	min, max   int // max < 0: variadic
-	tilde      bool
-	firstIsStr bool
-}
-
-var funcs = func() map[string]funcSpec {
-	m := map[string]funcSpec{}
-	for _, f := range []funcSpec{
-		{name: "add", min: 2, max: 2},
-		{name: "between", min: 3, max: 4, tilde: true},
-		{name: "cidrMatch", min: 2, max: -1},
-		{name: "concat", min: 1, max: -1},
-		{name: "divide", min: 2, max: 2},
-		{name: "endsWith", min: 2, max: 2, tilde: true},
-		{name: "indexOf", min: 2, max: 3, tilde: true},
-		{name: "length", min: 1, max: 1},
-		{name: "modulo", min: 2, max: 2},
-		{name: "multiply", min: 2, max: 2},
-		{name: "number", min: 1, max: 2},
-		{name: "startsWith", min: 2, max: 2, tilde: true},
-		{name: "string", min: 1, max: 1},
-		{name: "stringContains", min: 2, max: 2, tilde: true},
-		{name: "substring", min: 2, max: 3},
-		{name: "subtract", min: 2, max: 2},
-	} {
-		m[strings.ToLower(f.name)] = f
-	}
-	return m
-}()
-
 // canonicalFunc returns the camelCase name of an EQL function, or "" if there is no
 // such function. Elasticsearch's function registry resolves names case-insensitively.
 func canonicalFunc(name string) string {
-	return funcs[strings.ToLower(name)].name
+	f, _ := eql.LookupFunction(name)
+	return f.Name
 }
 
 var errRuntime = errors.New("runtime error")
 
 // call compiles a function call as a script expression.
 func (c *compiler) call(n *eql.Call) (*sx, error) {
-	spec, ok := funcs[strings.ToLower(n.Name)]
+	spec, ok := eql.LookupFunction(n.Name)
 	if !ok {
 		return nil, errorf(n.At, "Unknown function [%s]", n.Name)
 	}
-	name := spec.name
-	if n.Insensitive && !spec.tilde {
+	name := spec.Name
+	if n.Insensitive && !spec.Insensitive {
 		return nil, errorf(n.At, "Function [%s] does not support case-insensitive matching (~)", name)
 	}
-	if len(n.Args) < spec.min || spec.max >= 0 && len(n.Args) > spec.max {
+	if len(n.Args) < spec.MinArgs || spec.MaxArgs >= 0 && len(n.Args) > spec.MaxArgs {
 		return nil, errorf(n.At, "function [%s] takes %s, found %d", name, arity(spec), len(n.Args))
 	}
 	xs := make([]*sx, len(n.Args))
@@ -258,14 +226,14 @@ func needAll3(need func(int, stype, string) error, want stype, name string) erro
 	return nil
 }
 
-func arity(f funcSpec) string {
+func arity(f eql.FuncInfo) string {
 	switch {
-	case f.max < 0:
-		return strconv.Itoa(f.min) + " or more arguments"
-	case f.min == f.max:
-		return strconv.Itoa(f.min) + " arguments"
+	case f.MaxArgs < 0:
+		return strconv.Itoa(f.MinArgs) + " or more arguments"
+	case f.MinArgs == f.MaxArgs:
+		return strconv.Itoa(f.MinArgs) + " arguments"
 	}
-	return strconv.Itoa(f.min) + " to " + strconv.Itoa(f.max) + " arguments"
+	return strconv.Itoa(f.MinArgs) + " to " + strconv.Itoa(f.MaxArgs) + " arguments"
 }
 
 func ordinal(i int) string {
