@@ -777,6 +777,19 @@ func (d *Detector) rerun(ctx context.Context) error {
 	return nil
 }
 
+// PendingState returns the state the rules hold now, summed over the rules whose engine
+// reports it: buffered events, partial sequences and undecided results. Like Process, it
+// must not run concurrently with the Detector's other methods.
+func (d *Detector) PendingState() int64 {
+	var n int64
+	for _, rs := range d.rules {
+		if p, ok := rs.comp.Runner.(interface{ Pending() int64 }); ok {
+			n += p.Pending()
+		}
+	}
+	return n
+}
+
 // Summary returns the counters so far (complete after Close).
 func (d *Detector) Summary() *Summary { return &d.summary }
 

@@ -64,6 +64,10 @@ func (q *Query) NewRun(mode Mode, emit func(*Result)) *Run {
 // Stats returns the run's counters.
 func (r *Run) Stats() Stats { return r.stats }
 
+// Pending returns the state the run holds now (Stats().Pending): buffered events, partial
+// sequences and undecided results.
+func (r *Run) Pending() int64 { return r.stats.Pending }
+
 // Rerun returns a new batch Run of r's query, emitting to the same function, that keeps
 // every matching event until Flush (without Options.InOrder): for running the query again
 // over all its events after Disordered.

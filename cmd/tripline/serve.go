@@ -155,6 +155,14 @@ Exit codes:
 				out.Close()
 				return exitWith(exitFailure, err)
 			}
+			if err := metrics.NewGaugeFunc("tripline_pending_state", "State the rules hold now: events in the reordering buffer, partial sequences, undecided results.", func() float64 {
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				return float64(d.PendingState())
+			}); err != nil {
+				out.Close()
+				return exitWith(exitFailure, err)
+			}
 			srv, err := server.New(cfg, h)
 			if err != nil {
 				out.Close()

@@ -170,7 +170,8 @@ func TestServe(t *testing.T) {
 		"tripline_alerts_total{rule=\"Interactive Shell Opened in a Kubernetes Container\"} 1\n" +
 		"tripline_alerts_total{rule=\"Service Account Token Read Followed by Secret Access from the Same Pod\"} 3\n"
 	if code != http.StatusOK || !strings.Contains(metrics, wantMetrics) ||
-		!strings.Contains(metrics, "\ntripline_events_received_total 25\n") {
+		!strings.Contains(metrics, "\ntripline_events_received_total 25\n") ||
+		!strings.Contains(metrics, "\ntripline_pending_state 18\n") {
 		t.Errorf("GET /metrics: %d\n%s\nwant among them:\n%s", code, metrics, wantMetrics)
 	}
 
