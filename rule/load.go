@@ -11,8 +11,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/BurntSushi/toml"
 )
@@ -56,24 +59,27 @@ func (s *Set) SkippedByReason() map[string]int {
 // its extension (TOML unless it ends in .ndjson or .json). Errors are per file, in Set.Errors;
 // the returned error is only the context's.
 func Load(ctx context.Context, paths ...string) (*Set, error) {
-	s := &Set{}
-	seen := make(map[string]Source)
+	// First the list of files, in order (with the errors met finding them), then the files
+	// are parsed in parallel, then their rules are added in that order, so the result does
+	// not depend on the parallelism.
+	type item struct {
+		path string
+		err  error // a path that could not be read or walked: reported as it is
+	}
+	var items []item
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			s.Errors = append(s.Errors, &FileError{Source{Path: p}, err})
+			items = append(items, item{p, err})
 			continue
 		}
 		if !info.IsDir() {
-			if err := ctx.Err(); err != nil {
-				return s, err
-			}
-			s.addFile(p, seen)
+			items = append(items, item{path: p})
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				s.Errors = append(s.Errors, &FileError{Source{Path: path}, err})
+				items = append(items, item{path, err})
 				return nil
 			}
 			if d.IsDir() {
@@ -81,46 +87,72 @@ func Load(ctx context.Context, paths ...string) (*Set, error) {
 			}
 			switch strings.ToLower(filepath.Ext(path)) {
 			case ".toml", ".ndjson", ".json":
-			default:
-				return nil
+				items = append(items, item{path: path})
 			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			s.addFile(path, seen)
-			return nil
+			return ctx.Err()
 		})
 		if err != nil {
-			return s, err
+			return &Set{}, err
+		}
+	}
+
+	type parsed struct {
+		rules []*Rule
+		errs  []error
+	}
+	results := make([]parsed, len(items))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) || ctx.Err() != nil {
+					return
+				}
+				if items[i].err == nil {
+					results[i].rules, results[i].errs = readFile(items[i].path)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s := &Set{}
+	if err := ctx.Err(); err != nil {
+		return s, err
+	}
+	seen := make(map[string]Source)
+	for i, it := range items {
+		if it.err != nil {
+			s.Errors = append(s.Errors, &FileError{Source{Path: it.path}, it.err})
+			continue
+		}
+		s.Errors = append(s.Errors, results[i].errs...)
+		for _, r := range results[i].rules {
+			s.add(r, seen)
 		}
 	}
 	return s, nil
 }
 
-// addFile loads one file into s; seen maps rule_id to where it was first loaded.
-func (s *Set) addFile(path string, seen map[string]Source) {
-	var rules []*Rule
-	var errs []error
+// readFile reads the rules of one file: a Kibana export (.ndjson, .json) or a
+// detection-rules TOML file (anything else).
+func readFile(path string) ([]*Rule, []error) {
 	if ext := strings.ToLower(filepath.Ext(path)); ext == ".ndjson" || ext == ".json" {
 		f, err := os.Open(path)
 		if err != nil {
-			s.Errors = append(s.Errors, &FileError{Source{Path: path}, err})
-			return
+			return nil, []error{&FileError{Source{Path: path}, err}}
 		}
-		rules, errs = ReadNDJSON(f, path)
-		f.Close()
-	} else {
-		r, err := LoadTOMLFile(path)
-		if err != nil {
-			errs = []error{err}
-		} else {
-			rules = []*Rule{r}
-		}
+		defer f.Close()
+		return ReadNDJSON(f, path)
 	}
-	s.Errors = append(s.Errors, errs...)
-	for _, r := range rules {
-		s.add(r, seen)
+	r, err := LoadTOMLFile(path)
+	if err != nil {
+		return nil, []error{err}
 	}
+	return []*Rule{r}, nil
 }
 
 func (s *Set) add(r *Rule, seen map[string]Source) {
