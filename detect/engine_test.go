@@ -8,35 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tripline/tripline/internal/testenv"
 	"github.com/tripline/tripline/rule"
 )
 
-// sharedPath returns ../shared/<sub> relative to the repository root, or skips the test.
 func sharedPath(t *testing.T, sub string) string {
 	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s is absent (%v); skipping", p, err)
-	}
-	return p
+	return testenv.Shared(t, sub)
 }
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
+	return testenv.RepoRoot(t)
 }
 
 // seedQuery returns the seed rule's query as Elastic's documentation page shows it.
