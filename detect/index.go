@@ -155,19 +155,14 @@ func constPrefix(x eql.Expr) (string, bool) {
 	if !ok || lit.Kind != eql.LitString || len(lit.Str) < PrefixLen {
 		return "", false
 	}
-	b := []byte(lit.Str[:PrefixLen])
-	for i, c := range b {
-		switch {
-		case c >= 0x80 || c == '*' || c == '?' || c == '\\':
-			return "", false
-		case 'A' <= c && c <= 'Z':
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	if c := b[0]; ('0' <= c && c <= '9') || c == '+' || c == '-' {
+	p, ok := plainLower(lit.Str[:PrefixLen])
+	if !ok {
 		return "", false
 	}
-	return string(b), true
+	if c := p[0]; ('0' <= c && c <= '9') || c == '+' || c == '-' {
+		return "", false
+	}
+	return p, true
 }
 
 // constSuffix returns the lower-cased last PrefixLen bytes of a wildcard pattern whose
@@ -266,7 +261,17 @@ func constString(x eql.Expr) (string, bool) {
 	if !ok || lit.Kind != eql.LitString {
 		return "", false
 	}
-	b := []byte(lit.Str)
+	p, ok := plainLower(lit.Str)
+	if !ok || mapping.DynamicType(event.Value{Kind: event.KindString, Str: lit.Str}) == mapping.Date {
+		return "", false
+	}
+	return p, true
+}
+
+// plainLower returns s lower-cased when it is plain ASCII with no wildcard (*, ?) or
+// backslash, the strings the rule index can key on.
+func plainLower(s string) (string, bool) {
+	b := []byte(s)
 	for i, c := range b {
 		switch {
 		case c >= 0x80 || c == '*' || c == '?' || c == '\\':
@@ -274,9 +279,6 @@ func constString(x eql.Expr) (string, bool) {
 		case 'A' <= c && c <= 'Z':
 			b[i] = c + 'a' - 'A'
 		}
-	}
-	if mapping.DynamicType(event.Value{Kind: event.KindString, Str: lit.Str}) == mapping.Date {
-		return "", false
 	}
 	return string(b), true
 }
