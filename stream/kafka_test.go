@@ -133,6 +133,35 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 // consume reads src until want records were seen by all consumers together (counted in
 // total), committing each one when commit says so, then cancels. It returns what it saw.
+// consumeAll runs two members of one consumer group until they saw want messages between
+// them, committing everything, then closes them; it returns what each saw.
+func consumeAll(t *testing.T, ctx context.Context, cancel func(), want int, a, b Source) [2][]seen {
+	t.Helper()
+	var (
+		mu    sync.Mutex
+		total int
+		wg    sync.WaitGroup
+		got   [2][]seen
+		errs  [2]error
+	)
+	srcs := [2]Source{a, b}
+	for i, src := range srcs {
+		wg.Go(func() {
+			got[i], errs[i] = consume(ctx, src, i, &mu, &total, want, cancel, func(Record) bool { return true })
+		})
+	}
+	wg.Wait()
+	for i, src := range srcs {
+		if errs[i] != nil {
+			t.Errorf("member %d: %v", i, errs[i])
+		}
+		if err := src.Close(); err != nil {
+			t.Errorf("member %d: close: %v", i, err)
+		}
+	}
+	return got
+}
+
 func consume(ctx context.Context, src Source, member int, mu *sync.Mutex, total *int, want int, cancel func(), commit func(Record) bool) ([]seen, error) {
 	var out []seen
 	for {
@@ -188,27 +217,7 @@ func TestKafkaGroupSharesPartitionsExactlyOnce(t *testing.T) {
 	docs := events(n, bad)
 	prod := produce(t, addrs, docs, func(i int) string { return "pod-" + strconv.Itoa(i%7) })
 
-	var (
-		mu    sync.Mutex
-		total int
-		wg    sync.WaitGroup
-		got   [2][]seen
-		errs  [2]error
-	)
-	for i, src := range srcs {
-		wg.Go(func() {
-			got[i], errs[i] = consume(ctx, src, i, &mu, &total, len(docs), cancel, func(Record) bool { return true })
-		})
-	}
-	wg.Wait()
-	for i, src := range srcs {
-		if errs[i] != nil {
-			t.Errorf("member %d: %v", i, errs[i])
-		}
-		if err := src.Close(); err != nil {
-			t.Errorf("member %d: close: %v", i, err)
-		}
-	}
+	got := consumeAll(t, ctx, cancel, len(docs), srcs[0], srcs[1])
 
 	// Every message was seen exactly once, by the member owning its partition.
 	byPos := map[string]seen{}

@@ -104,27 +104,7 @@ func TestJetStreamDurableSharedExactlyOnce(t *testing.T) {
 		}
 		srcs[i] = s
 	}
-	var (
-		mu    sync.Mutex
-		total int
-		wg    sync.WaitGroup
-		got   [2][]seen
-		errs  [2]error
-	)
-	for i, src := range srcs {
-		wg.Go(func() {
-			got[i], errs[i] = consume(ctx, src, i, &mu, &total, len(docs), cancel, func(Record) bool { return true })
-		})
-	}
-	wg.Wait()
-	for i, src := range srcs {
-		if errs[i] != nil {
-			t.Errorf("member %d: %v", i, errs[i])
-		}
-		if err := src.Close(); err != nil {
-			t.Errorf("member %d: close: %v", i, err)
-		}
-	}
+	got := consumeAll(t, ctx, cancel, len(docs), srcs[0], srcs[1])
 	bySeq := map[int64]seen{}
 	for _, s := range slices.Concat(got[0], got[1]) {
 		if s.source != "nats:"+testStream {
