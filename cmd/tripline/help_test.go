@@ -21,7 +21,7 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	root := newRootCmd(nil, nil, nil)
+	root := newRootCmd(nil, nil, nil, new(func()))
 	walk(root, nil)
 	if len(cmds) != 9 { // root, detect, parse, query, rules, rules list, rules test, rules validate, serve
 		t.Errorf("%d commands: %v", len(cmds), cmds)

@@ -52,9 +52,11 @@ func main() {
 
 // run executes the command line args and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdin, stdout, stderr)
+	stopProfile := func() {}
+	root := newRootCmd(stdin, stdout, stderr, &stopProfile)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	stopProfile()
 	if err == nil {
 		return exitOK
 	}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -9,7 +12,9 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+// newRootCmd builds the command tree. When --cpuprofile starts a profile, *stopCPUProfile is
+// set to the function that ends it; the caller runs it once the command has returned.
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, stopCPUProfile *func()) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tripline",
 		Short: "Run Elastic Security EQL detection rules over security events, anywhere",
@@ -28,6 +33,26 @@ Start here:
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	var cpuProfile string
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (for `go tool pprof`)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return exitWith(exitUsage, fmt.Errorf("--cpuprofile: %w", err))
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return exitWith(exitUsage, fmt.Errorf("--cpuprofile: %w", err))
+		}
+		*stopCPUProfile = func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+		return nil
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
