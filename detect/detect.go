@@ -133,6 +133,12 @@ type Options struct {
 	NoInOrder bool
 	// SpillDir is the directory of that temporary file; empty means os.TempDir().
 	SpillDir string
+	// Replay, when set (batch mode), reads the input again: it must call fn with the same
+	// documents and sources, in the same order, as the calls to Process were given (an
+	// input of regular files can). The Detector then keeps no temporary file for its
+	// in-order sequence rules: one whose input turns out not to be in timestamp order is run
+	// again, at Close, over what Replay gives, up to as many documents as Process had.
+	Replay func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
 	// NoPrefilter turns the rule index off: every event goes to every rule its index
 	// patterns allow, whatever its category and field values (for testing the index; the
 	// results are the same, only slower).
@@ -177,6 +183,7 @@ type Detector struct {
 	rt                        *router
 	pipe                      *pipeline // nil: events are handled in Process's goroutine
 	spill                     *spill    // batch: the events in-order rules matched
+	inOrderOK                 bool      // batch: sequences may match in order (spill or Options.Replay)
 	reruns                    int       // rules run again because their input was out of order
 	alertErr                  error
 	ctx                       context.Context // of the current Process or Close call
@@ -223,8 +230,13 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	d.slotDSDataset = d.fields.Add("data_stream.dataset")
 	d.slotDSNamespace = d.fields.Add("data_stream.namespace")
 	if !opts.Streaming && !opts.NoInOrder {
-		// Without the file, every rule keeps its events until Close: slower, same results.
-		d.spill, _ = newSpill(opts.SpillDir)
+		if opts.Replay != nil {
+			d.inOrderOK = true
+		} else {
+			// Without the file, every rule keeps its events until Close: slower, same results.
+			d.spill, _ = newSpill(opts.SpillDir)
+			d.inOrderOK = d.spill != nil
+		}
 	}
 	for _, r := range rules {
 		rs, err := d.compile(r)
@@ -283,7 +295,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}
 	if !d.opts.Streaming {
 		req.MaxResults = r.MaxSignals
-		req.InOrder = d.spill != nil
+		req.InOrder = d.inOrderOK
 	}
 	comp, err := d.opts.Compile(req)
 	if err != nil {
@@ -566,7 +578,7 @@ func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
 		d.summary.EventsUnused++
 		d.report(firstErr)
 	}
-	if spill {
+	if spill && d.spill != nil {
 		d.spill.write(ev)
 	}
 	return nil
@@ -726,12 +738,15 @@ func (d *Detector) Close(ctx context.Context) error {
 // rerun runs again, over the events kept in the spill file, the in-order rules whose input
 // was not in order, discarding what they matched; then it removes the file.
 func (d *Detector) rerun(ctx context.Context) error {
-	if d.spill == nil {
+	if d.spill == nil && (d.opts.Replay == nil || !d.inOrderOK) {
 		return nil
 	}
 	defer func() {
-		d.spill.close()
-		d.spill = nil
+		if d.spill != nil {
+			d.spill.close()
+			d.spill = nil
+		}
+		d.inOrderOK = false
 	}()
 	again := make([]bool, len(d.rules))
 	var any bool
@@ -747,12 +762,19 @@ func (d *Detector) rerun(ctx context.Context) error {
 		return nil
 	}
 	ev := &d.ev
-	n := 0
-	err := d.spill.replay(func(doc []byte, src EventSource) error {
+	var n int64
+	fromInput := d.spill == nil
+	replay := func(doc []byte, src EventSource) error {
 		if n++; n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if fromInput && n > d.summary.EventsRead {
+			return errReplayDone // the input grew since it was read
+		}
 		if err := d.dec.Decode(doc, ev); err != nil {
+			if fromInput {
+				return nil // reported when Process read it
+			}
 			return fmt.Errorf("%s:%d: %w", src.Name, src.Line, err) // it decoded the first time
 		}
 		d.rt.prepare(ev, src)
@@ -762,7 +784,18 @@ func (d *Detector) rerun(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
+	}
+	var err error
+	if fromInput {
+		if err = d.opts.Replay(ctx, replay); errors.Is(err, errReplayDone) {
+			err = nil
+		}
+		if err != nil {
+			err = fmt.Errorf("reading the input again: %w", err)
+		}
+	} else {
+		err = d.spill.replay(replay)
+	}
 	if err != nil {
 		return err
 	}
@@ -776,6 +809,9 @@ func (d *Detector) rerun(ctx context.Context) error {
 	}
 	return nil
 }
+
+// errReplayDone stops Options.Replay once it has given as many documents as Process had.
+var errReplayDone = errors.New("replay: all documents read")
 
 // PendingState returns the state the rules hold now, summed over the rules whose engine
 // reports it: buffered events, partial sequences and undecided results. Like Process, it

@@ -163,7 +163,8 @@ func TestPrefilterSameResults(t *testing.T) {
 // gives the alerts and counters of keeping every event until Close (NoInOrder), over all
 // corpus rules: for input in timestamp order (no rule is run again), for two ordered halves
 // in the wrong order (as files that are each in order) and for shuffled input (the rules
-// that met an event out of order are run again over the spilled events).
+// that met an event out of order are run again over the spilled events, or over the input
+// read again with Options.Replay).
 func TestInOrderSameResults(t *testing.T) {
 	dir := sharedPath(t, "rules/detection-rules")
 	set, err := rule.Load(context.Background(), dir)
@@ -203,15 +204,22 @@ func TestInOrderSameResults(t *testing.T) {
 		path   string
 		reruns bool
 	}{{"ordered", ordered, false}, {"swapped halves", swapped, true}, {"shuffled", shuffledPath, true}} {
-		var results [3][]string
-		var reruns [3]int
+		var results [4][]string
+		var reruns [4]int
 		for i, o := range []struct {
 			noInOrder bool
 			workers   int
-		}{{true, 1}, {false, 1}, {false, 3}} {
+			replay    bool
+		}{{true, 1, false}, {false, 1, false}, {false, 3, false}, {false, 2, true}} {
 			var d *Detector
-			alerts, sum, _ := runFileDetector(t, set.Rules, c.path, Options{
-				Compile: EngineCompiler(EngineOptions{}), Now: testNow, NoInOrder: o.noInOrder, Workers: o.workers}, &d)
+			opts := Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, NoInOrder: o.noInOrder, Workers: o.workers}
+			if o.replay { // runFileDetector reads the file again
+				opts.Replay = func(context.Context, func([]byte, EventSource) error) error { return nil }
+			}
+			alerts, sum, _ := runFileDetector(t, set.Rules, c.path, opts, &d)
+			if o.replay && d.spill != nil {
+				t.Errorf("%s: a temporary file with Options.Replay", c.name)
+			}
 			for _, a := range alerts {
 				results[i] = append(results[i], a.Rule.RuleID+" "+a.ID+" "+string(a.Doc))
 			}
@@ -225,7 +233,7 @@ func TestInOrderSameResults(t *testing.T) {
 		if len(results[0]) < 1024+100 {
 			t.Errorf("%s: only %d alerts and rules: the workload does not exercise the rules", c.name, len(results[0]))
 		}
-		for i := 1; i < 3; i++ {
+		for i := 1; i < len(results); i++ {
 			if !reflect.DeepEqual(results[0], results[i]) {
 				for k := range min(len(results[0]), len(results[i])) {
 					if results[0][k] != results[i][k] {
@@ -236,7 +244,7 @@ func TestInOrderSameResults(t *testing.T) {
 				t.Errorf("%s, run %d: %d results, want %d", c.name, i, len(results[i]), len(results[0]))
 			}
 		}
-		if reruns[0] != 0 || (reruns[1] > 0) != c.reruns || reruns[2] != reruns[1] {
+		if reruns[0] != 0 || (reruns[1] > 0) != c.reruns || reruns[2] != reruns[1] || reruns[3] != reruns[1] {
 			t.Errorf("%s: rules run again: %v, want some: %v", c.name, reruns, c.reruns)
 		}
 		t.Logf("%s: %d rules run again", c.name, reruns[1])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -41,7 +42,10 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 
 // newDetector loads the rules and builds a detector writing to sink. It reports rule files
 // that failed to load on stderr; they do not stop the others.
-func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer) (*detect.Detector, *rule.Set, error) {
+//
+// replay, when not nil, reads the input again (detect.Options.Replay).
+func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer,
+	replay func(context.Context, func([]byte, detect.EventSource) error) error) (*detect.Detector, *rule.Set, error) {
 	if len(df.rules) == 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)"))
 	}
@@ -83,6 +87,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
 		SpillDir:            df.spillDir,
+		Replay:              replay,
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
@@ -94,6 +99,26 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%d skipped: see 'tripline rules list')", len(set.Skipped)+len(d.Summary().RulesSkipped)))
 	}
 	return d, set, nil
+}
+
+// replayFiles returns a detect.Options.Replay that reads the input files again, with the
+// sources (file, line, position) of the first reading, or nil when the input cannot be read
+// twice (standard input). Messages about the input were given the first time: the second
+// reading gives none.
+func replayFiles(args []string, in inputFlags) func(context.Context, func([]byte, detect.EventSource) error) error {
+	paths, err := expandPaths(args)
+	if err != nil || slices.Contains(paths, "-") {
+		return nil
+	}
+	in.progress = "never"
+	return func(ctx context.Context, fn func([]byte, detect.EventSource) error) error {
+		var seq uint64
+		_, err := readDocs(ctx, args, &in, nil, io.Discard, func(doc []byte, source string, line int) error {
+			seq++
+			return fn(doc, detect.EventSource{Name: source, Line: line, Seq: seq})
+		})
+		return err
+	}
 }
 
 // openOutputs opens the --output sinks (stdout when none is given and toStdout is set).
@@ -222,7 +247,11 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			sink := &alertSink{out: out, stderr: stderr}
 			// A stream never ends: match in arrival order, as with --follow.
 			streaming := in.follow || url != ""
-			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr)
+			var replay func(context.Context, func([]byte, detect.EventSource) error) error
+			if !streaming && url == "" {
+				replay = replayFiles(args, in)
+			}
+			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, replay)
 			if err != nil {
 				if out != nil {
 					out.Close()
@@ -286,7 +315,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 	}
 	in.register(cmd.Flags(), forDetect)
 	df.register(cmd)
-	cmd.Flags().StringVar(&df.spillDir, "spill-dir", "", "directory of the temporary file that holds the events sequence rules matched, so that memory stays bounded when the whole input is read (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once)")
+	cmd.Flags().StringVar(&df.spillDir, "spill-dir", "", "directory of the temporary file that holds, when events come from standard input, the events sequence rules matched, in case the input is not in timestamp order (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once); files are read again instead")
 	cmd.Flags().StringVar(&format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
 	return cmd
 }

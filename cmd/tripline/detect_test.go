@@ -486,6 +486,32 @@ func TestDetectWorkersAndSpill(t *testing.T) {
 			t.Errorf("%v: exit %d, alerts differ from the default run: %v", args, r.code, r.stdout != base.stdout)
 		}
 	}
+	// Events out of timestamp order: sequence rules that matched them as they came run
+	// again, over the files read again or, from standard input, over the temporary file.
+	var events []string
+	for _, f := range []string{"examples/events/cloud-defend-process.ndjson", "examples/events/kubernetes-audit.ndjson"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, strings.Split(strings.TrimRight(string(data), "\n"), "\n")...)
+	}
+	slices.Reverse(events)
+	reversed := filepath.Join(t.TempDir(), "reversed.ndjson")
+	if err := os.WriteFile(reversed, []byte(strings.Join(events, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fromFile := runCLI(t, "", "detect", "--rules", "examples/rules", "--now", now, reversed)
+	fromStdin := runCLI(t, strings.Join(events, "\n")+"\n", "detect", "--rules", "examples/rules", "--now", now)
+	if fromFile.code != exitOK || fromStdin.code != exitOK {
+		t.Fatalf("reversed input: exit %d and %d\n%s\n%s", fromFile.code, fromStdin.code, fromFile.stderr, fromStdin.stderr)
+	}
+	if got := describeMatches(t, parseAlerts(t, fromFile.stdout)); !slices.Equal(got, exampleAlerts) {
+		t.Errorf("reversed file: matches %q, want %q", got, exampleAlerts)
+	}
+	if fromStdin.stdout != fromFile.stdout {
+		t.Errorf("reversed input: standard input and file give different alerts")
+	}
 	for _, c := range []struct {
 		args   []string
 		stderr string
