@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -96,11 +98,27 @@ func CompileExpr(e eql.Expr, env *Env) (*Filter, error) {
 	return cd.filter(), nil
 }
 
-// cond is a compiled condition at the level of Elasticsearch's boolean query.
+// cond is a compiled condition at the level of Elasticsearch's boolean query. Every
+// cond is two-valued and free of side effects (a script leaf's three-valued logic
+// stays inside it, see script.any), so the operands of and/or may be evaluated in
+// any order: and/or evaluate the cheaper ones first.
 type cond struct {
-	fn func(*event.Event) bool
-	k  int8 // 1 always true, -1 always false, 0 call fn
+	fn   func(*event.Event) bool
+	k    int8  // 1 always true, -1 always false, 0 call fn
+	cost int32 // estimated work of fn, to order and/or operands
+
+	// An and/or of more than one operand keeps them (listAnd tells which), so that
+	// chains flatten into one list.
+	list    []cond
+	listAnd bool
 }
+
+// Estimated costs of leaves (see cond.cost).
+const (
+	costTerm   = 1  // a term, range or exists test on one field
+	costRegex  = 20 // per regular expression
+	costScript = 30 // a script leaf, plus costTerm per field it reads
+)
 
 func constCond(b bool) cond {
 	if b {
@@ -120,30 +138,81 @@ func (c cond) filter() *Filter {
 	return f
 }
 
-func and(a, b cond) cond {
-	switch {
-	case a.k < 0 || b.k < 0:
-		return constCond(false)
-	case a.k > 0:
-		return b
-	case b.k > 0:
-		return a
+func and(a, b cond) cond { return junction(true, a, b) }
+
+func or(a, b cond) cond { return junction(false, a, b) }
+
+// junction is the and (isAnd) or the or of a and b: constants fold, nested
+// junctions of the same kind flatten into one list, and the operands are ordered
+// by cost (a stable sort, so equal costs keep the query's order).
+func junction(isAnd bool, a, b cond) cond {
+	// absorb: the constant that decides the junction (false for and, true for or).
+	absorb := int8(1)
+	if isAnd {
+		absorb = -1
 	}
-	x, y := a.fn, b.fn
-	return cond{fn: func(ev *event.Event) bool { return x(ev) && y(ev) }}
+	var parts []cond
+	for _, x := range [2]cond{a, b} {
+		switch {
+		case x.k == absorb:
+			return x
+		case x.k != 0: // the neutral constant
+		case x.list != nil && x.listAnd == isAnd:
+			parts = append(parts, x.list...)
+		default:
+			parts = append(parts, x)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return constCond(isAnd)
+	case 1:
+		return parts[0]
+	}
+	slices.SortStableFunc(parts, func(x, y cond) int { return cmp.Compare(x.cost, y.cost) })
+	j := cond{list: parts, listAnd: isAnd}
+	fns := make([]func(*event.Event) bool, len(parts))
+	for i, p := range parts {
+		fns[i] = p.fn
+		j.cost += p.cost
+	}
+	j.fn = junctionFn(isAnd, fns)
+	return j
 }
 
-func or(a, b cond) cond {
+// junctionFn evaluates fns in order, stopping at the first false (and) or true (or).
+func junctionFn(isAnd bool, fns []func(*event.Event) bool) func(*event.Event) bool {
 	switch {
-	case a.k > 0 || b.k > 0:
-		return constCond(true)
-	case a.k < 0:
-		return b
-	case b.k < 0:
-		return a
+	case len(fns) == 2 && isAnd:
+		x, y := fns[0], fns[1]
+		return func(ev *event.Event) bool { return x(ev) && y(ev) }
+	case len(fns) == 2:
+		x, y := fns[0], fns[1]
+		return func(ev *event.Event) bool { return x(ev) || y(ev) }
+	case len(fns) == 3 && isAnd:
+		x, y, z := fns[0], fns[1], fns[2]
+		return func(ev *event.Event) bool { return x(ev) && y(ev) && z(ev) }
+	case len(fns) == 3:
+		x, y, z := fns[0], fns[1], fns[2]
+		return func(ev *event.Event) bool { return x(ev) || y(ev) || z(ev) }
+	case isAnd:
+		return func(ev *event.Event) bool {
+			for _, f := range fns {
+				if !f(ev) {
+					return false
+				}
+			}
+			return true
+		}
 	}
-	x, y := a.fn, b.fn
-	return cond{fn: func(ev *event.Event) bool { return x(ev) || y(ev) }}
+	return func(ev *event.Event) bool {
+		for _, f := range fns {
+			if f(ev) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // complement negates a query-translated leaf the way a Lucene must_not does: events
@@ -153,7 +222,7 @@ func complement(a cond) cond {
 		return constCond(a.k < 0)
 	}
 	x := a.fn
-	return cond{fn: func(ev *event.Event) bool { return !x(ev) }}
+	return cond{fn: func(ev *event.Event) bool { return !x(ev) }, cost: a.cost}
 }
 
 type compiler struct {
@@ -225,10 +294,11 @@ func (c *compiler) scriptLeaf(e eql.Expr, neg bool) (cond, error) {
 	c.refs = nil
 	n := len(s.refs)
 	s.pool.New = func() any { return &sctx{cur: make([]value, n)} }
+	cost := costScript + costTerm*int32(n)
 	if neg {
-		return cond{fn: func(ev *event.Event) bool { return !s.any(ev) }}, nil
+		return cond{fn: func(ev *event.Event) bool { return !s.any(ev) }, cost: cost}, nil
 	}
-	return cond{fn: s.any}, nil
+	return cond{fn: s.any, cost: cost}, nil
 }
 
 // negateComparison returns the negation of a negatable node (Elasticsearch's
@@ -332,12 +402,13 @@ func (s *script) iter(ctx *sctx, i int) bool {
 	return false
 }
 
-// anyValue returns a leaf that is true when some indexed value of f passes test.
-func anyValue(f *fieldRef, test func(value) bool) cond {
+// anyValue returns a leaf that is true when some indexed value of f passes test;
+// cost estimates one test.
+func anyValue(f *fieldRef, test func(value) bool, cost int32) cond {
 	if f.hasConst {
 		return constCond(test(f.constVal))
 	}
-	return cond{fn: func(ev *event.Event) bool {
+	return cond{cost: cost, fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
 			if v, ok := f.convert(raw); ok && test(v) {
 				return true
@@ -347,23 +418,47 @@ func anyValue(f *fieldRef, test func(value) bool) cond {
 	}}
 }
 
+// stringTest is a test on strings for anyString. The implementations are small
+// value types, so that each instance of anyString calls its test directly.
+type stringTest interface{ test(string) bool }
+
+// eqTest is equality with a string.
+type eqTest string
+
+func (e eqTest) test(s string) bool { return string(e) == s }
+
+// funcTest is any function on strings.
+type funcTest func(string) bool
+
+func (t funcTest) test(s string) bool { return t(s) }
+
+// matcherTest is a strMatcher.
+type matcherTest struct{ m *strMatcher }
+
+func (t matcherTest) test(s string) bool { return t.m.match(s) }
+
+// matcherCond is the leaf "some string value of f matches m" (see anyString).
+func matcherCond(f *fieldRef, m *strMatcher, other func(value) bool) cond {
+	return anyString(f, matcherTest{m}, other, m.cost())
+}
+
 // anyString is anyValue for tests on strings, with a fast path for source strings
 // indexed as they are. other, when not nil, tests the indexed values that are not
 // strings (a dynamic field's numbers, booleans and detected dates).
-func anyString(f *fieldRef, test func(string) bool, other func(value) bool) cond {
+func anyString[T stringTest](f *fieldRef, t T, other func(value) bool, cost int32) cond {
 	if f.hasConst {
-		return constCond(test(f.constVal.s))
+		return constCond(t.test(f.constVal.s))
 	}
-	return cond{fn: func(ev *event.Event) bool {
+	return cond{cost: cost, fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
 			if raw.Kind == event.KindString && f.fastString(raw.Str) {
-				if test(raw.Str) {
+				if t.test(raw.Str) {
 					return true
 				}
 				continue
 			}
 			v, ok := f.convert(raw)
-			if ok && (v.k == kString && test(v.s) || v.k != kString && other != nil && other(v)) {
+			if ok && (v.k == kString && t.test(v.s) || v.k != kString && other != nil && other(v)) {
 				return true
 			}
 		}
@@ -371,7 +466,7 @@ func anyString(f *fieldRef, test func(string) bool, other func(value) bool) cond
 			return false
 		}
 		v := f.nullValue
-		return v.k == kString && test(v.s) || v.k != kString && other != nil && other(v)
+		return v.k == kString && t.test(v.s) || v.k != kString && other != nil && other(v)
 	}}
 }
 
@@ -380,7 +475,7 @@ func exists(f *fieldRef) cond {
 	if f.hasConst {
 		return constCond(true)
 	}
-	return cond{fn: func(ev *event.Event) bool {
+	return cond{cost: costTerm, fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
 			if _, ok := f.convert(raw); ok {
 				return true

@@ -444,7 +444,9 @@ func (c *compiler) matchValue(n *eql.Match, insensitiveNot bool) (*sx, error) {
 	if !compatible(x.st, stString) {
 		return nil, errorf(n.X.Pos(), "%s: can only be used to compare strings, found [%s]", matchName(n.Op), x.st)
 	}
-	var tests []func(string) bool
+	insensitive := n.Insensitive || n.Op == eql.MatchSeq
+	var tests []func(string) bool // regex patterns, or the one matcher of the others
+	m := newStrMatcher(insensitive)
 	hasNull := false
 	for _, p := range n.Patterns {
 		k, isConst, err := c.constant(p)
@@ -461,11 +463,18 @@ func (c *compiler) matchValue(n *eql.Match, insensitiveNot bool) (*sx, error) {
 		if k.k != kString {
 			return nil, errorf(p.Pos(), "%s: the pattern must be a string, found [%s]", matchName(n.Op), k.String())
 		}
-		t, err := patternTest(n.Op, n.Insensitive || n.Op == eql.MatchSeq, k.s, p.Pos())
+		if n.Op != eql.MatchRegex {
+			m.addWildcard(k.s, false)
+			continue
+		}
+		t, err := patternTest(n.Op, insensitive, k.s, p.Pos())
 		if err != nil {
 			return nil, err
 		}
 		tests = append(tests, t)
+	}
+	if n.Op != eql.MatchRegex {
+		tests = append(tests, m.done().match)
 	}
 	return c.fold1(n.At, x, stBool, func(a value) (value, error) {
 		if a.k != kString {

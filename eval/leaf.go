@@ -3,7 +3,6 @@ package eval
 import (
 	"net/netip"
 	"regexp"
-	"strings"
 
 	"github.com/tripline/tripline/eql"
 )
@@ -179,7 +178,7 @@ func (c *compiler) comparisonLeaf(n *eql.Binary, neg bool) (cond, bool, error) {
 	case eql.OpNeq:
 		return termCond(f, &o).negIf(!neg), true, nil
 	}
-	return anyValue(f, func(v value) bool { return o.in(op, v) }), true, nil
+	return anyValue(f, func(v value) bool { return o.in(op, v) }, costTerm), true, nil
 }
 
 func (x cond) negIf(neg bool) cond {
@@ -197,9 +196,9 @@ func termCond(f *fieldRef, o *operand) cond {
 		if f.typ == ftDynamic {
 			other = o.eq // a dynamic number, boolean or date against a string constant
 		}
-		return anyString(f, func(v string) bool { return v == s }, other)
+		return anyString(f, eqTest(s), other, costTerm)
 	}
-	return anyValue(f, o.eq)
+	return anyValue(f, o.eq, costTerm)
 }
 
 // stringField checks that f can be used with string operators.
@@ -218,7 +217,9 @@ func (c *compiler) matchLeaf(n *eql.Match, neg bool) (cond, bool, error) {
 	if err := stringField(f, n.X.Pos(), matchName(n.Op)); err != nil {
 		return cond{}, true, err
 	}
-	var tests []func(string) bool
+	insensitive := n.Insensitive || n.Op == eql.MatchSeq
+	var tests []func(string) bool // regex patterns
+	m := newStrMatcher(insensitive)
 	for _, p := range n.Patterns {
 		k, isConst, err := c.constant(p)
 		if err != nil {
@@ -230,11 +231,18 @@ func (c *compiler) matchLeaf(n *eql.Match, neg bool) (cond, bool, error) {
 		if k.k != kString {
 			return cond{}, true, errorf(p.Pos(), "%s: the pattern must be a string, found [%s]", matchName(n.Op), k.String())
 		}
-		t, err := patternTest(n.Op, n.Insensitive || n.Op == eql.MatchSeq, k.s, p.Pos())
+		if n.Op != eql.MatchRegex {
+			m.addWildcard(k.s, false)
+			continue
+		}
+		t, err := patternTest(n.Op, insensitive, k.s, p.Pos())
 		if err != nil {
 			return cond{}, true, err
 		}
 		tests = append(tests, t)
+	}
+	if n.Op != eql.MatchRegex {
+		return matcherCond(f, m.done(), nil).negIf(neg), true, nil
 	}
 	var test func(string) bool
 	if len(tests) == 1 {
@@ -249,7 +257,7 @@ func (c *compiler) matchLeaf(n *eql.Match, neg bool) (cond, bool, error) {
 			return false
 		}
 	}
-	return anyString(f, test, nil).negIf(neg), true, nil
+	return anyString(f, funcTest(test), nil, costRegex*int32(len(tests))).negIf(neg), true, nil
 }
 
 // patternTest compiles one pattern of ':', like or regex.
@@ -324,9 +332,8 @@ func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
 	case len(strs) == 0 && len(others) == 0:
 		leaf = constCond(false)
 	case len(others) == 0:
-		leaf = anyString(f, stringSetTest(strs, n.Insensitive), nil)
+		leaf = matcherCond(f, stringSetMatcher(strs, n.Insensitive), nil)
 	default:
-		st := stringSetTest(strs, n.Insensitive)
 		anyOther := func(v value) bool {
 			for i := range others {
 				if others[i].eq(v) {
@@ -335,39 +342,19 @@ func (c *compiler) inLeaf(n *eql.In, neg bool) (cond, bool, error) {
 			}
 			return false
 		}
-		leaf = anyString(f, st, anyOther)
+		leaf = matcherCond(f, stringSetMatcher(strs, n.Insensitive), anyOther)
 	}
 	return leaf.negIf(neg), true, nil
 }
 
-// stringSetTest returns a membership test for a list of strings: exact (a map for
-// long lists) or with Lucene's case-insensitive rule.
-func stringSetTest(strs []string, insensitive bool) func(string) bool {
-	switch {
-	case insensitive:
-		return func(s string) bool {
-			for _, x := range strs {
-				if foldEqual(x, s, true) {
-					return true
-				}
-			}
-			return false
-		}
-	case len(strs) > 8:
-		set := make(map[string]struct{}, len(strs))
-		for _, s := range strs {
-			set[s] = struct{}{}
-		}
-		return func(s string) bool { _, ok := set[s]; return ok }
+// stringSetMatcher returns a membership test for a list of strings: exact or with
+// Lucene's case-insensitive rule.
+func stringSetMatcher(strs []string, insensitive bool) *strMatcher {
+	m := newStrMatcher(insensitive)
+	for _, s := range strs {
+		m.addLiteral(s)
 	}
-	return func(s string) bool {
-		for _, x := range strs {
-			if x == s {
-				return true
-			}
-		}
-		return false
-	}
+	return m.done()
 }
 
 // callLeaf compiles the functions Elasticsearch translates into queries when their
@@ -415,32 +402,26 @@ func (c *compiler) callLeaf(n *eql.Call, neg bool) (cond, bool, error) {
 		return anyValue(f, func(v value) bool {
 			a, ok := ipOf(v)
 			return ok && inPrefixes(a, prefixes)
-		}).negIf(neg), true, nil
+		}, costTerm+int32(len(prefixes))).negIf(neg), true, nil
 	}
 	if err := stringField(f, n.Args[0].Pos(), name); err != nil {
 		return cond{}, true, err
 	}
 	k := ks[0]
-	var test func(string) bool
+	m := newStrMatcher(n.Insensitive)
 	switch name {
 	case "startsWith":
-		if n.Insensitive {
-			test = func(s string) bool { return foldHasPrefix(s, k) }
-		} else {
-			test = func(s string) bool { return strings.HasPrefix(s, k) }
-		}
+		m.addPrefix(k)
 	case "endsWith":
-		test = newWildcard("*"+k, n.Insensitive, true).match
+		m.addWildcard("*"+k, true)
 	case "stringContains":
-		test = newWildcard("*"+k+"*", n.Insensitive, true).match
+		m.addWildcard("*"+k+"*", true)
 	}
-	return anyString(f, test, nil).negIf(neg), true, nil
+	return matcherCond(f, m.done(), nil).negIf(neg), true, nil
 }
 
 // foldHasPrefix is a case-insensitive prefix test with Lucene's rule.
 func foldHasPrefix(s, prefix string) bool {
-	w := wildcard{segs: [][]rune{[]rune(prefix), nil}, star: true, insensitive: true}
-	_ = w
 	for _, p := range prefix {
 		if s == "" {
 			return false
