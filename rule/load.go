@@ -185,7 +185,28 @@ func LoadTOMLFile(path string) (*Rule, error) {
 // ParseTOML parses the text of a detection-rules TOML file; path is used in messages and
 // recorded as the rule's Source. Errors are *FileError with the line and column when the
 // TOML itself is malformed.
+//
+// Files in the common subset of TOML that detection-rules files use are decoded by a fast
+// path (see decodeRuleFast); the others, including every malformed file, by
+// github.com/BurntSushi/toml, with the same result.
 func ParseTOML(data []byte, path string) (*Rule, error) {
+	r, ok := decodeRuleFast(data)
+	if !ok {
+		var err error
+		if r, err = decodeRuleTOML(data, path); err != nil {
+			return nil, err
+		}
+	}
+	r.Source = Source{Path: path}
+	r.applyDefaults()
+	if err := r.validate(); err != nil {
+		return nil, &FileError{r.Source, fmt.Errorf("[rule] %w", err)}
+	}
+	return r, nil
+}
+
+// decodeRuleTOML decodes the [rule] table of a TOML file with BurntSushi/toml.
+func decodeRuleTOML(data []byte, path string) (*Rule, error) {
 	f := tomlFile{Rule: &Rule{Enabled: true}}
 	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
 		var perr toml.ParseError
@@ -195,13 +216,7 @@ func ParseTOML(data []byte, path string) (*Rule, error) {
 		}
 		return nil, &FileError{Source{Path: path}, err}
 	}
-	r := f.Rule
-	r.Source = Source{Path: path}
-	r.applyDefaults()
-	if err := r.validate(); err != nil {
-		return nil, &FileError{r.Source, fmt.Errorf("[rule] %w", err)}
-	}
-	return r, nil
+	return f.Rule, nil
 }
 
 // maxLine is the longest NDJSON line accepted (rules with long investigation guides are big).
