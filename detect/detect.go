@@ -179,7 +179,7 @@ type Detector struct {
 	slotDSNamespace           event.Slot
 	catFields                 []catField   // rules routed by category
 	fieldIdx                  []fieldIndex // rules routed by a constant equality
-	anyRules                  []int        // rules offered every event
+	anyRules                  []ruleTerms  // rules offered every event
 	rt                        *router
 	pipe                      *pipeline // nil: events are handled in Process's goroutine
 	spill                     *spill    // batch: the events in-order rules matched
@@ -192,8 +192,8 @@ type Detector struct {
 // catField indexes the rules that read one category field by category name.
 type catField struct {
 	slot  event.Slot
-	byCat map[string][]int
-	all   []int // rules of this field, for events whose category is not a string
+	byCat map[string][]ruleTerms
+	all   []ruleTerms // rules of this field, for events whose category is not a string
 }
 
 // maxRoutes bounds the index-name routing cache.
@@ -380,12 +380,13 @@ type router struct {
 	dsBuf  []byte
 	lowBuf []byte
 	mark   []uint32
+	terms  []uint64 // by rule: the terms the index found possible for the current event
 	epoch  uint32
 	cand   []int
 }
 
 func (d *Detector) newRouter() *router {
-	return &router{d: d, routes: make(map[string]*route), mark: make([]uint32, len(d.rules)),
+	return &router{d: d, routes: make(map[string]*route), mark: make([]uint32, len(d.rules)), terms: make([]uint64, len(d.rules)),
 		cand: make([]int, 0, len(d.rules))}
 }
 
@@ -466,7 +467,8 @@ func (rt *router) route(index string) []bool {
 
 // candidates returns the rules ev is offered to, in rule order: those its index patterns
 // allow, among those the rule index finds for its category and field values. The slice is
-// reused by the next call.
+// reused by the next call; rt.terms[i] holds, for each rule i returned, the terms of it
+// that ev can match (the others' pre-filters rule ev out).
 func (rt *router) candidates(ev *event.Event) []int {
 	d := rt.d
 	var allowed []bool
@@ -479,10 +481,15 @@ func (rt *router) candidates(ev *event.Event) []int {
 		rt.epoch = 1
 	}
 	cand := rt.cand[:0]
-	add := func(list []int) {
-		for _, i := range list {
-			if rt.mark[i] != rt.epoch && (allowed == nil || allowed[i]) {
+	add := func(list []ruleTerms) {
+		for _, e := range list {
+			i := e.rule
+			switch {
+			case rt.mark[i] == rt.epoch:
+				rt.terms[i] |= e.terms
+			case allowed == nil || allowed[i]:
 				rt.mark[i] = rt.epoch
+				rt.terms[i] = e.terms
 				cand = append(cand, i)
 			}
 		}
@@ -542,6 +549,19 @@ func (rt *router) candidates(ev *event.Event) []int {
 	return cand
 }
 
+// termMatcher is a SplitRunner that can evaluate some of its terms only (engine.Run).
+type termMatcher interface {
+	MatchTerms(ev *event.Event, terms uint64) uint64
+}
+
+// matchTerms returns the terms of r that ev matches, among terms (the others cannot match).
+func matchTerms(r SplitRunner, ev *event.Event, terms uint64) uint64 {
+	if tm, ok := r.(termMatcher); ok {
+		return tm.MatchTerms(ev, terms)
+	}
+	return r.Match(ev) & terms
+}
+
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
 // candidate the terms it matches (from its SplitRunner's Match).
 func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
@@ -555,10 +575,10 @@ func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
 		case masks != nil && rs.split != nil:
 			err = rs.split.PushMatched(ev, masks[k])
 			spill = spill || (rs.inOrder && masks[k] != 0)
-		case rs.inOrder && rs.split != nil:
-			mask := rs.split.Match(ev)
+		case rs.split != nil:
+			mask := matchTerms(rs.split, ev, d.rt.terms[i])
 			err = rs.split.PushMatched(ev, mask)
-			spill = spill || mask != 0
+			spill = spill || (rs.inOrder && mask != 0)
 		default:
 			err = rs.comp.Runner.Push(ev)
 			spill = spill || rs.inOrder

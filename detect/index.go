@@ -297,10 +297,18 @@ func indexable(fv FieldValues, m *mapping.Mapping) bool {
 // requires one of the values found, or to all of them for a value the index cannot judge.
 type fieldIndex struct {
 	slot     event.Slot
-	byVal    map[string][]int
-	byPrefix map[string][]int // by the first PrefixLen bytes of the value
-	bySuffix map[string][]int // by the last PrefixLen bytes of the value
-	all      []int
+	byVal    map[string][]ruleTerms
+	byPrefix map[string][]ruleTerms // by the first PrefixLen bytes of the value
+	bySuffix map[string][]ruleTerms // by the last PrefixLen bytes of the value
+	all      []ruleTerms
+}
+
+// ruleTerms is an entry of the index: a rule, and the terms of it (a bit per term, in the
+// order of its Routes) whose pre-filter the entry stands for. Only those terms of the rule
+// can match an event found under the entry alone.
+type ruleTerms struct {
+	rule  int
+	terms uint64
 }
 
 // buildIndex chooses, for each term of each rule, the cheapest pre-filter its Route allows,
@@ -347,7 +355,13 @@ func (d *Detector) buildIndex() {
 	catIdx := map[string]int{}
 	fieldIdx := map[string]int{}
 	for i, rs := range d.rules {
-		for _, r := range routes[i] {
+		for j, r := range routes[i] {
+			// The terms this route stands for: its own, or every term when the routes come
+			// from the categories alone (or there are too many terms for a mask).
+			terms := uint64(1) << j
+			if rs.comp.Routes == nil || d.opts.NoPrefilter || len(routes[i]) > 64 {
+				terms = ^uint64(0)
+			}
 			best, bestCost := -1, int(^uint(0)>>1)
 			if !r.Any {
 				bestCost = usage[key{"\x00" + catFieldOf(rs), r.Category}]
@@ -377,33 +391,33 @@ func (d *Detector) buildIndex() {
 						fi = len(d.fieldIdx)
 						fieldIdx[e.Field] = fi
 						d.fieldIdx = append(d.fieldIdx, fieldIndex{slot: d.fields.Add(e.Field),
-							byVal: map[string][]int{}, byPrefix: map[string][]int{}, bySuffix: map[string][]int{}})
+							byVal: map[string][]ruleTerms{}, byPrefix: map[string][]ruleTerms{}, bySuffix: map[string][]ruleTerms{}})
 					}
 					x := &d.fieldIdx[fi]
-					x.all = appendRule(x.all, i)
+					x.all = appendRule(x.all, i, terms)
 					for _, v := range e.Values {
-						x.byVal[v] = appendRule(x.byVal[v], i)
+						x.byVal[v] = appendRule(x.byVal[v], i, terms)
 					}
 					for _, v := range e.Prefixes {
-						x.byPrefix[v] = appendRule(x.byPrefix[v], i)
+						x.byPrefix[v] = appendRule(x.byPrefix[v], i, terms)
 					}
 					for _, v := range e.Suffixes {
-						x.bySuffix[v] = appendRule(x.bySuffix[v], i)
+						x.bySuffix[v] = appendRule(x.bySuffix[v], i, terms)
 					}
 				}
 			case r.Any:
-				d.anyRules = appendRule(d.anyRules, i)
+				d.anyRules = appendRule(d.anyRules, i, terms)
 			default:
 				field := catFieldOf(rs)
 				ci, ok := catIdx[field]
 				if !ok {
 					ci = len(d.catFields)
 					catIdx[field] = ci
-					d.catFields = append(d.catFields, catField{slot: d.fields.Add(field), byCat: map[string][]int{}})
+					d.catFields = append(d.catFields, catField{slot: d.fields.Add(field), byCat: map[string][]ruleTerms{}})
 				}
 				cf := &d.catFields[ci]
-				cf.all = appendRule(cf.all, i)
-				cf.byCat[r.Category] = appendRule(cf.byCat[r.Category], i)
+				cf.all = appendRule(cf.all, i, terms)
+				cf.byCat[r.Category] = appendRule(cf.byCat[r.Category], i, terms)
 			}
 		}
 	}
@@ -417,12 +431,13 @@ func catFieldOf(rs *ruleState) string {
 	return "event.category"
 }
 
-// appendRule appends rule i to a list built in rule order, once.
-func appendRule(l []int, i int) []int {
-	if len(l) > 0 && l[len(l)-1] == i {
+// appendRule adds terms of rule i to a list built in rule order (one entry per rule).
+func appendRule(l []ruleTerms, i int, terms uint64) []ruleTerms {
+	if n := len(l); n > 0 && l[n-1].rule == i {
+		l[n-1].terms |= terms
 		return l
 	}
-	return append(l, i)
+	return append(l, ruleTerms{rule: i, terms: terms})
 }
 
 // hasUpperOrNonASCII reports whether s needs lower-casing (upper) or cannot be looked up in

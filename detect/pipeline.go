@@ -206,7 +206,7 @@ func (w *worker) run(b *batch) {
 		for _, r := range w.rt.candidates(ev) {
 			var mask uint64
 			if rs := d.rules[r]; rs.split != nil {
-				mask = rs.split.Match(ev)
+				mask = matchTerms(rs.split, ev, w.rt.terms[r])
 			}
 			b.cands = append(b.cands, r)
 			b.masks = append(b.masks, mask)

@@ -114,6 +114,22 @@ func (q *Query) Match(ev *event.Event) uint64 {
 	return mask
 }
 
+// MatchTerms is Match restricted to the terms in the mask terms (bit i: term i): the
+// others are not evaluated and their bits are 0. A caller that knows some terms cannot
+// match the event (a rule index) saves their evaluation.
+func (q *Query) MatchTerms(ev *event.Event, terms uint64) uint64 {
+	var mask uint64
+	for i := range q.terms {
+		if terms&(1<<i) != 0 && q.terms[i].filter.Match(ev) {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+// MatchTerms is r's query's MatchTerms (safe for concurrent use).
+func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.MatchTerms(ev, terms) }
+
 // Match is r's query's Match (safe for concurrent use).
 func (r *Run) Match(ev *event.Event) uint64 { return r.q.Match(ev) }
 
