@@ -37,7 +37,8 @@ type Runner interface {
 // SplitRunner is a Runner whose Push splits in two: Match, stateless and safe for
 // concurrent use, says which terms an event matches; PushMatched does the rest, in input
 // order (engine.Run is one). With Options.Workers > 1 the Detector calls Match on its
-// worker goroutines and PushMatched in order; other Runners get Push, in order.
+// worker goroutines and PushMatched in order; other Runners get Push, in order. In batch
+// mode the Detector does not call PushMatched for an event that matched no term.
 type SplitRunner interface {
 	Runner
 	Match(ev *event.Event) uint64
@@ -572,12 +573,18 @@ func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
 		rs.stats.EventsOffered++
 		var err error
 		switch {
-		case masks != nil && rs.split != nil:
-			err = rs.split.PushMatched(ev, masks[k])
-			spill = spill || (rs.inOrder && masks[k] != 0)
 		case rs.split != nil:
-			mask := matchTerms(rs.split, ev, d.rt.terms[i])
-			err = rs.split.PushMatched(ev, mask)
+			var mask uint64
+			if masks != nil {
+				mask = masks[k]
+			} else {
+				mask = matchTerms(rs.split, ev, d.rt.terms[i])
+			}
+			// In batch mode an event no term matched changes nothing in the rule's state
+			// (SplitRunner.PushMatched of engine.Run returns at once): skip the call.
+			if mask != 0 || d.opts.Streaming {
+				err = rs.split.PushMatched(ev, mask)
+			}
 			spill = spill || (rs.inOrder && mask != 0)
 		default:
 			err = rs.comp.Runner.Push(ev)
