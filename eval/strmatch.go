@@ -232,8 +232,22 @@ func (m *strMatcher) matchFast(s string) bool {
 		}
 		return false
 	}
+	// The buffer is zeroed when declared: size it to the value.
+	switch {
+	case len(s) <= 64:
+		var buf [64]byte
+		return m.matchIn(buf[:len(s)], s)
+	case len(s) <= 256:
+		var buf [256]byte
+		return m.matchIn(buf[:len(s)], s)
+	}
 	var buf [maxFastValue]byte
-	v := buf[:len(s)]
+	return m.matchIn(buf[:len(s)], s)
+}
+
+// matchIn tests the byte-path patterns against s, using v (len(v) == len(s)) for its
+// copy.
+func (m *strMatcher) matchIn(v []byte, s string) bool {
 	var ascii bool
 	if m.insensitive {
 		ascii = lowerASCII(v, s)

@@ -2,8 +2,11 @@ package eval
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tripline/tripline/event"
 )
 
 // patKind says how a test pattern is added to a strMatcher.
@@ -34,27 +37,39 @@ func buildMatcher(kind patKind, insensitive bool, pats []string) *strMatcher {
 	return m.done()
 }
 
-// refMatch is the reference result: the rune-based tests the matcher replaces.
-func refMatch(kind patKind, insensitive bool, pats []string, s string) bool {
+// refTests compiles the reference tests: the rune-based ones the matcher replaces.
+func refTests(kind patKind, insensitive bool, pats []string) []func(string) bool {
+	var out []func(string) bool
 	for _, p := range pats {
-		var ok bool
 		switch kind {
 		case kindWildcard, kindEscaped:
-			ok = newWildcard(p, insensitive, kind == kindEscaped).match(s)
+			out = append(out, newWildcard(p, insensitive, kind == kindEscaped).match)
 		case kindLiteral:
-			ok = foldEqual(p, s, insensitive)
+			out = append(out, func(s string) bool { return foldEqual(p, s, insensitive) })
 		case kindPrefix:
 			if insensitive {
-				ok = foldHasPrefix(s, p)
+				out = append(out, func(s string) bool { return foldHasPrefix(s, p) })
 			} else {
-				ok = strings.HasPrefix(s, p)
+				out = append(out, func(s string) bool { return strings.HasPrefix(s, p) })
 			}
 		}
-		if ok {
+	}
+	return out
+}
+
+// anyTest reports whether some test accepts s.
+func anyTest(tests []func(string) bool, s string) bool {
+	for _, t := range tests {
+		if t(s) {
 			return true
 		}
 	}
 	return false
+}
+
+// refMatch is the reference result for pats on s.
+func refMatch(kind patKind, insensitive bool, pats []string, s string) bool {
+	return anyTest(refTests(kind, insensitive, pats), s)
 }
 
 func TestStrMatcherShapes(t *testing.T) {
@@ -313,11 +328,12 @@ func benchMatcher(b *testing.B, kind patKind, insensitive bool, pats []string) {
 			}
 		}
 	})
+	ref := refTests(kind, insensitive, pats)
 	b.Run("rune", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for _, v := range benchValues {
-				refMatch(kind, insensitive, pats, v)
+				anyTest(ref, v)
 			}
 		}
 	})
@@ -347,3 +363,77 @@ func BenchmarkStrMatcherGeneral(b *testing.B) {
 }
 
 func BenchmarkStrMatcherInSet(b *testing.B) { benchMatcher(b, kindLiteral, true, namesList(40)) }
+
+// junctionDocs are the documents of TestJunctions.
+var junctionDocs = []string{
+	`{"a": 1, "b": 2, "c": 3, "s": "cmd.exe"}`,    // 0
+	`{"a": 1, "b": 0, "c": 3, "s": "CMD.EXE"}`,    // 1
+	`{"a": 0, "b": 2, "s": "bash"}`,               // 2
+	`{}`,                                          // 3
+	`{"a": [0, 1], "s": ["x", "powershell.exe"]}`, // 4
+}
+
+func TestJunctions(t *testing.T) {
+	runMatchCases(t, nil, junctionDocs, []matchCase{
+		{`a == 1 and b == 2 and c == 3 and s : "*.exe"`, "y...."},
+		{`a == 1 and (b == 2 and (c == 3 and s : "*.exe"))`, "y...."},
+		{`a == 1 or b == 2 or c == 3 or s : "power*"`, "yyy.y"},
+		{`not (a == 1 or b == 2 or s : "*.exe")`, "...y."},
+		{`not (a == 1 and b == 2 and s : "*.exe")`, ".yyyy"},
+		{`a == 1 and true and s like~ "cmd*"`, "yy..."},
+		{`a == 1 or false or b == 2`, "yyy.y"},
+		{`(a == 1 or b == 2) and (s : "cmd.exe" or c == 3)`, "yy..."},
+		{`length(s) > 4 and a == 1`, "yy..y"},
+		{`not (length(s) > 4 or a == 0)`, "....."},
+		{`s regex~ "cmd.*" or s : "bash" or a == 1`, "yyy.y"},
+		{`a == 1 and b == 2 and false`, "....."},
+		{`a == 5 or b == 7 or true`, "yyyyy"},
+	})
+}
+
+// TestJunctionOrder checks that chains flatten into one list ordered by cost, the
+// query's order kept among equal costs.
+func TestJunctionOrder(t *testing.T) {
+	env := &Env{}
+	c := newCompiler(env)
+	cd, err := c.cond(mustParseExpr(t, `length(s) > 1 and s regex "x.*" and s : ("a*", "*b") and (a == 1 and (b == 2 and true))`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cd.listAnd || len(cd.list) != 5 {
+		t.Fatalf("got a list of %d (and=%v), want 5 operands of and", len(cd.list), cd.listAnd)
+	}
+	var costs []int32
+	for _, p := range cd.list {
+		costs = append(costs, p.cost)
+	}
+	want := []int32{costTerm, costTerm, 4, costRegex, costScript + costTerm}
+	if len(costs) != len(want) {
+		t.Fatalf("costs %v, want %v", costs, want)
+	}
+	for i := range want {
+		if costs[i] != want[i] {
+			t.Fatalf("costs %v, want %v", costs, want)
+		}
+	}
+}
+
+// BenchmarkRuleLists measures a filter shaped like the corpus rules that spend the
+// most in eval: a long ':' list of names, wildcard lists on the command line and
+// args, an in~ list, and a script leaf last in the query (evaluated last).
+func BenchmarkRuleLists(b *testing.B) {
+	names := namesList(300)
+	for i, n := range names {
+		names[i] = strconv.Quote(n)
+	}
+	query := `process where length(process.executable) > 3 and
+	  process.command_line : ("*serviceaccount*", "*kubectl*", "*/etc/shadow*") and
+	  (process.name : (` + strings.Join(names, ", ") + `, "bash", "sh") or process.parent.name in~ ("BASH", "zsh")) and
+	  not process.args : ("*--help*", "-h", "?version") and process.executable like~ "/usr/*/bash"`
+	env := &Env{Fields: event.NewFields()}
+	f, err := compileText(b, query, env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchMatch(b, env.Fields, f)
+}
