@@ -140,7 +140,8 @@ func TestSinkError(t *testing.T) {
 	boom := errors.New("disk full")
 	for _, workers := range []int{1, 2} {
 		d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
-			Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true, Workers: workers})
+			Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true, Workers: workers,
+				IndexSample: -1}) // no sampled events, which Process handles itself
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,12 +1,14 @@
 package detect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tripline/tripline/eql"
@@ -144,6 +146,10 @@ type Options struct {
 	// patterns allow, whatever its category and field values (for testing the index; the
 	// results are the same, only slower).
 	NoPrefilter bool
+	// IndexSample is the number of events the Detector reads before it chooses its rule index
+	// again, from what these events hold (see indexSampler); 0 means 2048, a negative number
+	// never. The results are the same; only the number of filters evaluated changes.
+	IndexSample int
 	// OnEventError, when set, is called for each event skipped or not used, with a message
 	// that names its source and line.
 	OnEventError func(err error)
@@ -178,9 +184,9 @@ type Detector struct {
 	slotIndex, slotID         event.Slot
 	slotDSType, slotDSDataset event.Slot
 	slotDSNamespace           event.Slot
-	catFields                 []catField   // rules routed by category
-	fieldIdx                  []fieldIndex // rules routed by a constant equality
-	anyRules                  []ruleTerms  // rules offered every event
+	index                     atomic.Pointer[ruleIndex] // read by every router
+	sampler                   *indexSampler             // until the index is chosen from events
+	sampleN                   int
 	rt                        *router
 	pipe                      *pipeline // nil: events are handled in Process's goroutine
 	spill                     *spill    // batch: the events in-order rules matched
@@ -253,7 +259,13 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		d.spill.close()
 		d.spill = nil
 	}
-	d.buildIndex()
+	routes := d.indexRoutes()
+	static := d.staticCosts(routes)
+	d.index.Store(d.buildIndex(routes, static))
+	if !opts.NoPrefilter && opts.IndexSample >= 0 {
+		d.sampler = d.newIndexSampler(routes, static)
+		d.sampleN = cmp.Or(opts.IndexSample, sampleEvents)
+	}
 	d.summary.RulesLoaded = len(d.rules)
 	d.dec = event.NewDecoder(d.fields)
 	d.rt = d.newRouter()
@@ -357,7 +369,9 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 		return err
 	}
 	d.ctx = ctx
-	if d.pipe != nil {
+	if d.pipe != nil && d.sampler == nil {
+		// The first events (until the index is chosen from them) are processed here, in
+		// order, so that every event meets the same index whatever the number of workers.
 		return d.pipe.add(ctx, doc, src)
 	}
 	d.summary.EventsRead++
@@ -370,11 +384,23 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
 		d.summary.EventsWithoutIndex++
 	}
-	return d.push(ev, d.rt.candidates(ev), nil)
+	err := d.push(ev, d.rt.candidates(ev), nil)
+	d.sample(ev)
+	return err
+}
+
+// sample gives an event, in input order, to the index sampler; once it has seen enough, the
+// rule index is built again with what it learnt (routers pick it up at their next event).
+func (d *Detector) sample(ev *event.Event) {
+	if d.sampler == nil || !d.sampler.observe(ev, d.sampleN) {
+		return
+	}
+	d.index.Store(d.buildIndex(d.sampler.routes, d.sampler.costs()))
+	d.sampler = nil
 }
 
 // router is the routing state of one goroutine: the index-name cache and scratch space.
-// The index itself (the Detector's catFields, fieldIdx, anyRules) is shared, read-only.
+// The index itself (the Detector's ruleIndex) is shared, read-only.
 type router struct {
 	d      *Detector
 	routes map[string]*route
@@ -495,9 +521,10 @@ func (rt *router) candidates(ev *event.Event) []int {
 			}
 		}
 	}
-	add(d.anyRules)
-	for ci := range d.catFields {
-		cf := &d.catFields[ci]
+	x := d.index.Load()
+	add(x.anyRules)
+	for ci := range x.catFields {
+		cf := &x.catFields[ci]
 		for _, v := range ev.Values(cf.slot) {
 			if v.Kind != event.KindString {
 				add(cf.all) // not a keyword value: let the rules decide
@@ -506,8 +533,8 @@ func (rt *router) candidates(ev *event.Event) []int {
 			add(cf.byCat[v.Str])
 		}
 	}
-	for fi := range d.fieldIdx {
-		x := &d.fieldIdx[fi]
+	for fi := range x.fieldIdx {
+		x := &x.fieldIdx[fi]
 		for _, v := range ev.Values(x.slot) {
 			if v.Kind != event.KindString {
 				add(x.all) // a number or a boolean may equal a string constant: let the rules decide

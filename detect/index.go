@@ -2,6 +2,7 @@ package detect
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
@@ -311,14 +312,26 @@ type ruleTerms struct {
 	terms uint64
 }
 
-// buildIndex chooses, for each term of each rule, the cheapest pre-filter its Route allows,
-// and indexes the rule under it: a field's constants (fieldIdx), else its category
-// (catFields), else nothing (anyRules). The cost of a choice is the number of terms of the
-// whole rule set that share its values: values many rules name ("start", "windows") are
-// common in events too, while rare ones (a process name) rule most events out.
-func (d *Detector) buildIndex() {
-	type key struct{ field, value string }
-	usage := map[key]int{}
+// ruleIndex routes events to rules: a field's constants (fieldIdx), else the category
+// (catFields), else nothing (anyRules). It is read-only once built; the Detector replaces it
+// whole (see indexSampler).
+type ruleIndex struct {
+	catFields []catField   // rules routed by category
+	fieldIdx  []fieldIndex // rules routed by a constant equality
+	anyRules  []ruleTerms  // rules offered every event
+}
+
+// indexKey names one value a pre-filter looks up: in field, a category (kind 'c'), a value
+// ('v'), a 3-byte prefix ('p') or suffix ('s').
+type indexKey struct {
+	field string
+	kind  byte
+	value string
+}
+
+// indexRoutes returns each rule's routes as the index uses them: its query's Routes, or one
+// route per category when it has none, or an "any" route.
+func (d *Detector) indexRoutes() [][]Route {
 	routes := make([][]Route, len(d.rules))
 	for i, rs := range d.rules {
 		routes[i] = rs.comp.Routes
@@ -333,28 +346,61 @@ func (d *Detector) buildIndex() {
 				}
 			}
 		}
+	}
+	return routes
+}
+
+// forKeys calls fn with the keys a route's category and requirement j (-1: the category)
+// look up.
+func forKeys(catField string, r Route, j int, fn func(indexKey)) {
+	if j < 0 {
+		if !r.Any {
+			fn(indexKey{catField, 'c', r.Category})
+		}
+		return
+	}
+	for _, e := range r.Requires[j] {
+		for _, v := range e.Values {
+			fn(indexKey{e.Field, 'v', v})
+		}
+		for _, v := range e.Prefixes {
+			fn(indexKey{e.Field, 'p', v})
+		}
+		for _, v := range e.Suffixes {
+			fn(indexKey{e.Field, 's', v})
+		}
+	}
+}
+
+// staticCosts is the cost of each key before any event is seen: the number of terms of the
+// whole rule set that share it. Values many rules name ("start", "windows") are common in
+// events too, while rare ones (a process name) rule most events out.
+func (d *Detector) staticCosts(routes [][]Route) map[indexKey]int64 {
+	usage := map[indexKey]int64{}
+	for i, rs := range d.rules {
 		for _, r := range routes[i] {
-			if !r.Any {
-				usage[key{"\x00" + catFieldOf(rs), r.Category}]++
-			}
-			for _, req := range r.Requires {
-				for _, e := range req {
-					for _, v := range e.Values {
-						usage[key{e.Field, v}]++
-					}
-					for _, v := range e.Prefixes {
-						usage[key{e.Field, "\x01" + v}]++
-					}
-					for _, v := range e.Suffixes {
-						usage[key{e.Field, "\x02" + v}]++
-					}
-				}
+			for j := -1; j < len(r.Requires); j++ {
+				forKeys(catFieldOf(rs), r, j, func(k indexKey) { usage[k]++ })
 			}
 		}
 	}
+	// Every field a pre-filter names is decoded (the rules' filters read them anyway).
+	for k := range usage {
+		d.fields.Add(k.field)
+	}
+	return usage
+}
+
+// buildIndex chooses, for each term of each rule, the cheapest pre-filter its route allows
+// (its category or one of its requirements; the cost of a choice is the sum of its keys'
+// costs) and indexes the rule under it. Fields are looked up, not added: every field a
+// pre-filter names was registered by staticCosts, before the decoders were made.
+func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIndex {
+	x := &ruleIndex{}
 	catIdx := map[string]int{}
 	fieldIdx := map[string]int{}
 	for i, rs := range d.rules {
+		catName := catFieldOf(rs)
 		for j, r := range routes[i] {
 			// The terms this route stands for: its own, or every term when the routes come
 			// from the categories alone (or there are too many terms for a mask).
@@ -362,25 +408,21 @@ func (d *Detector) buildIndex() {
 			if rs.comp.Routes == nil || d.opts.NoPrefilter || len(routes[i]) > 64 {
 				terms = ^uint64(0)
 			}
-			best, bestCost := -1, int(^uint(0)>>1)
-			if !r.Any {
-				bestCost = usage[key{"\x00" + catFieldOf(rs), r.Category}]
-			}
-			for j, req := range r.Requires {
-				cost := 0
-				for _, e := range req {
-					for _, v := range e.Values {
-						cost += usage[key{e.Field, v}]
-					}
-					for _, v := range e.Prefixes {
-						cost += usage[key{e.Field, "\x01" + v}]
-					}
-					for _, v := range e.Suffixes {
-						cost += usage[key{e.Field, "\x02" + v}]
-					}
+			best, bestCost := -2, int64(1)<<62
+			for k := -1; k < len(r.Requires); k++ {
+				if k < 0 && r.Any {
+					continue
 				}
-				if cost < bestCost {
-					best, bestCost = j, cost
+				var c int64
+				usable := true
+				forKeys(catName, r, k, func(key indexKey) {
+					c += cost[key]
+					if _, ok := d.fields.Lookup(key.field); !ok {
+						usable = false
+					}
+				})
+				if usable && c < bestCost {
+					best, bestCost = k, c
 				}
 			}
 			switch {
@@ -388,39 +430,145 @@ func (d *Detector) buildIndex() {
 				for _, e := range r.Requires[best] {
 					fi, ok := fieldIdx[e.Field]
 					if !ok {
-						fi = len(d.fieldIdx)
+						fi = len(x.fieldIdx)
 						fieldIdx[e.Field] = fi
-						d.fieldIdx = append(d.fieldIdx, fieldIndex{slot: d.fields.Add(e.Field),
+						slot, _ := d.fields.Lookup(e.Field)
+						x.fieldIdx = append(x.fieldIdx, fieldIndex{slot: slot,
 							byVal: map[string][]ruleTerms{}, byPrefix: map[string][]ruleTerms{}, bySuffix: map[string][]ruleTerms{}})
 					}
-					x := &d.fieldIdx[fi]
-					x.all = appendRule(x.all, i, terms)
+					f := &x.fieldIdx[fi]
+					f.all = appendRule(f.all, i, terms)
 					for _, v := range e.Values {
-						x.byVal[v] = appendRule(x.byVal[v], i, terms)
+						f.byVal[v] = appendRule(f.byVal[v], i, terms)
 					}
 					for _, v := range e.Prefixes {
-						x.byPrefix[v] = appendRule(x.byPrefix[v], i, terms)
+						f.byPrefix[v] = appendRule(f.byPrefix[v], i, terms)
 					}
 					for _, v := range e.Suffixes {
-						x.bySuffix[v] = appendRule(x.bySuffix[v], i, terms)
+						f.bySuffix[v] = appendRule(f.bySuffix[v], i, terms)
 					}
 				}
-			case r.Any:
-				d.anyRules = appendRule(d.anyRules, i, terms)
-			default:
-				field := catFieldOf(rs)
-				ci, ok := catIdx[field]
+			case best == -1:
+				ci, ok := catIdx[catName]
 				if !ok {
-					ci = len(d.catFields)
-					catIdx[field] = ci
-					d.catFields = append(d.catFields, catField{slot: d.fields.Add(field), byCat: map[string][]ruleTerms{}})
+					ci = len(x.catFields)
+					catIdx[catName] = ci
+					slot, _ := d.fields.Lookup(catName)
+					x.catFields = append(x.catFields, catField{slot: slot, byCat: map[string][]ruleTerms{}})
 				}
-				cf := &d.catFields[ci]
+				cf := &x.catFields[ci]
 				cf.all = appendRule(cf.all, i, terms)
 				cf.byCat[r.Category] = appendRule(cf.byCat[r.Category], i, terms)
+			default:
+				x.anyRules = appendRule(x.anyRules, i, terms)
 			}
 		}
 	}
+	return x
+}
+
+// sampleEvents is the number of events the Detector looks at before it chooses its rule
+// index again with what they hold (see indexSampler).
+const sampleEvents = 2048
+
+// indexSampler counts, over the first sampleEvents events, how many hold each key the rule
+// index could look up; the Detector then builds its index again with these counts as costs
+// (ties broken by the static cost), so that each term is routed by the pre-filter that
+// fewest events of this input pass. Any choice gives the same results (every pre-filter is
+// a necessary condition of its term); only the number of filters evaluated changes.
+type indexSampler struct {
+	routes [][]Route
+	static map[indexKey]int64
+	seen   map[indexKey]int64
+	fields []sampledField
+	n      int
+	low    []byte
+}
+
+type sampledField struct {
+	name                      string
+	slot                      event.Slot
+	cats, vals, prefix, suffx bool
+}
+
+func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) *indexSampler {
+	s := &indexSampler{routes: routes, static: static, seen: map[indexKey]int64{}}
+	byName := map[string]int{}
+	for k := range static {
+		slot, ok := d.fields.Lookup(k.field)
+		if !ok {
+			continue
+		}
+		i, ok := byName[k.field]
+		if !ok {
+			i = len(s.fields)
+			byName[k.field] = i
+			s.fields = append(s.fields, sampledField{name: k.field, slot: slot})
+		}
+		f := &s.fields[i]
+		switch k.kind {
+		case 'c':
+			f.cats = true
+		case 'v':
+			f.vals = true
+		case 'p':
+			f.prefix = true
+		case 's':
+			f.suffx = true
+		}
+	}
+	slices.SortFunc(s.fields, func(a, b sampledField) int { return strings.Compare(a.name, b.name) })
+	return s
+}
+
+// observe counts the keys ev holds; it reports true once n events were seen.
+func (s *indexSampler) observe(ev *event.Event, n int) bool {
+	for i := range s.fields {
+		f := &s.fields[i]
+		for _, v := range ev.Values(f.slot) {
+			if v.Kind != event.KindString {
+				continue
+			}
+			if f.cats {
+				s.count(indexKey{f.name, 'c', v.Str})
+			}
+			s.low = append(s.low[:0], v.Str...)
+			for j, c := range s.low {
+				if 'A' <= c && c <= 'Z' {
+					s.low[j] = c + 'a' - 'A'
+				}
+			}
+			if f.vals {
+				s.count(indexKey{f.name, 'v', string(s.low)})
+			}
+			if len(s.low) >= PrefixLen {
+				if f.prefix {
+					s.count(indexKey{f.name, 'p', string(s.low[:PrefixLen])})
+				}
+				if f.suffx {
+					s.count(indexKey{f.name, 's', string(s.low[len(s.low)-PrefixLen:])})
+				}
+			}
+		}
+	}
+	s.n++
+	return s.n >= n
+}
+
+func (s *indexSampler) count(k indexKey) {
+	if _, ok := s.static[k]; ok {
+		s.seen[k]++
+	}
+}
+
+// costs returns the costs learnt: events seen holding the key first, the static cost to
+// break ties.
+func (s *indexSampler) costs() map[indexKey]int64 {
+	c := make(map[indexKey]int64, len(s.static))
+	for k, u := range s.static {
+		c[k] = s.seen[k]<<20 + u
+	}
+	return c
 }
 
 // catFieldOf is the field holding a rule's event category.

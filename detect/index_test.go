@@ -250,3 +250,51 @@ func TestInOrderSameResults(t *testing.T) {
 		t.Logf("%s: %d rules run again", c.name, reruns[1])
 	}
 }
+
+// TestIndexSampling checks that the rule index is chosen again from the first events: a
+// term whose rarest pre-filter in the rule set (host.os.type == "linux", named by one rule)
+// turns out to be common in the events is then routed by the other one (process.name, which
+// three rules name but few events hold), whatever the number of workers; the matches stay
+// the same.
+func TestIndexSampling(t *testing.T) {
+	mk := func(id, query string) *rule.Rule {
+		return &rule.Rule{RuleID: id, Name: id, Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100,
+			Index: []string{"logs-*"}, Query: query}
+	}
+	rules := []*rule.Rule{
+		mk("a", `process where host.os.type == "linux" and process.name == "bash"`),
+		mk("b", `process where process.name == "bash" and user.name == "root"`),
+		mk("c", `process where process.name in ("bash", "sh") and user.name == "alice"`),
+	}
+	var lines []string
+	for i := range 100 {
+		name := "python3"
+		if i%20 == 0 {
+			name = "bash"
+		}
+		lines = append(lines, fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:%02d.%03dZ","_index":"logs-x","event":{"category":"process"},"host":{"os":{"type":"linux"}},"process":{"name":%q},"user":{"name":"bob"}}`,
+			i/10, i%1000, name))
+	}
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		sample, workers int
+		offered         int64 // to rule a
+	}{
+		{-1, 1, 100},    // static index: by host.os.type, every event
+		{10, 1, 10 + 4}, // 10 sampled events, then the 4 later bash events (of 5)
+		{10, 3, 10 + 4},
+		{0, 1, 100}, // the default sample (2048) is never complete
+	} {
+		_, sum, _ := runFile(t, rules, path, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow,
+			IndexSample: c.sample, Workers: c.workers})
+		if got := sum.Rules[0].EventsOffered; got != c.offered {
+			t.Errorf("sample %d, %d workers: rule a offered %d events, want %d", c.sample, c.workers, got, c.offered)
+		}
+		if got := sum.Rules[0].Matches; got != 5 {
+			t.Errorf("sample %d, %d workers: rule a matched %d events, want 5", c.sample, c.workers, got)
+		}
+	}
+}
