@@ -45,7 +45,7 @@ const PrefixLen = 3
 
 // maxRequirements bounds the requirements kept for one expression (a disjunction of
 // conjunctions multiplies them).
-const maxRequirements = 8
+const maxRequirements = 32
 
 // Routes returns the routes of the terms of stmt, or nil when it has a shape Routes does not
 // know (the Detector then offers the rule every event of its categories). A comparison is
