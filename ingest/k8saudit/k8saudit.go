@@ -117,10 +117,49 @@ func shapeOf(root *fastjson.Value) shape {
 
 var detectPool fastjson.ParserPool
 
+// mayBeRecord is Detect's quick test, done on the text without parsing it: false means doc
+// is certainly not a raw record, because it holds none of what every shape needs (a
+// "kind" member whose value starts with "Event", an "operationName" member for AKS, a
+// "protoPayload" member for GKE), written without JSON \u escapes (a document with one is
+// left to the parser). Most documents, ECS events among them, are rejected here at the cost
+// of a few byte searches instead of a full parse.
+func mayBeRecord(doc []byte) bool {
+	for i := 0; i < len(doc); i += 2 { // past a backslash and the character it escapes
+		j := bytes.IndexByte(doc[i:], '\\')
+		if j < 0 {
+			break
+		}
+		i += j
+		if i+1 < len(doc) && doc[i+1] == 'u' {
+			return true
+		}
+	}
+	if bytes.Contains(doc, []byte(`"operationName"`)) || bytes.Contains(doc, []byte(`"protoPayload"`)) {
+		return true
+	}
+	rest := doc
+	for {
+		k := bytes.Index(rest, []byte(`"kind"`))
+		if k < 0 {
+			return false
+		}
+		rest = rest[k+len(`"kind"`):]
+		v := bytes.TrimLeft(rest, " \t\r\n")
+		if len(v) > 0 && v[0] == ':' {
+			if bytes.HasPrefix(bytes.TrimLeft(v[1:], " \t\r\n"), []byte(`"Event`)) {
+				return true
+			}
+		}
+	}
+}
+
 // Detect reports whether doc is a raw audit record this package normalises: an
 // audit.k8s.io Event or EventList (by apiVersion and kind), an AKS diagnostic envelope or
 // a GKE k8s.io AuditLog entry. ECS documents, including normalised audit documents, are not.
 func Detect(doc []byte) bool {
+	if !mayBeRecord(doc) {
+		return false
+	}
 	p := detectPool.Get()
 	defer detectPool.Put(p)
 	root, err := p.ParseBytes(doc)

@@ -457,3 +457,33 @@ func BenchmarkDetect(b *testing.B) {
 		Detect(doc)
 	}
 }
+
+// TestMayBeRecord checks Detect's quick test: what it rejects is never a record, and the
+// shapes and escapes it must leave to the parser go through.
+func TestMayBeRecord(t *testing.T) {
+	for _, c := range []struct {
+		doc  string
+		want bool
+	}{
+		{`{"event":{"kind":"event"},"process":{"name":"bash"}}`, false},
+		{`{"kind":"Event","apiVersion":"audit.k8s.io/v1"}`, true},
+		{`{"kind" :	"EventList","apiVersion":"audit.k8s.io/v1","items":[]}`, true},
+		{`{"apiVersion":"audit.k8s.io/v1", "kind"` + "\n" + `: "Event"}`, true},
+		{`{"operationName":"x"}`, true},
+		{`{"protoPayload":{}}`, true},
+		{`{"kind":"Pod"}`, false},
+		{`{"\u006bind":"Event"}`, true},             // an escaped key: left to the parser
+		{`{"path":"C:\\users\\x"}`, false},          // an escaped backslash before u is not \u
+		{`{"path":"C:\\\u0075sers"}`, true},         // \\ then \u
+		{`{"message":"\"kind\":\"Event\""}`, false}, // inside a string
+		{`{"a":"\\"}`, false},                       // ends with an escape
+		{``, false},
+	} {
+		if got := mayBeRecord([]byte(c.doc)); got != c.want {
+			t.Errorf("mayBeRecord(%s) = %v, want %v", c.doc, got, c.want)
+		}
+		if !mayBeRecord([]byte(c.doc)) && Detect([]byte(c.doc)) {
+			t.Errorf("Detect(%s) is true but the quick test rejects it", c.doc)
+		}
+	}
+}
