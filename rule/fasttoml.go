@@ -21,11 +21,11 @@ import (
 // decodeRuleFast decodes the [rule] table of a detection-rules TOML file. ok is false when
 // the file is outside the subset handled here (including every malformed file): the caller
 // must then decode it the ordinary way.
-func decodeRuleFast(data []byte) (r *Rule, ok bool) {
+func decodeRuleFast(data string) (r *Rule, ok bool) {
 	if !plainText(data) {
 		return nil, false
 	}
-	p := tomlParser{s: string(data), root: &ttable{}}
+	p := tomlParser{s: data, root: &ttable{}}
 	p.cur = p.root
 	if !p.parse() {
 		return nil, false
@@ -43,13 +43,21 @@ func decodeRuleFast(data []byte) (r *Rule, ok bool) {
 
 // plainText reports whether data is valid UTF-8 without the control characters TOML forbids
 // everywhere (all but tab and line feed; carriage returns are left to the full decoder).
-func plainText(data []byte) bool {
-	for _, b := range data {
-		if (b < 0x20 && b != '\t' && b != '\n') || b == 0x7f {
+func plainText(data string) bool {
+	for i := 0; i < len(data); i++ {
+		if forbidden[data[i]] {
 			return false
 		}
 	}
-	return utf8.Valid(data)
+	return utf8.ValidString(data)
+}
+
+// forbidden marks the bytes plainText refuses.
+var forbidden = [256]bool{
+	0x00: true, 0x01: true, 0x02: true, 0x03: true, 0x04: true, 0x05: true, 0x06: true, 0x07: true,
+	0x08: true, 0x0b: true, 0x0c: true, 0x0d: true, 0x0e: true, 0x0f: true, 0x10: true, 0x11: true,
+	0x12: true, 0x13: true, 0x14: true, 0x15: true, 0x16: true, 0x17: true, 0x18: true, 0x19: true,
+	0x1a: true, 0x1b: true, 0x1c: true, 0x1d: true, 0x1e: true, 0x1f: true, 0x7f: true,
 }
 
 // tkind is the kind of a parsed TOML value.
@@ -64,15 +72,14 @@ const (
 	kAOT   // an array of tables ([[header]])
 )
 
-// tval is one parsed TOML value; which field is set depends on kind.
+// tval is one parsed TOML value; which field is set depends on kind. It is kept small
+// (pointers for the composite kinds) since a file has hundreds of them.
 type tval struct {
 	kind tkind
-	b    bool
-	n    int64
-	s    string
-	arr  []tval
-	tab  *ttable
-	aot  *[]*ttable
+	n    int64   // kInt; 1 or 0 for kBool
+	s    string  // kString
+	arr  []tval  // kArray
+	tab  *ttable // kTable; for kAOT, the holder of the tables in its elems
 }
 
 // tkv is one key of a table with its value.
@@ -85,6 +92,7 @@ type tkv struct {
 // searched linearly is cheaper than a map), and whether a [header] defined it.
 type ttable struct {
 	kv      []tkv
+	elems   []*ttable // the tables of an array of tables (in its holder only)
 	defined bool
 	inline  bool // an inline table: complete as written, no header may extend it
 }
@@ -105,6 +113,44 @@ type tomlParser struct {
 	i    int
 	root *ttable
 	cur  *ttable // the table key/value lines go to
+
+	// Tables' keys and arrays' elements are carved from these blocks, a few allocations
+	// per file instead of a few per table and array.
+	kvs   []tkv
+	tvals []tval
+	stack []tval // the elements of the arrays being read
+}
+
+// add adds a key to a table (the caller has checked it is new). A table's first key gives
+// it room for 4 keys from the parser's block ([rule], with 20 to 30, gets 32 in header).
+func (p *tomlParser) add(t *ttable, k string, v tval) {
+	if t.kv == nil {
+		t.kv = p.keys(4)
+	}
+	t.kv = append(t.kv, tkv{k, v})
+}
+
+// keys returns an empty slice with room for n keys from the parser's block.
+func (p *tomlParser) keys(n int) []tkv {
+	if len(p.kvs)+n > cap(p.kvs) {
+		p.kvs = make([]tkv, 0, max(64, n))
+	}
+	kv := p.kvs[len(p.kvs) : len(p.kvs) : len(p.kvs)+n]
+	p.kvs = p.kvs[:len(p.kvs)+n]
+	return kv
+}
+
+// vals returns a slice of n values from the parser's block.
+func (p *tomlParser) vals(n int) []tval {
+	if n == 0 {
+		return []tval{}
+	}
+	if len(p.tvals)+n > cap(p.tvals) {
+		p.tvals = make([]tval, 0, max(32, n))
+	}
+	v := p.tvals[len(p.tvals) : len(p.tvals)+n : len(p.tvals)+n]
+	p.tvals = p.tvals[:len(p.tvals)+n]
+	return v
 }
 
 func (p *tomlParser) peek() byte {
@@ -249,12 +295,12 @@ func (p *tomlParser) header() bool {
 		switch {
 		case !found:
 			nt := &ttable{}
-			t.kv = append(t.kv, tkv{k, tval{kind: kTable, tab: nt}})
+			p.add(t, k, tval{kind: kTable, tab: nt})
 			t = nt
 		case v.kind == kTable && !v.tab.inline:
 			t = v.tab
 		case v.kind == kAOT:
-			t = (*v.aot)[len(*v.aot)-1]
+			t = v.tab.elems[len(v.tab.elems)-1]
 		default:
 			return false
 		}
@@ -264,17 +310,19 @@ func (p *tomlParser) header() bool {
 	nt := &ttable{defined: true}
 	switch {
 	case array && !found:
-		elems := []*ttable{nt}
-		t.kv = append(t.kv, tkv{last, tval{kind: kAOT, aot: &elems}})
+		p.add(t, last, tval{kind: kAOT, tab: &ttable{elems: []*ttable{nt}}})
 	case array && v.kind == kAOT:
-		*v.aot = append(*v.aot, nt)
+		v.tab.elems = append(v.tab.elems, nt)
 	case !array && !found:
-		t.kv = append(t.kv, tkv{last, tval{kind: kTable, tab: nt}})
+		p.add(t, last, tval{kind: kTable, tab: nt})
 	case !array && v.kind == kTable && !v.tab.defined:
 		v.tab.defined = true
 		nt = v.tab
 	default: // a table defined twice, or a key and a table of the same name
 		return false
+	}
+	if len(path) == 1 && last == "rule" && nt.kv == nil {
+		nt.kv = p.keys(32)
 	}
 	p.cur = nt
 	return true
@@ -299,7 +347,7 @@ func (p *tomlParser) keyval() bool {
 	if _, dup := p.cur.get(k); dup {
 		return false
 	}
-	p.cur.kv = append(p.cur.kv, tkv{k, v})
+	p.add(p.cur, k, v)
 	return true
 }
 
@@ -330,7 +378,7 @@ func (p *tomlParser) value() (tval, bool) {
 		return p.inlineTable()
 	case strings.HasPrefix(rest, "true"):
 		p.i += 4
-		return tval{kind: kBool, b: true}, p.delimited()
+		return tval{kind: kBool, n: 1}, p.delimited()
 	case strings.HasPrefix(rest, "false"):
 		p.i += 5
 		return tval{kind: kBool}, p.delimited()
@@ -381,25 +429,32 @@ func (p *tomlParser) integer() (tval, bool) {
 
 func (p *tomlParser) array() (tval, bool) {
 	p.i++
-	arr := make([]tval, 0, 4)
+	base := len(p.stack) // the elements are gathered on p.stack (arrays nest), then copied
+	done := func() tval {
+		arr := p.vals(len(p.stack) - base)
+		copy(arr, p.stack[base:])
+		clear(p.stack[base:])
+		p.stack = p.stack[:base]
+		return tval{kind: kArray, arr: arr}
+	}
 	for {
 		p.skipBlank()
 		if p.peek() == ']' {
 			p.i++
-			return tval{kind: kArray, arr: arr}, true
+			return done(), true
 		}
 		v, ok := p.value()
 		if !ok {
 			return tval{}, false
 		}
-		arr = append(arr, v)
+		p.stack = append(p.stack, v)
 		p.skipBlank()
 		switch p.peek() {
 		case ',':
 			p.i++
 		case ']':
 			p.i++
-			return tval{kind: kArray, arr: arr}, true
+			return done(), true
 		default:
 			return tval{}, false
 		}
@@ -434,7 +489,7 @@ func (p *tomlParser) inlineTable() (tval, bool) {
 		if _, dup := t.get(k); dup {
 			return tval{}, false
 		}
-		t.kv = append(t.kv, tkv{k, v})
+		p.add(t, k, v)
 		p.skipSpace()
 		switch p.peek() {
 		case ',':
@@ -492,42 +547,36 @@ func quoteRun(s string, q byte) int {
 // basic reads a "basic string" with its escapes.
 func (p *tomlParser) basic() (string, bool) {
 	p.i++
-	start := p.i
-	for p.i < len(p.s) {
+	from := p.i            // the start of the text not yet in b
+	var b *strings.Builder // set at the first escape
+	for {
+		j := strings.IndexAny(p.s[p.i:], "\"\\\n")
+		if j < 0 {
+			return "", false
+		}
+		p.i += j
 		switch p.s[p.i] {
 		case '"':
+			s := p.s[from:p.i]
 			p.i++
-			return p.s[start : p.i-1], true
+			if b != nil {
+				b.WriteString(s)
+				s = b.String()
+			}
+			return s, true
 		case '\n':
 			return "", false
-		case '\\':
-			var b strings.Builder
-			b.WriteString(p.s[start:p.i])
-			return p.basicEscaped(&b)
-		}
-		p.i++
-	}
-	return "", false
-}
-
-func (p *tomlParser) basicEscaped(b *strings.Builder) (string, bool) {
-	for p.i < len(p.s) {
-		switch c := p.s[p.i]; c {
-		case '"':
-			p.i++
-			return b.String(), true
-		case '\n':
-			return "", false
-		case '\\':
+		default: // a backslash
+			if b == nil {
+				b = &strings.Builder{}
+			}
+			b.WriteString(p.s[from:p.i])
 			if !p.escape(b, false) {
 				return "", false
 			}
-		default:
-			b.WriteByte(c)
-			p.i++
+			from = p.i
 		}
 	}
-	return "", false
 }
 
 // multiBasic reads a """multi-line basic string""" with its escapes.
@@ -536,47 +585,41 @@ func (p *tomlParser) multiBasic() (string, bool) {
 	if p.peek() == '\n' {
 		p.i++
 	}
-	start := p.i
+	from := p.i            // the start of the text not yet in b
 	var b *strings.Builder // set at the first escape
-	for p.i < len(p.s) {
-		switch c := p.s[p.i]; c {
-		case '"':
-			n := quoteRun(p.s[p.i:], '"')
-			if n < 3 {
-				if b != nil {
-					b.WriteString(p.s[p.i : p.i+n])
-				}
-				p.i += n
-				continue
-			}
-			if n > 5 {
-				return "", false
-			}
-			var s string
-			if b == nil {
-				s = p.s[start : p.i+n-3]
-			} else {
-				b.WriteString(p.s[p.i : p.i+n-3])
-				s = b.String()
-			}
-			p.i += n
-			return s, true
-		case '\\':
+	for {
+		j := strings.IndexAny(p.s[p.i:], "\"\\")
+		if j < 0 {
+			return "", false
+		}
+		p.i += j
+		if p.s[p.i] == '\\' {
 			if b == nil {
 				b = &strings.Builder{}
-				b.WriteString(p.s[start:p.i])
 			}
+			b.WriteString(p.s[from:p.i])
 			if !p.escape(b, true) {
 				return "", false
 			}
-		default:
-			if b != nil {
-				b.WriteByte(c)
-			}
-			p.i++
+			from = p.i
+			continue
 		}
+		n := quoteRun(p.s[p.i:], '"')
+		if n < 3 {
+			p.i += n
+			continue
+		}
+		if n > 5 {
+			return "", false
+		}
+		s := p.s[from : p.i+n-3]
+		p.i += n
+		if b != nil {
+			b.WriteString(s)
+			s = b.String()
+		}
+		return s, true
 	}
-	return "", false
 }
 
 // escape decodes the escape sequence at p.i (a backslash) into b. In a multi-line string a
@@ -721,7 +764,7 @@ func (t *ttable) decodeRule(r *Rule) bool {
 			ok = v.str(&r.Interval)
 		case "enabled":
 			ok = v.kind == kBool
-			r.Enabled = v.b
+			r.Enabled = v.n != 0
 		case "author":
 			ok = v.strs(&r.Author)
 		case "license":
@@ -788,8 +831,8 @@ func (v tval) anys(dst *[]any) bool {
 		}
 		*dst = out
 	case kAOT:
-		out := make([]any, len(*v.aot))
-		for i, t := range *v.aot {
+		out := make([]any, len(v.tab.elems))
+		for i, t := range v.tab.elems {
 			out[i] = t.generic()
 		}
 		*dst = out
@@ -808,7 +851,7 @@ func (v tval) generic() any {
 	case kInt:
 		return v.n
 	case kBool:
-		return v.b
+		return v.n != 0
 	case kArray:
 		out := make([]any, len(v.arr))
 		for i, e := range v.arr {
@@ -818,8 +861,8 @@ func (v tval) generic() any {
 	case kTable:
 		return v.tab.generic()
 	default: // kAOT
-		out := make([]map[string]any, len(*v.aot))
-		for i, t := range *v.aot {
+		out := make([]map[string]any, len(v.tab.elems))
+		for i, t := range v.tab.elems {
 			out[i] = t.generic()
 		}
 		return out
@@ -839,8 +882,8 @@ func (v tval) threats(dst *[]Threat) bool {
 	if v.kind != kAOT {
 		return false
 	}
-	out := make([]Threat, len(*v.aot))
-	for i, t := range *v.aot {
+	out := make([]Threat, len(v.tab.elems))
+	for i, t := range v.tab.elems {
 		th := &out[i]
 		for _, kv := range t.kv {
 			var ok bool
@@ -868,8 +911,8 @@ func (v tval) techniques(dst *[]Technique) bool {
 	if v.kind != kAOT {
 		return false
 	}
-	out := make([]Technique, len(*v.aot))
-	for i, t := range *v.aot {
+	out := make([]Technique, len(v.tab.elems))
+	for i, t := range v.tab.elems {
 		te := &out[i]
 		for _, kv := range t.kv {
 			var ok bool
@@ -883,8 +926,8 @@ func (v tval) techniques(dst *[]Technique) bool {
 			case "subtechnique":
 				ok = kv.v.kind == kAOT
 				if ok {
-					te.Subtechnique = make([]ThreatRef, len(*kv.v.aot))
-					for j, st := range *kv.v.aot {
+					te.Subtechnique = make([]ThreatRef, len(kv.v.tab.elems))
+					for j, st := range kv.v.tab.elems {
 						ok = ok && st.decodeRef(&te.Subtechnique[j])
 					}
 				}

@@ -17,11 +17,11 @@ import (
 // the fast path took the file.
 func checkFastTOML(t *testing.T, name string, data []byte) bool {
 	t.Helper()
-	fast, ok := decodeRuleFast(data)
+	fast, ok := decodeRuleFast(string(data))
 	if !ok {
 		return false
 	}
-	slow, err := decodeRuleTOML(data, name)
+	slow, err := decodeRuleTOML(string(data), name)
 	if err != nil {
 		t.Errorf("%s: fast path accepted a file BurntSushi/toml rejects: %v", name, err)
 		return true
@@ -161,10 +161,13 @@ func TestFastTOMLEdgeCases(t *testing.T) {
 		{"delete character", head + "# \x7f\n", false},
 		{"invalid UTF-8", head + "name = 'a\xff'\n", false},
 		{"byte order mark", "\ufeff" + head, false},
+		{"unicode", head + "name = \"\u0085 \u2028 \ufeff é 😀\"\nnote = '''\u0080\u009f'''\n# \u0085 \u2028\n", true},
+		{"unicode key", head + "é = 1\n", false},
+		{"quoted unicode key", head + "\"é\" = 1\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := checkFastTOML(t, tc.name, []byte(tc.doc)); got != tc.fast {
-				_, err := decodeRuleTOML([]byte(tc.doc), tc.name)
+				_, err := decodeRuleTOML(tc.doc, tc.name)
 				t.Errorf("fast path took it: %v, want %v (BurntSushi/toml error: %v)", got, tc.fast, err)
 			}
 		})
@@ -188,7 +191,7 @@ func TestLoadSameWithoutFastPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := decodeRuleFast(data); ok {
+		if _, ok := decodeRuleFast(string(data)); ok {
 			t.Errorf("%s: fast path took a broken file", path)
 		}
 	}
@@ -278,7 +281,7 @@ func BenchmarkParseTOML(b *testing.B) {
 		decode func([]byte) error
 	}{
 		{"ParseTOML", func(d []byte) error { _, err := ParseTOML(d, "x"); return err }},
-		{"BurntSushi", func(d []byte) error { _, err := decodeRuleTOML(d, "x"); return err }},
+		{"BurntSushi", func(d []byte) error { _, err := decodeRuleTOML(string(d), "x"); return err }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(size)

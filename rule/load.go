@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -107,13 +108,14 @@ func Load(ctx context.Context, paths ...string) (*Set, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // the file being read, reused from file to file
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(items) || ctx.Err() != nil {
 					return
 				}
 				if items[i].err == nil {
-					results[i].rules, results[i].errs = readFile(items[i].path)
+					results[i].rules, results[i].errs = readFile(items[i].path, &buf)
 				}
 			}
 		}()
@@ -138,8 +140,8 @@ func Load(ctx context.Context, paths ...string) (*Set, error) {
 }
 
 // readFile reads the rules of one file: a Kibana export (.ndjson, .json) or a
-// detection-rules TOML file (anything else).
-func readFile(path string) ([]*Rule, []error) {
+// detection-rules TOML file (anything else). buf is a buffer the TOML file may be read into.
+func readFile(path string, buf *[]byte) ([]*Rule, []error) {
 	if ext := strings.ToLower(filepath.Ext(path)); ext == ".ndjson" || ext == ".json" {
 		f, err := os.Open(path)
 		if err != nil {
@@ -148,11 +150,38 @@ func readFile(path string) ([]*Rule, []error) {
 		defer f.Close()
 		return ReadNDJSON(f, path)
 	}
-	r, err := LoadTOMLFile(path)
+	r, err := loadTOMLFile(path, buf)
 	if err != nil {
 		return nil, []error{err}
 	}
 	return []*Rule{r}, nil
+}
+
+// readInto reads the file into buf (grown as needed) and returns it, as os.ReadFile would
+// return the file's content, with the same errors.
+func readInto(path string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	buf = buf[:0]
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		buf = slices.Grow(buf, int(info.Size())+512)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 func (s *Set) add(r *Rule, seen map[string]Source) {
@@ -175,11 +204,19 @@ type tomlFile struct {
 
 // LoadTOMLFile reads one detection-rules TOML file.
 func LoadTOMLFile(path string) (*Rule, error) {
-	data, err := os.ReadFile(path)
+	var buf []byte
+	return loadTOMLFile(path, &buf)
+}
+
+// loadTOMLFile reads one detection-rules TOML file, through the reusable buffer buf: the
+// rule's strings are then parts of one string copy of the file.
+func loadTOMLFile(path string, buf *[]byte) (*Rule, error) {
+	data, err := readInto(path, *buf)
+	*buf = data
 	if err != nil {
 		return nil, &FileError{Source{Path: path}, err}
 	}
-	return ParseTOML(data, path)
+	return parseTOML(string(data), path)
 }
 
 // ParseTOML parses the text of a detection-rules TOML file; path is used in messages and
@@ -190,6 +227,10 @@ func LoadTOMLFile(path string) (*Rule, error) {
 // path (see decodeRuleFast); the others, including every malformed file, by
 // github.com/BurntSushi/toml, with the same result.
 func ParseTOML(data []byte, path string) (*Rule, error) {
+	return parseTOML(string(data), path)
+}
+
+func parseTOML(data, path string) (*Rule, error) {
 	r, ok := decodeRuleFast(data)
 	if !ok {
 		var err error
@@ -206,9 +247,9 @@ func ParseTOML(data []byte, path string) (*Rule, error) {
 }
 
 // decodeRuleTOML decodes the [rule] table of a TOML file with BurntSushi/toml.
-func decodeRuleTOML(data []byte, path string) (*Rule, error) {
+func decodeRuleTOML(data, path string) (*Rule, error) {
 	f := tomlFile{Rule: &Rule{Enabled: true}}
-	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+	if _, err := toml.NewDecoder(strings.NewReader(data)).Decode(&f); err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
 			return nil, &FileError{Source{Path: path, Line: perr.Position.Line},
