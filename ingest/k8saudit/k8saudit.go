@@ -124,6 +124,7 @@ var detectPool fastjson.ParserPool
 // left to the parser). Most documents, ECS events among them, are rejected here at the cost
 // of a few byte searches instead of a full parse.
 func mayBeRecord(doc []byte) bool {
+	// A \u escape, unless its backslash is itself escaped (as in "C:\\users").
 	for i := 0; i < len(doc); i += 2 { // past a backslash and the character it escapes
 		j := bytes.IndexByte(doc[i:], '\\')
 		if j < 0 {
@@ -134,23 +135,45 @@ func mayBeRecord(doc []byte) bool {
 			return true
 		}
 	}
-	if bytes.Contains(doc, []byte(`"operationName"`)) || bytes.Contains(doc, []byte(`"protoPayload"`)) {
+	// Each needle is looked for by one of its bytes that is rare in documents (an upper-case
+	// letter: a one-byte search is many times faster than a longer one), then checked whole.
+	if hasNeedle(doc, `"operationName"`, 10) || hasNeedle(doc, `"protoPayload"`, 6) {
 		return true
 	}
-	rest := doc
-	for {
-		k := bytes.Index(rest, []byte(`"kind"`))
+	const ev = `"Event`
+	for i := 1; i < len(doc); {
+		k := bytes.IndexByte(doc[i:], 'E')
 		if k < 0 {
 			return false
 		}
-		rest = rest[k+len(`"kind"`):]
-		v := bytes.TrimLeft(rest, " \t\r\n")
-		if len(v) > 0 && v[0] == ':' {
-			if bytes.HasPrefix(bytes.TrimLeft(v[1:], " \t\r\n"), []byte(`"Event`)) {
-				return true
-			}
+		k += i - 1 // at the quote
+		i = k + 2
+		if !bytes.HasPrefix(doc[k:], []byte(ev)) {
+			continue
+		}
+		// It must be the value of a "kind" member: `"kind"`, blanks, ':', blanks before it.
+		v := bytes.TrimRight(doc[:k], " \t\r\n")
+		if len(v) > 0 && v[len(v)-1] == ':' && bytes.HasSuffix(bytes.TrimRight(v[:len(v)-1], " \t\r\n"), []byte(`"kind"`)) {
+			return true
 		}
 	}
+	return false
+}
+
+// hasNeedle reports whether doc contains needle, finding the candidates by needle[off].
+func hasNeedle(doc []byte, needle string, off int) bool {
+	for i := off; i < len(doc); {
+		k := bytes.IndexByte(doc[i:], needle[off])
+		if k < 0 {
+			return false
+		}
+		k += i
+		if bytes.HasPrefix(doc[k-off:], []byte(needle)) {
+			return true
+		}
+		i = k + 1
+	}
+	return false
 }
 
 // Detect reports whether doc is a raw audit record this package normalises: an
