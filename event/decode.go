@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -12,12 +13,6 @@ import (
 // maxDepth is the deepest nesting of objects and arrays a document may have: the limit
 // encoding/json applies, so that both accept the same documents.
 const maxDepth = 10000
-
-// Slot marks kept per event.
-const (
-	markSeen = 1 << iota // the slot was written since the last reset
-	markNull             // an explicit null was seen at the path
-)
 
 // SyntaxError reports a malformed document: the byte offset in the document where the
 // problem was found, and what it is.
@@ -33,21 +28,31 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("offset %d: %s", e.Off
 // Fields set only. It checks the syntax of the whole document in the same single pass.
 // A Decoder is not safe for concurrent use: use one per goroutine.
 type Decoder struct {
-	t      trie
-	nslots int
+	t trie
+
+	// Per-slot state of the current Decode, reused for every document (it stays in cache,
+	// unlike the Events): what each slot recorded, and the bit of each slot written.
+	spans []span   // by slot, valid when its seen bit is set: its values in vals
+	seen  []uint64 // the bit of each slot with something recorded
+	nulls []uint64 // the bit of each slot where a null was seen
 
 	// State of the current Decode.
-	buf   []byte
-	ev    *Event
-	key   []byte // an unescaped object key
-	stack []byte // open containers of skip
-	err   SyntaxError
+	buf       []byte
+	ev        *Event
+	key       []byte // an unescaped object key
+	stack     []byte // open containers of skip
+	err       SyntaxError
+	scattered bool    // the values of a slot are not contiguous (see scatter)
+	vals      []Value // the values of the document, in document order (see add)
+	owner     []Slot  // when scattered: the slot of each value of vals
 }
 
 // NewDecoder returns a decoder for the paths of f. Paths added to f after this call are
 // not seen by the decoder.
 func NewDecoder(f *Fields) *Decoder {
-	return &Decoder{t: buildTrie(f), nslots: f.Len()}
+	n := f.Len()
+	return &Decoder{t: buildTrie(f), spans: make([]span, n),
+		seen: make([]uint64, (n+63)/64), nulls: make([]uint64, (n+63)/64)}
 }
 
 // Decode checks that doc is one well-formed JSON object and records into ev the values
@@ -57,13 +62,13 @@ func NewDecoder(f *Fields) *Decoder {
 //
 // A malformed document returns a *SyntaxError and leaves ev with no values.
 func (d *Decoder) Decode(doc []byte, ev *Event) error {
-	ev.reset(d.nslots)
+	ev.reset(len(d.seen))
 	ev.Raw = doc
-	d.buf, d.ev = doc, ev
+	d.buf, d.ev, d.scattered = doc, ev, false
 	ok := d.document()
+	d.finish(ok)
 	d.buf, d.ev = nil, nil
 	if !ok {
-		ev.reset(d.nslots)
 		e := d.err
 		return &e
 	}
@@ -151,34 +156,149 @@ func (d *Decoder) value(n int32, p, depth int) int {
 			} else if end-1 > p+1 {
 				s = unsafe.String(&buf[p+1], end-2-p)
 			}
-			d.ev.add(slot, Value{Kind: KindString, Str: s})
+			d.add(slot, Value{Kind: KindString, Str: s})
 		}
 		return end
 	case 't':
 		p = d.literal(p, "true")
 		if p >= 0 && slot >= 0 {
-			d.ev.add(slot, Value{Kind: KindBool, Int: 1})
+			d.add(slot, Value{Kind: KindBool, Int: 1})
 		}
 		return p
 	case 'f':
 		p = d.literal(p, "false")
 		if p >= 0 && slot >= 0 {
-			d.ev.add(slot, Value{Kind: KindBool})
+			d.add(slot, Value{Kind: KindBool})
 		}
 		return p
 	case 'n':
 		p = d.literal(p, "null")
 		if p >= 0 && slot >= 0 {
-			d.ev.addNull(slot)
+			d.addNull(slot)
 		}
 		return p
 	default:
 		end, isInt := d.scanNumber(p)
 		if end >= 0 && slot >= 0 {
-			d.ev.add(slot, parseNumber(unsafe.String(&buf[p], end-p), isInt))
+			d.add(slot, parseNumber(unsafe.String(&buf[p], end-p), isInt))
 		}
 		return end
 	}
+}
+
+// add records v as the next value of slot s. Values are appended to the decoder's array
+// (in cache for every document; finish copies it into the event). As long as each
+// slot's values come in one run (the usual case), that is where they stay, and the
+// slot's span just extends its run.
+func (d *Decoder) add(s Slot, v Value) {
+	n := uint32(len(d.vals))
+	sp := &d.spans[s]
+	w, bit := &d.seen[s>>6], uint64(1)<<(s&63)
+	if *w&bit == 0 {
+		*w |= bit
+		*sp = span{n, n}
+	} else if sp.end != n {
+		if sp.start == sp.end { // only nulls so far: the run starts here
+			sp.start, sp.end = n, n
+		} else if !d.scattered {
+			d.scatter()
+		}
+	}
+	if d.scattered {
+		d.owner = append(d.owner, s)
+	}
+	sp.end++
+	if int(n) == cap(d.vals) {
+		d.vals = slices.Grow(d.vals, 1)
+	}
+	d.vals = d.vals[:n+1]
+	p := &d.vals[n] // set field by field: faster than copying v whole
+	p.Kind, p.Int, p.Float, p.Str = v.Kind, v.Int, v.Float, v.Str
+}
+
+// addNull records an explicit null at slot s.
+func (d *Decoder) addNull(s Slot) {
+	w, bit := &d.seen[s>>6], uint64(1)<<(s&63)
+	if *w&bit == 0 {
+		*w |= bit
+		n := uint32(len(d.vals))
+		d.spans[s] = span{n, n}
+	}
+	d.nulls[s>>6] |= bit
+}
+
+// scatter is called when a slot gets a value after another slot's did, its earlier values
+// being already recorded (as in {"a":[{"b":1,"c":2},{"b":3}]}): from then on the slot
+// of every value is kept in d.owner, the length of each span counts its values, and
+// finish groups the values by slot.
+func (d *Decoder) scatter() {
+	d.scattered = true
+	d.owner = slices.Grow(d.owner[:0], len(d.vals))[:len(d.vals)]
+	for wi, w := range d.seen {
+		for ; w != 0; w &= w - 1 {
+			s := Slot(wi<<6 + bits.TrailingZeros64(w))
+			sp := d.spans[s]
+			for k := sp.start; k < sp.end; k++ {
+				d.owner[k] = s
+			}
+		}
+	}
+}
+
+// finish ends a Decode: it writes the event's bits and spans (in slot order), copies the
+// values, grouping those of a scattered document by slot (a counting sort, stable: each
+// slot keeps its document order), and clears the decoder's bits for the next document.
+// After a syntax error (ok false) the event is left with nothing recorded. Its cost is
+// that of the slots recorded, plus one word per 64 slots.
+func (d *Decoder) finish(ok bool) {
+	e := d.ev
+	total := 0
+	if ok {
+		for _, w := range d.seen {
+			total += bits.OnesCount64(w)
+		}
+	}
+	spans := slices.Grow(e.spans[:0], total)[:total]
+	r := 0
+	pos := uint32(0) // when scattered: where the next slot's values go
+	for wi, w := range d.seen {
+		nulls := d.nulls[wi]
+		d.seen[wi], d.nulls[wi] = 0, 0
+		if !ok {
+			w, nulls = 0, 0
+		}
+		b := &e.bits[wi]
+		b.vals, b.nulls, b.rank = 0, nulls, uint32(r)
+		for ; w != 0; w &= w - 1 {
+			i := bits.TrailingZeros64(w)
+			sp := d.spans[wi<<6+i]
+			if sp.end == sp.start { // nulls only
+				continue
+			}
+			b.vals |= 1 << i
+			if d.scattered {
+				n := sp.end - sp.start
+				sp = span{pos, pos} // end is where the slot's next value goes
+				pos += n
+			}
+			spans[r] = sp
+			r++
+		}
+	}
+	e.spans = spans[:r]
+	if !ok {
+		e.arena = e.arena[:0]
+	} else if !d.scattered {
+		e.vals = append(e.vals[:0], d.vals...)
+	} else {
+		e.vals = slices.Grow(e.vals[:0], len(d.vals))[:len(d.vals)]
+		for k, s := range d.owner {
+			sp := e.span(s)
+			e.vals[sp.end] = d.vals[k]
+			sp.end++
+		}
+	}
+	d.vals = d.vals[:0]
 }
 
 // skip checks the syntax of the value at p and returns the position after it, or -1.
