@@ -3,6 +3,7 @@ package eval
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -111,6 +112,9 @@ type cond struct {
 	// chains flatten into one list.
 	list    []cond
 	listAnd bool
+
+	// leaf, when set, is the string leaf fn evaluates: a junction calls it directly.
+	leaf *strLeaf
 }
 
 // Estimated costs of leaves (see cond.cost).
@@ -171,47 +175,44 @@ func junction(isAnd bool, a, b cond) cond {
 	}
 	slices.SortStableFunc(parts, func(x, y cond) int { return cmp.Compare(x.cost, y.cost) })
 	j := cond{list: parts, listAnd: isAnd}
-	fns := make([]func(*event.Event) bool, len(parts))
+	items := make([]junctionItem, len(parts))
 	for i, p := range parts {
-		fns[i] = p.fn
+		if p.leaf != nil {
+			items[i].leaf = *p.leaf
+		} else {
+			items[i].fn = p.fn
+		}
 		j.cost += p.cost
 	}
-	j.fn = junctionFn(isAnd, fns)
+	j.fn = junctionFn(isAnd, items)
 	return j
 }
 
-// junctionFn evaluates fns in order, stopping at the first false (and) or true (or).
-func junctionFn(isAnd bool, fns []func(*event.Event) bool) func(*event.Event) bool {
-	switch {
-	case len(fns) == 2 && isAnd:
-		x, y := fns[0], fns[1]
-		return func(ev *event.Event) bool { return x(ev) && y(ev) }
-	case len(fns) == 2:
-		x, y := fns[0], fns[1]
-		return func(ev *event.Event) bool { return x(ev) || y(ev) }
-	case len(fns) == 3 && isAnd:
-		x, y, z := fns[0], fns[1], fns[2]
-		return func(ev *event.Event) bool { return x(ev) && y(ev) && z(ev) }
-	case len(fns) == 3:
-		x, y, z := fns[0], fns[1], fns[2]
-		return func(ev *event.Event) bool { return x(ev) || y(ev) || z(ev) }
-	case isAnd:
-		return func(ev *event.Event) bool {
-			for _, f := range fns {
-				if !f(ev) {
-					return false
-				}
-			}
-			return true
-		}
-	}
+// junctionItem is one operand of a junction: a string leaf evaluated in place, or
+// fn when it is nil.
+type junctionItem struct {
+	fn   func(*event.Event) bool
+	leaf strLeaf
+}
+
+// junctionFn evaluates items in order, stopping at the first false (and) or true
+// (or). The items are held by value in one slice, and string leaves are called
+// directly: fewer indirect calls and pointer loads per event.
+func junctionFn(isAnd bool, items []junctionItem) func(*event.Event) bool {
 	return func(ev *event.Event) bool {
-		for _, f := range fns {
-			if f(ev) {
-				return true
+		for i := range items {
+			it := &items[i]
+			var r bool
+			if it.fn != nil {
+				r = it.fn(ev)
+			} else {
+				r = it.leaf.eval(ev)
+			}
+			if r != isAnd {
+				return r
 			}
 		}
-		return false
+		return isAnd
 	}
 }
 
@@ -220,6 +221,11 @@ func junctionFn(isAnd bool, fns []func(*event.Event) bool) func(*event.Event) bo
 func complement(a cond) cond {
 	if a.k != 0 {
 		return constCond(a.k < 0)
+	}
+	if a.leaf != nil {
+		l := *a.leaf
+		l.neg = !l.neg
+		return leafCond(&l, a.cost)
 	}
 	x := a.fn
 	return cond{fn: func(ev *event.Event) bool { return !x(ev) }, cost: a.cost}
@@ -418,47 +424,110 @@ func anyValue(f *fieldRef, test func(value) bool, cost int32) cond {
 	}}
 }
 
-// stringTest is a test on strings for anyString. The implementations are small
-// value types, so that each instance of anyString calls its test directly.
-type stringTest interface{ test(string) bool }
+// strLeaf is a query leaf on the string values of one field: some value equals eq,
+// or, when m is set, matches m; other, when not nil, tests the indexed values that
+// are not strings (a dynamic field's numbers, booleans and detected dates). neg
+// complements the result (a must_not). A junction evaluates strLeafs with a direct
+// call rather than through a closure.
+type strLeaf struct {
+	f     *fieldRef
+	ff    fieldFacts // copied from f, so that the common path does not load f
+	eq    string
+	m     *strMatcher
+	other func(value) bool
+	neg   bool
+}
 
-// eqTest is equality with a string.
-type eqTest string
+func (l *strLeaf) test(s string) bool {
+	if l.m != nil {
+		return l.m.match(s)
+	}
+	return s == l.eq
+}
 
-func (e eqTest) test(s string) bool { return string(e) == s }
+// eval evaluates the leaf on ev.
+func (l *strLeaf) eval(ev *event.Event) bool { return l.any(ev) != l.neg }
 
-// funcTest is any function on strings.
-type funcTest func(string) bool
+// any reports whether some indexed value of the field passes the test, with a fast
+// path for source strings indexed as they are.
+func (l *strLeaf) any(ev *event.Event) bool {
+	for _, raw := range ev.Values(l.ff.slot) {
+		if raw.Kind == event.KindString && l.ff.fastString(raw.Str) {
+			if l.test(raw.Str) {
+				return true
+			}
+			continue
+		}
+		if v, ok := l.f.convert(raw); ok && l.testValue(v) {
+			return true
+		}
+	}
+	return l.ff.hasNullValue && ev.HasNull(l.ff.slot) && l.testValue(l.f.nullValue)
+}
 
-func (t funcTest) test(s string) bool { return t(s) }
+// fieldFacts are the facts about a field the string fast path reads (see
+// fieldRef.fastString), in a few bytes.
+type fieldFacts struct {
+	slot         event.Slot
+	strMax       int32 // 0: no bound; -1: no fast path at all
+	dynamic      bool
+	hasNullValue bool
+}
 
-// matcherTest is a strMatcher.
-type matcherTest struct{ m *strMatcher }
+func factsOf(f *fieldRef) fieldFacts {
+	ff := fieldFacts{slot: f.slot, strMax: -1, dynamic: f.typ == ftDynamic, hasNullValue: f.hasNullValue}
+	if f.fastStr && f.strMax >= 0 && f.strMax <= math.MaxInt32 {
+		ff.strMax = int32(f.strMax)
+	}
+	return ff
+}
 
-func (t matcherTest) test(s string) bool { return t.m.match(s) }
+// fastString is fieldRef.fastString on the copied facts.
+func (ff *fieldFacts) fastString(s string) bool {
+	if ff.strMax < 0 || ff.strMax > 0 && len(s) > int(ff.strMax) {
+		return false
+	}
+	return !ff.dynamic || !startsWithYear(s)
+}
 
-// matcherCond is the leaf "some string value of f matches m" (see anyString).
+func (l *strLeaf) testValue(v value) bool {
+	if v.k == kString {
+		return l.test(v.s)
+	}
+	return l.other != nil && l.other(v)
+}
+
+// leafCond makes a cond of l.
+func leafCond(l *strLeaf, cost int32) cond {
+	if l.f.hasConst {
+		return constCond(l.testValue(l.f.constVal) != l.neg)
+	}
+	l.ff = factsOf(l.f)
+	return cond{fn: l.eval, cost: cost, leaf: l}
+}
+
+// matcherCond is the leaf "some string value of f matches m".
 func matcherCond(f *fieldRef, m *strMatcher, other func(value) bool) cond {
-	return anyString(f, matcherTest{m}, other, m.cost())
+	return leafCond(&strLeaf{f: f, m: m, other: other}, m.cost())
 }
 
 // anyString is anyValue for tests on strings, with a fast path for source strings
 // indexed as they are. other, when not nil, tests the indexed values that are not
-// strings (a dynamic field's numbers, booleans and detected dates).
-func anyString[T stringTest](f *fieldRef, t T, other func(value) bool, cost int32) cond {
+// strings.
+func anyString(f *fieldRef, test func(string) bool, other func(value) bool, cost int32) cond {
 	if f.hasConst {
-		return constCond(t.test(f.constVal.s))
+		return constCond(test(f.constVal.s))
 	}
 	return cond{cost: cost, fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
 			if raw.Kind == event.KindString && f.fastString(raw.Str) {
-				if t.test(raw.Str) {
+				if test(raw.Str) {
 					return true
 				}
 				continue
 			}
 			v, ok := f.convert(raw)
-			if ok && (v.k == kString && t.test(v.s) || v.k != kString && other != nil && other(v)) {
+			if ok && (v.k == kString && test(v.s) || v.k != kString && other != nil && other(v)) {
 				return true
 			}
 		}
@@ -466,7 +535,7 @@ func anyString[T stringTest](f *fieldRef, t T, other func(value) bool, cost int3
 			return false
 		}
 		v := f.nullValue
-		return v.k == kString && t.test(v.s) || v.k != kString && other != nil && other(v)
+		return v.k == kString && test(v.s) || v.k != kString && other != nil && other(v)
 	}}
 }
 

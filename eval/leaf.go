@@ -196,7 +196,7 @@ func termCond(f *fieldRef, o *operand) cond {
 		if f.typ == ftDynamic {
 			other = o.eq // a dynamic number, boolean or date against a string constant
 		}
-		return anyString(f, eqTest(s), other, costTerm)
+		return leafCond(&strLeaf{f: f, eq: s, other: other}, costTerm)
 	}
 	return anyValue(f, o.eq, costTerm)
 }
@@ -257,7 +257,7 @@ func (c *compiler) matchLeaf(n *eql.Match, neg bool) (cond, bool, error) {
 			return false
 		}
 	}
-	return anyString(f, funcTest(test), nil, costRegex*int32(len(tests))).negIf(neg), true, nil
+	return anyString(f, test, nil, costRegex*int32(len(tests))).negIf(neg), true, nil
 }
 
 // patternTest compiles one pattern of ':', like or regex.

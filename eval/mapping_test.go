@@ -233,6 +233,11 @@ func TestFastStringAgreesWithNormalize(t *testing.T) {
 			if gok != wok || fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
 				t.Errorf("%s: convert(%+v) = %#v, %v; Normalize gives %#v, %v", f.name, v, got, gok, want, wok)
 			}
+			// The facts a string leaf copies decide the fast path as f does.
+			ff := factsOf(f)
+			if v.Kind == event.KindString && ff.fastString(v.Str) != f.fastString(v.Str) {
+				t.Errorf("%s: facts fastString(%.20q) = %v, fieldRef says %v", f.name, v.Str, ff.fastString(v.Str), f.fastString(v.Str))
+			}
 		}
 	}
 }
