@@ -5,6 +5,8 @@
 # all measured in this run, each under /usr/bin/time -v for its peak RSS:
 #   - line split only (the I/O floor: reading and splitting lines, nothing parsed)
 #   - full parse (the baseline: every line fully parsed by valyala/fastjson, every value visited)
+#   - input decode only: reading and decoding with Tripline's selective decoder the fields the
+#     single-event filter reads, then those all 1,024 rules read (bench/decodeonly), nothing else
 #   - tripline query, a single-event filter           (GOMAXPROCS=1 and 2)
 #   - tripline detect, the seed rule                   (GOMAXPROCS=1 and 2)
 #   - tripline detect, all 1,024 EQL rules of ../shared/rules/detection-rules, when present
@@ -63,6 +65,7 @@ cd "$root"
 echo "building..." >&2
 go build -o "$tmp/gen" ./bench/gen
 go build -o "$tmp/fullparse" ./bench/fullparse
+go build -o "$tmp/decodeonly" ./bench/decodeonly
 tripline=""
 if [ -n "${TRIPLINE_BIN:-}" ]; then # an already built tripline (or a stand-in), for testing this script
 	tripline=$TRIPLINE_BIN
@@ -135,6 +138,12 @@ measure "full parse, fastjson (baseline)" - "$tmp/fullparse" "$events"
 full_ns=${r_ns[1]}
 
 filter='process where process.name == "bash"'
+measure "input decode only (fields of the filter)" 1 "$tmp/decodeonly" -query "$filter" "$events"
+if [ -d "$shared/rules/detection-rules" ]; then
+	measure "input decode only (fields of all 1,024 rules)" 1 "$tmp/decodeonly" -rules "$shared/rules/detection-rules" "$events"
+else
+	note_row "input decode only (fields of all 1,024 rules)" 1 "skipped: ../shared is absent"
+fi
 for procs in 1 2; do
 	if has_cmd query; then
 		measure "tripline query (single-event filter)" "$procs" "$tripline" query --format ndjson "$filter" "$events"
