@@ -20,12 +20,18 @@ import (
 
 // decodeRuleFast decodes the [rule] table of a detection-rules TOML file. ok is false when
 // the file is outside the subset handled here (including every malformed file): the caller
-// must then decode it the ordinary way.
-func decodeRuleFast(data string) (r *Rule, ok bool) {
+// must then decode it the ordinary way. sc, when not nil, is the parse tree's memory from
+// the previous call on the same goroutine.
+func decodeRuleFast(data string, sc *tomlScratch) (r *Rule, ok bool) {
 	if !plainText(data) {
 		return nil, false
 	}
-	p := tomlParser{s: data, root: &ttable{}}
+	if sc == nil {
+		sc = &tomlScratch{}
+	}
+	p := tomlParser{s: data, kvs: sc.kvs[:0], tvals: sc.tvals[:0], tabs: sc.tabs[:0], stack: sc.stack[:0]}
+	defer p.release(sc)
+	p.root = p.table()
 	p.cur = p.root
 	if !p.parse() {
 		return nil, false
@@ -106,6 +112,17 @@ func (t *ttable) get(k string) (tval, bool) {
 	return tval{}, false
 }
 
+// tomlScratch is the memory of the fast path's parse tree, kept from one file to the next
+// by one goroutine: nothing of a decoded Rule points into the tree (strings point into the
+// file's text, slices and maps are copies), so the tree is dead once the rule is decoded
+// and a Load allocates it a few times instead of once per file.
+type tomlScratch struct {
+	kvs   []tkv
+	tvals []tval
+	tabs  []ttable
+	stack []tval
+}
+
 // tomlParser parses the TOML subset; every method returns false on anything it does not
 // handle.
 type tomlParser struct {
@@ -114,11 +131,30 @@ type tomlParser struct {
 	root *ttable
 	cur  *ttable // the table key/value lines go to
 
-	// Tables' keys and arrays' elements are carved from these blocks, a few allocations
-	// per file instead of a few per table and array.
+	// Tables, their keys and arrays' elements are carved from these blocks. A full block is
+	// replaced by a larger one, never grown in place, so what was carved stays put.
 	kvs   []tkv
 	tvals []tval
+	tabs  []ttable
 	stack []tval // the elements of the arrays being read
+}
+
+// release clears the parts of the current blocks this parse used (so that they hold on to
+// nothing) and keeps the blocks, the largest so far, for the next file.
+func (p *tomlParser) release(sc *tomlScratch) {
+	clear(p.kvs)
+	clear(p.tvals)
+	clear(p.tabs)
+	sc.kvs, sc.tvals, sc.tabs, sc.stack = p.kvs[:0], p.tvals[:0], p.tabs[:0], p.stack[:0]
+}
+
+// table returns a new empty table from the parser's block.
+func (p *tomlParser) table() *ttable {
+	if len(p.tabs) == cap(p.tabs) {
+		p.tabs = make([]ttable, 0, max(32, 2*cap(p.tabs)))
+	}
+	p.tabs = p.tabs[:len(p.tabs)+1]
+	return &p.tabs[len(p.tabs)-1]
 }
 
 // add adds a key to a table (the caller has checked it is new). A table's first key gives
@@ -133,7 +169,7 @@ func (p *tomlParser) add(t *ttable, k string, v tval) {
 // keys returns an empty slice with room for n keys from the parser's block.
 func (p *tomlParser) keys(n int) []tkv {
 	if len(p.kvs)+n > cap(p.kvs) {
-		p.kvs = make([]tkv, 0, max(64, n))
+		p.kvs = make([]tkv, 0, max(128, n, 2*cap(p.kvs)))
 	}
 	kv := p.kvs[len(p.kvs) : len(p.kvs) : len(p.kvs)+n]
 	p.kvs = p.kvs[:len(p.kvs)+n]
@@ -146,7 +182,7 @@ func (p *tomlParser) vals(n int) []tval {
 		return []tval{}
 	}
 	if len(p.tvals)+n > cap(p.tvals) {
-		p.tvals = make([]tval, 0, max(32, n))
+		p.tvals = make([]tval, 0, max(64, n, 2*cap(p.tvals)))
 	}
 	v := p.tvals[len(p.tvals) : len(p.tvals)+n : len(p.tvals)+n]
 	p.tvals = p.tvals[:len(p.tvals)+n]
@@ -294,7 +330,7 @@ func (p *tomlParser) header() bool {
 		v, found := t.get(k)
 		switch {
 		case !found:
-			nt := &ttable{}
+			nt := p.table()
 			p.add(t, k, tval{kind: kTable, tab: nt})
 			t = nt
 		case v.kind == kTable && !v.tab.inline:
@@ -307,10 +343,13 @@ func (p *tomlParser) header() bool {
 	}
 	last := path[len(path)-1]
 	v, found := t.get(last)
-	nt := &ttable{defined: true}
+	nt := p.table()
+	nt.defined = true
 	switch {
 	case array && !found:
-		p.add(t, last, tval{kind: kAOT, tab: &ttable{elems: []*ttable{nt}}})
+		holder := p.table()
+		holder.elems = []*ttable{nt}
+		p.add(t, last, tval{kind: kAOT, tab: holder})
 	case array && v.kind == kAOT:
 		v.tab.elems = append(v.tab.elems, nt)
 	case !array && !found:
@@ -464,7 +503,8 @@ func (p *tomlParser) array() (tval, bool) {
 // inlineTable reads { key = value, ... } written on one line, without a trailing comma.
 func (p *tomlParser) inlineTable() (tval, bool) {
 	p.i++
-	t := &ttable{defined: true, inline: true}
+	t := p.table()
+	t.defined, t.inline = true, true
 	p.skipSpace()
 	if p.peek() == '}' {
 		p.i++

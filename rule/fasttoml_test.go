@@ -12,12 +12,13 @@ import (
 	"github.com/tripline/tripline/internal/testenv"
 )
 
-// checkFastTOML decodes data with the fast path and with BurntSushi/toml and fails when the
-// fast path accepts what BurntSushi/toml rejects or decodes differently. It returns whether
-// the fast path took the file.
-func checkFastTOML(t *testing.T, name string, data []byte) bool {
+// checkFastTOML decodes data with the fast path (with the memory sc left by earlier calls,
+// or none) and with BurntSushi/toml, and fails when the fast path accepts what
+// BurntSushi/toml rejects or decodes differently. It returns whether the fast path took the
+// file.
+func checkFastTOML(t *testing.T, name string, data []byte, sc *tomlScratch) bool {
 	t.Helper()
-	fast, ok := decodeRuleFast(string(data))
+	fast, ok := decodeRuleFast(string(data), sc)
 	if !ok {
 		return false
 	}
@@ -32,9 +33,11 @@ func checkFastTOML(t *testing.T, name string, data []byte) bool {
 	return true
 }
 
-// TestFastTOMLMatchesBurntSushi decodes every file of the corpus both ways.
+// TestFastTOMLMatchesBurntSushi decodes every file of the corpus both ways, the fast path
+// reusing its memory from file to file as Load does.
 func TestFastTOMLMatchesBurntSushi(t *testing.T) {
 	dir := testenv.Shared(t, "rules", "detection-rules")
+	var sc tomlScratch
 	var files, fast int
 	var slow []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -46,7 +49,7 @@ func TestFastTOMLMatchesBurntSushi(t *testing.T) {
 			return err
 		}
 		files++
-		if checkFastTOML(t, path, data) {
+		if checkFastTOML(t, path, data, &sc) {
 			fast++
 		} else {
 			slow = append(slow, strings.TrimPrefix(path, dir+"/"))
@@ -63,6 +66,7 @@ func TestFastTOMLMatchesBurntSushi(t *testing.T) {
 
 func TestFastTOMLEdgeCases(t *testing.T) {
 	const head = "[metadata]\nmaturity = \"production\"\n\n[rule]\nrule_id = \"x\"\n"
+	var sc tomlScratch // shared by the cases, in turn, as in Load
 	for _, tc := range []struct {
 		name string
 		doc  string
@@ -166,7 +170,7 @@ func TestFastTOMLEdgeCases(t *testing.T) {
 		{"quoted unicode key", head + "\"é\" = 1\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := checkFastTOML(t, tc.name, []byte(tc.doc)); got != tc.fast {
+			if got := checkFastTOML(t, tc.name, []byte(tc.doc), &sc); got != tc.fast {
 				_, err := decodeRuleTOML(tc.doc, tc.name)
 				t.Errorf("fast path took it: %v, want %v (BurntSushi/toml error: %v)", got, tc.fast, err)
 			}
@@ -181,7 +185,7 @@ func TestLoadSameWithoutFastPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !checkFastTOML(t, path, data) {
+		if !checkFastTOML(t, path, data, nil) {
 			t.Errorf("%s: fast path did not take it", path)
 		}
 	}
@@ -191,7 +195,7 @@ func TestLoadSameWithoutFastPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := decodeRuleFast(string(data)); ok {
+		if _, ok := decodeRuleFast(string(data), nil); ok {
 			t.Errorf("%s: fast path took a broken file", path)
 		}
 	}
@@ -243,7 +247,7 @@ func FuzzFastTOML(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkFastTOML(t, "fuzz", data)
+		checkFastTOML(t, "fuzz", data, nil)
 	})
 }
 
@@ -259,12 +263,13 @@ func BenchmarkLoadCorpus(b *testing.B) {
 	}
 }
 
-// BenchmarkParseTOML decodes every TOML file of the corpus on one goroutine, through
-// ParseTOML and through BurntSushi/toml alone.
+// BenchmarkParseTOML decodes every TOML file of the corpus on one goroutine, as Load does
+// (fast path, reusing its memory) and through BurntSushi/toml alone.
 func BenchmarkParseTOML(b *testing.B) {
 	dir := testenv.Shared(b, "rules", "detection-rules")
 	var files [][]byte
 	var size int64
+	var sc tomlScratch
 	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && filepath.Ext(path) == ".toml" {
 			data, err := os.ReadFile(path)
@@ -280,7 +285,7 @@ func BenchmarkParseTOML(b *testing.B) {
 		name   string
 		decode func([]byte) error
 	}{
-		{"ParseTOML", func(d []byte) error { _, err := ParseTOML(d, "x"); return err }},
+		{"ParseTOML", func(d []byte) error { _, err := parseTOML(string(d), "x", &sc); return err }},
 		{"BurntSushi", func(d []byte) error { _, err := decodeRuleTOML(string(d), "x"); return err }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

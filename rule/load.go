@@ -108,14 +108,14 @@ func Load(ctx context.Context, paths ...string) (*Set, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf []byte // the file being read, reused from file to file
+			var fr fileReader // reused from file to file
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(items) || ctx.Err() != nil {
 					return
 				}
 				if items[i].err == nil {
-					results[i].rules, results[i].errs = readFile(items[i].path, &buf)
+					results[i].rules, results[i].errs = readFile(items[i].path, &fr)
 				}
 			}
 		}()
@@ -140,8 +140,8 @@ func Load(ctx context.Context, paths ...string) (*Set, error) {
 }
 
 // readFile reads the rules of one file: a Kibana export (.ndjson, .json) or a
-// detection-rules TOML file (anything else). buf is a buffer the TOML file may be read into.
-func readFile(path string, buf *[]byte) ([]*Rule, []error) {
+// detection-rules TOML file (anything else), with the memory of fr.
+func readFile(path string, fr *fileReader) ([]*Rule, []error) {
 	if ext := strings.ToLower(filepath.Ext(path)); ext == ".ndjson" || ext == ".json" {
 		f, err := os.Open(path)
 		if err != nil {
@@ -150,7 +150,7 @@ func readFile(path string, buf *[]byte) ([]*Rule, []error) {
 		defer f.Close()
 		return ReadNDJSON(f, path)
 	}
-	r, err := loadTOMLFile(path, buf)
+	r, err := fr.loadTOMLFile(path)
 	if err != nil {
 		return nil, []error{err}
 	}
@@ -204,19 +204,26 @@ type tomlFile struct {
 
 // LoadTOMLFile reads one detection-rules TOML file.
 func LoadTOMLFile(path string) (*Rule, error) {
-	var buf []byte
-	return loadTOMLFile(path, &buf)
+	var fr fileReader
+	return fr.loadTOMLFile(path)
 }
 
-// loadTOMLFile reads one detection-rules TOML file, through the reusable buffer buf: the
-// rule's strings are then parts of one string copy of the file.
-func loadTOMLFile(path string, buf *[]byte) (*Rule, error) {
-	data, err := readInto(path, *buf)
-	*buf = data
+// fileReader is the memory one goroutine reuses from file to file: the buffer files are
+// read into, and the TOML fast path's parse tree.
+type fileReader struct {
+	buf  []byte
+	toml tomlScratch
+}
+
+// loadTOMLFile reads one detection-rules TOML file. The rule's strings are parts of one
+// string copy of the file.
+func (fr *fileReader) loadTOMLFile(path string) (*Rule, error) {
+	data, err := readInto(path, fr.buf)
+	fr.buf = data
 	if err != nil {
 		return nil, &FileError{Source{Path: path}, err}
 	}
-	return parseTOML(string(data), path)
+	return parseTOML(string(data), path, &fr.toml)
 }
 
 // ParseTOML parses the text of a detection-rules TOML file; path is used in messages and
@@ -227,11 +234,12 @@ func loadTOMLFile(path string, buf *[]byte) (*Rule, error) {
 // path (see decodeRuleFast); the others, including every malformed file, by
 // github.com/BurntSushi/toml, with the same result.
 func ParseTOML(data []byte, path string) (*Rule, error) {
-	return parseTOML(string(data), path)
+	return parseTOML(string(data), path, nil)
 }
 
-func parseTOML(data, path string) (*Rule, error) {
-	r, ok := decodeRuleFast(data)
+// parseTOML is ParseTOML with the fast path's memory (nil for none).
+func parseTOML(data, path string, sc *tomlScratch) (*Rule, error) {
+	r, ok := decodeRuleFast(data, sc)
 	if !ok {
 		var err error
 		if r, err = decodeRuleTOML(data, path); err != nil {
