@@ -68,10 +68,10 @@ func (e *Event) unescape(raw []byte) string {
 }
 
 // Clone returns a copy of e that owns all its memory: it stays valid whatever happens to
-// the input buffer and to e afterwards. The copy is as compact as e: its values, spans
-// and bits (up to the last slot with something recorded) are copied as they are, in at
-// most five allocations (the Event, its values, spans and bits, and one buffer for the
-// document and the strings that do not point into it), whatever the number of slots.
+// the input buffer and to e afterwards. The copy is as compact as e: its values and spans
+// are copied as they are, and its bits up to the last slot with something recorded (24
+// bytes per 64 slots), in at most five allocations (the Event, its values, spans and
+// bits, and one buffer for the document and the strings that do not point into it).
 func (e *Event) Clone() *Event {
 	c := &Event{Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source, Line: e.Line, clone: true}
 	extra := 0
