@@ -252,45 +252,37 @@ func (d *Decoder) scatter() {
 // that of the slots recorded, plus one word per 64 slots.
 func (d *Decoder) finish(ok bool) {
 	e := d.ev
-	total := 0
-	if ok {
-		for _, w := range d.seen {
-			total += bits.OnesCount64(w)
-		}
-	}
-	spans := slices.Grow(e.spans[:0], total)[:total]
-	r := 0
-	pos := uint32(0) // when scattered: where the next slot's values go
+	spans := e.spans[:0]
 	for wi, w := range d.seen {
 		nulls := d.nulls[wi]
 		d.seen[wi], d.nulls[wi] = 0, 0
 		if !ok {
 			w, nulls = 0, 0
 		}
-		b := &e.bits[wi]
-		b.vals, b.nulls, b.rank = 0, nulls, uint32(r)
+		rank, vals := len(spans), uint64(0)
 		for ; w != 0; w &= w - 1 {
 			i := bits.TrailingZeros64(w)
-			sp := d.spans[wi<<6+i]
-			if sp.end == sp.start { // nulls only
-				continue
+			if sp := d.spans[wi<<6+i]; sp.end != sp.start { // else nulls only
+				vals |= 1 << i
+				spans = append(spans, sp)
 			}
-			b.vals |= 1 << i
-			if d.scattered {
-				n := sp.end - sp.start
-				sp = span{pos, pos} // end is where the slot's next value goes
-				pos += n
-			}
-			spans[r] = sp
-			r++
 		}
+		e.bits[wi] = bitWord{vals: vals, nulls: nulls, rank: uint32(rank)}
 	}
-	e.spans = spans[:r]
-	if !ok {
+	e.spans = spans
+	switch {
+	case !ok:
 		e.arena = e.arena[:0]
-	} else if !d.scattered {
+	case !d.scattered:
 		e.vals = append(e.vals[:0], d.vals...)
-	} else {
+	default:
+		// The spans hold counts: make them ranges of the grouped values, each empty for
+		// now (end is where the slot's next value goes), then place the values.
+		pos := uint32(0)
+		for i, sp := range spans {
+			spans[i] = span{pos, pos}
+			pos += sp.end - sp.start
+		}
 		e.vals = slices.Grow(e.vals[:0], len(d.vals))[:len(d.vals)]
 		for k, s := range d.owner {
 			sp := e.span(s)
