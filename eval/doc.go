@@ -50,6 +50,18 @@
 // whole second). Conversions Elasticsearch would fail the search on are compile
 // errors with the constant's position.
 //
+// # Evaluation cost
+//
+// Chains of and/or compile into one list each, their operands ordered by an
+// estimated cost (term and range tests, then string matchers, regular expressions and
+// scripts last); at this level every operand is a two-valued test without side
+// effects, so the order cannot change a result. String leaves (equality, ':', like,
+// in, in~, startsWith, endsWith, stringContains) are evaluated in place by the list
+// rather than through a closure. Their patterns compile into one matcher per leaf: a
+// set of literals, prefix, suffix and infix byte tests and general byte patterns on
+// the value ASCII-lower-cased once into a stack buffer, with the rune-by-rune
+// wildcard as the reference for what the byte path cannot decide (see strMatcher).
+//
 // # Runtime errors
 //
 // Where Elasticsearch fails the whole search at run time (integer overflow,

@@ -192,12 +192,6 @@ func (m *strMatcher) cost() int32 {
 	return c
 }
 
-// onlyLiterals reports whether the matcher is a set of strings (in~ or ':' without
-// wildcards) that the byte path decides alone.
-func (m *strMatcher) onlyLiterals() bool {
-	return !m.all && !m.needCopy && len(m.slow) == 0
-}
-
 // match reports whether s matches some pattern.
 func (m *strMatcher) match(s string) bool {
 	if m.all {
