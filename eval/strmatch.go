@@ -36,21 +36,22 @@ const qMark = 0xFF
 // values, where a code point is a byte. Patterns with a non-ASCII character are
 // kept on the rune path, as are all patterns for values longer than maxFastValue.
 type strMatcher struct {
+	// The fields every match reads first, together at the start.
 	insensitive bool
 	all         bool // some pattern matches every string ("*")
+	needCopy    bool // some byte pattern other than a literal: the value is copied
+	needASCII   bool // some general pattern has "?"
+	maxLit      int  // the length of the longest literal
 
 	// Literal patterns (lower-cased when insensitive): a short list or a set.
-	lits   []string
 	litSet map[string]struct{}
-	maxLit int
+	lits   []string
 
 	// Wildcard patterns of the common shapes, lower-cased when insensitive.
-	prefixes  [][]byte // "p*" and startsWith
-	suffixes  [][]byte // "*s"
-	infixes   [][]byte // "*i*"
-	general   []bytePattern
-	needCopy  bool // some byte pattern other than a literal: the value is copied
-	needASCII bool // some general pattern has "?"
+	prefixes [][]byte // "p*" and startsWith
+	suffixes [][]byte // "*s"
+	infixes  [][]byte // "*i*"
+	general  []bytePattern
 
 	// fastRef holds the reference test of every byte-path pattern, for values longer
 	// than maxFastValue; slow the patterns the byte path cannot decide.
