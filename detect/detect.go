@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
@@ -508,17 +509,20 @@ func (rt *router) candidates(ev *event.Event) []int {
 		rt.epoch = 1
 	}
 	cand := rt.cand[:0]
+	addOne := func(e ruleTerms) {
+		i := e.rule
+		switch {
+		case rt.mark[i] == rt.epoch:
+			rt.terms[i] |= e.terms
+		case allowed == nil || allowed[i]:
+			rt.mark[i] = rt.epoch
+			rt.terms[i] = e.terms
+			cand = append(cand, i)
+		}
+	}
 	add := func(list []ruleTerms) {
 		for _, e := range list {
-			i := e.rule
-			switch {
-			case rt.mark[i] == rt.epoch:
-				rt.terms[i] |= e.terms
-			case allowed == nil || allowed[i]:
-				rt.mark[i] = rt.epoch
-				rt.terms[i] = e.terms
-				cand = append(cand, i)
-			}
+			addOne(e)
 		}
 	}
 	x := d.index.Load()
@@ -541,33 +545,40 @@ func (rt *router) candidates(ev *event.Event) []int {
 				break
 			}
 			upper, nonASCII := hasUpperOrNonASCII(v.Str)
-			switch {
-			case nonASCII:
+			if nonASCII {
 				add(x.all)
 				continue
-			case upper:
+			}
+			// low is the value ASCII-lower-cased: a copy when it has upper-case letters,
+			// else its own bytes (only read).
+			var low []byte
+			if upper {
 				rt.lowBuf = append(rt.lowBuf[:0], v.Str...)
 				for i, c := range rt.lowBuf {
 					if 'A' <= c && c <= 'Z' {
 						rt.lowBuf[i] = c + 'a' - 'A'
 					}
 				}
-				add(x.byVal[string(rt.lowBuf)])
-			default:
-				add(x.byVal[v.Str])
+				low = rt.lowBuf
+			} else {
+				low = unsafe.Slice(unsafe.StringData(v.Str), len(v.Str))
 			}
-			if len(x.byPrefix) > 0 && len(v.Str) >= PrefixLen {
-				if upper {
-					add(x.byPrefix[string(rt.lowBuf[:PrefixLen])])
-				} else {
-					add(x.byPrefix[v.Str[:PrefixLen]])
+			add(x.byVal[string(low)])
+			if len(low) < PrefixLen {
+				continue
+			}
+			if len(x.byPrefix) > 0 {
+				for _, e := range x.byPrefix[string(low[:PrefixLen])] {
+					if hasPrefix(low, e.lit) {
+						addOne(e.ruleTerms)
+					}
 				}
 			}
-			if len(x.bySuffix) > 0 && len(v.Str) >= PrefixLen {
-				if upper {
-					add(x.bySuffix[string(rt.lowBuf[len(rt.lowBuf)-PrefixLen:])])
-				} else {
-					add(x.bySuffix[v.Str[len(v.Str)-PrefixLen:]])
+			if len(x.bySuffix) > 0 {
+				for _, e := range x.bySuffix[string(low[len(low)-PrefixLen:])] {
+					if hasSuffix(low, e.lit) {
+						addOne(e.ruleTerms)
+					}
 				}
 			}
 		}

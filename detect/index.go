@@ -30,7 +30,7 @@ type Requirement []FieldValues
 // that starts with one of Prefixes or ends with one of Suffixes. Values, Prefixes and
 // Suffixes are ASCII lower-cased: the requirement is checked ASCII-case-insensitively, a
 // superset of "==", ":" and like (the filter itself decides). Every prefix and suffix is
-// PrefixLen bytes long.
+// at least PrefixLen bytes long.
 type FieldValues struct {
 	Field    string
 	Values   []string
@@ -38,8 +38,9 @@ type FieldValues struct {
 	Suffixes []string
 }
 
-// PrefixLen is the length of FieldValues.Prefixes: a wildcard pattern whose literal
-// beginning is shorter gives no requirement. The index looks up the first PrefixLen bytes
+// PrefixLen is the shortest length of FieldValues.Prefixes and Suffixes: a wildcard pattern
+// whose literal beginning (end) is shorter gives no requirement. The index looks up the
+// first (last) PrefixLen bytes of each value, then checks the whole prefix (suffix)
 // of each value, once.
 const PrefixLen = 3
 
@@ -148,44 +149,66 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 	return nil
 }
 
-// constPrefix returns the lower-cased first PrefixLen bytes of a wildcard pattern whose
-// literal beginning (before the first *, ? or backslash) has that many plain ASCII bytes
-// and does not start as a date or a number could (digit, + or -).
+// constPrefix returns the lower-cased literal beginning of a wildcard pattern (before its
+// first *, ? or backslash, or non-ASCII byte) when it is at least PrefixLen bytes long and
+// does not start as a date or a number could (digit, + or -).
 func constPrefix(x eql.Expr) (string, bool) {
 	lit, ok := x.(*eql.Literal)
-	if !ok || lit.Kind != eql.LitString || len(lit.Str) < PrefixLen {
+	if !ok || lit.Kind != eql.LitString {
 		return "", false
 	}
-	p, ok := plainLower(lit.Str[:PrefixLen])
-	if !ok {
+	n := 0
+	for n < len(lit.Str) && plainByte(lit.Str[n]) {
+		n++
+	}
+	if n < PrefixLen {
 		return "", false
 	}
-	if c := p[0]; ('0' <= c && c <= '9') || c == '+' || c == '-' {
+	if c := lit.Str[0]; ('0' <= c && c <= '9') || c == '+' || c == '-' {
 		return "", false
 	}
-	return p, true
+	return asciiLower(lit.Str[:n]), true
 }
 
-// constSuffix returns the lower-cased last PrefixLen bytes of a wildcard pattern whose
-// literal end (after the last *, ? or backslash) has that many ASCII letters, '.', '_' or
-// '/' (no digit, sign or colon, which a date or a number could end with), e.g. "exe" for
-// "*\\cmd.exe" (a backslash before them is an ordinary character in ':' and like patterns).
+// constSuffix returns the lower-cased literal end of a wildcard pattern (after its last *,
+// ? or backslash, or non-ASCII byte) when it is at least PrefixLen bytes long and its last
+// PrefixLen bytes are ASCII letters, '.', '_' or '/' (no digit, sign or colon, which a date
+// or a number could end with), e.g. "cmd.exe" for "*\\cmd.exe" (a backslash is an ordinary
+// character in ':' and like patterns, but the literal end stops there).
 func constSuffix(x eql.Expr) (string, bool) {
 	lit, ok := x.(*eql.Literal)
-	if !ok || lit.Kind != eql.LitString || len(lit.Str) < PrefixLen {
+	if !ok || lit.Kind != eql.LitString {
 		return "", false
 	}
-	b := []byte(lit.Str[len(lit.Str)-PrefixLen:])
-	for i, c := range b {
+	n := 0
+	for n < len(lit.Str) && plainByte(lit.Str[len(lit.Str)-1-n]) {
+		n++
+	}
+	if n < PrefixLen {
+		return "", false
+	}
+	for _, c := range []byte(lit.Str[len(lit.Str)-PrefixLen:]) {
 		switch {
-		case 'a' <= c && c <= 'z', c == '.', c == '_', c == '/':
-		case 'A' <= c && c <= 'Z':
-			b[i] = c + 'a' - 'A'
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '.', c == '_', c == '/':
 		default:
 			return "", false
 		}
 	}
-	return string(b), true
+	return asciiLower(lit.Str[len(lit.Str)-n:]), true
+}
+
+// plainByte reports whether c can be part of a pattern's literal beginning or end.
+func plainByte(c byte) bool { return c < 0x80 && c != '*' && c != '?' && c != '\\' }
+
+// asciiLower lower-cases the ASCII letters of s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func single(fv FieldValues, m *mapping.Mapping) []Requirement {
@@ -299,9 +322,28 @@ func indexable(fv FieldValues, m *mapping.Mapping) bool {
 type fieldIndex struct {
 	slot     event.Slot
 	byVal    map[string][]ruleTerms
-	byPrefix map[string][]ruleTerms // by the first PrefixLen bytes of the value
-	bySuffix map[string][]ruleTerms // by the last PrefixLen bytes of the value
+	byPrefix map[string][]affixTerms // by the first PrefixLen bytes of the value
+	bySuffix map[string][]affixTerms // by the last PrefixLen bytes of the value
 	all      []ruleTerms
+}
+
+// affixTerms is an entry of a prefix or suffix index: the rule's terms, for a value that
+// starts (ends) with lit.
+type affixTerms struct {
+	ruleTerms
+	lit string
+}
+
+// addAffix adds rule i's terms under the prefix or suffix lit, found by key.
+func addAffix(m map[string][]affixTerms, key, lit string, i int, terms uint64) {
+	l := m[key]
+	for k := range l {
+		if l[k].rule == i && l[k].lit == lit {
+			l[k].terms |= terms
+			return
+		}
+	}
+	m[key] = append(l, affixTerms{ruleTerms{i, terms}, lit})
 }
 
 // ruleTerms is an entry of the index: a rule, and the terms of it (a bit per term, in the
@@ -434,7 +476,7 @@ func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIn
 						fieldIdx[e.Field] = fi
 						slot, _ := d.fields.Lookup(e.Field)
 						x.fieldIdx = append(x.fieldIdx, fieldIndex{slot: slot,
-							byVal: map[string][]ruleTerms{}, byPrefix: map[string][]ruleTerms{}, bySuffix: map[string][]ruleTerms{}})
+							byVal: map[string][]ruleTerms{}, byPrefix: map[string][]affixTerms{}, bySuffix: map[string][]affixTerms{}})
 					}
 					f := &x.fieldIdx[fi]
 					f.all = appendRule(f.all, i, terms)
@@ -442,10 +484,10 @@ func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIn
 						f.byVal[v] = appendRule(f.byVal[v], i, terms)
 					}
 					for _, v := range e.Prefixes {
-						f.byPrefix[v] = appendRule(f.byPrefix[v], i, terms)
+						addAffix(f.byPrefix, v[:PrefixLen], v, i, terms)
 					}
 					for _, v := range e.Suffixes {
-						f.bySuffix[v] = appendRule(f.bySuffix[v], i, terms)
+						addAffix(f.bySuffix, v[len(v)-PrefixLen:], v, i, terms)
 					}
 				}
 			case best == -1:
@@ -486,9 +528,11 @@ type indexSampler struct {
 }
 
 type sampledField struct {
-	name                      string
-	slot                      event.Slot
-	cats, vals, prefix, suffx bool
+	name       string
+	slot       event.Slot
+	cats, vals bool
+	prefixes   map[string][]string // by their first PrefixLen bytes
+	suffixes   map[string][]string // by their last PrefixLen bytes
 }
 
 func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) *indexSampler {
@@ -512,9 +556,16 @@ func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) 
 		case 'v':
 			f.vals = true
 		case 'p':
-			f.prefix = true
+			if f.prefixes == nil {
+				f.prefixes = map[string][]string{}
+			}
+			f.prefixes[k.value[:PrefixLen]] = append(f.prefixes[k.value[:PrefixLen]], k.value)
 		case 's':
-			f.suffx = true
+			if f.suffixes == nil {
+				f.suffixes = map[string][]string{}
+			}
+			key := k.value[len(k.value)-PrefixLen:]
+			f.suffixes[key] = append(f.suffixes[key], k.value)
 		}
 	}
 	slices.SortFunc(s.fields, func(a, b sampledField) int { return strings.Compare(a.name, b.name) })
@@ -542,11 +593,15 @@ func (s *indexSampler) observe(ev *event.Event, n int) bool {
 				s.count(indexKey{f.name, 'v', string(s.low)})
 			}
 			if len(s.low) >= PrefixLen {
-				if f.prefix {
-					s.count(indexKey{f.name, 'p', string(s.low[:PrefixLen])})
+				for _, lit := range f.prefixes[string(s.low[:PrefixLen])] {
+					if hasPrefix(s.low, lit) {
+						s.count(indexKey{f.name, 'p', lit})
+					}
 				}
-				if f.suffx {
-					s.count(indexKey{f.name, 's', string(s.low[len(s.low)-PrefixLen:])})
+				for _, lit := range f.suffixes[string(s.low[len(s.low)-PrefixLen:])] {
+					if hasSuffix(s.low, lit) {
+						s.count(indexKey{f.name, 's', lit})
+					}
 				}
 			}
 		}
@@ -601,4 +656,12 @@ func hasUpperOrNonASCII(s string) (upper, nonASCII bool) {
 		}
 	}
 	return upper, false
+}
+
+// hasPrefix and hasSuffix are strings.HasPrefix and HasSuffix for a byte slice, without
+// converting it.
+func hasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:len(s)]) == s }
+
+func hasSuffix(b []byte, s string) bool {
+	return len(b) >= len(s) && string(b[len(b)-len(s):]) == s
 }

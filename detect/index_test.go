@@ -38,16 +38,16 @@ func TestRoutes(t *testing.T) {
 		{`process where not a == "x"`, nil, `process`},
 		{`process where a not in ("x")`, nil, `process`},
 		{`process where a : "x*" and b like "y" and c == 1 and d == "é"`, nil, `process [b=y]`},
-		// wildcard patterns: their first PrefixLen (3) bytes, when literal, ASCII and not
-		// the start of a date or a number
-		{`process where a : ("Python*", "perl", "rub?") and b like~ "cur*" and c like "*x"`, nil, `process [a=perl,pyt*,rub*] [b=cur*]`},
+		// wildcard patterns: their literal beginning, when at least PrefixLen (3) bytes,
+		// ASCII and not the start of a date or a number
+		{`process where a : ("Python*", "perl", "rub?") and b like~ "cur*" and c like "*x"`, nil, `process [a=perl,python*,rub*] [b=cur*]`},
 		{`process where a : ("py*", "perl") or a like "x\*yz*"`, nil, `process`},
 		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process`},
 		{`process where a : "abc*" or b == "x"`, nil, `process [a=abc*|b=x]`},
-		// else their last PrefixLen bytes, when ASCII letters, '.', '_' or '/'
-		{`process where a : ("*\\CMD.exe", "?:\\x\\*.Dll", "pyth*") and b like "*.so"`, nil, `process [a=pyt*,*exe,*dll] [b=*.so]`},
+		// else their literal end, when its last PrefixLen bytes are ASCII letters, '.', '_' or '/'
+		{`process where a : ("*\\CMD.exe", "?:\\x\\*.Dll", "pyth*") and b like "*.so"`, nil, `process [a=pyth*,*cmd.exe,*.dll] [b=*.so]`},
 		{`process where a : "*v1.2" or b : "*ab?" or c : "*é"`, nil, `process`},
-		{`process where a : "*.exe" or b == "x"`, nil, `process [a=*exe|b=x]`},
+		{`process where a : "*.exe" or b == "x"`, nil, `process [a=*.exe|b=x]`},
 		{`process where a regex "abc.*"`, nil, `process`},
 		{`process where a == "2024-01-01"`, nil, `process`},
 		{`process where length(a) == "x" and "x" == b`, nil, `process [b=x]`},

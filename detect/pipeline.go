@@ -36,6 +36,8 @@ type batch struct {
 	candEnd []int // candidates of event i: cands[candEnd[i-1]:candEnd[i]]
 	cands   []int
 	masks   []uint64 // for each candidate, the terms it matches
+	terms   []uint64 // for each candidate, the terms the index found possible
+	evOf    []int32  // for each candidate, its event
 	done    chan struct{}
 }
 
@@ -174,12 +176,18 @@ func (p *pipeline) close(ctx context.Context) error {
 
 // worker is one worker goroutine's state: its decoder and router.
 type worker struct {
-	d   *Detector
-	dec *event.Decoder
-	rt  *router
+	d     *Detector
+	dec   *event.Decoder
+	rt    *router
+	count []int32 // scratch for grouping a batch's candidates by rule
+	order []int32
 }
 
-// run decodes, routes and filters the events of a batch.
+// run decodes, routes and filters the events of a batch. The filters run rule by rule, not
+// event by event: each rule evaluates all the events of the batch offered to it in a row,
+// so that its compiled filter stays in the processor's caches while the batch's events
+// (a few hundred kilobytes of decoded values) do too. Event by event, with ~20 of 1,024
+// rules offered each event, nearly every filter evaluation started with cache misses.
 func (w *worker) run(b *batch) {
 	d := w.d
 	if cap(b.evs) < b.n {
@@ -192,6 +200,7 @@ func (w *worker) run(b *batch) {
 	b.errs, b.noIndex = b.errs[:b.n], b.noIndex[:b.n]
 	clear(b.errs)
 	clear(b.noIndex)
+	b.terms, b.evOf = b.terms[:0], b.evOf[:0]
 	start := 0
 	for i := 0; i < b.n; i++ {
 		doc := b.buf[start:b.ends[i]:b.ends[i]]
@@ -204,13 +213,36 @@ func (w *worker) run(b *batch) {
 		}
 		b.noIndex[i] = !w.rt.prepare(ev, b.srcs[i])
 		for _, r := range w.rt.candidates(ev) {
-			var mask uint64
-			if rs := d.rules[r]; rs.split != nil {
-				mask = matchTerms(rs.split, ev, w.rt.terms[r])
-			}
 			b.cands = append(b.cands, r)
-			b.masks = append(b.masks, mask)
+			b.masks = append(b.masks, 0)
+			b.terms = append(b.terms, w.rt.terms[r])
+			b.evOf = append(b.evOf, int32(i))
 		}
 		b.candEnd = append(b.candEnd, len(b.cands))
+	}
+	// Group the candidates by rule (a counting sort, stable: events stay in order).
+	if cap(w.count) < len(d.rules)+1 {
+		w.count = make([]int32, len(d.rules)+1)
+	}
+	count := w.count[:len(d.rules)+1]
+	clear(count)
+	for _, r := range b.cands {
+		count[r+1]++
+	}
+	for r := 1; r < len(count); r++ {
+		count[r] += count[r-1]
+	}
+	if cap(w.order) < len(b.cands) {
+		w.order = make([]int32, len(b.cands))
+	}
+	order := w.order[:len(b.cands)]
+	for k, r := range b.cands {
+		order[count[r]] = int32(k)
+		count[r]++
+	}
+	for _, k := range order {
+		if rs := d.rules[b.cands[k]]; rs.split != nil {
+			b.masks[k] = matchTerms(rs.split, &b.evs[b.evOf[k]], b.terms[k])
+		}
 	}
 }
