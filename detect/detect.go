@@ -126,8 +126,10 @@ type Options struct {
 	// Workers is the number of goroutines that decode events, route them and evaluate the
 	// rules' filters, ahead of the in-order part (sequence state, alerts), which stays on the
 	// caller's goroutine: 0 means runtime.GOMAXPROCS(0) in batch mode and none in streaming
-	// mode, 1 means none (everything in Process). Events are handed over in batches of 256,
-	// so a streaming caller that sets it sees alerts only once a batch is full (or at Close).
+	// mode, 1 means none: in batch mode Process still gathers events in batches of 256 and
+	// runs each, filters rule by rule, when it is full; in streaming mode each event is
+	// handled in Process. Events are handed to workers in batches of 256, so a streaming
+	// caller that sets it above 1 sees alerts only once a batch is full (or at Close).
 	// The results are the same whatever the number.
 	Workers int
 	// NoInOrder turns off matching sequences as events come in batch mode (see
@@ -274,7 +276,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	if workers == 0 && !opts.Streaming {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if workers > 1 {
+	if workers > 1 || (workers == 1 && !opts.Streaming) {
 		d.pipe = d.newPipeline(workers)
 	}
 	return d, nil

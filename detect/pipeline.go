@@ -60,9 +60,15 @@ type pipeline struct {
 	cur      *batch
 	maxIn    int
 	wg       sync.WaitGroup
+	inline   *worker // set when the batches run on the caller's goroutine
 }
 
+// newPipeline starts workers goroutines, or none when workers is 1: each batch is then
+// run on the caller's goroutine as soon as it is full, still rule by rule (see worker.run).
 func (d *Detector) newPipeline(workers int) *pipeline {
+	if workers == 1 {
+		return &pipeline{d: d, inline: &worker{d: d, dec: event.NewDecoder(d.fields), rt: d.newRouter()}}
+	}
 	p := &pipeline{d: d, work: make(chan *batch, 2*workers), maxIn: 4 * workers}
 	for range workers {
 		w := &worker{d: d, dec: event.NewDecoder(d.fields), rt: d.newRouter()}
@@ -105,6 +111,11 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 func (p *pipeline) send(ctx context.Context) error {
 	b := p.cur
 	p.cur = nil
+	if p.inline != nil {
+		p.inline.run(b)
+		p.inflight = append(p.inflight, b)
+		return p.consume(ctx, b)
+	}
 	b.done = make(chan struct{})
 	p.inflight = append(p.inflight, b)
 	p.work <- b
@@ -154,6 +165,12 @@ func (p *pipeline) consume(ctx context.Context, b *batch) error {
 
 // close processes every document added and stops the workers.
 func (p *pipeline) close(ctx context.Context) error {
+	if p.inline != nil {
+		if p.cur != nil && p.cur.n > 0 {
+			return p.send(ctx)
+		}
+		return nil
+	}
 	var first error
 	if p.cur != nil && p.cur.n > 0 {
 		b := p.cur
