@@ -262,4 +262,19 @@ func (w *worker) run(b *batch) {
 			b.masks[k] = matchTerms(rs.split, &b.evs[b.evOf[k]], b.terms[k])
 		}
 	}
+	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
+	// per event: Event.Keep).
+	for k, mask := range b.masks {
+		if mask == 0 {
+			continue
+		}
+		if kr, ok := d.rules[b.cands[k]].split.(eventKeeper); ok && kr.KeepsEvent(mask) {
+			b.evs[b.evOf[k]].Keep()
+		}
+	}
+}
+
+// eventKeeper is a SplitRunner that tells which matches it keeps a copy of (engine.Run).
+type eventKeeper interface {
+	KeepsEvent(mask uint64) bool
 }

@@ -127,6 +127,21 @@ func (q *Query) MatchTerms(ev *event.Event, terms uint64) uint64 {
 	return mask
 }
 
+// KeepsEvent reports whether pushing an event that matches the terms in mask makes the
+// Run keep a copy of it (Event.Keep): an event query's or a sample's match, or a match of a
+// sequence's first positive stage. A caller with spare goroutines may then make the copy
+// ahead, on the goroutine that decoded the event; later stages of a sequence may keep an
+// event too, which this does not tell.
+func (q *Query) KeepsEvent(mask uint64) bool {
+	if q.kind == kindSequence {
+		return mask&(1<<q.stages[q.pos[0]].term) != 0
+	}
+	return mask != 0
+}
+
+// KeepsEvent is r's query's KeepsEvent (safe for concurrent use).
+func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
+
 // MatchTerms is r's query's MatchTerms (safe for concurrent use).
 func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.MatchTerms(ev, terms) }
 
