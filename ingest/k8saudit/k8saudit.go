@@ -151,13 +151,47 @@ func mayBeRecord(doc []byte) bool {
 		if !bytes.HasPrefix(doc[k:], []byte(ev)) {
 			continue
 		}
-		// It must be the value of a "kind" member: `"kind"`, blanks, ':', blanks before it.
+		// It must be the value of a top-level "kind" member: `"kind"`, blanks, ':', blanks
+		// before it, inside the outermost object only (an ECS document made from an audit
+		// record has kubernetes.audit.kind "Event").
 		v := bytes.TrimRight(doc[:k], " \t\r\n")
-		if len(v) > 0 && v[len(v)-1] == ':' && bytes.HasSuffix(bytes.TrimRight(v[:len(v)-1], " \t\r\n"), []byte(`"kind"`)) {
+		if len(v) > 0 && v[len(v)-1] == ':' && bytes.HasSuffix(bytes.TrimRight(v[:len(v)-1], " \t\r\n"), []byte(`"kind"`)) &&
+			depthAt(doc, k) == 1 {
 			return true
 		}
 	}
 	return false
+}
+
+// depthAt returns how many objects and arrays are open at position k of doc, a position
+// outside strings. It skips strings by their quotes (IndexByte), so it reads the structure
+// bytes only; on malformed text the answer is only a guess (the parser then decides).
+func depthAt(doc []byte, k int) int {
+	depth := 0
+	for i := 0; i < k; i++ {
+		switch doc[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			for { // to the closing quote: one not preceded by an odd run of backslashes
+				j := bytes.IndexByte(doc[i+1:], '"')
+				if j < 0 {
+					return depth
+				}
+				i += 1 + j
+				n := 0
+				for b := i - 1; b >= 0 && doc[b] == '\\'; b-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+		}
+	}
+	return depth
 }
 
 // hasNeedle reports whether doc contains needle, finding the candidates by needle[off].

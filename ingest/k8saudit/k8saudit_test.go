@@ -501,11 +501,14 @@ func TestMayBeRecord(t *testing.T) {
 		{`{"operationName":"x"}`, true},
 		{`{"protoPayload":{}}`, true},
 		{`{"kind":"Pod"}`, false},
-		{`{"\u006bind":"Event"}`, true},             // an escaped key: left to the parser
-		{`{"path":"C:\\users\\x"}`, false},          // an escaped backslash before u is not \u
-		{`{"path":"C:\\\u0075sers"}`, true},         // \\ then \u
-		{`{"message":"\"kind\":\"Event\""}`, false}, // inside a string
-		{`{"a":"\\"}`, false},                       // ends with an escape
+		{`{"\u006bind":"Event"}`, true},                                                     // an escaped key: left to the parser
+		{`{"path":"C:\\users\\x"}`, false},                                                  // an escaped backslash before u is not \u
+		{`{"path":"C:\\\u0075sers"}`, true},                                                 // \\ then \u
+		{`{"message":"\"kind\":\"Event\""}`, false},                                         // inside a string
+		{`{"kubernetes":{"audit":{"kind":"Event","apiVersion":"audit.k8s.io/v1"}}}`, false}, // ECS, nested
+		{`{"a":"}\"{","b":[{}],"kind":"Event"}`, true},                                      // braces in strings
+		{`{"a":["x\\"],"kind":"EventList"}`, true},
+		{`{"a":"\\"}`, false}, // ends with an escape
 		{``, false},
 	} {
 		if got := mayBeRecord([]byte(c.doc)); got != c.want {
