@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/rule"
@@ -93,6 +94,9 @@ type CompileRequest struct {
 	// only those (and keep only what they need) for an event query, provided it reports
 	// every match through Compiled.Matched; otherwise it ignores MaxResults.
 	MaxResults int
+	// Memo is shared by every rule of the Detector, which calls its Next before pushing each
+	// event: a compiler using package engine passes it on (engine.Options.Memo).
+	Memo *engine.Memo
 	// InOrder (batch mode) says the Detector can run the rule again over all the events it
 	// matched: a compiler may then match a sequence as events come, while they come in
 	// order, instead of keeping them all until Flush, provided it sets Compiled.Disordered
@@ -194,7 +198,8 @@ type Detector struct {
 	pipe                      *pipeline // nil: events are handled in Process's goroutine
 	spill                     *spill    // batch: the events in-order rules matched
 	inOrderOK                 bool      // batch: sequences may match in order (spill or Options.Replay)
-	reruns                    int       // rules run again because their input was out of order
+	memo                      *engine.Memo
+	reruns                    int // rules run again because their input was out of order
 	alertErr                  error
 	ctx                       context.Context // of the current Process or Close call
 }
@@ -227,6 +232,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	}
 	d := &Detector{
 		opts:   opts,
+		memo:   engine.NewMemo(),
 		fields: event.NewFields(),
 		sink:   sink,
 		b: builder{
@@ -306,7 +312,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		}
 	}()
 	req := CompileRequest{
-		Rule: r, Statement: stmt, Fields: d.fields, Streaming: d.opts.Streaming,
+		Rule: r, Statement: stmt, Fields: d.fields, Streaming: d.opts.Streaming, Memo: d.memo,
 		Emit: func(evs []*event.Event) { d.onMatch(rs, evs) },
 	}
 	if !d.opts.Streaming {
@@ -606,6 +612,7 @@ func matchTerms(r SplitRunner, ev *event.Event, terms uint64) uint64 {
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
 // candidate the terms it matches (from its SplitRunner's Match).
 func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
+	d.memo.Next(ev)
 	unused, spill := true, false
 	var firstErr error
 	for k, i := range cand {
@@ -845,6 +852,7 @@ func (d *Detector) rerun(ctx context.Context) error {
 			return fmt.Errorf("%s:%d: %w", src.Name, src.Line, err) // it decoded the first time
 		}
 		d.rt.prepare(ev, src)
+		d.memo.Next(ev)
 		for _, i := range d.rt.candidates(ev) {
 			if again[i] {
 				_ = d.rules[i].comp.Runner.Push(ev) // a refusal was reported the first time

@@ -37,6 +37,7 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			Mapping:         eo.Mapping,
 			MaxLateness:     eo.MaxLateness,
 			MaxPending:      eo.MaxPending,
+			Memo:            req.Memo,
 		}
 		if capped {
 			opts.Size, opts.ResultPosition = req.MaxResults, engine.Tail

@@ -203,13 +203,13 @@ func newKeyIter(n int) keyIter {
 }
 
 // collect enumerates the tuples of ev for keys and returns how many there are (none when
-// a non-optional key is missing or null). Tuple i is read with tuple(i) and encoding(i),
+// a non-optional key is missing or null); memo, when not nil, may hold ev's key values. Tuple i is read with tuple(i) and encoding(i),
 // valid until the next collect.
-func (k *keyIter) collect(keys []valueReader, ev *event.Event) int {
+func (k *keyIter) collect(keys []valueReader, ev *event.Event, memo *Memo) int {
 	k.n, k.width = 0, len(keys)
 	k.tuples, k.enc, k.off = k.tuples[:0], k.enc[:0], append(k.off[:0], 0)
 	for i := range keys {
-		k.vals[i] = keys[i].keyValues(ev, k.vals[i][:0])
+		k.vals[i] = memo.keyValues(&keys[i], ev, k.vals[i][:0])
 		if len(k.vals[i]) == 0 {
 			return 0
 		}

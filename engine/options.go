@@ -90,6 +90,9 @@ type Options struct {
 	// (some of which may already have been emitted) are incomplete; the caller must then run
 	// the query again, without InOrder, over all the events. Ignored for other queries.
 	InOrder bool
+	// Memo, when set, is shared with other Runs pushed the same events on one goroutine,
+	// so that each event's timestamp and join keys are converted once (see Memo).
+	Memo *Memo
 	// OnLate, when set, is called for each event dropped because it arrived later than
 	// MaxLateness (streaming mode). The event is only valid during the call.
 	OnLate func(ev *event.Event)

@@ -161,7 +161,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 	var ord ordinal
 	ord.seq = ev.Seq
 	if r.q.kind != kindSample {
-		ts, ok := r.q.ts.timestamp(ev)
+		ts, ok := r.q.opts.Memo.timestamp(&r.q.ts, ev)
 		if !ok {
 			if mask == 0 {
 				return nil // it would not be used anyway

@@ -35,7 +35,7 @@ func (s *sampler) add(it *item) int {
 		if it.mask&(1<<t) == 0 {
 			continue
 		}
-		n := s.it.collect(s.q.terms[t].keys, it.ev)
+		n := s.it.collect(s.q.terms[t].keys, it.ev, s.q.opts.Memo)
 		for j := range n {
 			enc, tuple := s.it.encoding(j), s.it.tuple(j)
 			sk, ok := s.keys[string(enc)]

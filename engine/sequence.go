@@ -221,7 +221,7 @@ func (m *seqMatcher) process(it *item) {
 		if it.mask&(1<<t) == 0 {
 			continue
 		}
-		n := m.it.collect(q.terms[t].keys, it.ev)
+		n := m.it.collect(q.terms[t].keys, it.ev, q.opts.Memo)
 		for j := range n {
 			m.advance(it, pi, si, m.it.encoding(j), m.it.tuple(j))
 		}
@@ -231,7 +231,7 @@ func (m *seqMatcher) process(it *item) {
 		if it.mask&(1<<t) == 0 || !q.terms[t].missing {
 			continue
 		}
-		n := m.it.collect(q.terms[t].keys, it.ev)
+		n := m.it.collect(q.terms[t].keys, it.ev, q.opts.Memo)
 		for j := range n {
 			ks := m.getKey(m.it.encoding(j), m.it.tuple(j))
 			ks.missing[t] = append(ks.missing[t], now)
@@ -256,7 +256,7 @@ func (m *seqMatcher) process(it *item) {
 		}
 	}
 	if q.until >= 0 && it.mask&(1<<q.until) != 0 {
-		n := m.it.collect(q.terms[q.until].keys, it.ev)
+		n := m.it.collect(q.terms[q.until].keys, it.ev, q.opts.Memo)
 		for j := range n {
 			if ks, ok := m.keys[string(m.it.encoding(j))]; ok {
 				for at := range ks.lists {

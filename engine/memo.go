@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/mapping"
+)
+
+// Memo remembers what Runs read from the event being pushed to them, its timestamp and its
+// join key values, so that Runs that share it (the rules of a detector, pushed the same
+// events one at a time on one goroutine) convert them once per event instead of once per
+// Run. Next must be called with each new event before it is pushed; the Runs use the memo
+// only for that event (not, for example, for the events batch mode orders at Flush). A Memo
+// is not safe for concurrent use.
+type Memo struct {
+	ev   *event.Event
+	gen  uint32
+	ts   []tsMemo  // by slot
+	keys []keyMemo // by slot
+}
+
+type tsMemo struct {
+	gen   uint32
+	field mapping.Field
+	ns    int64
+	ok    bool
+}
+
+type keyMemo struct {
+	gen   uint32
+	field mapping.Field
+	vals  []keyVal
+}
+
+// NewMemo returns an empty Memo.
+func NewMemo() *Memo { return &Memo{} }
+
+// Next makes ev the event the memo is for, forgetting what it held.
+func (m *Memo) Next(ev *event.Event) {
+	m.ev = ev
+	m.gen++
+	if m.gen == 0 { // wrapped: forget every entry for good
+		clear(m.ts)
+		clear(m.keys)
+		m.gen = 1
+	}
+}
+
+// timestamp is r.timestamp(ev), remembered for ev when m is its memo.
+func (m *Memo) timestamp(r *valueReader, ev *event.Event) (int64, bool) {
+	if m == nil || ev != m.ev || r.slot < 0 {
+		return r.timestamp(ev)
+	}
+	if int(r.slot) >= len(m.ts) {
+		m.ts = append(m.ts, make([]tsMemo, int(r.slot)+1-len(m.ts))...)
+	}
+	e := &m.ts[r.slot]
+	if e.gen != m.gen || e.field != r.field {
+		e.ns, e.ok = r.timestamp(ev)
+		e.gen, e.field = m.gen, r.field
+	}
+	return e.ns, e.ok
+}
+
+// keyValues is r.keyValues(ev, dst), with the field's converted values remembered for ev
+// when m is its memo.
+func (m *Memo) keyValues(r *valueReader, ev *event.Event, dst []keyVal) []keyVal {
+	if m == nil || ev != m.ev || r.absent || r.slot < 0 {
+		return r.keyValues(ev, dst)
+	}
+	if int(r.slot) >= len(m.keys) {
+		m.keys = append(m.keys, make([]keyMemo, int(r.slot)+1-len(m.keys))...)
+	}
+	e := &m.keys[r.slot]
+	if e.gen != m.gen || e.field != r.field {
+		plain := *r
+		plain.optional = false
+		e.vals = plain.keyValues(ev, e.vals[:0])
+		e.gen, e.field = m.gen, r.field
+	}
+	dst = append(dst, e.vals...)
+	if len(e.vals) == 0 && r.optional {
+		dst = append(dst, keyVal{kind: kNull})
+	}
+	return dst
+}

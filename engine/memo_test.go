@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/event"
+)
+
+// TestMemoSameResults pushes the same events to several Runs that share a Memo, as a
+// detector does, and checks that each Run gives what it gives alone: join keys that are
+// optional in one query and not in another, multi-valued and null keys, keys missing from
+// some events, timestamps as strings and as epoch milliseconds, in batch (in order and not)
+// and streaming modes.
+func TestMemoSameResults(t *testing.T) {
+	queries := []string{
+		`sequence by host.id [process where process.name == "a"] [process where process.name == "b"]`,
+		`sequence by host.id, ?user.name with maxspan=5s [process where true] [process where process.name == "c"] until [process where process.name == "x"]`,
+		`sequence by user.name with maxspan=10s [process where process.name == "a"] ![process where process.name == "x"] [process where true]`,
+		`sample by host.id [process where process.name == "a"] [process where process.name == "c"]`,
+		`process where process.name in ("b", "c")`,
+	}
+	var docs []string
+	names := []string{"a", "b", "c", "x", "a", "c", "b"}
+	users := []string{`"u1"`, `["u1","u2"]`, `null`, "", `"u2"`}
+	for i := range 60 {
+		ms := baseMillis + int64(i)*700
+		ts := fmt.Sprintf("%d", ms)
+		if i%3 == 0 { // the same instant as a string
+			ts = fmt.Sprintf("%q", time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z"))
+		}
+		user := ""
+		if u := users[i%len(users)]; u != "" {
+			user = `,"user":{"name":` + u + `}`
+		}
+		docs = append(docs, fmt.Sprintf(`{"id":%d,"@timestamp":%s,"event":{"category":"process"},"host":{"id":"h%d"},"process":{"name":%q}%s}`,
+			i, ts, i%2, names[i%len(names)], user))
+	}
+	for _, c := range []struct {
+		mode    Mode
+		inOrder bool
+	}{{Batch, false}, {Batch, true}, {Streaming, false}} {
+		alone := runShared(t, queries, docs, c.mode, c.inOrder, false)
+		shared := runShared(t, queries, docs, c.mode, c.inOrder, true)
+		for i := range queries {
+			if len(alone[i]) == 0 && i != 2 {
+				t.Errorf("mode %v inOrder %v: query %d found nothing: the test exercises nothing", c.mode, c.inOrder, i)
+			}
+			if !reflect.DeepEqual(alone[i], shared[i]) {
+				t.Errorf("mode %v inOrder %v: query %d\nalone  %v\nshared %v", c.mode, c.inOrder, i, alone[i], shared[i])
+			}
+		}
+	}
+}
+
+// runShared compiles the queries over one field set and pushes every document to each
+// Run, with one Memo for all when memo is set; it returns each query's results as text.
+func runShared(t *testing.T, queries, docs []string, mode Mode, inOrder, memo bool) [][]string {
+	t.Helper()
+	fields := event.NewFields()
+	var m *Memo
+	if memo {
+		m = NewMemo()
+	}
+	out := make([][]string, len(queries))
+	var runs []*Run
+	idSlot := fields.Add("id")
+	for i, q := range queries {
+		stmt, err := eql.Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cq, err := Compile(stmt, fields, Options{Memo: m, InOrder: inOrder})
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		runs = append(runs, cq.NewRun(mode, func(res *Result) {
+			s := fmt.Sprint(res.JoinKeys)
+			for _, ev := range res.Events {
+				if ev == nil {
+					s += " -"
+				} else {
+					s += fmt.Sprintf(" %d", ev.Values(idSlot)[0].Int)
+				}
+			}
+			out[i] = append(out[i], s)
+		}))
+	}
+	dec := event.NewDecoder(fields)
+	var ev event.Event
+	for i, d := range docs {
+		if err := dec.Decode([]byte(d), &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Seq = uint64(i)
+		if m != nil {
+			m.Next(&ev)
+		}
+		for _, r := range runs {
+			_ = r.Push(&ev) // an event without a usable key is refused the same way both times
+		}
+	}
+	for _, r := range runs {
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
