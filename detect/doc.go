@@ -12,10 +12,21 @@
 //     its index patterns the way Elasticsearch resolves them (wildcards, "-" exclusions,
 //     hidden and data-stream backing indices). Events with no index at all are offered to every
 //     rule and counted; Options.IgnoreIndexPatterns offers every event to every rule.
-//   - Category pre-filter. A rule whose every stage names an event category ("process where")
-//     can only match events whose category field holds one of those names (a case-sensitive
-//     equality, as in Elasticsearch), so the Detector indexes rules by category and never
-//     calls the others: a rule ruled out costs a map lookup shared with every other rule.
+//   - Rule index. Each term of a rule (an event query, a stage of a sequence or sample, an
+//     until clause) has necessary conditions drawn from its query (Routes): its category, and
+//     requirements such as a field holding one of some constants, or a string starting or
+//     ending with a pattern's literal beginning or end. The Detector indexes each term under
+//     the one of them that fewest events pass: first guessed from how many rules name the same
+//     values, then chosen again from what the first 2,048 events hold (Options.IndexSample). An
+//     event meets only the rules, and only the terms of them, that one of its values selects;
+//     which condition is chosen never changes a result, only the work.
+//
+// Work is split in two (Options.Workers): worker goroutines decode batches of 256 events,
+// route them and evaluate the filters, rule by rule over the batch so that a rule's compiled
+// filter stays in cache; the caller's goroutine then takes the batches back in input order and
+// pushes each event to the rules that matched it (sequence state, kept events), so that every
+// rule sees exactly the input order. Timestamps and join key values are converted once per
+// event for all rules (engine.Memo).
 //
 // Matches become alerts as alert-schema.md describes Kibana's: one alert per event for an
 // event query; for a sequence (or sample), one building-block alert per event and one shell
@@ -26,9 +37,10 @@
 //
 // Batch memory. An event rule keeps only its most recent max_signals matching events (the
 // engine counts the others for Summary). A sequence rule matches events as they come while
-// they come in timestamp order (the usual case for a file), so maxspan bounds its state; the
-// events any sequence rule matched are also appended to an unlinked temporary file
-// (Options.SpillDir), and at Close the rules that met an event out of order are run again over
-// them in exact batch order, so the alerts never depend on the input's order. Options.NoInOrder
-// keeps every matched event in memory instead.
+// they come in timestamp order (the usual case for a file), so maxspan bounds its state; at
+// Close the rules that met an event out of order are run again, in exact batch order, over
+// the input read again (Options.Replay, for files) or over the events any sequence rule
+// matched, which were appended to an unlinked temporary file (Options.SpillDir), so the
+// alerts never depend on the input's order. Options.NoInOrder keeps every matched event in
+// memory instead.
 package detect
