@@ -112,3 +112,58 @@ func BenchmarkFastjsonParse5(b *testing.B) {
 		}
 	}
 }
+
+// seedFields are the paths the seed rule of issue 7 reads (a sequence over process and
+// Kubernetes audit events), with the detector's own.
+var seedFields = []string{
+	"@timestamp", "event.ingested", "event.category", "host.os.type", "event.type", "event.action",
+	"process.interactive", "container.id", "process.name", "process.args", "orchestrator.resource.name",
+	"data_stream.dataset", "kubernetes.audit.stage", "kubernetes.audit.verb",
+	"kubernetes.audit.objectRef.resource", "kubernetes.audit.objectRef.subresource",
+	"kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
+}
+
+// BenchmarkDecodeGen decodes the 256 generated documents of testdata/gen256.ndjson.gz
+// (the mix of the 1M-event workload) with the seed rule's paths, with none, and with
+// the paths of the whole rule corpus.
+func BenchmarkDecodeGen(b *testing.B) {
+	docs := readGen256(b)
+	size := 0
+	for _, doc := range docs {
+		size += len(doc)
+	}
+	for _, set := range []struct {
+		name   string
+		fields func() *Fields
+	}{
+		{"seed", func() *Fields { return fieldsOf(seedFields) }},
+		{"none", func() *Fields { return fieldsOf(nil) }},
+		{"corpus", func() *Fields { return corpusFields(b) }},
+	} {
+		b.Run(set.name, func(b *testing.B) {
+			d := NewDecoder(set.fields())
+			var ev Event
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				for _, doc := range docs {
+					if err := d.Decode(doc, &ev); err != nil {
+						b.Fatal(err)
+					}
+				}
+				n++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*len(docs)), "ns/event")
+		})
+	}
+}
+
+// fieldsOf returns a Fields set of paths.
+func fieldsOf(paths []string) *Fields {
+	f := NewFields()
+	for _, p := range paths {
+		f.Add(p)
+	}
+	return f
+}

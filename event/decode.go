@@ -40,7 +40,7 @@ type Decoder struct {
 	buf       []byte
 	ev        *Event
 	key       []byte // an unescaped object key
-	stack     []byte // open containers of skip
+	stack     []byte // open containers of skipExact
 	err       SyntaxError
 	scattered bool    // the values of a slot are not contiguous (see scatter)
 	vals      []Value // the values of the document, in document order (see add)
@@ -293,10 +293,11 @@ func (d *Decoder) finish(ok bool) {
 	d.vals = d.vals[:0]
 }
 
-// skip checks the syntax of the value at p and returns the position after it, or -1.
-// depth is the nesting depth of the value's container. It works with an explicit stack
-// of open containers, so that deep documents do not grow the goroutine stack.
-func (d *Decoder) skip(p, depth int) int {
+// skipExact checks the syntax of the value at p and returns the position after it, or -1
+// with the error recorded. depth is the nesting depth of the value's container. It works
+// with an explicit stack of open containers, so that deep documents do not grow the
+// goroutine stack. It is the slow path of skip (see skip.go).
+func (d *Decoder) skipExact(p, depth int) int {
 	buf := d.buf
 	stack := d.stack[:0]
 	for {
@@ -514,12 +515,14 @@ const (
 )
 
 // specialMask sets the high bit of each byte of x that is a quote, a backslash or a
-// control character. Each "x - ones*c" term sets the high bit of a byte below c (or zero
-// after the xor); &^ x keeps bytes under 0x80, whose high bit is the same in x and in x
-// xor a 7-bit constant. A borrow can only set a false bit above a true one, so the
+// control character. Each "y - ones*c" term sets the high bit of a byte of y below c; &^ x
+// keeps bytes under 0x80, whose high bit is the same in x and in x xor a 7-bit constant.
+// x xor 0x02 maps the quote (0x22) to 0x20 and the control characters (0x00-0x1f) onto
+// themselves, and every other byte to 0x21 or above, so one term finds both; x xor '\\'
+// maps the backslash to zero. A borrow can only set a false bit above a true one, so the
 // lowest set bit is exact.
 func specialMask(x uint64) uint64 {
-	return ((x - ones*0x20) | ((x ^ (ones * '"')) - ones) | ((x ^ (ones * '\\')) - ones)) &^ x & highs
+	return (((x ^ (ones * 0x02)) - ones*0x21) | ((x ^ (ones * '\\')) - ones)) &^ x & highs
 }
 
 // special reports whether one of the 8 bytes of x is a quote, a backslash or a control
