@@ -427,17 +427,25 @@ func (d *Decoder) object(n int32, p, depth int) int {
 		if end < 0 {
 			return -1
 		}
-		key := buf[p+1 : end-1]
+		var k int32
 		if esc {
-			d.key = appendUnescaped(d.key[:0], key)
-			key = d.key
+			d.key = appendUnescaped(d.key[:0], buf[p+1:end-1])
+			k = d.t.child(n, d.key, 0, len(d.key))
+		} else {
+			k = d.t.child(n, buf, p+1, end-1)
 		}
-		k := d.t.child(n, key)
-		p = skipWS(buf, end)
+		p = skipSpace(buf, end)
 		if p >= len(buf) || buf[p] != ':' {
 			return d.bad(p, "after an object key")
 		}
-		if p = d.value(k, skipWS(buf, p+1), depth); p < 0 {
+		p = skipSpace(buf, p+1)
+		if k == noNode { // the usual case: d.skip, without the calls
+			if e := skipFast(buf, p, depth); e >= 0 {
+				p = e
+			} else if p = d.skipExact(p, depth); p < 0 {
+				return -1
+			}
+		} else if p = d.value(k, p, depth); p < 0 {
 			return -1
 		}
 		p = skipWS(buf, p)
@@ -536,6 +544,23 @@ func (d *Decoder) scanString(p int) (end int, esc bool) {
 	buf := d.buf
 	start := p
 	p++
+	for p+16 <= len(buf) { // two words at once, as skipString
+		b := buf[p : p+16 : p+16]
+		t1 := bits.TrailingZeros64(specialMask(binary.LittleEndian.Uint64(b)))
+		t2 := bits.TrailingZeros64(specialMask(binary.LittleEndian.Uint64(b[8:])))
+		if t1 == 64 {
+			t1 = 64 + t2
+		}
+		if t1 == 128 {
+			p += 16
+			continue
+		}
+		p += t1 >> 3
+		if buf[p] == '"' {
+			return p + 1, false
+		}
+		return d.scanEscaped(start, p)
+	}
 	for p+8 <= len(buf) {
 		if m := specialMask(binary.LittleEndian.Uint64(buf[p:])); m != 0 {
 			p += bits.TrailingZeros64(m) >> 3

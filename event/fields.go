@@ -60,27 +60,46 @@ type trie struct {
 }
 
 // trieNode is one path segment. Its children are found through a small open-addressing
-// table keyed by a cheap hash of the segment (length and three of its bytes): a miss,
-// the usual case for the keys of a document, costs one or two probes and no full hash.
+// table keyed by a hash of the segment's length and first 8 bytes, loaded as one word:
+// a miss, the usual case for the keys of a document, costs one or two probes, and a
+// segment of up to 8 bytes is compared as one word and its length.
 type trieNode struct {
 	slot  Slot        // the slot of the path ending here, or -1
 	table []trieEntry // children; len is a power of two, or 0 for a leaf
 }
 
 type trieEntry struct {
+	word uint64 // the first 8 bytes of seg (see loadWord)
+	n    int32  // len(seg)
+	node int32  // 0 for an empty entry (node 0, the root, is nobody's child)
 	seg  string
-	node int32 // 0 for an empty entry (node 0, the root, is nobody's child)
 }
 
 // noNode marks a subtree no registered path reaches: it is only validated.
 const noNode = -1
 
-func segHash(seg []byte) uint32 {
-	n := uint32(len(seg))
-	if n == 0 {
-		return 0
+// loadWord returns the first 8 bytes of src[off:end] as a little-endian word, the bytes
+// past end zero. It reads the 8 bytes at once when src has them (the segment is then
+// masked), byte by byte otherwise.
+func loadWord(src []byte, off, end int) uint64 {
+	n := end - off
+	if off+8 <= len(src) {
+		w := binary.LittleEndian.Uint64(src[off:])
+		if n < 8 {
+			w &= 1<<(8*n) - 1
+		}
+		return w
 	}
-	return n*0x9E3779B1 ^ uint32(seg[0])*0x85EBCA77 ^ uint32(seg[n-1])*0xC2B2AE3D ^ uint32(seg[n/2])*0x27D4EB2F
+	var w uint64
+	for i := range n {
+		w |= uint64(src[off+i]) << (8 * i)
+	}
+	return w
+}
+
+// segHash hashes a segment by its first word and its length.
+func segHash(word uint64, n int) uint32 {
+	return uint32(((word ^ uint64(n)<<58) * 0x9E3779B97F4A7C15) >> 32)
 }
 
 func buildTrie(f *Fields) trie {
@@ -117,34 +136,38 @@ func buildTrie(f *Fields) trie {
 		}
 		table := make([]trieEntry, size)
 		for seg, k := range b.kids {
-			h := segHash([]byte(seg)) & uint32(size-1)
+			w := loadWord([]byte(seg), 0, len(seg))
+			h := segHash(w, len(seg)) & uint32(size-1)
 			for table[h].node != 0 {
 				h = (h + 1) & uint32(size-1)
 			}
-			table[h] = trieEntry{seg: seg, node: k}
+			table[h] = trieEntry{word: w, n: int32(len(seg)), node: k, seg: seg}
 		}
 		t.nodes[i].table = table
 	}
 	return t
 }
 
-// lookup returns the child of nd named seg, or noNode.
-func (nd *trieNode) lookup(seg []byte) int32 {
+// lookup returns the child of nd named src[off:end], or noNode.
+func (nd *trieNode) lookup(src []byte, off, end int) int32 {
+	n := end - off
+	w := loadWord(src, off, end)
 	mask := uint32(len(nd.table) - 1)
-	for h := segHash(seg) & mask; ; h = (h + 1) & mask {
+	for h := segHash(w, n) & mask; ; h = (h + 1) & mask {
 		e := &nd.table[h]
 		if e.node == 0 {
 			return noNode
 		}
-		if e.seg == string(seg) {
+		if e.word == w && int(e.n) == n && (n <= 8 || e.seg[8:] == string(src[off+8:end])) {
 			return e.node
 		}
 	}
 }
 
-// child returns the node reached from node n by the object key key, which may hold
-// several dot-separated segments, or noNode.
-func (t *trie) child(n int32, key []byte) int32 {
+// child returns the node reached from node n by the object key src[off:end], which may
+// hold several dot-separated segments, or noNode. src is the document, or the unescaped
+// key alone.
+func (t *trie) child(n int32, src []byte, off, end int) int32 {
 	if n == noNode {
 		return noNode
 	}
@@ -153,18 +176,18 @@ func (t *trie) child(n int32, key []byte) int32 {
 		if nd.table == nil {
 			return noNode
 		}
-		i := indexDot(key)
+		i := indexDot(src[off:end])
 		if i < 0 {
-			k := nd.lookup(key)
+			k := nd.lookup(src, off, end)
 			if k == noNode {
 				return noNode
 			}
 			return t.useful(k)
 		}
-		if n = nd.lookup(key[:i]); n == noNode {
+		if n = nd.lookup(src, off, off+i); n == noNode {
 			return noNode
 		}
-		key = key[i+1:]
+		off += i + 1
 	}
 }
 

@@ -166,7 +166,21 @@ func skipKey(buf []byte, p int) int {
 func skipString(buf []byte, p int) int {
 	p++
 	for {
-		if p+8 <= len(buf) {
+		if p+16 <= len(buf) {
+			// Two words at once: most strings end within 16 bytes, and the two masks
+			// are computed side by side. tz is 64 for a word without a special byte.
+			b := buf[p : p+16 : p+16]
+			t1 := bits.TrailingZeros64(specialMask(binary.LittleEndian.Uint64(b)))
+			t2 := bits.TrailingZeros64(specialMask(binary.LittleEndian.Uint64(b[8:])))
+			if t1 == 64 {
+				t1 = 64 + t2
+			}
+			if t1 == 128 {
+				p += 16
+				continue
+			}
+			p += t1 >> 3
+		} else if p+8 <= len(buf) {
 			m := specialMask(binary.LittleEndian.Uint64(buf[p:]))
 			if m == 0 {
 				p += 8
