@@ -423,16 +423,18 @@ func (d *Decoder) object(n int32, p, depth int) int {
 		if p >= len(buf) || buf[p] != '"' {
 			return d.bad(p, "looking for the beginning of an object key")
 		}
-		end, esc := d.scanString(p)
-		if end < 0 {
-			return -1
-		}
-		var k int32
-		if esc {
-			d.key = appendUnescaped(d.key[:0], buf[p+1:end-1])
-			k = d.t.child(n, d.key, 0, len(d.key))
-		} else {
-			k = d.t.child(n, buf, p+1, end-1)
+		end, k := d.t.shortKey(n, buf, p)
+		if end < 0 { // not a short key: the general case
+			var esc bool
+			if end, esc = d.scanString(p); end < 0 {
+				return -1
+			}
+			if esc {
+				d.key = appendUnescaped(d.key[:0], buf[p+1:end-1])
+				k = d.t.child(n, d.key, 0, len(d.key))
+			} else {
+				k = d.t.child(n, buf, p+1, end-1)
+			}
 		}
 		p = skipSpace(buf, end)
 		if p >= len(buf) || buf[p] != ':' {

@@ -150,8 +150,12 @@ func buildTrie(f *Fields) trie {
 
 // lookup returns the child of nd named src[off:end], or noNode.
 func (nd *trieNode) lookup(src []byte, off, end int) int32 {
+	return nd.find(loadWord(src, off, end), src, off, end)
+}
+
+// find returns the child of nd named src[off:end], whose first word is w, or noNode.
+func (nd *trieNode) find(w uint64, src []byte, off, end int) int32 {
 	n := end - off
-	w := loadWord(src, off, end)
 	mask := uint32(len(nd.table) - 1)
 	for h := segHash(w, n) & mask; ; h = (h + 1) & mask {
 		e := &nd.table[h]
@@ -191,6 +195,54 @@ func (t *trie) child(n int32, src []byte, off, end int) int32 {
 	}
 }
 
+// shortKey handles the usual object key, with no escape, no dot and under 16 bytes, in
+// one look at the 16 bytes after its opening quote at p: it returns the position after
+// the closing quote and the node the key reaches from node n (as child), or -1 when the
+// key is not such a key, or too near the end of buf. n is not noNode.
+func (t *trie) shortKey(n int32, buf []byte, p int) (end int, k int32) {
+	if p+17 > len(buf) {
+		return -1, noNode
+	}
+	b := buf[p+1 : p+17 : p+17]
+	x1, x2 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+	// The first special byte and the first dot, as bit offsets into the 16 bytes (128
+	// for none); a key of length l ends with a quote at bit 8*l.
+	s1, s2 := bits.TrailingZeros64(specialMask(x1)), bits.TrailingZeros64(specialMask(x2))
+	if s1 == 64 {
+		s1 = 64 + s2
+	}
+	d1, d2 := bits.TrailingZeros64(dotMask(x1)), bits.TrailingZeros64(dotMask(x2))
+	if d1 == 64 {
+		d1 = 64 + d2
+	}
+	if s1 == 128 || d1 < s1 {
+		return -1, noNode
+	}
+	l := s1 >> 3
+	if b[l] != '"' {
+		return -1, noNode
+	}
+	end = p + 2 + l
+	nd := &t.nodes[n]
+	if nd.table == nil {
+		return end, noNode
+	}
+	if l < 8 {
+		x1 &= 1<<(8*l) - 1
+	}
+	if k = nd.find(x1, buf, p+1, p+1+l); k == noNode {
+		return end, noNode
+	}
+	return end, t.useful(k)
+}
+
+// dotMask sets the high bit of each byte of x that is a dot (the lowest exactly, as
+// specialMask).
+func dotMask(x uint64) uint64 {
+	y := x ^ (ones * '.')
+	return (y - ones) &^ y & highs
+}
+
 // useful returns k, or noNode when nothing is to be recorded at or under k.
 func (t *trie) useful(k int32) int32 {
 	if nd := &t.nodes[k]; nd.slot < 0 && nd.table == nil {
@@ -203,8 +255,7 @@ func (t *trie) useful(k int32) int32 {
 func indexDot(b []byte) int {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:]) ^ (ones * '.')
-		if m := (x - ones) &^ x & highs; m != 0 {
+		if m := dotMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
