@@ -121,3 +121,51 @@ func FuzzSkip(f *testing.F) {
 		checkSkipAgrees(t, doc)
 	})
 }
+
+// TestShortKeyAgrees checks that shortKey, where it decides, finds the end and the node
+// that scanString and child find, from every node of a trie, at every quote of documents
+// with keys of every length up to 20, with dots, escapes and control characters.
+func TestShortKeyAgrees(t *testing.T) {
+	f := fieldsOf(append(append([]string{"a.b", "abcdefgh.x", "abcdefghi", "abcdefghijklmno",
+		"abcdefghijklmnop", "p.q.r", ""}, seedFields...), fuzzPaths...))
+	d := NewDecoder(f)
+	var docs []string
+	for l := range 21 {
+		key := "abcdefghijklmnopqrstu"[:l]
+		for _, k := range []string{key, "p." + key, key + ".x", key + `\n`, key + "\t", key + `\u0041`} {
+			docs = append(docs, `{"`+k+`":1,"event":{"type":"x"},"process":{"name":"y"}}                  `)
+		}
+	}
+	docs = append(docs, string(readECS(t)))
+	decided, found := 0, 0
+	for _, doc := range docs {
+		buf := []byte(doc)
+		d.buf = buf
+		for p := range buf {
+			if buf[p] != '"' {
+				continue
+			}
+			for n := range int32(len(d.t.nodes)) {
+				end, k := d.t.shortKey(n, buf, p)
+				if end < 0 {
+					continue
+				}
+				decided++
+				wantEnd, esc := d.scanString(p)
+				if end != wantEnd || esc {
+					t.Fatalf("%q at %d: shortKey end %d, scanString %d (escapes %v)", doc, p, end, wantEnd, esc)
+				}
+				if want := d.t.child(n, buf, p+1, end-1); k != want {
+					t.Fatalf("%q at %d from node %d: shortKey node %d, child %d", doc, p, n, k, want)
+				}
+				if k != noNode {
+					found++
+				}
+			}
+		}
+	}
+	d.buf = nil
+	if decided < 1000 || found < 50 {
+		t.Errorf("shortKey decided %d times, found %d nodes: want the fast path used", decided, found)
+	}
+}
