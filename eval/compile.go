@@ -452,7 +452,7 @@ func (l *strLeaf) eval(ev *event.Event) bool { return l.any(ev) != l.neg }
 // path for source strings indexed as they are.
 func (l *strLeaf) any(ev *event.Event) bool {
 	for _, raw := range ev.Values(l.ff.slot) {
-		if raw.Kind == event.KindString && l.ff.fastString(raw.Str) {
+		if raw.Kind == event.KindString && l.ff.fastString(raw) {
 			if l.test(raw.Str) {
 				return true
 			}
@@ -482,12 +482,13 @@ func factsOf(f *fieldRef) fieldFacts {
 	return ff
 }
 
-// fastString is fieldRef.fastString on the copied facts.
-func (ff *fieldFacts) fastString(s string) bool {
-	if ff.strMax < 0 || ff.strMax > 0 && len(s) > int(ff.strMax) {
+// fastString is fieldRef.fastString on the copied facts, for a string value (its
+// NoYearPrefix flag spares reading its bytes).
+func (ff *fieldFacts) fastString(v event.Value) bool {
+	if ff.strMax < 0 || ff.strMax > 0 && len(v.Str) > int(ff.strMax) {
 		return false
 	}
-	return !ff.dynamic || !startsWithYear(s)
+	return !ff.dynamic || v.Flags&event.NoYearPrefix != 0 || !startsWithYear(v.Str)
 }
 
 func (l *strLeaf) testValue(v value) bool {

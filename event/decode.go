@@ -156,7 +156,11 @@ func (d *Decoder) value(n int32, p, depth int) int {
 			} else if end-1 > p+1 {
 				s = unsafe.String(&buf[p+1], end-2-p)
 			}
-			d.add(slot, Value{Kind: KindString, Str: s})
+			v := Value{Kind: KindString, Str: s}
+			if len(s) < 4 || s[0]-'0' > 9 || s[1]-'0' > 9 || s[2]-'0' > 9 || s[3]-'0' > 9 {
+				v.Flags = NoYearPrefix
+			}
+			d.add(slot, v)
 		}
 		return end
 	case 't':
@@ -213,7 +217,7 @@ func (d *Decoder) add(s Slot, v Value) {
 	}
 	d.vals = d.vals[:n+1]
 	p := &d.vals[n] // set field by field: faster than copying v whole
-	p.Kind, p.Int, p.Float, p.Str = v.Kind, v.Int, v.Float, v.Str
+	p.Kind, p.Flags, p.Int, p.Float, p.Str = v.Kind, v.Flags, v.Int, v.Float, v.Str
 }
 
 // addNull records an explicit null at slot s.

@@ -31,7 +31,15 @@ func decodeOne(t *testing.T, doc string, paths ...string) ([]got, error) {
 	return out, err
 }
 
-func str(s string) Value            { return Value{Kind: KindString, Str: s} }
+func str(s string) Value { return Value{Kind: KindString, Str: s, Flags: stringFlags(s)} }
+
+// stringFlags are the Flags a decoded string carries, as documented (not as computed).
+func stringFlags(s string) Flags {
+	if len(s) >= 4 && strings.Trim(s[:4], "0123456789") == "" {
+		return 0
+	}
+	return NoYearPrefix
+}
 func num(n int64, lit string) Value { return Value{Kind: KindInt, Int: n, Str: lit} }
 
 func TestDecodeValues(t *testing.T) {
@@ -276,5 +284,29 @@ func TestDecodeNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Decode allocates %.1f times per run, want 0", allocs)
+	}
+}
+
+// TestNoYearPrefixFlag checks the flag the decoder puts on strings: set exactly when the
+// string does not start with four ASCII digits, escaped strings included.
+func TestNoYearPrefixFlag(t *testing.T) {
+	fields := NewFields()
+	slot := fields.Add("s")
+	dec := NewDecoder(fields)
+	for _, c := range []struct {
+		json   string
+		noYear bool
+	}{
+		{`"2024-01-01"`, false}, {`"2024"`, false}, {`"20170830"`, false}, {`"\u0032024x"`, false},
+		{`"202"`, true}, {`""`, true}, {`"x2024"`, true}, {`"202x-01"`, true}, {`"web-01"`, true}, {`"١٢٣٤"`, true},
+	} {
+		var ev Event
+		if err := dec.Decode([]byte(`{"s":`+c.json+`}`), &ev); err != nil {
+			t.Fatal(err)
+		}
+		v := ev.Values(slot)[0]
+		if got := v.Flags&NoYearPrefix != 0; got != c.noYear {
+			t.Errorf("%s: NoYearPrefix %v, want %v", c.json, got, c.noYear)
+		}
 	}
 }

@@ -17,11 +17,21 @@ const (
 // also keeps its literal text in Str (for example "1.50" or "1e3"), which is how
 // Elasticsearch indexes a number into a keyword field.
 type Value struct {
-	Kind  Kind
+	Kind Kind
+	// Flags are facts the decoder noted while it read a string, so that a consumer need
+	// not read the string's bytes to learn them (zero means not known).
+	Flags Flags
 	Int   int64
 	Float float64
 	Str   string
 }
+
+// Flags are facts about a string Value (see Value.Flags).
+type Flags uint8
+
+// NoYearPrefix marks a string that does not start with four ASCII digits, as every date
+// format of Elasticsearch's date detection does: a dynamic field holds it as a string.
+const NoYearPrefix Flags = 1 << 0
 
 // Slot numbers a field path in a Fields set.
 type Slot int32

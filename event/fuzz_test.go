@@ -104,7 +104,7 @@ func oracle(t *testing.T, dec *json.Decoder, out map[string]got) {
 				dec.Token()
 			}
 		case string:
-			rec(&Value{Kind: KindString, Str: tok})
+			rec(&Value{Kind: KindString, Str: tok, Flags: stringFlags(tok)})
 		case bool:
 			v := Value{Kind: KindBool}
 			if tok {
