@@ -198,17 +198,17 @@ echo "Tripline benchmark: $n events, $bytes bytes (mean $mean_size B/event), see
 awk -v ns="$((gen_end - gen_start))" -v n="$n" 'BEGIN { printf "generator: %.0f events/s (to disk)\n", n / (ns / 1e9) }'
 echo "planted seed-rule sequences: $expected"
 echo
-printf '| %-44s | %5s | %12s | %8s | %9s | %8s | %8s |\n' "row" "procs" "events/s" "MB/s" "peak MB" "seconds" "vs full"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------------" "-------" "--------------" "----------" "-----------" "----------" "----------"
+printf '| %-46s | %5s | %12s | %8s | %9s | %8s | %8s |\n' "row" "procs" "events/s" "MB/s" "peak MB" "seconds" "vs full"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------" "-------" "--------------" "----------" "-----------" "----------" "----------"
 
 for i in "${!r_name[@]}"; do
 	if [ -n "${r_text[$i]}" ]; then
-		printf '| %-44s | %5s | %s |\n' "${r_name[$i]}" "${r_procs[$i]}" "${r_text[$i]}"
+		printf '| %-46s | %5s | %s |\n' "${r_name[$i]}" "${r_procs[$i]}" "${r_text[$i]}"
 		continue
 	fi
 	awk -v name="${r_name[$i]}" -v procs="${r_procs[$i]}" -v ns="${r_ns[$i]}" -v full="$full_ns" -v n="$n" -v bytes="$bytes" -v rss="${r_rss[$i]:-0}" 'BEGIN {
 		s = ns / 1e9
-		printf "| %-44s | %5s | %12.0f | %8.1f | %9.1f | %8.3f | %7.2fx |\n", name, procs, n / s, bytes / 1e6 / s, rss / 1024, s, ns / full
+		printf "| %-46s | %5s | %12.0f | %8.1f | %9.1f | %8.3f | %7.2fx |\n", name, procs, n / s, bytes / 1e6 / s, rss / 1024, s, ns / full
 	}'
 done
 for note in "${notes[@]+"${notes[@]}"}"; do echo "$note"; done
