@@ -546,15 +546,15 @@ func (rt *router) candidates(ev *event.Event) []int {
 		}
 	}
 	for fi := range x.fieldIdx {
-		x := &x.fieldIdx[fi]
-		for _, v := range ev.Values(x.slot) {
+		f := &x.fieldIdx[fi]
+		for _, v := range ev.Values(f.slot) {
 			if v.Kind != event.KindString {
-				add(x.all) // a number or a boolean may equal a string constant: let the rules decide
+				add(f.all) // a number or a boolean may equal a string constant: let the rules decide
 				break
 			}
 			upper, nonASCII := hasUpperOrNonASCII(v.Str)
 			if nonASCII {
-				add(x.all)
+				add(f.all)
 				continue
 			}
 			// low is the value ASCII-lower-cased: a copy when it has upper-case letters,
@@ -571,19 +571,19 @@ func (rt *router) candidates(ev *event.Event) []int {
 			} else {
 				low = unsafe.Slice(unsafe.StringData(v.Str), len(v.Str))
 			}
-			add(x.byVal[string(low)])
+			add(f.byVal[string(low)])
 			if len(low) < PrefixLen {
 				continue
 			}
-			if len(x.byPrefix) > 0 {
-				for _, e := range x.byPrefix[string(low[:PrefixLen])] {
+			if len(f.byPrefix) > 0 {
+				for _, e := range f.byPrefix[string(low[:PrefixLen])] {
 					if hasPrefix(low, e.lit) {
 						addOne(e.ruleTerms)
 					}
 				}
 			}
-			if len(x.bySuffix) > 0 {
-				for _, e := range x.bySuffix[string(low[len(low)-PrefixLen:])] {
+			if len(f.bySuffix) > 0 {
+				for _, e := range f.bySuffix[string(low[len(low)-PrefixLen:])] {
 					if hasSuffix(low, e.lit) {
 						addOne(e.ruleTerms)
 					}

@@ -203,8 +203,8 @@ type worker struct {
 // run decodes, routes and filters the events of a batch. The filters run rule by rule, not
 // event by event: each rule evaluates all the events of the batch offered to it in a row,
 // so that its compiled filter stays in the processor's caches while the batch's events
-// (a few hundred kilobytes of decoded values) do too. Event by event, with ~20 of 1,024
-// rules offered each event, nearly every filter evaluation started with cache misses.
+// (a few hundred kilobytes of decoded values) do too. Event by event, with a few dozen of
+// the 1,024 rules offered each event, nearly every filter evaluation began with cache misses.
 func (w *worker) run(b *batch) {
 	d := w.d
 	if cap(b.evs) < b.n {
