@@ -522,6 +522,7 @@ type indexSampler struct {
 	routes [][]Route
 	static map[indexKey]int64
 	seen   map[indexKey]int64
+	any    map[string]int64 // by field: values the index cannot judge (not ASCII strings)
 	fields []sampledField
 	n      int
 	low    []byte
@@ -536,7 +537,7 @@ type sampledField struct {
 }
 
 func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) *indexSampler {
-	s := &indexSampler{routes: routes, static: static, seen: map[indexKey]int64{}}
+	s := &indexSampler{routes: routes, static: static, seen: map[indexKey]int64{}, any: map[string]int64{}}
 	byName := map[string]int{}
 	for k := range static {
 		slot, ok := d.fields.Lookup(k.field)
@@ -577,7 +578,8 @@ func (s *indexSampler) observe(ev *event.Event, n int) bool {
 	for i := range s.fields {
 		f := &s.fields[i]
 		for _, v := range ev.Values(f.slot) {
-			if v.Kind != event.KindString {
+			if _, nonASCII := hasUpperOrNonASCII(v.Str); v.Kind != event.KindString || nonASCII {
+				s.any[f.name]++ // the router offers such a value to every rule indexed on the field
 				continue
 			}
 			if f.cats {
@@ -621,7 +623,7 @@ func (s *indexSampler) count(k indexKey) {
 func (s *indexSampler) costs() map[indexKey]int64 {
 	c := make(map[indexKey]int64, len(s.static))
 	for k, u := range s.static {
-		c[k] = s.seen[k]<<20 + u
+		c[k] = (s.seen[k]+s.any[k.field])<<20 + u
 	}
 	return c
 }
