@@ -150,7 +150,7 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 }
 
 // constPrefix returns the lower-cased literal beginning of a wildcard pattern (before its
-// first *, ? or backslash, or non-ASCII byte) when it is at least PrefixLen bytes long and
+// first * or ?, or non-ASCII byte) when it is at least PrefixLen bytes long and
 // does not start as a date or a number could (digit, + or -).
 func constPrefix(x eql.Expr) (string, bool) {
 	lit, ok := x.(*eql.Literal)
@@ -170,11 +170,10 @@ func constPrefix(x eql.Expr) (string, bool) {
 	return asciiLower(lit.Str[:n]), true
 }
 
-// constSuffix returns the lower-cased literal end of a wildcard pattern (after its last *,
-// ? or backslash, or non-ASCII byte) when it is at least PrefixLen bytes long and its last
-// PrefixLen bytes are ASCII letters, '.', '_' or '/' (no digit, sign or colon, which a date
-// or a number could end with), e.g. "cmd.exe" for "*\\cmd.exe" (a backslash is an ordinary
-// character in ':' and like patterns, but the literal end stops there).
+// constSuffix returns the lower-cased literal end of a wildcard pattern (after its last * or
+// ?, or non-ASCII byte) when it is at least PrefixLen bytes long and its last PrefixLen
+// bytes are ASCII letters, '.', '_' or '/' (no digit, sign or colon, which a date or a
+// number could end with), e.g. "\\cmd.exe" for "*\\cmd.exe".
 func constSuffix(x eql.Expr) (string, bool) {
 	lit, ok := x.(*eql.Literal)
 	if !ok || lit.Kind != eql.LitString {
@@ -197,8 +196,10 @@ func constSuffix(x eql.Expr) (string, bool) {
 	return asciiLower(lit.Str[len(lit.Str)-n:]), true
 }
 
-// plainByte reports whether c can be part of a pattern's literal beginning or end.
-func plainByte(c byte) bool { return c < 0x80 && c != '*' && c != '?' && c != '\\' }
+// plainByte reports whether c can be part of a pattern's literal beginning or end: any
+// ASCII byte but the wildcards (a backslash is an ordinary character in ':' and like
+// patterns, as eval matches them).
+func plainByte(c byte) bool { return c < 0x80 && c != '*' && c != '?' }
 
 // asciiLower lower-cases the ASCII letters of s.
 func asciiLower(s string) string {

@@ -45,7 +45,7 @@ func TestRoutes(t *testing.T) {
 		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process`},
 		{`process where a : "abc*" or b == "x"`, nil, `process [a=abc*|b=x]`},
 		// else their literal end, when its last PrefixLen bytes are ASCII letters, '.', '_' or '/'
-		{`process where a : ("*\\CMD.exe", "?:\\x\\*.Dll", "pyth*") and b like "*.so"`, nil, `process [a=pyth*,*cmd.exe,*.dll] [b=*.so]`},
+		{`process where a : ("*\\CMD.exe", "?:\\x\\*.Dll", "pyth*") and b like "*.so"`, nil, `process [a=pyth*,*\cmd.exe,*.dll] [b=*.so]`},
 		{`process where a : "*v1.2" or b : "*ab?" or c : "*é"`, nil, `process`},
 		{`process where a : "*.exe" or b == "x"`, nil, `process [a=*.exe|b=x]`},
 		{`process where a regex "abc.*"`, nil, `process`},
