@@ -174,6 +174,8 @@ type ruleState struct {
 	interval time.Duration
 	split    SplitRunner // comp.Runner, when its matching can run apart from its state
 	inOrder  bool        // comp.Disordered is set: the events it matches are spilled
+	later    uint64      // terms the workers leave to the in-order part (see laterSkipper)
+	skipper  laterSkipper
 }
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
@@ -326,6 +328,12 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	rs.comp = comp
 	rs.split, _ = comp.Runner.(SplitRunner)
 	rs.inOrder = req.InOrder && comp.Disordered != nil && comp.Rerun != nil
+	// Without a spill file (the input is read again instead), the workers need not know
+	// whether an event matches only a later stage of an in-order sequence: the in-order
+	// part evaluates those terms only when the sequence has a partial sequence to extend.
+	if ls, ok := comp.Runner.(laterSkipper); ok && rs.inOrder && rs.split != nil && d.spill == nil {
+		rs.later, rs.skipper = ls.LaterTerms(), ls
+	}
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil
 }
@@ -393,7 +401,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
 		d.summary.EventsWithoutIndex++
 	}
-	err := d.push(ev, d.rt.candidates(ev), nil)
+	err := d.push(ev, d.rt.candidates(ev), nil, nil)
 	d.sample(ev)
 	return err
 }
@@ -596,6 +604,13 @@ func (rt *router) candidates(ev *event.Event) []int {
 	return cand
 }
 
+// laterSkipper is a Runner that can tell which terms only extend partial sequences and
+// skip them while it has none (engine.Run: LaterTerms, SkipLater).
+type laterSkipper interface {
+	LaterTerms() uint64
+	SkipLater(ev *event.Event) bool
+}
+
 // termMatcher is a SplitRunner that can evaluate some of its terms only (engine.Run).
 type termMatcher interface {
 	MatchTerms(ev *event.Event, terms uint64) uint64
@@ -610,8 +625,9 @@ func matchTerms(r SplitRunner, ev *event.Event, terms uint64) uint64 {
 }
 
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
-// candidate the terms it matches (from its SplitRunner's Match).
-func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
+// candidate the terms it matches (from its SplitRunner's Match), and later the terms of it
+// the workers left unevaluated (see ruleState.later).
+func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) error {
 	d.memo.Next(ev)
 	unused, spill := true, false
 	var firstErr error
@@ -624,6 +640,9 @@ func (d *Detector) push(ev *event.Event, cand []int, masks []uint64) error {
 			var mask uint64
 			if masks != nil {
 				mask = masks[k]
+				if lt := later[k]; lt != 0 && (mask != 0 || !rs.skipper.SkipLater(ev)) {
+					mask |= matchTerms(rs.split, ev, lt)
+				}
 			} else {
 				mask = matchTerms(rs.split, ev, d.rt.terms[i])
 			}

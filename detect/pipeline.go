@@ -37,6 +37,7 @@ type batch struct {
 	cands   []int
 	masks   []uint64 // for each candidate, the terms it matches
 	terms   []uint64 // for each candidate, the terms the index found possible
+	later   []uint64 // for each candidate, the terms left to the in-order part
 	evOf    []int32  // for each candidate, its event
 	done    chan struct{}
 }
@@ -155,7 +156,7 @@ func (p *pipeline) consume(ctx context.Context, b *batch) error {
 		if b.noIndex[i] && !d.opts.IgnoreIndexPatterns {
 			d.summary.EventsWithoutIndex++
 		}
-		if err := d.push(&b.evs[i], b.cands[start:end], b.masks[start:end]); err != nil {
+		if err := d.push(&b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end]); err != nil {
 			return err
 		}
 		start = end
@@ -217,7 +218,7 @@ func (w *worker) run(b *batch) {
 	b.errs, b.noIndex = b.errs[:b.n], b.noIndex[:b.n]
 	clear(b.errs)
 	clear(b.noIndex)
-	b.terms, b.evOf = b.terms[:0], b.evOf[:0]
+	b.terms, b.evOf, b.later = b.terms[:0], b.evOf[:0], b.later[:0]
 	start := 0
 	for i := 0; i < b.n; i++ {
 		doc := b.buf[start:b.ends[i]:b.ends[i]]
@@ -232,7 +233,10 @@ func (w *worker) run(b *batch) {
 		for _, r := range w.rt.candidates(ev) {
 			b.cands = append(b.cands, r)
 			b.masks = append(b.masks, 0)
-			b.terms = append(b.terms, w.rt.terms[r])
+			t := w.rt.terms[r]
+			lt := t & d.rules[r].later
+			b.terms = append(b.terms, t&^lt)
+			b.later = append(b.later, lt)
 			b.evOf = append(b.evOf, int32(i))
 		}
 		b.candEnd = append(b.candEnd, len(b.cands))
@@ -258,7 +262,7 @@ func (w *worker) run(b *batch) {
 		count[r]++
 	}
 	for _, k := range order {
-		if rs := d.rules[b.cands[k]]; rs.split != nil {
+		if rs := d.rules[b.cands[k]]; rs.split != nil && b.terms[k] != 0 {
 			b.masks[k] = matchTerms(rs.split, &b.evs[b.evOf[k]], b.terms[k])
 		}
 	}

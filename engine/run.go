@@ -139,6 +139,63 @@ func (q *Query) KeepsEvent(mask uint64) bool {
 	return mask != 0
 }
 
+// LaterTerms returns the terms of a sequence's positive stages after the first that no
+// other stage, missing stage or until clause uses: an event that matches only these changes
+// nothing while the sequence has no partial sequence (see Run.SkipLater). 0 for other
+// queries.
+func (q *Query) LaterTerms() uint64 {
+	if q.kind != kindSequence {
+		return 0
+	}
+	var later, other uint64
+	for i, st := range q.stages {
+		bit := uint64(1) << st.term
+		if st.missing || i <= q.pos[0] {
+			other |= bit
+		} else {
+			later |= bit
+		}
+	}
+	if q.until >= 0 {
+		other |= 1 << q.until
+	}
+	return later &^ other
+}
+
+// LaterTerms is r's query's LaterTerms.
+func (r *Run) LaterTerms() uint64 { return r.q.LaterTerms() }
+
+// SkipLater spares evaluating the LaterTerms of an event for a Run that matches in order
+// (batch mode with Options.InOrder) while it holds no partial sequence, when no other term
+// matched the event: if the Run is in that state and the event comes in order, SkipLater
+// records the event's place in the order as if it had matched (so that an earlier event
+// coming after it still makes the Run give up, as an event that matched would) and reports
+// true: pushing the event would have changed nothing. Otherwise it reports false, and the
+// caller evaluates the terms and calls PushMatched as usual.
+func (r *Run) SkipLater(ev *event.Event) bool {
+	if !r.inOrder || r.disordered || r.seq == nil || r.seq.live != 0 {
+		return false
+	}
+	if r.lim.done() {
+		return true // PushMatched ignores every event now
+	}
+	ts, ok := r.q.opts.Memo.timestamp(&r.q.ts, ev)
+	if !ok {
+		return false // PushMatched reports a match without a timestamp
+	}
+	ord := ordinal{seq: ev.Seq, ts: ts}
+	if r.q.hasTB {
+		if tb, ok := r.q.tb.first(ev); ok {
+			ord.tb = tb
+		}
+	}
+	if r.anyOut && ord.compare(&r.released) < 0 {
+		return false
+	}
+	r.released, r.anyOut = ord.owned(), true
+	return true
+}
+
 // KeepsEvent is r's query's KeepsEvent (safe for concurrent use).
 func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
 
