@@ -111,3 +111,74 @@ func runShared(t *testing.T, queries, docs []string, mode Mode, inOrder, memo bo
 	}
 	return out
 }
+
+// TestSkipLater drives an in-order batch sequence the way the detector does with
+// LaterTerms: an event that may match only later stages is first offered to SkipLater, and
+// evaluated and pushed only when SkipLater refuses. The results and the give-up must be
+// those of pushing every event.
+func TestSkipLater(t *testing.T) {
+	query := `sequence by host.id with maxspan=10s [process where process.name == "a"] [process where process.name == "b"] [process where process.name == "c"]`
+	stmt, err := eql.Parse(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(id, ms int, host, name string) string {
+		return fmt.Sprintf(`{"id":%d,"@timestamp":%d,"event":{"category":"process"},"host":{"id":%q},"process":{"name":%q}}`,
+			id, baseMillis+int64(ms), host, name)
+	}
+	for _, c := range []struct {
+		name     string
+		docs     []string
+		gaveUp   bool
+		sequence int // sequences found when the run did not give up
+	}{
+		{"in order", []string{doc(0, 0, "h", "b"), doc(1, 1, "h", "a"), doc(2, 2, "h", "b"), doc(3, 3, "h", "c"), doc(4, 4, "h", "c")}, false, 1},
+		{"a later stage skipped, then an earlier first stage", []string{doc(0, 5, "h", "b"), doc(1, 1, "h", "a"), doc(2, 6, "h", "c")}, true, 0},
+		{"nothing but later stages", []string{doc(0, 1, "h", "b"), doc(1, 2, "h", "c")}, false, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var results [2]int
+			var gaveUp [2]bool
+			for i, skip := range []bool{false, true} {
+				fields := event.NewFields()
+				m := NewMemo()
+				q, err := Compile(stmt, fields, Options{InOrder: true, Memo: m})
+				if err != nil {
+					t.Fatal(err)
+				}
+				later := q.LaterTerms()
+				if later != 0b110 {
+					t.Fatalf("LaterTerms = %b, want 110", later)
+				}
+				r := q.NewRun(Batch, func(*Result) { results[i]++ })
+				dec := event.NewDecoder(fields)
+				var ev event.Event
+				for seq, d := range c.docs {
+					if err := dec.Decode([]byte(d), &ev); err != nil {
+						t.Fatal(err)
+					}
+					ev.Seq = uint64(seq)
+					m.Next(&ev)
+					mask := q.MatchTerms(&ev, ^later)
+					if skip && mask == 0 && r.SkipLater(&ev) {
+						continue
+					}
+					mask |= q.MatchTerms(&ev, later)
+					if err := r.PushMatched(&ev, mask); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := r.Flush(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				gaveUp[i] = r.Disordered()
+			}
+			if gaveUp[0] != c.gaveUp || gaveUp[1] != c.gaveUp {
+				t.Errorf("gave up: pushing all %v, skipping %v; want %v", gaveUp[0], gaveUp[1], c.gaveUp)
+			}
+			if !c.gaveUp && (results[0] != c.sequence || results[1] != c.sequence) {
+				t.Errorf("sequences: pushing all %d, skipping %d; want %d", results[0], results[1], c.sequence)
+			}
+		})
+	}
+}
