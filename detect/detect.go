@@ -176,6 +176,8 @@ type ruleState struct {
 	inOrder  bool        // comp.Disordered is set: the events it matches are spilled
 	later    uint64      // terms the workers leave to the in-order part (see laterSkipper)
 	skipper  laterSkipper
+	terms    termMatcher // split, when it evaluates some terms only
+	keeper   eventKeeper // split, when it tells which matches it keeps
 }
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
@@ -327,6 +329,8 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}
 	rs.comp = comp
 	rs.split, _ = comp.Runner.(SplitRunner)
+	rs.terms, _ = comp.Runner.(termMatcher)
+	rs.keeper, _ = comp.Runner.(eventKeeper)
 	rs.inOrder = req.InOrder && comp.Disordered != nil && comp.Rerun != nil
 	// Without a spill file (the input is read again instead), the workers need not know
 	// whether an event matches only a later stage of an in-order sequence: the in-order
@@ -569,12 +573,7 @@ func (rt *router) candidates(ev *event.Event) []int {
 			// else its own bytes (only read).
 			var low []byte
 			if upper {
-				rt.lowBuf = append(rt.lowBuf[:0], v.Str...)
-				for i, c := range rt.lowBuf {
-					if 'A' <= c && c <= 'Z' {
-						rt.lowBuf[i] = c + 'a' - 'A'
-					}
-				}
+				rt.lowBuf = appendLower(rt.lowBuf[:0], v.Str)
 				low = rt.lowBuf
 			} else {
 				low = unsafe.Slice(unsafe.StringData(v.Str), len(v.Str))
@@ -616,12 +615,13 @@ type termMatcher interface {
 	MatchTerms(ev *event.Event, terms uint64) uint64
 }
 
-// matchTerms returns the terms of r that ev matches, among terms (the others cannot match).
-func matchTerms(r SplitRunner, ev *event.Event, terms uint64) uint64 {
-	if tm, ok := r.(termMatcher); ok {
-		return tm.MatchTerms(ev, terms)
+// matchTerms returns the terms of rs's SplitRunner that ev matches, among terms (the others
+// cannot match).
+func matchTerms(rs *ruleState, ev *event.Event, terms uint64) uint64 {
+	if rs.terms != nil {
+		return rs.terms.MatchTerms(ev, terms)
 	}
-	return r.Match(ev) & terms
+	return rs.split.Match(ev) & terms
 }
 
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
@@ -641,10 +641,10 @@ func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) erro
 			if masks != nil {
 				mask = masks[k]
 				if lt := later[k]; lt != 0 && (mask != 0 || !rs.skipper.SkipLater(ev)) {
-					mask |= matchTerms(rs.split, ev, lt)
+					mask |= matchTerms(rs, ev, lt)
 				}
 			} else {
-				mask = matchTerms(rs.split, ev, d.rt.terms[i])
+				mask = matchTerms(rs, ev, d.rt.terms[i])
 			}
 			// In batch mode an event no term matched changes nothing in the rule's state
 			// (SplitRunner.PushMatched of engine.Run returns at once): skip the call.
@@ -849,6 +849,7 @@ func (d *Detector) rerun(ctx context.Context) error {
 			d.reruns++
 			rs.pending, rs.stats.Matches = nil, 0
 			rs.comp.Runner, rs.split, rs.inOrder = rs.comp.Rerun(), nil, false
+			rs.terms, rs.keeper, rs.later, rs.skipper = nil, nil, 0, nil
 		}
 	}
 	if !any {

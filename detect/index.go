@@ -202,14 +202,19 @@ func constSuffix(x eql.Expr) (string, bool) {
 func plainByte(c byte) bool { return c < 0x80 && c != '*' && c != '?' }
 
 // asciiLower lower-cases the ASCII letters of s.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
+func asciiLower(s string) string { return string(appendLower(nil, s)) }
+
+// appendLower appends s to dst with its ASCII letters lower-cased: how the rule index
+// compares values and constants (every lookup key is lower-cased this way).
+func appendLower(dst []byte, s string) []byte {
+	n := len(dst)
+	dst = append(dst, s...)
+	for i, c := range dst[n:] {
 		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
+			dst[n+i] = c + 'a' - 'A'
 		}
 	}
-	return string(b)
+	return dst
 }
 
 func single(fv FieldValues, m *mapping.Mapping) []Requirement {
@@ -296,16 +301,12 @@ func constString(x eql.Expr) (string, bool) {
 // plainLower returns s lower-cased when it is plain ASCII with no wildcard (*, ?) or
 // backslash, the strings the rule index can key on.
 func plainLower(s string) (string, bool) {
-	b := []byte(s)
-	for i, c := range b {
-		switch {
-		case c >= 0x80 || c == '*' || c == '?' || c == '\\':
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !plainByte(c) || c == '\\' {
 			return "", false
-		case 'A' <= c && c <= 'Z':
-			b[i] = c + 'a' - 'A'
 		}
 	}
-	return string(b), true
+	return asciiLower(s), true
 }
 
 // indexable reports whether events can be pre-filtered on fv: always without a mapping
@@ -586,12 +587,7 @@ func (s *indexSampler) observe(ev *event.Event, n int) bool {
 			if f.cats {
 				s.count(indexKey{f.name, 'c', v.Str})
 			}
-			s.low = append(s.low[:0], v.Str...)
-			for j, c := range s.low {
-				if 'A' <= c && c <= 'Z' {
-					s.low[j] = c + 'a' - 'A'
-				}
-			}
+			s.low = appendLower(s.low[:0], v.Str)
 			if f.vals {
 				s.count(indexKey{f.name, 'v', string(s.low)})
 			}

@@ -263,7 +263,7 @@ func (w *worker) run(b *batch) {
 	}
 	for _, k := range order {
 		if rs := d.rules[b.cands[k]]; rs.split != nil && b.terms[k] != 0 {
-			b.masks[k] = matchTerms(rs.split, &b.evs[b.evOf[k]], b.terms[k])
+			b.masks[k] = matchTerms(rs, &b.evs[b.evOf[k]], b.terms[k])
 		}
 	}
 	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
@@ -272,7 +272,7 @@ func (w *worker) run(b *batch) {
 		if mask == 0 {
 			continue
 		}
-		if kr, ok := d.rules[b.cands[k]].split.(eventKeeper); ok && kr.KeepsEvent(mask) {
+		if kr := d.rules[b.cands[k]].keeper; kr != nil && kr.KeepsEvent(mask) {
 			b.evs[b.evOf[k]].Keep()
 		}
 	}
