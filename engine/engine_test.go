@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,7 +42,7 @@ func run(t *testing.T, query string, docs []string, opts Options, mode Mode) (go
 			}
 			return v.TS
 		}
-		slices.SortStableFunc(order, func(a, b int) int { return cmpInt(ts(docs[a]), ts(docs[b])) })
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ts(docs[a]), ts(docs[b])) })
 	}
 	return runOrder(t, query, docs, order, opts, mode)
 }

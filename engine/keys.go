@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"strconv"
@@ -99,7 +100,7 @@ func compareKeyVal(a, b keyVal) int {
 	bn, bok := b.num()
 	if aok && bok {
 		if a.kind != kFloat && b.kind != kFloat {
-			return cmpInt(a.i, b.i)
+			return cmp.Compare(a.i, b.i)
 		}
 		switch {
 		case an < bn:
@@ -110,7 +111,7 @@ func compareKeyVal(a, b keyVal) int {
 		return 0
 	}
 	if a.kind != b.kind {
-		return cmpInt(int64(a.kind), int64(b.kind))
+		return cmp.Compare(a.kind, b.kind)
 	}
 	return strings.Compare(a.s, b.s)
 }
@@ -125,23 +126,13 @@ func (v keyVal) num() (float64, bool) {
 	return 0, false
 }
 
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 func compareTuples(a, b []keyVal) int {
 	for i := range min(len(a), len(b)) {
 		if c := compareKeyVal(a[i], b[i]); c != 0 {
 			return c
 		}
 	}
-	return cmpInt(int64(len(a)), int64(len(b)))
+	return cmp.Compare(len(a), len(b))
 }
 
 // ordinal is an event's place in Elasticsearch's order: timestamp, then the tiebreaker
@@ -162,7 +153,7 @@ func (o ordinal) owned() ordinal {
 }
 
 func (a *ordinal) compare(b *ordinal) int {
-	if c := cmpInt(a.ts, b.ts); c != 0 {
+	if c := cmp.Compare(a.ts, b.ts); c != 0 {
 		return c
 	}
 	an, bn := a.tb.kind == kNull, b.tb.kind == kNull

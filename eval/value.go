@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"net/netip"
 	"strconv"
@@ -128,7 +129,7 @@ func JavaDouble(f float64) string {
 // integers exactly, otherwise as doubles.
 func compareNumbers(a, b value) int {
 	if a.isInteger() && b.isInteger() {
-		return cmpInt(a.i, b.i)
+		return cmp.Compare(a.i, b.i)
 	}
 	x, y := a.float(), b.float()
 	switch {
@@ -147,16 +148,6 @@ func compareNumbers(a, b value) int {
 		return 1
 	}
 	return -1
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // compareValues orders a and b. ok is false when they cannot be compared (different
@@ -180,7 +171,7 @@ func compareValues(a, b value) (c int, ok bool) {
 		}
 		return 1, true
 	case kDate:
-		return cmpInt(a.i, b.i), true
+		return cmp.Compare(a.i, b.i), true
 	case kIP:
 		// Lucene's InetAddressPoint orders the 16-byte form, IPv4 as IPv4-mapped IPv6
 		// (so ::1 sorts before every IPv4 address; netip.Addr.Compare would not).

@@ -1,6 +1,9 @@
 package eval
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // compareVersions orders two values of Elasticsearch's version field type. Valid
 // versions (numeric dot-separated parts, an optional "-pre.release" and an optional
@@ -84,7 +87,7 @@ func compareDigits(x, y string) int {
 	x = strings.TrimLeft(x, "0")
 	y = strings.TrimLeft(y, "0")
 	if len(x) != len(y) {
-		return cmpInt(int64(len(x)), int64(len(y)))
+		return cmp.Compare(len(x), len(y))
 	}
 	return strings.Compare(x, y)
 }
