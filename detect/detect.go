@@ -559,7 +559,11 @@ func (rt *router) candidates(ev *event.Event) []int {
 	}
 	for fi := range x.fieldIdx {
 		f := &x.fieldIdx[fi]
-		for _, v := range ev.Values(f.slot) {
+		vals := ev.Values(f.slot)
+		if len(vals) > 0 {
+			add(f.present)
+		}
+		for _, v := range vals {
 			if v.Kind != event.KindString {
 				add(f.all) // a number or a boolean may equal a string constant: let the rules decide
 				break

@@ -27,15 +27,18 @@ type Route struct {
 type Requirement []FieldValues
 
 // FieldValues is a requirement that the event hold at Field one of Values, or a string
-// that starts with one of Prefixes or ends with one of Suffixes. Values, Prefixes and
-// Suffixes are ASCII lower-cased: the requirement is checked ASCII-case-insensitively, a
-// superset of "==", ":" and like (the filter itself decides). Every prefix and suffix is
-// at least PrefixLen bytes long.
+// that starts with one of Prefixes or ends with one of Suffixes, or, when Present is set,
+// any value at all. Values, Prefixes and Suffixes are ASCII lower-cased: the requirement is
+// checked ASCII-case-insensitively, a superset of "==", ":" and like (the filter itself
+// decides). Every prefix and suffix is at least PrefixLen bytes long. Present stands for
+// comparisons no constant can key (a number, a range, a regex, a wildcard with no literal
+// end): they are false on an event without the field, so the field's presence is necessary.
 type FieldValues struct {
 	Field    string
 	Values   []string
 	Prefixes []string
 	Suffixes []string
+	Present  bool
 }
 
 // PrefixLen is the shortest length of FieldValues.Prefixes and Suffixes: a wildcard pattern
@@ -104,15 +107,31 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 				}
 			}
 			return rs
-		case eql.OpEq:
+		case eql.OpEq, eql.OpNeq, eql.OpLt, eql.OpLte, eql.OpGt, eql.OpGte:
 			f, lit := fieldAndLiteral(x.X, x.Y)
 			if f == nil {
 				f, lit = fieldAndLiteral(x.Y, x.X)
 			}
-			if f != nil {
-				if v, ok := constString(lit); ok {
-					return single(FieldValues{Field: f.Name, Values: []string{v}}, m)
+			if f == nil {
+				return nil
+			}
+			isNull := lit.(*eql.Literal).Kind == eql.LitNull
+			switch {
+			case x.Op == eql.OpNeq:
+				// != is a negation (true where the field is missing), except != null.
+				if isNull {
+					return present(f.Name, m)
 				}
+			case isNull: // == null and the like: true (or not false) where the field is missing
+			case x.Op == eql.OpEq:
+				if v, ok := constString(lit); ok {
+					if rs := single(FieldValues{Field: f.Name, Values: []string{v}}, m); rs != nil {
+						return rs
+					}
+				}
+				return present(f.Name, m)
+			default:
+				return present(f.Name, m)
 			}
 		}
 	case *eql.In:
@@ -121,12 +140,18 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 			return nil
 		}
 		if vs, ok := constStrings(x.List); ok {
-			return single(FieldValues{Field: f.Name, Values: vs}, m)
+			if rs := single(FieldValues{Field: f.Name, Values: vs}, m); rs != nil {
+				return rs
+			}
 		}
+		return present(f.Name, m)
 	case *eql.Match:
 		f, ok := x.X.(*eql.Field)
-		if !ok || (x.Op != eql.MatchSeq && x.Op != eql.MatchLike) || len(x.Patterns) == 0 {
+		if !ok || len(x.Patterns) == 0 {
 			return nil
+		}
+		if x.Op != eql.MatchSeq && x.Op != eql.MatchLike {
+			return present(f.Name, m) // regex
 		}
 		fv := FieldValues{Field: f.Name}
 		for _, p := range x.Patterns {
@@ -141,12 +166,30 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 					fv.Suffixes = append(fv.Suffixes, suf)
 				}
 			} else {
-				return nil
+				return present(f.Name, m)
 			}
 		}
-		return single(fv, m)
+		if rs := single(fv, m); rs != nil {
+			return rs
+		}
+		return present(f.Name, m)
 	}
 	return nil
+}
+
+// present is the requirement that the event hold a value at field: what a comparison that
+// is false on a missing field implies when no constant can key it. Without a mapping the
+// filters read the field's own path; with one, only a field read from its own path, with no
+// null_value (which stands in for an explicit null) and no constant or script value, can be
+// judged by what the document holds.
+func present(field string, m *mapping.Mapping) []Requirement {
+	if m != nil {
+		f, ok := m.Resolve(field)
+		if ok && (f.Source != field || f.NullValue != nil || f.Runtime || f.Type == mapping.ConstantKeyword) {
+			return nil
+		}
+	}
+	return []Requirement{{{Field: field, Present: true}}}
 }
 
 // constPrefix returns the lower-cased literal beginning of a wildcard pattern (before its
@@ -224,17 +267,22 @@ func single(fv FieldValues, m *mapping.Mapping) []Requirement {
 	return []Requirement{{fv}}
 }
 
-// union returns the disjunction of two requirements, the values of a field merged.
+// union returns the disjunction of two requirements, the values of a field merged (the
+// field's presence stands for all of them when either side requires only that).
 func union(a, b Requirement) Requirement {
 	out := make(Requirement, 0, len(a)+len(b))
 	for _, fv := range a {
 		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
-			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes)})
+			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Present: fv.Present})
 	}
 next:
 	for _, fv := range b {
 		for i := range out {
 			if out[i].Field == fv.Field {
+				if out[i].Present || fv.Present {
+					out[i] = FieldValues{Field: fv.Field, Present: true}
+					continue next
+				}
 				for _, v := range fv.Values {
 					if !slices.Contains(out[i].Values, v) {
 						out[i].Values = append(out[i].Values, v)
@@ -254,7 +302,7 @@ next:
 			}
 		}
 		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
-			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes)})
+			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Present: fv.Present})
 	}
 	return out
 }
@@ -326,6 +374,7 @@ type fieldIndex struct {
 	byVal    map[string][]ruleTerms
 	byPrefix map[string][]affixTerms // by the first PrefixLen bytes of the value
 	bySuffix map[string][]affixTerms // by the last PrefixLen bytes of the value
+	present  []ruleTerms             // rules that need a value, any value, at the field
 	all      []ruleTerms
 }
 
@@ -366,7 +415,7 @@ type ruleIndex struct {
 }
 
 // indexKey names one value a pre-filter looks up: in field, a category (kind 'c'), a value
-// ('v'), a 3-byte prefix ('p') or suffix ('s').
+// ('v'), a 3-byte prefix ('p') or suffix ('s'), or any value ('e', value "").
 type indexKey struct {
 	field string
 	kind  byte
@@ -404,6 +453,10 @@ func forKeys(catField string, r Route, j int, fn func(indexKey)) {
 		return
 	}
 	for _, e := range r.Requires[j] {
+		if e.Present {
+			fn(indexKey{e.Field, 'e', ""})
+			continue
+		}
 		for _, v := range e.Values {
 			fn(indexKey{e.Field, 'v', v})
 		}
@@ -482,6 +535,10 @@ func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIn
 					}
 					f := &x.fieldIdx[fi]
 					f.all = appendRule(f.all, i, terms)
+					if e.Present {
+						f.present = appendRule(f.present, i, terms)
+						continue
+					}
 					for _, v := range e.Values {
 						f.byVal[v] = appendRule(f.byVal[v], i, terms)
 					}
@@ -534,6 +591,7 @@ type sampledField struct {
 	name       string
 	slot       event.Slot
 	cats, vals bool
+	present    bool
 	prefixes   map[string][]string // by their first PrefixLen bytes
 	suffixes   map[string][]string // by their last PrefixLen bytes
 }
@@ -558,6 +616,8 @@ func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) 
 			f.cats = true
 		case 'v':
 			f.vals = true
+		case 'e':
+			f.present = true
 		case 'p':
 			if f.prefixes == nil {
 				f.prefixes = map[string][]string{}
@@ -579,6 +639,9 @@ func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) 
 func (s *indexSampler) observe(ev *event.Event, n int) bool {
 	for i := range s.fields {
 		f := &s.fields[i]
+		if f.present && ev.Has(f.slot) {
+			s.count(indexKey{f.name, 'e', ""})
+		}
 		for _, v := range ev.Values(f.slot) {
 			if _, nonASCII := hasUpperOrNonASCII(v.Str); v.Kind != event.KindString || nonASCII {
 				s.any[f.name]++ // the router offers such a value to every rule indexed on the field

@@ -18,10 +18,16 @@ import (
 )
 
 // TestRoutes checks the requirements drawn from queries: conjuncts, unions of disjunctions,
-// and every shape that must give none (negations, wildcards, non-string or non-ASCII
-// constants, dates, functions).
+// the field's presence where no constant keys a comparison (wildcards, numbers, ranges,
+// regexes, dates, non-ASCII constants), and every shape that must give none (negations,
+// == null, functions, fields a mapping fills from elsewhere).
 func TestRoutes(t *testing.T) {
 	kw, err := mapping.Parse([]byte(`{"properties":{"a":{"type":"keyword"},"t":{"type":"text"},"al":{"type":"alias","path":"a"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := mapping.Parse([]byte(`{"properties":{"a":{"type":"long"},"al":{"type":"alias","path":"a"},` +
+		`"nv":{"type":"keyword","null_value":"n"},"ck":{"type":"constant_keyword","value":"c"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,23 +43,33 @@ func TestRoutes(t *testing.T) {
 		{`process where a == "x" or b != "y"`, nil, `process`},
 		{`process where not a == "x"`, nil, `process`},
 		{`process where a not in ("x")`, nil, `process`},
-		{`process where a : "x*" and b like "y" and c == 1 and d == "é"`, nil, `process [b=y]`},
+		{`process where a : "x*" and b like "y" and c == 1 and d == "é"`, nil, `process [a exists] [b=y] [c exists] [d exists]`},
 		// wildcard patterns: their literal beginning, when at least PrefixLen (3) bytes,
 		// ASCII and not the start of a date or a number
-		{`process where a : ("Python*", "perl", "rub?") and b like~ "cur*" and c like "*x"`, nil, `process [a=perl,python*,rub*] [b=cur*]`},
-		{`process where a : ("py*", "perl") or a like "x\*yz*"`, nil, `process`},
-		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process`},
+		{`process where a : ("Python*", "perl", "rub?") and b like~ "cur*" and c like "*x"`, nil, `process [a=perl,python*,rub*] [b=cur*] [c exists]`},
+		{`process where a : ("py*", "perl") or a like "x\*yz*"`, nil, `process [a exists]`},
+		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process [a exists|b exists|c exists]`},
 		{`process where a : "abc*" or b == "x"`, nil, `process [a=abc*|b=x]`},
 		// else their literal end, when its last PrefixLen bytes are ASCII letters, '.', '_' or '/'
 		{`process where a : ("*\\CMD.exe", "?:\\x\\*.Dll", "pyth*") and b like "*.so"`, nil, `process [a=pyth*,*\cmd.exe,*.dll] [b=*.so]`},
-		{`process where a : "*v1.2" or b : "*ab?" or c : "*é"`, nil, `process`},
+		{`process where a : "*v1.2" or b : "*ab?" or c : "*é"`, nil, `process [a exists|b exists|c exists]`},
 		{`process where a : "*.exe" or b == "x"`, nil, `process [a=*.exe|b=x]`},
-		{`process where a regex "abc.*"`, nil, `process`},
-		{`process where a == "2024-01-01"`, nil, `process`},
+		{`process where a regex "abc.*"`, nil, `process [a exists]`},
+		{`process where a == "2024-01-01"`, nil, `process [a exists]`},
 		{`process where length(a) == "x" and "x" == b`, nil, `process [b=x]`},
 		{`any where a in~ ("X")`, nil, `any [a=x]`},
 		{`sequence [process where a == "x"] [network where true] until [file where b == "y"]`, nil, `process [a=x]; network; file [b=y]`},
-		{`process where a == "x" and t == "y" and al == "z" and u == "w"`, kw, `process [a=x]`},
+		{`process where a == "x" and t == "y" and al == "z" and u == "w"`, kw, `process [a=x] [t exists] [u exists]`},
+		// presence: comparisons that are false where the field is missing, when no
+		// constant keys them; never a negation, == null, or a value the document does
+		// not hold (alias, null_value, constant_keyword)
+		{`process where a != null and b > 5 and c in (1, 2) and d == true and e <= "x"`, nil, `process [a exists] [b exists] [c exists] [d exists] [e exists]`},
+		{`process where a == null or b != 1`, nil, `process`},
+		{`process where null == a and not b regex "x" and c not in (1)`, nil, `process`},
+		{`process where a : "x*" or a == "abc"`, nil, `process [a exists]`},
+		{`process where a == "abc" or a > 1 or b : "*x*"`, nil, `process [a exists|b exists]`},
+		{`process where startsWith(a, "x") and ?b != null`, nil, `process [b exists]`},
+		{`process where al > 1 and nv > 1 and ck > 1 and a > 1`, pm, `process [a exists]`},
 	}
 	for _, tc := range tests {
 		stmt, err := eql.Parse(tc.query)
@@ -76,6 +92,10 @@ func formatRoutes(rs []Route) string {
 		for _, req := range r.Requires {
 			var alts []string
 			for _, fv := range req {
+				if fv.Present {
+					alts = append(alts, fv.Field+" exists")
+					continue
+				}
 				vals := slices.Clone(fv.Values)
 				for _, p := range fv.Prefixes {
 					vals = append(vals, p+"*")
