@@ -273,12 +273,18 @@ func (w *worker) run(b *batch) {
 			continue
 		}
 		if kr := d.rules[b.cands[k]].keeper; kr != nil && kr.KeepsEvent(mask) {
-			b.evs[b.evOf[k]].Keep()
+			if kr.KeepsRaw() {
+				b.evs[b.evOf[k]].KeepRaw()
+			} else {
+				b.evs[b.evOf[k]].Keep()
+			}
 		}
 	}
 }
 
-// eventKeeper is a SplitRunner that tells which matches it keeps a copy of (engine.Run).
+// eventKeeper is a SplitRunner that tells which matches it keeps a copy of, and which copy
+// (engine.Run).
 type eventKeeper interface {
 	KeepsEvent(mask uint64) bool
+	KeepsRaw() bool
 }

@@ -14,8 +14,19 @@ type item struct {
 	ord  ordinal
 	mask uint64 // bit i set: term i matched
 	// shared: ev and the strings of ord are the caller's, valid only during Push; whatever
-	// outlives it is copied (ev.Keep(), ord.owned()) when it is stored.
+	// outlives it is copied (item.keep, ord.owned()) when it is stored.
 	shared bool
+}
+
+// keep returns the event to store: it.ev itself when owned, else a copy. A shared item is
+// an in-order batch run's, which has read what it needs (timestamp, join keys) from the
+// event already: the copy only goes into results, whose documents are written, so it copies
+// the document alone (Event.KeepRaw).
+func (it *item) keep() *event.Event {
+	if it.shared {
+		return it.ev.KeepRaw()
+	}
+	return it.ev.Keep()
 }
 
 // Run is one execution of a Query over a stream of events. It is not safe for concurrent use.
@@ -199,6 +210,11 @@ func (r *Run) SkipLater(ev *event.Event) bool {
 // KeepsEvent is r's query's KeepsEvent (safe for concurrent use).
 func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
 
+// KeepsRaw reports whether the copies r keeps of the events pushed to it are made with
+// Event.KeepRaw rather than Event.Keep (a batch run with Options.InOrder: see item.keep), so
+// that a caller making them ahead makes the right one. Safe for concurrent use.
+func (r *Run) KeepsRaw() bool { return r.inOrder }
+
 // MatchTerms is r's query's MatchTerms (safe for concurrent use).
 func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.MatchTerms(ev, terms) }
 
@@ -351,7 +367,7 @@ func (r *Run) process(it *item) {
 	r.anyOut = true
 	switch r.q.kind {
 	case kindEvent:
-		r.lim.push(&Result{Events: []*event.Event{it.ev.Keep()}})
+		r.lim.push(&Result{Events: []*event.Event{it.keep()}})
 	case kindSequence:
 		r.seq.process(it)
 	}

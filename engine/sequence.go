@@ -282,7 +282,7 @@ func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
 	if pi == 0 {
 		ks := m.getKey(enc, tuple)
 		p := newPartial(len(q.stages), len(q.pos), ks)
-		p.events[si] = it.ev.Keep()
+		p.events[si] = it.keep()
 		p.ts[0] = now
 		p.lastOrd = it.ord
 		if it.shared {
@@ -316,7 +316,7 @@ func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
 		m.maybeDelete(ks)
 		return
 	}
-	p.events[si] = it.ev.Keep()
+	p.events[si] = it.keep()
 	p.ts[pi] = now
 	p.lastOrd = it.ord
 	if it.shared {

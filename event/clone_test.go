@@ -1,7 +1,9 @@
 package event
 
 import (
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -26,9 +28,11 @@ func TestCloneCompact(t *testing.T) {
 		}
 		c := ev.Clone()
 		cc := c.Clone()
+		raw := ev.KeepRaw()
+		rawClone := ev.KeepRaw().Clone() // decodes raw's document (Clone reads its values)
 		for s := Slot(-1); s <= Slot(f.Len()); s++ {
 			want, wantNull := ev.Values(s), ev.HasNull(s)
-			for name, got := range map[string]*Event{"clone": c, "clone of clone": cc} {
+			for name, got := range map[string]*Event{"clone": c, "clone of clone": cc, "KeepRaw": raw, "clone of KeepRaw": rawClone} {
 				if gv := got.Values(s); !reflect.DeepEqual(gv, want) && !(len(gv) == 0 && len(want) == 0) {
 					t.Errorf("%s: %s slot %d: Values %v, want %v", doc, name, s, gv, want)
 				}
@@ -37,8 +41,8 @@ func TestCloneCompact(t *testing.T) {
 				}
 			}
 		}
-		if string(c.Raw) != doc || string(cc.Raw) != doc {
-			t.Errorf("raw %q / %q, want %q", c.Raw, cc.Raw, doc)
+		if string(c.Raw) != doc || string(cc.Raw) != doc || string(raw.Raw) != doc {
+			t.Errorf("raw %q / %q / %q, want %q", c.Raw, cc.Raw, raw.Raw, doc)
 		}
 	}
 }
@@ -76,6 +80,59 @@ func TestKeep(t *testing.T) {
 		if vs := tc.ev.Values(a); len(vs) != 1 || vs[0].Str != tc.want {
 			t.Errorf("kept a = %v, want %q", vs, tc.want)
 		}
+	}
+}
+
+// TestKeepRaw checks KeepRaw's copies: one per Decode, Keep's copy when there is one, values
+// decoded from the copied document once whatever the number of concurrent readers (run
+// with -race), unaffected by what happens to the input buffer and to the event afterwards.
+func TestKeepRaw(t *testing.T) {
+	f := NewFields()
+	a, b := f.Add("a"), f.Add("b.c")
+	d := NewDecoder(f)
+	var ev Event
+	buf := []byte(`{"a":"o\u006ee","b":{"c":[1,null]}}`)
+	if err := d.Decode(buf, &ev); err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := ev.KeepRaw(), ev.KeepRaw()
+	if r1 != r2 || r1.KeepRaw() != r1 || r1.Keep() != r1 {
+		t.Fatal("KeepRaw made two copies of one decoded event, or a copy of its copy")
+	}
+	if r1.lazy == nil {
+		t.Fatal("KeepRaw copied the values")
+	}
+	copy(buf, `{"a":"two!!!!!!","b":{"c":["x",4]}}`)
+	if err := d.Decode(buf, &ev); err != nil {
+		t.Fatal(err)
+	}
+	k := ev.Keep()
+	if ev.KeepRaw() != k {
+		t.Error("KeepRaw after Keep is not Keep's copy")
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vs := r1.Values(a)
+			bs := r1.Values(b)
+			got[i] = fmt.Sprintf("%q %d %v %v %v", vs[0].Str, len(bs), bs[0].Int, r1.HasNull(b), r1.Has(a))
+		}()
+	}
+	wg.Wait()
+	for _, g := range got {
+		if want := `"one" 1 1 true true`; g != want {
+			t.Errorf("KeepRaw copy read %s, want %s", g, want)
+		}
+	}
+	if vs := k.Values(a); len(vs) != 1 || vs[0].Str != "two!!!!!!" {
+		t.Errorf("Keep copy a = %v", vs)
+	}
+	var plain Event // not filled by a Decoder: KeepRaw is Keep
+	if c := plain.KeepRaw(); c.lazy != nil || c != plain.Keep() {
+		t.Error("KeepRaw of an event no Decoder filled is not Keep's copy")
 	}
 }
 

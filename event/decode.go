@@ -50,8 +50,13 @@ type Decoder struct {
 // NewDecoder returns a decoder for the paths of f. Paths added to f after this call are
 // not seen by the decoder.
 func NewDecoder(f *Fields) *Decoder {
-	n := f.Len()
-	return &Decoder{t: buildTrie(f), spans: make([]span, n),
+	return newDecoderTrie(buildTrie(f))
+}
+
+// newDecoderTrie returns a decoder for the paths of t (read-only: decoders may share it).
+func newDecoderTrie(t trie) *Decoder {
+	n := t.slots
+	return &Decoder{t: t, spans: make([]span, n),
 		seen: make([]uint64, (n+63)/64), nulls: make([]uint64, (n+63)/64)}
 }
 
@@ -64,6 +69,7 @@ func NewDecoder(f *Fields) *Decoder {
 func (d *Decoder) Decode(doc []byte, ev *Event) error {
 	ev.reset(len(d.seen))
 	ev.Raw = doc
+	ev.dec = &d.t
 	d.buf, d.ev, d.scattered = doc, ev, false
 	ok := d.document()
 	d.finish(ok)

@@ -64,14 +64,19 @@ type Event struct {
 	// rank is the number of slots with values before s. Values is thus a few loads from a
 	// few dozen bytes and one popcount, whatever the number of slots. A clone has the same
 	// form, with bits trimmed after its last recorded slot (see Clone). arena holds
-	// unescaped strings; kept is the copy Keep made since the last Decode; clone is true
-	// for a copy made by Clone.
-	vals  []Value
-	spans []span
-	bits  []bitWord
-	arena []byte
-	kept  *Event
-	clone bool
+	// unescaped strings; kept is the copy Keep made since the last Decode, keptRaw the one
+	// KeepRaw made; clone is true for a copy made by Clone or KeepRaw. dec is the trie of
+	// the Decoder that filled the event; lazy is set on a copy made by KeepRaw until its
+	// values are read.
+	vals    []Value
+	spans   []span
+	bits    []bitWord
+	arena   []byte
+	kept    *Event
+	keptRaw *Event
+	clone   bool
+	dec     *trie
+	lazy    *lazyValues
 }
 
 // span names the values of one slot: vals[start:end].
@@ -96,3 +101,4 @@ type bitWord struct {
 //	func (e *Event) HasNull(s Slot) bool           // an explicit null was seen at the path
 //	func (e *Event) Clone() *Event                 // a copy that owns its memory
 //	func (e *Event) Keep() *Event                  // one shared read-only copy per Decode
+//	func (e *Event) KeepRaw() *Event               // the same, copying the document only

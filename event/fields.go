@@ -57,6 +57,7 @@ func (f *Fields) Len() int { return len(f.paths) }
 // segment. Node 0 is the root (the document object).
 type trie struct {
 	nodes []trieNode
+	slots int // the number of paths (slots)
 }
 
 // trieNode is one path segment. Its children are found through a small open-addressing
@@ -124,7 +125,7 @@ func buildTrie(f *Fields) trie {
 		}
 		nodes[n].slot = Slot(i)
 	}
-	t := trie{nodes: make([]trieNode, len(nodes))}
+	t := trie{nodes: make([]trieNode, len(nodes)), slots: f.Len()}
 	for i, b := range nodes {
 		t.nodes[i].slot = b.slot
 		if len(b.kids) == 0 {

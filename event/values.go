@@ -1,7 +1,9 @@
 package event
 
 import (
+	"bytes"
 	"math/bits"
+	"sync"
 	"unsafe"
 )
 
@@ -10,6 +12,9 @@ import (
 // null or a slot the decoder does not know. The slice is owned by the event: do not
 // modify it.
 func (e *Event) Values(s Slot) []Value {
+	if e.lazy != nil {
+		e.load()
+	}
 	w := uint(s) >> 6
 	if w >= uint(len(e.bits)) {
 		return nil
@@ -27,6 +32,9 @@ func (e *Event) Values(s Slot) []Value {
 // element of an array). A field with HasNull and no Values is null; an empty array is
 // neither null nor present.
 func (e *Event) HasNull(s Slot) bool {
+	if e.lazy != nil {
+		e.load()
+	}
 	w := uint(s) >> 6
 	return w < uint(len(e.bits)) && e.bits[w].nulls&(1<<(uint(s)&63)) != 0
 }
@@ -39,6 +47,9 @@ func (e *Event) span(s Slot) *span {
 
 // Has reports whether the field at slot s has a non-null value.
 func (e *Event) Has(s Slot) bool {
+	if e.lazy != nil {
+		e.load()
+	}
 	w := uint(s) >> 6
 	return w < uint(len(e.bits)) && e.bits[w].vals&(1<<(uint(s)&63)) != 0
 }
@@ -49,7 +60,7 @@ func (e *Event) reset(nw int) {
 	e.spans = e.spans[:0]
 	e.vals = e.vals[:0]
 	e.arena = e.arena[:0]
-	e.kept = nil
+	e.kept, e.keptRaw = nil, nil
 	e.clone = false
 	if cap(e.bits) < nw {
 		e.bits = make([]bitWord, nw)
@@ -73,6 +84,9 @@ func (e *Event) unescape(raw []byte) string {
 // bytes per 64 slots), in at most five allocations (the Event, its values, spans and
 // bits, and one buffer for the document and the strings that do not point into it).
 func (e *Event) Clone() *Event {
+	if e.lazy != nil {
+		e.load()
+	}
 	c := &Event{Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source, Line: e.Line, clone: true}
 	extra := 0
 	for i := range e.vals {
@@ -125,6 +139,48 @@ func (e *Event) Keep() *Event {
 		e.kept = e.Clone()
 	}
 	return e.kept
+}
+
+// KeepRaw is Keep for a consumer that will seldom read the copy's values: it copies only
+// the document (one allocation), and the copy decodes it again, with the decoder's paths,
+// the first time its values are read (safe for concurrent readers). It returns Keep's
+// copy when there is one, and, like Keep, the same copy until the next Decode into e. A
+// rule that keeps the events of partial sequences only to write them in alerts, if ever,
+// keeps them this way: copying their values cost more than all the rest of keeping them.
+func (e *Event) KeepRaw() *Event {
+	switch {
+	case e.clone:
+		return e
+	case e.kept != nil:
+		return e.kept
+	case e.dec == nil: // not filled by a Decoder: nothing to decode with
+		return e.Keep()
+	}
+	if e.keptRaw == nil {
+		e.keptRaw = &Event{Raw: bytes.Clone(e.Raw), Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source,
+			Line: e.Line, clone: true, lazy: &lazyValues{t: e.dec}}
+	}
+	return e.keptRaw
+}
+
+// lazyValues is how a copy made by KeepRaw finds its values: once, by decoding its
+// document with the trie of the Decoder that filled the original.
+type lazyValues struct {
+	once sync.Once
+	t    *trie
+}
+
+// load decodes the document of a copy made by KeepRaw (once: later calls wait for the
+// first and return). The values' strings point into e.Raw, or into e's own arena.
+func (e *Event) load() {
+	e.lazy.once.Do(func() {
+		d := newDecoderTrie(*e.lazy.t)
+		var tmp Event
+		if err := d.Decode(e.Raw, &tmp); err != nil {
+			panic("event: a kept document no longer decodes: " + err.Error()) // it decoded when kept
+		}
+		e.vals, e.spans, e.bits, e.arena = tmp.vals, tmp.spans, tmp.bits, tmp.arena
+	})
 }
 
 // rawOffset returns the offset in e.Raw of the bytes of s, or -1 if s does not point
