@@ -600,6 +600,9 @@ func (rt *router) candidates(ev *event.Event) []int {
 					}
 				}
 			}
+			if f.infixes != nil {
+				f.infixes.each(low, func(id int32) { add(f.byInfix[id]) })
+			}
 		}
 	}
 	slices.Sort(cand)

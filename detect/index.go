@@ -27,17 +27,19 @@ type Route struct {
 type Requirement []FieldValues
 
 // FieldValues is a requirement that the event hold at Field one of Values, or a string
-// that starts with one of Prefixes or ends with one of Suffixes, or, when Present is set,
-// any value at all. Values, Prefixes and Suffixes are ASCII lower-cased: the requirement is
-// checked ASCII-case-insensitively, a superset of "==", ":" and like (the filter itself
-// decides). Every prefix and suffix is at least PrefixLen bytes long. Present stands for
-// comparisons no constant can key (a number, a range, a regex, a wildcard with no literal
-// end): they are false on an event without the field, so the field's presence is necessary.
+// that starts with one of Prefixes, ends with one of Suffixes or contains one of Infixes,
+// or, when Present is set, any value at all. Values, Prefixes, Suffixes and Infixes are
+// ASCII lower-cased: the requirement is checked ASCII-case-insensitively, a superset of
+// "==", ":" and like (the filter itself decides). Every prefix, suffix and infix is at
+// least PrefixLen bytes long. Present stands for comparisons no constant can key (a
+// number, a range, a regex, a wildcard with no literal part that long): they are false on
+// an event without the field, so the field's presence is necessary.
 type FieldValues struct {
 	Field    string
 	Values   []string
 	Prefixes []string
 	Suffixes []string
+	Infixes  []string
 	Present  bool
 }
 
@@ -165,6 +167,10 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 				if !slices.Contains(fv.Suffixes, suf) {
 					fv.Suffixes = append(fv.Suffixes, suf)
 				}
+			} else if inf, ok := constInfix(p); ok {
+				if !slices.Contains(fv.Infixes, inf) {
+					fv.Infixes = append(fv.Infixes, inf)
+				}
 			} else {
 				return present(f.Name, m)
 			}
@@ -239,6 +245,32 @@ func constSuffix(x eql.Expr) (string, bool) {
 	return asciiLower(lit.Str[len(lit.Str)-n:]), true
 }
 
+// constInfix returns the lower-cased longest literal part of a wildcard pattern (between
+// wildcards, without non-ASCII bytes) when it is at least PrefixLen bytes long, e.g. "get
+// secret" for "*get secret*": a value the pattern matches contains it. (A ':' or like
+// pattern is only tested on strings that are not dates, so that no date formatting can
+// make a value match that its source text does not.)
+func constInfix(x eql.Expr) (string, bool) {
+	lit, ok := x.(*eql.Literal)
+	if !ok || lit.Kind != eql.LitString {
+		return "", false
+	}
+	best, start := "", 0
+	for i := 0; i <= len(lit.Str); i++ {
+		if i < len(lit.Str) && plainByte(lit.Str[i]) {
+			continue
+		}
+		if i-start > len(best) {
+			best = lit.Str[start:i]
+		}
+		start = i + 1
+	}
+	if len(best) < PrefixLen {
+		return "", false
+	}
+	return asciiLower(best), true
+}
+
 // plainByte reports whether c can be part of a pattern's literal beginning or end: any
 // ASCII byte but the wildcards (a backslash is an ordinary character in ':' and like
 // patterns, as eval matches them).
@@ -273,7 +305,8 @@ func union(a, b Requirement) Requirement {
 	out := make(Requirement, 0, len(a)+len(b))
 	for _, fv := range a {
 		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
-			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Present: fv.Present})
+			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Infixes: slices.Clone(fv.Infixes),
+			Present: fv.Present})
 	}
 next:
 	for _, fv := range b {
@@ -298,11 +331,17 @@ next:
 						out[i].Suffixes = append(out[i].Suffixes, v)
 					}
 				}
+				for _, v := range fv.Infixes {
+					if !slices.Contains(out[i].Infixes, v) {
+						out[i].Infixes = append(out[i].Infixes, v)
+					}
+				}
 				continue next
 			}
 		}
 		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
-			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Present: fv.Present})
+			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Infixes: slices.Clone(fv.Infixes),
+			Present: fv.Present})
 	}
 	return out
 }
@@ -374,6 +413,8 @@ type fieldIndex struct {
 	byVal    map[string][]ruleTerms
 	byPrefix map[string][]affixTerms // by the first PrefixLen bytes of the value
 	bySuffix map[string][]affixTerms // by the last PrefixLen bytes of the value
+	infixes  *infixSet               // literals a value may contain, nil when none
+	byInfix  [][]ruleTerms           // by infix id
 	present  []ruleTerms             // rules that need a value, any value, at the field
 	all      []ruleTerms
 }
@@ -415,7 +456,7 @@ type ruleIndex struct {
 }
 
 // indexKey names one value a pre-filter looks up: in field, a category (kind 'c'), a value
-// ('v'), a 3-byte prefix ('p') or suffix ('s'), or any value ('e', value "").
+// ('v'), a prefix ('p'), a suffix ('s'), an infix ('i') or any value ('e', value "").
 type indexKey struct {
 	field string
 	kind  byte
@@ -465,6 +506,9 @@ func forKeys(catField string, r Route, j int, fn func(indexKey)) {
 		}
 		for _, v := range e.Suffixes {
 			fn(indexKey{e.Field, 's', v})
+		}
+		for _, v := range e.Infixes {
+			fn(indexKey{e.Field, 'i', v})
 		}
 	}
 }
@@ -548,6 +592,16 @@ func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIn
 					for _, v := range e.Suffixes {
 						addAffix(f.bySuffix, v[len(v)-PrefixLen:], v, i, terms)
 					}
+					for _, v := range e.Infixes {
+						if f.infixes == nil {
+							f.infixes = newInfixSet()
+						}
+						id := f.infixes.add(v)
+						if int(id) == len(f.byInfix) {
+							f.byInfix = append(f.byInfix, nil)
+						}
+						f.byInfix[id] = appendRule(f.byInfix[id], i, terms)
+					}
 				}
 			case best == -1:
 				ci, ok := catIdx[catName]
@@ -592,6 +646,8 @@ type sampledField struct {
 	slot       event.Slot
 	cats, vals bool
 	present    bool
+	infixes    *infixSet
+	infixKeys  []indexKey // by infix id
 	prefixes   map[string][]string // by their first PrefixLen bytes
 	suffixes   map[string][]string // by their last PrefixLen bytes
 }
@@ -623,6 +679,13 @@ func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) 
 				f.prefixes = map[string][]string{}
 			}
 			f.prefixes[k.value[:PrefixLen]] = append(f.prefixes[k.value[:PrefixLen]], k.value)
+		case 'i':
+			if f.infixes == nil {
+				f.infixes = newInfixSet()
+			}
+			if id := f.infixes.add(k.value); int(id) == len(f.infixKeys) {
+				f.infixKeys = append(f.infixKeys, k)
+			}
 		case 's':
 			if f.suffixes == nil {
 				f.suffixes = map[string][]string{}
@@ -664,6 +727,9 @@ func (s *indexSampler) observe(ev *event.Event, n int) bool {
 					if hasSuffix(s.low, lit) {
 						s.count(indexKey{f.name, 's', lit})
 					}
+				}
+				if f.infixes != nil {
+					f.infixes.each(s.low, func(id int32) { s.count(f.infixKeys[id]) })
 				}
 			}
 		}

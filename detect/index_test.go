@@ -48,11 +48,15 @@ func TestRoutes(t *testing.T) {
 		// ASCII and not the start of a date or a number
 		{`process where a : ("Python*", "perl", "rub?") and b like~ "cur*" and c like "*x"`, nil, `process [a=perl,python*,rub*] [b=cur*] [c exists]`},
 		{`process where a : ("py*", "perl") or a like "x\*yz*"`, nil, `process [a exists]`},
-		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process [a exists|b exists|c exists]`},
+		{`process where a : "202*" or b : "-ab*" or c : "é12*"`, nil, `process [a=*202*|b=*-ab*|c exists]`},
 		{`process where a : "abc*" or b == "x"`, nil, `process [a=abc*|b=x]`},
 		// else their literal end, when its last PrefixLen bytes are ASCII letters, '.', '_' or '/'
 		{`process where a : ("*\\CMD.exe", "?:\\x\\*.Dll", "pyth*") and b like "*.so"`, nil, `process [a=pyth*,*\cmd.exe,*.dll] [b=*.so]`},
-		{`process where a : "*v1.2" or b : "*ab?" or c : "*é"`, nil, `process [a exists|b exists|c exists]`},
+		{`process where a : "*v1.2" or b : "*ab?" or c : "*é"`, nil, `process [a=*v1.2*|b exists|c exists]`},
+		// else their longest literal part, when at least PrefixLen bytes of ASCII
+		{`process where a : ("*Get Secret*", "*a?bcd*", "xyz*w", "*\\tmp\\*") and b : "*ab*"`, nil, `process [a=xyz*,*get secret*,*bcd*,*\tmp\*] [b exists]`},
+		{`process where a : ("*abc*", "x*y")`, nil, `process [a exists]`},
+		{`process where a like~ "*abc*" or a : "abc" or b : "*xyz*"`, nil, `process [a=abc,*abc*|b=*xyz*]`},
 		{`process where a : "*.exe" or b == "x"`, nil, `process [a=*.exe|b=x]`},
 		{`process where a regex "abc.*"`, nil, `process [a exists]`},
 		{`process where a == "2024-01-01"`, nil, `process [a exists]`},
@@ -102,6 +106,9 @@ func formatRoutes(rs []Route) string {
 				}
 				for _, p := range fv.Suffixes {
 					vals = append(vals, "*"+p)
+				}
+				for _, p := range fv.Infixes {
+					vals = append(vals, "*"+p+"*")
 				}
 				alts = append(alts, fv.Field+"="+strings.Join(vals, ","))
 			}
