@@ -647,7 +647,7 @@ type sampledField struct {
 	cats, vals bool
 	present    bool
 	infixes    *infixSet
-	infixKeys  []indexKey // by infix id
+	infixKeys  []indexKey          // by infix id
 	prefixes   map[string][]string // by their first PrefixLen bytes
 	suffixes   map[string][]string // by their last PrefixLen bytes
 }
