@@ -211,9 +211,20 @@ func (r *Run) SkipLater(ev *event.Event) bool {
 func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
 
 // KeepsRaw reports whether the copies r keeps of the events pushed to it are made with
-// Event.KeepRaw rather than Event.Keep (a batch run with Options.InOrder: see item.keep), so
-// that a caller making them ahead makes the right one. Safe for concurrent use.
-func (r *Run) KeepsRaw() bool { return r.inOrder }
+// Event.KeepRaw rather than Event.Keep, so that a caller making them ahead makes the right
+// one: the copies of an event query's matches and of an in-order batch run's events (see
+// item.keep), whose values are read before they are stored, if ever; a sequence's or a
+// sample's events buffered for later matching are read again (join keys). Safe for
+// concurrent use.
+func (r *Run) KeepsRaw() bool { return r.inOrder || r.q.kind == kindEvent }
+
+// keep returns the copy of ev r stores (see KeepsRaw).
+func (r *Run) keep(ev *event.Event) *event.Event {
+	if r.KeepsRaw() {
+		return ev.KeepRaw()
+	}
+	return ev.Keep()
+}
 
 // MatchTerms is r's query's MatchTerms (safe for concurrent use).
 func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.MatchTerms(ev, terms) }
@@ -285,7 +296,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.items = append(r.items, item{ev: ev.Keep(), ord: ord, mask: mask})
+		r.items = append(r.items, item{ev: r.keep(ev), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.trimBatch()
@@ -293,7 +304,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.buf.push(item{ev: ev.Keep(), ord: ord, mask: mask})
+		r.buf.push(item{ev: r.keep(ev), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))
