@@ -1,7 +1,6 @@
 package event
 
 import (
-	"bytes"
 	"math/bits"
 	"sync"
 	"unsafe"
@@ -157,7 +156,11 @@ func (e *Event) KeepRaw() *Event {
 		return e.Keep()
 	}
 	if e.keptRaw == nil {
-		e.keptRaw = &Event{Raw: bytes.Clone(e.Raw), Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source,
+		// make and copy of the same length: the compiler allocates without zeroing first.
+		src := e.Raw
+		raw := make([]byte, len(src))
+		copy(raw, src)
+		e.keptRaw = &Event{Raw: raw, Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source,
 			Line: e.Line, clone: true, lazy: &lazyValues{t: e.dec}}
 	}
 	return e.keptRaw
