@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -515,4 +516,60 @@ func mustParse(t *testing.T, q string) *eql.Statement {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestStoredOrdinalsOwned pushes events decoded from one reused buffer, as the detectors do:
+// what a Run stores for later ordering (a string tiebreaker) must not point into it. The
+// events have one timestamp and tiebreakers "bbb", "aaa", "ccc", so every query kind must
+// order them 2, 1, 3.
+func TestStoredOrdinalsOwned(t *testing.T) {
+	docs := []string{ev(1, 5, "tb", `"bbb"`, "k", `"x"`), ev(2, 5, "tb", `"aaa"`, "k", `"x"`), ev(3, 5, "tb", `"ccc"`, "k", `"x"`)}
+	for _, tc := range []struct {
+		query string
+		mode  Mode
+		want  [][]int64
+	}{
+		{`any where true`, Batch, [][]int64{{2}, {1}, {3}}},
+		{`any where true`, Streaming, [][]int64{{2}, {1}, {3}}},
+		{`sequence by k [any where true] [any where true]`, Batch, [][]int64{{2, 1}, {1, 3}}},
+		{`sample by k [any where tb == "aaa"] [any where true]`, Batch, [][]int64{{2, 1}}},
+	} {
+		stmt, err := eql.Parse(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := event.NewFields()
+		q, err := Compile(stmt, fields, Options{TiebreakerField: "tb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idSlot := fields.Add("id")
+		dec := event.NewDecoder(fields)
+		var got [][]int64
+		r := q.NewRun(tc.mode, func(res *Result) {
+			var ids []int64
+			for _, e := range res.Events {
+				ids = append(ids, e.Values(idSlot)[0].Int)
+			}
+			got = append(got, ids)
+		})
+		buf := make([]byte, 256)
+		var e event.Event
+		for i, d := range docs {
+			n := copy(buf, d)
+			if err := dec.Decode(buf[:n], &e); err != nil {
+				t.Fatal(err)
+			}
+			e.Seq = uint64(i)
+			if err := r.Push(&e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s (%v): got %v, want %v", tc.query, tc.mode, got, tc.want)
+		}
+	}
 }

@@ -212,11 +212,11 @@ func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
 
 // KeepsRaw reports whether the copies r keeps of the events pushed to it are made with
 // Event.KeepRaw rather than Event.Keep, so that a caller making them ahead makes the right
-// one: the copies of an event query's matches and of an in-order batch run's events (see
-// item.keep), whose values are read before they are stored, if ever; a sequence's or a
-// sample's events buffered for later matching are read again (join keys). Safe for
+// one: the copies of an event query's or a sample's matches and of an in-order batch run's
+// events (see item.keep), whose values are read before they are stored, if ever; a
+// sequence's events buffered for later matching are read again (join keys). Safe for
 // concurrent use.
-func (r *Run) KeepsRaw() bool { return r.inOrder || r.q.kind == kindEvent }
+func (r *Run) KeepsRaw() bool { return r.inOrder || r.q.kind != kindSequence }
 
 // keep returns the copy of ev r stores (see KeepsRaw).
 func (r *Run) keep(ev *event.Event) *event.Event {
@@ -281,9 +281,12 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		}
 		return nil
 	}
+	if !r.inOrder {
+		ord = ord.owned() // stored: its tiebreaker must not point into the caller's event
+	}
 	switch {
 	case r.q.kind == kindSample:
-		r.stats.Pending += int64(r.sample.add(&item{ev: ev.Keep(), ord: ord, mask: mask}))
+		r.stats.Pending += int64(r.sample.add(&item{ev: ev.KeepRaw(), ord: ord, mask: mask}, ev))
 		r.peak()
 	case r.inOrder:
 		if r.anyOut && ord.compare(&r.released) < 0 {

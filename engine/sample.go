@@ -28,14 +28,15 @@ func newSampler(q *Query) *sampler {
 		cap: len(q.terms) * q.opts.MaxSamplesPerKey, it: newKeyIter(q.nKeys)}
 }
 
-// add records a hit and returns the change in hits held.
-func (s *sampler) add(it *item) int {
+// add records a hit, it, whose join keys are read from ev, the event as pushed (it.ev is
+// the copy stored), and returns the change in hits held.
+func (s *sampler) add(it *item, ev *event.Event) int {
 	before := s.held
 	for t := range s.q.terms {
 		if it.mask&(1<<t) == 0 {
 			continue
 		}
-		n := s.it.collect(s.q.terms[t].keys, it.ev, s.q.opts.Memo)
+		n := s.it.collect(s.q.terms[t].keys, ev, s.q.opts.Memo)
 		for j := range n {
 			enc, tuple := s.it.encoding(j), s.it.tuple(j)
 			sk, ok := s.keys[string(enc)]
