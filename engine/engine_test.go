@@ -1,11 +1,11 @@
 package engine
 
 import (
-	"reflect"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
