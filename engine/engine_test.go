@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -301,6 +302,41 @@ func TestMissingEvents(t *testing.T) {
 				ev(4, 30, "event.category", x), ev(6, 35, "event.category", m), ev(5, 100, "event.category", x)},
 			want: ids(seq(-1, 2, -1), seq(-1, 5, -1))},
 	})
+}
+
+// TestTrailingMissingState checks that events of a trailing missing stage leave no state
+// for keys with no sequence waiting for one: "Elastic Defend Alert Followed by Telemetry
+// Loss" has a trailing stage that most events match.
+func TestTrailingMissingState(t *testing.T) {
+	stmt, err := eql.Parse(`sequence by k with maxspan=1h [x where true] ![m where true]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := event.NewFields()
+	q, err := Compile(stmt, fields, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := event.NewDecoder(fields)
+	for _, mode := range []Mode{Batch, Streaming} {
+		r := q.NewRun(mode, func(*Result) {})
+		var e event.Event
+		for i := range 1000 {
+			if err := dec.Decode([]byte(ev(i, int64(i), "event.category", `"m"`, "k", strconv.Itoa(i))), &e); err != nil {
+				t.Fatal(err)
+			}
+			e.Seq = uint64(i)
+			if err := r.Push(&e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(r.seq.keys); n != 0 {
+			t.Errorf("%v: %d keys hold state after 1,000 trailing-stage events and no sequence", mode, n)
+		}
+	}
 }
 
 func TestSamples(t *testing.T) {

@@ -226,17 +226,23 @@ func (m *seqMatcher) process(it *item) {
 			m.advance(it, pi, si, m.it.encoding(j), m.it.tuple(j))
 		}
 	}
-	// missing-stage events: remember them, and decide sequences waiting for a trailing one
+	// missing-stage events: remember leading and middle ones (complete reads them), and
+	// decide the sequences waiting for a trailing one (only those: a trailing event is
+	// never read again, and a key with no sequence waiting needs no state for it)
 	for t := range q.terms {
 		if it.mask&(1<<t) == 0 || !q.terms[t].missing {
 			continue
 		}
 		n := m.it.collect(q.terms[t].keys, it.ev, q.opts.Memo)
 		for j := range n {
-			ks := m.getKey(m.it.encoding(j), m.it.tuple(j))
-			ks.missing[t] = append(ks.missing[t], now)
-			m.mfifo = append(m.mfifo, missingRef{ks: ks, ts: now})
 			if m.termKind[t] != termTrailing {
+				ks := m.getKey(m.it.encoding(j), m.it.tuple(j))
+				ks.missing[t] = append(ks.missing[t], now)
+				m.mfifo = append(m.mfifo, missingRef{ks: ks, ts: now})
+				continue
+			}
+			ks, ok := m.keys[string(m.it.encoding(j))]
+			if !ok || len(ks.awaiting) == 0 {
 				continue
 			}
 			kept := ks.awaiting[:0]
