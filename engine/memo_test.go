@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -180,5 +181,91 @@ func TestSkipLater(t *testing.T) {
 				t.Errorf("sequences: pushing all %d, skipping %d; want %d", results[0], results[1], c.sequence)
 			}
 		})
+	}
+}
+
+// TestLaterTermsSkipSameResults runs sequences with later stages, missing stages (leading,
+// middle, trailing) and until clauses over a random in-order stream, pushing every event and
+// skipping the LaterTerms of events as a detector does (SkipLater): the results must be the
+// same, event for event.
+func TestLaterTermsSkipSameResults(t *testing.T) {
+	for _, c := range []struct {
+		query string
+		later uint64
+	}{
+		{`sequence by h with maxspan=30ms [a where true] [b where true] ![c where true]`, 0b110},
+		{`sequence by h with maxspan=30ms ![c where true] [a where true] ![b where true] [d where true]`, 0b1100},
+		{`sequence by h with maxspan=30ms [a where true] ![b where true] [a where true]`, 0b110},
+		{`sequence by h with maxspan=30ms [a where true] with runs=2 [b where true]`, 0b10},
+		{`sequence by h [a where true] [b where true] until [c where true]`, 0b110},
+		{`sequence by h with maxspan=30ms [a where true] ![a where true]`, 0b10},
+	} {
+		stmt, err := eql.Parse(c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []string
+		rnd := rand.New(rand.NewPCG(7, 7))
+		ts := int64(0)
+		for i := range 3000 {
+			cat := "aaabbbcddd"[rnd.IntN(10)]
+			ts += int64(rnd.IntN(8))
+			docs = append(docs, fmt.Sprintf(`{"id":%d,"@timestamp":%d,"event":{"category":"%c"},"h":"h%d"}`,
+				i, baseMillis+ts, cat, rnd.IntN(4)))
+		}
+		var results [2][]string
+		for i, skip := range []bool{false, true} {
+			fields := event.NewFields()
+			m := NewMemo()
+			q, err := Compile(stmt, fields, Options{InOrder: true, Memo: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			later := q.LaterTerms()
+			if later != c.later {
+				t.Fatalf("%s: LaterTerms = %b, want %b", c.query, later, c.later)
+			}
+			idSlot := fields.Add("id")
+			r := q.NewRun(Batch, func(res *Result) {
+				var ids []int64
+				for _, e := range res.Events {
+					if e == nil {
+						ids = append(ids, -1)
+						continue
+					}
+					ids = append(ids, e.Values(idSlot)[0].Int)
+				}
+				results[i] = append(results[i], fmt.Sprint(ids))
+			})
+			dec := event.NewDecoder(fields)
+			var ev event.Event
+			for seq, d := range docs {
+				if err := dec.Decode([]byte(d), &ev); err != nil {
+					t.Fatal(err)
+				}
+				ev.Seq = uint64(seq)
+				m.Next(&ev)
+				mask := q.MatchTerms(&ev, ^later)
+				if skip && mask == 0 && r.SkipLater(&ev) {
+					continue
+				}
+				mask |= q.MatchTerms(&ev, later)
+				if err := r.PushMatched(&ev, mask); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if r.Disordered() {
+				t.Fatalf("%s: gave up on an in-order stream", c.query)
+			}
+		}
+		if len(results[0]) == 0 {
+			t.Errorf("%s: no sequence found: the test shows nothing", c.query)
+		}
+		if !reflect.DeepEqual(results[0], results[1]) {
+			t.Errorf("%s: pushing every event gives %d sequences, skipping later terms %d, or others", c.query, len(results[0]), len(results[1]))
+		}
 	}
 }

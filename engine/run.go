@@ -150,25 +150,31 @@ func (q *Query) KeepsEvent(mask uint64) bool {
 	return mask != 0
 }
 
-// LaterTerms returns the terms of a sequence's positive stages after the first that no
-// other stage, missing stage or until clause uses: an event that matches only these changes
-// nothing while the sequence has no partial sequence (see Run.SkipLater). 0 for other
-// queries.
+// LaterTerms returns the terms of a sequence that only matter while it has state: its
+// positive stages after the first, its middle and trailing missing stages and its until
+// clause, unless the first positive stage or a leading missing stage uses the term too. An
+// event that matches only these changes nothing while the sequence has no partial sequence
+// and no complete one waiting for its trailing stages (see Run.SkipLater): a later stage
+// extends, an until clause ends and a trailing stage settles only such sequences, and a
+// middle missing event is only looked for between two events of one partial sequence (an
+// event in timestamp order cannot fall strictly between two events of a partial sequence
+// begun after it). 0 for other queries.
 func (q *Query) LaterTerms() uint64 {
 	if q.kind != kindSequence {
 		return 0
 	}
 	var later, other uint64
+	first := q.pos[0]
 	for i, st := range q.stages {
 		bit := uint64(1) << st.term
-		if st.missing || i <= q.pos[0] {
+		if i <= first { // the first positive stage and the leading missing ones
 			other |= bit
 		} else {
 			later |= bit
 		}
 	}
 	if q.until >= 0 {
-		other |= 1 << q.until
+		later |= 1 << q.until
 	}
 	return later &^ other
 }
@@ -177,14 +183,15 @@ func (q *Query) LaterTerms() uint64 {
 func (r *Run) LaterTerms() uint64 { return r.q.LaterTerms() }
 
 // SkipLater spares evaluating the LaterTerms of an event for a Run that matches in order
-// (batch mode with Options.InOrder) while it holds no partial sequence, when no other term
+// (batch mode with Options.InOrder) while it holds no partial sequence and no complete one
+// waiting for its trailing missing stages, when no other term
 // matched the event: if the Run is in that state and the event comes in order, SkipLater
 // records the event's place in the order as if it had matched (so that an earlier event
 // coming after it still makes the Run give up, as an event that matched would) and reports
 // true: pushing the event would have changed nothing. Otherwise it reports false, and the
 // caller evaluates the terms and calls PushMatched as usual.
 func (r *Run) SkipLater(ev *event.Event) bool {
-	if !r.inOrder || r.disordered || r.seq == nil || r.seq.live != 0 {
+	if !r.inOrder || r.disordered || r.seq == nil || r.seq.live != 0 || r.seq.await.Len() != 0 {
 		return false
 	}
 	if r.lim.done() {
