@@ -230,6 +230,7 @@ func (w *worker) run(b *batch) {
 			continue
 		}
 		b.noIndex[i] = !w.rt.prepare(ev, b.srcs[i])
+		d.memo.Prime(ev) // the in-order part reads the timestamps: convert them here, hot
 		for _, r := range w.rt.candidates(ev) {
 			b.cands = append(b.cands, r)
 			b.masks = append(b.masks, 0)

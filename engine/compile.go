@@ -65,6 +65,7 @@ const maxTerms = 64
 func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, error) {
 	opts.setDefaults()
 	q := &Query{opts: opts, until: -1}
+	q.ts.stamp = -1 // samples have no timestamp reader
 	env := &eval.Env{Fields: fields, Mapping: opts.Mapping, CategoryField: opts.CategoryField}
 	addTerm := func(eq *eql.EventQuery, by []*eql.Field, missing bool) error {
 		if len(q.terms) >= maxTerms {
@@ -144,6 +145,7 @@ func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, e
 	}
 	if q.kind != kindSample {
 		q.ts = newPathReader(opts.TimestampField, fields, opts.Mapping)
+		q.ts.stamp = opts.Memo.register(q.ts)
 	}
 	if opts.TiebreakerField != "" {
 		q.tb = newPathReader(opts.TiebreakerField, fields, opts.Mapping)

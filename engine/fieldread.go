@@ -16,12 +16,13 @@ type valueReader struct {
 	optional bool
 	absent   bool // optional field unknown to the mapping: always null
 	field    mapping.Field
+	stamp    int // a timestamp reader's number in its Memo (see Memo.Prime), -1 if none
 }
 
 // newValueReader resolves f through the mapping (nil: dynamic mapping) and registers its
 // source path in fields. A field the mapping does not know is an error unless optional.
 func newValueReader(f *eql.Field, fields *event.Fields, m *mapping.Mapping) (valueReader, error) {
-	r := valueReader{optional: f.Optional}
+	r := valueReader{optional: f.Optional, stamp: -1}
 	mf, ok := m.Resolve(f.Name)
 	if !ok && m != nil {
 		if f.Optional {
@@ -42,7 +43,7 @@ func newPathReader(path string, fields *event.Fields, m *mapping.Mapping) valueR
 	if mf.Source == "" {
 		mf.Source = path
 	}
-	return valueReader{field: mf, slot: fields.Add(mf.Source)}
+	return valueReader{field: mf, slot: fields.Add(mf.Source), stamp: -1}
 }
 
 // convert turns one source value (or an explicit null, for null_value) into a key value;

@@ -16,6 +16,10 @@ type Memo struct {
 	gen  uint32
 	ts   []tsMemo  // by slot
 	keys []keyMemo // by slot
+
+	// The timestamp readers of the queries compiled with the memo, at most
+	// event.MaxStamps of them (see Prime); fixed once the queries are compiled.
+	stamps []valueReader
 }
 
 type tsMemo struct {
@@ -45,8 +49,46 @@ func (m *Memo) Next(ev *event.Event) {
 	}
 }
 
+// register returns the number of r among the timestamp readers Prime converts: the number
+// of an equal reader registered before, a new one while fewer than event.MaxStamps are, else
+// -1 (also for a nil memo).
+func (m *Memo) register(r valueReader) int {
+	if m == nil || r.slot < 0 {
+		return -1
+	}
+	r.stamp = 0
+	for i, s := range m.stamps {
+		if s == r {
+			return i
+		}
+	}
+	if len(m.stamps) == event.MaxStamps {
+		return -1
+	}
+	m.stamps = append(m.stamps, r)
+	return len(m.stamps) - 1
+}
+
+// Prime converts ev's timestamps as the queries compiled with m read them, and records them
+// in ev (event.Event.SetStamp), where the Runs find them instead of converting them again.
+// Unlike the rest of a Memo, Prime is safe for concurrent use (once the queries are
+// compiled): a detector calls it on the goroutine that decoded the event, where its values
+// are in the processor's caches, so that the goroutine that orders the events need not load
+// them.
+func (m *Memo) Prime(ev *event.Event) {
+	for i := range m.stamps {
+		ns, ok := m.stamps[i].timestamp(ev)
+		ev.SetStamp(i, ns, ok)
+	}
+}
+
 // timestamp is r.timestamp(ev), remembered for ev when m is its memo.
 func (m *Memo) timestamp(r *valueReader, ev *event.Event) (int64, bool) {
+	if r.stamp >= 0 {
+		if ns, ok, set := ev.Stamp(r.stamp); set {
+			return ns, ok
+		}
+	}
 	if m == nil || ev != m.ev || r.slot < 0 {
 		return r.timestamp(ev)
 	}

@@ -269,3 +269,89 @@ func TestLaterTermsSkipSameResults(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoPrime checks Memo.Prime: it numbers the distinct timestamp readers of the queries
+// compiled with the memo (up to event.MaxStamps), records their conversions in the event, and
+// the Runs read those instead of converting again.
+func TestMemoPrime(t *testing.T) {
+	fields := event.NewFields()
+	m := NewMemo()
+	var qs []*Query
+	for _, c := range []struct {
+		query, tsField string
+		stamp          int
+	}{
+		{`any where true`, "", 0},
+		{`sequence [any where true] [any where true]`, "", 0},
+		{`any where true`, "t2", 1},
+		{`any where true`, "t3", -1}, // beyond event.MaxStamps
+		{`sample by x [any where true] [any where true]`, "", -1},
+	} {
+		stmt, err := eql.Parse(c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Compile(stmt, fields, Options{Memo: m, TimestampField: c.tsField})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.ts.stamp != c.stamp {
+			t.Errorf("%s (%q): stamp %d, want %d", c.query, c.tsField, q.ts.stamp, c.stamp)
+		}
+		qs = append(qs, q)
+	}
+	idSlot := fields.Add("id")
+	dec := event.NewDecoder(fields)
+	docs := []string{
+		fmt.Sprintf(`{"id":1,"@timestamp":%d,"t2":"2024-01-01T00:00:00Z"}`, baseMillis+20),
+		fmt.Sprintf(`{"id":2,"@timestamp":%d,"t2":"not a date"}`, baseMillis+10),
+		`{"id":3}`,
+	}
+	want := []struct {
+		ns0, ns1 int64
+		ok0, ok1 bool
+	}{
+		{(baseMillis + 20) * 1e6, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), true, true},
+		{(baseMillis + 10) * 1e6, 0, true, false},
+		{0, 0, false, false},
+	}
+	// The first query's Run orders its matches by the stamp it is given: swapping the
+	// stamps of the first two events must swap them in its results.
+	for _, swap := range []bool{false, true} {
+		var order []int64
+		r := qs[0].NewRun(Batch, func(res *Result) { order = append(order, res.Events[0].Values(idSlot)[0].Int) })
+		var ev event.Event
+		for i, d := range docs {
+			if err := dec.Decode([]byte(d), &ev); err != nil {
+				t.Fatal(err)
+			}
+			ev.Seq = uint64(i)
+			if _, _, set := ev.Stamp(0); set {
+				t.Fatal("a decoded event has a stamp")
+			}
+			m.Prime(&ev)
+			ns0, ok0, _ := ev.Stamp(0)
+			ns1, ok1, _ := ev.Stamp(1)
+			if w := want[i]; ns0 != w.ns0 || ok0 != w.ok0 || ns1 != w.ns1 || ok1 != w.ok1 {
+				t.Errorf("doc %d: stamps %d %v, %d %v; want %d %v, %d %v", i, ns0, ok0, ns1, ok1, w.ns0, w.ok0, w.ns1, w.ok1)
+			}
+			if swap && i < 2 {
+				ev.SetStamp(0, want[1-i].ns0, true)
+			}
+			m.Next(&ev)
+			if err := r.Push(&ev); err != nil && i < 2 {
+				t.Fatal(err)
+			}
+		}
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wantOrder := []int64{2, 1}
+		if swap {
+			wantOrder = []int64{1, 2}
+		}
+		if !reflect.DeepEqual(order, wantOrder) {
+			t.Errorf("swap=%v: order %v, want %v", swap, order, wantOrder)
+		}
+	}
+}

@@ -77,6 +77,7 @@ type Event struct {
 	clone   bool
 	dec     *trie
 	lazy    *lazyValues
+	stamps  stamps
 }
 
 // span names the values of one slot: vals[start:end].
@@ -102,3 +103,5 @@ type bitWord struct {
 //	func (e *Event) Clone() *Event                 // a copy that owns its memory
 //	func (e *Event) Keep() *Event                  // one shared read-only copy per Decode
 //	func (e *Event) KeepRaw() *Event               // the same, copying the document only
+//	func (e *Event) SetStamp(i int, ns int64, ok bool) // a timestamp converted once, for later readers
+//	func (e *Event) Stamp(i int) (ns int64, ok, set bool)

@@ -61,6 +61,7 @@ func (e *Event) reset(nw int) {
 	e.arena = e.arena[:0]
 	e.kept, e.keptRaw = nil, nil
 	e.clone = false
+	e.stamps.set = 0
 	if cap(e.bits) < nw {
 		e.bits = make([]bitWord, nw)
 	}
