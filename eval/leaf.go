@@ -2,7 +2,6 @@ package eval
 
 import (
 	"net/netip"
-	"regexp"
 
 	"github.com/tripline/tripline/eql"
 )
@@ -272,8 +271,6 @@ func patternTest(op eql.MatchOp, insensitive bool, pat string, pos eql.Pos) (fun
 	w := newWildcard(pat, insensitive, false)
 	return w.match, nil
 }
-
-func regexTest(re *regexp.Regexp) func(string) bool { return re.MatchString }
 
 func matchName(op eql.MatchOp) string {
 	switch op {
