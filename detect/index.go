@@ -99,13 +99,15 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 			rs := append(requirements(x.X, m), requirements(x.Y, m)...)
 			return rs[:min(len(rs), maxRequirements)]
 		case eql.OpOr:
+			// Every pair of a requirement of each side, by increasing sum of their places
+			// (the first of each side with the first of the other, then the next ones):
+			// when there are more pairs than maxRequirements, each side's requirements
+			// all still take part, not only the first of one side with all of the other.
 			a, b := requirements(x.X, m), requirements(x.Y, m)
 			var rs []Requirement
-			for _, ra := range a {
-				for _, rb := range b {
-					if len(rs) < maxRequirements {
-						rs = append(rs, union(ra, rb))
-					}
+			for sum := 0; sum < len(a)+len(b)-1 && len(rs) < maxRequirements; sum++ {
+				for i := max(0, sum-len(b)+1); i <= min(sum, len(a)-1) && len(rs) < maxRequirements; i++ {
+					rs = append(rs, union(a[i], b[sum-i]))
 				}
 			}
 			return rs
@@ -304,9 +306,7 @@ func single(fv FieldValues, m *mapping.Mapping) []Requirement {
 func union(a, b Requirement) Requirement {
 	out := make(Requirement, 0, len(a)+len(b))
 	for _, fv := range a {
-		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
-			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Infixes: slices.Clone(fv.Infixes),
-			Present: fv.Present})
+		out = append(out, shared(fv))
 	}
 next:
 	for _, fv := range b {
@@ -339,11 +339,18 @@ next:
 				continue next
 			}
 		}
-		out = append(out, FieldValues{Field: fv.Field, Values: slices.Clone(fv.Values),
-			Prefixes: slices.Clone(fv.Prefixes), Suffixes: slices.Clone(fv.Suffixes), Infixes: slices.Clone(fv.Infixes),
-			Present: fv.Present})
+		out = append(out, shared(fv))
 	}
 	return out
+}
+
+// shared returns fv with its lists clipped to their length: they share their arrays with
+// fv's (requirements are only built, never changed in place), and appending to them makes
+// new ones.
+func shared(fv FieldValues) FieldValues {
+	fv.Values, fv.Prefixes = slices.Clip(fv.Values), slices.Clip(fv.Prefixes)
+	fv.Suffixes, fv.Infixes = slices.Clip(fv.Suffixes), slices.Clip(fv.Infixes)
+	return fv
 }
 
 func fieldAndLiteral(a, b eql.Expr) (*eql.Field, eql.Expr) {
