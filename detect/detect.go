@@ -278,6 +278,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	if !opts.NoPrefilter && opts.IndexSample >= 0 {
 		d.sampler = d.newIndexSampler(routes, static)
 		d.sampleN = cmp.Or(opts.IndexSample, sampleEvents)
+		d.tuneFilters(func(t filterTuner) { t.ObserveFilters(true) })
 	}
 	d.summary.RulesLoaded = len(d.rules)
 	d.dec = event.NewDecoder(d.fields)
@@ -418,6 +419,19 @@ func (d *Detector) sample(ev *event.Event) {
 	}
 	d.index.Store(d.buildIndex(d.sampler.routes, d.sampler.costs()))
 	d.sampler = nil
+	// No worker has run a filter yet (the sampled events were handled here, in order).
+	d.tuneFilters(filterTuner.ReorderFilters)
+}
+
+// tuneFilters calls fn for every rule whose Runner is a filterTuner. While the index is
+// sampled, the filters observe which of their conditions decide, and are then reordered
+// so that those come first (eval.Filter.Reorder).
+func (d *Detector) tuneFilters(fn func(filterTuner)) {
+	for _, rs := range d.rules {
+		if t, ok := rs.comp.Runner.(filterTuner); ok {
+			fn(t)
+		}
+	}
 }
 
 // router is the routing state of one goroutine: the index-name cache and scratch space.
@@ -615,6 +629,13 @@ func (rt *router) candidates(ev *event.Event) []int {
 type laterSkipper interface {
 	LaterTerms() uint64
 	SkipLater(ev *event.Event) bool
+}
+
+// filterTuner is a Runner whose filters can learn, from the events the Detector samples
+// for its index, the order of their conditions that decides soonest (engine.Run).
+type filterTuner interface {
+	ObserveFilters(on bool)
+	ReorderFilters()
 }
 
 // termMatcher is a SplitRunner that can evaluate some of its terms only (engine.Run).

@@ -179,6 +179,28 @@ func (q *Query) LaterTerms() uint64 {
 	return later &^ other
 }
 
+// ObserveFilters calls eval.Filter.Observe on the filter of every term (see Reorder).
+func (q *Query) ObserveFilters(on bool) {
+	for i := range q.terms {
+		q.terms[i].filter.Observe(on)
+	}
+}
+
+// ReorderFilters calls eval.Filter.Reorder on the filter of every term: the and/or
+// operands that decided most often, for their cost, in the events observed since
+// ObserveFilters come first. Neither may run concurrently with Match.
+func (q *Query) ReorderFilters() {
+	for i := range q.terms {
+		q.terms[i].filter.Reorder()
+	}
+}
+
+// ObserveFilters is r's query's ObserveFilters.
+func (r *Run) ObserveFilters(on bool) { r.q.ObserveFilters(on) }
+
+// ReorderFilters is r's query's ReorderFilters.
+func (r *Run) ReorderFilters() { r.q.ReorderFilters() }
+
 // LaterTerms is r's query's LaterTerms.
 func (r *Run) LaterTerms() uint64 { return r.q.LaterTerms() }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
@@ -33,12 +34,14 @@ func errorf(pos eql.Pos, format string, args ...any) *Error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Filter is a compiled condition. Match may be called from several goroutines at once.
+// Filter is a compiled condition. Match may be called from several goroutines at once
+// (except while it observes, see Observe).
 type Filter struct {
 	match       func(*event.Event) bool
 	constant    int8 // 1: matches every event, -1: matches none, 0: depends on the event
 	category    string
 	hasCategory bool
+	junctions   []*junctionState // every and/or of the condition, to reorder (see Reorder)
 }
 
 // Match reports whether ev satisfies the condition.
@@ -115,6 +118,8 @@ type cond struct {
 
 	// leaf, when set, is the string leaf fn evaluates: a junction calls it directly.
 	leaf *strLeaf
+	// js, for an and/or, is the state fn evaluates (see junctionState).
+	js *junctionState
 }
 
 // Estimated costs of leaves (see cond.cost).
@@ -138,8 +143,20 @@ func (c cond) filter() *Filter {
 		f.match = func(*event.Event) bool { return true }
 	case -1:
 		f.match = func(*event.Event) bool { return false }
+	default:
+		c.junctions(&f.junctions)
 	}
 	return f
+}
+
+// junctions appends the state of every and/or of c (its own and its operands').
+func (c cond) junctions(out *[]*junctionState) {
+	if c.js != nil {
+		*out = append(*out, c.js)
+	}
+	for _, p := range c.list {
+		p.junctions(out)
+	}
 }
 
 func and(a, b cond) cond { return junction(true, a, b) }
@@ -182,37 +199,111 @@ func junction(isAnd bool, a, b cond) cond {
 		} else {
 			items[i].fn = p.fn
 		}
+		items[i].cost = p.cost
 		j.cost += p.cost
 	}
-	j.fn = junctionFn(isAnd, items)
+	j.js = &junctionState{isAnd: isAnd, items: items}
+	j.fn = j.js.eval
 	return j
 }
 
 // junctionItem is one operand of a junction: a string leaf evaluated in place, or
-// fn when it is nil.
+// fn when it is nil; cost is its estimated cost, and the counts are what Observe saw.
 type junctionItem struct {
 	fn   func(*event.Event) bool
 	leaf strLeaf
+	cost int32
+
+	evals, decided int32
+	ns             int64 // time spent evaluating it, while observed
 }
 
-// junctionFn evaluates items in order, stopping at the first false (and) or true
-// (or). The items are held by value in one slice, and string leaves are called
-// directly: fewer indirect calls and pointer loads per event.
-func junctionFn(isAnd bool, items []junctionItem) func(*event.Event) bool {
-	return func(ev *event.Event) bool {
-		for i := range items {
-			it := &items[i]
-			var r bool
-			if it.fn != nil {
-				r = it.fn(ev)
-			} else {
-				r = it.leaf.eval(ev)
-			}
-			if r != isAnd {
-				return r
-			}
+// junctionState is an and (isAnd) or an or of items: eval evaluates them in order,
+// stopping at the first false (and) or true (or). The items are held by value in one
+// slice, and string leaves are called directly: fewer indirect calls and pointer loads
+// per event. While observing, eval counts how often each item is evaluated and decides
+// the junction, for Reorder.
+type junctionState struct {
+	isAnd     bool
+	observing bool
+	items     []junctionItem
+}
+
+func (j *junctionState) eval(ev *event.Event) bool {
+	if j.observing {
+		return j.evalObserved(ev)
+	}
+	for i := range j.items {
+		it := &j.items[i]
+		var r bool
+		if it.fn != nil {
+			r = it.fn(ev)
+		} else {
+			r = it.leaf.eval(ev)
 		}
-		return isAnd
+		if r != j.isAnd {
+			return r
+		}
+	}
+	return j.isAnd
+}
+
+func (j *junctionState) evalObserved(ev *event.Event) bool {
+	for i := range j.items {
+		it := &j.items[i]
+		var r bool
+		start := time.Now()
+		if it.fn != nil {
+			r = it.fn(ev)
+		} else {
+			r = it.leaf.eval(ev)
+		}
+		it.ns += time.Since(start).Nanoseconds()
+		it.evals++
+		if r != j.isAnd {
+			it.decided++
+			return r
+		}
+	}
+	return j.isAnd
+}
+
+// reorder sorts the items by their expected cost of deciding: an item's estimated cost
+// over the chance (Laplace-smoothed) that it decides the junction when reached (false
+// for an and, true for an or), lowest first. Stable: items seen alike keep their order.
+func (j *junctionState) reorder() {
+	key := func(it *junctionItem) float64 {
+		p := (float64(it.decided) + 1) / (float64(it.evals) + 2)
+		cost := float64(max(it.cost, 1)) * 50 // ns: a prior for items not seen
+		if it.evals > 0 {
+			cost = float64(it.ns) / float64(it.evals)
+		}
+		return cost / p
+	}
+	slices.SortStableFunc(j.items, func(a, b junctionItem) int { return cmp.Compare(key(&a), key(&b)) })
+	for i := range j.items {
+		j.items[i].evals, j.items[i].decided, j.items[i].ns = 0, 0, 0
+	}
+}
+
+// Observe starts (on) or stops counting, in every and/or of the filter, how often each
+// operand decides it. While it observes, Match must not be called from several goroutines
+// at once. A detector observes the first events of its input, then calls Reorder.
+func (f *Filter) Observe(on bool) {
+	for _, j := range f.junctions {
+		j.observing = on
+	}
+}
+
+// Reorder stops observing and puts the operands of every and/or of the filter in the
+// order that the events observed make cheapest: first the operands that most often
+// decided it for their cost (an and stops at its first false operand, an or at its first
+// true one), instead of the static order of estimated costs. The results are the same in
+// any order: the operands have no side effects. It must not run concurrently with Match.
+func (f *Filter) Reorder() {
+	for _, j := range f.junctions {
+		j.observing = false
+		j.reorder()
 	}
 }
 
