@@ -63,7 +63,7 @@ func (r *valueReader) convert(v event.Value) (keyVal, bool) {
 	case event.KindInt:
 		return keyVal{kind: kInt, i: nv.Int}, true
 	case event.KindFloat:
-		return keyVal{kind: kFloat, f: nv.Float}, true
+		return keyVal{kind: kFloat, f: nv.Float64()}, true
 	case event.KindString:
 		return keyVal{kind: kString, s: nv.Str}, true
 	}

@@ -191,7 +191,7 @@ func (f *fieldRef) indexed(src event.Kind, nv event.Value) (value, bool) {
 		}
 		return longValue(nv.Int), true
 	case event.KindFloat:
-		return dblValue(nv.Float), true
+		return dblValue(nv.Float64()), true
 	case event.KindBool:
 		return boolValue(nv.Int != 0), true
 	}

@@ -214,7 +214,7 @@ func TestFastStringAgreesWithNormalize(t *testing.T) {
 	values := []event.Value{
 		{Kind: event.KindNull}, {Kind: event.KindBool, Int: 1}, {Kind: event.KindBool},
 		{Kind: event.KindInt, Int: 42, Str: "42"}, {Kind: event.KindInt, Int: -7},
-		{Kind: event.KindFloat, Float: 0.1, Str: "0.1"}, {Kind: event.KindFloat, Float: 2.5},
+		event.FloatValue(0.1, "0.1"), event.FloatValue(2.5, ""),
 	}
 	for _, s := range []string{"", "a", "abc", "abcdefgh", "abcdefghi", "éééé", "😀😀😀😀😀", "3f1c9a7e2b4d",
 		"2017", "2017-08-30", "2017-08-30T20:47:33Z", "2017/08/30 +0000", "2017/08/30 20:47:33 +0000",

@@ -153,11 +153,11 @@ func (c *compiler) operandFor(f *fieldRef, k value, eq bool, pos eql.Pos) (opera
 		// scaled_float its terms (its ranges compare scaled bounds exactly).
 		t := f.mf.Type
 		if t == mapping.Float || t == mapping.HalfFloat || (t == mapping.ScaledFloat && eq) {
-			nv, ok := f.mf.Normalize(event.Value{Kind: event.KindFloat, Float: k.float()})
+			nv, ok := f.mf.Normalize(event.FloatValue(k.float(), ""))
 			if !ok {
 				return o, errorf(pos, "[%s] is out of range for field [%s] of type [%s]", k.String(), f.name, t)
 			}
-			o.v = dblValue(nv.Float)
+			o.v = dblValue(nv.Float64())
 		}
 	case ftBool:
 		if k.k == kString {

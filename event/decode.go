@@ -223,7 +223,7 @@ func (d *Decoder) add(s Slot, v Value) {
 	}
 	d.vals = d.vals[:n+1]
 	p := &d.vals[n] // set field by field: faster than copying v whole
-	p.Kind, p.Flags, p.Int, p.Float, p.Str = v.Kind, v.Flags, v.Int, v.Float, v.Str
+	p.Kind, p.Flags, p.Int, p.Str = v.Kind, v.Flags, v.Int, v.Str
 }
 
 // addNull records an explicit null at slot s.
@@ -781,5 +781,5 @@ func parseNumber(lit string, isInt bool) Value {
 		}
 	}
 	f, _ := strconv.ParseFloat(lit, 64) // out of range: ±Inf, as Java's Double.parseDouble
-	return Value{Kind: KindFloat, Float: f, Str: lit}
+	return FloatValue(f, lit)
 }

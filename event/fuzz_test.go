@@ -117,7 +117,8 @@ func oracle(t *testing.T, dec *json.Decoder, out map[string]got) {
 			if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
 				v.Kind, v.Int = KindInt, n
 			} else {
-				v.Float, _ = strconv.ParseFloat(lit, 64)
+				f, _ := strconv.ParseFloat(lit, 64)
+				v = FloatValue(f, lit)
 			}
 			rec(&v)
 		case nil:

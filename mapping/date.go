@@ -87,7 +87,7 @@ func parseEpoch(v event.Value, unit int64) (int64, bool) {
 		return v.Int * unit, true
 	case event.KindFloat:
 		if v.Str == "" {
-			return floatUnits(v.Float, unit)
+			return floatUnits(v.Float64(), unit)
 		}
 		s = v.Str
 	case event.KindString:

@@ -151,7 +151,7 @@ func TestMerge(t *testing.T) {
 
 func s(v string) event.Value   { return event.Value{Kind: event.KindString, Str: v} }
 func i(n int64) event.Value    { return event.Value{Kind: event.KindInt, Int: n} }
-func fl(x float64) event.Value { return event.Value{Kind: event.KindFloat, Float: x} }
+func fl(x float64) event.Value { return event.FloatValue(x, "") }
 func b(v bool) event.Value {
 	if v {
 		return event.Value{Kind: event.KindBool, Int: 1}
@@ -173,7 +173,7 @@ func TestNormalize(t *testing.T) {
 	}{
 		{"keyword string", kw, s("x"), s("x"), true},
 		{"keyword int keeps text", kw, event.Value{Kind: event.KindInt, Int: 12, Str: "12"}, s("12"), true},
-		{"keyword float keeps text", kw, event.Value{Kind: event.KindFloat, Float: 1.5, Str: "1.50"}, s("1.50"), true},
+		{"keyword float keeps text", kw, event.FloatValue(1.5, "1.50"), s("1.50"), true},
 		{"keyword bool", kw, b(true), s("true"), true},
 		{"keyword null", kw, null, event.Value{}, false},
 		{"keyword null_value", Field{Type: Keyword, NullValue: &nv}, null, s("NULL"), true},

@@ -113,7 +113,7 @@ func (f Field) Normalize(v event.Value) (event.Value, bool) {
 				x = math.Round(x*f.ScalingFactor) / f.ScalingFactor
 			}
 		}
-		return event.Value{Kind: event.KindFloat, Float: x}, true
+		return event.FloatValue(x, ""), true
 	case Boolean:
 		switch {
 		case v.Kind == event.KindBool:
@@ -195,7 +195,7 @@ func asString(v event.Value) (string, bool) {
 		if v.Str != "" {
 			return v.Str, true
 		}
-		return strconv.FormatFloat(v.Float, 'g', -1, 64), true
+		return strconv.FormatFloat(v.Float64(), 'g', -1, 64), true
 	case event.KindBool:
 		if v.Int != 0 {
 			return "true", true
@@ -212,7 +212,7 @@ func asInt(v event.Value) (int64, bool) {
 	case event.KindInt:
 		return v.Int, true
 	case event.KindFloat:
-		return truncate(v.Float)
+		return truncate(v.Float64())
 	case event.KindString:
 		if n, err := strconv.ParseInt(v.Str, 10, 64); err == nil {
 			return n, true
@@ -236,7 +236,7 @@ func asFloat(v event.Value) (float64, bool) {
 	case event.KindInt:
 		return float64(v.Int), true
 	case event.KindFloat:
-		return v.Float, true
+		return v.Float64(), true
 	case event.KindString:
 		x, err := strconv.ParseFloat(v.Str, 64)
 		return x, err == nil

@@ -199,7 +199,7 @@ func timeOrder(t *testing.T, ds *dataset, m *mapping.Mapping, tiebreaker string)
 				case event.KindInt:
 					keys[i].tb, keys[i].hasTB = float64(v.Int), true
 				case event.KindFloat:
-					keys[i].tb, keys[i].hasTB = v.Float, true
+					keys[i].tb, keys[i].hasTB = v.Float64(), true
 				case event.KindString:
 					f, err := strconv.ParseFloat(v.Str, 64)
 					keys[i].tb, keys[i].hasTB = f, err == nil
