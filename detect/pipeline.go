@@ -230,8 +230,11 @@ func (w *worker) run(b *batch) {
 			continue
 		}
 		b.noIndex[i] = !w.rt.prepare(ev, b.srcs[i])
-		d.memo.Prime(ev) // the in-order part reads the timestamps: convert them here, hot
-		for _, r := range w.rt.candidates(ev) {
+		cands := w.rt.candidates(ev)
+		if len(cands) > 0 {
+			d.memo.Prime(ev) // the in-order part reads the timestamps: convert them here, hot
+		}
+		for _, r := range cands {
 			b.cands = append(b.cands, r)
 			b.masks = append(b.masks, 0)
 			t := w.rt.terms[r]
