@@ -445,6 +445,7 @@ type router struct {
 	terms  []uint64 // by rule: the terms the index found possible for the current event
 	epoch  uint32
 	cand   []int
+	cur    *route // the route of the event prepare last saw (nil: it has no index)
 }
 
 func (d *Detector) newRouter() *router {
@@ -452,41 +453,38 @@ func (d *Detector) newRouter() *router {
 		cand: make([]int, 0, len(d.rules))}
 }
 
-// prepare sets the event's source fields and index name; false means it has no index.
+// prepare sets the event's source fields and index name, and finds the name's route for
+// candidates (rt.cur); false means it has no index.
 func (rt *router) prepare(ev *event.Event, src EventSource) bool {
 	ev.Source, ev.Line, ev.Seq, ev.ID = src.Name, src.Line, src.Seq, src.ID
-	ev.Index = src.Index
-	if ev.Index == "" {
-		ev.Index = rt.d.opts.Index
+	rt.cur = nil
+	index := src.Index
+	if index == "" {
+		index = rt.d.opts.Index
 	}
-	if ev.Index == "" {
-		ev.Index = rt.docIndex(ev)
+	var name []byte
+	if index == "" {
+		name = rt.docIndex(ev)
+	} else {
+		name = unsafe.Slice(unsafe.StringData(index), len(index))
 	}
-	if ev.Index == "" {
+	if len(name) == 0 {
+		ev.Index = ""
 		return false
 	}
-	// The name may point into the input buffer, which the reader reuses: keep the cached
-	// copy (kept events, alerts and the route cache outlive this event).
-	ev.Index = rt.stable(ev.Index)
+	// The name may point into the input buffer, which the reader reuses: the event gets
+	// the route's copy (kept events, alerts and the route cache outlive this event).
+	rt.cur = rt.routeOf(name)
+	ev.Index = rt.cur.name
 	return true
 }
 
-// stable returns a copy of an index name that owns its memory: the route cache's key when
-// the name is known (no allocation), else a new route's.
-func (rt *router) stable(index string) string {
-	if r, ok := rt.routes[index]; ok {
-		return r.name
-	}
-	rt.route(index)
-	return rt.routes[index].name
-}
-
-// docIndex returns the document's _index, else its data stream name, else "". The result
-// may alias the input or the router's buffer: prepare replaces it with a stable copy.
-func (rt *router) docIndex(ev *event.Event) string {
+// docIndex returns the document's _index, else its data stream name, else nothing. The
+// result aliases the input or the router's buffer.
+func (rt *router) docIndex(ev *event.Event) []byte {
 	d := rt.d
 	if vs := ev.Values(d.slotIndex); len(vs) == 1 && vs[0].Kind == event.KindString {
-		return vs[0].Str
+		return unsafe.Slice(unsafe.StringData(vs[0].Str), len(vs[0].Str))
 	}
 	t, ds, ns := ev.Values(d.slotDSType), ev.Values(d.slotDSDataset), ev.Values(d.slotDSNamespace)
 	if len(t) == 1 && len(ds) == 1 && len(ns) == 1 && t[0].Kind == event.KindString &&
@@ -497,12 +495,19 @@ func (rt *router) docIndex(ev *event.Event) string {
 		b = append(b, '-')
 		b = append(b, ns[0].Str...)
 		rt.dsBuf = b
-		if r, ok := rt.routes[string(b)]; ok { // no allocation for a known name
-			return r.name
-		}
-		return string(b)
+		return b
 	}
-	return ""
+	return nil
+}
+
+// routeOf returns the route of an index name, from the cache when the name is known (one
+// lookup, no allocation), else a new one.
+func (rt *router) routeOf(name []byte) *route {
+	if r, ok := rt.routes[string(name)]; ok {
+		return r
+	}
+	rt.route(string(name))
+	return rt.routes[string(name)]
 }
 
 // route is the routing of one index name: which rules its events go to.
@@ -534,8 +539,8 @@ func (rt *router) route(index string) []bool {
 func (rt *router) candidates(ev *event.Event) []int {
 	d := rt.d
 	var allowed []bool
-	if !d.opts.IgnoreIndexPatterns && ev.Index != "" {
-		allowed = rt.route(ev.Index)
+	if !d.opts.IgnoreIndexPatterns && rt.cur != nil {
+		allowed = rt.cur.allowed // prepare found the event's route
 	}
 	rt.epoch++
 	if rt.epoch == 0 { // wrapped: reset marks
