@@ -149,6 +149,13 @@ type Options struct {
 	// in-order sequence rules: one whose input turns out not to be in timestamp order is run
 	// again, at Close, over what Replay gives, up to as many documents as Process had.
 	Replay func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
+	// Origin, when set (batch mode over files), reads documents again from their files: the
+	// events rules keep until Close or until a sequence completes (the first events of
+	// partial sequences, most of which never complete) then keep, for an EventSource with
+	// HasOffset, a reference to their document instead of a copy (event.Event.SetOrigin),
+	// and alerts read it again. A document that can no longer be read, or changed, is
+	// reported through OnEventError and its alert is not written.
+	Origin event.Origin
 	// NoPrefilter turns the rule index off: every event goes to every rule its index
 	// patterns allow, whatever its category and field values (for testing the index; the
 	// results are the same, only slower).
@@ -379,6 +386,10 @@ type EventSource struct {
 	// ID is the document's _id when the input gives one (a _bulk action); otherwise the
 	// document's own _id field, else an id derived from its content, is used.
 	ID string
+	// Offset, when HasOffset is set, is the byte offset of the document in the file Name,
+	// where Options.Origin can read it again.
+	Offset    int64
+	HasOffset bool
 }
 
 // Process decodes one JSON document and offers it to every rule that can match it. A
@@ -457,6 +468,9 @@ func (d *Detector) newRouter() *router {
 // candidates (rt.cur); false means it has no index.
 func (rt *router) prepare(ev *event.Event, src EventSource) bool {
 	ev.Source, ev.Line, ev.Seq, ev.ID = src.Name, src.Line, src.Seq, src.ID
+	if o := rt.d.opts.Origin; o != nil && src.HasOffset && !rt.d.opts.Streaming {
+		ev.SetOrigin(o, src.Offset)
+	}
 	rt.cur = nil
 	index := src.Index
 	if index == "" {
@@ -729,7 +743,8 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 		if ev == nil {
 			continue
 		}
-		if doc, err := parseDocument(ev.Raw); err == nil {
+		raw, _ := ev.Doc()
+		if doc, err := parseDocument(raw); err == nil {
 			if v, ok := lookup(doc, "@timestamp"); ok {
 				if t, ok := parseTime(v); ok {
 					bucket = t.UnixNano() / int64(rs.interval)
@@ -756,16 +771,16 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 }
 
 // eventID returns the event's _id: the one its input gave (a _bulk action), else the
-// document's own _id field, else an id derived from its content (event.DocID), so that the
-// same event gets the same id in every run.
-func eventID(ev *event.Event, doc document) string {
+// document's own _id field, else an id derived from its content raw (event.DocID), so that
+// the same event gets the same id in every run.
+func eventID(ev *event.Event, raw []byte, doc document) string {
 	if ev.ID != "" {
 		return ev.ID
 	}
 	if s, ok := doc["_id"].(string); ok && s != "" {
 		return s
 	}
-	return event.DocID(ev.Raw)
+	return event.DocID(raw)
 }
 
 // writeMatch builds the alerts of one match and writes them to the sink.
@@ -775,11 +790,17 @@ func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
 		if ev == nil {
 			continue
 		}
-		src, err := parseDocument(ev.Raw)
+		raw, err := ev.Doc()
+		if err != nil {
+			// The input file changed under us: this match cannot be written, the rest can.
+			d.report(fmt.Errorf("%w: an alert of rule %q not written", err, rs.info.r.Name))
+			return nil
+		}
+		src, err := parseDocument(raw)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
 		}
-		mes[i] = &matchedEvent{id: eventID(ev, src), index: ev.Index, src: src}
+		mes[i] = &matchedEvent{id: eventID(ev, raw, src), index: ev.Index, src: src}
 	}
 	var alerts []Alert
 	if rs.comp.Sequence {

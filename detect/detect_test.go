@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +102,21 @@ var testStages = map[string][][]cond{
 }
 
 // runFile runs the rules over an NDJSON file and returns the alerts and the summary.
+// fileOrigin is an event.Origin reading documents again from their files, counting reads.
+type fileOrigin struct{ reads atomic.Int64 }
+
+func (o *fileOrigin) ReadDoc(source string, offset int64, n int) ([]byte, error) {
+	o.reads.Add(1)
+	f, err := os.Open(source)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	doc := make([]byte, n)
+	_, err = f.ReadAt(doc, offset)
+	return doc, err
+}
+
 func runFile(t *testing.T, rules []*rule.Rule, path string, opts Options) ([]Alert, *Summary, []string) {
 	t.Helper()
 	return runFileDetector(t, rules, path, opts, nil)
@@ -109,16 +125,26 @@ func runFile(t *testing.T, rules []*rule.Rule, path string, opts Options) ([]Ale
 // runFileDetector is runFile that also sets *dp, when given, to the Detector.
 func runFileDetector(t *testing.T, rules []*rule.Rule, path string, opts Options, dp **Detector) ([]Alert, *Summary, []string) {
 	t.Helper()
+	if opts.Origin != nil { // a stand-in: read documents again from the file
+		opts.Origin = &fileOrigin{}
+	}
+	// source returns the EventSource of line i at offset off: with the offset when the
+	// documents can be read again.
+	source := func(i int, off int64) EventSource {
+		return EventSource{Name: path, Line: i + 1, Seq: uint64(i), Offset: off, HasOffset: opts.Origin != nil}
+	}
 	if opts.Replay != nil { // a stand-in: read the file again
 		opts.Replay = func(ctx context.Context, fn func([]byte, EventSource) error) error {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				return err
 			}
+			off := int64(0)
 			for i, line := range bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n")) {
-				if err := fn(line, EventSource{Name: path, Line: i + 1, Seq: uint64(i)}); err != nil {
+				if err := fn(line, source(i, off)); err != nil {
 					return err
 				}
+				off += int64(len(line)) + 1
 			}
 			return nil
 		}
@@ -139,10 +165,12 @@ func runFileDetector(t *testing.T, rules []*rule.Rule, path string, opts Options
 	}
 	ctx := context.Background()
 	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
+	off := int64(0)
 	for i, line := range lines {
-		if err := d.Process(ctx, line, EventSource{Name: path, Line: i + 1, Seq: uint64(i)}); err != nil {
+		if err := d.Process(ctx, line, source(i, off)); err != nil {
 			t.Fatal(err)
 		}
+		off += int64(len(line)) + 1
 	}
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)

@@ -231,21 +231,31 @@ func TestInOrderSameResults(t *testing.T) {
 		path   string
 		reruns bool
 	}{{"ordered", ordered, false}, {"swapped halves", swapped, true}, {"shuffled", shuffledPath, true}} {
-		var results [4][]string
-		var reruns [4]int
+		var results [5][]string
+		var reruns [5]int
 		for i, o := range []struct {
 			noInOrder bool
 			workers   int
 			replay    bool
-		}{{true, 1, false}, {false, 1, false}, {false, 3, false}, {false, 2, true}} {
+			origin    bool
+		}{{true, 1, false, false}, {false, 1, false, false}, {false, 3, false, false}, {false, 2, true, false}, {false, 2, true, true}} {
 			var d *Detector
 			opts := Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, NoInOrder: o.noInOrder, Workers: o.workers}
 			if o.replay { // runFileDetector reads the file again
 				opts.Replay = func(context.Context, func([]byte, EventSource) error) error { return nil }
 			}
-			alerts, sum, _ := runFileDetector(t, set.Rules, c.path, opts, &d)
+			if o.origin { // and the documents of the events rules keep
+				opts.Origin = &fileOrigin{}
+			}
+			alerts, sum, evErrs := runFileDetector(t, set.Rules, c.path, opts, &d)
 			if o.replay && d.spill != nil {
 				t.Errorf("%s: a temporary file with Options.Replay", c.name)
+			}
+			if o.origin && d.opts.Origin.(*fileOrigin).reads.Load() == 0 {
+				t.Errorf("%s: no document read again with Options.Origin", c.name)
+			}
+			if len(evErrs) > 0 {
+				t.Errorf("%s: %d event errors, the first %s", c.name, len(evErrs), evErrs[0])
 			}
 			for _, a := range alerts {
 				results[i] = append(results[i], a.Rule.RuleID+" "+a.ID+" "+string(a.Doc))
@@ -271,7 +281,7 @@ func TestInOrderSameResults(t *testing.T) {
 				t.Errorf("%s, run %d: %d results, want %d", c.name, i, len(results[i]), len(results[0]))
 			}
 		}
-		if reruns[0] != 0 || (reruns[1] > 0) != c.reruns || reruns[2] != reruns[1] || reruns[3] != reruns[1] {
+		if reruns[0] != 0 || (reruns[1] > 0) != c.reruns || reruns[2] != reruns[1] || reruns[3] != reruns[1] || reruns[4] != reruns[1] {
 			t.Errorf("%s: rules run again: %v, want some: %v", c.name, reruns, c.reruns)
 		}
 		t.Logf("%s: %d rules run again", c.name, reruns[1])

@@ -2,7 +2,10 @@ package event
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -155,5 +158,101 @@ func BenchmarkClone40(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = ev.Clone()
+	}
+}
+
+// memOrigin is an Origin over documents held in memory, counting reads, that can fail or
+// give other bytes.
+type memOrigin struct {
+	mu    sync.Mutex
+	data  map[string][]byte
+	reads int
+	fail  error
+}
+
+func (o *memOrigin) ReadDoc(source string, offset int64, n int) ([]byte, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.reads++
+	if o.fail != nil {
+		return nil, o.fail
+	}
+	d := o.data[source]
+	if offset < 0 || offset+int64(n) > int64(len(d)) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return append([]byte(nil), d[offset:offset+int64(n)]...), nil
+}
+
+// TestKeepRawByReference checks KeepRaw on an event with an origin: no copy of the
+// document, which Doc and the values read again (once, whatever the number of concurrent
+// readers; run with -race), and an error, with no values, when the document can no longer
+// be read or changed.
+func TestKeepRawByReference(t *testing.T) {
+	f := NewFields()
+	a := f.Add("a")
+	d := NewDecoder(f)
+	file := []byte("{\"a\":\"x\"}\n{\"a\":\"o\\u006ee\"}\n")
+	doc := file[10 : len(file)-1]
+	for _, c := range []struct {
+		name    string
+		change  func(o *memOrigin)
+		wantErr string
+	}{
+		{"same", func(*memOrigin) {}, ""},
+		{"changed", func(o *memOrigin) { o.data["f"] = []byte(strings.Replace(string(file), "o\\u006ee", "t\\u0077o", 1)) },
+			"f:2: the document changed since it was read"},
+		{"gone", func(o *memOrigin) { o.fail = os.ErrNotExist }, "f:2: reading the document again: file does not exist"},
+	} {
+		o := &memOrigin{data: map[string][]byte{"f": file}}
+		var ev Event
+		buf := append([]byte(nil), doc...)
+		if err := d.Decode(buf, &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Source, ev.Line = "f", 2
+		ev.SetOrigin(o, 10)
+		k := ev.KeepRaw()
+		if k.Raw != nil || ev.KeepRaw() != k {
+			t.Fatalf("%s: KeepRaw copied the document, or made two copies", c.name)
+		}
+		copy(buf, `{"a":"........"}`) // the input buffer is reused
+		if err := d.Decode(buf, &ev); err != nil {
+			t.Fatal(err)
+		}
+		c.change(o)
+		var wg sync.WaitGroup
+		docs := make([]string, 8)
+		errs := make([]error, 8)
+		vals := make([]int, 8)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				raw, err := k.Doc()
+				docs[i], errs[i], vals[i] = string(raw), err, len(k.Values(a))
+			}()
+		}
+		wg.Wait()
+		for i := range 8 {
+			if c.wantErr == "" {
+				if errs[i] != nil || docs[i] != string(doc) || vals[i] != 1 || k.Values(a)[0].Str != "one" {
+					t.Errorf("%s: Doc %q, %v, %d values; want %q and one value", c.name, docs[i], errs[i], vals[i], doc)
+				}
+			} else if errs[i] == nil || errs[i].Error() != c.wantErr || vals[i] != 0 {
+				t.Errorf("%s: Doc error %v, %d values; want %q and none", c.name, errs[i], vals[i], c.wantErr)
+			}
+		}
+		if o.reads != 1 {
+			t.Errorf("%s: the document was read %d times, want once", c.name, o.reads)
+		}
+	}
+	// Without an origin, or once Decode forgot it, KeepRaw copies.
+	var ev Event
+	if err := d.Decode(append([]byte(nil), doc...), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if k := ev.KeepRaw(); string(k.Raw) != string(doc) {
+		t.Errorf("KeepRaw without an origin: Raw %q", k.Raw)
 	}
 }

@@ -89,6 +89,16 @@ type Event struct {
 	dec     *trie
 	lazy    *lazyValues
 	stamps  stamps
+	origin  Origin // where Raw can be read again (SetOrigin), nil if nowhere
+	at      int64  // its offset there
+}
+
+// Origin reads documents again from the inputs that hold them: a detector reading files
+// keeps references to the documents of the events it keeps, rather than copies (see
+// Event.SetOrigin and Event.KeepRaw).
+type Origin interface {
+	// ReadDoc returns the n bytes at offset in the input named source.
+	ReadDoc(source string, offset int64, n int) ([]byte, error)
 }
 
 // span names the values of one slot: vals[start:end].
@@ -113,6 +123,8 @@ type bitWord struct {
 //	func (e *Event) HasNull(s Slot) bool           // an explicit null was seen at the path
 //	func (e *Event) Clone() *Event                 // a copy that owns its memory
 //	func (e *Event) Keep() *Event                  // one shared read-only copy per Decode
-//	func (e *Event) KeepRaw() *Event               // the same, copying the document only
+//	func (e *Event) KeepRaw() *Event               // the same, copying the document only (or not at all)
+//	func (e *Event) SetOrigin(o Origin, offset int64) // where the document can be read again
+//	func (e *Event) Doc() ([]byte, error)          // the document of any event, kept ones included
 //	func (e *Event) SetStamp(i int, ns int64, ok bool) // a timestamp converted once, for later readers
 //	func (e *Event) Stamp(i int) (ns int64, ok, set bool)

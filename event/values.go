@@ -1,6 +1,8 @@
 package event
 
 import (
+	"fmt"
+	"hash/crc32"
 	"math/bits"
 	"sync"
 	"unsafe"
@@ -61,6 +63,7 @@ func (e *Event) reset(nw int) {
 	e.arena = e.arena[:0]
 	e.kept, e.keptRaw = nil, nil
 	e.clone = false
+	e.origin = nil
 	e.stamps.set = 0
 	if cap(e.bits) < nw {
 		e.bits = make([]bitWord, nw)
@@ -143,10 +146,14 @@ func (e *Event) Keep() *Event {
 
 // KeepRaw is Keep for a consumer that will seldom read the copy's values: it copies only
 // the document (one allocation), and the copy decodes it again, with the decoder's paths,
-// the first time its values are read (safe for concurrent readers). It returns Keep's
-// copy when there is one, and, like Keep, the same copy until the next Decode into e. A
-// rule that keeps the events of partial sequences only to write them in alerts, if ever,
-// keeps them this way: copying their values cost more than all the rest of keeping them.
+// the first time its values are read (safe for concurrent readers). When the event has an
+// origin (SetOrigin), it does not even copy the document: the copy reads it again from
+// there when it is first needed (Doc, or its values), and checks that it is the same (its
+// length and CRC-32C). It returns Keep's copy when there is one, and, like Keep, the same
+// copy until the next Decode into e. A rule that keeps the events of partial sequences only
+// to write them in alerts, if ever, keeps them this way: copying their values cost more
+// than all the rest of keeping them, and copying their documents a good part of what was
+// left.
 func (e *Event) KeepRaw() *Event {
 	switch {
 	case e.clone:
@@ -157,27 +164,84 @@ func (e *Event) KeepRaw() *Event {
 		return e.Keep()
 	}
 	if e.keptRaw == nil {
-		// make and copy of the same length: the compiler allocates without zeroing first.
-		src := e.Raw
-		raw := make([]byte, len(src))
-		copy(raw, src)
-		e.keptRaw = &Event{Raw: raw, Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source,
-			Line: e.Line, clone: true, lazy: &lazyValues{t: e.dec}}
+		c := &Event{Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source, Line: e.Line, clone: true,
+			lazy: &lazyValues{t: e.dec}}
+		if e.origin != nil {
+			c.lazy.origin, c.lazy.at, c.lazy.n = e.origin, e.at, len(e.Raw)
+			c.lazy.sum = crc32.Checksum(e.Raw, castagnoli)
+		} else {
+			// make and copy of the same length: the compiler allocates without zeroing first.
+			src := e.Raw
+			raw := make([]byte, len(src))
+			copy(raw, src)
+			c.Raw = raw
+		}
+		e.keptRaw = c
 	}
 	return e.keptRaw
 }
 
+// castagnoli is the CRC-32C table (computed in hardware where the processor can).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// SetOrigin records that the event's document can be read again through o, at offset in
+// the input e.Source (until the next Decode): KeepRaw then keeps a reference to it instead
+// of a copy.
+func (e *Event) SetOrigin(o Origin, offset int64) { e.origin, e.at = o, offset }
+
+// Doc returns the event's document: Raw, or, for a copy KeepRaw made by reference, the
+// document read again from its origin (once; an error when it can no longer be read, or
+// is no longer the same). Use it rather than Raw for events a consumer kept.
+func (e *Event) Doc() ([]byte, error) {
+	if e.lazy == nil || e.lazy.origin == nil {
+		return e.Raw, nil
+	}
+	e.fetch()
+	return e.Raw, e.lazy.err
+}
+
 // lazyValues is how a copy made by KeepRaw finds its values: once, by decoding its
-// document with the trie of the Decoder that filled the original.
+// document with the trie of the Decoder that filled the original; and, when origin is
+// set, its document: n bytes at at in the input, with CRC-32C sum.
 type lazyValues struct {
-	once sync.Once
-	t    *trie
+	once   sync.Once
+	t      *trie
+	read   sync.Once
+	origin Origin
+	at     int64
+	n      int
+	sum    uint32
+	err    error
+}
+
+// fetch reads the document of a copy made by reference (once).
+func (e *Event) fetch() {
+	l := e.lazy
+	l.read.Do(func() {
+		if l.origin == nil {
+			return
+		}
+		doc, err := l.origin.ReadDoc(e.Source, l.at, l.n)
+		switch {
+		case err != nil:
+			l.err = fmt.Errorf("%s:%d: reading the document again: %w", e.Source, e.Line, err)
+		case len(doc) != l.n || crc32.Checksum(doc, castagnoli) != l.sum:
+			l.err = fmt.Errorf("%s:%d: the document changed since it was read", e.Source, e.Line)
+		default:
+			e.Raw = doc
+		}
+	})
 }
 
 // load decodes the document of a copy made by KeepRaw (once: later calls wait for the
-// first and return). The values' strings point into e.Raw, or into e's own arena.
+// first and return). The values' strings point into e.Raw, or into e's own arena. A copy
+// whose document can no longer be read has no values.
 func (e *Event) load() {
 	e.lazy.once.Do(func() {
+		e.fetch()
+		if e.lazy.err != nil {
+			return
+		}
 		d := newDecoderTrie(*e.lazy.t)
 		var tmp Event
 		if err := d.Decode(e.Raw, &tmp); err != nil {

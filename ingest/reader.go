@@ -29,6 +29,9 @@ type Record struct {
 	Source string
 	// Line is the 1-based line of the input where the object starts.
 	Line int
+	// Offset is the byte offset of Doc in the file Source, where it can be read again; -1
+	// when it cannot (standard input, a gzip-compressed file, an element of a JSON array).
+	Offset int64
 }
 
 // LineError reports a record that was skipped: where it is, and why.
@@ -106,7 +109,8 @@ type Reader struct {
 	skip   bool
 
 	buf        []byte
-	start, end int // unread bytes are buf[start:end]
+	start, end int   // unread bytes are buf[start:end]
+	bufOff     int64 // the offset in the input of buf[0]
 
 	read atomic.Int64
 }
@@ -236,7 +240,7 @@ func (r *Reader) open(path string) error {
 		r.r, r.follow, r.file, r.gz = zr, false, nil, true
 	}
 	r.fmt, r.arr, r.eof, r.line, r.skip = formatUnknown, arrOpen, false, 1, false
-	r.start, r.end = 0, 0
+	r.start, r.end, r.bufOff = 0, 0, 0
 	return nil
 }
 
@@ -286,6 +290,7 @@ func (r *Reader) notice(format string, args ...any) {
 func (r *Reader) fill() (bool, error) {
 	if r.start > 0 {
 		r.end = copy(r.buf, r.buf[r.start:r.end])
+		r.bufOff += int64(r.start)
 		r.start = 0
 	}
 	if r.end == len(r.buf) {
@@ -456,7 +461,10 @@ func (r *Reader) ndjsonLine() (Record, bool, error) {
 		if len(doc) == 0 {
 			continue
 		}
-		rec := Record{Doc: doc, Source: r.src, Line: lineNo}
+		rec := Record{Doc: doc, Source: r.src, Line: lineNo, Offset: -1}
+		if r.src != "-" && !r.gz {
+			rec.Offset = r.bufOff + int64(cap(r.buf)-cap(doc)) // doc is r.buf[cap(r.buf)-cap(doc):]
+		}
 		switch {
 		case doc[0] != '{':
 			return rec, true, &LineError{r.src, lineNo, "not a JSON object"}
@@ -596,7 +604,7 @@ func (r *Reader) emit(end, line, nl int, first byte) (Record, bool, error) {
 	r.start = end
 	r.line += nl
 	r.arr = arrAfter
-	rec := Record{Doc: doc, Source: r.src, Line: line}
+	rec := Record{Doc: doc, Source: r.src, Line: line, Offset: -1}
 	if first != '{' {
 		return rec, true, &LineError{r.src, line, "array element is not a JSON object"}
 	}

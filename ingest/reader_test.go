@@ -372,3 +372,69 @@ func TestTruncatedGzip(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordOffsets checks Record.Offset: where each NDJSON record's text is in its file,
+// across many buffer refills, CRLF line ends, blank lines, leading blanks and a BOM; and -1
+// where the record cannot be read again as it is (an array element, a gzip file, standard
+// input).
+func TestRecordOffsets(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("\xef\xbb\xbf")
+	for i := range 20000 {
+		switch i % 4 {
+		case 0:
+			b.WriteString(`{"i":` + strings.Repeat("1", i%97+1) + "}\n")
+		case 1:
+			b.WriteString("  \t{\"s\":\"" + strings.Repeat("x", i%301) + "\"}\r\n")
+		case 2:
+			b.WriteString("\n\n{\"k\":[1,2,3]}   \n")
+		default:
+			b.WriteString(`{"a":"é"}` + "\n")
+		}
+	}
+	input := b.String()
+	dir := t.TempDir()
+	p := writeFile(t, dir, "in.ndjson", input)
+	r := NewReader(context.Background(), []string{p}, Options{})
+	n := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Offset < 0 || rec.Offset+int64(len(rec.Doc)) > int64(len(input)) ||
+			input[rec.Offset:rec.Offset+int64(len(rec.Doc))] != string(rec.Doc) {
+			t.Fatalf("line %d: offset %d does not hold %q", rec.Line, rec.Offset, rec.Doc)
+		}
+		n++
+	}
+	r.Close()
+	if n != 20000 {
+		t.Fatalf("%d records, want 20000", n)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("{\"a\":1}\n"))
+	zw.Close()
+	for name, c := range map[string]struct {
+		path  string
+		stdin io.Reader
+	}{
+		"array": {writeFile(t, dir, "arr.json", `[{"a":1}]`), nil},
+		"gzip":  {writeFile(t, dir, "in.ndjson.gz", gz.String()), nil},
+		"stdin": {"-", strings.NewReader("{\"a\":1}\n")},
+	} {
+		r := NewReader(context.Background(), []string{c.path}, Options{Stdin: c.stdin})
+		rec, err := r.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if rec.Offset != -1 {
+			t.Errorf("%s: offset %d, want -1", name, rec.Offset)
+		}
+		r.Close()
+	}
+}

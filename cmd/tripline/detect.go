@@ -8,11 +8,13 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/output"
 	"github.com/tripline/tripline/rule"
 )
@@ -43,9 +45,10 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 // newDetector loads the rules and builds a detector writing to sink. It reports rule files
 // that failed to load on stderr; they do not stop the others.
 //
-// replay, when not nil, reads the input again (detect.Options.Replay).
+// replay, when not nil, reads the input again (detect.Options.Replay), and origin reads
+// documents again from the input files (detect.Options.Origin).
 func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer,
-	replay func(context.Context, func([]byte, detect.EventSource) error) error) (*detect.Detector, *rule.Set, error) {
+	replay func(context.Context, func([]byte, detect.EventSource) error) error, origin event.Origin) (*detect.Detector, *rule.Set, error) {
 	if len(df.rules) == 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)"))
 	}
@@ -88,6 +91,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		Workers:             df.workers,
 		SpillDir:            df.spillDir,
 		Replay:              replay,
+		Origin:              origin,
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
@@ -113,12 +117,51 @@ func replayFiles(args []string, in inputFlags) func(context.Context, func([]byte
 	in.progress = "never"
 	return func(ctx context.Context, fn func([]byte, detect.EventSource) error) error {
 		var seq uint64
-		_, err := readDocs(ctx, args, &in, nil, io.Discard, func(doc []byte, source string, line int) error {
+		_, err := readDocs(ctx, args, &in, nil, io.Discard, func(doc []byte, source string, line int, offset int64) error {
 			seq++
-			return fn(doc, detect.EventSource{Name: source, Line: line, Seq: seq})
+			return fn(doc, detect.EventSource{Name: source, Line: line, Seq: seq, Offset: offset, HasOffset: offset >= 0})
 		})
 		return err
 	}
+}
+
+// docFiles reads documents again from the input files (event.Origin), through one open
+// file per input, opened at its first use. Safe for concurrent use.
+type docFiles struct {
+	mu    sync.Mutex
+	files map[string]*os.File
+}
+
+// ReadDoc returns the n bytes at offset in the file source.
+func (f *docFiles) ReadDoc(source string, offset int64, n int) ([]byte, error) {
+	f.mu.Lock()
+	file, ok := f.files[source]
+	if !ok {
+		var err error
+		if file, err = os.Open(source); err != nil {
+			f.mu.Unlock()
+			return nil, err
+		}
+		if f.files == nil {
+			f.files = map[string]*os.File{}
+		}
+		f.files[source] = file
+	}
+	f.mu.Unlock()
+	doc := make([]byte, n)
+	if _, err := file.ReadAt(doc, offset); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+func (f *docFiles) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, file := range f.files {
+		file.Close()
+	}
+	f.files = nil
 }
 
 // openOutputs opens the --output sinks (stdout when none is given and toStdout is set).
@@ -248,10 +291,18 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			// A stream never ends: match in arrival order, as with --follow.
 			streaming := in.follow || url != ""
 			var replay func(context.Context, func([]byte, detect.EventSource) error) error
+			var origin *docFiles
 			if !streaming && url == "" {
-				replay = replayFiles(args, in)
+				if replay = replayFiles(args, in); replay != nil {
+					origin = &docFiles{}
+					defer origin.close()
+				}
 			}
-			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, replay)
+			var o event.Origin
+			if origin != nil {
+				o = origin
+			}
+			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, replay, o)
 			if err != nil {
 				if out != nil {
 					out.Close()
@@ -259,9 +310,9 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 				return err
 			}
 			var seq uint64
-			process := func(doc []byte, source string, line int) error {
+			process := func(doc []byte, source string, line int, offset int64) error {
 				seq++
-				return d.Process(ctx, doc, detect.EventSource{Name: source, Line: line, Seq: seq})
+				return d.Process(ctx, doc, detect.EventSource{Name: source, Line: line, Seq: seq, Offset: offset, HasOffset: offset >= 0})
 			}
 			var (
 				ist         inputStats

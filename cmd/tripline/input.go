@@ -126,8 +126,10 @@ type inputStats struct {
 	Bytes      int64 `json:"bytes"`
 }
 
-// docFunc receives one JSON document with where it came from. doc is valid during the call only.
-type docFunc func(doc []byte, source string, line int) error
+// docFunc receives one JSON document with where it came from: its source and line, and its
+// byte offset in the file source when it can be read there again (else -1). doc is valid
+// during the call only.
+type docFunc func(doc []byte, source string, line int, offset int64) error
 
 // readDocs reads every input (files, "-" for standard input; none means standard input),
 // normalises raw Kubernetes audit records when asked, and calls fn for each document. A
@@ -176,8 +178,12 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 		if normalized {
 			st.Normalized += int64(len(norm))
 		}
+		offset := rec.Offset
+		if normalized { // made from the record: not in the file as it is
+			offset = -1
+		}
 		for _, doc := range norm {
-			if err := fn(doc, rec.Source, rec.Line); err != nil {
+			if err := fn(doc, rec.Source, rec.Line, offset); err != nil {
 				return st, err
 			}
 		}

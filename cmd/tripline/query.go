@@ -164,7 +164,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	var ev event.Event
 	var seq uint64
 	var skipped, undecodable int64
-	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int) error {
+	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
 		if err := dec.Decode(doc, &ev); err != nil {
 			undecodable++
 			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)

@@ -149,7 +149,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	var ev event.Event
 	var seq uint64
 	var skipped int64
-	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int) error {
+	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
 		if err := dec.Decode(doc, &ev); err != nil {
 			skipped++
 			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)

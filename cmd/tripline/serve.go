@@ -139,7 +139,7 @@ Exit codes:
 				return exitWith(exitFailure, err)
 			}
 			sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
-			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, nil)
+			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, nil, nil)
 			if err != nil {
 				out.Close()
 				return err

@@ -77,7 +77,7 @@ func readStream(ctx context.Context, url string, f *inputFlags, stderr io.Writer
 			st.Normalized += int64(len(docs))
 		}
 		for _, doc := range docs {
-			if err := fn(doc, rec.Source, int(rec.Position)); err != nil {
+			if err := fn(doc, rec.Source, int(rec.Position), -1); err != nil {
 				// Not committed: the message is read again after a restart.
 				return st, src.Close, err
 			}
