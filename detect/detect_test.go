@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -346,4 +347,56 @@ func readLines(t *testing.T, path string) [][]byte {
 		t.Fatal(err)
 	}
 	return bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
+}
+
+// TestOriginChangedFile checks Options.Origin when an input file changes before the alerts
+// are written: the event a sequence kept by reference no longer reads the same, so its alert
+// is reported through OnEventError and not written; the file as it was gives the alert.
+func TestOriginChangedFile(t *testing.T) {
+	r := &rule.Rule{RuleID: "seq", Name: "seq", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100,
+		Index: []string{"logs-*"}, Query: `sequence by host.id [process where process.name == "a"] [process where process.name == "b"]`}
+	docs := `{"@timestamp":"2026-01-01T00:00:01Z","_index":"logs-x","event":{"category":"process"},"host":{"id":"h"},"process":{"name":"a"}}` + "\n" +
+		`{"@timestamp":"2026-01-01T00:00:02Z","_index":"logs-x","event":{"category":"process"},"host":{"id":"h"},"process":{"name":"b"}}` + "\n"
+	for _, change := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "events.ndjson")
+		if err := os.WriteFile(path, []byte(docs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var alerts []Alert
+		var evErrs []string
+		o := &fileOrigin{}
+		d, err := New([]*rule.Rule{r}, SinkFunc(func(_ context.Context, as []Alert) error { alerts = append(alerts, as...); return nil }),
+			Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Workers: 1, Origin: o,
+				OnEventError: func(err error) { evErrs = append(evErrs, err.Error()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		off := int64(0)
+		for i, line := range strings.SplitAfter(strings.TrimSuffix(docs, "\n"), "\n") {
+			doc := strings.TrimSuffix(line, "\n")
+			if err := d.Process(ctx, []byte(doc), EventSource{Name: path, Line: i + 1, Seq: uint64(i), Offset: off, HasOffset: true}); err != nil {
+				t.Fatal(err)
+			}
+			off += int64(len(line))
+		}
+		if change { // the first event's host, same length
+			if err := os.WriteFile(path, []byte(strings.Replace(docs, `"id":"h"`, `"id":"g"`, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if o.reads.Load() == 0 {
+			t.Errorf("change=%v: the kept event was copied, not read again", change)
+		}
+		switch {
+		case !change && (len(alerts) != 3 || len(evErrs) != 0):
+			t.Errorf("unchanged file: %d alerts, errors %q; want 3 (shell and two building blocks), none", len(alerts), evErrs)
+		case change && (len(alerts) != 0 || len(evErrs) != 1 ||
+			evErrs[0] != path+`:1: the document changed since it was read: an alert of rule "seq" not written`):
+			t.Errorf("changed file: %d alerts, errors %q; want none and the change reported", len(alerts), evErrs)
+		}
+	}
 }
