@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mathbits "math/bits"
 	"runtime"
 	"slices"
 	"strings"
@@ -452,15 +453,14 @@ type router struct {
 	routes map[string]*route
 	dsBuf  []byte
 	lowBuf []byte
-	mark   []uint32
+	found  []uint64 // a bit per rule: found for the current event (see candidates)
 	terms  []uint64 // by rule: the terms the index found possible for the current event
-	epoch  uint32
 	cand   []int
 	cur    *route // the route of the event prepare last saw (nil: it has no index)
 }
 
 func (d *Detector) newRouter() *router {
-	return &router{d: d, routes: make(map[string]*route), mark: make([]uint32, len(d.rules)), terms: make([]uint64, len(d.rules)),
+	return &router{d: d, routes: make(map[string]*route), found: make([]uint64, (len(d.rules)+63)/64), terms: make([]uint64, len(d.rules)),
 		cand: make([]int, 0, len(d.rules))}
 }
 
@@ -556,21 +556,18 @@ func (rt *router) candidates(ev *event.Event) []int {
 	if !d.opts.IgnoreIndexPatterns && rt.cur != nil {
 		allowed = rt.cur.allowed // prepare found the event's route
 	}
-	rt.epoch++
-	if rt.epoch == 0 { // wrapped: reset marks
-		clear(rt.mark)
-		rt.epoch = 1
-	}
-	cand := rt.cand[:0]
+	// The rules found are marked in a bitmap (a bit per rule): read in order at the end,
+	// it gives them in rule order, each once, with no sorting.
+	found := rt.found
 	addOne := func(e ruleTerms) {
 		i := e.rule
+		w, bit := i>>6, uint64(1)<<(i&63)
 		switch {
-		case rt.mark[i] == rt.epoch:
+		case found[w]&bit != 0:
 			rt.terms[i] |= e.terms
 		case allowed == nil || allowed[i]:
-			rt.mark[i] = rt.epoch
+			found[w] |= bit
 			rt.terms[i] = e.terms
-			cand = append(cand, i)
 		}
 	}
 	add := func(list []ruleTerms) {
@@ -638,7 +635,16 @@ func (rt *router) candidates(ev *event.Event) []int {
 			}
 		}
 	}
-	slices.Sort(cand)
+	cand := rt.cand[:0]
+	for w, bits := range found {
+		if bits == 0 {
+			continue
+		}
+		found[w] = 0
+		for ; bits != 0; bits &= bits - 1 {
+			cand = append(cand, w<<6|mathbits.TrailingZeros64(bits))
+		}
+	}
 	rt.cand = cand
 	return cand
 }
