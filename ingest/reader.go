@@ -30,7 +30,8 @@ type Record struct {
 	// Line is the 1-based line of the input where the object starts.
 	Line int
 	// Offset is the byte offset of Doc in the file Source, where it can be read again; -1
-	// when it cannot (standard input, a gzip-compressed file, an element of a JSON array).
+	// when it cannot (standard input, a pipe or anything but a regular file, a
+	// gzip-compressed file, an element of a JSON array).
 	Offset int64
 }
 
@@ -93,20 +94,21 @@ type Reader struct {
 	next  int // index in paths of the next input to open
 
 	// The current input.
-	src    string
-	closer io.Closer
-	r      io.Reader
-	follow bool        // follow this input at its end
-	gz     bool        // the input is gzip-compressed
-	file   *os.File    // the followed file, to find its offset
-	fi     os.FileInfo // its identity when opened
-	reopen bool        // the followed file was truncated or replaced: open its path again
-	rotate bool        // the followed file was replaced: one more read of it is done
-	fmt    format
-	arr    int // array-mode state
-	eof    bool
-	line   int // line number of buf[start]
-	skip   bool
+	src     string
+	closer  io.Closer
+	r       io.Reader
+	follow  bool        // follow this input at its end
+	gz      bool        // the input is gzip-compressed
+	regular bool        // the input is a regular file (it can be read again at an offset)
+	file    *os.File    // the followed file, to find its offset
+	fi      os.FileInfo // its identity when opened
+	reopen  bool        // the followed file was truncated or replaced: open its path again
+	rotate  bool        // the followed file was replaced: one more read of it is done
+	fmt     format
+	arr     int // array-mode state
+	eof     bool
+	line    int // line number of buf[start]
+	skip    bool
 
 	buf        []byte
 	start, end int   // unread bytes are buf[start:end]
@@ -225,7 +227,12 @@ func (r *Reader) open(path string) error {
 	}
 	br := bufio.NewReaderSize(countingReader{in, &r.read}, 64<<10)
 	r.src, r.r, r.follow = path, br, r.opt.Follow && r.next == len(r.paths)-1
-	r.file, r.fi, r.reopen, r.rotate, r.gz = nil, nil, false, false, false
+	r.file, r.fi, r.reopen, r.rotate, r.gz, r.regular = nil, nil, false, false, false, false
+	if f, ok := r.closer.(*os.File); ok && path != "-" {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			r.regular = true
+		}
+	}
 	if f, ok := r.closer.(*os.File); ok && r.follow {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			r.file, r.fi = f, fi
@@ -462,7 +469,7 @@ func (r *Reader) ndjsonLine() (Record, bool, error) {
 			continue
 		}
 		rec := Record{Doc: doc, Source: r.src, Line: lineNo, Offset: -1}
-		if r.src != "-" && !r.gz {
+		if r.regular && !r.gz {
 			rec.Offset = r.bufOff + int64(cap(r.buf)-cap(doc)) // doc is r.buf[cap(r.buf)-cap(doc):]
 		}
 		switch {

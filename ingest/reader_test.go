@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -436,5 +437,25 @@ func TestRecordOffsets(t *testing.T) {
 			t.Errorf("%s: offset %d, want -1", name, rec.Offset)
 		}
 		r.Close()
+	}
+	// A named pipe (what <(zcat f) gives) reads once: no offset either.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			w.Write([]byte("{\"a\":1}\n"))
+			w.Close()
+		}
+	}()
+	r = NewReader(context.Background(), []string{fifo}, Options{})
+	defer r.Close()
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Offset != -1 {
+		t.Errorf("fifo: offset %d, want -1", rec.Offset)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -107,12 +106,17 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 
 // replayFiles returns a detect.Options.Replay that reads the input files again, with the
 // sources (file, line, position) of the first reading, or nil when the input cannot be read
-// twice (standard input). Messages about the input were given the first time: the second
-// reading gives none.
+// twice (standard input, or anything but regular files: a pipe such as <(zcat f) reads
+// once). Messages about the input were given the first time: the second reading gives none.
 func replayFiles(args []string, in inputFlags) func(context.Context, func([]byte, detect.EventSource) error) error {
 	paths, err := expandPaths(args)
-	if err != nil || slices.Contains(paths, "-") {
+	if err != nil {
 		return nil
+	}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); p == "-" || err != nil || !fi.Mode().IsRegular() {
+			return nil
+		}
 	}
 	in.progress = "never"
 	return func(ctx context.Context, fn func([]byte, detect.EventSource) error) error {

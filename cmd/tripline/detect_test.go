@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/tripline/tripline/event"
@@ -543,5 +544,29 @@ func TestDetectOutputFailure(t *testing.T) {
 	}
 	if n := strings.Count(string(data), "\n"); n != 12 {
 		t.Errorf("%d alerts in the dead-letter file, want 12", n)
+	}
+}
+
+// TestReplayFilesRegularOnly checks that detect reads its input again (and takes documents
+// back from it) only when every input is a regular file: standard input and pipes such as
+// <(zcat f) read once.
+func TestReplayFilesRegularOnly(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "events.ndjson")
+	if err := os.WriteFile(file, []byte("{\"a\":1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{[]string{file}, true}, {[]string{dir + "/events.ndjson", file}, true}, {[]string{file, "-"}, false},
+		{[]string{fifo}, false}, {[]string{file, fifo}, false}, {nil, false}} {
+		if got := replayFiles(c.args, inputFlags{}) != nil; got != c.want {
+			t.Errorf("%q: reads again %v, want %v", c.args, got, c.want)
+		}
 	}
 }
