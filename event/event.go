@@ -53,7 +53,8 @@ type Slot int32
 // An Event filled by a Decoder shares memory with the decoder and the input line: it is
 // valid until the next Decode into it. Clone it to keep it longer.
 type Event struct {
-	// Raw is the document's JSON text.
+	// Raw is the document's JSON text. In a copy KeepRaw made by reference (SetOrigin) it
+	// is nil until Doc reads the document again: read kept events' documents with Doc.
 	Raw []byte
 	// Index is the name of the index (or data stream) the event belongs to, if known.
 	Index string
