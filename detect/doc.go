@@ -14,8 +14,9 @@
 //     rule and counted; Options.IgnoreIndexPatterns offers every event to every rule.
 //   - Rule index. Each term of a rule (an event query, a stage of a sequence or sample, an
 //     until clause) has necessary conditions drawn from its query (Routes): its category, and
-//     requirements such as a field holding one of some constants, or a string starting or
-//     ending with a pattern's literal beginning or end. The Detector indexes each term under
+//     requirements such as a field holding one of some constants, a string starting with,
+//     ending with or containing a pattern's literal part, or just a value at a field that a
+//     comparison reads. The Detector indexes each term under
 //     the one of them that fewest events pass: first guessed from how many rules name the same
 //     values, then chosen again from what the first 2,048 events hold (Options.IndexSample). An
 //     event meets only the rules, and only the terms of them, that one of its values selects;
@@ -25,8 +26,10 @@
 // route them and evaluate the filters, rule by rule over the batch so that a rule's compiled
 // filter stays in cache; the caller's goroutine then takes the batches back in input order and
 // pushes each event to the rules that matched it (sequence state, kept events), so that every
-// rule sees exactly the input order. Timestamps and join key values are converted once per
-// event for all rules (engine.Memo).
+// rule sees exactly the input order. Timestamps are converted by the workers, and join key
+// values once per event for all rules (engine.Memo). While the first events are sampled for
+// the index, the filters also learn which of their conditions decide soonest, and put those
+// first (eval.Filter.Reorder).
 //
 // Matches become alerts as alert-schema.md describes Kibana's: one alert per event for an
 // event query; for a sequence (or sample), one building-block alert per event and one shell
@@ -42,5 +45,8 @@
 // the input read again (Options.Replay, for files) or over the events any sequence rule
 // matched, which were appended to an unlinked temporary file (Options.SpillDir), so the
 // alerts never depend on the input's order. Options.NoInOrder keeps every matched event in
-// memory instead.
+// memory instead. The events rules keep (the first events of partial sequences, most of
+// which never complete) keep their document only, their values decoded again if ever
+// needed; read from files (Options.Origin), they keep not even that but where it is, and
+// alerts read it again (event.Event.KeepRaw).
 package detect
