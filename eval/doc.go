@@ -61,6 +61,14 @@
 // set of literals, prefix, suffix and infix byte tests and general byte patterns on
 // the value ASCII-lower-cased once into a stack buffer, with the rune-by-rune
 // wildcard as the reference for what the byte path cannot decide (see strMatcher).
+// A regular expression made only of literals, .*, .+, small character sets, optional
+// parts and alternations becomes the wildcard patterns it stands for; any other first
+// checks the bytes every match must contain (regexTest).
+//
+// The static order is a guess: [Filter.Observe] and [Filter.Reorder] let a caller
+// (a detector, over the first events of its input) count how often each operand
+// decides its and/or and what it costs, and put the operands that decide soonest
+// first.
 //
 // # Runtime errors
 //
