@@ -152,26 +152,7 @@ func TestSkipLater(t *testing.T) {
 					t.Fatalf("LaterTerms = %b, want 110", later)
 				}
 				r := q.NewRun(Batch, func(*Result) { results[i]++ })
-				dec := event.NewDecoder(fields)
-				var ev event.Event
-				for seq, d := range c.docs {
-					if err := dec.Decode([]byte(d), &ev); err != nil {
-						t.Fatal(err)
-					}
-					ev.Seq = uint64(seq)
-					m.Next(&ev)
-					mask := q.MatchTerms(&ev, ^later)
-					if skip && mask == 0 && r.SkipLater(&ev) {
-						continue
-					}
-					mask |= q.MatchTerms(&ev, later)
-					if err := r.PushMatched(&ev, mask); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := r.Flush(context.Background()); err != nil {
-					t.Fatal(err)
-				}
+				pushLater(t, q, r, m, event.NewDecoder(fields), c.docs, skip)
 				gaveUp[i] = r.Disordered()
 			}
 			if gaveUp[0] != c.gaveUp || gaveUp[1] != c.gaveUp {
@@ -181,6 +162,33 @@ func TestSkipLater(t *testing.T) {
 				t.Errorf("sequences: pushing all %d, skipping %d; want %d", results[0], results[1], c.sequence)
 			}
 		})
+	}
+}
+
+// pushLater pushes docs in order to r, a Run of q sharing the memo m, as a detector does:
+// the LaterTerms evaluated apart, and, with skip, only when SkipLater does not spare them;
+// then flushes r.
+func pushLater(t *testing.T, q *Query, r *Run, m *Memo, dec *event.Decoder, docs []string, skip bool) {
+	t.Helper()
+	later := q.LaterTerms()
+	var ev event.Event
+	for seq, d := range docs {
+		if err := dec.Decode([]byte(d), &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Seq = uint64(seq)
+		m.Next(&ev)
+		mask := q.MatchTerms(&ev, ^later)
+		if skip && mask == 0 && r.SkipLater(&ev) {
+			continue
+		}
+		mask |= q.MatchTerms(&ev, later)
+		if err := r.PushMatched(&ev, mask); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -237,26 +245,7 @@ func TestLaterTermsSkipSameResults(t *testing.T) {
 				}
 				results[i] = append(results[i], fmt.Sprint(ids))
 			})
-			dec := event.NewDecoder(fields)
-			var ev event.Event
-			for seq, d := range docs {
-				if err := dec.Decode([]byte(d), &ev); err != nil {
-					t.Fatal(err)
-				}
-				ev.Seq = uint64(seq)
-				m.Next(&ev)
-				mask := q.MatchTerms(&ev, ^later)
-				if skip && mask == 0 && r.SkipLater(&ev) {
-					continue
-				}
-				mask |= q.MatchTerms(&ev, later)
-				if err := r.PushMatched(&ev, mask); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := r.Flush(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			pushLater(t, q, r, m, event.NewDecoder(fields), docs, skip)
 			if r.Disordered() {
 				t.Fatalf("%s: gave up on an in-order stream", c.query)
 			}
