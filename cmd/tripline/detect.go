@@ -129,21 +129,31 @@ func replayFiles(args []string, in inputFlags) func(context.Context, func([]byte
 	}
 }
 
-// docFiles reads documents again from the input files (event.Origin), through one open
-// file per input, opened at its first use. Safe for concurrent use.
+// docFiles reads documents again from the input files (event.Origin), through files opened
+// at their first use and kept open, at most maxDocFiles at a time (a directory of many
+// inputs must not run out of file descriptors). Safe for concurrent use.
 type docFiles struct {
 	mu    sync.Mutex
 	files map[string]*os.File
 }
 
+const maxDocFiles = 64
+
 // ReadDoc returns the n bytes at offset in the file source.
 func (f *docFiles) ReadDoc(source string, offset int64, n int) ([]byte, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	file, ok := f.files[source]
 	if !ok {
+		if len(f.files) >= maxDocFiles {
+			for name, old := range f.files { // close any one
+				old.Close()
+				delete(f.files, name)
+				break
+			}
+		}
 		var err error
 		if file, err = os.Open(source); err != nil {
-			f.mu.Unlock()
 			return nil, err
 		}
 		if f.files == nil {
@@ -151,7 +161,6 @@ func (f *docFiles) ReadDoc(source string, offset int64, n int) ([]byte, error) {
 		}
 		f.files[source] = file
 	}
-	f.mu.Unlock()
 	doc := make([]byte, n)
 	if _, err := file.ReadAt(doc, offset); err != nil {
 		return nil, err

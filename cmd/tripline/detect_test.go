@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -568,5 +569,36 @@ func TestReplayFilesRegularOnly(t *testing.T) {
 		if got := replayFiles(c.args, inputFlags{}) != nil; got != c.want {
 			t.Errorf("%q: reads again %v, want %v", c.args, got, c.want)
 		}
+	}
+}
+
+// TestDocFiles checks that documents are read back right from more input files than stay
+// open at once, files being closed and opened again as needed.
+func TestDocFiles(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i := range maxDocFiles + 6 {
+		p := filepath.Join(dir, fmt.Sprintf("f%03d.ndjson", i))
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("{\"a\":1}\n{\"file\":%d}\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	f := &docFiles{}
+	defer f.close()
+	for round := range 2 {
+		for i, p := range paths {
+			want := fmt.Sprintf("{\"file\":%d}", i)
+			doc, err := f.ReadDoc(p, 8, len(want))
+			if err != nil || string(doc) != want {
+				t.Fatalf("round %d, %s: %q, %v; want %q", round, p, doc, err, want)
+			}
+			if len(f.files) > maxDocFiles {
+				t.Fatalf("%d files open, want at most %d", len(f.files), maxDocFiles)
+			}
+		}
+	}
+	if _, err := f.ReadDoc(filepath.Join(dir, "gone"), 0, 1); err == nil {
+		t.Error("reading a file that does not exist gave no error")
 	}
 }
