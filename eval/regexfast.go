@@ -13,15 +13,17 @@ const maxRegexPatterns = 256
 // regexTest returns a test equivalent to re.MatchString (re anchored at both ends, as
 // compileLuceneRegex makes it), faster where the expression allows:
 //
-//   - an expression made only of literal text, "any string" (.*) and alternations of such
+//   - an expression made only of literal text, "any string" (.*), "one character or more"
+//     (.+), small character sets, optional parts and alternations of such
 //     (".*\.(top|xyz|buzz)", as detection rules write domain lists) becomes the wildcard
 //     patterns it stands for ("*.top", "*.xyz", "*.buzz"), matched by a strMatcher;
 //   - otherwise, when every match must contain some bytes (the ':' and '.' of
 //     ".*[0-9]+\.[0-9]+:[0-9]+.*"), a value lacking one of them is rejected with a byte
 //     search before the regular expression runs.
 //
-// Only case-sensitive parts are used: under (?i), Go's folding (which also folds 'k' with
-// the Kelvin sign) is left to the regexp package itself.
+// Case-insensitive literals are left to the regexp package (its folding also folds 'k'
+// with the Kelvin sign); character sets are used as the parser wrote them out, every case
+// included.
 func regexTest(re *regexp.Regexp) func(string) bool {
 	tree, err := syntax.Parse(re.String(), syntax.Perl)
 	if err != nil {
