@@ -457,6 +457,8 @@ type router struct {
 	terms  []uint64 // by rule: the terms the index found possible for the current event
 	cand   []int
 	cur    *route // the route of the event prepare last saw (nil: it has no index)
+	// restricted counts the routes with a restricted index (see router.index).
+	restricted int
 }
 
 func (d *Detector) newRouter() *router {
@@ -528,6 +530,40 @@ func (rt *router) routeOf(name []byte) *route {
 type route struct {
 	name    string
 	allowed []bool
+	// The Detector's rule index restricted to the allowed rules (see ruleIndex.restrict),
+	// made once the route has seen restrictAfter events, and the index it was made from.
+	events int
+	idx    *ruleIndex
+	from   *ruleIndex
+}
+
+// restrictAfter is the number of events of one index name after which a router restricts
+// the rule index to the rules the name allows: routing an event then looks up only the
+// fields and values those rules name. maxRestricted bounds the restricted indexes a router
+// keeps (each costs about what the whole index does).
+const (
+	restrictAfter = 256
+	maxRestricted = 32
+)
+
+// index returns the rule index for the events of r: x restricted to r's rules once r has
+// seen restrictAfter events (while the router keeps fewer than maxRestricted), else x.
+func (rt *router) index(r *route, x *ruleIndex) *ruleIndex {
+	if r.idx != nil && r.from == x {
+		return r.idx
+	}
+	r.events++
+	if r.events < restrictAfter {
+		return x
+	}
+	if r.idx == nil {
+		if rt.restricted >= maxRestricted {
+			return x
+		}
+		rt.restricted++
+	}
+	r.idx, r.from = x.restrict(r.allowed), x
+	return r.idx
 }
 
 // route returns, for an index name, which rules its events go to (cached).
@@ -541,6 +577,7 @@ func (rt *router) route(index string) []bool {
 	}
 	if len(rt.routes) >= maxRoutes {
 		clear(rt.routes)
+		rt.restricted = 0
 	}
 	rt.routes[r.name] = r
 	return r.allowed
@@ -576,6 +613,9 @@ func (rt *router) candidates(ev *event.Event) []int {
 		}
 	}
 	x := d.index.Load()
+	if allowed != nil {
+		x = rt.index(rt.cur, x)
+	}
 	add(x.anyRules)
 	for ci := range x.catFields {
 		cf := &x.catFields[ci]

@@ -800,3 +800,70 @@ func hasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:l
 func hasSuffix(b []byte, s string) bool {
 	return len(b) >= len(s) && string(b[len(b)-len(s):]) == s
 }
+
+// restrict returns x without the rules allowed does not allow: the index of the events
+// of one index name. Fields left with no rule are dropped, so routing an event looks up
+// only what the allowed rules name.
+func (x *ruleIndex) restrict(allowed []bool) *ruleIndex {
+	keep := func(l []ruleTerms) []ruleTerms {
+		var out []ruleTerms
+		for _, e := range l {
+			if allowed[e.rule] {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	keepAffix := func(m map[string][]affixTerms) map[string][]affixTerms {
+		out := map[string][]affixTerms{}
+		for k, l := range m {
+			for _, e := range l {
+				if allowed[e.rule] {
+					out[k] = append(out[k], e)
+				}
+			}
+		}
+		return out
+	}
+	r := &ruleIndex{anyRules: keep(x.anyRules)}
+	for _, cf := range x.catFields {
+		n := catField{slot: cf.slot, byCat: map[string][]ruleTerms{}, all: keep(cf.all)}
+		if len(n.all) == 0 {
+			continue
+		}
+		for k, l := range cf.byCat {
+			if l = keep(l); len(l) > 0 {
+				n.byCat[k] = l
+			}
+		}
+		r.catFields = append(r.catFields, n)
+	}
+	for _, f := range x.fieldIdx {
+		n := fieldIndex{slot: f.slot, byVal: map[string][]ruleTerms{}, all: keep(f.all), present: keep(f.present),
+			byPrefix: keepAffix(f.byPrefix), bySuffix: keepAffix(f.bySuffix)}
+		if len(n.all) == 0 {
+			continue
+		}
+		for k, l := range f.byVal {
+			if l = keep(l); len(l) > 0 {
+				n.byVal[k] = l
+			}
+		}
+		if f.infixes != nil {
+			for lit, id := range f.infixes.ids {
+				l := keep(f.byInfix[id])
+				if len(l) == 0 {
+					continue
+				}
+				if n.infixes == nil {
+					n.infixes = newInfixSet()
+				}
+				if nid := n.infixes.add(lit); int(nid) == len(n.byInfix) {
+					n.byInfix = append(n.byInfix, l)
+				}
+			}
+		}
+		r.fieldIdx = append(r.fieldIdx, n)
+	}
+	return r
+}

@@ -3,9 +3,11 @@ package detect
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -274,5 +276,75 @@ func TestMaxSignalsEngineCap(t *testing.T) {
 		if g := (mc{r.Matches, r.Capped, r.Alerts}); g != w {
 			t.Errorf("rule %s: matches/capped/alerts %+v, want %+v", r.RuleID, g, w)
 		}
+	}
+}
+
+// TestRestrictedIndex checks the rule index a router restricts to the rules an index name
+// allows: past restrictAfter events of one name, events are routed through it (without the
+// fields only other rules name), to exactly the rules and terms the whole index and the
+// name's patterns give; a name seen fewer times keeps the whole index.
+func TestRestrictedIndex(t *testing.T) {
+	mk := func(id, query string, index ...string) *rule.Rule {
+		return &rule.Rule{RuleID: id, Name: id, Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100,
+			Index: index, Query: query}
+	}
+	rules := []*rule.Rule{
+		// "any where": no category to route by, only the fields' values
+		mk("proc", `any where process.name in ("a", "b") or process.command_line : "*get secret*"`, "logs-proc-*"),
+		mk("net", `any where destination.port == 22 and source.ip != null`, "logs-net-*"),
+		mk("both", `any where user.name : "root*"`, "logs-*"),
+		mk("seq", `sequence [any where process.name == "a"] [any where destination.port == 22]`, "logs-proc-*", "logs-net-*"),
+	}
+	d, err := New(rules, SinkFunc(func(context.Context, []Alert) error { return nil }),
+		Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Workers: 1, IndexSample: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []string{
+		`{"_index":"logs-proc-x","event":{"category":"process"},"process":{"name":"A","command_line":"kubectl GET secrets"},"user":{"name":"rootkit"}}`,
+		`{"_index":"logs-proc-x","event":{"category":"process"},"process":{"name":"c"},"destination":{"port":22},"source":{"ip":"1.2.3.4"}}`,
+		`{"_index":"logs-net-x","event":{"category":"network"},"process":{"name":"a"},"destination":{"port":22},"source":{"ip":"1.2.3.4"}}`,
+		`{"_index":"logs-net-x","event":{"category":"network"},"user":{"name":"ROOT"}}`,
+		`{"_index":"other","event":{"category":"process"},"process":{"name":"a"}}`,
+	}
+	rt := d.rt
+	var ev event.Event
+	route := func(doc string, x *ruleIndex) string {
+		if err := d.dec.Decode([]byte(doc), &ev); err != nil {
+			t.Fatal(err)
+		}
+		rt.prepare(&ev, EventSource{Name: "t"})
+		var got []string
+		for _, i := range rt.candidates(&ev) {
+			got = append(got, fmt.Sprintf("%s:%b", d.rules[i].stats.RuleID, rt.terms[i]))
+		}
+		return strings.Join(got, " ")
+	}
+	var before []string
+	for _, doc := range docs {
+		before = append(before, route(doc, nil))
+	}
+	// Whole index: the rules (and terms) the values select, among those the name allows.
+	want := []string{"proc:1 both:1 seq:1", "seq:10", "net:1 seq:11", "both:1", ""}
+	if strings.Join(before, "|") != strings.Join(want, "|") {
+		t.Fatalf("whole index: %q, want %q", before, want)
+	}
+	for range restrictAfter {
+		route(docs[0], nil)
+		route(docs[2], nil)
+	}
+	for i, doc := range docs {
+		if got := route(doc, nil); got != before[i] {
+			t.Errorf("%s: restricted index gives %q, the whole index %q", doc, got, before[i])
+		}
+	}
+	x := d.index.Load()
+	proc, net := rt.routes["logs-proc-x"], rt.routes["logs-net-x"]
+	if proc.idx == nil || net.idx == nil || proc.from != x || rt.routes["other"].idx != nil {
+		t.Fatal("the routes seen often have no restricted index, or the rare one has")
+	}
+	fields := func(x *ruleIndex) int { return len(x.fieldIdx) }
+	if fields(proc.idx) >= fields(x) || fields(net.idx) > fields(x) {
+		t.Errorf("restricted indexes have %d and %d fields, the whole one %d: nothing dropped", fields(proc.idx), fields(net.idx), fields(x))
 	}
 }
