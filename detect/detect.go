@@ -839,6 +839,7 @@ func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
 		raw, err := ev.Doc()
 		if err != nil {
 			// The input file changed under us: this match cannot be written, the rest can.
+			d.summary.AlertsNotWritten++
 			d.report(fmt.Errorf("%w: an alert of rule %q not written", err, rs.info.r.Name))
 			return nil
 		}
@@ -1036,8 +1037,11 @@ type Summary struct {
 	EventsSkipped      int64 `json:"events_skipped"`
 	EventsUnused       int64 `json:"events_unused"`
 	EventsWithoutIndex int64 `json:"events_without_index"`
-	// Alerts counts alert documents written.
-	Alerts int64 `json:"alerts"`
+	// Alerts counts alert documents written; AlertsNotWritten the matches whose alerts
+	// could not be built because a kept event's document could not be read again from its
+	// file (Options.Origin), each reported through OnEventError.
+	Alerts           int64 `json:"alerts"`
+	AlertsNotWritten int64 `json:"alerts_not_written,omitempty"`
 	// Rules has one entry per running rule, in load order.
 	Rules []*RuleStats `json:"rules"`
 	// Warnings are messages about the run, such as max_signals capping.

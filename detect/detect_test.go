@@ -394,9 +394,12 @@ func TestOriginChangedFile(t *testing.T) {
 		switch {
 		case !change && (len(alerts) != 3 || len(evErrs) != 0):
 			t.Errorf("unchanged file: %d alerts, errors %q; want 3 (shell and two building blocks), none", len(alerts), evErrs)
-		case change && (len(alerts) != 0 || len(evErrs) != 1 ||
+		case change && (len(alerts) != 0 || len(evErrs) != 1 || d.Summary().AlertsNotWritten != 1 ||
 			evErrs[0] != path+`:1: the document changed since it was read: an alert of rule "seq" not written`):
-			t.Errorf("changed file: %d alerts, errors %q; want none and the change reported", len(alerts), evErrs)
+			t.Errorf("changed file: %d alerts, errors %q, %d not written; want none, the change reported and counted",
+				len(alerts), evErrs, d.Summary().AlertsNotWritten)
+		case !change && d.Summary().AlertsNotWritten != 0:
+			t.Errorf("unchanged file: %d alerts not written", d.Summary().AlertsNotWritten)
 		}
 	}
 }

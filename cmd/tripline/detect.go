@@ -371,7 +371,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			if cerr != nil {
 				return exitWith(exitFailure, cerr)
 			}
-			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || rep.brokenRules() > 0 {
+			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
 				return exitWith(exitSkipped, nil)
 			}
 			return nil
@@ -461,7 +461,11 @@ func writeSummary(w io.Writer, rep runReport) {
 		fmt.Fprintf(w, ", %d from raw Kubernetes audit records", ist.Normalized)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "alerts: %d\n", sum.Alerts)
+	fmt.Fprintf(w, "alerts: %d", sum.Alerts)
+	if sum.AlertsNotWritten > 0 {
+		fmt.Fprintf(w, ", %d matches not written (their input file changed)", sum.AlertsNotWritten)
+	}
+	fmt.Fprintln(w)
 	var rows []*detect.RuleStats
 	for _, r := range sum.Rules {
 		if r.Alerts > 0 || r.Capped > 0 {

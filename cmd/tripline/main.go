@@ -24,8 +24,9 @@ const exitCodesHelp = `Exit codes:
   1  the run failed (for example a file could not be read); for "rules validate", an EQL rule failed
   2  usage error: bad flags, an invalid query, or no rule that can run
   3  the run finished but input was skipped (malformed lines, events later than --max-lateness,
-     or, for detect, rule files that could not be read and rules whose query does not compile);
-     each is reported on stderr (a line as FILE:LINE: reason)`
+     or, for detect, rule files that could not be read, rules whose query does not compile, and
+     alerts of events whose input file changed during the run); each is reported on stderr (a line
+     as FILE:LINE: reason)`
 
 // exitError carries an exit code out of a command.
 type exitError struct {
