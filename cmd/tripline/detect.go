@@ -270,8 +270,10 @@ whose index matches its index patterns: the index comes from --index, the docume
 or its data_stream.type-dataset-namespace; events with no index go to every rule.
 
 By default the whole input is read and ordered by timestamp before matching, so results are
-Elasticsearch's. With --follow, events are matched in arrival order, with a reordering
-buffer of --max-lateness, and alerts come out as soon as they are known.
+Elasticsearch's. Input files may be read more than once (the events sequences keep are read
+back for their alerts, out-of-order input is read again): leave them alone until the run ends.
+With --follow, events are matched in arrival order, with a reordering buffer of --max-lateness,
+and alerts come out as soon as they are known.
 
 Alerts go to --output (stdout by default) as NDJSON; a summary of rules, events and alerts
 per rule goes to stderr at the end (--format summary prints it to stdout instead of alerts;
