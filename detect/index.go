@@ -316,32 +316,25 @@ next:
 					out[i] = FieldValues{Field: fv.Field, Present: true}
 					continue next
 				}
-				for _, v := range fv.Values {
-					if !slices.Contains(out[i].Values, v) {
-						out[i].Values = append(out[i].Values, v)
-					}
-				}
-				for _, v := range fv.Prefixes {
-					if !slices.Contains(out[i].Prefixes, v) {
-						out[i].Prefixes = append(out[i].Prefixes, v)
-					}
-				}
-				for _, v := range fv.Suffixes {
-					if !slices.Contains(out[i].Suffixes, v) {
-						out[i].Suffixes = append(out[i].Suffixes, v)
-					}
-				}
-				for _, v := range fv.Infixes {
-					if !slices.Contains(out[i].Infixes, v) {
-						out[i].Infixes = append(out[i].Infixes, v)
-					}
-				}
+				o := &out[i]
+				o.Values, o.Prefixes = addNew(o.Values, fv.Values), addNew(o.Prefixes, fv.Prefixes)
+				o.Suffixes, o.Infixes = addNew(o.Suffixes, fv.Suffixes), addNew(o.Infixes, fv.Infixes)
 				continue next
 			}
 		}
 		out = append(out, shared(fv))
 	}
 	return out
+}
+
+// addNew appends to dst the strings of src it does not hold yet.
+func addNew(dst, src []string) []string {
+	for _, v := range src {
+		if !slices.Contains(dst, v) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
 }
 
 // shared returns fv with its lists clipped to their length: they share their arrays with

@@ -271,24 +271,20 @@ func (w *worker) run(b *batch) {
 		}
 	}
 	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
-	// per event: Event.Keep).
+	// per event: Event.Keep, Event.KeepRaw).
 	for k, mask := range b.masks {
 		if mask == 0 {
 			continue
 		}
 		if kr := d.rules[b.cands[k]].keeper; kr != nil && kr.KeepsEvent(mask) {
-			if kr.KeepsRaw() {
-				b.evs[b.evOf[k]].KeepRaw()
-			} else {
-				b.evs[b.evOf[k]].Keep()
-			}
+			kr.Keep(&b.evs[b.evOf[k]])
 		}
 	}
 }
 
-// eventKeeper is a SplitRunner that tells which matches it keeps a copy of, and which copy
-// (engine.Run).
+// eventKeeper is a SplitRunner that tells which matches it keeps a copy of, and makes that
+// copy (engine.Run).
 type eventKeeper interface {
 	KeepsEvent(mask uint64) bool
-	KeepsRaw() bool
+	Keep(ev *event.Event) *event.Event
 }

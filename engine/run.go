@@ -14,19 +14,8 @@ type item struct {
 	ord  ordinal
 	mask uint64 // bit i set: term i matched
 	// shared: ev and the strings of ord are the caller's, valid only during Push; whatever
-	// outlives it is copied (item.keep, ord.owned()) when it is stored.
+	// outlives it is copied (Run.Keep, ord.owned()) when it is stored.
 	shared bool
-}
-
-// keep returns the event to store: it.ev itself when owned, else a copy. A shared item is
-// an in-order batch run's, which has read what it needs (timestamp, join keys) from the
-// event already: the copy only goes into results, whose documents are written, so it copies
-// the document alone (Event.KeepRaw).
-func (it *item) keep() *event.Event {
-	if it.shared {
-		return it.ev.KeepRaw()
-	}
-	return it.ev.Keep()
 }
 
 // Run is one execution of a Query over a stream of events. It is not safe for concurrent use.
@@ -239,17 +228,15 @@ func (r *Run) SkipLater(ev *event.Event) bool {
 // KeepsEvent is r's query's KeepsEvent (safe for concurrent use).
 func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
 
-// KeepsRaw reports whether the copies r keeps of the events pushed to it are made with
-// Event.KeepRaw rather than Event.Keep, so that a caller making them ahead makes the right
-// one: the copies of an event query's or a sample's matches and of an in-order batch run's
-// events (see item.keep), whose values are read before they are stored, if ever; a
-// sequence's events buffered for later matching are read again (join keys). Safe for
-// concurrent use.
-func (r *Run) KeepsRaw() bool { return r.inOrder || r.q.kind != kindSequence }
-
-// keep returns the copy of ev r stores (see KeepsRaw).
-func (r *Run) keep(ev *event.Event) *event.Event {
-	if r.KeepsRaw() {
+// Keep returns the copy of ev that r stores when it keeps ev (ev itself when ev is a copy
+// already), so that a caller with spare goroutines can make it ahead. An event query's or a
+// sample's matches and an in-order batch run's events are kept with Event.KeepRaw: their
+// values are read before they are stored, if ever, and the copies only go into results,
+// whose documents are written. The events a sequence buffers for later matching are kept
+// whole (Event.Keep): their join keys are read again. Safe for concurrent use on different
+// events.
+func (r *Run) Keep(ev *event.Event) *event.Event {
+	if r.inOrder || r.q.kind != kindSequence {
 		return ev.KeepRaw()
 	}
 	return ev.Keep()
@@ -315,7 +302,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 	}
 	switch {
 	case r.q.kind == kindSample:
-		r.stats.Pending += int64(r.sample.add(&item{ev: ev.KeepRaw(), ord: ord, mask: mask}, ev))
+		r.stats.Pending += int64(r.sample.add(&item{ev: r.Keep(ev), ord: ord, mask: mask}, ev))
 		r.peak()
 	case r.inOrder:
 		if r.anyOut && ord.compare(&r.released) < 0 {
@@ -328,7 +315,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.items = append(r.items, item{ev: r.keep(ev), ord: ord, mask: mask})
+		r.items = append(r.items, item{ev: r.Keep(ev), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.trimBatch()
@@ -336,7 +323,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.buf.push(item{ev: r.keep(ev), ord: ord, mask: mask})
+		r.buf.push(item{ev: r.Keep(ev), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))
@@ -410,7 +397,7 @@ func (r *Run) process(it *item) {
 	r.anyOut = true
 	switch r.q.kind {
 	case kindEvent:
-		r.lim.push(&Result{Events: []*event.Event{it.keep()}})
+		r.lim.push(&Result{Events: []*event.Event{r.Keep(it.ev)}})
 	case kindSequence:
 		r.seq.process(it)
 	}

@@ -77,10 +77,7 @@ func expandWildcards(re *syntax.Regexp) ([]string, bool) {
 			if r == utf8.RuneError { // the regexp reads each invalid byte as one
 				return nil, false
 			}
-			if r == '*' || r == '?' || r == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteRune(r)
+			b.WriteString(expandLiteralRune(r))
 		}
 		return []string{b.String()}, true
 	case syntax.OpCharClass:
@@ -144,6 +141,8 @@ func expandWildcards(re *syntax.Regexp) ([]string, bool) {
 	return nil, false
 }
 
+// expandLiteralRune returns the wildcard pattern of one literal character: "*", "?" and a
+// backslash escaped.
 func expandLiteralRune(r rune) string {
 	if r == '*' || r == '?' || r == '\\' {
 		return `\` + string(r)
