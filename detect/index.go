@@ -634,7 +634,10 @@ const sampleEvents = 2048
 type indexSampler struct {
 	routes [][]Route
 	static map[indexKey]int64
-	seen   map[indexKey]int64
+	// seen counts the events holding each key of static. Its keys are static's: a key built
+	// from an event's value (a category) only looks a counter up, since a map assignment
+	// would store that string, which points into the reader's reused buffer.
+	seen   map[indexKey]*int64
 	any    map[string]int64 // by field: values the index cannot judge (not ASCII strings)
 	fields []sampledField
 	n      int
@@ -653,7 +656,11 @@ type sampledField struct {
 }
 
 func (d *Detector) newIndexSampler(routes [][]Route, static map[indexKey]int64) *indexSampler {
-	s := &indexSampler{routes: routes, static: static, seen: map[indexKey]int64{}, any: map[string]int64{}}
+	s := &indexSampler{routes: routes, static: static, seen: make(map[indexKey]*int64, len(static)), any: map[string]int64{}}
+	counts := make([]int64, len(static))
+	for k := range static {
+		s.seen[k] = &counts[len(s.seen)]
+	}
 	byName := map[string]int{}
 	for k := range static {
 		slot, ok := d.fields.Lookup(k.field)
@@ -739,8 +746,8 @@ func (s *indexSampler) observe(ev *event.Event, n int) bool {
 }
 
 func (s *indexSampler) count(k indexKey) {
-	if _, ok := s.static[k]; ok {
-		s.seen[k]++
+	if c := s.seen[k]; c != nil {
+		*c++
 	}
 }
 
@@ -749,7 +756,7 @@ func (s *indexSampler) count(k indexKey) {
 func (s *indexSampler) costs() map[indexKey]int64 {
 	c := make(map[indexKey]int64, len(s.static))
 	for k, u := range s.static {
-		c[k] = (s.seen[k]+s.any[k.field])<<20 + u
+		c[k] = (*s.seen[k]+s.any[k.field])<<20 + u
 	}
 	return c
 }
