@@ -63,3 +63,36 @@ func TestParseDate(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicType checks dynamic date detection: a string is a date when one of the
+// dynamic formats reads it, whether or not the four-digit shortcut applies.
+func TestDynamicType(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Type
+	}{
+		{"2017-08-30T20:47:33Z", Date},
+		{"2017-08-30", Date},
+		{"2017", Date},
+		{"2017/08/30 20:47:33 +0000", Date},
+		{"2017/08/30 +0000", Date},
+		{"20170830", Text},
+		{"201", Text},
+		{"17-08-30", Text},
+		{"+2017-08-30", Text},
+		{" 2017-08-30", Text},
+		{"x2017-08-30", Text},
+		{"2017x", Text},
+		{"powershell.exe", Text},
+		{"", Text},
+	}
+	for _, tc := range tests {
+		if got := DynamicType(s(tc.in)); got != tc.want {
+			t.Errorf("DynamicType(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+		_, isDate := ParseDate(s(tc.in), dynamicDateFormats)
+		if isDate != (tc.want == Date) {
+			t.Errorf("ParseDate(%q) = %v, disagreeing with the table", tc.in, isDate)
+		}
+	}
+}

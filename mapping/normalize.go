@@ -28,6 +28,11 @@ var dynamicKeyword = Field{Type: Keyword}
 func DynamicType(v event.Value) Type {
 	switch v.Kind {
 	case event.KindString:
+		// Each of dynamicDateFormats begins with a year of four digits or more: most strings
+		// are ruled out without parsing.
+		if !startsWithFourDigits(v.Str) {
+			return Text
+		}
 		if _, ok := ParseDate(v, dynamicDateFormats); ok {
 			return Date
 		}
@@ -40,6 +45,18 @@ func DynamicType(v event.Value) Type {
 		return Boolean
 	}
 	return Unknown
+}
+
+func startsWithFourDigits(s string) bool {
+	if len(s) < 4 {
+		return false
+	}
+	for i := range 4 {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Normalize returns the value Elasticsearch indexes for the source value v in a field of
