@@ -358,13 +358,19 @@ func readLines(t *testing.T, path string) [][]byte {
 
 // TestOriginChangedFile checks Options.Origin when an input file changes before the alerts
 // are written: the event a sequence kept by reference no longer reads the same, so its alert
-// is reported through OnEventError and not written; the file as it was gives the alert.
+// is reported through OnEventError and not written, and the other sequence's alerts are; the
+// file as it was gives both. With two workers the alerts are built concurrently at Close.
 func TestOriginChangedFile(t *testing.T) {
 	r := &rule.Rule{RuleID: "seq", Name: "seq", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100,
 		Index: []string{"logs-*"}, Query: `sequence by host.id [process where process.name == "a"] [process where process.name == "b"]`}
 	docs := `{"@timestamp":"2026-01-01T00:00:01Z","_index":"logs-x","event":{"category":"process"},"host":{"id":"h"},"process":{"name":"a"}}` + "\n" +
-		`{"@timestamp":"2026-01-01T00:00:02Z","_index":"logs-x","event":{"category":"process"},"host":{"id":"h"},"process":{"name":"b"}}` + "\n"
-	for _, change := range []bool{false, true} {
+		`{"@timestamp":"2026-01-01T00:00:02Z","_index":"logs-x","event":{"category":"process"},"host":{"id":"k"},"process":{"name":"a"}}` + "\n" +
+		`{"@timestamp":"2026-01-01T00:00:03Z","_index":"logs-x","event":{"category":"process"},"host":{"id":"h"},"process":{"name":"b"}}` + "\n" +
+		`{"@timestamp":"2026-01-01T00:00:04Z","_index":"logs-x","event":{"category":"process"},"host":{"id":"k"},"process":{"name":"b"}}` + "\n"
+	for _, c := range []struct {
+		change  bool
+		workers int
+	}{{false, 1}, {true, 1}, {false, 2}, {true, 2}} {
 		path := filepath.Join(t.TempDir(), "events.ndjson")
 		if err := os.WriteFile(path, []byte(docs), 0o644); err != nil {
 			t.Fatal(err)
@@ -373,7 +379,7 @@ func TestOriginChangedFile(t *testing.T) {
 		var evErrs []string
 		o := &fileOrigin{}
 		d, err := New([]*rule.Rule{r}, SinkFunc(func(_ context.Context, as []Alert) error { alerts = append(alerts, as...); return nil }),
-			Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Workers: 1, Origin: o,
+			Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Workers: c.workers, Origin: o,
 				OnEventError: func(err error) { evErrs = append(evErrs, err.Error()) }})
 		if err != nil {
 			t.Fatal(err)
@@ -387,7 +393,7 @@ func TestOriginChangedFile(t *testing.T) {
 			}
 			off += int64(len(line))
 		}
-		if change { // the first event's host, same length
+		if c.change { // the first event's host, same length
 			if err := os.WriteFile(path, []byte(strings.Replace(docs, `"id":"h"`, `"id":"g"`, 1)), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -396,17 +402,31 @@ func TestOriginChangedFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		if o.reads.Load() == 0 {
-			t.Errorf("change=%v: the kept event was copied, not read again", change)
+			t.Errorf("%+v: the kept events were copied, not read again", c)
+		}
+		var hosts []string
+		for _, a := range alerts {
+			if a.Kind == ShellAlert {
+				hosts = append(hosts, strings.Join(strValues(mustParse(t, a.Doc), "host.id"), ","))
+			}
 		}
 		switch {
-		case !change && (len(alerts) != 3 || len(evErrs) != 0):
-			t.Errorf("unchanged file: %d alerts, errors %q; want 3 (shell and two building blocks), none", len(alerts), evErrs)
-		case change && (len(alerts) != 0 || len(evErrs) != 1 || d.Summary().AlertsNotWritten != 1 ||
+		case !c.change && (len(alerts) != 6 || strings.Join(hosts, " ") != "h k" || len(evErrs) != 0 || d.Summary().AlertsNotWritten != 0):
+			t.Errorf("%+v: %d alerts (shells of %q), errors %q, %d not written; want 6 (h and k: a shell and two building blocks each), none",
+				c, len(alerts), hosts, evErrs, d.Summary().AlertsNotWritten)
+		case c.change && (len(alerts) != 3 || strings.Join(hosts, " ") != "k" || len(evErrs) != 1 || d.Summary().AlertsNotWritten != 1 ||
 			evErrs[0] != path+`:1: the document changed since it was read: an alert of rule "seq" not written`):
-			t.Errorf("changed file: %d alerts, errors %q, %d not written; want none, the change reported and counted",
-				len(alerts), evErrs, d.Summary().AlertsNotWritten)
-		case !change && d.Summary().AlertsNotWritten != 0:
-			t.Errorf("unchanged file: %d alerts not written", d.Summary().AlertsNotWritten)
+			t.Errorf("%+v: %d alerts (shells of %q), errors %q, %d not written; want k's 3, the change reported and counted",
+				c, len(alerts), hosts, evErrs, d.Summary().AlertsNotWritten)
 		}
 	}
+}
+
+func mustParse(t *testing.T, raw []byte) document {
+	t.Helper()
+	doc, err := parseDocument(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
