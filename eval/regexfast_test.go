@@ -31,6 +31,13 @@ var regexCorpus = []string{
 	`"a.b"*x`,
 	`.*é.*`,
 	`.*[ʰ-˿]+.*`,
+	`x(ab|cd)e[0-9]+`,
+	`zip|exe`,
+	`kit.*`,
+	`[^a]b`,
+	`(a|b)?c*`,
+	`[a-c]+(x|yz)?s`,
+	`.*(ss|é)`,
 }
 
 // TestRegexTestAgrees checks regexTest against the regular expression itself, case
@@ -40,7 +47,8 @@ func TestRegexTestAgrees(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	pieces := []string{"", ".", ":", "$", "1", "12", "192", ".top", ".TOP", ".xyz", "a", "ab", "ac", "hound", "azure",
 		"/", "\\", "s", " ", "-", "R", "x", "*", "?", "é", "ʰ", "\xff", "C:\\Program Files", " (x86)", "\\Steam\\",
-		".docx", ".exe", ".wll", "access-logs", "AWSLogs", "\n", "2", "4", "x\\y", "a*b", "?c", "\"a.b\""}
+		".docx", ".exe", ".wll", "access-logs", "AWSLogs", "\n", "2", "4", "x\\y", "a*b", "?c", "\"a.b\"", "K", "ſ", "ZIP", "e",
+		"cd", "abe", "kIt", "S", "b"}
 	for _, pat := range regexCorpus {
 		for _, ins := range []bool{false, true} {
 			re, err := compileLuceneRegex(pat, ins)
@@ -61,19 +69,37 @@ func TestRegexTestAgrees(t *testing.T) {
 		}
 	}
 	// Which expressions take which path.
+	setString := func(set byteSet) string {
+		var b strings.Builder
+		for c := range 128 {
+			if set.has(byte(c)) {
+				b.WriteByte(byte(c))
+			}
+		}
+		return b.String()
+	}
 	for _, c := range []struct {
-		pat       string
-		wildcards int    // patterns, 0: not turned into wildcards
-		required  string // bytes searched first otherwise
+		pat         string
+		ins         bool
+		wildcards   int    // patterns, 0: not turned into wildcards
+		required    string // otherwise, bytes searched first, then " " and each byte set
+		first, last string // otherwise, the bytes a value must begin and end with ("": any)
 	}{
-		{`.*\.(top|xyz|cc|cf)`, 4, ""},
-		{`C:\\Program Files( \(x86\))?\\Steam\\.*`, 2, ""},
-		{`.+\.(wll|xll)`, 2, ""},
-		{`.*[0-9]{1,3}\.[0-9]{1,3}:[0-9]{1,5}.*`, 0, ".:"},
-		{`[24][0-9]{3}`, 0, ""},
-		{`x(ab|cd)e[0-9]+`, 0, "ex"},
+		{`.*\.(top|xyz|cc|cf)`, false, 4, "", "", ""},
+		{`C:\\Program Files( \(x86\))?\\Steam\\.*`, false, 2, "", "", ""},
+		{`.+\.(wll|xll)`, false, 2, "", "", ""},
+		{`.*[0-9]{1,3}\.[0-9]{1,3}:[0-9]{1,5}.*`, false, 0, ".: 0123456789", "", ""},
+		{`[24][0-9]{3}`, false, 0, " 24 0123456789", "24", "0123456789"},
+		{`x(ab|cd)e[0-9]+`, false, 0, "ex ac 0123456789", "x", "0123456789"},
+		// Lucene's \s is a literal s; the class holds / and s: implied by the literals.
+		{`/[a-z0-9\s_\-\\./]+\s`, false, 0, "/s", "/", "s"},
+		{`zip|exe`, true, 0, " EZez", "EZez", "EPep"},
+		{`kit.*`, true, 0, " Ii Tt", "", ""}, // k also folds with the Kelvin sign
+		{`[^a]b`, false, 0, "b", "", "b"},
+		{`(a|b)?c*`, false, 0, "", "", ""},
+		{`x|.*`, false, 2, "", "", ""},
 	} {
-		re, err := compileLuceneRegex(c.pat, false)
+		re, err := compileLuceneRegex(c.pat, c.ins)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,10 +112,24 @@ func TestRegexTestAgrees(t *testing.T) {
 		if len(pats) != c.wildcards {
 			t.Errorf("%s: %d wildcard patterns %q, want %d", c.pat, len(pats), pats, c.wildcards)
 		}
-		if c.wildcards == 0 {
-			if got := string(requiredBytes(tree)); got != c.required {
-				t.Errorf("%s: required bytes %q, want %q", c.pat, got, c.required)
-			}
+		if c.wildcards != 0 {
+			continue
+		}
+		bytes, sets := requiredBytes(tree)
+		got := string(bytes)
+		for _, set := range sets {
+			got += " " + setString(set)
+		}
+		if got != c.required {
+			t.Errorf("%s: required bytes %q, want %q", c.pat, got, c.required)
+		}
+		first, ok := edgeSet(tree, false)
+		if got := setString(first); got != c.first || ok != (c.first != "") {
+			t.Errorf("%s: first bytes %q (%v), want %q", c.pat, got, ok, c.first)
+		}
+		last, ok := edgeSet(tree, true)
+		if got := setString(last); got != c.last || ok != (c.last != "") {
+			t.Errorf("%s: last bytes %q (%v), want %q", c.pat, got, ok, c.last)
 		}
 	}
 }
