@@ -77,6 +77,8 @@ type ruleInfo struct {
 	// the start-up time with the 1,024-rule corpus.
 	fieldsOnce sync.Once
 	fields     document
+	encoded    []encodedField // fields, encoded (sorted by key)
+	encodeErr  error
 }
 
 // builder makes alert documents; one per Detector.
@@ -116,10 +118,14 @@ func (b *builder) newRuleInfo(r *rule.Rule) *ruleInfo {
 }
 
 // ruleFields returns the rule's alert fields, building them at the first call (calls may
-// come from several goroutines).
-func (b *builder) ruleFields(ri *ruleInfo) document {
-	ri.fieldsOnce.Do(func() { ri.fields = b.newRuleFields(ri) })
-	return ri.fields
+// come from several goroutines), and the same encoded. They are the bulk of every alert of
+// the rule; alert documents are built without them and encoded with them (finish).
+func (b *builder) ruleFields(ri *ruleInfo) (document, []encodedField, error) {
+	ri.fieldsOnce.Do(func() {
+		ri.fields = b.newRuleFields(ri)
+		ri.encoded, ri.encodeErr = encodeFields(ri.fields)
+	})
+	return ri.fields, ri.encoded, ri.encodeErr
 }
 
 // newRuleFields computes the per-rule alert fields.
@@ -247,10 +253,11 @@ func setEventKind(doc document) {
 }
 
 // baseAlert builds the alert document of one event: the sanitized source, its original
-// event.* and data_stream.* fields, event.kind "signal", then the rule's alert fields.
+// event.* and data_stream.* fields, event.kind "signal"; the rule's alert fields, which
+// replace the source's fields of the same names, are added when it is encoded (finish).
 func (b *builder) baseAlert(ri *ruleInfo, ev matchedEvent) document {
-	fields := b.ruleFields(ri)
-	doc := make(document, len(ev.src)+len(fields)+16)
+	fields, _, _ := b.ruleFields(ri)
+	doc := make(document, len(ev.src)+16)
 	for k, v := range ev.src {
 		doc[k] = v
 	}
@@ -266,8 +273,8 @@ func (b *builder) baseAlert(ri *ruleInfo, ev matchedEvent) document {
 		doc["event"] = c
 	}
 	setEventKind(doc)
-	for k, v := range fields {
-		doc[k] = v
+	for k := range fields {
+		delete(doc, k)
 	}
 	if ts, ok := lookup(ev.src, "@timestamp"); ok {
 		if t, ok := parseTime(ts); ok {
@@ -292,12 +299,21 @@ func (b *builder) alertURL(id string) string {
 	return base + "/app/security/alerts/redirect/" + id + "?index=" + b.alertIdx + "&timestamp=" + b.now
 }
 
+// finish sets an alert document's id and URL and encodes it with the rule's alert fields.
 func (b *builder) finish(ri *ruleInfo, kind AlertKind, id string, doc document) (Alert, error) {
 	doc["kibana.alert.uuid"] = id
 	if u := b.alertURL(id); u != "" {
 		doc["kibana.alert.url"] = u
 	}
-	raw, err := json.Marshal(doc)
+	_, encoded, err := b.ruleFields(ri)
+	if err != nil {
+		return Alert{}, err
+	}
+	size := 64 * len(doc) // a guess at the document's own part
+	for _, f := range encoded {
+		size += len(f.json) + 1
+	}
+	raw, err := appendObjectWith(make([]byte, 0, size), doc, encoded)
 	if err != nil {
 		return Alert{}, err
 	}
@@ -366,21 +382,16 @@ func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert,
 
 	// The shell's source is the intersection of the building blocks (JSON round trip so
 	// that both sides compare as decoded JSON), then the shell's own alert fields. The
-	// rule's alert fields (ri.fields: most of each document's size) are the same in every
-	// building block and set on the shell afterwards, and reason reads none of them: they
-	// are left out of the round trip and the intersection.
-	fields := b.ruleFields(ri)
+	// rule's alert fields (most of each document's size) are the same in every building
+	// block and added to the shell when it is encoded, and reason reads none of them: they
+	// are not in the building blocks' documents (see baseAlert), so not in the round trip
+	// and the intersection.
+	fields, _, _ := b.ruleFields(ri)
 	norm := make([]document, len(bbDocs))
-	part := make(document, 64)
+	var raw []byte
 	for i, d := range bbDocs {
-		clear(part)
-		for k, v := range d {
-			if _, ruleField := fields[k]; !ruleField {
-				part[k] = v
-			}
-		}
-		raw, err := json.Marshal(part)
-		if err != nil {
+		var err error
+		if raw, err = appendJSON(raw[:0], d); err != nil {
 			return nil, err
 		}
 		if norm[i], err = parseDocument(raw); err != nil {
@@ -388,13 +399,13 @@ func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert,
 		}
 	}
 	merged := intersect(norm)
-	shell := make(document, len(merged)+len(fields)+8)
+	shell := make(document, len(merged)+8)
 	for k, v := range merged {
 		shell[k] = v
 	}
 	setEventKind(shell)
-	for k, v := range fields {
-		shell[k] = v
+	for k := range fields {
+		delete(shell, k)
 	}
 	if ri.r.BuildingBlockType != "" {
 		shell["kibana.alert.building_block_type"] = ri.r.BuildingBlockType
