@@ -134,7 +134,8 @@ func TestMissingEventSequence(t *testing.T) {
 }
 
 // TestSinkError: a sink failure is returned, not swallowed: by Process itself when events are
-// handled in its goroutine, by Close (which handles the last batch) with workers.
+// handled in its goroutine, by Close (which handles the last batch) and later Process calls
+// with workers.
 func TestSinkError(t *testing.T) {
 	r := &rule.Rule{RuleID: "e", Name: "e", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100, Query: `any where true`}
 	boom := errors.New("disk full")
@@ -153,5 +154,22 @@ func TestSinkError(t *testing.T) {
 		if workers > 1 && (perr != nil || !errors.Is(cerr, boom)) {
 			t.Errorf("workers %d: Process error = %v, Close error = %v, want nil and %v", workers, perr, cerr, boom)
 		}
+	}
+	// With workers, the batches' in-order work runs on another goroutine: a later Process
+	// call returns its error, at the latest once the batches in flight are full (a few
+	// thousand events), and so does Close.
+	d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
+		Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true, Workers: 2,
+			IndexSample: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var perr error
+	n := 0
+	for ; n < 100*batchSize && perr == nil; n++ {
+		perr = d.Process(context.Background(), []byte(`{"a":1}`), EventSource{Name: "t", Line: n + 1})
+	}
+	if cerr := d.Close(context.Background()); !errors.Is(perr, boom) || !errors.Is(cerr, boom) {
+		t.Errorf("after %d events: Process error = %v, Close error = %v, want %v", n, perr, cerr, boom)
 	}
 }

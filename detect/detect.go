@@ -130,13 +130,14 @@ type Options struct {
 	// IgnoreIndexPatterns offers every event to every rule.
 	IgnoreIndexPatterns bool
 	// Workers is the number of goroutines that decode events, route them and evaluate the
-	// rules' filters, ahead of the in-order part (sequence state, alerts), which stays on the
-	// caller's goroutine: 0 means runtime.GOMAXPROCS(0) in batch mode and none in streaming
-	// mode, 1 means none: in batch mode Process still gathers events in batches of 256 and
-	// runs each, filters rule by rule, when it is full; in streaming mode each event is
-	// handled in Process. Events are handed to workers in batches of 256, so a streaming
-	// caller that sets it above 1 sees alerts only once a batch is full (or at Close).
-	// The results are the same whatever the number.
+	// rules' filters, ahead of the in-order part (sequence state, alerts), which then runs
+	// on a goroutine of its own (the Sink and OnEventError are called from there, one call
+	// at a time): 0 means runtime.GOMAXPROCS(0) in batch mode and none in streaming mode,
+	// 1 means none: in batch mode Process still gathers events in batches of 256 and runs
+	// each, filters rule by rule, when it is full; in streaming mode each event is handled
+	// in Process; either way on the caller's goroutine. Events are handed to workers in
+	// batches of 256, so a streaming caller that sets it above 1 sees alerts only once a
+	// batch is full (or at Close). The results are the same whatever the number.
 	Workers int
 	// NoInOrder turns off matching sequences as events come in batch mode (see
 	// CompileRequest.InOrder): every rule keeps the events it matched until Close. The
@@ -400,18 +401,19 @@ type EventSource struct {
 // Process decodes one JSON document and offers it to every rule that can match it. A
 // malformed document is counted, reported through Options.OnEventError and skipped; the
 // error returned is only a Sink error or ctx's. With Options.Workers > 1 the document is
-// copied and handled later (by Close at the latest): its alerts, errors and counters, and a
-// Sink error, come from a later Process or Close call.
+// copied and handled later, on another goroutine (by Close at the latest): its alerts,
+// errors and counters come from there, one call at a time, and a Sink error is returned by
+// every later Process call and by Close.
 func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d.ctx = ctx
 	if d.pipe != nil && d.sampler == nil {
 		// The first events (until the index is chosen from them) are processed here, in
 		// order, so that every event meets the same index whatever the number of workers.
 		return d.pipe.add(ctx, doc, src)
 	}
+	d.ctx = ctx
 	d.summary.EventsRead++
 	ev := &d.ev
 	if err := d.dec.Decode(doc, ev); err != nil {
@@ -952,11 +954,11 @@ func (d *Detector) writeJobs(ctx context.Context, jobs []alertJob) error {
 // max_signals per rule, the most recent, as Elasticsearch's EQL size keeps them), and
 // returns the first error met. The Summary is complete after Close.
 func (d *Detector) Close(ctx context.Context) error {
-	d.ctx = ctx
 	var first error
 	if d.pipe != nil {
 		first = d.pipe.close(ctx)
 	}
+	d.ctx = ctx
 	for _, rs := range d.rules {
 		if err := rs.comp.Runner.Flush(ctx); err != nil && first == nil {
 			first = fmt.Errorf("rule %s (%s): %w", rs.info.r.RuleID, rs.info.r.Name, err)

@@ -4,19 +4,24 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tripline/tripline/event"
 )
 
 // The parallel Detector is an ordered hand-off. Process copies documents into batches; worker
 // goroutines take whole batches and do the stateless, per-event work: decoding, index
-// routing and every candidate rule's filters (SplitRunner.Match). The caller's goroutine
+// routing and every candidate rule's filters (SplitRunner.Match). One consumer goroutine
 // then takes the batches back strictly in input order and does the stateful work:
 // PushMatched (event order, sequence state, keeping events), alerts, counters and error
 // reports. Sequence state therefore sees exactly the event order of the sequential
 // Detector, so the results are identical, without partitioning rules or keys: a partition
 // by join key would not fit a rule set whose rules have different keys (or none), and the
-// filters, the bulk of the cost, are what runs in parallel.
+// filters, the bulk of the cost, are what runs in parallel. The in-order work has a
+// goroutine of its own rather than being done by the caller between two Process calls: the
+// caller reads and copies the input meanwhile, so that neither waits for the other and the
+// workers are not left without batches (10% less time with two cores, measured on the
+// all-rules benchmark).
 
 // batchSize is the number of events per batch: large enough to make the hand-off cheap,
 // small enough to keep the pipeline's memory low.
@@ -40,6 +45,7 @@ type batch struct {
 	later   []uint64 // for each candidate, the terms left to the in-order part
 	evOf    []int32  // for each candidate, its event
 	done    chan struct{}
+	ctx     context.Context // of the Process or Close call that sent the batch
 }
 
 func (b *batch) reset() {
@@ -52,16 +58,20 @@ func (b *batch) reset() {
 	b.candEnd = b.candEnd[:0]
 }
 
-// pipeline runs a Detector's per-event work on worker goroutines (see above).
+// pipeline runs a Detector's per-event work on worker goroutines and its in-order work on a
+// consumer goroutine (see above), or both on the caller's goroutine (inline).
 type pipeline struct {
-	d        *Detector
-	work     chan *batch
-	inflight []*batch // sent to the workers, in input order
-	free     []*batch
-	cur      *batch
-	maxIn    int
-	wg       sync.WaitGroup
-	inline   *worker // set when the batches run on the caller's goroutine
+	d       *Detector
+	work    chan *batch // to the workers
+	ordered chan *batch // to the consumer, in input order
+	freed   chan *batch // consumed batches, for reuse
+	cur     *batch      // the batch being filled
+	wg      sync.WaitGroup
+	done    chan struct{} // closed when the consumer has returned
+	err     atomic.Pointer[error]
+
+	inline *worker  // set when the batches run on the caller's goroutine
+	free   []*batch // inline: the batch to reuse
 }
 
 // newPipeline starts workers goroutines, or none when workers is 1: each batch is then
@@ -70,7 +80,12 @@ func (d *Detector) newPipeline(workers int) *pipeline {
 	if workers == 1 {
 		return &pipeline{d: d, inline: &worker{d: d, dec: event.NewDecoder(d.fields), rt: d.newRouter()}}
 	}
-	p := &pipeline{d: d, work: make(chan *batch, 2*workers), maxIn: 4 * workers}
+	// At most maxIn batches wait for the consumer, besides the one it works on and the one
+	// being filled: freed never blocks.
+	maxIn := 4 * workers
+	p := &pipeline{d: d, work: make(chan *batch, 2*workers), ordered: make(chan *batch, maxIn),
+		freed: make(chan *batch, maxIn+2), done: make(chan struct{})}
+	go p.consumer()
 	for range workers {
 		w := &worker{d: d, dec: event.NewDecoder(d.fields), rt: d.newRouter()}
 		p.wg.Add(1)
@@ -85,16 +100,14 @@ func (d *Detector) newPipeline(workers int) *pipeline {
 	return p
 }
 
-// add copies one document into the current batch, sends the batch when it is full and
-// consumes the batches the workers have finished.
+// add copies one document into the current batch and sends the batch when it is full. It
+// returns the first error of the in-order work so far (a Sink's or a context's).
 func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
+	if err := p.error(); err != nil {
+		return err
+	}
 	if p.cur == nil {
-		if n := len(p.free); n > 0 {
-			p.cur, p.free = p.free[n-1], p.free[:n-1]
-			p.cur.reset()
-		} else {
-			p.cur = &batch{}
-		}
+		p.cur = p.newBatch()
 	}
 	b := p.cur
 	b.buf = append(b.buf, doc...)
@@ -107,42 +120,71 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 	return p.send(ctx)
 }
 
-// send hands the current batch to the workers, then consumes finished batches: all that are
-// ready, and the oldest anyway when too many are in flight.
+// newBatch returns an empty batch: a consumed one, or a new one.
+func (p *pipeline) newBatch() *batch {
+	if p.inline != nil {
+		if n := len(p.free); n > 0 {
+			b := p.free[n-1]
+			p.free = p.free[:n-1]
+			b.reset()
+			return b
+		}
+		return &batch{}
+	}
+	select {
+	case b := <-p.freed:
+		b.reset()
+		return b
+	default:
+		return &batch{}
+	}
+}
+
+// send hands the current batch to the workers and, in input order, to the consumer (it
+// waits while too many are in flight); inline, it runs the batch and its in-order work.
 func (p *pipeline) send(ctx context.Context) error {
 	b := p.cur
 	p.cur = nil
+	b.ctx = ctx
 	if p.inline != nil {
 		p.inline.run(b)
-		p.inflight = append(p.inflight, b)
-		return p.consume(ctx, b)
+		err := p.consume(b)
+		p.free = append(p.free, b)
+		return err
 	}
 	b.done = make(chan struct{})
-	p.inflight = append(p.inflight, b)
+	p.ordered <- b
 	p.work <- b
-	for len(p.inflight) > 0 {
-		front := p.inflight[0]
-		if len(p.inflight) < p.maxIn {
-			select {
-			case <-front.done:
-			default:
-				return nil
-			}
-		} else {
-			<-front.done
+	return p.error()
+}
+
+// consumer does the in-order work of the batches, in input order, as the workers finish
+// them; it keeps the first error and goes on (Close still flushes what was sent).
+func (p *pipeline) consumer() {
+	defer close(p.done)
+	for b := range p.ordered {
+		<-b.done
+		if err := p.consume(b); err != nil {
+			p.err.CompareAndSwap(nil, &err)
 		}
-		if err := p.consume(ctx, front); err != nil {
-			return err
-		}
+		b.ctx = nil
+		p.freed <- b
+	}
+}
+
+// error returns the first error of the in-order work, if any.
+func (p *pipeline) error() error {
+	if e := p.err.Load(); e != nil {
+		return *e
 	}
 	return nil
 }
 
 // consume does the in-order work of one finished batch.
-func (p *pipeline) consume(ctx context.Context, b *batch) error {
-	p.inflight = p.inflight[1:]
-	defer func() { p.free = append(p.free, b) }()
+func (p *pipeline) consume(b *batch) error {
 	d := p.d
+	ctx := b.ctx
+	d.ctx = ctx
 	start := 0
 	for i := 0; i < b.n; i++ {
 		end := b.candEnd[i]
@@ -164,7 +206,8 @@ func (p *pipeline) consume(ctx context.Context, b *batch) error {
 	return ctx.Err()
 }
 
-// close processes every document added and stops the workers.
+// close processes every document added, stops the workers and the consumer, and returns
+// the first error of the in-order work.
 func (p *pipeline) close(ctx context.Context) error {
 	if p.inline != nil {
 		if p.cur != nil && p.cur.n > 0 {
@@ -172,24 +215,19 @@ func (p *pipeline) close(ctx context.Context) error {
 		}
 		return nil
 	}
-	var first error
 	if p.cur != nil && p.cur.n > 0 {
 		b := p.cur
 		p.cur = nil
+		b.ctx = ctx
 		b.done = make(chan struct{})
-		p.inflight = append(p.inflight, b)
+		p.ordered <- b
 		p.work <- b
 	}
 	close(p.work)
-	for len(p.inflight) > 0 {
-		front := p.inflight[0]
-		<-front.done
-		if err := p.consume(ctx, front); err != nil && first == nil {
-			first = err
-		}
-	}
+	close(p.ordered)
+	<-p.done
 	p.wg.Wait()
-	return first
+	return p.error()
 }
 
 // worker is one worker goroutine's state: its decoder and router.

@@ -293,7 +293,9 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson or summary)", format))
 			}
 			ctx := cmd.Context()
-			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			// The detector reports (skipped events, output errors) from its own goroutine
+			// while the input is read, and reported on, from this one.
+			stdout, stderr := cmd.OutOrStdout(), io.Writer(&syncWriter{w: cmd.ErrOrStderr()})
 			out, err := openOutputs(df.outputs, format == "ndjson", stdout)
 			if err != nil {
 				return err

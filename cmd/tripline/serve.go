@@ -75,7 +75,9 @@ Exit codes:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			// The detector reports (skipped events, output errors) from its own goroutine
+			// while the input is read, and reported on, from this one.
+			stdout, stderr := cmd.OutOrStdout(), io.Writer(&syncWriter{w: cmd.ErrOrStderr()})
 			if err := in.validate(); err != nil {
 				return exitWith(exitUsage, err)
 			}
