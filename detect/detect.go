@@ -849,7 +849,6 @@ type alertJob struct {
 
 	alerts []Alert
 	lost   error // a kept event's document could not be read again: the alerts are not written
-	lostEv *event.Event
 	err    error
 }
 

@@ -75,8 +75,8 @@ Exit codes:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			// The detector reports (skipped events, output errors) from its own goroutine
-			// while the input is read, and reported on, from this one.
+			// With --workers the detector reports (skipped events, output errors) from its
+			// own goroutine while requests are handled on others.
 			stdout, stderr := cmd.OutOrStdout(), io.Writer(&syncWriter{w: cmd.ErrOrStderr()})
 			if err := in.validate(); err != nil {
 				return exitWith(exitUsage, err)
