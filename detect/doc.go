@@ -24,9 +24,9 @@
 //
 // Work is split in two (Options.Workers): worker goroutines decode batches of 256 events,
 // route them and evaluate the filters, rule by rule over the batch so that a rule's compiled
-// filter stays in cache; the caller's goroutine then takes the batches back in input order and
-// pushes each event to the rules that matched it (sequence state, kept events), so that every
-// rule sees exactly the input order. Timestamps are converted by the workers, and join key
+// filter stays in cache; one consumer goroutine then takes the batches back in input order
+// and pushes each event to the rules that matched it (sequence state, kept events), so that
+// every rule sees exactly the input order, while the caller goes on reading the input. Timestamps are converted by the workers, and join key
 // values once per event for all rules (engine.Memo). While the first events are sampled for
 // the index, the filters also learn which of their conditions decide soonest, and put those
 // first (eval.Filter.Reorder).
@@ -36,7 +36,9 @@
 // alert linked to them by kibana.alert.group.id, with the ids Kibana derives so that a second
 // run over the same events gives the same ids. max_signals caps the alerts (sequences) per
 // rule and run, keeping the most recent as Elasticsearch's EQL size does, and Summary says
-// when it bit. Alerts go to a Sink.
+// when it bit. Alerts go to a Sink. A rule's alert fields are encoded once and merged into
+// each of its alerts as they are encoded; in batch mode the alerts kept until Close are
+// built on the workers' goroutines.
 //
 // Batch memory. An event rule keeps only its most recent max_signals matching events (the
 // engine counts the others for Summary). A sequence rule matches events as they come while
