@@ -288,99 +288,72 @@ func TestInOrderSameResults(t *testing.T) {
 	}
 }
 
-// TestIndexSampling checks that the rule index is chosen again from the first events: a
-// term whose rarest pre-filter in the rule set (host.os.type == "linux", named by one rule)
-// turns out to be common in the events is then routed by the other one (process.name, which
-// three rules name but few events hold), whatever the number of workers; the matches stay
-// the same.
+// TestIndexSampling checks that the rule index is chosen again from the first events, whatever
+// the number of workers, the matches staying the same:
+//   - a term whose rarest pre-filter in the rule set (host.os.type == "linux", named by one
+//     rule) turns out to be common in the events is then routed by the other one
+//     (process.name, which three rules name but few events hold);
+//   - the same with a category for the common pre-filter, which must survive the input
+//     buffer being reused: the counts were once kept under map keys pointing into the
+//     caller's document, which the next one overwrote (the message's length moves the
+//     category within the document), so that the category seemed rare and every event
+//     went to the rule.
 func TestIndexSampling(t *testing.T) {
 	mk := func(id, query string) *rule.Rule {
 		return &rule.Rule{RuleID: id, Name: id, Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100,
 			Index: []string{"logs-*"}, Query: query}
 	}
-	rules := []*rule.Rule{
-		mk("a", `process where host.os.type == "linux" and process.name == "bash"`),
-		mk("b", `process where process.name == "bash" and user.name == "root"`),
-		mk("c", `process where process.name in ("bash", "sh") and user.name == "alice"`),
-	}
-	var lines []string
-	for i := range 100 {
-		name := "python3"
-		if i%20 == 0 {
-			name = "bash"
-		}
-		lines = append(lines, fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:%02d.%03dZ","_index":"logs-x","event":{"category":"process"},"host":{"os":{"type":"linux"}},"process":{"name":%q},"user":{"name":"bob"}}`,
-			i/10, i%1000, name))
-	}
-	path := filepath.Join(t.TempDir(), "events.ndjson")
-	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
+	type sampling struct {
 		sample, workers int
 		offered         int64 // to rule a
+	}
+	for _, set := range []struct {
+		name  string
+		rules []*rule.Rule
+		cases []sampling
 	}{
-		{-1, 1, 100},    // static index: by host.os.type, every event
-		{10, 1, 10 + 4}, // 10 sampled events, then the 4 later bash events (of 5)
-		{10, 3, 10 + 4},
-		{0, 1, 100}, // the default sample (2048) is never complete
+		{"field", []*rule.Rule{
+			mk("a", `process where host.os.type == "linux" and process.name == "bash"`),
+			mk("b", `process where process.name == "bash" and user.name == "root"`),
+			mk("c", `process where process.name in ("bash", "sh") and user.name == "alice"`),
+		}, []sampling{
+			{-1, 1, 100},    // static index: by host.os.type, every event
+			{10, 1, 10 + 4}, // 10 sampled events, then the 4 later bash events (of 5)
+			{10, 3, 10 + 4},
+			{0, 1, 100}, // the default sample (2048) is never complete
+		}},
+		{"category", []*rule.Rule{
+			mk("a", `process where process.name == "bash"`),
+			mk("b", `any where process.name == "bash" and user.name == "root"`),
+			mk("c", `any where process.name == "bash" and user.name == "alice"`),
+		}, []sampling{
+			{-1, 1, 100}, // static index: by category, every event
+			{10, 1, 10 + 4},
+			{10, 2, 10 + 4},
+		}},
 	} {
-		_, sum, _ := runFile(t, rules, path, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow,
-			IndexSample: c.sample, Workers: c.workers})
-		if got := sum.Rules[0].EventsOffered; got != c.offered {
-			t.Errorf("sample %d, %d workers: rule a offered %d events, want %d", c.sample, c.workers, got, c.offered)
+		var lines []string
+		for i := range 100 {
+			name := "python3"
+			if i%20 == 0 {
+				name = "bash"
+			}
+			lines = append(lines, fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:%02d.%03dZ","_index":"logs-x","message":%q,"event":{"category":"process"},"host":{"os":{"type":"linux"}},"process":{"name":%q},"user":{"name":"bob"}}`,
+				i/10, i%1000, strings.Repeat("m", i%7), name))
 		}
-		if got := sum.Rules[0].Matches; got != 5 {
-			t.Errorf("sample %d, %d workers: rule a matched %d events, want 5", c.sample, c.workers, got)
+		path := filepath.Join(t.TempDir(), "events.ndjson")
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
 		}
-	}
-}
-
-// TestIndexSamplingCategory checks that the sampled counts of a category survive the input
-// buffer being reused: a rule whose only cheaper static pre-filter is its category (the
-// process name is named by three rules, the category by one) is routed by the process name
-// once the sample shows every event has the category and few the name. The counts were once
-// kept under map keys pointing into the caller's document, which the next document
-// overwrote, so that the category seemed rare and every event went to the rule.
-func TestIndexSamplingCategory(t *testing.T) {
-	mk := func(id, query string) *rule.Rule {
-		return &rule.Rule{RuleID: id, Name: id, Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100,
-			Index: []string{"logs-*"}, Query: query}
-	}
-	rules := []*rule.Rule{
-		mk("a", `process where process.name == "bash"`),
-		mk("b", `any where process.name == "bash" and user.name == "root"`),
-		mk("c", `any where process.name == "bash" and user.name == "alice"`),
-	}
-	var lines []string
-	for i := range 100 {
-		name := "python3"
-		if i%20 == 0 {
-			name = "bash"
-		}
-		// The message's length moves the category within the document from one to the next.
-		lines = append(lines, fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:%02d.%03dZ","_index":"logs-x","message":%q,"event":{"category":"process"},"process":{"name":%q},"user":{"name":"bob"}}`,
-			i/10, i%1000, strings.Repeat("m", i%7), name))
-	}
-	path := filepath.Join(t.TempDir(), "events.ndjson")
-	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		sample, workers int
-		offered         int64 // to rule a
-	}{
-		{-1, 1, 100},    // static index: by category, every event
-		{10, 1, 10 + 4}, // 10 sampled events, then the 4 later bash events (of 5)
-		{10, 2, 10 + 4},
-	} {
-		_, sum, _ := runFile(t, rules, path, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow,
-			IndexSample: c.sample, Workers: c.workers})
-		if got := sum.Rules[0].EventsOffered; got != c.offered {
-			t.Errorf("sample %d, %d workers: rule a offered %d events, want %d", c.sample, c.workers, got, c.offered)
-		}
-		if got := sum.Rules[0].Matches; got != 5 {
-			t.Errorf("sample %d, %d workers: rule a matched %d events, want 5", c.sample, c.workers, got)
+		for _, c := range set.cases {
+			_, sum, _ := runFile(t, set.rules, path, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow,
+				IndexSample: c.sample, Workers: c.workers})
+			if got := sum.Rules[0].EventsOffered; got != c.offered {
+				t.Errorf("%s, sample %d, %d workers: rule a offered %d events, want %d", set.name, c.sample, c.workers, got, c.offered)
+			}
+			if got := sum.Rules[0].Matches; got != 5 {
+				t.Errorf("%s, sample %d, %d workers: rule a matched %d events, want 5", set.name, c.sample, c.workers, got)
+			}
 		}
 	}
 }
