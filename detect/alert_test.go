@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -135,7 +136,7 @@ func TestMissingEventSequence(t *testing.T) {
 
 // TestSinkError: a sink failure is returned, not swallowed: by Process itself when events are
 // handled in its goroutine, by Close (which handles the last batch) and later Process calls
-// with workers.
+// with workers, by Close in batch mode.
 func TestSinkError(t *testing.T) {
 	r := &rule.Rule{RuleID: "e", Name: "e", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100, Query: `any where true`}
 	boom := errors.New("disk full")
@@ -155,21 +156,61 @@ func TestSinkError(t *testing.T) {
 			t.Errorf("workers %d: Process error = %v, Close error = %v, want nil and %v", workers, perr, cerr, boom)
 		}
 	}
-	// With workers, the batches' in-order work runs on another goroutine: a later Process
-	// call returns its error, at the latest once the batches in flight are full (a few
-	// thousand events), and so does Close.
-	d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
-		Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true, Workers: 2,
-			IndexSample: -1})
-	if err != nil {
-		t.Fatal(err)
+	// With workers in streaming mode, a later Process call returns the error of a batch's
+	// in-order work, at the latest once the batches in flight are full (a few thousand
+	// events). In batch mode alerts are written at Close, on the caller's goroutine, while
+	// the in-order work runs on another: Close returns the error.
+	for _, streaming := range []bool{true, false} {
+		d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
+			Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: streaming, Workers: 2,
+				IndexSample: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var perr error
+		n := 0
+		for ; n < 20*batchSize && perr == nil; n++ {
+			perr = d.Process(context.Background(), []byte(`{"@timestamp":"2026-01-01T00:00:00Z","a":1}`), EventSource{Name: "t", Line: n + 1})
+		}
+		cerr := d.Close(context.Background())
+		if streaming && !errors.Is(perr, boom) || !streaming && (perr != nil || !errors.Is(cerr, boom)) {
+			t.Errorf("streaming %v, after %d events: Process error = %v, Close error = %v", streaming, n, perr, cerr)
+		}
 	}
-	var perr error
-	n := 0
-	for ; n < 100*batchSize && perr == nil; n++ {
-		perr = d.Process(context.Background(), []byte(`{"a":1}`), EventSource{Name: "t", Line: n + 1})
-	}
-	if cerr := d.Close(context.Background()); !errors.Is(perr, boom) || !errors.Is(cerr, boom) {
-		t.Errorf("after %d events: Process error = %v, Close error = %v, want %v", n, perr, cerr, boom)
+}
+
+// TestCloseAfterCancel checks that Close flushes, with its own context, what Process calls
+// whose context was cancelled since left in flight (as `detect --follow` does at ^C): every
+// alert is written and Close returns no error, with workers, in batch and streaming mode.
+// The sink, like a real output, refuses to write with a done context.
+func TestCloseAfterCancel(t *testing.T) {
+	r := &rule.Rule{RuleID: "e", Name: "e", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100000, Query: `any where true`}
+	const events = 3*batchSize + 10
+	for _, streaming := range []bool{true, false} {
+		for _, workers := range []int{1, 2} {
+			written := 0
+			d, err := New([]*rule.Rule{r}, SinkFunc(func(ctx context.Context, as []Alert) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				written += len(as)
+				return nil
+			}), Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: streaming,
+				Workers: workers, IndexSample: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			for i := range events {
+				doc := fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:%02d.%03dZ","a":%d}`, i/1000, i%1000, i)
+				if err := d.Process(ctx, []byte(doc), EventSource{Name: "t", Line: i + 1, Seq: uint64(i + 1)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cancel()
+			if err := d.Close(context.Background()); err != nil || written != events {
+				t.Errorf("streaming %v, %d workers: Close error %v, %d alerts written, want none and %d", streaming, workers, err, written, events)
+			}
+		}
 	}
 }

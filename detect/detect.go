@@ -130,14 +130,15 @@ type Options struct {
 	// IgnoreIndexPatterns offers every event to every rule.
 	IgnoreIndexPatterns bool
 	// Workers is the number of goroutines that decode events, route them and evaluate the
-	// rules' filters, ahead of the in-order part (sequence state, alerts), which then runs
-	// on a goroutine of its own (the Sink and OnEventError are called from there, one call
-	// at a time): 0 means runtime.GOMAXPROCS(0) in batch mode and none in streaming mode,
-	// 1 means none: in batch mode Process still gathers events in batches of 256 and runs
-	// each, filters rule by rule, when it is full; in streaming mode each event is handled
-	// in Process; either way on the caller's goroutine. Events are handed to workers in
-	// batches of 256, so a streaming caller that sets it above 1 sees alerts only once a
-	// batch is full (or at Close). The results are the same whatever the number.
+	// rules' filters, ahead of the in-order part (sequence state, alerts), which then runs,
+	// in batch mode, on a goroutine of its own (the Sink and OnEventError are called from
+	// there, one call at a time), and in streaming mode in Process and Close: 0 means
+	// runtime.GOMAXPROCS(0) in batch mode and none in streaming mode, 1 means none: in
+	// batch mode Process still gathers events in batches of 256 and runs each, filters rule
+	// by rule, when it is full; in streaming mode each event is handled in Process; either
+	// way on the caller's goroutine. Events are handed to workers in batches of 256, so a
+	// streaming caller that sets it above 1 sees alerts only once a batch is full (or at
+	// Close). The results are the same whatever the number.
 	Workers int
 	// NoInOrder turns off matching sequences as events come in batch mode (see
 	// CompileRequest.InOrder): every rule keeps the events it matched until Close. The
@@ -300,7 +301,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if workers > 1 || (workers == 1 && !opts.Streaming) {
-		d.pipe = d.newPipeline(workers)
+		d.pipe = d.newPipeline(workers, !opts.Streaming)
 	}
 	d.workers = workers
 	return d, nil
@@ -401,9 +402,10 @@ type EventSource struct {
 // Process decodes one JSON document and offers it to every rule that can match it. A
 // malformed document is counted, reported through Options.OnEventError and skipped; the
 // error returned is only a Sink error or ctx's. With Options.Workers > 1 the document is
-// copied and handled later, on another goroutine (by Close at the latest): its alerts,
-// errors and counters come from there, one call at a time, and a Sink error is returned by
-// every later Process call and by Close.
+// copied and handled later (by Close at the latest): its alerts, errors and counters come
+// from a later Process or Close call in streaming mode; in batch mode from another
+// goroutine, one call at a time, a Sink error being returned by every later Process call
+// and by Close.
 func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) error {
 	if err := ctx.Err(); err != nil {
 		return err

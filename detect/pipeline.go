@@ -17,11 +17,13 @@ import (
 // reports. Sequence state therefore sees exactly the event order of the sequential
 // Detector, so the results are identical, without partitioning rules or keys: a partition
 // by join key would not fit a rule set whose rules have different keys (or none), and the
-// filters, the bulk of the cost, are what runs in parallel. The in-order work has a
-// goroutine of its own rather than being done by the caller between two Process calls: the
-// caller reads and copies the input meanwhile, so that neither waits for the other and the
-// workers are not left without batches (10% less time with two cores, measured on the
-// all-rules benchmark).
+// filters, the bulk of the cost, are what runs in parallel. In batch mode the in-order work
+// has a goroutine of its own rather than being done by the caller between two Process
+// calls: the caller reads and copies the input meanwhile, so that neither waits for the
+// other and the workers are not left without batches (10% less time with two cores,
+// measured on the all-rules benchmark). In streaming mode it stays on the caller's
+// goroutine, in Process and Close, as callers such as a server expect of the Detector's
+// state (its Summary, its pending state) between two calls.
 
 // batchSize is the number of events per batch: large enough to make the hand-off cheap,
 // small enough to keep the pipeline's memory low.
@@ -45,7 +47,6 @@ type batch struct {
 	later   []uint64 // for each candidate, the terms left to the in-order part
 	evOf    []int32  // for each candidate, its event
 	done    chan struct{}
-	ctx     context.Context // of the Process or Close call that sent the batch
 }
 
 func (b *batch) reset() {
@@ -59,33 +60,44 @@ func (b *batch) reset() {
 }
 
 // pipeline runs a Detector's per-event work on worker goroutines and its in-order work on a
-// consumer goroutine (see above), or both on the caller's goroutine (inline).
+// consumer goroutine (async) or the caller's (see above), or both on the caller's goroutine
+// (inline).
 type pipeline struct {
-	d       *Detector
-	work    chan *batch // to the workers
-	ordered chan *batch // to the consumer, in input order
-	freed   chan *batch // consumed batches, for reuse
-	cur     *batch      // the batch being filled
-	wg      sync.WaitGroup
+	d     *Detector
+	work  chan *batch // to the workers
+	cur   *batch      // the batch being filled
+	maxIn int         // batches sent and not yet consumed, at most
+	wg    sync.WaitGroup
+
+	// async: the consumer goroutine's.
+	async   bool
+	ordered chan *batch   // to the consumer, in input order
+	freed   chan *batch   // consumed batches, for reuse
 	done    chan struct{} // closed when the consumer has returned
 	err     atomic.Pointer[error]
+	ctx     atomic.Value    // ctxBox: the context of the caller's latest call, for Sink writes
+	lastCtx context.Context // the caller's: the context last stored in ctx
 
-	inline *worker  // set when the batches run on the caller's goroutine
-	free   []*batch // inline: the batch to reuse
+	// Otherwise, on the caller's goroutine.
+	inline   *worker  // set when the batches run on the caller's goroutine
+	inflight []*batch // sent to the workers, in input order
+	free     []*batch // consumed batches, for reuse
 }
 
 // newPipeline starts workers goroutines, or none when workers is 1: each batch is then
 // run on the caller's goroutine as soon as it is full, still rule by rule (see worker.run).
-func (d *Detector) newPipeline(workers int) *pipeline {
+// With async, a consumer goroutine does the in-order work.
+func (d *Detector) newPipeline(workers int, async bool) *pipeline {
 	if workers == 1 {
 		return &pipeline{d: d, inline: &worker{d: d, dec: event.NewDecoder(d.fields), rt: d.newRouter()}}
 	}
-	// At most maxIn batches wait for the consumer, besides the one it works on and the one
-	// being filled: freed never blocks.
-	maxIn := 4 * workers
-	p := &pipeline{d: d, work: make(chan *batch, 2*workers), ordered: make(chan *batch, maxIn),
-		freed: make(chan *batch, maxIn+2), done: make(chan struct{})}
-	go p.consumer()
+	p := &pipeline{d: d, work: make(chan *batch, 2*workers), maxIn: 4 * workers, async: async}
+	if async {
+		// At most maxIn batches wait for the consumer, besides the one it works on and the
+		// one being filled: freed never blocks.
+		p.ordered, p.freed, p.done = make(chan *batch, p.maxIn), make(chan *batch, p.maxIn+2), make(chan struct{})
+		go p.consumer()
+	}
 	for range workers {
 		w := &worker{d: d, dec: event.NewDecoder(d.fields), rt: d.newRouter()}
 		p.wg.Add(1)
@@ -106,6 +118,7 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 	if err := p.error(); err != nil {
 		return err
 	}
+	p.setContext(ctx)
 	if p.cur == nil {
 		p.cur = p.newBatch()
 	}
@@ -122,53 +135,106 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 
 // newBatch returns an empty batch: a consumed one, or a new one.
 func (p *pipeline) newBatch() *batch {
-	if p.inline != nil {
-		if n := len(p.free); n > 0 {
-			b := p.free[n-1]
-			p.free = p.free[:n-1]
+	if p.async {
+		select {
+		case b := <-p.freed:
 			b.reset()
 			return b
+		default:
+			return &batch{}
 		}
-		return &batch{}
 	}
-	select {
-	case b := <-p.freed:
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
 		b.reset()
 		return b
-	default:
-		return &batch{}
 	}
+	return &batch{}
 }
 
 // send hands the current batch to the workers and, in input order, to the consumer (it
-// waits while too many are in flight); inline, it runs the batch and its in-order work.
+// waits while too many are in flight), or does the in-order work of the batches the
+// workers have finished; inline, it runs the batch and its in-order work.
 func (p *pipeline) send(ctx context.Context) error {
 	b := p.cur
 	p.cur = nil
-	b.ctx = ctx
 	if p.inline != nil {
 		p.inline.run(b)
-		err := p.consume(b)
+		err := p.consume(b, ctx)
 		p.free = append(p.free, b)
-		return err
+		if err != nil {
+			return err
+		}
+		return ctx.Err()
 	}
 	b.done = make(chan struct{})
-	p.ordered <- b
+	if p.async {
+		p.ordered <- b
+		p.work <- b
+		return p.error()
+	}
+	p.inflight = append(p.inflight, b)
 	p.work <- b
-	return p.error()
+	return p.drain(ctx, false)
+}
+
+// drain does, on the caller's goroutine, the in-order work of the batches the workers have
+// finished, in input order: those that are ready, and the oldest anyway while too many
+// are in flight, stopping at an error or when ctx is done; with all, every batch sent,
+// going on after an error. It returns the first error.
+func (p *pipeline) drain(ctx context.Context, all bool) error {
+	var first error
+	for len(p.inflight) > 0 {
+		b := p.inflight[0]
+		if !all && len(p.inflight) < p.maxIn {
+			select {
+			case <-b.done:
+			default:
+				return nil
+			}
+		} else {
+			<-b.done
+		}
+		p.inflight = p.inflight[1:]
+		err := p.consume(b, ctx)
+		p.free = append(p.free, b)
+		if err == nil && !all {
+			err = ctx.Err()
+		}
+		if err != nil && first == nil {
+			if !all {
+				return err
+			}
+			first = err
+		}
+	}
+	return first
 }
 
 // consumer does the in-order work of the batches, in input order, as the workers finish
-// them; it keeps the first error and goes on (Close still flushes what was sent).
+// them, with the context of the caller's latest call; it keeps the first error and goes on
+// (Close still flushes what was sent). A done context is the caller's to see, not an error
+// of the in-order work: Close goes on with its own.
 func (p *pipeline) consumer() {
 	defer close(p.done)
 	for b := range p.ordered {
 		<-b.done
-		if err := p.consume(b); err != nil {
+		if err := p.consume(b, p.ctx.Load().(ctxBox).ctx); err != nil {
 			p.err.CompareAndSwap(nil, &err)
 		}
-		b.ctx = nil
 		p.freed <- b
+	}
+}
+
+// ctxBox holds a context in an atomic.Value, which wants one concrete type.
+type ctxBox struct{ ctx context.Context }
+
+// setContext makes ctx the one the consumer writes alerts with (stored when it changes).
+func (p *pipeline) setContext(ctx context.Context) {
+	if p.async && ctx != p.lastCtx {
+		p.lastCtx = ctx
+		p.ctx.Store(ctxBox{ctx})
 	}
 }
 
@@ -180,10 +246,9 @@ func (p *pipeline) error() error {
 	return nil
 }
 
-// consume does the in-order work of one finished batch.
-func (p *pipeline) consume(b *batch) error {
+// consume does the in-order work of one finished batch, writing alerts with ctx.
+func (p *pipeline) consume(b *batch, ctx context.Context) error {
 	d := p.d
-	ctx := b.ctx
 	d.ctx = ctx
 	start := 0
 	for i := 0; i < b.n; i++ {
@@ -203,7 +268,7 @@ func (p *pipeline) consume(b *batch) error {
 		}
 		start = end
 	}
-	return ctx.Err()
+	return nil
 }
 
 // close processes every document added, stops the workers and the consumer, and returns
@@ -215,15 +280,24 @@ func (p *pipeline) close(ctx context.Context) error {
 		}
 		return nil
 	}
+	p.setContext(ctx)
 	if p.cur != nil && p.cur.n > 0 {
 		b := p.cur
 		p.cur = nil
-		b.ctx = ctx
 		b.done = make(chan struct{})
-		p.ordered <- b
+		if p.async {
+			p.ordered <- b
+		} else {
+			p.inflight = append(p.inflight, b)
+		}
 		p.work <- b
 	}
 	close(p.work)
+	if !p.async {
+		err := p.drain(ctx, true)
+		p.wg.Wait()
+		return err
+	}
 	close(p.ordered)
 	<-p.done
 	p.wg.Wait()
