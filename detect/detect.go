@@ -8,7 +8,6 @@ import (
 	mathbits "math/bits"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -524,14 +523,22 @@ func (rt *router) docIndex(ev *event.Event) []byte {
 	return nil
 }
 
-// routeOf returns the route of an index name, from the cache when the name is known (one
-// lookup, no allocation), else a new one.
+// routeOf returns the route of an index name: which rules its events go to, from the cache
+// when the name is known (one lookup, no allocation), else a new one, cached.
 func (rt *router) routeOf(name []byte) *route {
 	if r, ok := rt.routes[string(name)]; ok {
 		return r
 	}
-	rt.route(string(name))
-	return rt.routes[string(name)]
+	r := &route{name: string(name), allowed: make([]bool, len(rt.d.rules))}
+	for i, rs := range rt.d.rules {
+		r.allowed[i] = rs.patterns.Match(r.name)
+	}
+	if len(rt.routes) >= maxRoutes {
+		clear(rt.routes)
+		rt.restricted = 0
+	}
+	rt.routes[r.name] = r
+	return r
 }
 
 // route is the routing of one index name: which rules its events go to.
@@ -572,23 +579,6 @@ func (rt *router) index(r *route, x *ruleIndex) *ruleIndex {
 	}
 	r.idx, r.from = x.restrict(r.allowed), x
 	return r.idx
-}
-
-// route returns, for an index name, which rules its events go to (cached).
-func (rt *router) route(index string) []bool {
-	if r, ok := rt.routes[index]; ok {
-		return r.allowed
-	}
-	r := &route{name: strings.Clone(index), allowed: make([]bool, len(rt.d.rules))}
-	for i, rs := range rt.d.rules {
-		r.allowed[i] = rs.patterns.Match(index)
-	}
-	if len(rt.routes) >= maxRoutes {
-		clear(rt.routes)
-		rt.restricted = 0
-	}
-	rt.routes[r.name] = r
-	return r.allowed
 }
 
 // candidates returns the rules ev is offered to, in rule order: those its index patterns

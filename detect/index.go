@@ -419,6 +419,19 @@ type fieldIndex struct {
 	all      []ruleTerms
 }
 
+// infixID returns the id of lit in f's infix set, made at the first literal, with byInfix
+// grown to hold it.
+func (f *fieldIndex) infixID(lit string) int32 {
+	if f.infixes == nil {
+		f.infixes = newInfixSet()
+	}
+	id := f.infixes.add(lit)
+	if int(id) == len(f.byInfix) {
+		f.byInfix = append(f.byInfix, nil)
+	}
+	return id
+}
+
 // affixTerms is an entry of a prefix or suffix index: the rule's terms, for a value that
 // starts (ends) with lit.
 type affixTerms struct {
@@ -593,13 +606,7 @@ func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIn
 						addAffix(f.bySuffix, v[len(v)-PrefixLen:], v, i, terms)
 					}
 					for _, v := range e.Infixes {
-						if f.infixes == nil {
-							f.infixes = newInfixSet()
-						}
-						id := f.infixes.add(v)
-						if int(id) == len(f.byInfix) {
-							f.byInfix = append(f.byInfix, nil)
-						}
+						id := f.infixID(v)
 						f.byInfix[id] = appendRule(f.byInfix[id], i, terms)
 					}
 				}
@@ -851,15 +858,8 @@ func (x *ruleIndex) restrict(allowed []bool) *ruleIndex {
 		}
 		if f.infixes != nil {
 			for lit, id := range f.infixes.ids {
-				l := keep(f.byInfix[id])
-				if len(l) == 0 {
-					continue
-				}
-				if n.infixes == nil {
-					n.infixes = newInfixSet()
-				}
-				if nid := n.infixes.add(lit); int(nid) == len(n.byInfix) {
-					n.byInfix = append(n.byInfix, l)
+				if l := keep(f.byInfix[id]); len(l) > 0 {
+					n.byInfix[n.infixID(lit)] = l
 				}
 			}
 		}

@@ -141,16 +141,7 @@ func TestSkipLater(t *testing.T) {
 			var results [2]int
 			var gaveUp [2]bool
 			for i, skip := range []bool{false, true} {
-				fields := event.NewFields()
-				m := NewMemo()
-				q, err := Compile(stmt, fields, Options{InOrder: true, Memo: m})
-				if err != nil {
-					t.Fatal(err)
-				}
-				later := q.LaterTerms()
-				if later != 0b110 {
-					t.Fatalf("LaterTerms = %b, want 110", later)
-				}
+				fields, m, q := compileLater(t, query, stmt, 0b110)
 				r := q.NewRun(Batch, func(*Result) { results[i]++ })
 				pushLater(t, q, r, m, event.NewDecoder(fields), c.docs, skip)
 				gaveUp[i] = r.Disordered()
@@ -168,6 +159,22 @@ func TestSkipLater(t *testing.T) {
 // pushLater pushes docs in order to r, a Run of q sharing the memo m, as a detector does:
 // the LaterTerms evaluated apart, and, with skip, only when SkipLater does not spare them;
 // then flushes r.
+// compileLater compiles stmt (the query src) to match in order with a Memo, and checks its
+// LaterTerms.
+func compileLater(t *testing.T, src string, stmt *eql.Statement, wantLater uint64) (*event.Fields, *Memo, *Query) {
+	t.Helper()
+	fields := event.NewFields()
+	m := NewMemo()
+	q, err := Compile(stmt, fields, Options{InOrder: true, Memo: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later := q.LaterTerms(); later != wantLater {
+		t.Fatalf("%s: LaterTerms = %b, want %b", src, later, wantLater)
+	}
+	return fields, m, q
+}
+
 func pushLater(t *testing.T, q *Query, r *Run, m *Memo, dec *event.Decoder, docs []string, skip bool) {
 	t.Helper()
 	later := q.LaterTerms()
@@ -223,16 +230,7 @@ func TestLaterTermsSkipSameResults(t *testing.T) {
 		}
 		var results [2][]string
 		for i, skip := range []bool{false, true} {
-			fields := event.NewFields()
-			m := NewMemo()
-			q, err := Compile(stmt, fields, Options{InOrder: true, Memo: m})
-			if err != nil {
-				t.Fatal(err)
-			}
-			later := q.LaterTerms()
-			if later != c.later {
-				t.Fatalf("%s: LaterTerms = %b, want %b", c.query, later, c.later)
-			}
+			fields, m, q := compileLater(t, c.query, stmt, c.later)
 			idSlot := fields.Add("id")
 			r := q.NewRun(Batch, func(res *Result) {
 				var ids []int64

@@ -308,18 +308,15 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			// A stream never ends: match in arrival order, as with --follow.
 			streaming := in.follow || url != ""
 			var replay func(context.Context, func([]byte, detect.EventSource) error) error
-			var origin *docFiles
+			var origin event.Origin
 			if !streaming && url == "" {
 				if replay = replayFiles(args, in); replay != nil {
-					origin = &docFiles{}
-					defer origin.close()
+					files := &docFiles{}
+					defer files.close()
+					origin = files
 				}
 			}
-			var o event.Origin
-			if origin != nil {
-				o = origin
-			}
-			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, replay, o)
+			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, replay, origin)
 			if err != nil {
 				if out != nil {
 					out.Close()

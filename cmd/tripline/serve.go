@@ -75,9 +75,7 @@ Exit codes:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			// With --workers the detector reports (skipped events, output errors) from its
-			// own goroutine while requests are handled on others.
-			stdout, stderr := cmd.OutOrStdout(), io.Writer(&syncWriter{w: cmd.ErrOrStderr()})
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if err := in.validate(); err != nil {
 				return exitWith(exitUsage, err)
 			}
