@@ -115,7 +115,7 @@ type Reader struct {
 	buf        []byte
 	handed     []byte // the last record's Doc, scribbled over at the next call (see internal/scribble)
 	start, end int    // unread bytes are buf[start:end]
-	bufOff     int64 // the offset in the input of buf[0]
+	bufOff     int64  // the offset in the input of buf[0]
 
 	read atomic.Int64
 }
