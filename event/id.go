@@ -43,6 +43,7 @@ func writeCompact(h hash.Hash, raw []byte) {
 	}
 	h.Write(raw[from:])
 }
+
 // String formats the value as Elasticsearch shows it in messages: strings as they are,
 // numbers in their shortest form, booleans as true/false and null as "null".
 func (v Value) String() string {
