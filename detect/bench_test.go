@@ -92,8 +92,37 @@ func BenchmarkSequenceAlerts(b *testing.B) {
 	}
 	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default")}
 	ri := bl.newRuleInfo(r)
+	mes := benchEvents(b, 3)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bl.sequenceAlerts(ri, mes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEventAlert builds the alert of one event matched by an event query (a typical
+// Endpoint process event, without conflicts with ECS): the cost of each event match.
+func BenchmarkEventAlert(b *testing.B) {
+	set, err := rule.Load(context.Background(), "testdata/rules")
+	if err != nil || len(set.Rules) == 0 {
+		b.Fatalf("loading test rules: %v", err)
+	}
+	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default")}
+	ri := bl.newRuleInfo(set.Rules[0])
+	me := benchEvents(b, 1)[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bl.eventAlert(ri, *me); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchEvents returns n Endpoint process events, parsed.
+func benchEvents(b *testing.B, n int) []*matchedEvent {
 	var mes []*matchedEvent
-	for i := range 3 {
+	for i := range n {
 		doc := fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:0%dZ","event":{"category":["process"],"type":["start"],"kind":"event","action":"exec","dataset":"endpoint.events.process"},
 			"host":{"name":"web-1","os":{"type":"linux","platform":"ubuntu","version":"22.04"},"id":"c0ffee"},"user":{"name":"root","id":"0"},
 			"process":{"name":"curl","pid":%d,"executable":"/usr/bin/curl","args":["curl","-s","http://example.com/x.sh"],"command_line":"curl -s http://example.com/x.sh",
@@ -105,10 +134,5 @@ func BenchmarkSequenceAlerts(b *testing.B) {
 		}
 		mes = append(mes, &matchedEvent{id: fmt.Sprintf("id%d", i), index: "logs-endpoint.events.process-default", src: src})
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := bl.sequenceAlerts(ri, mes); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return mes
 }
