@@ -284,10 +284,10 @@ func topKeys(t *testing.T, raw []byte) []string {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatalf("alert is not a JSON object: %v", err)
 	}
-	return sortedKeys2(m)
+	return sortedKeysOf(m)
 }
 
-func sortedKeys2[V any](m map[string]V) []string {
+func sortedKeysOf[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)
