@@ -5,4 +5,8 @@
 // nanoseconds, null_value for an explicit null. A nil *Mapping stands for dynamic mapping:
 // each value's type comes from its JSON form, as Elasticsearch's dynamic mapping with its
 // default settings would see it.
+//
+// ECS returns the built-in mapping of Elastic Common Schema fields (ecs.json, generated
+// from ECS's fields.csv by mapping/internal/gen), what Elastic's detection rules expect
+// of the indices they run on.
 package mapping

@@ -259,7 +259,7 @@ func (m *Mapping) Paths() []string {
 
 // Resolve returns what the mapping says about path. ok is false when the mapping does
 // not declare path (or m is nil): the Field returned then is a Dynamic one read from path
-// itself.
+// itself. A key below a flattened field (labels.app of a flattened labels) is a keyword.
 func (m *Mapping) Resolve(path string) (f Field, ok bool) {
 	dyn := Field{Path: path, Source: path, Type: Dynamic}
 	if m == nil {
@@ -267,6 +267,9 @@ func (m *Mapping) Resolve(path string) (f Field, ok bool) {
 	}
 	d, ok := m.fields[path]
 	if !ok {
+		if fd := m.flattenedAbove(path); fd != nil {
+			return Field{Path: path, Source: path, Type: Keyword, IgnoreAbove: fd.ignoreAbove}, true
+		}
 		return dyn, false
 	}
 	if d.typ == Alias {
@@ -298,6 +301,24 @@ func (m *Mapping) field(path string, d *def) Field {
 		}
 	}
 	return f
+}
+
+// flattenedAbove returns the flattened field path lies below, if any.
+func (m *Mapping) flattenedAbove(path string) *def {
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] != '.' {
+			continue
+		}
+		if d, ok := m.fields[path[:i]]; ok {
+			if d.typ == Flattened && d.parent == "" && !d.runtime {
+				return d
+			}
+			if d.typ != Object {
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 func (m *Mapping) sourceOf(path string) string {
