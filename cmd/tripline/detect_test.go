@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -325,8 +326,8 @@ func TestDetect(t *testing.T) {
 				"alerts: 2\n" +
 				"   ALERTS MATCHES  CAPPED  RULE\n" +
 				"        2       2       0  Interactive Shell Opened in a Kubernetes Container\n",
-			stderr: "tripline: rule file " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '.' or '=', but got 'i' instead (skipped)\n" +
-				"tripline: rule file " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string (skipped)\n",
+			stderr: "tripline: rule file " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '.' or '=', but got 'i' instead (unreadable)\n" +
+				"tripline: rule file " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string (unreadable)\n",
 		},
 		{
 			name:   "broken rules next to good ones: alerts",
@@ -566,7 +567,7 @@ func TestReplayFilesRegularOnly(t *testing.T) {
 		want bool
 	}{{[]string{file}, true}, {[]string{dir + "/events.ndjson", file}, true}, {[]string{file, "-"}, false},
 		{[]string{fifo}, false}, {[]string{file, fifo}, false}, {nil, false}} {
-		if got := replayFiles(c.args, inputFlags{}) != nil; got != c.want {
+		if got := replayFiles(expandInputs(c.args, io.Discard).paths, inputFlags{}) != nil; got != c.want {
 			t.Errorf("%q: reads again %v, want %v", c.args, got, c.want)
 		}
 	}

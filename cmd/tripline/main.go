@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Exit codes. Scripts may rely on them; they are listed in `tripline --help` and the README.
@@ -28,6 +29,10 @@ const exitCodesHelp = `Exit codes:
      alerts of events whose input file changed during the run); each is reported on stderr (a line
      as FILE:LINE: reason)`
 
+// errInterrupted ends a run that a signal stopped before the end of its input; what was
+// read went through.
+var errInterrupted = errors.New("interrupted before the end of the input (what was read went through)")
+
 // exitError carries an exit code out of a command.
 type exitError struct {
 	code int
@@ -46,9 +51,104 @@ func (e *exitError) Unwrap() error { return e.err }
 func exitWith(code int, err error) error { return &exitError{code: code, err: err} }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyStop(context.Background())
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// shutdownGrace is how long, after a first SIGINT or SIGTERM, the outputs may go on
+// delivering alerts; what they have not delivered then goes to their dead-letter file.
+const shutdownGrace = 5 * time.Second
+
+// stopPolicy says how a run stops once its context is cancelled (the first signal): the
+// outputs have grace more to deliver, and hard, closed by a second signal, ends that at once.
+type stopPolicy struct {
+	hard  <-chan struct{}
+	grace time.Duration
+}
+
+type stopPolicyKey struct{}
+
+// withStopPolicy returns ctx carrying p.
+func withStopPolicy(ctx context.Context, p stopPolicy) context.Context {
+	return context.WithValue(ctx, stopPolicyKey{}, p)
+}
+
+// errStopped is why deliveries are cut short after a signal.
+var errStopped = errors.New("stopping")
+
+// afterStop returns contexts for the work that goes on after ctx is cancelled: finish ends
+// only at a second signal (ending the work a first one lets finish, such as flushing what
+// was read); deliver ends too when the grace period after the first signal is over. Without
+// a stop policy in ctx (tests, or a caller of run) the grace is shutdownGrace and there is
+// no second signal. stop releases them.
+func afterStop(ctx context.Context) (finish, deliver context.Context, stop func()) {
+	p, ok := ctx.Value(stopPolicyKey{}).(stopPolicy)
+	if !ok {
+		p.grace = shutdownGrace
+	}
+	finish, cancelFinish := context.WithCancelCause(context.WithoutCancel(ctx))
+	deliver, cancelDeliver := context.WithCancelCause(finish)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		t := time.NewTimer(p.grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelDeliver(fmt.Errorf("%w: %v after the signal", errStopped, p.grace))
+		case <-p.hard:
+			cancelFinish(fmt.Errorf("%w: a second signal", errStopped))
+		case <-done:
+			return
+		}
+		select {
+		case <-p.hard:
+			cancelFinish(fmt.Errorf("%w: a second signal", errStopped))
+		case <-done:
+		}
+	}()
+	return finish, deliver, func() {
+		close(done)
+		cancelDeliver(nil)
+		cancelFinish(nil)
+	}
+}
+
+// notifyStop returns a context cancelled by the first SIGINT or SIGTERM, with the stop
+// policy of the command line: a second signal cuts short what the first lets finish, and a
+// third, no longer caught, ends the process at once.
+func notifyStop(parent context.Context) (context.Context, func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(parent)
+	hard := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			if i == 0 {
+				cancel()
+				continue
+			}
+			close(hard)
+			signal.Stop(sigs)
+			return
+		}
+	}()
+	return withStopPolicy(ctx, stopPolicy{hard: hard, grace: shutdownGrace}), func() {
+		close(done)
+		signal.Stop(sigs)
+		cancel()
+	}
 }
 
 // run executes the command line args and returns the process exit code.

@@ -238,8 +238,8 @@ func TestQuery(t *testing.T) {
 		{
 			name:   "missing file",
 			args:   []string{"query", "any where true", filepath.Join(dir, "nope.ndjson")},
-			code:   exitFailure,
-			stderr: "0 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\ntripline: open " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory\n",
+			code:   exitSkipped,
+			stderr: "tripline: " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory (skipped)\n0 records read (1 input skipped), 0 skipped, 0 results; pending state at the end 0, peak 0\n",
 		},
 		{
 			name:   "missing mapping file",

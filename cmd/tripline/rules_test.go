@@ -98,7 +98,7 @@ func TestRulesValidateText(t *testing.T) {
 			name:   "missing path",
 			args:   []string{"rules", "validate", filepath.Join(broken, "nope")},
 			code:   exitFailure,
-			stdout: "error        " + filepath.Join(broken, "nope") + ": stat " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 EQL rules ok, 1 with errors, 0 not EQL (1 file read)\n",
+			stdout: "error        " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 EQL rules ok, 0 with errors, 0 not EQL (0 files read, 1 unreadable)\n",
 		},
 		{
 			name:   "no path",
