@@ -146,7 +146,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	start := time.Now()
 	seqs := isSequenceOrSample(stmt)
 	var results []*engine.Result // for --format es
-	var scratch bytes.Buffer      // for --format ndjson
+	var scratch bytes.Buffer     // for --format ndjson
 	var werr error
 	emit := func(res *engine.Result) {
 		if werr != nil {
