@@ -221,14 +221,19 @@ func expandInputs(paths []string, stderr io.Writer) inputs {
 		return inputs{paths: []string{"-"}}
 	}
 	var (
-		ins   inputs
-		stdin bool
-		seen  []os.FileInfo // of ins.paths but "-", in the same order
-		named []string
+		ins    inputs
+		stdin  bool
+		seen   []os.FileInfo // of ins.paths but "-", in the same order
+		named  []string
+		warned []bool // a file given more than twice is warned about once
 	)
 	add := func(p string, fi os.FileInfo) {
 		for i, prev := range seen {
 			if os.SameFile(prev, fi) {
+				if warned[i] {
+					return
+				}
+				warned[i] = true
 				if named[i] == p {
 					fmt.Fprintf(stderr, "tripline: %s: given twice; read once\n", p)
 				} else {
@@ -237,7 +242,7 @@ func expandInputs(paths []string, stderr io.Writer) inputs {
 				return
 			}
 		}
-		seen, named = append(seen, fi), append(named, p)
+		seen, named, warned = append(seen, fi), append(named, p), append(warned, false)
 		ins.paths = append(ins.paths, p)
 	}
 	skip := func(err error) {

@@ -54,7 +54,7 @@ The whole input is ordered by timestamp, then --tiebreaker-field, then input ord
 results are the ones Elasticsearch gives. Without --size every result is printed; with it,
 --result-position head keeps the first ones and tail the last ones, printed in ascending
 order either way; --size 0 prints none, as Elasticsearch's size 0 returns none (the input
-is still read, and what is wrong with it reported). With --follow, events are matched in
+is still read, and malformed records reported). With --follow, events are matched in
 arrival order as they come, with a reordering buffer of --max-lateness.
 
 Output formats:
@@ -103,8 +103,9 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	if qf.size < 0 {
 		return exitWith(exitUsage, errors.New("--size must not be negative"))
 	}
-	// As Elasticsearch, which skips a query whose limit is 0, --size 0 gives no result; the
-	// input is still read, and what is wrong with it reported. No --size: every result.
+	// As Elasticsearch, which skips a query whose limit is 0, --size 0 gives no result: the
+	// query does not run, but the input is still read and malformed records reported. No
+	// --size: every result.
 	noResults := qf.size == 0 && cmd.Flags().Changed("size")
 	pos, err := engine.ParsePosition(qf.resultPosition)
 	if err != nil || qf.resultPosition == "" {
