@@ -35,7 +35,7 @@ type detectFlags struct {
 func (f *detectFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringArrayVar(&f.rules, "rules", nil, "rule file or directory: detection-rules TOML or Kibana export NDJSON (repeatable; required)")
-	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "where alerts go (repeatable): - (stdout, the default), FILE, file:FILE?max-size=100MB, webhook:URL, es:URL/INDEX")
+	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "where alerts go (repeatable): - (stdout, the default), FILE, file:FILE?max-size=100MB, webhook:URL, es:URL/INDEX; what webhook: and es: cannot deliver goes to tripline-dead-letter.ndjson in the working directory (URL#dead-letter=FILE for another)")
 	fs.StringVar(&f.now, "now", "", "alert creation time (RFC 3339) written as @timestamp, for reproducible output (default: the current time)")
 	fs.StringVar(&f.space, "space", "default", "Kibana space id; like Kibana, it is part of every alert's id")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
@@ -291,7 +291,14 @@ and alerts come out as soon as they are known.
 
 Alerts go to --output (stdout by default) as NDJSON; a summary of rules, events and alerts
 per rule goes to stderr at the end (--format summary prints it to stdout instead of alerts;
---stats prints it as JSON).
+--stats prints it as JSON). Alerts a webhook: or es: output cannot deliver, after its
+retries, go to its dead-letter file (tripline-dead-letter.ndjson in the working directory
+unless the URL ends in #dead-letter=FILE).
+
+An input that cannot be read is reported and skipped, and the others are read (exit 3); a
+file named twice (or by two names) is read once. SIGINT or SIGTERM stops reading: the
+alerts of what was read are written, and the outputs have 5s more to deliver them, then
+what is left goes to the dead-letter files; a second signal stops at once.
 
 ` + exitCodesHelp,
 		Example: `  tripline detect --rules examples/rules examples/events

@@ -13,21 +13,28 @@ import (
 
 // Exit codes. Scripts may rely on them; they are listed in `tripline --help` and the README.
 const (
-	exitOK       = 0 // everything read, nothing wrong
-	exitFailure  = 1 // the run failed (I/O error), or `rules validate` found a broken EQL rule
-	exitUsage    = 2 // bad flags, an invalid query or no usable rule
-	exitSkipped  = 3 // the run finished, but some input was skipped (malformed lines, late events)
-	exitSignaled = 130
+	exitOK       = 0   // everything read, nothing wrong
+	exitFailure  = 1   // the run failed (an output, an I/O error), or `rules validate` found a broken rule
+	exitUsage    = 2   // bad flags, an invalid query or no usable rule
+	exitSkipped  = 3   // the run finished, but some input was skipped (unreadable files, malformed lines, late events)
+	exitSignaled = 130 // a signal stopped the run before the end of its input
 )
 
 const exitCodesHelp = `Exit codes:
-  0  success: every input line was read
-  1  the run failed (for example a file could not be read); for "rules validate", an EQL rule failed
-  2  usage error: bad flags, an invalid query, or no rule that can run
-  3  the run finished but input was skipped (malformed lines, events later than --max-lateness,
-     or, for detect, rule files that could not be read, rules whose query does not compile, and
-     alerts of events whose input file changed during the run); each is reported on stderr (a line
-     as FILE:LINE: reason)`
+  0    success: every input line was read
+  1    the run failed (for example an output did not take alerts: they are in its dead-letter
+       file); for "rules validate", an EQL rule or a rule file failed
+  2    usage error: bad flags, an invalid query, or no rule that can run
+  3    the run finished but input was skipped (input files or directories that could not be
+       read, malformed lines, events later than --max-lateness, or, for detect, rule files
+       that could not be read, rules whose query does not compile, and alerts of events
+       whose input file changed during the run); each is reported on stderr (a line as
+       FILE:LINE: reason)
+  130  stopped by SIGINT or SIGTERM before the end of the input (with --follow, and for
+       serve, a signal is how the input ends: the code is then as at the end of a file).
+       detect writes the alerts of what was read; its outputs have 5s more to deliver
+       them, then what is left goes to their dead-letter files; a second signal stops at
+       once, a third kills`
 
 // errInterrupted ends a run that a signal stopped before the end of its input; what was
 // read went through.

@@ -48,7 +48,8 @@ Events are read from the files (NDJSON, a JSON array of objects, or .gz of eithe
 standard input when no file (or "-") is given. Each file is one index, named after the file
 (events.ndjson.gz is index "events") unless --index names it. Raw kube-apiserver audit
 records are turned into ECS first (--input-format), with event.ingested set to
-stageTimestamp truncated to seconds.
+stageTimestamp truncated to seconds. An input that cannot be read is reported and skipped,
+and the others are read (exit 3); a file named twice (or by two names) is read once.
 
 The whole input is ordered by timestamp, then --tiebreaker-field, then input order, so the
 results are the ones Elasticsearch gives. Without --size every result is printed; with it,
@@ -58,7 +59,8 @@ is still read, and malformed records reported). With --follow, events are matche
 arrival order as they come, with a reordering buffer of --max-lateness.
 
 Output formats:
-  ndjson  one line per event (its _source); for sequences and samples one line per match:
+  ndjson  one line per event (its _source, compacted if it spans lines in the input); for
+          sequences and samples one line per match:
           {"join_keys":[...],"events":[...]} with null for a missing event
   es      one document shaped like Elasticsearch's _eql/search response
   table   a table for people: timestamp, category, and a few key fields
