@@ -136,19 +136,17 @@ func notifyStop(parent context.Context) (context.Context, func()) {
 	hard := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-sigs:
-			case <-done:
-				return
-			}
-			if i == 0 {
-				cancel()
-				continue
-			}
-			close(hard)
-			signal.Stop(sigs)
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
 			return
+		}
+		select {
+		case <-sigs:
+			close(hard)
+			signal.Stop(sigs) // a third signal has its default effect: the end of the process
+		case <-done:
 		}
 	}()
 	return withStopPolicy(ctx, stopPolicy{hard: hard, grace: shutdownGrace}), func() {
