@@ -226,32 +226,42 @@ func (c countingReader) Read(p []byte) (int, error) {
 }
 
 func (r *Reader) open(path string) error {
-	var in io.Reader
+	var f *os.File // the input, when it is a file (standard input may be one)
 	if path == "-" {
-		in = r.opt.Stdin
+		f, _ = r.opt.Stdin.(*os.File)
 	} else {
-		f, err := os.Open(path)
-		if err != nil {
+		var err error
+		if f, err = os.Open(path); err != nil {
 			return err
 		}
 		r.closer = f
+	}
+	var fi os.FileInfo
+	regular := false
+	if f != nil {
+		var err error
+		fi, err = f.Stat()
+		regular = err == nil && fi.Mode().IsRegular()
+	}
+	var in io.Reader = r.opt.Stdin
+	switch {
+	case f != nil && regular:
 		in = f
+	case f != nil: // a pipe, a terminal or a device: a read may wait for its writer
+		in = newInterruptible(r.ctx, f)
+	default:
+		in = newInterruptible(r.ctx, in)
 	}
 	br := bufio.NewReaderSize(countingReader{in, &r.read}, 64<<10)
 	r.src, r.r = path, br
-	r.file, r.fi, r.reopen, r.rotate, r.gz, r.regular = nil, nil, false, false, false, false
-	if f, ok := r.closer.(*os.File); ok && path != "-" {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			r.regular = true
-		}
-	}
-	// Only a regular file can grow: a pipe, a terminal or a socket at its end was closed by
-	// its writer, and following it would wait forever.
-	r.follow = r.opt.Follow && r.next == len(r.paths)-1 && isRegularFile(in)
-	if f, ok := r.closer.(*os.File); ok && r.follow {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			r.file, r.fi = f, fi
-		}
+	r.reopen, r.rotate, r.gz = false, false, false
+	// Only a regular file can be read again at an offset, and grow: a pipe, a terminal or a
+	// socket at its end was closed by its writer, and following it would wait forever.
+	r.regular = regular && path != "-"
+	r.follow = regular && r.opt.Follow && r.next == len(r.paths)-1
+	r.file, r.fi = nil, nil
+	if r.follow {
+		r.file, r.fi = f, fi
 	}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -264,16 +274,6 @@ func (r *Reader) open(path string) error {
 	r.fmt, r.arr, r.eof, r.line, r.skip = formatUnknown, arrOpen, false, 1, false
 	r.start, r.end, r.bufOff = 0, 0, 0
 	return nil
-}
-
-// isRegularFile reports whether in is an *os.File open on a regular file.
-func isRegularFile(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode().IsRegular()
 }
 
 func (r *Reader) closeInput() {

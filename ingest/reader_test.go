@@ -485,3 +485,85 @@ func TestRecordOffsets(t *testing.T) {
 		t.Errorf("fifo: offset %d, want -1", rec.Offset)
 	}
 }
+
+// TestInterruptWaitingRead checks that a cancelled context ends a Next waiting for a writer
+// that keeps its end open (standard input as an os.Pipe, as a plain io.Reader, and a named
+// pipe given as a path), after the records written so far were read.
+func TestInterruptWaitingRead(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		input func(t *testing.T) (path string, stdin io.Reader, w io.Writer)
+	}{
+		{"os.Pipe on stdin", func(t *testing.T) (string, io.Reader, io.Writer) {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { pr.Close(); pw.Close() })
+			return "-", pr, pw
+		}},
+		{"io.Pipe on stdin", func(t *testing.T) (string, io.Reader, io.Writer) {
+			pr, pw := io.Pipe()
+			t.Cleanup(func() { pw.Close() })
+			return "-", pr, pw
+		}},
+		{"named pipe", func(t *testing.T) (string, io.Reader, io.Writer) {
+			opened := make(chan *os.File, 1)
+			go func() { // opening a FIFO for writing waits for its reader
+				w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+				if err != nil {
+					t.Error(err)
+				}
+				opened <- w
+			}()
+			return fifo, nil, writerAfter(t, opened)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path, stdin, w := tc.input(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := NewReader(ctx, []string{path}, Options{Stdin: stdin})
+			defer r.Close()
+			go w.Write([]byte("{\"n\":1}\n"))
+			rec, err := r.Next()
+			if err != nil || string(rec.Doc) != `{"n":1}` {
+				t.Fatalf("Next = %q, %v; want the first record", rec.Doc, err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := r.Next(); done <- err }()
+			select { // Next waits for the writer...
+			case err := <-done:
+				t.Fatalf("Next returned %v with the writer still open", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			cancel() // ...until the context is cancelled
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Next after cancel = %v, want context.Canceled", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Next still waits for the writer after the context was cancelled")
+			}
+		})
+	}
+}
+
+// writerAfter returns a writer that writes to the file received from opened.
+func writerAfter(t *testing.T, opened <-chan *os.File) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		w := <-opened
+		t.Cleanup(func() { w.Close() })
+		return w.Write(p)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +166,39 @@ func TestFollowEndsWithAPipe(t *testing.T) {
 			}
 			r.check(t, exitOK, stdout, tc.stderr)
 		})
+	}
+}
+
+// TestDetectInterruptedPipe checks that a signal stops detect reading standard input from a
+// writer that keeps the pipe open: the run ends at once, exits 130 and says why (the events
+// in flight when the signal came may or may not have been read).
+func TestDetectInterruptedPipe(t *testing.T) {
+	var events []byte
+	for _, f := range []string{"cloud-defend-process.ndjson", "kubernetes-audit.ndjson"} {
+		data, err := os.ReadFile(example(t, "events", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, data...)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan result, 1)
+	go func() {
+		done <- runCLIContext(t, ctx, pr, "detect", "--rules", example(t, "rules"), "--now", "2026-11-27T00:00:00Z")
+	}()
+	if _, err := pw.Write(events); err != nil { // returns once the reader has taken it all
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case r := <-done:
+		const why = "tripline: interrupted before the end of the input (what was read went through)\n"
+		if r.code != exitSignaled || !strings.HasSuffix(r.stderr, why) || len(lines(r.stdout)) > 12 {
+			t.Errorf("exit %d with %d alerts, want %d, at most 12 and %q\nstderr:\n%s", r.code, len(lines(r.stdout)), exitSignaled, why, r.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("detect still waits for standard input after the signal")
 	}
 }
