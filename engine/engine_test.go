@@ -539,9 +539,20 @@ func TestJoinKeysThroughMapping(t *testing.T) {
 		{name: "sample", query: `sample by d, ip, k [any where id == 1] [any where id == 2]`, docs: docs, opts: opts,
 			want: ids(seq(1, 2)), keys: [][]string{{"1671235200000", "10.0.0.1", "12"}}},
 	})
-	if _, err := Compile(mustParse(t, `sequence by nope [any where true] [any where true]`), event.NewFields(), opts); err == nil ||
+	// An undeclared key field is dynamic, unless the mapping says "dynamic": false.
+	if _, err := Compile(mustParse(t, `sequence by nope [any where true] [any where true]`), event.NewFields(), opts); err != nil {
+		t.Errorf("undeclared key field: err = %v", err)
+	}
+	closed, err := mapping.Parse([]byte(`{"dynamic":false,"properties":{"@timestamp":{"type":"date"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(mustParse(t, `sequence by nope [any where true] [any where true]`), event.NewFields(), Options{Mapping: closed}); err == nil ||
 		!strings.Contains(err.Error(), "Unknown column [nope]") {
-		t.Errorf("unknown key field: err = %v", err)
+		t.Errorf("unknown key field with dynamic false: err = %v", err)
+	}
+	if _, err := Compile(mustParse(t, `sequence by ?nope [any where true] [any where true]`), event.NewFields(), Options{Mapping: closed}); err != nil {
+		t.Errorf("optional unknown key field with dynamic false: err = %v", err)
 	}
 }
 

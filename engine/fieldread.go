@@ -20,11 +20,12 @@ type valueReader struct {
 }
 
 // newValueReader resolves f through the mapping (nil: dynamic mapping) and registers its
-// source path in fields. A field the mapping does not know is an error unless optional.
+// source path in fields. A field the mapping does not declare and does not map
+// dynamically (dynamic false or strict) is an error unless optional.
 func newValueReader(f *eql.Field, fields *event.Fields, m *mapping.Mapping) (valueReader, error) {
 	r := valueReader{optional: f.Optional, stamp: -1}
 	mf, ok := m.Resolve(f.Name)
-	if !ok && m != nil {
+	if mode := m.DynamicAt(f.Name); !ok && (mode == mapping.DynamicFalse || mode == mapping.DynamicStrict) {
 		if f.Optional {
 			r.absent = true
 			return r, nil
@@ -49,12 +50,12 @@ func newPathReader(path string, fields *event.Fields, m *mapping.Mapping) valueR
 // convert turns one source value (or an explicit null, for null_value) into a key value;
 // ok is false when Elasticsearch would index nothing for it.
 func (r *valueReader) convert(v event.Value) (keyVal, bool) {
-	nv, ok := r.field.Normalize(v)
+	c := r.field.Concrete(v)
+	nv, ok := c.Normalize(v)
 	if !ok {
 		return keyVal{}, false
 	}
-	if r.field.Type.IsDate() ||
-		(r.field.Type == mapping.Dynamic && v.Kind == event.KindString && nv.Kind == event.KindInt) {
+	if c.Type.IsDate() {
 		return keyVal{kind: kDate, i: nv.Int}, true
 	}
 	switch nv.Kind {

@@ -561,12 +561,12 @@ func (l *strLeaf) any(ev *event.Event) bool {
 type fieldFacts struct {
 	slot         event.Slot
 	strMax       int32 // 0: no bound; -1: no fast path at all
-	dynamic      bool
+	dynamic      bool  // a string that starts with a year may be a date (fieldRef.yearCheck)
 	hasNullValue bool
 }
 
 func factsOf(f *fieldRef) fieldFacts {
-	ff := fieldFacts{slot: f.slot, strMax: -1, dynamic: f.typ == ftDynamic, hasNullValue: f.hasNullValue}
+	ff := fieldFacts{slot: f.slot, strMax: -1, dynamic: f.yearCheck, hasNullValue: f.hasNullValue}
 	if f.fastStr && f.strMax >= 0 && f.strMax <= math.MaxInt32 {
 		ff.strMax = int32(f.strMax)
 	}

@@ -131,7 +131,11 @@ func (c *compiler) operandFor(f *fieldRef, k value, eq bool, pos eql.Pos) (opera
 		// number there, which a per-event evaluation cannot do: it is taken as epoch
 		// milliseconds instead.
 		if k.k == kString || k.isNumber() {
-			o.lo, o.hi, o.isDate = dateBounds(k, dynamicDateFormats+"||epoch_millis", true)
+			format := dynamicDateFormats
+			if d := f.mf.Detect; d != nil && d.Date.Format != "" {
+				format = d.Date.Format
+			}
+			o.lo, o.hi, o.isDate = dateBounds(k, format+"||epoch_millis", true)
 		}
 	case ftKeyword:
 		o.v = strValue(k.String())

@@ -73,8 +73,8 @@ func startsWithFourDigits(s string) bool {
 //   - ip: KindString, the address in canonical form (IPv4-mapped IPv6 shown as IPv4);
 //   - date, date_nanos: KindInt epoch nanoseconds (date truncated to milliseconds;
 //     date_nanos not before 1970);
-//   - dynamic: as the type DynamicType gives v (a string as a keyword, with no length
-//     limit, unless it is a date: see dynamicKeyword).
+//   - dynamic: as the field Concrete gives v (without a mapping, a string is a keyword
+//     with no length limit, unless it is a date: see dynamicKeyword).
 //
 // A KindNull v is replaced by the field's null_value, if it has one.
 func (f Field) Normalize(v event.Value) (event.Value, bool) {
@@ -162,16 +162,11 @@ func (f Field) Normalize(v event.Value) (event.Value, bool) {
 		}
 		return event.Value{Kind: event.KindInt, Int: n}, true
 	case Dynamic:
-		t := DynamicType(v)
-		switch t {
-		case Unknown:
+		c := f.Concrete(v)
+		if c.Type == Dynamic {
 			return event.Value{}, false
-		case Text:
-			return dynamicKeyword.Normalize(v)
-		case Date:
-			return Field{Type: Date, Format: dynamicDateFormats}.Normalize(v)
 		}
-		return Field{Type: t}.Normalize(v)
+		return c.Normalize(v)
 	case Object, Alias:
 		return event.Value{}, false
 	}
