@@ -135,6 +135,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		tbl = newTableWriter(stdout, fields, qf.timestampField, qf.categoryField)
 	}
 	dec := event.NewDecoder(fields)
+	unseen := newUnseenFields(stmt, m, fields)
 
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	defer bw.Flush()
@@ -171,6 +172,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 			return nil
 		}
 		seq++
+		unseen.see(&ev)
 		ev.Source, ev.Line, ev.Seq = source, line, seq
 		ev.Index = in.index
 		if ev.Index == "" {
@@ -205,6 +207,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		werr = err
 	}
 	st := run.Stats()
+	unseen.warn(stderr, stmt)
 	if qf.stats {
 		b, _ := json.Marshal(struct {
 			Input inputStats   `json:"input"`

@@ -71,6 +71,7 @@ rule cannot run, and 3 when input was skipped.`,
 		},
 	}
 	in.register(cmd.Flags(), forQuery)
+	in.ecsByDefault(cmd.Flags()) // as detect runs the rule
 	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
@@ -133,6 +134,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	}
 	tsSlot := fields.Add(tsField)
 	dec := event.NewDecoder(fields)
+	unseen := newUnseenFields(stmt, m, fields)
 
 	var matches []matchReport
 	run := q.NewRun(engine.Batch, func(res *engine.Result) {
@@ -156,6 +158,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 			return nil
 		}
 		seq++
+		unseen.see(&ev)
 		ev.Source, ev.Line, ev.Seq = source, line, seq
 		for i := range stages {
 			s := &stages[i]
@@ -180,6 +183,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	if rerr != nil {
 		return exitWith(exitFailure, rerr)
 	}
+	unseen.warn(stderr, stmt)
 	reports := make([]*stageReport, len(stages))
 	for i := range stages {
 		reports[i] = stages[i].report
