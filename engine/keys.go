@@ -143,12 +143,26 @@ type ordinal struct {
 	seq uint64
 }
 
+// owned returns v with its string copied, so that it outlives the event it was read from.
+func (v keyVal) owned() keyVal {
+	if v.kind == kString {
+		v.s = strings.Clone(v.s)
+	}
+	return v
+}
+
+// appendOwned appends to dst the values of tuple, each owned (see keyVal.owned).
+func appendOwned(dst, tuple []keyVal) []keyVal {
+	for _, v := range tuple {
+		dst = append(dst, v.owned())
+	}
+	return dst
+}
+
 // owned returns o with its tiebreaker string copied, so that it outlives the event it was
 // read from.
 func (o ordinal) owned() ordinal {
-	if o.tb.kind == kString {
-		o.tb.s = strings.Clone(o.tb.s)
-	}
+	o.tb = o.tb.owned()
 	return o
 }
 

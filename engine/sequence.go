@@ -3,7 +3,6 @@ package engine
 import (
 	"container/heap"
 	"slices"
-	"strings"
 
 	"github.com/tripline/tripline/event"
 )
@@ -152,15 +151,11 @@ func (m *seqMatcher) getKey(enc []byte, tuple []keyVal) *keyState {
 		return ks
 	}
 	ks := &keyState{enc: string(enc)}
+	// The strings may point into an event that is not kept.
 	if len(tuple) <= len(ks.tupArr) {
-		ks.tuple = append(ks.tupArr[:0], tuple...)
+		ks.tuple = appendOwned(ks.tupArr[:0], tuple)
 	} else {
-		ks.tuple = slices.Clone(tuple)
-	}
-	for i := range ks.tuple { // the strings may point into an event that is not kept
-		if ks.tuple[i].kind == kString {
-			ks.tuple[i].s = strings.Clone(ks.tuple[i].s)
-		}
+		ks.tuple = appendOwned(make([]keyVal, 0, len(tuple)), tuple)
 	}
 	if len(m.q.pos) <= len(ks.listArr) {
 		ks.lists = ks.listArr[:len(m.q.pos)]

@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/tripline/tripline/internal/scribble"
 )
 
 // Defaults of Options.
@@ -111,8 +113,9 @@ type Reader struct {
 	skip    bool
 
 	buf        []byte
-	start, end int   // unread bytes are buf[start:end]
-	bufOff     int64 // the offset in the input of buf[0]
+	handed     []byte // the last record's Doc, scribbled over at the next call (see internal/scribble)
+	start, end int    // unread bytes are buf[start:end]
+	bufOff     int64  // the offset in the input of buf[0]
 
 	read atomic.Int64
 }
@@ -173,6 +176,13 @@ func (r *Reader) Close() error {
 // be opened or read) abandons the current input. In both cases the caller may call Next
 // again to go on.
 func (r *Reader) Next() (Record, error) {
+	scribble.Bytes(r.handed)
+	rec, err := r.nextRecord()
+	r.handed = rec.Doc
+	return rec, err
+}
+
+func (r *Reader) nextRecord() (Record, error) {
 	for {
 		if err := r.ctx.Err(); err != nil {
 			return Record{}, err
