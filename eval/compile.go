@@ -326,6 +326,8 @@ type compiler struct {
 	env  *Env
 	refs []*fieldRef // the fields read by the script being compiled
 	byNm map[string]*fieldRef
+	// inConstant: compiling where Elasticsearch requires a constant (see constant).
+	inConstant bool
 }
 
 func newCompiler(env *Env) *compiler {

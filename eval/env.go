@@ -31,10 +31,15 @@ type Env struct {
 // unresolved optional field becomes Literal.NULL), and otherwise the error "Unknown
 // column [x]" (QL Verifier on an UnresolvedAttribute).
 func (c *compiler) resolve(n *eql.Field) (f *fieldRef, isNull bool, err error) {
+	m := c.env.Mapping
+	if c.inConstant && n.Optional {
+		if _, declared := m.Resolve(n.Name); !declared {
+			return nil, true, nil
+		}
+	}
 	if f, ok := c.byNm[n.Name]; ok {
 		return f, false, nil
 	}
-	m := c.env.Mapping
 	mf, ok := m.Resolve(n.Name)
 	if mode := m.DynamicAt(n.Name); !ok && (mode == mapping.DynamicFalse || mode == mapping.DynamicStrict) {
 		if n.Optional {

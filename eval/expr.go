@@ -211,6 +211,11 @@ func (c *compiler) binary(n *eql.Binary) (*sx, error) {
 		return c.fold2(n.At, x, y, stBool, func(a, b value) (value, error) { return logic3(isAnd, a, b), nil })
 	case eql.OpEq, eql.OpNeq, eql.OpLt, eql.OpLte, eql.OpGt, eql.OpGte:
 		if x.fn != nil && y.fn != nil {
+			if k, isConst, err := c.constant(n.Y); err == nil && isConst { // ?y == null here
+				y = constX(k)
+			}
+		}
+		if x.fn != nil && y.fn != nil {
 			return nil, errorf(n.Y.Pos(), "Comparisons against fields are not (currently) supported; offender [%s] in [%s]", exprName(n.Y), opName(n.Op))
 		}
 		op := n.Op

@@ -181,6 +181,13 @@ func TestUndeclaredFields(t *testing.T) {
 		{`flag == true`, ".y."},
 		{`?nowhere == null`, "yyy"},
 		{`nowhere == null`, "yyy"},
+		// Where Elasticsearch requires a constant, an optional undeclared field is the null
+		// literal (Elasticsearch would reject the comparison of two fields otherwise).
+		{`?nowhere == ?nothere`, "yyy"},
+		{`?unique_pid == ?nothere`, "..."},
+		{`?when != ?nothere`, "y.."},
+		{`?tag in (?nothere, "x")`, "y.."},
+		{`length(?kw) == length(?nothere)`, "..."},
 	})
 	runMatchCases(t, ecs, docs, []matchCase{
 		{`tag : "x*"`, "yy."},
