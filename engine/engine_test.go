@@ -450,7 +450,10 @@ func TestJoinKeyStrings(t *testing.T) {
 		{keyVal{kind: kFloat, f: 2}, "2.0", "2.0"},
 		{keyVal{kind: kBool, i: 1}, "true", "true"},
 		{keyVal{kind: kString, s: "x"}, "x", "x"},
-		{keyVal{kind: kDate, i: 1671235200000 * 1e6}, "2022-12-17T00:00:00.000Z", "1671235200000"},
+		{keyVal{kind: kDate, i: 1671235200000}, "2022-12-17T00:00:00.000Z", "1671235200000"},
+		{keyVal{kind: kDate, i: 1671235200000, ns: 999999}, "2022-12-17T00:00:00.000Z", "1671235200000"},
+		{keyVal{kind: kDate, i: 253402300799999}, "9999-12-31T23:59:59.999Z", "253402300799999"},
+		{keyVal{kind: kDate, i: -30610224000000}, "1000-01-01T00:00:00.000Z", "-30610224000000"},
 	} {
 		if s := c.v.seqString(); s != c.seq {
 			t.Errorf("%+v seqString = %q, want %q", c.v, s, c.seq)

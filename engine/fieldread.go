@@ -55,8 +55,12 @@ func (r *valueReader) convert(v event.Value) (keyVal, bool) {
 	if !ok {
 		return keyVal{}, false
 	}
-	if c.Type.IsDate() {
+	switch c.Type {
+	case mapping.Date: // epoch milliseconds
 		return keyVal{kind: kDate, i: nv.Int}, true
+	case mapping.DateNanos: // epoch nanoseconds
+		t := event.InstantOfNanos(nv.Int)
+		return keyVal{kind: kDate, i: t.Ms, ns: t.Nanos}, true
 	}
 	switch nv.Kind {
 	case event.KindBool:
@@ -122,19 +126,29 @@ func (r *valueReader) first(ev *event.Event) (keyVal, bool) {
 	return best, found
 }
 
-// timestamp reads the event time in nanoseconds: a date field as Elasticsearch indexes it
-// (date truncated to milliseconds), any other field parsed with the default date format
-// (ISO 8601 or epoch milliseconds).
+// tsUnit is the unit, in nanoseconds, of the times timestamp reads: those of the field's
+// doc values, by which Elasticsearch orders events. A date_nanos field counts nanoseconds
+// (1970 to 2262); any other field, a date or one that is parsed as a date, milliseconds
+// (any year a long of milliseconds holds).
+func (r *valueReader) tsUnit() int64 {
+	if r.field.Type == mapping.DateNanos {
+		return 1
+	}
+	return 1e6
+}
+
+// timestamp reads the event time, in tsUnit: a date field as Elasticsearch indexes it, any
+// other field parsed with the default date format (ISO 8601 or epoch milliseconds).
 func (r *valueReader) timestamp(ev *event.Event) (int64, bool) {
 	for _, v := range ev.Values(r.slot) {
 		if r.field.Type.IsDate() {
-			if nv, ok := r.field.Normalize(v); ok {
+			if nv, ok := r.field.Normalize(v); ok { // ms for date, ns for date_nanos
 				return nv.Int, true
 			}
 			continue
 		}
-		if ns, ok := mapping.ParseDate(v, ""); ok {
-			return ns, true
+		if t, ok := mapping.ParseDate(v, ""); ok {
+			return t.Ms, true
 		}
 	}
 	return 0, false

@@ -215,8 +215,10 @@ func indexedAs(typ ftype, nv event.Value) (value, bool) {
 		return value{k: kIP, ip: a}, err == nil
 	case ftVersion:
 		return value{k: kVersion, s: nv.Str}, nv.Kind == event.KindString
-	case ftDate, ftDateNanos:
-		return value{k: kDate, i: nv.Int}, nv.Kind == event.KindInt
+	case ftDate: // epoch milliseconds (mapping.Field.Normalize)
+		return dateValue(event.Instant{Ms: nv.Int}), nv.Kind == event.KindInt
+	case ftDateNanos: // epoch nanoseconds
+		return dateValue(event.InstantOfNanos(nv.Int)), nv.Kind == event.KindInt
 	}
 	switch nv.Kind {
 	case event.KindString:

@@ -98,13 +98,13 @@ func TestDynamicMapping(t *testing.T) {
 		// No mapping: Tripline's dynamic mapping.
 		{nil, "x", str("abc"), "keyword abc"},
 		{nil, "x", long, "keyword " + long.Str},
-		{nil, "x", str("2020-01-02"), "date 1577923200000000000"},
+		{nil, "x", str("2020-01-02"), "date 1577923200000"},
 		{nil, "x", event.Value{Kind: event.KindInt, Int: 7}, "long 7"},
 		// A mapping without dynamic settings: Elasticsearch's defaults.
 		{plain, "x", str("abc"), "text+keyword/256 abc"},
 		{plain, "x", long, "text+keyword/256 -"},
-		{plain, "x", str("2020-01-02"), "date 1577923200000000000"},
-		{plain, "x", str("2020/01/02 03:04:05 +0100"), "date 1577930645000000000"},
+		{plain, "x", str("2020-01-02"), "date 1577923200000"},
+		{plain, "x", str("2020/01/02 03:04:05 +0100"), "date 1577930645000"},
 		{plain, "x", str("12"), "text+keyword/256 12"},
 		{plain, "x", event.Value{Kind: event.KindBool, Int: 1}, "boolean true"},
 		{plain, "x", event.FloatValue(1.5, "1.5"), "float float"},
@@ -114,7 +114,7 @@ func TestDynamicMapping(t *testing.T) {
 		{noDates, "x", str("12"), "long 12"},
 		{noDates, "x", str("1.5"), "float float"},
 		// dynamic_date_formats.
-		{formats, "x", str("01/02/2020"), "date 1577923200000000000"},
+		{formats, "x", str("01/02/2020"), "date 1577923200000"},
 		{formats, "x", str("2020-01-02"), "text+keyword/256 2020-01-02"},
 		// dynamic: runtime.
 		{runtime, "x", long, "keyword " + long.Str},
@@ -129,7 +129,7 @@ func TestDynamicMapping(t *testing.T) {
 		{templates, "n12", str("abc"), "text abc"},
 		{templates, "name", str("abcdefgh"), "keyword/8 abcdefgh"},
 		{templates, "name", str("abcdefghi"), "keyword/8 -"},
-		{templates, "name", str("2020-01-02"), "date 1577923200000000000"},
+		{templates, "name", str("2020-01-02"), "date 1577923200000"},
 	}
 	for _, tt := range tests {
 		if got := concrete(tt.m, tt.path, tt.v); got != tt.want {

@@ -150,3 +150,37 @@ func TestMappings(t *testing.T) {
 		},
 	})
 }
+
+// TestDatesBeyondNanos: dates outside 1677-2262 are valid timestamps of a date (or dynamic)
+// field, as in Elasticsearch; a date_nanos field holds 1970 to 2262 only.
+func TestDatesBeyondNanos(t *testing.T) {
+	dir := t.TempDir()
+	d1 := `{"@timestamp":"9999-12-31T23:59:59.999Z","event":{"category":"process"},"n":1}`
+	d2 := `{"@timestamp":"1000-01-01","event":{"category":"process"},"n":2}`
+	d3 := `{"@timestamp":"2026-01-01T00:00:00Z","event":{"category":"process"},"n":3}`
+	events := writeFile(t, dir, "dates.ndjson", d1+"\n"+d2+"\n"+d3+"\n")
+	nanos := writeFile(t, dir, "nanos.json", `{"properties":{"@timestamp":{"type":"date_nanos"}}}`)
+	runCLICases(t, []cliCase{
+		{
+			name:   "dynamic mapping",
+			args:   []string{"query", `process where true`, events},
+			stdout: d2 + "\n" + d3 + "\n" + d1 + "\n",
+			stderr: "3 records read, 0 skipped, 3 results; pending state at the end 0, peak 3\n",
+		},
+		{
+			name:   "ECS mapping, date comparison beyond 2262",
+			args:   []string{"query", "--mapping", "ecs", `sequence [process where @timestamp < "1677-01-01"] [process where @timestamp >= "9999-12-31"]`, events},
+			stdout: `{"join_keys":[],"events":[` + d2 + `,` + d1 + `]}` + "\n",
+			stderr: "3 records read, 0 skipped, 1 result; pending state at the end 0, peak 2\n",
+		},
+		{
+			name:   "date_nanos",
+			args:   []string{"query", "--mapping", nanos, `process where true`, events},
+			code:   exitSkipped,
+			stdout: d3 + "\n",
+			stderr: events + ":1: no valid timestamp in field @timestamp (skipped)\n" +
+				events + ":2: no valid timestamp in field @timestamp (skipped)\n" +
+				"3 records read, 2 skipped, 1 result (skipped: 0 malformed, 2 without a valid timestamp, 0 later than --max-lateness); pending state at the end 0, peak 1\n",
+		},
+	})
+}
