@@ -186,6 +186,12 @@ func (f *fieldRef) convert(v event.Value) (value, bool) {
 		return longValue(v.Int), true
 	case v.Kind == event.KindBool && f.fastBool:
 		return boolValue(v.Int != 0), true
+	case v.Kind == event.KindString && f.typ == ftIP: // Normalize's canonical text, unwritten
+		a, err := netip.ParseAddr(v.Str)
+		if err != nil || a.Zone() != "" {
+			return nullValue, false
+		}
+		return value{k: kIP, ip: a.Unmap()}, true
 	}
 	if f.typ == ftDynamic {
 		c := f.mf.Concrete(v)
