@@ -44,6 +44,19 @@ func decodeRuleFast(data string, sc *tomlScratch) (r *Rule, ok bool) {
 	if !v.tab.decodeRule(r) {
 		return nil, false
 	}
+	var md tomlMetadata
+	if v, found := p.root.get("metadata"); found && v.kind == kTable {
+		str := func(k string) string {
+			if x, ok := v.tab.get(k); ok && x.kind == kString {
+				return x.s
+			}
+			return ""
+		}
+		md = tomlMetadata{creationDate: str("creation_date"), updatedDate: str("updated_date"), maturity: str("maturity")}
+	}
+	if md.apply(r) != nil {
+		return nil, false // the full decoder reports it
+	}
 	return r, true
 }
 
@@ -737,10 +750,12 @@ var (
 		"risk_score", "severity", "tags", "threat", "timestamp_override", "timestamp_field",
 		"event_category_override", "tiebreaker_field", "building_block_type", "max_signals", "from",
 		"to", "interval", "enabled", "author", "license", "references", "false_positives", "note",
-		"setup", "version", "filters", "exceptions_list", "alert_suppression", "source"}
-	threatKeys    = []string{"framework", "tactic", "technique"}
-	techniqueKeys = []string{"id", "name", "reference", "subtechnique"}
-	threatRefKeys = []string{"id", "name", "reference"}
+		"setup", "version", "timeline_id", "timeline_title", "investigation_fields", "related_integrations",
+		"required_fields", "filters", "exceptions_list", "alert_suppression", "source"}
+	investigationKeys = []string{"field_names"}
+	threatKeys        = []string{"framework", "tactic", "technique"}
+	techniqueKeys     = []string{"id", "name", "reference", "subtechnique"}
+	threatRefKeys     = []string{"id", "name", "reference"}
 )
 
 // foldsTo reports whether k equals one of names without regard to case.
@@ -819,6 +834,14 @@ func (t *ttable) decodeRule(r *Rule) bool {
 			ok = v.str(&r.Setup)
 		case "version":
 			ok = v.int(&r.Version)
+		case "timeline_id":
+			ok = v.str(&r.TimelineID)
+		case "timeline_title":
+			ok = v.str(&r.TimelineTitle)
+		case "investigation_fields":
+			ok = v.kind == kTable && v.tab.decodeInvestigation(&r.InvestigationFields)
+		case "related_integrations", "required_fields":
+			ok = false // not in detection-rules files: left to the full decoder
 		case "filters":
 			ok = v.anys(&r.Filters)
 		case "exceptions_list":
@@ -980,6 +1003,25 @@ func (v tval) techniques(dst *[]Technique) bool {
 		}
 	}
 	*dst = out
+	return true
+}
+
+// decodeInvestigation decodes the [rule.investigation_fields] table.
+func (t *ttable) decodeInvestigation(dst **InvestigationFields) bool {
+	f := &InvestigationFields{}
+	for _, kv := range t.kv {
+		var ok bool
+		switch kv.k {
+		case "field_names":
+			ok = kv.v.strs(&f.FieldNames)
+		default:
+			ok = !foldsTo(kv.k, investigationKeys)
+		}
+		if !ok {
+			return false
+		}
+	}
+	*dst = f
 	return true
 }
 

@@ -197,9 +197,19 @@ func (s *Set) add(r *Rule, seen map[string]Source) {
 	s.Rules = append(s.Rules, r)
 }
 
-// tomlFile is the layout of a detection-rules TOML file; [metadata] and [transform] are not used.
+// tomlFile is the layout of a detection-rules TOML file; of [metadata] only the keys
+// tomlMetadata names are used, [transform] not at all.
 type tomlFile struct {
-	Rule *Rule `toml:"rule"`
+	Rule     *Rule `toml:"rule"`
+	Metadata any   `toml:"metadata"`
+}
+
+// metadataOf reads the [metadata] keys rules use from the table as BurntSushi/toml decodes it
+// (values that are not strings are passed over, as the fast path does).
+func metadataOf(v any) tomlMetadata {
+	m, _ := v.(map[string]any)
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	return tomlMetadata{creationDate: str("creation_date"), updatedDate: str("updated_date"), maturity: str("maturity")}
 }
 
 // LoadTOMLFile reads one detection-rules TOML file.
@@ -263,6 +273,9 @@ func decodeRuleTOML(data, path string) (*Rule, error) {
 			return nil, &FileError{Source{Path: path, Line: perr.Position.Line},
 				fmt.Errorf("column %d: %s", perr.Position.Col, perr.Message)}
 		}
+		return nil, &FileError{Source{Path: path}, err}
+	}
+	if err := metadataOf(f.Metadata).apply(f.Rule); err != nil {
 		return nil, &FileError{Source{Path: path}, err}
 	}
 	return f.Rule, nil

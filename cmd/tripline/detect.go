@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
 	"sync"
@@ -24,6 +25,7 @@ type detectFlags struct {
 	outputs             []string
 	now                 string
 	space               string
+	kibanaURL           string
 	ignoreIndexPatterns bool
 	statsJSON           bool
 	workers             int
@@ -36,6 +38,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "where alerts go (repeatable): - (stdout, the default), FILE, file:FILE?max-size=100MB, webhook:URL, es:URL/INDEX")
 	fs.StringVar(&f.now, "now", "", "alert creation time (RFC 3339) written as @timestamp, for reproducible output (default: the current time)")
 	fs.StringVar(&f.space, "space", "default", "Kibana space id; like Kibana, it is part of every alert's id")
+	fs.StringVar(&f.kibanaURL, "kibana-url", "", "the URL Kibana is reached at (its server.publicBaseUrl), such as https://kibana.example.com:5601: every alert then links to itself in kibana.alert.url")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read, none when matching in arrival order (--follow, serve); 1: none. Results are the same whatever the number")
@@ -64,6 +67,9 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 			return nil, nil, exitWith(exitUsage, fmt.Errorf("--spill-dir %s: not a directory", df.spillDir))
 		}
 	}
+	if err := checkKibanaURL(df.kibanaURL); err != nil {
+		return nil, nil, exitWith(exitUsage, err)
+	}
 	if df.workers < 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("--workers %d: want 0 (the default) or more", df.workers))
 	}
@@ -85,6 +91,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		Streaming:           streaming,
 		Now:                 now,
 		Space:               df.space,
+		KibanaURL:           df.kibanaURL,
 		Index:               in.index,
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
@@ -102,6 +109,20 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%d skipped: see 'tripline rules list')", len(set.Skipped)+len(d.Summary().RulesSkipped)))
 	}
 	return d, set, nil
+}
+
+// checkKibanaURL checks --kibana-url as Kibana checks server.publicBaseUrl: an http or
+// https URL with a host, and no query, fragment or user.
+func checkKibanaURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("--kibana-url %q: want the URL Kibana is reached at, such as https://kibana.example.com:5601 (http or https, a host, an optional path, no query or fragment)", s)
+	}
+	return nil
 }
 
 // replayFiles returns a detect.Options.Replay that reads the input files again, with the
