@@ -98,7 +98,7 @@ func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, e
 	case *eql.Sequence:
 		q.kind = kindSequence
 		if s.MaxSpan != nil {
-			q.maxspan = int64(s.MaxSpan.Std() / time.Nanosecond)
+			q.maxspan = int64(s.MaxSpan.Std() / time.Nanosecond) // in tsUnit below
 		}
 		for i, st := range s.Stages {
 			if err := addTerm(st.Query, joinKeys(s.By, st), st.Missing); err != nil {

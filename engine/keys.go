@@ -136,7 +136,7 @@ func compareTuples(a, b []keyVal) int {
 // ordinal is an event's place in Elasticsearch's order: timestamp, then the tiebreaker
 // (missing last), then input order.
 type ordinal struct {
-	ts  int64 // nanoseconds
+	ts  int64 // in the timestamp's unit (valueReader.tsUnit)
 	tb  keyVal
 	seq uint64
 }
