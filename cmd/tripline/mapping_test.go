@@ -184,3 +184,32 @@ func TestDatesBeyondNanos(t *testing.T) {
 		},
 	})
 }
+
+// TestServeStrictMapping: serve reports and skips the documents a strict mapping rejects.
+func TestServeStrictMapping(t *testing.T) {
+	dir := t.TempDir()
+	strict := writeFile(t, dir, "strict.json", `{"dynamic":"strict","properties":{"@timestamp":{"type":"date"},
+	  "event":{"properties":{"category":{"type":"keyword"}}},"destination":{"properties":{"ip":{"type":"ip"}}},
+	  "process":{"properties":{"pid":{"type":"long"},"name":{"type":"keyword"}}}}}`)
+	rules := writeFile(t, dir, "r.toml", ipRule)
+	url, stop, stdout, stderr := startServe(t, "--rules", rules, "--mapping", strict, "--now", fixedNow)
+	body := `{"index":{"_index":"logs-x"}}` + "\n" + mapEv1 + "\n" + `{"index":{"_index":"logs-x"}}` + "\n" +
+		strings.Replace(mapEv1, `,"unique_pid":7`, "", 1) + "\n"
+	if code, resp := httpDo(t, "POST", url+"/_bulk", "application/x-ndjson", body); code != 200 {
+		t.Fatalf("POST /_bulk: %d %s", code, resp)
+	}
+	if code := stop(); code != exitOK {
+		t.Errorf("exit %d, want %d (serve exits 0 on SIGTERM)", code, exitOK)
+	}
+	for _, want := range []string{
+		"bulk:logs-x:2: mapping set to strict, dynamic introduction of [unique_pid] within [_doc] is not allowed (skipped)\n",
+		"events: 2 read, 1 malformed (skipped), 0 unused (no timestamp or too late), 0 without index\n",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr:\n%s\nwant a line %q", stderr, want)
+		}
+	}
+	if n := strings.Count(stdout.String(), `"kibana.alert.rule.name":"IPv6 CIDR"`); n != 1 {
+		t.Errorf("%d alerts, want 1 (for the document without unique_pid):\n%s", n, stdout)
+	}
+}
