@@ -50,9 +50,11 @@ func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Source, e
 // Options tune a Reader. The zero value is ready to use.
 type Options struct {
 	// Follow keeps reading the last input after its end, as it grows, until the
-	// context is cancelled. Like tail -F, a followed file that is truncated is read
-	// again from its start, and one that is replaced at its path (rotated) is read to
-	// its end, then the new file from its start; line numbers restart at 1.
+	// context is cancelled, when it is a regular file (standard input too, when it is
+	// one); a pipe or a terminal ends at its end, when its writer closes it. Like tail -F,
+	// a followed file that is truncated is read again from its start, and one that is
+	// replaced at its path (rotated) is read to its end, then the new file from its start;
+	// line numbers restart at 1.
 	Follow bool
 	// Poll is how often a followed input is checked for new data (DefaultPoll if 0).
 	Poll time.Duration
@@ -236,13 +238,16 @@ func (r *Reader) open(path string) error {
 		in = f
 	}
 	br := bufio.NewReaderSize(countingReader{in, &r.read}, 64<<10)
-	r.src, r.r, r.follow = path, br, r.opt.Follow && r.next == len(r.paths)-1
+	r.src, r.r = path, br
 	r.file, r.fi, r.reopen, r.rotate, r.gz, r.regular = nil, nil, false, false, false, false
 	if f, ok := r.closer.(*os.File); ok && path != "-" {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			r.regular = true
 		}
 	}
+	// Only a regular file can grow: a pipe, a terminal or a socket at its end was closed by
+	// its writer, and following it would wait forever.
+	r.follow = r.opt.Follow && r.next == len(r.paths)-1 && isRegularFile(in)
 	if f, ok := r.closer.(*os.File); ok && r.follow {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			r.file, r.fi = f, fi
@@ -259,6 +264,16 @@ func (r *Reader) open(path string) error {
 	r.fmt, r.arr, r.eof, r.line, r.skip = formatUnknown, arrOpen, false, 1, false
 	r.start, r.end, r.bufOff = 0, 0, 0
 	return nil
+}
+
+// isRegularFile reports whether in is an *os.File open on a regular file.
+func isRegularFile(in io.Reader) bool {
+	f, ok := in.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
 }
 
 func (r *Reader) closeInput() {

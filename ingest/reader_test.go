@@ -226,6 +226,32 @@ func TestFollow(t *testing.T) {
 	}
 }
 
+// TestFollowPipeEnds checks that Follow does not wait at the end of a pipe, as it does at
+// the end of a regular file: the writer closed it, nothing more can come.
+func TestFollowPipeEnds(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		pw.WriteString("{\"n\":1}\n{\"n\":2}\n")
+		pw.Close()
+	}()
+	r := NewReader(context.Background(), []string{"-"}, Options{Follow: true, Poll: 5 * time.Millisecond, Stdin: pr})
+	defer r.Close()
+	done := make(chan []item, 1)
+	go func() { done <- readAll(t, r) }()
+	select {
+	case got := <-done:
+		if want := []item{{`{"n":1}`, 1, ""}, {`{"n":2}`, 2, ""}}; !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next did not return io.EOF at the end of the pipe")
+	}
+}
+
 func TestFollowTruncateAndRotate(t *testing.T) {
 	tests := []struct {
 		name   string

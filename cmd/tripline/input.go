@@ -43,9 +43,10 @@ type loadedMapping struct{ m *mapping.Mapping }
 type inputUse uint8
 
 const (
-	forQuery  inputUse = iota // files or stdin, one index per file
-	forDetect                 // files or stdin, index routing to rules
-	forServe                  // HTTP requests: always streaming, the request names the index
+	forQuery     inputUse = iota // files or stdin, one index per file
+	forDetect                    // files or stdin, index routing to rules
+	forServe                     // HTTP requests: always streaming, the request names the index
+	forRulesTest                 // files or stdin, every event offered to the rule: no index
 )
 
 func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
@@ -66,7 +67,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 	case forDetect:
 		fs.StringVar(&f.index, "index", "", "index name of every event, matched against the rules' index patterns (default: the document's _index, else data_stream.type-dataset-namespace, else none: offered to every rule)")
 	}
-	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted")
+	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted; a pipe or standard input that is not a file ends the run at its end")
 	fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "with --follow: how late an event may arrive and still be put in timestamp order")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal and every input is a file), always or never")
 }
@@ -180,6 +181,9 @@ type inputStats struct {
 	Malformed  int64 `json:"malformed"`
 	Normalized int64 `json:"k8s_audit_normalized"`
 	Bytes      int64 `json:"bytes"`
+	// InputsSkipped counts the inputs that could not be read (or not to their end), and
+	// the directories without event files.
+	InputsSkipped int64 `json:"inputs_skipped"`
 }
 
 // docFunc receives one JSON document with where it came from: its source and line, and its
@@ -187,16 +191,14 @@ type inputStats struct {
 // during the call only.
 type docFunc func(doc []byte, source string, line int, offset int64) error
 
-// readDocs reads every input (files, "-" for standard input; none means standard input),
-// normalises raw Kubernetes audit records when asked, and calls fn for each document. A
-// malformed record is reported on stderr as FILE:LINE: reason and skipped. It returns when
-// the input ends (or, with --follow, when ctx is cancelled).
-func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reader, stderr io.Writer, fn docFunc) (inputStats, error) {
-	var st inputStats
-	paths, err := expandPaths(paths)
-	if err != nil {
-		return st, err
-	}
+// readDocs reads every input of ins, normalises raw Kubernetes audit records when asked,
+// and calls fn for each document. A malformed record is reported on stderr as FILE:LINE:
+// reason and skipped; an input that cannot be opened or read is reported and skipped, and
+// the others are read. It returns when the input ends (or, with --follow, when ctx is
+// cancelled).
+func readDocs(ctx context.Context, ins inputs, f *inputFlags, stdin io.Reader, stderr io.Writer, fn docFunc) (inputStats, error) {
+	st := inputStats{InputsSkipped: ins.skipped}
+	paths := ins.paths
 	r := ingest.NewReader(ctx, paths, ingest.Options{Follow: f.follow, Stdin: stdin,
 		Notice: func(msg string) { fmt.Fprintf(stderr, "tripline: %s\n", msg) }})
 	defer r.Close()
@@ -218,10 +220,16 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 				fmt.Fprintf(stderr, "%v (skipped)\n", le)
 				continue
 			}
-			if ctx.Err() != nil && f.follow {
-				break
+			if ctx.Err() != nil {
+				if f.follow {
+					break
+				}
+				return st, err
 			}
-			return st, err
+			// The input could not be opened or read: the reader goes on with the next.
+			st.InputsSkipped++
+			fmt.Fprintf(stderr, "tripline: %s (skipped)\n", describePathError(err))
+			continue
 		}
 		st.Records++
 		prog.tick(st.Records)
@@ -259,43 +267,109 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 // eventFileExts are the file names a directory argument contributes, in lexical order.
 var eventFileExts = []string{".ndjson", ".jsonl", ".json", ".log", ".gz"}
 
-// expandPaths replaces each directory by the event files below it (recursively, in lexical
-// order); no path at all means standard input.
-func expandPaths(paths []string) ([]string, error) {
+// inputs are the inputs of a run: paths ("-" for standard input) once directories are
+// expanded, and how many of the paths given were skipped.
+type inputs struct {
+	paths   []string
+	skipped int64
+}
+
+// expandInputs replaces each directory by the event files below it (recursively, in lexical
+// order); no path at all means standard input. A path that cannot be read and a directory
+// without event files are reported on stderr and skipped. A file given twice, by the same
+// name or by another (a link, a directory that holds it), is read once, where it comes
+// first, with a warning: its events would otherwise be seen twice and give every alert
+// twice.
+func expandInputs(paths []string, stderr io.Writer) inputs {
 	if len(paths) == 0 {
-		return []string{"-"}, nil
+		return inputs{paths: []string{"-"}}
 	}
-	var out []string
+	var (
+		ins    inputs
+		stdin  bool
+		seen   []os.FileInfo // of ins.paths but "-", in the same order
+		named  []string
+		warned []bool // a file given more than twice is warned about once
+	)
+	add := func(p string, fi os.FileInfo) {
+		for i, prev := range seen {
+			if os.SameFile(prev, fi) {
+				if warned[i] {
+					return
+				}
+				warned[i] = true
+				if named[i] == p {
+					fmt.Fprintf(stderr, "tripline: %s: given twice; read once\n", p)
+				} else {
+					fmt.Fprintf(stderr, "tripline: %s: the same file as %s; read once\n", p, named[i])
+				}
+				return
+			}
+		}
+		seen, named, warned = append(seen, fi), append(named, p), append(warned, false)
+		ins.paths = append(ins.paths, p)
+	}
+	skip := func(err error) {
+		ins.skipped++
+		fmt.Fprintf(stderr, "tripline: %s (skipped)\n", describePathError(err))
+	}
 	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if p == "-" || err != nil || !fi.IsDir() {
-			out = append(out, p) // the reader reports a missing file
+		if p == "-" {
+			if stdin {
+				fmt.Fprintf(stderr, "tripline: -: standard input given twice; read once\n")
+				continue
+			}
+			stdin = true
+			ins.paths = append(ins.paths, p)
 			continue
 		}
-		n := len(out)
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		fi, err := os.Stat(p)
+		if err != nil {
+			skip(err)
+			continue
+		}
+		if !fi.IsDir() {
+			add(p, fi)
+			continue
+		}
+		found, unreadable := false, false
+		filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
-			}
-			if !slices.Contains(eventFileExts, filepath.Ext(path)) {
+				skip(err)
+				unreadable = unreadable || path == p
+				if d != nil && d.IsDir() && path != p {
+					return fs.SkipDir
+				}
 				return nil
 			}
-			regular := d.Type().IsRegular()
-			if d.Type()&fs.ModeSymlink != 0 { // a link to an event file counts as one
-				fi, err := os.Stat(path)
-				regular = err == nil && fi.Mode().IsRegular()
+			if d.IsDir() || !slices.Contains(eventFileExts, filepath.Ext(path)) {
+				return nil
 			}
-			if regular {
-				out = append(out, path)
+			fi, err := os.Stat(path) // a link to an event file counts as one
+			if err != nil {
+				skip(err)
+				return nil
+			}
+			if fi.Mode().IsRegular() {
+				found = true
+				add(path, fi)
 			}
 			return nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		if len(out) == n {
-			return nil, fmt.Errorf("%s: no event files (%s) in this directory", p, strings.Join(eventFileExts, ", "))
+		if !found && !unreadable {
+			skip(fmt.Errorf("%s: no event files (%s) in this directory", p, strings.Join(eventFileExts, ", ")))
 		}
 	}
-	return out, nil
+	return ins
+}
+
+// describePathError words an error about a file as "PATH: reason", without the operation
+// that failed ("open PATH: no such file or directory" becomes "PATH: no such file or
+// directory").
+func describePathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Path + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }

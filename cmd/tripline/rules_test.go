@@ -98,7 +98,18 @@ func TestRulesValidateText(t *testing.T) {
 			name:   "missing path",
 			args:   []string{"rules", "validate", filepath.Join(broken, "nope")},
 			code:   exitFailure,
-			stdout: "error        " + filepath.Join(broken, "nope") + ": stat " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 EQL rules ok, 1 with errors, 0 not EQL (1 file read)\n",
+			stdout: "error        " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 EQL rules ok, 0 with errors, 0 not EQL (0 files read, 1 unreadable)\n",
+		},
+		{
+			name: "missing path next to good files",
+			args: []string{"rules", "validate", filepath.Join(ex, "nope.toml"), ex},
+			code: exitFailure,
+			stdout: "ok           " + filepath.Join(ex, "direct_interactive_kubernetes_api_request_by_unusual_utilities.toml") + "\n" +
+				"ok           " + filepath.Join(ex, "discovery_command_burst_in_container.toml") + "\n" +
+				"ok           " + filepath.Join(ex, "interactive_shell_in_kubernetes_container.toml") + "\n" +
+				"error        " + filepath.Join(ex, "nope.toml") + ": no such file or directory\n" + // in path order
+				"ok           " + filepath.Join(ex, "service_account_token_read_then_secret_access.toml") + "\n" +
+				"\n4 EQL rules ok, 0 with errors, 0 not EQL (4 files read, 1 unreadable)\n",
 		},
 		{
 			name:   "no path",
