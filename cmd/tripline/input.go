@@ -28,7 +28,16 @@ type inputFlags struct {
 	maxLateness time.Duration
 	maxPending  int
 	progress    string
+	// defaultECS: without --mapping, the built-in ECS mapping applies (detect, serve,
+	// rules test); query keeps dynamic mapping.
+	defaultECS bool
+	// loaded is the mapping loadMapping returned, shared by copies of the flags (a
+	// replay of the input rejects what the first reading rejected).
+	loaded *loadedMapping
 }
+
+// loadedMapping holds the mapping of a run once loaded.
+type loadedMapping struct{ m *mapping.Mapping }
 
 // inputUse says which command registers the input flags: their meaning differs a little.
 type inputUse uint8
@@ -42,7 +51,11 @@ const (
 
 func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records (Event, EventList, AKS or GKE envelopes) into ECS documents and leaves other documents alone; k8s-audit reports and skips whatever is not an audit record")
-	fs.StringArrayVar(&f.mappings, "mapping", nil, "Elasticsearch mapping file giving field types, {\"properties\":...} or {\"mappings\":{...}} (repeatable; merged)")
+	f.loaded = &loadedMapping{}
+	fs.StringArrayVar(&f.mappings, "mapping", nil, mappingUsage)
+	if use != forQuery {
+		f.ecsByDefault(fs)
+	}
 	fs.IntVar(&f.maxPending, "max-pending", 0, "most partial sequences a sequence without maxspan keeps, per query (0: 1,000,000)")
 	switch use {
 	case forServe:
@@ -57,6 +70,14 @@ func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted; a pipe or standard input that is not a file ends the run at its end")
 	fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "with --follow: how late an event may arrive and still be put in timestamp order")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal and every input is a file), always or never")
+}
+
+const mappingUsage = "field types: an Elasticsearch mapping file ({\"properties\":...}, {\"mappings\":{...}} or GET _mapping's answer), ecs (the built-in ECS mapping) or none (dynamic mapping only); repeatable, merged"
+
+// ecsByDefault makes the built-in ECS mapping the default of --mapping.
+func (f *inputFlags) ecsByDefault(fs *pflag.FlagSet) {
+	f.defaultECS = true
+	fs.Lookup("mapping").Usage = mappingUsage + " (default ecs)"
 }
 
 func (f *inputFlags) validate() error {
@@ -76,24 +97,59 @@ func (f *inputFlags) validate() error {
 	return nil
 }
 
-// loadMapping reads and merges the --mapping files; nil when there are none.
+// loadMapping reads and merges the --mapping arguments: files, "ecs" for the built-in
+// ECS mapping, "none" for no mapping (alone). Without --mapping it is the built-in ECS
+// mapping for the commands whose default that is, else nil (dynamic mapping).
 func (f *inputFlags) loadMapping() (*mapping.Mapping, error) {
+	m, err := f.readMappings()
+	if err == nil && f.loaded != nil {
+		f.loaded.m = m
+	}
+	return m, err
+}
+
+func (f *inputFlags) readMappings() (*mapping.Mapping, error) {
+	if len(f.mappings) == 0 {
+		if f.defaultECS {
+			return mapping.ECS(), nil
+		}
+		return nil, nil
+	}
 	var ms []*mapping.Mapping
-	for _, path := range f.mappings {
-		data, err := os.ReadFile(path)
+	for _, arg := range f.mappings {
+		switch arg {
+		case "none":
+			if len(f.mappings) > 1 {
+				return nil, errors.New("--mapping none cannot be combined with other mappings")
+			}
+			return nil, nil
+		case "ecs":
+			ms = append(ms, mapping.ECS())
+			continue
+		}
+		data, err := os.ReadFile(arg)
 		if err != nil {
 			return nil, err
 		}
 		mm, err := mapping.Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", arg, err)
 		}
 		ms = append(ms, mm)
 	}
-	if len(ms) == 0 {
-		return nil, nil
+	if len(ms) == 1 {
+		return ms[0], nil
 	}
 	return mapping.Merge(ms...)
+}
+
+// rejects returns the check of documents a strict mapping rejects at index time, or nil
+// when the run's mapping (once loaded) rejects none.
+func (f *inputFlags) rejects() func(doc []byte) error {
+	if f.loaded == nil || !f.loaded.m.Strict() {
+		return nil
+	}
+	return f.loaded.m.Check
 }
 
 // newAuditNormalizer returns the normaliser of raw Kubernetes audit records the commands
@@ -150,6 +206,7 @@ func readDocs(ctx context.Context, ins inputs, f *inputFlags, stdin io.Reader, s
 	defer prog.done()
 	auditNorm := newAuditNormalizer()
 	var norm [][]byte
+	reject := f.rejects()
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -191,6 +248,13 @@ func readDocs(ctx context.Context, ins inputs, f *inputFlags, stdin io.Reader, s
 			offset = -1
 		}
 		for _, doc := range norm {
+			if reject != nil {
+				if err := reject(doc); err != nil {
+					st.Malformed++
+					fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", rec.Source, rec.Line, err)
+					continue
+				}
+			}
 			if err := fn(doc, rec.Source, rec.Line, offset); err != nil {
 				return st, err
 			}

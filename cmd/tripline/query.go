@@ -143,6 +143,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		tbl = newTableWriter(stdout, fields, qf.timestampField, qf.categoryField)
 	}
 	dec := event.NewDecoder(fields)
+	unseen := newUnseenFields(stmt, m, fields)
 
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	defer bw.Flush()
@@ -180,6 +181,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 			return nil
 		}
 		seq++
+		unseen.see(&ev)
 		ev.Source, ev.Line, ev.Seq = source, line, seq
 		ev.Index = in.index
 		if ev.Index == "" {
@@ -217,6 +219,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		werr = err
 	}
 	st := run.Stats()
+	unseen.warn(stderr, stmt)
 	if qf.stats {
 		b, _ := json.Marshal(struct {
 			Input inputStats   `json:"input"`

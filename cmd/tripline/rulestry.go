@@ -70,7 +70,7 @@ rule cannot run, and 3 when input was skipped.`,
 			return runRulesTest(cmd, args[0], args[1:], &in, format)
 		},
 	}
-	in.register(cmd.Flags(), forRulesTest)
+	in.register(cmd.Flags(), forRulesTest) // --mapping ecs by default, as detect runs the rule
 	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
@@ -133,6 +133,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	}
 	tsSlot := fields.Add(tsField)
 	dec := event.NewDecoder(fields)
+	unseen := newUnseenFields(stmt, m, fields)
 
 	var matches []matchReport
 	run := q.NewRun(engine.Batch, func(res *engine.Result) {
@@ -156,6 +157,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 			return nil
 		}
 		seq++
+		unseen.see(&ev)
 		ev.Source, ev.Line, ev.Seq = source, line, seq
 		for i := range stages {
 			s := &stages[i]
@@ -186,6 +188,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	if rerr != nil {
 		return exitWith(exitFailure, rerr)
 	}
+	unseen.warn(stderr, stmt)
 	reports := make([]*stageReport, len(stages))
 	for i := range stages {
 		reports[i] = stages[i].report

@@ -146,7 +146,8 @@ Exit codes:
 			}
 			// Events are processed under the server's lifetime, not the request's: a client
 			// that goes away must not cancel alert writes that belong to other events.
-			h := &serveHandler{ctx: context.WithoutCancel(ctx), d: d, in: &in, stderr: stderr, norm: newAuditNormalizer()}
+			h := &serveHandler{ctx: context.WithoutCancel(ctx), d: d, in: &in, stderr: stderr, norm: newAuditNormalizer(),
+				reject: in.rejects()}
 			if err := metrics.NewGaugeFunc("tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).", func() float64 {
 				h.mu.Lock()
 				defer h.mu.Unlock()
@@ -231,6 +232,7 @@ type serveHandler struct {
 	in         *inputFlags
 	stderr     io.Writer
 	norm       *k8saudit.Normalizer
+	reject     func([]byte) error // a strict mapping's check (inputFlags.rejects), or nil
 	seq        uint64
 	records    int64
 	malformed  int64
@@ -261,6 +263,15 @@ func (h *serveHandler) Accept(_ context.Context, docs []server.Doc) error {
 			src.ID = "" // the items of an EventList cannot share one _id
 		}
 		for _, d := range h.docs {
+			if h.reject != nil {
+				// Elasticsearch would answer the item with a strict_dynamic_mapping_exception;
+				// here the event is reported and skipped, like a malformed one.
+				if err := h.reject(d); err != nil {
+					h.malformed++
+					fmt.Fprintf(h.stderr, "%s:%d: %v (skipped)\n", src.Name, src.Line, err)
+					continue
+				}
+			}
 			h.seq++
 			src.Seq = h.seq
 			if err := h.d.Process(h.ctx, d, src); err != nil {
