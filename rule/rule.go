@@ -282,24 +282,21 @@ func metadataDate(key, v string) (string, error) {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z"), nil
 }
 
-// tomlMetadata is what rules take from a TOML file's [metadata] table.
-type tomlMetadata struct {
-	creationDate, updatedDate, maturity string
-}
-
-// apply sets the rule fields the metadata gives: CreatedAt, UpdatedAt and Immutable.
-func (md tomlMetadata) apply(r *Rule) error {
-	var err error
-	if md.creationDate != "" {
-		if r.CreatedAt, err = metadataDate("creation_date", md.creationDate); err != nil {
+// applyMetadata sets the rule fields a TOML file's [metadata] table gives: CreatedAt and
+// UpdatedAt from creation_date and updated_date, Immutable from maturity. Values that are not
+// strings are passed over.
+func (r *Rule) applyMetadata(md map[string]any) (err error) {
+	str := func(k string) string { s, _ := md[k].(string); return s }
+	if v := str("creation_date"); v != "" {
+		if r.CreatedAt, err = metadataDate("creation_date", v); err != nil {
 			return err
 		}
 	}
-	if md.updatedDate != "" {
-		if r.UpdatedAt, err = metadataDate("updated_date", md.updatedDate); err != nil {
+	if v := str("updated_date"); v != "" {
+		if r.UpdatedAt, err = metadataDate("updated_date", v); err != nil {
 			return err
 		}
 	}
-	r.Immutable = md.maturity == "production"
+	r.Immutable = str("maturity") == "production"
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -115,8 +116,7 @@ func TestCorpusAlertFields(t *testing.T) {
 	}
 }
 
-// TestTOMLMetadata checks how [metadata] and the newer [rule] fields are read, through the
-// fast path and the full decoder alike.
+// TestTOMLMetadata checks how [metadata] and the newer [rule] fields are read.
 func TestTOMLMetadata(t *testing.T) {
 	const rule = "[rule]\nrule_id = \"x\"\nname = \"n\"\ntype = \"eql\"\nseverity = \"low\"\n"
 	for _, tc := range []struct {
@@ -137,6 +137,10 @@ func TestTOMLMetadata(t *testing.T) {
 			`immutable=false created="" updated="" timeline=t1/T investigation=[host.name user.name]`},
 		{"related integrations and required fields", rule + "[[rule.related_integrations]]\npackage = \"endpoint\"\nversion = \"^8.2.0\"\n[[rule.required_fields]]\nname = \"process.name\"\ntype = \"keyword\"\necs = true\n",
 			`immutable=false created="" updated="" related=[{endpoint ^8.2.0 }] required=[{process.name keyword true}]`},
+		{"fields only a Kibana export or [metadata] sets are not read from [rule]", "[metadata]\nmaturity = \"development\"\n" + rule +
+			"immutable = true\nImmutable = true\ncreated_at = \"2020-01-01T00:00:00Z\"\nrule_source = {type = \"external\"}\nsource = \"elsewhere\"\n",
+			`immutable=false created="" updated=""`},
+		{"byte order mark", "\ufeff[metadata]\nmaturity = \"production\"\n" + rule, `immutable=true created="" updated=""`},
 	} {
 		r, err := ParseTOML([]byte(tc.doc), "x.toml")
 		got := ""
@@ -154,7 +158,39 @@ func TestTOMLMetadata(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
 		}
-		checkFastTOML(t, tc.name, []byte(tc.doc), nil)
+		if err == nil && (r.Source != Source{Path: "x.toml"} || r.RuleSource != nil) {
+			t.Errorf("%s: source %+v, rule_source %v; want x.toml and none", tc.name, r.Source, r.RuleSource)
+		}
+	}
+}
+
+// TestParseTOMLErrors checks that a malformed rule file, or a value of the wrong type, is
+// reported with its line and column.
+func TestParseTOMLErrors(t *testing.T) {
+	const rule = "[rule]\nrule_id = \"x\"\nname = \"n\"\ntype = \"eql\"\nseverity = \"low\"\n"
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"not TOML", "this is [not toml\n", "x.toml:1: column 6: expected '=' after key"},
+		{"newline in a string", rule + "note = \"abc\ndef\"\n", "x.toml:6: column 12: basic strings cannot have new lines"},
+		{"unterminated query", rule + "query = '''\nprocess where true\n", "x.toml:7: column 19: multiline literal string not terminated by '''"},
+		{"duplicate key", rule + "name = \"m\"\n", "x.toml:6: column 1: key name is already defined"},
+		{"table defined twice", rule + "[rule]\n", "x.toml:6: column 2: table rule already exists"},
+		{"string for an integer", rule + "risk_score = \"47\"\n",
+			"x.toml:6: column 14: cannot decode TOML string into struct field rule.Rule.RiskScore of type int"},
+		{"integer in a list of strings", rule + "tags = [\"a\", 1]\n",
+			"x.toml:6: column 14: cannot decode TOML integer into struct field rule.Rule.Tags of type string"},
+		{"tactic not a table", rule + "[[rule.threat]]\ntactic = \"TA0002\"\n",
+			"x.toml:7: column 10: cannot decode TOML string into struct field rule.Threat.Tactic of type rule.ThreatRef"},
+		{"integer out of range", rule + "max_signals = 99999999999999999999\n",
+			"x.toml:6: column 15: decimal number is too large to fit in a 64-bit signed integer"},
+		{"no [rule] table", "[metadata]\nmaturity = \"production\"\n", "x.toml: [rule] missing required field(s) rule_id, name, type"},
+	} {
+		_, err := ParseTOML([]byte(tc.doc), "x.toml")
+		var fe *FileError
+		if err == nil || !errors.As(err, &fe) || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.name, err, tc.want)
+		}
 	}
 }
 
@@ -183,7 +219,7 @@ func TestLoadMixedDirectory(t *testing.T) {
 		errs = append(errs, e.Error())
 	}
 	wantErrs := []string{
-		"testdata/mixed/b_broken.toml:2: column 36: strings cannot contain newlines",
+		"testdata/mixed/b_broken.toml:2: column 36: basic strings cannot have new lines",
 		`testdata/mixed/sub/d_bad_severity.toml: [rule] rule 44444444-4444-4444-8444-444444444444: severity "urgent" is not one of low, medium, high, critical`,
 	}
 	if !reflect.DeepEqual(errs, wantErrs) {
@@ -329,6 +365,47 @@ func TestKind(t *testing.T) {
 	} {
 		if got := tc.r.Kind(); got != tc.kind || tc.r.IsEQL() != tc.eql {
 			t.Errorf("Kind(%+v) = %q, IsEQL %v; want %q, %v", tc.r, got, tc.r.IsEQL(), tc.kind, tc.eql)
+		}
+	}
+}
+
+// BenchmarkLoadCorpus loads the 2,068 rule files of the corpus (the start-up cost of
+// detect, serve and rules list).
+func BenchmarkLoadCorpus(b *testing.B) {
+	dir := testenv.Shared(b, "rules", "detection-rules")
+	b.ReportAllocs()
+	for b.Loop() {
+		set, err := Load(context.Background(), dir)
+		if err != nil || len(set.Rules) != 1024 {
+			b.Fatalf("Load: %d rules, %v", len(set.Rules), err)
+		}
+	}
+}
+
+// BenchmarkParseTOML decodes every TOML file of the corpus on one goroutine.
+func BenchmarkParseTOML(b *testing.B) {
+	dir := testenv.Shared(b, "rules", "detection-rules")
+	var files [][]byte
+	var size int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".toml" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files = append(files, data)
+		size += int64(len(data))
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, d := range files {
+			if _, err := ParseTOML(d, "x.toml"); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

@@ -331,7 +331,7 @@ func TestDetect(t *testing.T) {
 				"alerts: 2\n" +
 				"   ALERTS MATCHES  CAPPED  RULE\n" +
 				"        2       2       0  Interactive Shell Opened in a Kubernetes Container\n",
-			stderr: "tripline: rule file " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '.' or '=', but got 'i' instead (unreadable)\n" +
+			stderr: "tripline: rule file " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '=' after key (unreadable)\n" +
 				"tripline: rule file " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string (unreadable)\n",
 		},
 		{
