@@ -18,8 +18,7 @@ const (
 	kindSample
 )
 
-// term is one bracketed filter of a sequence or sample (before "runs" expansion), the
-// until term, or the filter of an event query.
+// term is the compiled filter and join keys of one Term, at the same index (see Terms).
 type term struct {
 	filter  *eval.Filter
 	keys    []valueReader // the statement's by keys, then the term's own
@@ -43,7 +42,7 @@ type limitOp struct {
 type Query struct {
 	opts    Options
 	kind    queryKind
-	terms   []term // for sequences the until term, if any, is last
+	terms   []term // by Term.Bit: for sequences the until term, if any, is last
 	until   int    // index of the until term, or -1
 	stages  []stage
 	pos     []int // indices into stages of the positive stages
@@ -56,91 +55,62 @@ type Query struct {
 	nKeys   int
 }
 
-// maxTerms bounds the terms of a statement (matches are kept in a 64-bit mask).
-const maxTerms = 64
-
 // Compile compiles stmt. Every field the query reads (timestamp, tiebreaker, join keys and
 // the fields of every filter) is registered in fields, which may be shared by many queries
-// and one event.Decoder; create the decoder after compiling every query.
+// and one event.Decoder; create the decoder after compiling every query. Its terms are those
+// of Terms(stmt), in that order. An error about a place in the query is an *eval.Error.
 func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, error) {
 	opts.setDefaults()
 	q := &Query{opts: opts, until: -1}
 	q.ts.stamp = -1 // samples have no timestamp reader
 	env := &eval.Env{Fields: fields, Mapping: opts.Mapping, CategoryField: opts.CategoryField}
-	addTerm := func(eq *eql.EventQuery, by []*eql.Field, missing bool) error {
-		if len(q.terms) >= maxTerms {
-			return fmt.Errorf("%d:%d: too many terms (at most %d)", eq.At.Line, eq.At.Column, maxTerms)
-		}
-		f, err := eval.CompileQuery(eq, env)
-		if err != nil {
-			return err
-		}
-		t := term{filter: f, missing: missing}
-		for _, k := range by {
-			r, err := newValueReader(k, fields, opts.Mapping)
-			if err != nil {
-				return err
-			}
-			t.keys = append(t.keys, r)
-		}
-		q.terms = append(q.terms, t)
-		return nil
-	}
-	joinKeys := func(common []*eql.Field, st *eql.Stage) []*eql.Field {
-		return append(append([]*eql.Field(nil), common...), st.By...)
-	}
+	var seq *eql.Sequence
 	switch s := stmt.Query.(type) {
 	case *eql.EventQuery:
 		q.kind = kindEvent
-		if err := addTerm(s, nil, false); err != nil {
-			return nil, err
-		}
 	case *eql.Sequence:
-		q.kind = kindSequence
+		q.kind, seq = kindSequence, s
 		if s.MaxSpan != nil {
 			q.maxspan = int64(s.MaxSpan.Std() / time.Nanosecond) // in tsUnit below
 		}
-		for i, st := range s.Stages {
-			if err := addTerm(st.Query, joinKeys(s.By, st), st.Missing); err != nil {
-				return nil, err
-			}
-			runs := max(st.Runs, 1)
-			for range runs {
-				if !st.Missing {
-					q.pos = append(q.pos, len(q.stages))
-				}
-				q.stages = append(q.stages, stage{term: i, missing: st.Missing})
-			}
-		}
-		if len(q.pos) == 0 {
-			return nil, fmt.Errorf("%d:%d: a sequence needs at least one positive stage", s.At.Line, s.At.Column)
-		}
-		if len(q.pos) != len(q.stages) && q.maxspan == 0 {
-			return nil, fmt.Errorf("%d:%d: a sequence with missing events needs maxspan", s.At.Line, s.At.Column)
-		}
-		q.hasLead = q.pos[0] > 0
-		q.hasTail = q.pos[len(q.pos)-1] < len(q.stages)-1
-		if s.Until != nil {
-			q.until = len(q.terms)
-			if err := addTerm(s.Until.Query, joinKeys(s.By, s.Until), false); err != nil {
-				return nil, err
-			}
-		}
 	case *eql.Sample:
 		q.kind = kindSample
-		for _, st := range s.Stages {
-			if err := addTerm(st.Query, joinKeys(s.By, st), false); err != nil {
-				return nil, err
-			}
-		}
 	default:
 		return nil, fmt.Errorf("unsupported query %T", stmt.Query)
+	}
+	for _, t := range Terms(stmt) {
+		if t.Role == TermUntil {
+			// The stages are checked before the until clause is compiled.
+			if err := q.checkStages(seq); err != nil {
+				return nil, err
+			}
+			q.until = t.Bit
+		}
+		if err := q.addTerm(t, env, fields); err != nil {
+			return nil, err
+		}
+		if q.kind == kindSequence && t.Role == TermStage {
+			for range t.Runs {
+				if !t.Missing {
+					q.pos = append(q.pos, len(q.stages))
+				}
+				q.stages = append(q.stages, stage{term: t.Bit, missing: t.Missing})
+			}
+		}
+	}
+	if seq != nil && seq.Until == nil {
+		if err := q.checkStages(seq); err != nil {
+			return nil, err
+		}
+	}
+	if len(q.terms) == 0 {
+		return nil, errorf(stmt.Pos(), "a statement needs at least one filter")
 	}
 	q.nKeys = len(q.terms[0].keys)
 	for _, t := range q.terms {
 		if len(t.keys) != q.nKeys {
-			return nil, fmt.Errorf("%d:%d: Inconsistent number of join keys specified; expected [%d] but found [%d]",
-				stmt.Pos().Line, stmt.Pos().Column, q.nKeys, len(t.keys))
+			return nil, errorf(stmt.Pos(), "Inconsistent number of join keys specified; expected [%d] but found [%d]",
+				q.nKeys, len(t.keys))
 		}
 	}
 	if q.kind != kindSample {
@@ -158,6 +128,47 @@ func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, e
 	return q, nil
 }
 
+// addTerm compiles the filter and the join keys of term t, the next of q's terms.
+func (q *Query) addTerm(t Term, env *eval.Env, fields *event.Fields) error {
+	if t.Bit >= MaxTerms {
+		return errorf(t.Query.At, "too many terms (at most %d)", MaxTerms)
+	}
+	f, err := eval.CompileQuery(t.Query, env)
+	if err != nil {
+		return err
+	}
+	ct := term{filter: f, missing: t.Missing}
+	for _, k := range t.By {
+		r, err := newValueReader(k, fields, q.opts.Mapping)
+		if err != nil {
+			return err
+		}
+		ct.keys = append(ct.keys, r)
+	}
+	q.terms = append(q.terms, ct)
+	return nil
+}
+
+// checkStages checks the stages of sequence s, which q holds (expanded), and notes whether
+// missing stages come before its first positive stage or after its last.
+func (q *Query) checkStages(s *eql.Sequence) error {
+	if len(q.pos) == 0 {
+		return errorf(s.At, "a sequence needs at least one positive stage")
+	}
+	if len(q.pos) != len(q.stages) && q.maxspan == 0 {
+		return errorf(s.At, "a sequence with missing events needs maxspan")
+	}
+	q.hasLead = q.pos[0] > 0
+	q.hasTail = q.pos[len(q.pos)-1] < len(q.stages)-1
+	return nil
+}
+
+// errorf returns a compile error at pos, worded as "LINE:COLUMN: message" like the errors
+// of the filters (eval.Error).
+func errorf(pos eql.Pos, format string, args ...any) error {
+	return &eval.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
 // compileLimits turns the request size and the head/tail pipes into a list of limits, as
 // Elasticsearch does: the size is an implicit limit placed before the first pipe, of the same
 // kind as that pipe (or of the result position when there is no pipe). Samples take only the
@@ -166,17 +177,17 @@ func (q *Query) compileLimits(stmt *eql.Statement) error {
 	var pipes []limitOp
 	for _, p := range stmt.Pipes {
 		if q.kind == kindSample {
-			return fmt.Errorf("%d:%d: samples do not support pipes", p.At.Line, p.At.Column)
+			return errorf(p.At, "samples do not support pipes")
 		}
 		if p.Name != "head" && p.Name != "tail" {
-			return fmt.Errorf("%d:%d: Pipe [%s] is not supported", p.At.Line, p.At.Column, p.Name)
+			return errorf(p.At, "Pipe [%s] is not supported", p.Name)
 		}
 		if len(p.Args) != 1 {
-			return fmt.Errorf("%d:%d: pipe [%s] takes one argument", p.At.Line, p.At.Column, p.Name)
+			return errorf(p.At, "pipe [%s] takes one argument", p.Name)
 		}
 		lit, ok := p.Args[0].(*eql.Literal)
 		if !ok || (lit.Kind != eql.LitInt && lit.Kind != eql.LitLong) || lit.Int < 0 {
-			return fmt.Errorf("%d:%d: pipe [%s] needs a non-negative integer", p.At.Line, p.At.Column, p.Name)
+			return errorf(p.At, "pipe [%s] needs a non-negative integer", p.Name)
 		}
 		pipes = append(pipes, limitOp{tail: p.Name == "tail", n: int(min(lit.Int, int64(1<<31-1)))})
 	}

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"fmt"
-
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/mapping"
@@ -30,7 +28,7 @@ func newValueReader(f *eql.Field, fields *event.Fields, m *mapping.Mapping) (val
 			r.absent = true
 			return r, nil
 		}
-		return r, fmt.Errorf("%d:%d: Unknown column [%s]", f.At.Line, f.At.Column, f.Name)
+		return r, errorf(f.At, "Unknown column [%s]", f.Name)
 	}
 	r.field = mf
 	r.slot = fields.Add(mf.Source)

@@ -102,9 +102,9 @@ func (r *Run) Push(ev *event.Event) error {
 	return r.PushMatched(ev, r.q.Match(ev))
 }
 
-// Match returns which terms of the query ev matches (bit i for term i): the stateless half
-// of Push, which may run on any goroutine, concurrently with other calls and with the Run's
-// own methods, while PushMatched does the rest in order.
+// Match returns which terms of the query ev matches (bit i for the term of Terms whose Bit
+// is i): the stateless half of Push, which may run on any goroutine, concurrently with other
+// calls and with the Run's own methods, while PushMatched does the rest in order.
 func (q *Query) Match(ev *event.Event) uint64 {
 	var mask uint64
 	for i := range q.terms {
