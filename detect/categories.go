@@ -1,48 +1,25 @@
 package detect
 
-import "github.com/tripline/tripline/eql"
+import (
+	"slices"
 
-// Categories returns the event categories a statement can match: the categories named by its
-// event query or by every stage of its sequence or sample (missing-event and until stages
-// included, since events matching them change the result). It returns nil when some stage
-// is "any where", meaning every event may matter.
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/eql"
+)
+
+// Categories returns the event categories a statement can match: the categories named by
+// its terms (engine.Terms: its event query, or every stage of its sequence or sample,
+// missing-event and until stages included, since events matching them change the result).
+// It returns nil when some term is "any where", meaning every event may matter.
 func Categories(stmt *eql.Statement) []string {
 	var out []string
-	add := func(q *eql.EventQuery) bool {
-		if q == nil || q.Any {
-			return false
-		}
-		for _, c := range out {
-			if c == q.Category {
-				return true
-			}
-		}
-		out = append(out, q.Category)
-		return true
-	}
-	stages := func(sts []*eql.Stage) bool {
-		for _, st := range sts {
-			if !add(st.Query) {
-				return false
-			}
-		}
-		return true
-	}
-	switch q := stmt.Query.(type) {
-	case *eql.EventQuery:
-		if !add(q) {
+	for _, t := range engine.Terms(stmt) {
+		if t.Query == nil || t.Query.Any {
 			return nil
 		}
-	case *eql.Sequence:
-		if !stages(q.Stages) || (q.Until != nil && !add(q.Until.Query)) {
-			return nil
+		if !slices.Contains(out, t.Query.Category) {
+			out = append(out, t.Query.Category)
 		}
-	case *eql.Sample:
-		if !stages(q.Stages) {
-			return nil
-		}
-	default:
-		return nil
 	}
 	return out
 }

@@ -64,8 +64,9 @@ type Compiled struct {
 	// or "event.category".
 	CategoryField string
 	// Routes, when set, say what an event must have for each term of the query to match
-	// it (see Routes); the Detector then offers the rule only such events. Nil means
-	// Categories alone route the rule.
+	// it (see Routes): Routes[i] is the route of bit i of the SplitRunner's masks (the
+	// term of engine.Terms whose Bit is i). The Detector then offers the rule only such
+	// events. Nil means Categories alone route the rule.
 	Routes []Route
 	// Matched, when set, says the Runner applied CompileRequest.MaxResults itself (it
 	// emits at most that many matches, the most recent) and returns, after Flush, how many

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/mapping"
@@ -53,8 +54,9 @@ const PrefixLen = 3
 // conjunctions multiplies them).
 const maxRequirements = 32
 
-// Routes returns the routes of the terms of stmt, or nil when it has a shape Routes does not
-// know (the Detector then offers the rule every event of its categories). A comparison is
+// Routes returns the routes of the terms of stmt, route i for the term of engine.Terms whose
+// Bit is i (the bit of engine masks), or nil when it has a shape engine.Terms does not know
+// (the Detector then offers the rule every event of its categories). A comparison is
 // used only when it is certain that an event without one of its values cannot satisfy it:
 // a field compared with string constants by ==, in, in~ or ":" without wildcards, the
 // constants plain ASCII and not dates; with a mapping, the field must be a keyword field
@@ -65,25 +67,9 @@ const maxRequirements = 32
 // has one (their union); a negation gives none.
 func Routes(stmt *eql.Statement, m *mapping.Mapping) []Route {
 	var out []Route
-	term := func(q *eql.EventQuery) {
+	for _, t := range engine.Terms(stmt) {
+		q := t.Query
 		out = append(out, Route{Category: q.Category, Any: q.Any, Requires: requirements(q.Where, m)})
-	}
-	switch q := stmt.Query.(type) {
-	case *eql.EventQuery:
-		term(q)
-	case *eql.Sequence:
-		for _, st := range q.Stages {
-			term(st.Query)
-		}
-		if q.Until != nil {
-			term(q.Until.Query)
-		}
-	case *eql.Sample:
-		for _, st := range q.Stages {
-			term(st.Query)
-		}
-	default:
-		return nil
 	}
 	return out
 }
@@ -559,7 +545,7 @@ func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIn
 			// The terms this route stands for: its own, or every term when the routes come
 			// from the categories alone (or there are too many terms for a mask).
 			terms := uint64(1) << j
-			if rs.comp.Routes == nil || d.opts.NoPrefilter || len(routes[i]) > 64 {
+			if rs.comp.Routes == nil || d.opts.NoPrefilter || len(routes[i]) > engine.MaxTerms {
 				terms = ^uint64(0)
 			}
 			best, bestCost := -2, int64(1)<<62

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -218,43 +219,25 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	return nil
 }
 
-// compileStages compiles every stage's filter of stmt on its own, registering the fields
-// of each stage's join keys.
+// compileStages compiles the filter of every term of stmt (engine.Terms: the event query,
+// or each stage and the until clause) on its own, registering the fields of its join keys.
 func compileStages(stmt *eql.Statement, env *eval.Env) ([]stageFilter, error) {
 	var out []stageFilter
-	add := func(name string, q *eql.EventQuery, missing bool, by []*eql.Field) error {
-		f, err := eval.CompileQuery(q, env)
+	for _, t := range engine.Terms(stmt) {
+		f, err := eval.CompileQuery(t.Query, env)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		sf := stageFilter{report: &stageReport{Stage: name, Query: eql.Format(q), Missing: missing, Events: []stageEvent{}}, filter: f}
-		for _, k := range by {
+		name := strconv.Itoa(t.Stage + 1)
+		if t.Role == engine.TermUntil {
+			name = "until"
+		}
+		sf := stageFilter{report: &stageReport{Stage: name, Query: eql.Format(t.Query), Missing: t.Missing, Events: []stageEvent{}}, filter: f}
+		for _, k := range t.By {
 			sf.report.By = append(sf.report.By, eql.Format(k))
 			sf.keys = append(sf.keys, env.Fields.Add(k.Name))
 		}
 		out = append(out, sf)
-		return nil
-	}
-	switch q := stmt.Query.(type) {
-	case *eql.EventQuery:
-		return out, add("1", q, false, nil)
-	case *eql.Sequence:
-		for i, st := range q.Stages {
-			if err := add(fmt.Sprint(i+1), st.Query, st.Missing, append(append([]*eql.Field{}, q.By...), st.By...)); err != nil {
-				return nil, err
-			}
-		}
-		if q.Until != nil {
-			if err := add("until", q.Until.Query, false, append(append([]*eql.Field{}, q.By...), q.Until.By...)); err != nil {
-				return nil, err
-			}
-		}
-	case *eql.Sample:
-		for i, st := range q.Stages {
-			if err := add(fmt.Sprint(i+1), st.Query, false, append(append([]*eql.Field{}, q.By...), st.By...)); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return out, nil
 }
