@@ -256,3 +256,37 @@ func TestKeepRawByReference(t *testing.T) {
 		t.Errorf("KeepRaw without an origin: Raw %q", k.Raw)
 	}
 }
+
+// TestKeepRawUndecodable checks a copy made by KeepRaw whose document no longer decodes (a
+// bug: it decoded when kept): reading its values gives none, concurrently and without a
+// panic, and Doc then says why.
+func TestKeepRawUndecodable(t *testing.T) {
+	f := NewFields()
+	a := f.Add("a")
+	d := NewDecoder(f)
+	var ev Event
+	if err := d.Decode([]byte(`{"a":"one"}`), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev.Source, ev.Line = "f", 2
+	k := ev.KeepRaw()
+	k.Raw = []byte(`{"a":"one"`) // what no bug-free path can do
+	if raw, err := k.Doc(); err != nil || string(raw) != `{"a":"one"` {
+		t.Errorf("Doc before the values were read: %q, %v", raw, err)
+	}
+	var wg sync.WaitGroup
+	vals := make([]int, 8)
+	for i := range vals {
+		wg.Go(func() { vals[i] = len(k.Values(a)) })
+	}
+	wg.Wait()
+	for i, n := range vals {
+		if n != 0 || k.Has(a) {
+			t.Errorf("reader %d: %d values, want none", i, n)
+		}
+	}
+	const want = "f:2: the kept document no longer decodes: offset 10: unexpected end of document after an object value"
+	if _, err := k.Doc(); err == nil || err.Error() != want {
+		t.Errorf("Doc: %v, want %s", err, want)
+	}
+}

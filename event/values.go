@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -191,13 +192,20 @@ func (e *Event) SetOrigin(o Origin, offset int64) { e.origin, e.at = o, offset }
 
 // Doc returns the event's document: Raw, or, for a copy KeepRaw made by reference, the
 // document read again from its origin (once; an error when it can no longer be read, or
-// is no longer the same). Use it rather than Raw for events a consumer kept.
+// is no longer the same). For a copy KeepRaw made whose values were read, it is also an
+// error when the document no longer decodes (the copy then has no values). Use it rather
+// than Raw for events a consumer kept.
 func (e *Event) Doc() ([]byte, error) {
-	if e.lazy == nil || e.lazy.origin == nil {
+	if e.lazy == nil {
 		return e.Raw, nil
 	}
-	e.fetch()
-	return e.Raw, e.lazy.err
+	if e.lazy.origin != nil {
+		e.fetch()
+	}
+	if err := e.lazy.err.Load(); err != nil {
+		return e.Raw, *err
+	}
+	return e.Raw, nil
 }
 
 // lazyValues is how a copy made by KeepRaw finds its values: once, by decoding its
@@ -211,7 +219,9 @@ type lazyValues struct {
 	at     int64
 	n      int
 	sum    uint32
-	err    error
+	// err says why the copy has no document or no values: its document could not be read
+	// again or changed (set under read), or no longer decodes (set under once).
+	err atomic.Pointer[error]
 }
 
 // fetch reads the document of a copy made by reference (once).
@@ -224,9 +234,11 @@ func (e *Event) fetch() {
 		doc, err := l.origin.ReadDoc(e.Source, l.at, l.n)
 		switch {
 		case err != nil:
-			l.err = fmt.Errorf("%s:%d: reading the document again: %w", e.Source, e.Line, err)
+			err = fmt.Errorf("%s:%d: reading the document again: %w", e.Source, e.Line, err)
+			l.err.Store(&err)
 		case len(doc) != l.n || crc32.Checksum(doc, castagnoli) != l.sum:
-			l.err = fmt.Errorf("%s:%d: the document changed since it was read", e.Source, e.Line)
+			err = fmt.Errorf("%s:%d: the document changed since it was read", e.Source, e.Line)
+			l.err.Store(&err)
 		default:
 			e.Raw = doc
 		}
@@ -235,17 +247,20 @@ func (e *Event) fetch() {
 
 // load decodes the document of a copy made by KeepRaw (once: later calls wait for the
 // first and return). The values' strings point into e.Raw, or into e's own arena. A copy
-// whose document can no longer be read has no values.
+// whose document can no longer be read, or no longer decodes, has no values: Doc tells why.
 func (e *Event) load() {
 	e.lazy.once.Do(func() {
 		e.fetch()
-		if e.lazy.err != nil {
+		if e.lazy.err.Load() != nil {
 			return
 		}
 		d := newDecoderTrie(*e.lazy.t)
 		var tmp Event
 		if err := d.Decode(e.Raw, &tmp); err != nil {
-			panic("event: a kept document no longer decodes: " + err.Error()) // it decoded when kept
+			// It decoded when it was kept: a bug, which costs this event its values only.
+			err = fmt.Errorf("%s:%d: the kept document no longer decodes: %w", e.Source, e.Line, err)
+			e.lazy.err.Store(&err)
+			return
 		}
 		e.vals, e.spans, e.bits, e.arena = tmp.vals, tmp.spans, tmp.bits, tmp.arena
 	})
