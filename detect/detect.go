@@ -151,7 +151,8 @@ type Options struct {
 	// results are the same; by default, the events the sequence rules matched are copied to
 	// a temporary file (in SpillDir) instead, in case the input is not in timestamp order.
 	NoInOrder bool
-	// SpillDir is the directory of that temporary file; empty means os.TempDir().
+	// SpillDir is the directory of that temporary file; empty means os.TempDir(). New fails
+	// when the file is needed and cannot be created there.
 	SpillDir string
 	// Replay, when set (batch mode), reads the input again: it must call fn with the same
 	// documents and sources, in the same order, as the calls to Process were given (an
@@ -238,8 +239,10 @@ type catField struct {
 const maxRoutes = 4096
 
 // New compiles the rules and returns a Detector that writes alerts to sink. A rule that
-// cannot be parsed or compiled is skipped and listed in the Summary with the reason; New
-// fails only when Options.Compile is missing.
+// cannot be parsed or compiled, or whose interval is malformed, is skipped and listed in the
+// Summary with the reason. New fails when Options.Compile is missing, and when the
+// temporary file its in-order sequence rules need (batch mode, without Options.Replay or
+// NoInOrder) cannot be created in Options.SpillDir.
 func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	if opts.Compile == nil {
 		return nil, errors.New("detect: Options.Compile is required")
@@ -269,15 +272,9 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	d.slotDSType = d.fields.Add("data_stream.type")
 	d.slotDSDataset = d.fields.Add("data_stream.dataset")
 	d.slotDSNamespace = d.fields.Add("data_stream.namespace")
-	if !opts.Streaming && !opts.NoInOrder {
-		if opts.Replay != nil {
-			d.inOrderOK = true
-		} else {
-			// Without the file, every rule keeps its events until Close: slower, same results.
-			d.spill, _ = newSpill(opts.SpillDir)
-			d.inOrderOK = d.spill != nil
-		}
-	}
+	// Sequences may match as events come: those whose input turns out not to be in order
+	// run again over the input read again (Replay) or over the spill file.
+	d.inOrderOK = !opts.Streaming && !opts.NoInOrder
 	for _, r := range rules {
 		rs, err := d.compile(r)
 		if err != nil {
@@ -288,9 +285,12 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		rs.idx = len(d.rules)
 		d.rules = append(d.rules, rs)
 	}
-	if d.spill != nil && !slices.ContainsFunc(d.rules, func(rs *ruleState) bool { return rs.inOrder }) {
-		d.spill.close()
-		d.spill = nil
+	if opts.Replay == nil && slices.ContainsFunc(d.rules, func(rs *ruleState) bool { return rs.inOrder }) {
+		s, err := newSpill(opts.SpillDir)
+		if err != nil {
+			return nil, err
+		}
+		d.spill = s
 	}
 	routes := d.indexRoutes()
 	static := d.staticCosts(routes)
@@ -318,6 +318,11 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	if reason := r.Unsupported(); reason != "" {
 		return nil, errors.New(reason)
 	}
+	// Kibana refuses to create a rule with a malformed interval; an empty one is its default.
+	interval, err := rule.ParseInterval(cmp.Or(r.Interval, rule.DefaultInterval))
+	if err != nil {
+		return nil, fmt.Errorf("interval: %w", err)
+	}
 	stmt, err := eql.Parse(r.Query)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
@@ -329,7 +334,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}
 	if d.opts.Streaming {
 		rs.buckets = make(map[int64]int)
-		rs.interval = parseInterval(r.Interval)
+		rs.interval = interval
 	}
 	defer func() {
 		// A compiler bug must not take the other rules down.
@@ -357,31 +362,11 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	// Without a spill file (the input is read again instead), the workers need not know
 	// whether an event matches only a later stage of an in-order sequence: the in-order
 	// part evaluates those terms only when the sequence has a partial sequence to extend.
-	if ls, ok := comp.Runner.(laterSkipper); ok && rs.inOrder && rs.split != nil && d.spill == nil {
+	if ls, ok := comp.Runner.(laterSkipper); ok && rs.inOrder && rs.split != nil && d.opts.Replay != nil {
 		rs.later, rs.skipper = ls.LaterTerms(), ls
 	}
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil
-}
-
-// parseInterval reads a rule interval such as "5m"; default 5 minutes.
-func parseInterval(s string) time.Duration {
-	if len(s) >= 2 {
-		var n int64
-		if _, err := fmt.Sscanf(s[:len(s)-1], "%d", &n); err == nil && n > 0 {
-			switch s[len(s)-1] {
-			case 's':
-				return time.Duration(n) * time.Second
-			case 'm':
-				return time.Duration(n) * time.Minute
-			case 'h':
-				return time.Duration(n) * time.Hour
-			case 'd':
-				return time.Duration(n) * 24 * time.Hour
-			}
-		}
-	}
-	return 5 * time.Minute
 }
 
 // Fields returns the field set shared by the rules (read-only after New).

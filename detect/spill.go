@@ -2,10 +2,12 @@ package detect
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/tripline/tripline/event"
@@ -24,10 +26,16 @@ type spill struct {
 	buf  []byte
 }
 
+// newSpill creates the spill file in dir (empty: os.TempDir()).
 func newSpill(dir string) (*spill, error) {
 	f, err := os.CreateTemp(dir, "tripline-batch-*.spill")
 	if err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // its path is the file's random name
+		}
+		return nil, fmt.Errorf("detect: cannot create the temporary file for the events of sequence rules in %s: %w",
+			cmp.Or(dir, os.TempDir()), err)
 	}
 	s := &spill{f: f, w: bufio.NewWriterSize(f, 1<<20), name: f.Name()}
 	if os.Remove(f.Name()) == nil {

@@ -3,6 +3,8 @@ package rule
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -238,6 +240,36 @@ func (r *Rule) applyDefaults() {
 	}
 }
 
+// ParseInterval reads a rule's interval (how often Kibana runs it) as Kibana's alerting
+// framework checks a schedule: a whole number of seconds, minutes, hours or days, with no
+// sign and no leading zero ("30s", "5m", "1h", "1d"). Anything else is an error worded as
+// Kibana's, the reason it refuses to create the rule. An interval longer than the longest
+// Duration (292 years) is that longest one.
+func ParseInterval(s string) (time.Duration, error) {
+	var unit time.Duration
+	if len(s) >= 2 {
+		switch s[len(s)-1] {
+		case 's':
+			unit = time.Second
+		case 'm':
+			unit = time.Minute
+		case 'h':
+			unit = time.Hour
+		case 'd':
+			unit = 24 * time.Hour
+		}
+	}
+	num := s[:max(len(s)-1, 0)]
+	if unit == 0 || num[0] < '1' || num[0] > '9' || strings.Trim(num, "0123456789") != "" {
+		return 0, fmt.Errorf("string is not a valid duration: %s", s)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > math.MaxInt64/int64(unit) {
+		return math.MaxInt64, nil // valid for Kibana, but longer than a Duration (292 years)
+	}
+	return time.Duration(n) * unit, nil
+}
+
 var severities = map[string]bool{"low": true, "medium": true, "high": true, "critical": true}
 
 // validate checks the fields every rule must have.
@@ -263,6 +295,9 @@ func (r *Rule) validate() error {
 	}
 	if r.MaxSignals < 0 {
 		return fmt.Errorf("rule %s: max_signals %d is negative", r.RuleID, r.MaxSignals)
+	}
+	if _, err := ParseInterval(r.Interval); err != nil {
+		return fmt.Errorf("rule %s: interval: %w", r.RuleID, err)
 	}
 	for _, d := range []struct{ name, v string }{{"created_at", r.CreatedAt}, {"updated_at", r.UpdatedAt}} {
 		if _, err := time.Parse(time.RFC3339Nano, d.v); d.v != "" && err != nil {

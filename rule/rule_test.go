@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tripline/tripline/internal/testenv"
 )
@@ -185,6 +187,7 @@ func TestParseTOMLErrors(t *testing.T) {
 		{"integer out of range", rule + "max_signals = 99999999999999999999\n",
 			"x.toml:6: column 15: decimal number is too large to fit in a 64-bit signed integer"},
 		{"no [rule] table", "[metadata]\nmaturity = \"production\"\n", "x.toml: [rule] missing required field(s) rule_id, name, type"},
+		{"malformed interval", rule + "interval = \"5x\"\n", "x.toml: [rule] rule x: interval: string is not a valid duration: 5x"},
 	} {
 		_, err := ParseTOML([]byte(tc.doc), "x.toml")
 		var fe *FileError
@@ -338,6 +341,36 @@ func TestReadNDJSONBadLines(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("errors =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestParseInterval checks rule intervals against what Kibana's alerting framework accepts:
+// a whole number, no sign or leading zero, of s, m, h or d.
+func TestParseInterval(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"30s", 30 * time.Second}, {"5m", 5 * time.Minute}, {"10m", 10 * time.Minute}, {"1h", time.Hour},
+		{"2d", 48 * time.Hour}, {"100000000d", math.MaxInt64}, {"99999999999999999999s", math.MaxInt64},
+	} {
+		if got, err := ParseInterval(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseInterval(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"", "5", "m", "0s", "05m", "+5m", "-5m", "5 m", " 5m", "5M", "1.5h", "5mm", "1w", "5m0s", "1_0m"} {
+		want := "string is not a valid duration: " + in
+		if got, err := ParseInterval(in); err == nil || err.Error() != want {
+			t.Errorf("ParseInterval(%q) = %v, %v; want the error %q", in, got, err, want)
+		}
+	}
+	// In a Kibana export, the rule's line is reported and the other rules are read.
+	rules, errs := ReadNDJSON(strings.NewReader(
+		`{"rule_id":"a","name":"n","type":"eql","severity":"low","interval":"1h"}`+"\n"+
+			`{"rule_id":"b","name":"n","type":"eql","severity":"low","interval":"05m"}`+"\n"), "x.ndjson")
+	if len(rules) != 1 || rules[0].RuleID != "a" || len(errs) != 1 ||
+		errs[0].Error() != "x.ndjson:2: rule b: interval: string is not a valid duration: 05m" {
+		t.Errorf("rules %v, errors %v", rules, errs)
 	}
 }
 
