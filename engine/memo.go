@@ -20,6 +20,38 @@ type Memo struct {
 	// The timestamp readers of the queries compiled with the memo, at most
 	// event.MaxStamps of them (see Prime); fixed once the queries are compiled.
 	stamps []valueReader
+
+	// ceiling, when hasCeiling, is the latest event time of the streaming Runs (SetCeiling).
+	ceiling    int64
+	hasCeiling bool
+	// held counts, for each event copy in the reordering buffers of the streaming Runs
+	// sharing the memo, the Runs holding it (they share one copy per event: Run.Keep);
+	// heldBytes sums the sizes of their documents (see Buffered).
+	held      map[*event.Event]int32
+	heldBytes int64
+}
+
+// hold records that a Run buffers ev.
+func (m *Memo) hold(ev *event.Event) {
+	if m.held == nil {
+		m.held = make(map[*event.Event]int32)
+	}
+	n := m.held[ev]
+	if n == 0 {
+		m.heldBytes += int64(len(ev.Raw))
+	}
+	m.held[ev] = n + 1
+}
+
+// unhold records that a Run no longer buffers ev.
+func (m *Memo) unhold(ev *event.Event) {
+	n := m.held[ev] - 1
+	if n > 0 {
+		m.held[ev] = n
+		return
+	}
+	delete(m.held, ev)
+	m.heldBytes -= int64(len(ev.Raw))
 }
 
 type tsMemo struct {
@@ -37,6 +69,18 @@ type keyMemo struct {
 
 // NewMemo returns an empty Memo.
 func NewMemo() *Memo { return &Memo{} }
+
+// SetCeiling caps at ns the event time of the streaming Runs that share the memo: an event
+// stamped later is still put in order, but the latest timestamp a Run has seen, which
+// decides which buffered events it releases and which later events are too late, never
+// passes ns. A caller sets it to the wall clock so that one event stamped ahead of the
+// clock does not make every event that follows it too late.
+func (m *Memo) SetCeiling(ns int64) { m.ceiling, m.hasCeiling = ns, true }
+
+// Buffered returns the number of events held in the reordering buffers of the streaming
+// Runs that share the memo and the bytes of their documents; an event several Runs hold
+// counts once, as they share one copy of it.
+func (m *Memo) Buffered() (events, bytes int64) { return int64(len(m.held)), m.heldBytes }
 
 // Next makes ev the event the memo is for, forgetting what it held.
 func (m *Memo) Next(ev *event.Event) {
