@@ -46,8 +46,11 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 //
 // replay, when not nil, reads the input again (detect.Options.Replay), and origin reads
 // documents again from the input files (detect.Options.Origin).
+//
+// tune, when given, adjusts the detector's options last (serve's workers and bounds).
 func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer,
-	replay func(context.Context, func([]byte, detect.EventSource) error) error, origin event.Origin) (*detect.Detector, *rule.Set, error) {
+	replay func(context.Context, func([]byte, detect.EventSource) error) error, origin event.Origin,
+	tune ...func(*detect.Options)) (*detect.Detector, *rule.Set, error) {
 	if len(df.rules) == 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)"))
 	}
@@ -78,7 +81,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 	for _, e := range set.Errors {
 		fmt.Fprintf(stderr, "tripline: rule file %s (skipped)\n", describeRuleFileError(e))
 	}
-	d, err := detect.New(set.Rules, sink, detect.Options{
+	opts := detect.Options{
 		Compile: detect.EngineCompiler(detect.EngineOptions{
 			Mapping: m, MaxLateness: in.maxLateness, MaxPending: in.maxPending,
 		}),
@@ -94,7 +97,14 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
-	})
+	}
+	if streaming {
+		opts.MaxFuture = in.maxFuture
+	}
+	for _, t := range tune {
+		t(&opts)
+	}
+	d, err := detect.New(set.Rules, sink, opts)
 	if err != nil {
 		return nil, nil, exitWith(exitUsage, err)
 	}
@@ -372,7 +382,7 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			if cerr != nil {
 				return exitWith(exitFailure, cerr)
 			}
-			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
+			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.EventsFuture > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
 				return exitWith(exitSkipped, nil)
 			}
 			return nil
@@ -458,6 +468,15 @@ func writeSummary(w io.Writer, rep runReport) {
 	}
 	fmt.Fprintf(w, "events: %d read, %d malformed (skipped), %d unused (no timestamp or too late), %d without index",
 		ist.Records, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)
+	if n := ist.Future + sum.EventsFuture; n > 0 {
+		fmt.Fprintf(w, ", %d too far in the future (skipped)", n)
+	}
+	if ist.Unsupported > 0 {
+		fmt.Fprintf(w, ", %d update or delete actions refused", ist.Unsupported)
+	}
+	if sum.EventsShed > 0 {
+		fmt.Fprintf(w, ", %d released early from a full reordering buffer", sum.EventsShed)
+	}
 	if ist.Normalized > 0 {
 		fmt.Fprintf(w, ", %d from raw Kubernetes audit records", ist.Normalized)
 	}
