@@ -24,34 +24,26 @@ type Memo struct {
 	// ceiling, when hasCeiling, is the latest event time of the streaming Runs (SetCeiling).
 	ceiling    int64
 	hasCeiling bool
-	// held counts, for each event copy in the reordering buffers of the streaming Runs
-	// sharing the memo, the Runs holding it (they share one copy per event: Run.Keep);
+	// held counts the event copies in the reordering buffers of the streaming Runs sharing
+	// the memo (they share one copy per event: Run.Keep, counted once with event.Hold);
 	// heldBytes sums the sizes of their documents (see Buffered).
-	held      map[*event.Event]int32
-	heldBytes int64
+	held, heldBytes int64
 }
 
 // hold records that a Run buffers ev.
 func (m *Memo) hold(ev *event.Event) {
-	if m.held == nil {
-		m.held = make(map[*event.Event]int32)
-	}
-	n := m.held[ev]
-	if n == 0 {
+	if ev.Hold() {
+		m.held++
 		m.heldBytes += int64(len(ev.Raw))
 	}
-	m.held[ev] = n + 1
 }
 
 // unhold records that a Run no longer buffers ev.
 func (m *Memo) unhold(ev *event.Event) {
-	n := m.held[ev] - 1
-	if n > 0 {
-		m.held[ev] = n
-		return
+	if ev.Release() {
+		m.held--
+		m.heldBytes -= int64(len(ev.Raw))
 	}
-	delete(m.held, ev)
-	m.heldBytes -= int64(len(ev.Raw))
 }
 
 type tsMemo struct {
@@ -80,7 +72,7 @@ func (m *Memo) SetCeiling(ns int64) { m.ceiling, m.hasCeiling = ns, true }
 // Buffered returns the number of events held in the reordering buffers of the streaming
 // Runs that share the memo and the bytes of their documents; an event several Runs hold
 // counts once, as they share one copy of it.
-func (m *Memo) Buffered() (events, bytes int64) { return int64(len(m.held)), m.heldBytes }
+func (m *Memo) Buffered() (events, bytes int64) { return m.held, m.heldBytes }
 
 // Next makes ev the event the memo is for, forgetting what it held.
 func (m *Memo) Next(ev *event.Event) {
