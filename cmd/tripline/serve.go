@@ -278,12 +278,12 @@ Exit codes:
 	fs.DurationVar(&bodyTimeout, "body-timeout", 0, "how long a client may take to send a request body once its headers arrived; 408 after it (0: 60s)")
 	fs.BoolVar(&publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
 	fs.Int64Var(&maxBuffered, "max-buffered", defaultMaxBuffered, "most events the rules' reordering buffers may hold: from there requests get 429 (es_rejected_execution_exception), which shippers retry, and when the buffers stay full for a second every rule processes the older half of what it holds, shortening the reordering window meanwhile (0: no bound)")
-	fs.StringVar(&maxBufBytes, "max-buffered-bytes", "256MB", "most bytes of documents the rules' reordering buffers may hold (the memory they take is about twice that); from there, as from --max-buffered (0: no bound)")
+	fs.StringVar(&maxBufBytes, "max-buffered-bytes", "128MB", "most bytes of documents the rules' reordering buffers may hold (the events also keep their decoded values: the memory the buffers take is a few times that); from there, as from --max-buffered (0: no bound)")
 	return cmd
 }
 
 // defaultMaxBuffered is --max-buffered's default.
-const defaultMaxBuffered = 200_000
+const defaultMaxBuffered = 100_000
 
 // serveInputStats gathers what the server received and refused, as /metrics counts it: a
 // document is read when it was acknowledged or refused in its item, and the refusals are
