@@ -1,12 +1,14 @@
 package detect
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tripline/tripline/rule"
 )
@@ -88,6 +90,17 @@ type builder struct {
 	url      string // Kibana base URL, "" for none
 	version  string // kibana.version
 	alertIdx string
+	// fit returns the alerts index's mapping as source values are checked against it (see
+	// fit.go), built at the first alert; nil (or a nil result) checks no field types.
+	fit func() *fitTree
+}
+
+// fitTree returns the tree source values are checked against, nil for none.
+func (b *builder) fitTree() *fitTree {
+	if b.fit == nil {
+		return nil
+	}
+	return b.fit()
 }
 
 func sha256Hex(parts ...string) string {
@@ -143,31 +156,70 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		}
 		return out
 	}
+	// asJSON is v as a decoded JSON value (what the encoder writes).
+	asJSON := func(v any) any {
+		var out any
+		raw, _ := json.Marshal(v)
+		_ = json.Unmarshal(raw, &out)
+		return out
+	}
 	threat := []any{}
 	if len(r.Threat) > 0 {
-		raw, _ := json.Marshal(r.Threat)
-		_ = json.Unmarshal(raw, &threat)
+		threat = asJSON(r.Threat).([]any)
 	}
+	related, required := []any{}, []any{}
+	if len(r.RelatedIntegrations) > 0 {
+		related = asJSON(r.RelatedIntegrations).([]any)
+	}
+	if len(r.RequiredFields) > 0 {
+		required = asJSON(r.RequiredFields).([]any)
+	}
+	// rule_source as Kibana 8.18 to 9.1 write it, unless a Kibana export gave the rule's own.
+	ruleSource := r.RuleSource
+	if ruleSource == nil {
+		ruleSource = document{"type": "internal"}
+		if r.Immutable {
+			ruleSource = document{"type": "external", "is_customized": false}
+		}
+	}
+	// The rule's dates and users. Where the rule does not say (a TOML file without
+	// [metadata] dates, and every TOML file for the users), the rule is taken to have been
+	// created when the alerts are, by "elastic": the user Kibana's own rule API reports for
+	// a rule without one, and the superuser that installs prebuilt rules on a default stack.
+	created := isoOr(r.CreatedAt, b.now)
+	updated := isoOr(r.UpdatedAt, created)
+	createdBy := cmp.Or(r.CreatedBy, "elastic")
+	updatedBy := cmp.Or(r.UpdatedBy, createdBy)
+
 	params := document{
 		"author": list(r.Author), "description": r.Description, "false_positives": list(r.FalsePositives),
 		"from": r.From, "to": r.To, "rule_id": r.RuleID, "max_signals": r.MaxSignals,
 		"risk_score": r.RiskScore, "risk_score_mapping": []any{}, "severity": r.Severity,
 		"severity_mapping": []any{}, "threat": threat, "references": list(r.References),
-		"version": version, "exceptions_list": []any{}, "immutable": false,
-		"related_integrations": []any{}, "required_fields": []any{}, "setup": r.Setup,
-		"type": "eql", "language": "eql", "index": list(r.Index), "query": r.Query, "filters": []any{},
-		"license": r.License, "note": r.Note,
+		"version": version, "exceptions_list": []any{}, "immutable": r.Immutable, "rule_source": ruleSource,
+		"related_integrations": related, "required_fields": required, "setup": r.Setup,
+		"type": "eql", "language": "eql", "index": list(r.Index), "query": r.Query,
+		"license": r.License,
 	}
 	opt := func(key, v string) {
 		if v != "" {
 			params[key] = v
 		}
 	}
+	opt("note", r.Note)
+	opt("timeline_id", r.TimelineID)
+	opt("timeline_title", r.TimelineTitle)
 	opt("event_category_override", r.EventCategoryOverride)
 	opt("timestamp_field", r.TimestampField)
 	opt("tiebreaker_field", r.TiebreakerField)
 	opt("timestamp_override", r.TimestampOverride)
 	opt("building_block_type", r.BuildingBlockType)
+	if len(r.Filters) > 0 {
+		params["filters"] = asJSON(r.Filters)
+	}
+	if r.InvestigationFields != nil {
+		params["investigation_fields"] = document{"field_names": list(r.InvestigationFields.FieldNames)}
+	}
 
 	f := document{
 		"kibana.alert.rule.uuid":                ri.uuid,
@@ -194,7 +246,11 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		"kibana.alert.rule.max_signals":         r.MaxSignals,
 		"kibana.alert.rule.indices":             list(r.IndexPatterns()),
 		"kibana.alert.rule.enabled":             r.Enabled,
-		"kibana.alert.rule.immutable":           false,
+		"kibana.alert.rule.immutable":           r.Immutable,
+		"kibana.alert.rule.created_at":          created,
+		"kibana.alert.rule.created_by":          createdBy,
+		"kibana.alert.rule.updated_at":          updated,
+		"kibana.alert.rule.updated_by":          updatedBy,
 		"kibana.alert.rule.version":             version,
 		"kibana.alert.rule.revision":            0,
 		"kibana.alert.rule.actions":             []any{},
@@ -213,9 +269,18 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		"kibana.alert.intended_timestamp":       b.now,
 		"kibana.space_ids":                      []any{b.space},
 		"@timestamp":                            b.now,
+		// Kibana writes event.kind as a dotted key beside the source's event object, from
+		// which it removes kind (baseAlert).
+		"event.kind": "signal",
 	}
 	if r.Note != "" {
 		f["kibana.alert.rule.note"] = r.Note
+	}
+	if r.TimelineID != "" {
+		f["kibana.alert.rule.timeline_id"] = r.TimelineID
+	}
+	if r.TimelineTitle != "" {
+		f["kibana.alert.rule.timeline_title"] = r.TimelineTitle
 	}
 	if r.TimestampOverride != "" {
 		f["kibana.alert.rule.timestamp_override"] = r.TimestampOverride
@@ -226,53 +291,42 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 	return f
 }
 
-// sanitize prepares an event's source for an alert as Kibana's traverseAndMutateDoc does
-// for the parts that matter here: top-level kibana, signal and threshold_result fields are
-// removed (nested or dotted), and so are the metadata fields _id and _index.
-func sanitize(src document) {
-	for k := range src {
-		switch {
-		case k == "kibana", k == "signal", k == "threshold_result", k == "_id", k == "_index",
-			strings.HasPrefix(k, "kibana."), strings.HasPrefix(k, "signal."), strings.HasPrefix(k, "threshold_result."):
-			delete(src, k)
-		}
+// isoOr returns the RFC 3339 time s in Kibana's form (UTC, milliseconds), or def when s is
+// empty or not a time.
+func isoOr(s, def string) string {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return isoMillis(t)
 	}
+	return def
 }
 
-// setEventKind sets event.kind to "signal", in whichever form (nested or dotted) the source uses.
-func setEventKind(doc document) {
-	if _, ok := doc["event.kind"]; ok {
-		doc["event.kind"] = "signal"
-		return
-	}
-	if ev, ok := doc["event"].(map[string]any); ok {
-		ev["kind"] = "signal"
-		return
-	}
-	doc["event"] = map[string]any{"kind": "signal"}
-}
-
-// baseAlert builds the alert document of one event: the sanitized source, its original
-// event.* and data_stream.* fields, event.kind "signal"; the rule's alert fields, which
-// replace the source's fields of the same names, are added when it is encoded (finish).
+// baseAlert builds the alert document of one event, as Kibana's transformHitToAlert does:
+// the reason and original time from the event as it is, then its source with what the
+// alerts index cannot take removed (fitTree.fitSource), its event.* and data_stream.*
+// fields copied to kibana.alert.original_event.* and .original_data_stream.*, and event.kind
+// removed from its event object. The rule's alert fields (event.kind "signal" among them),
+// which replace the source's fields of the same names, are added when it is encoded
+// (finish).
 func (b *builder) baseAlert(ri *ruleInfo, ev matchedEvent) document {
 	fields, _, _ := b.ruleFields(ri)
 	doc := make(document, len(ev.src)+16)
 	for k, v := range ev.src {
 		doc[k] = v
 	}
-	sanitize(doc)
-	copySubtree(doc, ev.src, "event", "kibana.alert.original_event")
-	copySubtree(doc, ev.src, "data_stream", "kibana.alert.original_data_stream")
-	// event.kind is replaced in a copy of the event object, not in the shared source.
-	if e, ok := doc["event"].(map[string]any); ok {
+	b.fitTree().fitSource(doc)
+	copySubtree(doc, doc, "event", "kibana.alert.original_event")
+	copySubtree(doc, doc, "data_stream", "kibana.alert.original_data_stream")
+	// kind leaves a copy of the event object, not the shared source; Kibana leaves a null
+	// kind, and the object even when kind was all it had.
+	if e, ok := doc["event"].(map[string]any); ok && e["kind"] != nil {
 		c := make(map[string]any, len(e))
 		for k, v := range e {
-			c[k] = v
+			if k != "kind" {
+				c[k] = v
+			}
 		}
 		doc["event"] = c
 	}
-	setEventKind(doc)
 	for k := range fields {
 		delete(doc, k)
 	}
@@ -292,8 +346,8 @@ func (b *builder) alertURL(id string) string {
 	if b.url == "" {
 		return ""
 	}
-	base := strings.TrimRight(b.url, "/")
-	if b.space != "default" {
+	base := strings.TrimSuffix(b.url, "/")
+	if b.space != "" && b.space != "default" {
 		base += "/s/" + b.space
 	}
 	return base + "/app/security/alerts/redirect/" + id + "?index=" + b.alertIdx + "&timestamp=" + b.now
@@ -350,19 +404,16 @@ func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert,
 		base.WriteString(ev.index)
 		base.WriteString(ri.uuid)
 	}
+	// The building blocks as Kibana intersects them for the shell: alerts of their events,
+	// without the fields that make them building blocks, added after the intersection.
 	bbDocs := make([]document, len(present))
 	bbIDs := make([]string, len(present))
 	for i, ev := range present {
 		doc := b.baseAlert(ri, *ev)
 		doc["kibana.alert.depth"] = 1
 		doc["kibana.alert.ancestors"] = []ancestor{{ID: ev.id, Type: "event", Index: ev.index, Depth: 0}}
-		doc["kibana.alert.building_block_type"] = "default"
-		doc["kibana.alert.group.index"] = i
 		bbIDs[i] = sha256Hex(base.String(), strconv.Itoa(i))
 		doc["kibana.alert.uuid"] = bbIDs[i]
-		if u := b.alertURL(bbIDs[i]); u != "" {
-			doc["kibana.alert.url"] = u
-		}
 		bbDocs[i] = doc
 	}
 	// Shell ancestors: each event, then its building block; the id hashes them all.
@@ -376,9 +427,6 @@ func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert,
 	}
 	idsrc.WriteString(ri.uuid)
 	shellID := sha256Hex(idsrc.String())
-	for _, doc := range bbDocs {
-		doc["kibana.alert.group.id"] = shellID
-	}
 
 	// The shell's source is the intersection of the building blocks (JSON round trip so
 	// that both sides compare as decoded JSON), then the shell's own alert fields. The
@@ -403,7 +451,6 @@ func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert,
 	for k, v := range merged {
 		shell[k] = v
 	}
-	setEventKind(shell)
 	for k := range fields {
 		delete(shell, k)
 	}
@@ -419,6 +466,11 @@ func (b *builder) sequenceAlerts(ri *ruleInfo, events []*matchedEvent) ([]Alert,
 	shell["kibana.alert.ancestors"] = anc
 	shell["kibana.alert.reason"] = reason(merged, ri.r.Severity, ri.r.Name)
 	shell["kibana.alert.group.id"] = shellID
+	for i, doc := range bbDocs {
+		doc["kibana.alert.building_block_type"] = "default"
+		doc["kibana.alert.group.id"] = shellID
+		doc["kibana.alert.group.index"] = i
+	}
 
 	out := make([]Alert, 0, len(present)+1)
 	a, err := b.finish(ri, ShellAlert, shellID, shell)

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/tripline/tripline/internal/jsonw"
 )
 
 // Alert documents are written with the encoder below rather than encoding/json's reflection:
@@ -23,7 +24,7 @@ type encodedField struct {
 func encodeFields(m document) ([]encodedField, error) {
 	out := make([]encodedField, 0, len(m))
 	for _, k := range sortedKeys(m) {
-		b := appendJSONString(nil, k)
+		b := jsonw.AppendString(nil, k, jsonw.Marshal)
 		b = append(b, ':')
 		b, err := appendJSON(b, m[k])
 		if err != nil {
@@ -63,7 +64,7 @@ func appendObjectWith(dst []byte, m document, extra []encodedField) ([]byte, err
 			j++
 		default:
 			sep()
-			dst = appendJSONString(dst, keys[i])
+			dst = jsonw.AppendString(dst, keys[i], jsonw.Marshal)
 			dst = append(dst, ':')
 			if dst, err = appendJSON(dst, m[keys[i]]); err != nil {
 				return nil, err
@@ -80,7 +81,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	case nil:
 		return append(dst, "null"...), nil
 	case string:
-		return appendJSONString(dst, x), nil
+		return jsonw.AppendString(dst, x, jsonw.Marshal), nil
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case int:
@@ -115,16 +116,16 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"id":`...)
-			dst = appendJSONString(dst, a.ID)
+			dst = jsonw.AppendString(dst, a.ID, jsonw.Marshal)
 			dst = append(dst, `,"type":`...)
-			dst = appendJSONString(dst, a.Type)
+			dst = jsonw.AppendString(dst, a.Type, jsonw.Marshal)
 			dst = append(dst, `,"index":`...)
-			dst = appendJSONString(dst, a.Index)
+			dst = jsonw.AppendString(dst, a.Index, jsonw.Marshal)
 			dst = append(dst, `,"depth":`...)
 			dst = strconv.AppendInt(dst, int64(a.Depth), 10)
 			if a.Rule != "" {
 				dst = append(dst, `,"rule":`...)
-				dst = appendJSONString(dst, a.Rule)
+				dst = jsonw.AppendString(dst, a.Rule, jsonw.Marshal)
 			}
 			dst = append(dst, '}')
 		}
@@ -136,57 +137,4 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, raw...), nil
-}
-
-const lowerHex = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string the way json.Marshal writes it.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	done := 0 // s[:done] is written
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[done:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default: // other control characters and <, >, &
-				dst = append(dst, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xF])
-			}
-			i++
-			done = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', lowerHex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		done = i
-	}
-	dst = append(dst, s[done:]...)
-	return append(dst, '"')
 }

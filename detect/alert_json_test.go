@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"maps"
 	"testing"
+
+	"github.com/tripline/tripline/internal/jsonw"
 )
 
 // TestAppendJSON checks the alert encoder against json.Marshal on the values alert
@@ -77,7 +79,7 @@ func FuzzAppendJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := jsonw.AppendString(nil, s, jsonw.Marshal); !bytes.Equal(got, want) {
 			t.Fatalf("string %q:\n got %s\nwant %s", s, got, want)
 		}
 		doc, err := parseDocument(data)

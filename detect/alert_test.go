@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tripline/tripline/eql"
@@ -211,6 +212,100 @@ func TestCloseAfterCancel(t *testing.T) {
 			if err := d.Close(context.Background()); err != nil || written != events {
 				t.Errorf("streaming %v, %d workers: Close error %v, %d alerts written, want none and %d", streaming, workers, err, written, events)
 			}
+		}
+	}
+}
+
+// TestAlertRuleFields checks the rule fields alerts carry, for a prebuilt rule read from a
+// TOML file (dates from [metadata]), a rule from a Kibana export (its own users, dates,
+// rule_source, related integrations and required fields) and a custom rule that says
+// nothing (the defaults), and kibana.alert.url with and without a Kibana URL and space.
+func TestAlertRuleFields(t *testing.T) {
+	prebuilt := &rule.Rule{RuleID: "9c260313-c811-4ec8-ab89-8f6530e0246c", Name: "Hosts File Modified", Type: "eql", Language: "eql",
+		Severity: "medium", RiskScore: 47, MaxSignals: 100, From: "now-9m", To: "now", Interval: "5m", Enabled: true,
+		Query: `file where true`, Note: "## Triage", Immutable: true,
+		CreatedAt: "2020-07-07T00:00:00.000Z", UpdatedAt: "2026-02-02T00:00:00.000Z",
+		TimelineID: "4d4c0b59-ea83-483f-b8c1-8c360ee53c5c", TimelineTitle: "Comprehensive File Timeline",
+		InvestigationFields: &rule.InvestigationFields{FieldNames: []string{"host.name", "file.path"}}}
+	exported := &rule.Rule{ID: "5d1c2a3b-0000-4000-8000-00000000e1e1", RuleID: "x-exported", Name: "Exported", Type: "eql", Language: "eql",
+		Severity: "low", RiskScore: 21, MaxSignals: 100, From: "now-6m", To: "now", Interval: "5m", Query: `any where true`,
+		Immutable: true, RuleSource: map[string]any{"type": "external", "is_customized": true},
+		CreatedAt: "2025-06-01T07:00:00Z", CreatedBy: "soc-admin", UpdatedAt: "2025-06-02T08:30:00.5+02:00", UpdatedBy: "jane",
+		RelatedIntegrations: []rule.RelatedIntegration{{Package: "endpoint", Version: "^8.2.0"}, {Package: "windows", Version: "^2.0.0", Integration: "sysmon_operational"}},
+		RequiredFields:      []rule.RequiredField{{Name: "event.type", Type: "keyword", ECS: true}}}
+	custom := &rule.Rule{RuleID: "x-custom", Name: "Custom", Type: "eql", Language: "eql", Severity: "high", RiskScore: 73,
+		MaxSignals: 100, From: "now-6m", To: "now", Interval: "5m", Query: `any where true`}
+	keys := []string{"event.kind", "kibana.alert.rule.created_at", "kibana.alert.rule.created_by", "kibana.alert.rule.updated_at",
+		"kibana.alert.rule.updated_by", "kibana.alert.rule.immutable", "kibana.alert.rule.timeline_id", "kibana.alert.rule.timeline_title",
+		"kibana.alert.rule.note", "kibana.alert.url"}
+	params := []string{"immutable", "rule_source", "investigation_fields", "related_integrations", "required_fields",
+		"timeline_id", "timeline_title", "note", "filters", "setup"}
+	src := `{"@timestamp":"2026-01-01T00:00:00Z","event":{"kind":"event","category":"file"},"host":{"name":"h"}}`
+	for _, tc := range []struct {
+		r          *rule.Rule
+		url, space string
+		want       string
+	}{
+		{prebuilt, "https://kibana.example.com:5601/", "default", `event.kind="signal" ` +
+			`kibana.alert.rule.created_at="2020-07-07T00:00:00.000Z" kibana.alert.rule.created_by="elastic" ` +
+			`kibana.alert.rule.updated_at="2026-02-02T00:00:00.000Z" kibana.alert.rule.updated_by="elastic" kibana.alert.rule.immutable=true ` +
+			`kibana.alert.rule.timeline_id="4d4c0b59-ea83-483f-b8c1-8c360ee53c5c" kibana.alert.rule.timeline_title="Comprehensive File Timeline" ` +
+			`kibana.alert.rule.note="## Triage" ` +
+			`kibana.alert.url="https://kibana.example.com:5601/app/security/alerts/redirect/{id}?index=.alerts-security.alerts-default\u0026timestamp=2026-04-20T12:00:00.000Z" ` +
+			`| immutable=true rule_source={"is_customized":false,"type":"external"} investigation_fields={"field_names":["host.name","file.path"]} ` +
+			`related_integrations=[] required_fields=[] timeline_id="4d4c0b59-ea83-483f-b8c1-8c360ee53c5c" timeline_title="Comprehensive File Timeline" ` +
+			`note="## Triage" filters=(absent) setup=""`},
+		{exported, "http://localhost:5601/kbn", "soc", `event.kind="signal" ` +
+			`kibana.alert.rule.created_at="2025-06-01T07:00:00.000Z" kibana.alert.rule.created_by="soc-admin" ` +
+			`kibana.alert.rule.updated_at="2025-06-02T06:30:00.500Z" kibana.alert.rule.updated_by="jane" kibana.alert.rule.immutable=true ` +
+			`kibana.alert.rule.timeline_id=(absent) kibana.alert.rule.timeline_title=(absent) kibana.alert.rule.note=(absent) ` +
+			`kibana.alert.url="http://localhost:5601/kbn/s/soc/app/security/alerts/redirect/{id}?index=.alerts-security.alerts-soc\u0026timestamp=2026-04-20T12:00:00.000Z" ` +
+			`| immutable=true rule_source={"is_customized":true,"type":"external"} investigation_fields=(absent) ` +
+			`related_integrations=[{"package":"endpoint","version":"^8.2.0"},{"integration":"sysmon_operational","package":"windows","version":"^2.0.0"}] ` +
+			`required_fields=[{"ecs":true,"name":"event.type","type":"keyword"}] timeline_id=(absent) timeline_title=(absent) ` +
+			`note=(absent) filters=(absent) setup=""`},
+		{custom, "", "default", `event.kind="signal" ` +
+			`kibana.alert.rule.created_at="2026-04-20T12:00:00.000Z" kibana.alert.rule.created_by="elastic" ` +
+			`kibana.alert.rule.updated_at="2026-04-20T12:00:00.000Z" kibana.alert.rule.updated_by="elastic" kibana.alert.rule.immutable=false ` +
+			`kibana.alert.rule.timeline_id=(absent) kibana.alert.rule.timeline_title=(absent) kibana.alert.rule.note=(absent) kibana.alert.url=(absent) ` +
+			`| immutable=false rule_source={"type":"internal"} investigation_fields=(absent) related_integrations=[] required_fields=[] ` +
+			`timeline_id=(absent) timeline_title=(absent) note=(absent) filters=(absent) setup=""`},
+	} {
+		bl := builder{space: tc.space, now: isoMillis(testNow), url: tc.url, version: "9.3.0", alertIdx: AlertsIndex(tc.space), fit: ecsTree}
+		doc, err := parseDocument([]byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := bl.eventAlert(bl.newRuleInfo(tc.r), matchedEvent{id: "e1", index: "logs-x", src: doc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(a.Doc, &top); err != nil {
+			t.Fatal(err)
+		}
+		var p map[string]json.RawMessage
+		if err := json.Unmarshal(top["kibana.alert.rule.parameters"], &p); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, k+"="+orAbsent(string(top[k])))
+		}
+		parts = append(parts, "|")
+		for _, k := range params {
+			parts = append(parts, k+"="+orAbsent(string(p[k])))
+		}
+		want := strings.ReplaceAll(tc.want, "{id}", a.ID)
+		if got := strings.Join(parts, " "); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.r.Name, got, want)
+		}
+		// Kibana removes kind from the source's event object and writes event.kind beside it.
+		if got := string(top["event"]); got != `{"category":"file"}` {
+			t.Errorf("%s: event = %s, want the source's without kind", tc.r.Name, got)
+		}
+		if vs := indexViolations(testAlertsMapping(t), a.Doc); len(vs) > 0 {
+			t.Errorf("%s: the alert would not be indexed: %q", tc.r.Name, vs)
 		}
 	}
 }

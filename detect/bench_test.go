@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/mapping"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -90,10 +92,42 @@ func BenchmarkSequenceAlerts(b *testing.B) {
 			r = x
 		}
 	}
-	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default")}
+	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default"), fit: ecsTree}
 	ri := bl.newRuleInfo(r)
+	mes := benchEvents(b, 3)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bl.sequenceAlerts(ri, mes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEventAlert builds the alert of one event matched by an event query (a typical
+// Endpoint process event, without conflicts with ECS): the cost of each event match.
+func BenchmarkEventAlert(b *testing.B) {
+	set, err := rule.Load(context.Background(), "testdata/rules")
+	if err != nil || len(set.Rules) == 0 {
+		b.Fatalf("loading test rules: %v", err)
+	}
+	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default"), fit: ecsTree}
+	ri := bl.newRuleInfo(set.Rules[0])
+	me := benchEvents(b, 1)[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bl.eventAlert(ri, *me); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// ecsTree returns the tree the detector checks alert sources against by default, built once.
+var ecsTree = sync.OnceValue(func() *fitTree { return newFitTree(mapping.ECS()) })
+
+// benchEvents returns n Endpoint process events, parsed.
+func benchEvents(b *testing.B, n int) []*matchedEvent {
 	var mes []*matchedEvent
-	for i := range 3 {
+	for i := range n {
 		doc := fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:0%dZ","event":{"category":["process"],"type":["start"],"kind":"event","action":"exec","dataset":"endpoint.events.process"},
 			"host":{"name":"web-1","os":{"type":"linux","platform":"ubuntu","version":"22.04"},"id":"c0ffee"},"user":{"name":"root","id":"0"},
 			"process":{"name":"curl","pid":%d,"executable":"/usr/bin/curl","args":["curl","-s","http://example.com/x.sh"],"command_line":"curl -s http://example.com/x.sh",
@@ -105,10 +139,23 @@ func BenchmarkSequenceAlerts(b *testing.B) {
 		}
 		mes = append(mes, &matchedEvent{id: fmt.Sprintf("id%d", i), index: "logs-endpoint.events.process-default", src: src})
 	}
+	return mes
+}
+
+// BenchmarkAlertSourceFit checks an event's source against the ECS mapping (fitSource) when
+// nothing conflicts, the case of nearly every alert: no allocation, a map lookup per key.
+func BenchmarkAlertSourceFit(b *testing.B) {
+	src := benchEvents(b, 1)[0].src
+	tree := ecsTree()
+	doc := make(document, len(src))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := bl.sequenceAlerts(ri, mes); err != nil {
-			b.Fatal(err)
+		for k, v := range src {
+			doc[k] = v
 		}
+		tree.fitSource(doc)
+	}
+	if len(doc) != len(src) {
+		b.Fatalf("fitSource removed fields of a document without conflicts: %d of %d left", len(doc), len(src))
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/mapping"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -120,8 +121,13 @@ type Options struct {
 	Now time.Time
 	// Space is the Kibana space id; default "default".
 	Space string
-	// KibanaURL, when set, is the base for kibana.alert.url.
+	// KibanaURL, when set, is the base for kibana.alert.url: the URL Kibana is reached at
+	// (Kibana's server.publicBaseUrl).
 	KibanaURL string
+	// AlertsMapping is the mapping of the alerts index: source values an alert would carry
+	// that it cannot take are left out of the alert, as Kibana leaves out those that
+	// conflict with ECS. Nil means mapping.ECS().
+	AlertsMapping *mapping.Mapping
 	// KibanaVersion is written as kibana.version; default "9.3.0".
 	KibanaVersion string
 	// Index is the index name of events whose input gives none (the --index flag).
@@ -276,6 +282,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		b: builder{
 			space: opts.Space, now: isoMillis(opts.Now), url: opts.KibanaURL,
 			version: opts.KibanaVersion, alertIdx: AlertsIndex(opts.Space),
+			fit: sync.OnceValue(func() *fitTree { return newFitTree(cmp.Or(opts.AlertsMapping, mapping.ECS())) }),
 		},
 	}
 	d.slotIndex = d.fields.Add("_index")

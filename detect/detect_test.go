@@ -253,6 +253,11 @@ func compareGolden(t *testing.T, alerts []Alert, golden string) {
 		t.Fatalf("%d alerts, golden %s has %d", len(alerts), golden, len(want))
 	}
 	for i := range alerts {
+		// Flattened, {"event.kind":...} and {"event":{"kind":...}} look the same: the
+		// top-level keys tell them apart.
+		if got, exp := topKeys(t, alerts[i].Doc), topKeys(t, want[i]); !reflect.DeepEqual(got, exp) {
+			t.Errorf("alert %d top-level keys\n%q\nwant\n%q", i, got, exp)
+		}
 		got, exp := flatDoc(t, alerts[i].Doc), flatDoc(t, want[i])
 		var keys []string
 		for k := range exp {
@@ -270,6 +275,25 @@ func compareGolden(t *testing.T, alerts []Alert, golden string) {
 			}
 		}
 	}
+}
+
+// topKeys returns the top-level keys of a JSON object, sorted.
+func topKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("alert is not a JSON object: %v", err)
+	}
+	return sortedKeysOf(m)
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 func orAbsent(s string) string {

@@ -44,7 +44,9 @@
 // alert linked to them by kibana.alert.group.id, with the ids Kibana derives so that a second
 // run over the same events gives the same ids. max_signals caps the alerts (sequences) per
 // rule and run, keeping the most recent as Elasticsearch's EQL size does, and Summary says
-// when it bit. Alerts go to a Sink. A rule's alert fields are encoded once and merged into
+// when it bit. As Kibana does, an alert leaves out the source values that the alerts index's
+// ECS mapping cannot take (Options.AlertsMapping; see fit.go), so that every alert indexes.
+// Alerts go to a Sink. A rule's alert fields are encoded once and merged into
 // each of its alerts as they are encoded; in batch mode the alerts kept until Close are
 // built on the workers' goroutines.
 //

@@ -85,7 +85,8 @@ func TestSeedRuleScenario(t *testing.T) {
 }
 
 // TestCorpusRulesRun loads every rule of the corpus, compiles all 1,024 EQL rules with the
-// engine and runs them over the test events (and the examples, when present) without error.
+// engine and runs them over the test events (and the examples, when present) without error,
+// into alerts that index under the alerts index's mapping.
 func TestCorpusRulesRun(t *testing.T) {
 	set, err := rule.Load(context.Background(), sharedPath(t, "rules/detection-rules"))
 	if err != nil || len(set.Errors) > 0 {
@@ -99,7 +100,8 @@ func TestCorpusRulesRun(t *testing.T) {
 		inputs = append(inputs, ex...)
 	}
 	for _, in := range inputs {
-		_, sum, evErrs := runFile(t, set.Rules, in, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow})
+		alerts, sum, evErrs := runFile(t, set.Rules, in, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow})
+		checkAlertsIndex(t, in, alerts)
 		for _, s := range sum.RulesSkipped {
 			t.Errorf("%s: rule %s (%s) skipped: %s", in, s.RuleID, s.Source, s.Reason)
 		}

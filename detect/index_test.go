@@ -121,8 +121,9 @@ func formatRoutes(rs []Route) string {
 
 // TestPrefilterSameResults runs all 1,024 EQL rules of the corpus over generated events
 // (bench/gen, with planted seed-rule sequences) with the rule index and without it, and with
-// the index on 3 worker goroutines, in batch and streaming modes: the alerts and every
-// rule's match count must be identical (in the same order, except between the index and no
+// the index on 3 worker goroutines, in batch and streaming modes: every alert must index
+// under the alerts index's mapping, and the alerts and every rule's match count must be
+// identical (in the same order, except between the index and no
 // index in streaming mode).
 func TestPrefilterSameResults(t *testing.T) {
 	dir := sharedPath(t, "rules/detection-rules")
@@ -145,6 +146,10 @@ func TestPrefilterSameResults(t *testing.T) {
 			alerts, sum, _ := runFile(t, set.Rules, events, Options{
 				Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: streaming,
 				NoPrefilter: c.noPrefilter, Workers: c.workers})
+			if i == 0 { // every alert of the corpus rules indexes under the alerts index's mapping
+				t.Logf("streaming=%v: %d alerts checked against the alerts index mapping", streaming,
+					checkAlertsIndex(t, fmt.Sprintf("streaming=%v", streaming), alerts))
+			}
 			for _, a := range alerts {
 				results[i] = append(results[i], a.Rule.RuleID+" "+a.ID)
 			}

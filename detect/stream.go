@@ -47,35 +47,32 @@ func (e *EventError) Error() string {
 func (e *EventError) Unwrap() error { return e.Err }
 
 // clockLimits reads the clock for Options.MaxFuture: it caps the rules' event time at the
-// clock and returns the latest timestamp an event may have; ok is false without the bound.
-func (d *Detector) clockLimits() (limit int64, ok bool) {
+// clock and returns the latest time an event may be stamped; ok is false without the bound.
+func (d *Detector) clockLimits() (limit time.Time, ok bool) {
 	if d.opts.MaxFuture <= 0 || !d.opts.Streaming {
-		return 0, false
+		return time.Time{}, false
 	}
 	now := time.Now
 	if d.opts.Clock != nil {
 		now = d.opts.Clock
 	}
 	t := now()
-	d.memo.SetCeiling(t.UnixNano())
-	return t.Add(d.opts.MaxFuture).UnixNano(), true
+	d.memo.SetCeiling(t)
+	return t.Add(d.opts.MaxFuture), true
 }
 
 // tooFarAhead reports whether one of the event's timestamps, as its rules read them, is
 // later than limit; such an event is counted and reported, and no rule sees it. The
 // timestamps must have been converted (engine.Memo.Prime).
-func (d *Detector) tooFarAhead(ev *event.Event, src *EventSource, limit int64) bool {
-	for i := range event.MaxStamps {
-		ns, ok, set := ev.Stamp(i)
-		if !set || !ok || ns <= limit {
-			continue
-		}
-		d.summary.EventsFuture++
-		d.report(&EventError{Source: *src, Kind: EventFuture, Err: fmt.Errorf(
-			"timestamp [%s] is more than %s ahead of the clock", time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000Z"), d.opts.MaxFuture)})
-		return true
+func (d *Detector) tooFarAhead(ev *event.Event, src *EventSource, limit time.Time) bool {
+	t, ahead := d.memo.Ahead(ev, limit)
+	if !ahead {
+		return false
 	}
-	return false
+	d.summary.EventsFuture++
+	d.report(&EventError{Source: *src, Kind: EventFuture, Err: fmt.Errorf(
+		"timestamp [%s] is more than %s ahead of the clock", t.UTC().Format("2006-01-02T15:04:05.000Z"), d.opts.MaxFuture)})
+	return true
 }
 
 // Flush (streaming mode) hands the events given to Process so far to the rules and returns

@@ -47,7 +47,7 @@ type Query struct {
 	until   int    // index of the until term, or -1
 	stages  []stage
 	pos     []int // indices into stages of the positive stages
-	maxspan int64 // nanoseconds; 0 = none
+	maxspan int64 // in the timestamp's unit (valueReader.tsUnit); 0 = none
 	limits  []limitOp
 	hasLead bool // missing stages before the first positive stage
 	hasTail bool // missing stages after the last positive stage
@@ -98,7 +98,7 @@ func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, e
 	case *eql.Sequence:
 		q.kind = kindSequence
 		if s.MaxSpan != nil {
-			q.maxspan = int64(s.MaxSpan.Std() / time.Nanosecond)
+			q.maxspan = int64(s.MaxSpan.Std() / time.Nanosecond) // in tsUnit below
 		}
 		for i, st := range s.Stages {
 			if err := addTerm(st.Query, joinKeys(s.By, st), st.Missing); err != nil {
@@ -146,6 +146,7 @@ func Compile(stmt *eql.Statement, fields *event.Fields, opts Options) (*Query, e
 	if q.kind != kindSample {
 		q.ts = newPathReader(opts.TimestampField, fields, opts.Mapping)
 		q.ts.stamp = opts.Memo.register(q.ts)
+		q.maxspan /= q.ts.tsUnit() // maxspan is a whole number of milliseconds
 	}
 	if opts.TiebreakerField != "" {
 		q.tb = newPathReader(opts.TiebreakerField, fields, opts.Mapping)

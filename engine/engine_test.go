@@ -450,7 +450,10 @@ func TestJoinKeyStrings(t *testing.T) {
 		{keyVal{kind: kFloat, f: 2}, "2.0", "2.0"},
 		{keyVal{kind: kBool, i: 1}, "true", "true"},
 		{keyVal{kind: kString, s: "x"}, "x", "x"},
-		{keyVal{kind: kDate, i: 1671235200000 * 1e6}, "2022-12-17T00:00:00.000Z", "1671235200000"},
+		{keyVal{kind: kDate, i: 1671235200000}, "2022-12-17T00:00:00.000Z", "1671235200000"},
+		{keyVal{kind: kDate, i: 1671235200000, ns: 999999}, "2022-12-17T00:00:00.000Z", "1671235200000"},
+		{keyVal{kind: kDate, i: 253402300799999}, "9999-12-31T23:59:59.999Z", "253402300799999"},
+		{keyVal{kind: kDate, i: -30610224000000}, "1000-01-01T00:00:00.000Z", "-30610224000000"},
 	} {
 		if s := c.v.seqString(); s != c.seq {
 			t.Errorf("%+v seqString = %q, want %q", c.v, s, c.seq)
@@ -539,9 +542,20 @@ func TestJoinKeysThroughMapping(t *testing.T) {
 		{name: "sample", query: `sample by d, ip, k [any where id == 1] [any where id == 2]`, docs: docs, opts: opts,
 			want: ids(seq(1, 2)), keys: [][]string{{"1671235200000", "10.0.0.1", "12"}}},
 	})
-	if _, err := Compile(mustParse(t, `sequence by nope [any where true] [any where true]`), event.NewFields(), opts); err == nil ||
+	// An undeclared key field is dynamic, unless the mapping says "dynamic": false.
+	if _, err := Compile(mustParse(t, `sequence by nope [any where true] [any where true]`), event.NewFields(), opts); err != nil {
+		t.Errorf("undeclared key field: err = %v", err)
+	}
+	closed, err := mapping.Parse([]byte(`{"dynamic":false,"properties":{"@timestamp":{"type":"date"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(mustParse(t, `sequence by nope [any where true] [any where true]`), event.NewFields(), Options{Mapping: closed}); err == nil ||
 		!strings.Contains(err.Error(), "Unknown column [nope]") {
-		t.Errorf("unknown key field: err = %v", err)
+		t.Errorf("unknown key field with dynamic false: err = %v", err)
+	}
+	if _, err := Compile(mustParse(t, `sequence by ?nope [any where true] [any where true]`), event.NewFields(), Options{Mapping: closed}); err != nil {
+		t.Errorf("optional unknown key field with dynamic false: err = %v", err)
 	}
 }
 

@@ -20,11 +20,12 @@ type valueReader struct {
 }
 
 // newValueReader resolves f through the mapping (nil: dynamic mapping) and registers its
-// source path in fields. A field the mapping does not know is an error unless optional.
+// source path in fields. A field the mapping does not declare and does not map
+// dynamically (dynamic false or strict) is an error unless optional.
 func newValueReader(f *eql.Field, fields *event.Fields, m *mapping.Mapping) (valueReader, error) {
 	r := valueReader{optional: f.Optional, stamp: -1}
 	mf, ok := m.Resolve(f.Name)
-	if !ok && m != nil {
+	if mode := m.DynamicAt(f.Name); !ok && (mode == mapping.DynamicFalse || mode == mapping.DynamicStrict) {
 		if f.Optional {
 			r.absent = true
 			return r, nil
@@ -49,13 +50,17 @@ func newPathReader(path string, fields *event.Fields, m *mapping.Mapping) valueR
 // convert turns one source value (or an explicit null, for null_value) into a key value;
 // ok is false when Elasticsearch would index nothing for it.
 func (r *valueReader) convert(v event.Value) (keyVal, bool) {
-	nv, ok := r.field.Normalize(v)
+	c := r.field.Concrete(v)
+	nv, ok := c.Normalize(v)
 	if !ok {
 		return keyVal{}, false
 	}
-	if r.field.Type.IsDate() ||
-		(r.field.Type == mapping.Dynamic && v.Kind == event.KindString && nv.Kind == event.KindInt) {
+	switch c.Type {
+	case mapping.Date: // epoch milliseconds
 		return keyVal{kind: kDate, i: nv.Int}, true
+	case mapping.DateNanos: // epoch nanoseconds
+		t := event.InstantOfNanos(nv.Int)
+		return keyVal{kind: kDate, i: t.Ms, ns: t.Nanos}, true
 	}
 	switch nv.Kind {
 	case event.KindBool:
@@ -121,19 +126,29 @@ func (r *valueReader) first(ev *event.Event) (keyVal, bool) {
 	return best, found
 }
 
-// timestamp reads the event time in nanoseconds: a date field as Elasticsearch indexes it
-// (date truncated to milliseconds), any other field parsed with the default date format
-// (ISO 8601 or epoch milliseconds).
+// tsUnit is the unit, in nanoseconds, of the times timestamp reads: those of the field's
+// doc values, by which Elasticsearch orders events. A date_nanos field counts nanoseconds
+// (1970 to 2262); any other field, a date or one that is parsed as a date, milliseconds
+// (any year a long of milliseconds holds).
+func (r *valueReader) tsUnit() int64 {
+	if r.field.Type == mapping.DateNanos {
+		return 1
+	}
+	return 1e6
+}
+
+// timestamp reads the event time, in tsUnit: a date field as Elasticsearch indexes it, any
+// other field parsed with the default date format (ISO 8601 or epoch milliseconds).
 func (r *valueReader) timestamp(ev *event.Event) (int64, bool) {
 	for _, v := range ev.Values(r.slot) {
 		if r.field.Type.IsDate() {
-			if nv, ok := r.field.Normalize(v); ok {
+			if nv, ok := r.field.Normalize(v); ok { // ms for date, ns for date_nanos
 				return nv.Int, true
 			}
 			continue
 		}
-		if ns, ok := mapping.ParseDate(v, ""); ok {
-			return ns, true
+		if t, ok := mapping.ParseDate(v, ""); ok {
+			return t.Ms, true
 		}
 	}
 	return 0, false

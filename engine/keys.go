@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tripline/tripline/eval"
 	"github.com/tripline/tripline/event"
@@ -21,13 +20,14 @@ const (
 	kInt
 	kFloat
 	kString
-	kDate // nanoseconds since the Unix epoch
+	kDate // i milliseconds since the Unix epoch and ns nanoseconds into the millisecond
 )
 
 // keyVal is one join-key (or tiebreaker) value in canonical form: numbers that are whole
 // are kInt so that 1 and 1.0 are the same key, as Elasticsearch compares keys by value.
 type keyVal struct {
 	kind keyKind
+	ns   int32 // kDate: the nanoseconds into the millisecond i (date_nanos)
 	i    int64
 	f    float64
 	s    string
@@ -37,8 +37,11 @@ type keyVal struct {
 func (v keyVal) appendEnc(b []byte) []byte {
 	b = append(b, byte(v.kind))
 	switch v.kind {
-	case kBool, kInt, kDate:
+	case kBool, kInt:
 		b = binary.BigEndian.AppendUint64(b, uint64(v.i))
+	case kDate:
+		b = binary.BigEndian.AppendUint64(b, uint64(v.i))
+		b = binary.BigEndian.AppendUint32(b, uint32(v.ns))
 	case kFloat:
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(v.f))
 	case kString:
@@ -51,7 +54,7 @@ func (v keyVal) appendEnc(b []byte) []byte {
 // seqString is the value as the sequence response's join_keys show it.
 func (v keyVal) seqString() string {
 	if v.kind == kDate {
-		return time.Unix(0, v.i).UTC().Format("2006-01-02T15:04:05.000Z")
+		return event.Instant{Ms: v.i}.Time().Format("2006-01-02T15:04:05.000Z")
 	}
 	return v.sampleString()
 }
@@ -71,17 +74,9 @@ func (v keyVal) sampleString() string {
 	case kFloat:
 		return eval.JavaDouble(v.f)
 	case kDate:
-		return strconv.FormatInt(floorDiv(v.i, int64(time.Millisecond)), 10)
+		return strconv.FormatInt(v.i, 10)
 	}
 	return v.s
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
 }
 
 // compareKeyVal orders values as Elasticsearch's composite aggregation does: null first,
@@ -100,7 +95,10 @@ func compareKeyVal(a, b keyVal) int {
 	bn, bok := b.num()
 	if aok && bok {
 		if a.kind != kFloat && b.kind != kFloat {
-			return cmp.Compare(a.i, b.i)
+			if c := cmp.Compare(a.i, b.i); c != 0 || a.kind != kDate || b.kind != kDate {
+				return c
+			}
+			return cmp.Compare(a.ns, b.ns)
 		}
 		switch {
 		case an < bn:
@@ -138,17 +136,31 @@ func compareTuples(a, b []keyVal) int {
 // ordinal is an event's place in Elasticsearch's order: timestamp, then the tiebreaker
 // (missing last), then input order.
 type ordinal struct {
-	ts  int64 // nanoseconds
+	ts  int64 // in the timestamp's unit (valueReader.tsUnit)
 	tb  keyVal
 	seq uint64
+}
+
+// owned returns v with its string copied, so that it outlives the event it was read from.
+func (v keyVal) owned() keyVal {
+	if v.kind == kString {
+		v.s = strings.Clone(v.s)
+	}
+	return v
+}
+
+// appendOwned appends to dst the values of tuple, each owned (see keyVal.owned).
+func appendOwned(dst, tuple []keyVal) []keyVal {
+	for _, v := range tuple {
+		dst = append(dst, v.owned())
+	}
+	return dst
 }
 
 // owned returns o with its tiebreaker string copied, so that it outlives the event it was
 // read from.
 func (o ordinal) owned() ordinal {
-	if o.tb.kind == kString {
-		o.tb.s = strings.Clone(o.tb.s)
-	}
+	o.tb = o.tb.owned()
 	return o
 }
 

@@ -295,11 +295,11 @@ func TestMemoPrime(t *testing.T) {
 		`{"id":3}`,
 	}
 	want := []struct {
-		ns0, ns1 int64
+		ns0, ns1 int64 // milliseconds: neither field is date_nanos
 		ok0, ok1 bool
 	}{
-		{(baseMillis + 20) * 1e6, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), true, true},
-		{(baseMillis + 10) * 1e6, 0, true, false},
+		{baseMillis + 20, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), true, true},
+		{baseMillis + 10, 0, true, false},
 		{0, 0, false, false},
 	}
 	// The first query's Run orders its matches by the stamp it is given: swapping the

@@ -150,7 +150,7 @@ func TestSetCeiling(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := NewMemo()
 			if c.ceiling {
-				m.SetCeiling((baseMillis + 10_000) * int64(time.Millisecond))
+				m.SetCeiling(time.UnixMilli(baseMillis + 10_000))
 			}
 			push, runs, out := streamRuns(t, m, 5*time.Second, `process where true`)
 			late := 0

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -29,7 +30,7 @@ type Run struct {
 	items []item
 	// streaming
 	buf      reorderBuf
-	maxTS    int64
+	maxTS    int64 // in the timestamp's unit
 	seenTS   bool
 	released ordinal
 	anyOut   bool
@@ -278,8 +279,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		}
 	}
 	if r.mode == Streaming && r.q.kind != kindSample {
-		lateness := int64(r.q.opts.MaxLateness / time.Nanosecond)
-		if (r.seenTS && ord.ts < r.maxTS-lateness) || (r.anyOut && ord.compare(&r.released) < 0) {
+		if (r.seenTS && ord.ts < r.releaseBound()) || (r.anyOut && ord.compare(&r.released) < 0) {
 			r.stats.Late++
 			if r.q.opts.OnLate != nil {
 				r.q.opts.OnLate(ev)
@@ -289,14 +289,16 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		}
 		if ord.ts > r.maxTS || !r.seenTS {
 			r.maxTS, r.seenTS = ord.ts, true
-			if m := r.q.opts.Memo; m != nil && m.hasCeiling && r.maxTS > m.ceiling {
-				r.maxTS = m.ceiling // see Memo.SetCeiling
+			if m := r.q.opts.Memo; m != nil && m.hasCeiling {
+				if c := m.ceilingIn(r.q.ts.tsUnit()); r.maxTS > c {
+					r.maxTS = c // see Memo.SetCeiling
+				}
 			}
 		}
 	}
 	if mask == 0 {
 		if r.mode == Streaming {
-			r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))
+			r.release(r.releaseBound())
 		}
 		return nil
 	}
@@ -329,9 +331,39 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		r.bufPush(item{ev: r.Keep(ev), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
-		r.release(r.maxTS - int64(r.q.opts.MaxLateness/time.Nanosecond))
+		r.release(r.releaseBound())
 	}
 	return nil
+}
+
+// releaseBound is the time MaxLateness behind the latest timestamp seen: no event stamped
+// earlier may still come.
+func (r *Run) releaseBound() int64 {
+	return subSat(r.maxTS, int64(r.q.opts.MaxLateness/time.Nanosecond)/r.q.ts.tsUnit())
+}
+
+// subSat is a-b, saturated to the range of an int64 (times in milliseconds span it all).
+func subSat(a, b int64) int64 {
+	d := a - b
+	if (a >= 0) != (b >= 0) && (d >= 0) != (a >= 0) {
+		if a >= 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return d
+}
+
+// addSat is a+b, saturated to the range of an int64.
+func addSat(a, b int64) int64 {
+	s := a + b
+	if (a >= 0) == (b >= 0) && (s >= 0) != (a >= 0) {
+		if a >= 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return s
 }
 
 // giveUp ends an in-order batch run that met an event out of order: its state is dropped

@@ -41,7 +41,8 @@ func (s *sampler) add(it *item, ev *event.Event) int {
 			enc, tuple := s.it.encoding(j), s.it.tuple(j)
 			sk, ok := s.keys[string(enc)]
 			if !ok {
-				sk = &sampleKey{tuple: slices.Clone(tuple), hits: make([][]*item, len(s.q.terms))}
+				// The strings may point into an event that is not kept.
+				sk = &sampleKey{tuple: appendOwned(make([]keyVal, 0, len(tuple)), tuple), hits: make([][]*item, len(s.q.terms))}
 				s.keys[string(enc)] = sk
 			}
 			// keep the first cap hits in hit order, whatever the arrival order

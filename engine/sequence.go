@@ -3,7 +3,6 @@ package engine
 import (
 	"container/heap"
 	"slices"
-	"strings"
 
 	"github.com/tripline/tripline/event"
 )
@@ -152,15 +151,11 @@ func (m *seqMatcher) getKey(enc []byte, tuple []keyVal) *keyState {
 		return ks
 	}
 	ks := &keyState{enc: string(enc)}
+	// The strings may point into an event that is not kept.
 	if len(tuple) <= len(ks.tupArr) {
-		ks.tuple = append(ks.tupArr[:0], tuple...)
+		ks.tuple = appendOwned(ks.tupArr[:0], tuple)
 	} else {
-		ks.tuple = slices.Clone(tuple)
-	}
-	for i := range ks.tuple { // the strings may point into an event that is not kept
-		if ks.tuple[i].kind == kString {
-			ks.tuple[i].s = strings.Clone(ks.tuple[i].s)
-		}
+		ks.tuple = appendOwned(make([]keyVal, 0, len(tuple)), tuple)
 	}
 	if len(m.q.pos) <= len(ks.listArr) {
 		ks.lists = ks.listArr[:len(m.q.pos)]
@@ -251,7 +246,7 @@ func (m *seqMatcher) process(it *item) {
 					kept = append(kept, p)
 					continue
 				}
-				if now-p.base > q.maxspan {
+				if subSat(now, p.base) > q.maxspan {
 					m.settle(p, keep)
 				} else {
 					m.settle(p, drop)
@@ -318,7 +313,7 @@ func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
 	p.at = -1
 	m.live--
 	m.addPending(-1)
-	if q.maxspan > 0 && now-p.ts[0] > q.maxspan {
+	if q.maxspan > 0 && subSat(now, p.ts[0]) > q.maxspan {
 		m.maybeDelete(ks)
 		return
 	}
@@ -378,7 +373,7 @@ func (m *seqMatcher) compactFIFO() {
 // expire drops the state that maxspan makes unreachable from now on, and decides the
 // sequences whose trailing missing event can no longer come within maxspan.
 func (m *seqMatcher) expire(now int64) {
-	limit := now - m.q.maxspan // a first event before limit can no longer be extended
+	limit := subSat(now, m.q.maxspan) // a first event before limit can no longer be extended
 	for m.fifoHead < len(m.fifo) {
 		p := m.fifo[m.fifoHead]
 		if p.ts[0] >= limit {
@@ -470,7 +465,7 @@ func (m *seqMatcher) complete(p *partial) {
 	case q.hasLead && !foundL, !q.hasLead && !q.hasTail:
 		pd.state = keep
 	case !q.hasTail:
-		if pd.lastTS-L > q.maxspan {
+		if subSat(pd.lastTS, L) > q.maxspan {
 			pd.state = keep
 		} else {
 			pd.state = drop
@@ -480,7 +475,7 @@ func (m *seqMatcher) complete(p *partial) {
 		if foundL {
 			pd.base = L
 		}
-		pd.deadline = pd.base + q.maxspan
+		pd.deadline = addSat(pd.base, q.maxspan)
 		ks.awaiting = append(ks.awaiting, pd)
 		heap.Push(&m.await, pd)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/tripline/tripline/internal/testenv"
 )
@@ -36,7 +36,7 @@ func ruleQueries(tb testing.TB) []namedQuery {
 				Query    string `toml:"query"`
 			} `toml:"rule"`
 		}
-		if _, err := toml.DecodeFile(path, &doc); err != nil {
+		if err := decodeTOMLFile(path, &doc); err != nil {
 			tb.Errorf("%s: %v", path, err)
 			return nil
 		}
@@ -180,4 +180,13 @@ func TestConformanceQueriesParseAndRoundTrip(t *testing.T) {
 	for _, q := range qs {
 		checkRoundTrip(t, q.name, q.query)
 	}
+}
+
+// decodeTOMLFile decodes the TOML file at path into v.
+func decodeTOMLFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return toml.Unmarshal(data, v)
 }

@@ -326,6 +326,8 @@ type compiler struct {
 	env  *Env
 	refs []*fieldRef // the fields read by the script being compiled
 	byNm map[string]*fieldRef
+	// inConstant: compiling where Elasticsearch requires a constant (see constant).
+	inConstant bool
 }
 
 func newCompiler(env *Env) *compiler {
@@ -561,12 +563,12 @@ func (l *strLeaf) any(ev *event.Event) bool {
 type fieldFacts struct {
 	slot         event.Slot
 	strMax       int32 // 0: no bound; -1: no fast path at all
-	dynamic      bool
+	dynamic      bool  // a string that starts with a year may be a date (fieldRef.yearCheck)
 	hasNullValue bool
 }
 
 func factsOf(f *fieldRef) fieldFacts {
-	ff := fieldFacts{slot: f.slot, strMax: -1, dynamic: f.typ == ftDynamic, hasNullValue: f.hasNullValue}
+	ff := fieldFacts{slot: f.slot, strMax: -1, dynamic: f.yearCheck, hasNullValue: f.hasNullValue}
 	if f.fastStr && f.strMax >= 0 && f.strMax <= math.MaxInt32 {
 		ff.strMax = int32(f.strMax)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/eval"
@@ -33,7 +33,7 @@ func corpusFilters(b *testing.B, fields *event.Fields) []*eval.Filter {
 				Query    string `toml:"query"`
 			} `toml:"rule"`
 		}
-		if _, err := toml.DecodeFile(path, &doc); err != nil || doc.Rule.Language != "eql" {
+		if err := decodeTOMLFile(path, &doc); err != nil || doc.Rule.Language != "eql" {
 			return nil // not an EQL rule (the rule package reports broken files)
 		}
 		st, err := eql.Parse(doc.Rule.Query)
@@ -135,4 +135,13 @@ func BenchmarkCorpusFilters(b *testing.B) {
 	b.ReportMetric(float64(len(filters)), "filters")
 	b.ReportMetric(float64(total)/float64(len(events)), "offers/event")
 	b.ReportMetric(float64(matched), "matches")
+}
+
+// decodeTOMLFile decodes the TOML file at path into v.
+func decodeTOMLFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return toml.Unmarshal(data, v)
 }

@@ -12,28 +12,36 @@ type Env struct {
 	// path, after alias and multi-field resolution); a Decoder built from it
 	// afterwards records their values. NewFields is used when nil.
 	Fields *event.Fields
-	// Mapping gives the field types. nil means dynamic mapping: each value's type
-	// comes from its JSON form (see mapping.DynamicType) and a field no event has is
-	// simply missing. With a mapping, a field it does not declare is the compile
-	// error "Unknown column [x]", unless written ?x (then it is the null literal).
+	// Mapping gives the field types. nil means Tripline's dynamic mapping: each value's
+	// type comes from its JSON form (see mapping.Field.Concrete) and a field no event has
+	// is simply missing. A field the mapping does not declare is mapped as the mapping
+	// maps undeclared fields (its dynamic templates and detection settings), unless the
+	// mapping's dynamic parameter is false or strict there: then it is the compile error
+	// "Unknown column [x]", or, written ?x, the null literal.
 	Mapping *mapping.Mapping
 	// CategoryField is the field an event query's category is compared with
 	// (DefaultCategoryField when empty).
 	CategoryField string
 }
 
-// resolve finds the field a query names. isNull is set for an optional field (?x)
-// that the mapping does not declare: Elasticsearch replaces it with the null literal
-// (EQL Analyzer: an unresolved optional field becomes Literal.NULL). With a mapping,
-// any other undeclared field is the error "Unknown column [x]" (QL Verifier on an
-// UnresolvedAttribute); without one every field is dynamic.
+// resolve finds the field a query names. A field the mapping does not declare is
+// dynamic, as Elasticsearch would have mapped it from the events that carry it, unless
+// the mapping's dynamic parameter is false or strict there: no event can then have
+// indexed it. Such a field, written ?x, is the null literal (isNull; EQL Analyzer: an
+// unresolved optional field becomes Literal.NULL), and otherwise the error "Unknown
+// column [x]" (QL Verifier on an UnresolvedAttribute).
 func (c *compiler) resolve(n *eql.Field) (f *fieldRef, isNull bool, err error) {
+	m := c.env.Mapping
+	if c.inConstant && n.Optional {
+		if _, declared := m.Resolve(n.Name); !declared {
+			return nil, true, nil
+		}
+	}
 	if f, ok := c.byNm[n.Name]; ok {
 		return f, false, nil
 	}
-	m := c.env.Mapping
 	mf, ok := m.Resolve(n.Name)
-	if !ok && m != nil {
+	if mode := m.DynamicAt(n.Name); !ok && (mode == mapping.DynamicFalse || mode == mapping.DynamicStrict) {
 		if n.Optional {
 			return nil, true, nil
 		}

@@ -211,6 +211,11 @@ func (c *compiler) binary(n *eql.Binary) (*sx, error) {
 		return c.fold2(n.At, x, y, stBool, func(a, b value) (value, error) { return logic3(isAnd, a, b), nil })
 	case eql.OpEq, eql.OpNeq, eql.OpLt, eql.OpLte, eql.OpGt, eql.OpGte:
 		if x.fn != nil && y.fn != nil {
+			if k, isConst, err := c.constant(n.Y); err == nil && isConst { // ?y == null here
+				y = constX(k)
+			}
+		}
+		if x.fn != nil && y.fn != nil {
 			return nil, errorf(n.Y.Pos(), "Comparisons against fields are not (currently) supported; offender [%s] in [%s]", exprName(n.Y), opName(n.Op))
 		}
 		op := n.Op
@@ -264,8 +269,8 @@ func coerceFor(a, b value) (value, value) {
 	conv := func(to kind, s string) (value, bool) {
 		switch to {
 		case kDate:
-			ns, ok := mapping.ParseDate(event.Value{Kind: event.KindString, Str: s}, "")
-			return value{k: kDate, i: ns}, ok
+			t, ok := mapping.ParseDate(event.Value{Kind: event.KindString, Str: s}, "")
+			return dateValue(t), ok
 		case kIP:
 			ip, ok := ipOf(strValue(s))
 			return value{k: kIP, ip: ip}, ok
@@ -284,11 +289,11 @@ func coerceFor(a, b value) (value, value) {
 			return v, b
 		}
 	}
-	if a.k == kDate && b.isInteger() {
-		return a, value{k: kDate, i: b.i * 1e6}
+	if a.k == kDate && b.isInteger() { // epoch milliseconds
+		return a, value{k: kDate, i: b.i}
 	}
 	if b.k == kDate && a.isInteger() {
-		return value{k: kDate, i: a.i * 1e6}, b
+		return value{k: kDate, i: a.i}, b
 	}
 	return a, b
 }

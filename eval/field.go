@@ -91,9 +91,13 @@ type fieldRef struct {
 	typ  ftype
 	mf   mapping.Field // what the mapping says (Type Dynamic without a mapping)
 	// fastStr: a source string s with fastString(s) is indexed as s itself, so the
-	// string tests may skip Normalize. strMax bounds len(s) (0: no bound).
-	fastStr bool
-	strMax  int
+	// string tests may skip Normalize. strMax bounds len(s) (0: no bound). yearCheck: a
+	// string that starts with a year may be a date (date detection of a dynamic field).
+	fastStr   bool
+	strMax    int
+	yearCheck bool
+	// A dynamic field whose integers are longs and booleans booleans, as they are.
+	fastInt, fastBool bool
 	// A constant_keyword with a value: every event has exactly constVal.
 	hasConst bool
 	constVal value
@@ -109,8 +113,11 @@ func newFieldRef(name string, mf mapping.Field) *fieldRef {
 		kw = *mf.Exact
 	}
 	switch {
+	case mf.Type == mapping.Dynamic && mf.Detect == nil:
+		f.fastStr, f.strMax, f.yearCheck = true, dynamicIgnoreAbove, true
+		f.fastInt, f.fastBool = true, true
 	case mf.Type == mapping.Dynamic:
-		f.fastStr, f.strMax = true, dynamicIgnoreAbove
+		f.setDynamicFast(mf.Detect)
 	case kw.Type == mapping.Keyword || kw.Type == mapping.Wildcard:
 		f.fastStr, f.strMax = true, kw.IgnoreAbove
 	case kw.Type == mapping.ConstantKeyword:
@@ -121,11 +128,28 @@ func newFieldRef(name string, mf mapping.Field) *fieldRef {
 		}
 	}
 	if nv, ok := mf.Normalize(event.Value{Kind: event.KindNull}); ok {
-		if v, ok := f.indexed(event.KindString, nv); ok {
+		if v, ok := f.indexed(nv); ok {
 			f.hasNullValue, f.nullValue = true, v
 		}
 	}
 	return f
+}
+
+// setDynamicFast sets the fast paths of a dynamic field of a mapping: strings, when they
+// are keywords (or text with a keyword sub-field) and neither a numeric detection nor a
+// date detection with other than the default formats (which all begin with a year) can
+// take them for something else; integers and booleans, when they stay as they are.
+func (f *fieldRef) setDynamicFast(d *mapping.Detection) {
+	kw := d.String
+	if kw.Type == mapping.Text && kw.Exact != nil {
+		kw = *kw.Exact
+	}
+	if (kw.Type == mapping.Keyword || kw.Type == mapping.Wildcard) && kw.NullValue == nil && !d.NumericDetection &&
+		(d.DateFormats == "" || d.DateFormats == mapping.DefaultDynamicDateFormats) {
+		f.fastStr, f.strMax, f.yearCheck = true, kw.IgnoreAbove, d.DateFormats != ""
+	}
+	f.fastInt = d.Long.Type == mapping.Long && d.Long.NullValue == nil
+	f.fastBool = d.Boolean.Type == mapping.Boolean && d.Boolean.NullValue == nil
 }
 
 // fastString reports whether the source string s is indexed as s itself: a keyword
@@ -137,7 +161,7 @@ func (f *fieldRef) fastString(s string) bool {
 	if !f.fastStr || (f.strMax > 0 && len(s) > f.strMax) {
 		return false
 	}
-	return f.typ != ftDynamic || !startsWithYear(s)
+	return !f.yearCheck || !startsWithYear(s)
 }
 
 func startsWithYear(s string) bool {
@@ -158,37 +182,54 @@ func (f *fieldRef) convert(v event.Value) (value, bool) {
 	switch {
 	case v.Kind == event.KindString && f.fastString(v.Str):
 		return strValue(v.Str), true
-	case f.typ == ftDynamic && v.Kind == event.KindInt: // dynamic long: as is
+	case v.Kind == event.KindInt && f.fastInt: // dynamic long: as is
 		return longValue(v.Int), true
-	case f.typ == ftDynamic && v.Kind == event.KindBool:
+	case v.Kind == event.KindBool && f.fastBool:
 		return boolValue(v.Int != 0), true
+	case v.Kind == event.KindString && f.typ == ftIP: // Normalize's canonical text, unwritten
+		a, err := netip.ParseAddr(v.Str)
+		if err != nil || a.Zone() != "" {
+			return nullValue, false
+		}
+		return value{k: kIP, ip: a.Unmap()}, true
+	}
+	if f.typ == ftDynamic {
+		c := f.mf.Concrete(v)
+		nv, ok := c.Normalize(v)
+		if !ok {
+			return nullValue, false
+		}
+		return indexedAs(classOf(c), nv)
 	}
 	nv, ok := f.mf.Normalize(v)
 	if !ok {
 		return nullValue, false
 	}
-	return f.indexed(v.Kind, nv)
+	return indexedAs(f.typ, nv)
 }
 
-// indexed turns a normalised value (see mapping.Field.Normalize) into a runtime
-// value; src is the kind of the source value it came from.
-func (f *fieldRef) indexed(src event.Kind, nv event.Value) (value, bool) {
-	switch f.typ {
+// indexed turns a normalised value of f (see mapping.Field.Normalize) into a runtime
+// value.
+func (f *fieldRef) indexed(nv event.Value) (value, bool) { return indexedAs(f.typ, nv) }
+
+// indexedAs turns a normalised value (see mapping.Field.Normalize) of a field of class
+// typ into a runtime value.
+func indexedAs(typ ftype, nv event.Value) (value, bool) {
+	switch typ {
 	case ftIP:
 		a, err := netip.ParseAddr(nv.Str)
 		return value{k: kIP, ip: a}, err == nil
 	case ftVersion:
 		return value{k: kVersion, s: nv.Str}, nv.Kind == event.KindString
-	case ftDate, ftDateNanos:
-		return value{k: kDate, i: nv.Int}, nv.Kind == event.KindInt
+	case ftDate: // epoch milliseconds (mapping.Field.Normalize)
+		return dateValue(event.Instant{Ms: nv.Int}), nv.Kind == event.KindInt
+	case ftDateNanos: // epoch nanoseconds
+		return dateValue(event.InstantOfNanos(nv.Int)), nv.Kind == event.KindInt
 	}
 	switch nv.Kind {
 	case event.KindString:
 		return strValue(nv.Str), true
 	case event.KindInt:
-		if f.typ == ftDynamic && src == event.KindString {
-			return value{k: kDate, i: nv.Int}, true // date detection
-		}
 		return longValue(nv.Int), true
 	case event.KindFloat:
 		return dblValue(nv.Float64()), true

@@ -60,10 +60,14 @@ func (c *compiler) bareField(e eql.Expr) (*fieldRef, bool, error) {
 	return f, true, nil
 }
 
-// constant folds e if it has no field reference.
+// constant folds e if it has no field reference. It is called where Elasticsearch
+// requires a constant: there an optional field that no mapping declares is the null
+// literal, as Elasticsearch sees it when no event carried it (had one, Elasticsearch would
+// reject the comparison of two fields), although elsewhere Tripline maps it dynamically.
 func (c *compiler) constant(e eql.Expr) (value, bool, error) {
-	saved := c.refs
-	defer func() { c.refs = saved }()
+	saved, savedIn := c.refs, c.inConstant
+	c.inConstant = true
+	defer func() { c.refs, c.inConstant = saved, savedIn }()
 	if hasField(c, e) {
 		return nullValue, false, nil
 	}

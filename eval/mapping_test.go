@@ -149,12 +149,78 @@ func TestMappedFields(t *testing.T) {
 	runMatchCases(t, m, mappedDocs, cases)
 }
 
+// TestUndeclaredFields: a field the mapping does not declare is mapped dynamically, as
+// Elasticsearch maps it from the documents that carry it, unless the mapping says
+// "dynamic": false (kept in _source, not indexed) or "strict" (documents with it are
+// rejected): then no event has it indexed.
+func TestUndeclaredFields(t *testing.T) {
+	docs := []string{
+		`{"kw": "a", "unique_pid": 7, "tag": "x", "when": "2017-08-30", "o": {"p": "q"}}`,
+		`{"kw": "b", "unique_pid": "7", "tag": "` + strings.Repeat("x", 257) + `", "flag": true}`,
+		`{"kw": "c", "unique_pid": 8.5, "o": {"p": "Q"}, "flag": "false"}`,
+	}
+	open := mustMapping(t, `{"properties": {"kw": {"type": "keyword"}, "o": {"properties": {}}}}`)
+	ecs := mustMapping(t, `{"date_detection": false, "dynamic_templates": [{"strings_as_keyword":
+	  {"match_mapping_type": "string", "mapping": {"type": "keyword", "ignore_above": 1024}}}],
+	  "properties": {"kw": {"type": "keyword"}}}`)
+	closed := mustMapping(t, `{"dynamic": false, "properties": {"kw": {"type": "keyword"},
+	  "o": {"dynamic": true, "properties": {}}}}`)
+	runMatchCases(t, open, docs, []matchCase{
+		// Each value is mapped by its own JSON type (Elasticsearch maps the field once, from
+		// the first value, as long here, and coerces "7" and 8.5 into it: the same answers).
+		{`unique_pid == 7`, "yy."},
+		{`unique_pid == "7"`, "yy."},
+		{`unique_pid > 7`, "..y"},
+		{`?unique_pid == 7`, "yy."},
+		// The keyword sub-field ignores strings over 256 characters.
+		{`tag == "x"`, "y.."},
+		{`tag : "x*"`, "y.."},
+		// Date detection.
+		{`when == "2017-08-30T00:00:00Z"`, "y.."},
+		{`o.p : "q"`, "y.y"},
+		{`flag == true`, ".y."},
+		{`?nowhere == null`, "yyy"},
+		{`nowhere == null`, "yyy"},
+		// Where Elasticsearch requires a constant, an optional undeclared field is the null
+		// literal (Elasticsearch would reject the comparison of two fields otherwise).
+		{`?nowhere == ?nothere`, "yyy"},
+		{`?unique_pid == ?nothere`, "..."},
+		{`?when != ?nothere`, "y.."},
+		{`?tag in (?nothere, "x")`, "y.."},
+		{`length(?kw) == length(?nothere)`, "..."},
+	})
+	runMatchCases(t, ecs, docs, []matchCase{
+		{`tag : "x*"`, "yy."},
+		{`when == "2017-08-30T00:00:00Z"`, "..."},
+		{`when == "2017-08-30"`, "y.."},
+	})
+	runMatchCases(t, closed, docs, []matchCase{
+		{`?unique_pid == null`, "yyy"},
+		{`o.p == "q"`, "y.."},
+	})
+	errs := []struct {
+		m           *mapping.Mapping
+		query, want string
+	}{
+		{closed, `any where unique_pid == 7`, "1:11: Unknown column [unique_pid]"},
+		{closed, `any where kw == "a" and length(other) > 1`, "1:32: Unknown column [other]"},
+		{closed, `process where x`, "1:15: Unknown column [x]"},
+		{mustMapping(t, `{"dynamic": "strict", "properties": {"o": {"dynamic": "true"}}}`), `any where x.y == 1`, "1:11: Unknown column [x.y]"},
+		{mustMapping(t, `{"properties": {"o": {"type": "object", "enabled": false}}}`), `any where o.x == 1`, "1:11: Unknown column [o.x]"},
+		{open, `any where unique_pid`, ""},
+		{mustMapping(t, `{"dynamic": "strict", "properties": {"o": {"dynamic": "true"}}}`), `any where o.y == 1`, ""},
+	}
+	for _, tc := range errs {
+		_, err := compileText(t, tc.query, &Env{Mapping: tc.m})
+		if got := fmt.Sprint(err); got != tc.want && !(tc.want == "" && err == nil) {
+			t.Errorf("%s: error %v, want %q", tc.query, err, tc.want)
+		}
+	}
+}
+
 func TestMappedCompileErrors(t *testing.T) {
 	m := mustMapping(t, testMapping)
 	cases := []struct{ query, want string }{
-		{`any where missing == 1`, "1:11: Unknown column [missing]"},
-		{`any where kw == "a" and length(other) > 1`, "1:32: Unknown column [other]"},
-		{`process where x`, "1:15: Unknown column [x]"},
 		{`any where msg == "x"`, "1:18: No keyword/multi-field defined exact matches for [msg]; define one or use MATCH/QUERY instead"},
 		{`any where length(msg) > 1`, "1:18: field [msg] of type [text] cannot be used in a query"},
 		{`any where n : "5"`, "1:11: :: can only be used to compare strings; [n] has type [long]"},
@@ -211,6 +277,18 @@ func TestFastStringAgreesWithNormalize(t *testing.T) {
 	}
 	dyn, _ := (*mapping.Mapping)(nil).Resolve("d")
 	refs = append(refs, newFieldRef("d", dyn))
+	// Undeclared fields of mappings: Elasticsearch's default dynamic mapping (text with a
+	// keyword of ignore_above 256), ECS's (keyword of 1024, no date detection), numeric
+	// detection, other date formats, a template for long.
+	for i, mt := range []string{testMapping, `{"date_detection":false,"dynamic_templates":[{"s":{"match_mapping_type":"string","mapping":{"type":"keyword","ignore_above":8}}}],"properties":{}}`,
+		`{"numeric_detection":true,"properties":{}}`, `{"dynamic_date_formats":["yyyy"],"properties":{}}`,
+		`{"dynamic":"runtime","dynamic_templates":[{"l":{"match_mapping_type":"long","mapping":{"type":"keyword"}}}],"properties":{}}`} {
+		mf, ok := mustMapping(t, mt).Resolve("undeclared")
+		if ok || mf.Type != mapping.Dynamic {
+			t.Fatalf("undeclared: %v %v", mf.Type, ok)
+		}
+		refs = append(refs, newFieldRef(fmt.Sprint("undeclared", i), mf))
+	}
 	values := []event.Value{
 		{Kind: event.KindNull}, {Kind: event.KindBool, Int: 1}, {Kind: event.KindBool},
 		{Kind: event.KindInt, Int: 42, Str: "42"}, {Kind: event.KindInt, Int: -7},
@@ -226,9 +304,10 @@ func TestFastStringAgreesWithNormalize(t *testing.T) {
 		for _, v := range values {
 			got, gok := f.convert(v)
 			var want value
-			nv, wok := f.mf.Normalize(v)
+			c := f.mf.Concrete(v)
+			nv, wok := c.Normalize(v)
 			if wok {
-				want, wok = f.indexed(v.Kind, nv)
+				want, wok = indexedAs(classOf(c), nv)
 			}
 			if gok != wok || fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
 				t.Errorf("%s: convert(%+v) = %#v, %v; Normalize gives %#v, %v", f.name, v, got, gok, want, wok)

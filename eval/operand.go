@@ -27,7 +27,7 @@ type operand struct {
 	// Elasticsearch parses a bound with the field's format as date math, with the
 	// time fields the text lacks rounded up for the upper bound (see dateBounds).
 	isDate bool
-	lo, hi int64
+	lo, hi event.Instant
 	// isPrefix: an ip term query with "a.b.c.d/n" is a CIDR query.
 	isPrefix bool
 	prefix   netip.Prefix
@@ -37,7 +37,8 @@ type operand struct {
 func (o *operand) eq(v value) bool {
 	switch {
 	case v.k == kDate:
-		return o.isDate && o.lo <= v.i && v.i <= o.hi
+		t := v.instant()
+		return o.isDate && !t.Before(o.lo) && !o.hi.Before(t)
 	case o.isPrefix:
 		return v.k == kIP && o.prefix.Contains(v.ip)
 	}
@@ -68,15 +69,16 @@ func (o *operand) in(op eql.BinaryOp, v value) bool {
 		if !o.isDate {
 			return false
 		}
+		t := v.instant()
 		switch op {
 		case eql.OpLt:
-			return v.i < o.lo
+			return t.Before(o.lo)
 		case eql.OpLte:
-			return v.i <= o.hi
+			return !o.hi.Before(t)
 		case eql.OpGt:
-			return v.i > o.hi
+			return o.hi.Before(t)
 		}
-		return v.i >= o.lo
+		return !t.Before(o.lo)
 	}
 	k := o.operandFor(v)
 	cmp, ok := compareValues(v, k)
@@ -131,7 +133,11 @@ func (c *compiler) operandFor(f *fieldRef, k value, eq bool, pos eql.Pos) (opera
 		// number there, which a per-event evaluation cannot do: it is taken as epoch
 		// milliseconds instead.
 		if k.k == kString || k.isNumber() {
-			o.lo, o.hi, o.isDate = dateBounds(k, dynamicDateFormats+"||epoch_millis", true)
+			format := dynamicDateFormats
+			if d := f.mf.Detect; d != nil && d.Date.Format != "" {
+				format = d.Date.Format
+			}
+			o.lo, o.hi, o.isDate = dateBounds(k, format+"||epoch_millis", true)
 		}
 	case ftKeyword:
 		o.v = strValue(k.String())
@@ -241,7 +247,7 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 	return p.Masked()
 }
 
-// dateBounds returns the first and last instant (ns since the epoch) a constant
+// dateBounds returns the first and last instant a constant
 // denotes as a bound of a range query on a date field with the given format
 // ("" is the default). Elasticsearch's DateFieldType.rangeQuery parses a lower bound
 // as is and an upper bound with the round-up parser, which sets the time-of-day
@@ -250,7 +256,7 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 // the range [constant, constant]. So "2017-08-30T20:47:33Z" is the whole second, and
 // "x < c" is x < lo, "x <= c" is x <= hi. millis truncates both to milliseconds (a
 // date field's resolution). A number is parsed from its text, as Elasticsearch does.
-func dateBounds(k value, format string, millis bool) (lo, hi int64, ok bool) {
+func dateBounds(k value, format string, millis bool) (lo, hi event.Instant, ok bool) {
 	var s string
 	switch {
 	case k.k == kString:
@@ -258,7 +264,7 @@ func dateBounds(k value, format string, millis bool) (lo, hi int64, ok bool) {
 	case k.isNumber():
 		s = k.String()
 	default:
-		return 0, 0, false
+		return lo, hi, false
 	}
 	if format == "" {
 		format = mapping.DefaultDateFormat
@@ -266,17 +272,17 @@ func dateBounds(k value, format string, millis bool) (lo, hi int64, ok bool) {
 	v := event.Value{Kind: event.KindString, Str: s}
 	for alt := range strings.SplitSeq(format, "||") {
 		alt = strings.TrimSpace(alt)
-		n, ok := mapping.ParseDate(v, alt)
+		t, ok := mapping.ParseDate(v, alt)
 		if !ok {
 			continue
 		}
-		lo, hi = n, n+roundUpFill(s, alt)
+		lo, hi = t, t.Add(roundUpFill(s, alt))
 		if millis {
-			lo, hi = floorDiv(lo, 1e6)*1e6, floorDiv(hi, 1e6)*1e6
+			lo.Nanos, hi.Nanos = 0, 0
 		}
 		return lo, hi, true
 	}
-	return 0, 0, false
+	return lo, hi, false
 }
 
 // Time-of-day fills of the round-up parser, by the smallest field present.

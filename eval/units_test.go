@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"github.com/tripline/tripline/event"
 	"testing"
 )
 
@@ -118,9 +119,14 @@ func TestDateBounds(t *testing.T) {
 	}
 	for _, c := range cases {
 		lo, hi, ok := dateBounds(c.in, c.format, c.millis)
-		if lo != c.lo || hi != c.hi || ok != c.ok {
-			t.Errorf("dateBounds(%v, %q, %v) = %d, %d, %v, want %d, %d, %v", c.in, c.format, c.millis, lo, hi, ok, c.lo, c.hi, c.ok)
+		if ok != c.ok || ok && (lo != event.InstantOfNanos(c.lo) || hi != event.InstantOfNanos(c.hi)) {
+			t.Errorf("dateBounds(%v, %q, %v) = %v, %v, %v, want %d, %d, %v", c.in, c.format, c.millis, lo, hi, ok, c.lo, c.hi, c.ok)
 		}
+	}
+	// Beyond 1677-2262: a date field's constants are any instant a long of milliseconds holds.
+	lo, hi, ok := dateBounds(strValue("9999-12-31"), "", true)
+	if want := (event.Instant{Ms: 253402214400000}); !ok || lo != want || hi != want.Add(86_399_999_000_000) {
+		t.Errorf("dateBounds(9999-12-31) = %v, %v, %v", lo, hi, ok)
 	}
 }
 

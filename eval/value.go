@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/tripline/tripline/event"
 )
 
 // kind is the type of a runtime value, following the Java types Elasticsearch's
@@ -20,7 +22,7 @@ const (
 	kLong         // i: a Java long: integer fields and long arithmetic
 	kDouble       // f
 	kString       // s
-	kDate         // i: nanoseconds since the Unix epoch
+	kDate         // i, ns: an instant (see dateValue)
 	kIP           // ip
 	kVersion      // s: the version text; ordered by compareVersions
 )
@@ -29,6 +31,7 @@ const (
 type value struct {
 	k  kind
 	b  bool
+	ns int32 // kDate: nanoseconds into the millisecond i
 	i  int64
 	f  float64
 	s  string
@@ -54,6 +57,13 @@ func longValue(i int64) value { return value{k: kLong, i: i} }
 func dblValue(f float64) value {
 	return value{k: kDouble, f: f}
 }
+
+// dateValue is the date value of an instant: i its milliseconds since the epoch, ns the
+// nanoseconds into that millisecond.
+func dateValue(t event.Instant) value { return value{k: kDate, i: t.Ms, ns: t.Nanos} }
+
+// instant returns the instant of a kDate value.
+func (v value) instant() event.Instant { return event.Instant{Ms: v.i, Nanos: v.ns} }
 
 func (v value) isNumber() bool { return v.k == kInt || v.k == kLong || v.k == kDouble }
 func (v value) isInteger() bool {
@@ -85,7 +95,7 @@ func (v value) String() string {
 	case kIP:
 		return v.ip.String()
 	case kDate:
-		return formatDate(v.i)
+		return formatDate(v.instant())
 	}
 	return ""
 }
@@ -171,7 +181,7 @@ func compareValues(a, b value) (c int, ok bool) {
 		}
 		return 1, true
 	case kDate:
-		return cmp.Compare(a.i, b.i), true
+		return a.instant().Compare(b.instant()), true
 	case kIP:
 		// Lucene's InetAddressPoint orders the 16-byte form, IPv4 as IPv4-mapped IPv6
 		// (so ::1 sorts before every IPv4 address; netip.Addr.Compare would not).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tripline/tripline/event"
@@ -46,7 +47,7 @@ func TestConformanceExtraData(t *testing.T) {
 			rw.Pid = append(rw.Pid, v.Int)
 		}
 		for _, v := range ev.Values(optTags) {
-			rw.OptTags = append(rw.OptTags, v.Str)
+			rw.OptTags = append(rw.OptTags, strings.Clone(v.Str)) // v.Str lives until the next record
 		}
 		rw.OptNull = ev.HasNull(optTags)
 		rw.Tags = len(ev.Values(tags))

@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/tripline/tripline/internal/scribble"
 )
 
 // Defaults of Options.
@@ -48,9 +50,11 @@ func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Source, e
 // Options tune a Reader. The zero value is ready to use.
 type Options struct {
 	// Follow keeps reading the last input after its end, as it grows, until the
-	// context is cancelled. Like tail -F, a followed file that is truncated is read
-	// again from its start, and one that is replaced at its path (rotated) is read to
-	// its end, then the new file from its start; line numbers restart at 1.
+	// context is cancelled, when it is a regular file (standard input too, when it is
+	// one); a pipe or a terminal ends at its end, when its writer closes it. Like tail -F,
+	// a followed file that is truncated is read again from its start, and one that is
+	// replaced at its path (rotated) is read to its end, then the new file from its start;
+	// line numbers restart at 1.
 	Follow bool
 	// Poll is how often a followed input is checked for new data (DefaultPoll if 0).
 	Poll time.Duration
@@ -111,8 +115,9 @@ type Reader struct {
 	skip    bool
 
 	buf        []byte
-	start, end int   // unread bytes are buf[start:end]
-	bufOff     int64 // the offset in the input of buf[0]
+	handed     []byte // the last record's Doc, scribbled over at the next call (see internal/scribble)
+	start, end int    // unread bytes are buf[start:end]
+	bufOff     int64  // the offset in the input of buf[0]
 
 	read atomic.Int64
 }
@@ -173,6 +178,13 @@ func (r *Reader) Close() error {
 // be opened or read) abandons the current input. In both cases the caller may call Next
 // again to go on.
 func (r *Reader) Next() (Record, error) {
+	scribble.Bytes(r.handed)
+	rec, err := r.nextRecord()
+	r.handed = rec.Doc
+	return rec, err
+}
+
+func (r *Reader) nextRecord() (Record, error) {
 	for {
 		if err := r.ctx.Err(); err != nil {
 			return Record{}, err
@@ -214,29 +226,42 @@ func (c countingReader) Read(p []byte) (int, error) {
 }
 
 func (r *Reader) open(path string) error {
-	var in io.Reader
+	var f *os.File // the input, when it is a file (standard input may be one)
 	if path == "-" {
-		in = r.opt.Stdin
+		f, _ = r.opt.Stdin.(*os.File)
 	} else {
-		f, err := os.Open(path)
-		if err != nil {
+		var err error
+		if f, err = os.Open(path); err != nil {
 			return err
 		}
 		r.closer = f
+	}
+	var fi os.FileInfo
+	regular := false
+	if f != nil {
+		var err error
+		fi, err = f.Stat()
+		regular = err == nil && fi.Mode().IsRegular()
+	}
+	var in io.Reader = r.opt.Stdin
+	switch {
+	case f != nil && regular:
 		in = f
+	case f != nil: // a pipe, a terminal or a device: a read may wait for its writer
+		in = newInterruptible(r.ctx, f)
+	default:
+		in = newInterruptible(r.ctx, in)
 	}
 	br := bufio.NewReaderSize(countingReader{in, &r.read}, 64<<10)
-	r.src, r.r, r.follow = path, br, r.opt.Follow && r.next == len(r.paths)-1
-	r.file, r.fi, r.reopen, r.rotate, r.gz, r.regular = nil, nil, false, false, false, false
-	if f, ok := r.closer.(*os.File); ok && path != "-" {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			r.regular = true
-		}
-	}
-	if f, ok := r.closer.(*os.File); ok && r.follow {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			r.file, r.fi = f, fi
-		}
+	r.src, r.r = path, br
+	r.reopen, r.rotate, r.gz = false, false, false
+	// Only a regular file can be read again at an offset, and grow: a pipe, a terminal or a
+	// socket at its end was closed by its writer, and following it would wait forever.
+	r.regular = regular && path != "-"
+	r.follow = regular && r.opt.Follow && r.next == len(r.paths)-1
+	r.file, r.fi = nil, nil
+	if r.follow {
+		r.file, r.fi = f, fi
 	}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)

@@ -226,6 +226,32 @@ func TestFollow(t *testing.T) {
 	}
 }
 
+// TestFollowPipeEnds checks that Follow does not wait at the end of a pipe, as it does at
+// the end of a regular file: the writer closed it, nothing more can come.
+func TestFollowPipeEnds(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		pw.WriteString("{\"n\":1}\n{\"n\":2}\n")
+		pw.Close()
+	}()
+	r := NewReader(context.Background(), []string{"-"}, Options{Follow: true, Poll: 5 * time.Millisecond, Stdin: pr})
+	defer r.Close()
+	done := make(chan []item, 1)
+	go func() { done <- readAll(t, r) }()
+	select {
+	case got := <-done:
+		if want := []item{{`{"n":1}`, 1, ""}, {`{"n":2}`, 2, ""}}; !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next did not return io.EOF at the end of the pipe")
+	}
+}
+
 func TestFollowTruncateAndRotate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -459,3 +485,85 @@ func TestRecordOffsets(t *testing.T) {
 		t.Errorf("fifo: offset %d, want -1", rec.Offset)
 	}
 }
+
+// TestInterruptWaitingRead checks that a cancelled context ends a Next waiting for a writer
+// that keeps its end open (standard input as an os.Pipe, as a plain io.Reader, and a named
+// pipe given as a path), after the records written so far were read.
+func TestInterruptWaitingRead(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		input func(t *testing.T) (path string, stdin io.Reader, w io.Writer)
+	}{
+		{"os.Pipe on stdin", func(t *testing.T) (string, io.Reader, io.Writer) {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { pr.Close(); pw.Close() })
+			return "-", pr, pw
+		}},
+		{"io.Pipe on stdin", func(t *testing.T) (string, io.Reader, io.Writer) {
+			pr, pw := io.Pipe()
+			t.Cleanup(func() { pw.Close() })
+			return "-", pr, pw
+		}},
+		{"named pipe", func(t *testing.T) (string, io.Reader, io.Writer) {
+			opened := make(chan *os.File, 1)
+			go func() { // opening a FIFO for writing waits for its reader
+				w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+				if err != nil {
+					t.Error(err)
+				}
+				opened <- w
+			}()
+			return fifo, nil, writerAfter(t, opened)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path, stdin, w := tc.input(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := NewReader(ctx, []string{path}, Options{Stdin: stdin})
+			defer r.Close()
+			go w.Write([]byte("{\"n\":1}\n"))
+			rec, err := r.Next()
+			if err != nil || string(rec.Doc) != `{"n":1}` {
+				t.Fatalf("Next = %q, %v; want the first record", rec.Doc, err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := r.Next(); done <- err }()
+			select { // Next waits for the writer...
+			case err := <-done:
+				t.Fatalf("Next returned %v with the writer still open", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			cancel() // ...until the context is cancelled
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Next after cancel = %v, want context.Canceled", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Next still waits for the writer after the context was cancelled")
+			}
+		})
+	}
+}
+
+// writerAfter returns a writer that writes to the file received from opened.
+func writerAfter(t *testing.T, opened <-chan *os.File) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		w := <-opened
+		t.Cleanup(func() { w.Close() })
+		return w.Write(p)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tripline/tripline/event"
 )
@@ -27,33 +26,38 @@ var namedPatterns = map[string]string{
 	"year_month": "yyyy-MM", "strict_year_month": "yyyy-MM", "year": "yyyy", "strict_year": "yyyy",
 }
 
-// ParseDate returns the instant v denotes under an Elasticsearch date format, as
-// nanoseconds since the Unix epoch. format may hold alternatives separated by "||"
-// (the first that parses wins); "" is DefaultDateFormat. Supported: epoch_millis and
-// epoch_second (numbers or numeric strings, fractions allowed), the ISO 8601 formats
-// (strict_)date_optional_time(_nanos) and (strict_)date_time with 0 to 9 fractional
-// digits and an optional offset (Z, +HH, +HHmm, +HH:mm; UTC when absent), the other
-// named formats listed in namedPatterns, and Java-style patterns (yyyy, yy, MM, M, dd, d,
-// HH, H, mm, ss, S..., Z/X offsets, 'quoted' literals). Instants outside the range of
-// int64 nanoseconds (years 1677 to 2262) do not parse.
-func ParseDate(v event.Value, format string) (int64, bool) {
+// ParseDate returns the instant v denotes under an Elasticsearch date format. format may
+// hold alternatives separated by "||" (the first that parses wins); "" is
+// DefaultDateFormat. Supported: epoch_millis and epoch_second (numbers or numeric strings,
+// fractions allowed), the ISO 8601 formats (strict_)date_optional_time(_nanos) and
+// (strict_)date_time with 0 to 9 fractional digits and an optional offset (Z, +HH, +HHmm,
+// +HH:mm; UTC when absent), the other named formats listed in namedPatterns, and
+// Java-style patterns (yyyy, yy, MM, M, dd, d, HH, H, mm, ss, S..., Z/X offsets, 'quoted'
+// literals). Any instant a long of milliseconds counts parses, as in a date field
+// (years 0000 to 9999 in the ISO formats); whether a date_nanos field can hold it is
+// Normalize's business.
+func ParseDate(v event.Value, format string) (event.Instant, bool) {
 	if format == "" {
 		format = DefaultDateFormat
 	}
-	for f := range strings.SplitSeq(format, "||") {
-		if n, ok := parseDateOne(v, strings.TrimSpace(f)); ok {
-			return n, true
+	for {
+		f, rest, more := strings.Cut(format, "||")
+		if t, ok := parseDateOne(v, strings.TrimSpace(f)); ok {
+			return t, true
 		}
+		if !more {
+			return event.Instant{}, false
+		}
+		format = rest
 	}
-	return 0, false
 }
 
-func parseDateOne(v event.Value, f string) (int64, bool) {
+func parseDateOne(v event.Value, f string) (event.Instant, bool) {
 	switch f {
 	case "epoch_millis":
-		return parseEpoch(v, 1e6)
+		return parseEpoch(v, false)
 	case "epoch_second":
-		return parseEpoch(v, 1e9)
+		return parseEpoch(v, true)
 	}
 	var s string
 	switch v.Kind {
@@ -62,7 +66,7 @@ func parseDateOne(v event.Value, f string) (int64, bool) {
 	case event.KindInt, event.KindFloat:
 		s, _ = asString(v)
 	default:
-		return 0, false
+		return event.Instant{}, false
 	}
 	switch f {
 	case "strict_date_optional_time", "date_optional_time", "strict_date_optional_time_nanos":
@@ -76,113 +80,149 @@ func parseDateOne(v event.Value, f string) (int64, bool) {
 	return parsePattern(s, f)
 }
 
-// parseEpoch parses a number of units (1e6 ns for millis, 1e9 for seconds).
-func parseEpoch(v event.Value, unit int64) (int64, bool) {
+// parseEpoch parses a number of milliseconds, or of seconds.
+func parseEpoch(v event.Value, seconds bool) (event.Instant, bool) {
 	var s string
 	switch v.Kind {
 	case event.KindInt:
-		if v.Int > math.MaxInt64/unit || v.Int < math.MinInt64/unit {
-			return 0, false
+		if !seconds {
+			return event.Instant{Ms: v.Int}, true
 		}
-		return v.Int * unit, true
+		if v.Int > math.MaxInt64/1000 || v.Int < math.MinInt64/1000 {
+			return event.Instant{}, false
+		}
+		return event.Instant{Ms: v.Int * 1000}, true
 	case event.KindFloat:
 		if v.Str == "" {
-			return floatUnits(v.Float64(), unit)
+			return floatInstant(v.Float64(), seconds)
 		}
 		s = v.Str
 	case event.KindString:
 		s = v.Str
 	default:
-		return 0, false
+		return event.Instant{}, false
 	}
-	// A decimal string: integer part and fraction computed exactly.
+	// A decimal string: the integer part and the fraction, exactly.
 	neg := strings.HasPrefix(s, "-")
 	body := strings.TrimPrefix(s, "-")
 	ip, frac, _ := strings.Cut(body, ".")
 	if ip == "" || strings.ContainsAny(body, "eE+") {
 		x, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return 0, false
+			return event.Instant{}, false
 		}
-		return floatUnits(x, unit)
+		return floatInstant(x, seconds)
 	}
-	n, err := strconv.ParseInt(ip, 10, 64)
-	if err != nil || n > math.MaxInt64/unit {
-		return 0, false
+	n, err := strconv.ParseUint(ip, 10, 63)
+	if err != nil {
+		return event.Instant{}, false
 	}
-	n *= unit
-	digits := len(strconv.FormatInt(unit, 10)) - 1
-	if len(frac) > digits {
-		frac = frac[:digits]
+	// The fraction in nanoseconds: 9 digits of a second, or 6 of a millisecond.
+	digits := 6
+	if seconds {
+		digits = 9
 	}
-	if frac != "" {
-		fn, err := strconv.ParseInt(frac, 10, 64)
-		if err != nil {
-			return 0, false
+	var fn int64
+	for i := 0; i < digits; i++ {
+		fn *= 10
+		if i < len(frac) {
+			c := frac[i]
+			if c < '0' || c > '9' {
+				return event.Instant{}, false
+			}
+			fn += int64(c - '0')
 		}
-		for i := len(frac); i < digits; i++ {
-			fn *= 10
-		}
-		n += fn
 	}
+	for i := digits; i < len(frac); i++ {
+		if frac[i] < '0' || frac[i] > '9' {
+			return event.Instant{}, false
+		}
+	}
+	whole := int64(n)
+	if seconds {
+		if whole > math.MaxInt64/1000-1 {
+			return event.Instant{}, false
+		}
+		whole, fn = whole*1000+fn/1e6, fn%1e6
+	}
+	t := event.Instant{Ms: whole, Nanos: int32(fn)}
 	if neg {
-		n = -n
+		t = negate(t)
 	}
-	return n, true
+	return t, true
 }
 
-func floatUnits(x float64, unit int64) (int64, bool) {
-	y := x * float64(unit)
-	if math.IsNaN(y) || y >= 9.2e18 || y <= -9.2e18 {
-		return 0, false
+// negate returns the instant as far before the epoch as t is after it.
+func negate(t event.Instant) event.Instant {
+	if t.Nanos == 0 {
+		return event.Instant{Ms: -t.Ms}
 	}
-	return int64(math.Round(y)), true
+	return event.Instant{Ms: -t.Ms - 1, Nanos: 1e6 - t.Nanos}
+}
+
+// floatInstant converts a number of milliseconds (or seconds) with a fraction.
+func floatInstant(x float64, seconds bool) (event.Instant, bool) {
+	if seconds {
+		x *= 1000
+	}
+	if math.IsNaN(x) || x >= 9.2e18 || x <= -9.2e18 {
+		return event.Instant{}, false
+	}
+	ms := math.Floor(x)
+	ns := math.Round((x - ms) * 1e6)
+	t := event.Instant{Ms: int64(ms)}
+	if ns >= 1e6 {
+		t.Ms++
+	} else {
+		t.Nanos = int32(ns)
+	}
+	return t, true
 }
 
 // parseISO parses yyyy[-MM[-dd]][Thh[:mm[:ss[.f]]]][offset]; needTime requires the time.
-func parseISO(s string, needTime bool) (int64, bool) {
+func parseISO(s string, needTime bool) (event.Instant, bool) {
 	p := isoParser{s: s}
 	year, ok := p.digits(4, 4)
 	if !ok {
-		return 0, false
+		return event.Instant{}, false
 	}
 	month, day := 1, 1
 	if p.lit('-') {
 		if month, ok = p.digits(2, 2); !ok {
-			return 0, false
+			return event.Instant{}, false
 		}
 		if p.lit('-') {
 			if day, ok = p.digits(2, 2); !ok {
-				return 0, false
+				return event.Instant{}, false
 			}
 		}
 	}
 	var hour, min, sec, nano int
 	if p.lit('T') {
 		if hour, ok = p.digits(2, 2); !ok {
-			return 0, false
+			return event.Instant{}, false
 		}
 		if p.lit(':') {
 			if min, ok = p.digits(2, 2); !ok {
-				return 0, false
+				return event.Instant{}, false
 			}
 			if p.lit(':') {
 				if sec, ok = p.digits(2, 2); !ok {
-					return 0, false
+					return event.Instant{}, false
 				}
 				if p.lit('.') || p.lit(',') {
 					if nano, ok = p.fraction(); !ok {
-						return 0, false
+						return event.Instant{}, false
 					}
 				}
 			}
 		}
 	} else if needTime {
-		return 0, false
+		return event.Instant{}, false
 	}
 	off, ok := p.offset()
 	if !ok || p.i != len(s) {
-		return 0, false
+		return event.Instant{}, false
 	}
 	return instant(year, month, day, hour, min, sec, nano, off)
 }
@@ -257,24 +297,52 @@ func (p *isoParser) offset() (int, bool) {
 	return sign * (h*3600 + m*60), true
 }
 
-// instant checks the fields and converts them to epoch nanoseconds.
-func instant(year, month, day, hour, min, sec, nano, off int) (int64, bool) {
-	if month < 1 || month > 12 || day < 1 || hour > 23 || min > 59 || sec > 59 {
-		return 0, false
+// instant checks the fields and converts them to an instant (off: seconds east of UTC).
+func instant(year, month, day, hour, min, sec, nano, off int) (event.Instant, bool) {
+	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59 {
+		return event.Instant{}, false
 	}
-	t := time.Date(year, time.Month(month), day, hour, min, sec, nano, time.UTC)
-	if t.Day() != day { // 31 April, 29 February of a common year
-		return 0, false
+	secs := daysFromCivil(int64(year), month, day)*86400 + int64(hour*3600+min*60+sec-off)
+	if secs > math.MaxInt64/1000-1 || secs < math.MinInt64/1000+1 {
+		return event.Instant{}, false
 	}
-	secs := t.Unix() - int64(off)
-	if secs > math.MaxInt64/1_000_000_000-1 || secs < math.MinInt64/1_000_000_000+1 {
-		return 0, false
+	return event.Instant{Ms: secs*1000 + int64(nano/1e6), Nanos: int32(nano % 1e6)}, true
+}
+
+// daysIn returns the number of days of a month of the proleptic Gregorian calendar.
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
 	}
-	return secs*1e9 + int64(nano), true
+	return 31
+}
+
+// daysFromCivil returns the number of days from 1970-01-01 to a date of the proleptic
+// Gregorian calendar (year 0 is 1 BC), the inverse of the civil calendar's count of days
+// by eras of 400 years.
+func daysFromCivil(y int64, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400 // [0, 399]
+	mp := int64((m + 9) % 12)
+	doy := (153*mp+2)/5 + int64(d) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 // parsePattern parses s with a Java DateTimeFormatter-style pattern.
-func parsePattern(s, pattern string) (int64, bool) {
+func parsePattern(s, pattern string) (event.Instant, bool) {
 	p := isoParser{s: s}
 	year, month, day, hour, min, sec, nano, off := 1970, 1, 1, 0, 0, 0, 0, 0
 	pm, h12 := -1, false
@@ -290,7 +358,7 @@ func parsePattern(s, pattern string) (int64, bool) {
 				lit = "'"
 			}
 			if !strings.HasPrefix(s[p.i:], lit) {
-				return 0, false
+				return event.Instant{}, false
 			}
 			p.i += len(lit)
 			i = j + 1
@@ -298,7 +366,7 @@ func parsePattern(s, pattern string) (int64, bool) {
 		}
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 			if !p.lit(c) {
-				return 0, false
+				return event.Instant{}, false
 			}
 			i++
 			continue
@@ -354,22 +422,22 @@ func parsePattern(s, pattern string) (int64, bool) {
 			p.i += 2
 		case 'Z', 'X', 'x':
 			if p.i >= len(p.s) {
-				return 0, false
+				return event.Instant{}, false
 			}
 			off, ok = p.offset()
 		default:
-			return 0, false
+			return event.Instant{}, false
 		}
 		if !ok || p.i > len(s) {
-			return 0, false
+			return event.Instant{}, false
 		}
 	}
 	if p.i != len(s) {
-		return 0, false
+		return event.Instant{}, false
 	}
 	if h12 {
 		if hour < 1 || hour > 12 {
-			return 0, false
+			return event.Instant{}, false
 		}
 		hour %= 12
 		if pm == 1 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/tripline/tripline/event"
 )
@@ -36,12 +37,18 @@ type Field struct {
 	Exact *Field
 	// Runtime marks a runtime field (its values come from a script, not _source).
 	Runtime bool
+	// Detect is, for a Dynamic field of a mapping, how the mapping maps its values (nil:
+	// Tripline's dynamic mapping without a mapping; see Concrete).
+	Detect *Detection
 }
 
 // Mapping is a parsed Elasticsearch mapping: every declared field by full dotted path,
-// multi-fields included ("hostname.keyword").
+// multi-fields included ("hostname.keyword"), and what it does with the fields it does
+// not declare (dynamic, dynamic_templates, date_detection, ...). It is read-only once
+// parsed.
 type Mapping struct {
 	fields map[string]*def
+	set    settings
 }
 
 // def is a declared field before alias resolution.
@@ -57,6 +64,10 @@ type def struct {
 	value       string
 	subs        []string // multi-field paths, sorted
 	runtime     bool
+	// An object's dynamic parameter (when dynamicSet), and enabled: false (disabled).
+	dynamic    DynamicMode
+	dynamicSet bool
+	disabled   bool
 }
 
 type rawField struct {
@@ -69,11 +80,18 @@ type rawField struct {
 	IgnoreAbove   int                 `json:"ignore_above"`
 	ScalingFactor float64             `json:"scaling_factor"`
 	Value         json.RawMessage     `json:"value"`
+	Dynamic       json.RawMessage     `json:"dynamic"`
+	Enabled       *bool               `json:"enabled"`
 }
 
 type rawMapping struct {
-	Properties map[string]rawField `json:"properties"`
-	Runtime    map[string]rawField `json:"runtime"`
+	Properties         map[string]rawField `json:"properties"`
+	Runtime            map[string]rawField `json:"runtime"`
+	Dynamic            json.RawMessage     `json:"dynamic"`
+	DateDetection      *bool               `json:"date_detection"`
+	NumericDetection   *bool               `json:"numeric_detection"`
+	DynamicDateFormats []string            `json:"dynamic_date_formats"`
+	DynamicTemplates   json.RawMessage     `json:"dynamic_templates"`
 }
 
 // Parse reads a mapping in any of the forms Elasticsearch uses: {"properties":...}
@@ -93,11 +111,14 @@ func Parse(data []byte) (*Mapping, error) {
 }
 
 func (m *Mapping) parseTop(data []byte, top map[string]json.RawMessage, level int) error {
-	if _, ok := top["properties"]; ok || top["runtime"] != nil {
+	if isMapping(top) {
 		var rm rawMapping
 		var all []byte
 		all, _ = json.Marshal(top)
 		if err := json.Unmarshal(all, &rm); err != nil {
+			return fmt.Errorf("mapping: %w", err)
+		}
+		if err := m.set.parse(&rm); err != nil {
 			return fmt.Errorf("mapping: %w", err)
 		}
 		for name, f := range rm.Properties {
@@ -120,6 +141,7 @@ func (m *Mapping) parseTop(data []byte, top map[string]json.RawMessage, level in
 		return m.parseTop(data, t, level+1)
 	}
 	if level == 0 && len(top) > 0 {
+		// {"index-name":{"mappings":...},...}
 		names := make([]string, 0, len(top))
 		for k := range top {
 			names = append(names, k)
@@ -138,11 +160,79 @@ func (m *Mapping) parseTop(data []byte, top map[string]json.RawMessage, level in
 			if err != nil {
 				return err
 			}
-			m.fields = merged.fields
+			m.fields, m.set = merged.fields, merged.set
 		}
 		return nil
 	}
 	return errors.New("mapping: no \"properties\" found")
+}
+
+// isMapping reports whether top is a mapping itself rather than a wrapper of mappings.
+func isMapping(top map[string]json.RawMessage) bool {
+	for _, k := range []string{"properties", "runtime", "dynamic", "dynamic_templates", "date_detection",
+		"numeric_detection", "dynamic_date_formats"} {
+		if _, ok := top[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// parse reads the root parameters for undeclared fields.
+func (s *settings) parse(rm *rawMapping) error {
+	if len(rm.Dynamic) > 0 {
+		d, err := parseDynamic(rm.Dynamic)
+		if err != nil {
+			return err
+		}
+		s.dynamic, s.dynamicSet = d, true
+	}
+	if rm.DateDetection != nil {
+		s.dateDetection, s.dateDetectionSet = *rm.DateDetection, true
+	}
+	if rm.NumericDetection != nil {
+		s.numericDetection, s.numericDetectionSet = *rm.NumericDetection, true
+	}
+	if rm.DynamicDateFormats != nil {
+		s.dateFormats, s.dateFormatsSet = strings.Join(rm.DynamicDateFormats, "||"), true
+	}
+	if len(rm.DynamicTemplates) > 0 && string(rm.DynamicTemplates) != "null" {
+		ts, err := parseTemplates(rm.DynamicTemplates)
+		if err != nil {
+			return err
+		}
+		s.templates = ts
+	}
+	return nil
+}
+
+// merge sets in s the parameters o gives; o's dynamic templates replace those of s with
+// the same name and follow the others.
+func (s *settings) merge(o *settings) {
+	if o.dynamicSet {
+		s.dynamic, s.dynamicSet = o.dynamic, true
+	}
+	if o.dateDetectionSet {
+		s.dateDetection, s.dateDetectionSet = o.dateDetection, true
+	}
+	if o.numericDetectionSet {
+		s.numericDetection, s.numericDetectionSet = o.numericDetection, true
+	}
+	if o.dateFormatsSet {
+		s.dateFormats, s.dateFormatsSet = o.dateFormats, true
+	}
+	ts := append([]template(nil), s.templates...)
+next:
+	for _, t := range o.templates {
+		for i := range ts {
+			if ts[i].name == t.name {
+				ts[i] = t
+				continue next
+			}
+		}
+		ts = append(ts, t)
+	}
+	s.templates = ts
 }
 
 func (m *Mapping) add(path string, f rawField, runtime bool) error {
@@ -151,6 +241,17 @@ func (m *Mapping) add(path string, f rawField, runtime bool) error {
 	if f.Type == "" && f.Properties != nil {
 		d.typ, d.typeName = Object, "object"
 	}
+	if f.Type == "" && (len(f.Dynamic) > 0 || f.Enabled != nil) {
+		d.typ, d.typeName = Object, "object"
+	}
+	if len(f.Dynamic) > 0 {
+		dm, err := parseDynamic(f.Dynamic)
+		if err != nil {
+			return fmt.Errorf("mapping: field %q: %v", path, err)
+		}
+		d.dynamic, d.dynamicSet = dm, true
+	}
+	d.disabled = f.Enabled != nil && !*f.Enabled
 	if d.typ == Alias && f.Path == "" {
 		return fmt.Errorf("mapping: field %q: alias without a path", path)
 	}
@@ -216,7 +317,11 @@ func jsonError(data []byte, err error) error {
 }
 
 // Merge returns the union of the mappings (nil ones are skipped; the result is nil if
-// all are). A path declared with different types in two mappings is an error.
+// all are). A path declared with different types in two mappings is an error, except
+// that a date field with two formats parses with either (as each index's own format
+// would). The parameters for undeclared fields (dynamic, date_detection, ...) are those
+// of the last mapping that gives each; dynamic templates of later mappings replace the
+// earlier ones of the same name and follow the others.
 func Merge(ms ...*Mapping) (*Mapping, error) {
 	var out *Mapping
 	for _, m := range ms {
@@ -227,14 +332,46 @@ func Merge(ms ...*Mapping) (*Mapping, error) {
 			out = &Mapping{fields: map[string]*def{}}
 		}
 		for p, d := range m.fields {
-			if old, ok := out.fields[p]; ok && (old.typ != d.typ || old.typeName != d.typeName || old.path != d.path) {
+			old, ok := out.fields[p]
+			if !ok {
+				out.fields[p] = d
+				continue
+			}
+			if old.typ != d.typ || old.typeName != d.typeName || old.path != d.path {
 				return nil, fmt.Errorf("mapping: field %q is %s in one mapping and %s in another",
 					p, describe(old), describe(d))
 			}
-			out.fields[p] = d
+			nd := *d
+			if !nd.dynamicSet && old.dynamicSet {
+				nd.dynamic, nd.dynamicSet = old.dynamic, true
+			}
+			if d.typ.IsDate() && old.format != d.format {
+				nd.format = joinFormats(old.format, d.format)
+			}
+			out.fields[p] = &nd
 		}
+		out.set.merge(&m.set)
 	}
 	return out, nil
+}
+
+// joinFormats returns a date format that parses what either a or b does.
+func joinFormats(a, b string) string {
+	if a == "" {
+		a = DefaultDateFormat
+	}
+	if b == "" {
+		b = DefaultDateFormat
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range append(strings.Split(a, "||"), strings.Split(b, "||")...) {
+		if f = strings.TrimSpace(f); !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, "||")
 }
 
 func describe(d *def) string {
@@ -258,8 +395,11 @@ func (m *Mapping) Paths() []string {
 }
 
 // Resolve returns what the mapping says about path. ok is false when the mapping does
-// not declare path (or m is nil): the Field returned then is a Dynamic one read from path
-// itself.
+// not declare path (or m is nil): the Field returned then is read from path itself and
+// is the one a dynamic template that applies to every value type gives it, or a Dynamic
+// one whose values are mapped as the mapping maps undeclared fields (see Concrete; whether
+// the mapping maps it at all is DynamicAt's answer). A key below a flattened field
+// (labels.app of a flattened labels) is a keyword.
 func (m *Mapping) Resolve(path string) (f Field, ok bool) {
 	dyn := Field{Path: path, Source: path, Type: Dynamic}
 	if m == nil {
@@ -267,7 +407,10 @@ func (m *Mapping) Resolve(path string) (f Field, ok bool) {
 	}
 	d, ok := m.fields[path]
 	if !ok {
-		return dyn, false
+		if fd := m.flattenedAbove(path); fd != nil {
+			return Field{Path: path, Source: path, Type: Keyword, IgnoreAbove: fd.ignoreAbove}, true
+		}
+		return m.dynamicField(path), false
 	}
 	if d.typ == Alias {
 		target, ok := m.fields[d.path]
@@ -298,6 +441,24 @@ func (m *Mapping) field(path string, d *def) Field {
 		}
 	}
 	return f
+}
+
+// flattenedAbove returns the flattened field path lies below, if any.
+func (m *Mapping) flattenedAbove(path string) *def {
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] != '.' {
+			continue
+		}
+		if d, ok := m.fields[path[:i]]; ok {
+			if d.typ == Flattened && d.parent == "" && !d.runtime {
+				return d
+			}
+			if d.typ != Object {
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 func (m *Mapping) sourceOf(path string) string {

@@ -71,10 +71,10 @@ func startsWithFourDigits(s string) bool {
 //     rounded to the scaling factor;
 //   - boolean: KindBool from true/false, "true"/"false" or "" (false);
 //   - ip: KindString, the address in canonical form (IPv4-mapped IPv6 shown as IPv4);
-//   - date, date_nanos: KindInt epoch nanoseconds (date truncated to milliseconds;
-//     date_nanos not before 1970);
-//   - dynamic: as the type DynamicType gives v (a string as a keyword, with no length
-//     limit, unless it is a date: see dynamicKeyword).
+//   - date: KindInt epoch milliseconds (any instant a long of milliseconds holds);
+//   - date_nanos: KindInt epoch nanoseconds (1970-01-01 to 2262-04-11, as Elasticsearch);
+//   - dynamic: as the field Concrete gives v (without a mapping, a string is a keyword
+//     with no length limit, unless it is a date: see dynamicKeyword).
 //
 // A KindNull v is replaced by the field's null_value, if it has one.
 func (f Field) Normalize(v event.Value) (event.Value, bool) {
@@ -151,39 +151,29 @@ func (f Field) Normalize(v event.Value) (event.Value, bool) {
 		}
 		return event.Value{Kind: event.KindString, Str: a.Unmap().String()}, true
 	case Date, DateNanos:
-		n, ok := ParseDate(v, f.Format)
+		t, ok := ParseDate(v, f.Format)
 		if !ok {
 			return event.Value{}, false
 		}
 		if f.Type == Date {
-			n = floorDiv(n, 1e6) * 1e6
-		} else if n < 0 {
+			return event.Value{Kind: event.KindInt, Int: t.Ms}, true
+		}
+		// date_nanos holds 1970-01-01 to 2262-04-11 (a non-negative long of nanoseconds).
+		n, ok := t.UnixNano()
+		if !ok || n < 0 {
 			return event.Value{}, false
 		}
 		return event.Value{Kind: event.KindInt, Int: n}, true
 	case Dynamic:
-		t := DynamicType(v)
-		switch t {
-		case Unknown:
+		c := f.Concrete(v)
+		if c.Type == Dynamic {
 			return event.Value{}, false
-		case Text:
-			return dynamicKeyword.Normalize(v)
-		case Date:
-			return Field{Type: Date, Format: dynamicDateFormats}.Normalize(v)
 		}
-		return Field{Type: t}.Normalize(v)
+		return c.Normalize(v)
 	case Object, Alias:
 		return event.Value{}, false
 	}
 	return v, true // Unknown: as in the source
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 // javaLen is the length of s in UTF-16 code units, the unit of ignore_above.

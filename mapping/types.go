@@ -27,6 +27,7 @@ const (
 	DateNanos
 	Alias
 	Object
+	Flattened
 )
 
 var typeNames = [...]string{
@@ -34,7 +35,7 @@ var typeNames = [...]string{
 	Wildcard: "wildcard", Text: "text", Long: "long", Integer: "integer", Short: "short", Byte: "byte",
 	Double: "double", Float: "float", HalfFloat: "half_float", ScaledFloat: "scaled_float",
 	Boolean: "boolean", IP: "ip", Version: "version", Date: "date", DateNanos: "date_nanos",
-	Alias: "alias", Object: "object",
+	Alias: "alias", Object: "object", Flattened: "flattened",
 }
 
 // String returns the type's name as Elasticsearch writes it.
@@ -45,11 +46,14 @@ func (t Type) String() string {
 	return "unknown"
 }
 
-// ParseType returns the type named s; names Tripline does not model (geo_point,
-// flattened, ...) are Unknown. "nested" is Object.
+// ParseType returns the type named s; names Tripline does not model (geo_point, ...) are
+// Unknown. "nested" is Object; "match_only_text", which EQL sees as text, is Text.
 func ParseType(s string) Type {
-	if s == "nested" {
+	switch s {
+	case "nested":
 		return Object
+	case "match_only_text":
+		return Text
 	}
 	for t, n := range typeNames {
 		if n == s && Type(t) != Dynamic {

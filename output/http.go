@@ -106,6 +106,19 @@ func (h *httpSink) post(ctx context.Context, contentType string, body []byte, ex
 	return resp.StatusCode, b, err
 }
 
+// stopped returns why a delivery that ended with err was given up: ctx's cause when ctx
+// is done (the request failed, or was not retried, because of it), else err.
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	cause := context.Cause(ctx)
+	if err == nil || errors.Is(err, ctx.Err()) || errors.Is(err, cause) {
+		return cause
+	}
+	return fmt.Errorf("%v; then %w", err, cause)
+}
+
 // retryable reports whether a request that got status is worth repeating.
 func retryable(status int) bool {
 	return status == 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
@@ -115,12 +128,20 @@ func retryable(status int) bool {
 func (h *httpSink) giveUp(alerts []Alert, cause error) error {
 	h.stats.DeadLettered += len(alerts)
 	if h.opts.DeadLetter == "" {
-		return fmt.Errorf("output: %d alerts not delivered to %s: %w", len(alerts), h.url, cause)
+		return fmt.Errorf("output: %s not delivered to %s: %w", countAlerts(len(alerts)), h.url, cause)
 	}
 	if err := appendDeadLetter(h.opts.DeadLetter, alerts); err != nil {
-		return fmt.Errorf("output: %d alerts not delivered to %s (%v), and %w", len(alerts), h.url, cause, err)
+		return fmt.Errorf("output: %s not delivered to %s (%v), and %w", countAlerts(len(alerts)), h.url, cause, err)
 	}
-	return fmt.Errorf("output: %d alerts not delivered to %s, written to dead-letter file %s: %w", len(alerts), h.url, h.opts.DeadLetter, cause)
+	return fmt.Errorf("output: %s not delivered to %s, written to dead-letter file %s: %w", countAlerts(len(alerts)), h.url, h.opts.DeadLetter, cause)
+}
+
+// countAlerts says "1 alert" or "N alerts".
+func countAlerts(n int) string {
+	if n == 1 {
+		return "1 alert"
+	}
+	return fmt.Sprintf("%d alerts", n)
 }
 
 // Webhook POSTs alerts as JSON arrays (one per batch of at most BatchSize) to a URL.
@@ -174,8 +195,8 @@ func (w *Webhook) Write(ctx context.Context, alerts []Alert) error {
 		alerts = alerts[n:]
 		if err := w.send(ctx, batch); err != nil {
 			errs = append(errs, err)
-			if ctx.Err() != nil { // stop trying; keep what is left
-				errs = append(errs, w.giveUp(alerts, ctx.Err()))
+			if ctx.Err() != nil && len(alerts) > 0 { // stop trying; keep what is left
+				errs = append(errs, w.giveUp(alerts, context.Cause(ctx)))
 				break
 			}
 		}
@@ -212,11 +233,14 @@ func (w *Webhook) send(ctx context.Context, batch []Alert) error {
 		default:
 			last = fmt.Errorf("HTTP %d: %s", status, snippet(resp))
 		}
-		if (err == nil && !retryable(status)) || attempt >= w.opts.Backoff.Retries || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return w.giveUp(batch, stopped(ctx, last))
+		}
+		if (err == nil && !retryable(status)) || attempt >= w.opts.Backoff.Retries {
 			return w.giveUp(batch, last)
 		}
 		if err := w.opts.Backoff.wait(ctx, attempt); err != nil {
-			return w.giveUp(batch, fmt.Errorf("%v; then %w", last, err))
+			return w.giveUp(batch, stopped(ctx, last))
 		}
 	}
 }
@@ -295,7 +319,7 @@ func (e *Elasticsearch) Write(ctx context.Context, alerts []Alert) error {
 		}
 		alerts = alerts[n:]
 		if ctx.Err() != nil && len(alerts) > 0 {
-			errs = append(errs, e.giveUp(alerts, ctx.Err()))
+			errs = append(errs, e.giveUp(alerts, context.Cause(ctx)))
 			break
 		}
 	}
@@ -383,9 +407,8 @@ func (e *Elasticsearch) send(ctx context.Context, batch []Alert) error {
 		if attempt >= e.opts.Backoff.Retries || ctx.Err() != nil {
 			break
 		}
-		if err := e.opts.Backoff.wait(ctx, attempt); err != nil {
-			last = fmt.Errorf("%v; then %w", last, err)
-			break
+		if e.opts.Backoff.wait(ctx, attempt) != nil {
+			break // ctx is done: stopped says so
 		}
 	}
 	var errs []error
@@ -393,7 +416,7 @@ func (e *Elasticsearch) send(ctx context.Context, batch []Alert) error {
 		errs = append(errs, e.giveUp(refused, errors.New(strings.Join(refusedWhy, "; "))))
 	}
 	if len(pending) > 0 {
-		errs = append(errs, e.giveUp(pending, last))
+		errs = append(errs, e.giveUp(pending, stopped(ctx, last)))
 	}
 	return errors.Join(errs...)
 }

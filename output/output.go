@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -75,7 +76,7 @@ func (m multi) Write(ctx context.Context, alerts []Alert) error {
 	var errs []error
 	for _, s := range m {
 		if err := s.Write(ctx, alerts); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s, err))
+			errs = append(errs, &sinkError{s, err})
 		}
 	}
 	return errors.Join(errs...)
@@ -85,11 +86,28 @@ func (m multi) Close() error {
 	var errs []error
 	for _, s := range m {
 		if err := s.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s, err))
+			errs = append(errs, &sinkError{s, err})
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// sinkError is an error of one of Multi's sinks: "output: SINK: message", a line for each
+// line of the sink's error (the sinks' own "output: " prefix is not repeated).
+type sinkError struct {
+	sink Sink
+	err  error
+}
+
+func (e *sinkError) Error() string {
+	lines := strings.Split(e.err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = "output: " + e.sink.String() + ": " + strings.TrimPrefix(l, "output: ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e *sinkError) Unwrap() error { return e.err }
 
 func (m multi) String() string { return fmt.Sprintf("%d outputs", len(m)) }
 

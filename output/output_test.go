@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -640,5 +643,133 @@ func TestFileRecoversAfterWriteError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestHTTPSinksStopWhenCancelled checks that a webhook or Elasticsearch sink whose receiver
+// never answers, or is not there, stops as soon as its context is cancelled, whatever its
+// retry schedule (the default: 8 retries over about 30 s) and client timeout (30 s), puts
+// every alert not delivered in the dead-letter file and says why.
+func TestHTTPSinksStopWhenCancelled(t *testing.T) {
+	stop := errors.New("stopping: a test")
+	// silent takes requests and never answers them; it cancels the context of the test
+	// under way (set before each) when a request comes.
+	var (
+		mu     sync.Mutex
+		cancel context.CancelCauseFunc
+	)
+	release := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		cancel(stop)
+		mu.Unlock()
+		select {
+		case <-r.Context().Done(): // the client gave up
+		case <-release:
+		}
+	}))
+	defer silent.Close()
+	defer close(release)
+	// closed is an address nothing listens on; the transport cancels the context once the
+	// first attempt failed there.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	refused := &http.Client{Timeout: 30 * time.Second, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		mu.Lock()
+		cancel(stop)
+		mu.Unlock()
+		return resp, err
+	})}
+	refusedWhy := func(url string) string {
+		return `Post "` + url + `": dial tcp ` + closed + ": connect: connection refused; then stopping: a test"
+	}
+	silentURL, closedURL := silent.URL, "http://"+closed
+	tests := []struct {
+		name     string
+		open     func(opts HTTPOptions) (Sink, error)
+		url      string // where the requests go
+		client   *http.Client
+		firstWhy string // why the first batch was not delivered
+	}{
+		{"webhook, no answer", func(o HTTPOptions) (Sink, error) { return NewWebhook(silentURL+"/hook", o) },
+			silentURL + "/hook", nil, "stopping: a test"},
+		{"webhook, connection refused", func(o HTTPOptions) (Sink, error) { return NewWebhook(closedURL+"/hook", o) },
+			closedURL + "/hook", refused, refusedWhy(closedURL + "/hook")},
+		{"elasticsearch, no answer", func(o HTTPOptions) (Sink, error) {
+			return NewElasticsearch(silentURL, ElasticsearchOptions{HTTPOptions: o})
+		}, silentURL + "/_bulk", nil, "stopping: a test"},
+		{"elasticsearch, connection refused", func(o HTTPOptions) (Sink, error) {
+			return NewElasticsearch(closedURL, ElasticsearchOptions{HTTPOptions: o})
+		}, closedURL + "/_bulk", refused, refusedWhy(closedURL + "/_bulk")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dl := filepath.Join(t.TempDir(), "dead.ndjson")
+			sink, err := tc.open(HTTPOptions{DeadLetter: dl, BatchSize: 2, Client: tc.client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, c := context.WithCancelCause(context.Background())
+			defer c(nil)
+			mu.Lock()
+			cancel = c
+			mu.Unlock()
+			done := make(chan error, 1)
+			go func() { done <- sink.Write(ctx, alerts(0, 5)) }()
+			// The bound is far below what the retries or one request's timeout would take.
+			var werr error
+			select {
+			case werr = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Write did not return within 10 s of its context being cancelled")
+			}
+			want := "output: 2 alerts not delivered to " + tc.url + ", written to dead-letter file " + dl + ": " + tc.firstWhy + "\n" +
+				"output: 3 alerts not delivered to " + tc.url + ", written to dead-letter file " + dl + ": stopping: a test"
+			if werr == nil || werr.Error() != want {
+				t.Errorf("Write error:\n%v\nwant:\n%s", werr, want)
+			}
+			if !errors.Is(werr, stop) {
+				t.Errorf("Write error %v does not wrap the context's cause", werr)
+			}
+			if got, want := readDeadLetter(t, dl), ids(alerts(0, 5)); !reflect.DeepEqual(got, want) {
+				t.Errorf("dead-lettered %v, want %v", got, want)
+			}
+			if st := sink.(interface{ Stats() Stats }).Stats(); st != (Stats{DeadLettered: 5, Requests: 1}) {
+				t.Errorf("stats %+v, want 5 dead-lettered after 1 request", st)
+			}
+		})
+	}
+}
+
+// TestMultiErrors checks that Multi names the sink of each error once, without repeating
+// the sinks' own "output: " prefix.
+func TestMultiErrors(t *testing.T) {
+	dl := filepath.Join(t.TempDir(), "dead.ndjson")
+	w, err := NewWebhook("http://127.0.0.1:1/hook", HTTPOptions{DeadLetter: dl, Backoff: fastBackoff(0), BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	m := Multi(NewStream(&b, "stdout"), w)
+	err = m.Write(context.Background(), alerts(0, 3))
+	const why = `Post "http://127.0.0.1:1/hook": dial tcp 127.0.0.1:1: connect: connection refused`
+	want := "output: webhook http://127.0.0.1:1/hook: 2 alerts not delivered to http://127.0.0.1:1/hook, written to dead-letter file " + dl + ": " + why + "\n" +
+		"output: webhook http://127.0.0.1:1/hook: 1 alert not delivered to http://127.0.0.1:1/hook, written to dead-letter file " + dl + ": " + why
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+	if n := strings.Count(b.String(), "\n"); n != 3 {
+		t.Errorf("stdout got %d alerts, want 3", n)
 	}
 }

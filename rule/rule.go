@@ -1,8 +1,10 @@
 package rule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Defaults Kibana applies to a rule that does not set the field.
@@ -65,13 +67,74 @@ type Rule struct {
 	// Version is the rule's version; 0 when the source does not say (TOML files never do).
 	Version int `json:"version,omitempty" toml:"version"`
 
+	// TimelineID and TimelineTitle name the timeline template Kibana opens alerts with.
+	TimelineID    string `json:"timeline_id,omitempty" toml:"timeline_id"`
+	TimelineTitle string `json:"timeline_title,omitempty" toml:"timeline_title"`
+	// InvestigationFields are the fields Kibana shows first in an alert's flyout.
+	InvestigationFields *InvestigationFields `json:"investigation_fields,omitempty" toml:"investigation_fields"`
+	// RelatedIntegrations and RequiredFields are what Kibana's rule objects carry (and Kibana
+	// exports); detection-rules computes them when it packages rules, so its TOML files do
+	// not have them.
+	RelatedIntegrations []RelatedIntegration `json:"related_integrations,omitempty" toml:"related_integrations"`
+	RequiredFields      []RequiredField      `json:"required_fields,omitempty" toml:"required_fields"`
+
 	// Features Tripline does not implement for EQL rules; Unsupported reports them.
 	Filters          []any `json:"filters,omitempty" toml:"filters"`
 	ExceptionsList   []any `json:"exceptions_list,omitempty" toml:"exceptions_list"`
 	AlertSuppression any   `json:"alert_suppression,omitempty" toml:"alert_suppression"`
 
+	// Immutable marks one of Elastic's prebuilt rules. A Kibana export says so itself; a TOML
+	// rule is taken for one when its [metadata] table has maturity = "production", which is
+	// what detection-rules releases as Kibana's prebuilt rules.
+	Immutable bool `json:"immutable,omitempty" toml:"-"`
+	// RuleSource is Kibana's rule_source object ({"type":"external","is_customized":false}
+	// for a prebuilt rule, {"type":"internal"} for a custom one) when a Kibana export gives it.
+	RuleSource map[string]any `json:"rule_source,omitempty" toml:"-"`
+	// CreatedAt and UpdatedAt are when the rule was created and last changed, RFC 3339: a
+	// Kibana export's created_at and updated_at, or a TOML file's [metadata] creation_date
+	// and updated_date (YYYY/MM/DD) at midnight UTC. Empty when the source does not say.
+	CreatedAt string `json:"created_at,omitempty" toml:"-"`
+	UpdatedAt string `json:"updated_at,omitempty" toml:"-"`
+	// CreatedBy and UpdatedBy are the Kibana users who created and last changed the rule
+	// (Kibana exports only).
+	CreatedBy string `json:"created_by,omitempty" toml:"-"`
+	UpdatedBy string `json:"updated_by,omitempty" toml:"-"`
+
 	// Source is where the rule was read from.
 	Source Source `json:"-" toml:"-"`
+}
+
+// InvestigationFields is a rule's investigation_fields object.
+type InvestigationFields struct {
+	FieldNames []string `json:"field_names" toml:"field_names"`
+}
+
+// UnmarshalJSON reads investigation_fields in its current form ({"field_names": [...]}) and
+// in the plain list of field names that Kibana before 8.11 stored (as Kibana migrates it).
+func (f *InvestigationFields) UnmarshalJSON(data []byte) error {
+	var names []string
+	if err := json.Unmarshal(data, &names); err == nil {
+		f.FieldNames = names
+		return nil
+	}
+	type plain InvestigationFields
+	return json.Unmarshal(data, (*plain)(f))
+}
+
+// RelatedIntegration is an entry of related_integrations: a Fleet package (and one of its
+// integrations) the rule needs, with the package versions it works with.
+type RelatedIntegration struct {
+	Package     string `json:"package" toml:"package"`
+	Version     string `json:"version" toml:"version"`
+	Integration string `json:"integration,omitempty" toml:"integration"`
+}
+
+// RequiredField is an entry of required_fields: a field the query reads, with its type and
+// whether ECS defines it.
+type RequiredField struct {
+	Name string `json:"name" toml:"name"`
+	Type string `json:"type" toml:"type"`
+	ECS  bool   `json:"ecs" toml:"ecs"`
 }
 
 // Threat is one MITRE ATT&CK (or ATLAS) tactic with its techniques, as Kibana stores it.
@@ -201,5 +264,39 @@ func (r *Rule) validate() error {
 	if r.MaxSignals < 0 {
 		return fmt.Errorf("rule %s: max_signals %d is negative", r.RuleID, r.MaxSignals)
 	}
+	for _, d := range []struct{ name, v string }{{"created_at", r.CreatedAt}, {"updated_at", r.UpdatedAt}} {
+		if _, err := time.Parse(time.RFC3339Nano, d.v); d.v != "" && err != nil {
+			return fmt.Errorf("rule %s: %s %q is not an RFC 3339 time", r.RuleID, d.name, d.v)
+		}
+	}
+	return nil
+}
+
+// metadataDate turns a detection-rules [metadata] date (YYYY/MM/DD) into the RFC 3339 time of
+// its midnight UTC, as Kibana writes dates.
+func metadataDate(key, v string) (string, error) {
+	t, err := time.Parse("2006/01/02", v)
+	if err != nil {
+		return "", fmt.Errorf("[metadata] %s %q is not a date written YYYY/MM/DD", key, v)
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z"), nil
+}
+
+// applyMetadata sets the rule fields a TOML file's [metadata] table gives: CreatedAt and
+// UpdatedAt from creation_date and updated_date, Immutable from maturity. Values that are not
+// strings are passed over.
+func (r *Rule) applyMetadata(md map[string]any) (err error) {
+	str := func(k string) string { s, _ := md[k].(string); return s }
+	if v := str("creation_date"); v != "" {
+		if r.CreatedAt, err = metadataDate("creation_date", v); err != nil {
+			return err
+		}
+	}
+	if v := str("updated_date"); v != "" {
+		if r.UpdatedAt, err = metadataDate("updated_date", v); err != nil {
+			return err
+		}
+	}
+	r.Immutable = str("maturity") == "production"
 	return nil
 }

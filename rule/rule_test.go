@@ -3,6 +3,8 @@ package rule
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -82,6 +84,114 @@ func TestSeedRuleFields(t *testing.T) {
 	if !strings.HasPrefix(r.Query, "sequence with maxspan=1s\n") || len(r.FalsePositives) != 2 || len(r.Tags) != 9 {
 		t.Errorf("query/false_positives/tags not read as written")
 	}
+	if !r.Immutable || r.CreatedAt != "2026-01-21T00:00:00.000Z" || r.UpdatedAt != "2026-04-10T00:00:00.000Z" ||
+		r.CreatedBy != "" || r.RuleSource != nil || r.InvestigationFields != nil || r.TimelineID != "" {
+		t.Errorf("seed rule metadata: immutable %v, created %q, updated %q, by %q, source %v, investigation %v, timeline %q",
+			r.Immutable, r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.RuleSource, r.InvestigationFields, r.TimelineID)
+	}
+}
+
+// TestCorpusAlertFields reads the rule fields alerts copy (timeline template, investigation
+// fields, dates from [metadata]) from corpus files that have them.
+func TestCorpusAlertFields(t *testing.T) {
+	dir := testenv.Shared(t, "rules", "detection-rules")
+	for _, tc := range []struct {
+		file string
+		want string
+	}{
+		{"rules/cross-platform/impact_hosts_file_modified.toml",
+			`timeline 4d4c0b59-ea83-483f-b8c1-8c360ee53c5c "Comprehensive File Timeline", investigation <nil>, created 2020-07-07T00:00:00.000Z, updated 2026-02-02T00:00:00.000Z, immutable true`},
+		{"rules/integrations/google_workspace/initial_access_external_user_added_to_google_workspace_group.toml",
+			`timeline  "", investigation &{[@timestamp user.name user.email source.ip google_workspace.actor.type user.target.email google_workspace.admin.group.email event.action cloud.account.id]}, created 2023-02-16T00:00:00.000Z, updated 2026-05-22T00:00:00.000Z, immutable true`},
+	} {
+		r, err := LoadTOMLFile(filepath.Join(dir, tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprintf("timeline %s %q, investigation %v, created %s, updated %s, immutable %v",
+			r.TimelineID, r.TimelineTitle, r.InvestigationFields, r.CreatedAt, r.UpdatedAt, r.Immutable)
+		if got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.file, got, tc.want)
+		}
+	}
+}
+
+// TestTOMLMetadata checks how [metadata] and the newer [rule] fields are read.
+func TestTOMLMetadata(t *testing.T) {
+	const rule = "[rule]\nrule_id = \"x\"\nname = \"n\"\ntype = \"eql\"\nseverity = \"low\"\n"
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"production", "[metadata]\ncreation_date = \"2024/02/29\"\nupdated_date = \"2025/12/31\"\nmaturity = \"production\"\n" + rule,
+			`immutable=true created="2024-02-29T00:00:00.000Z" updated="2025-12-31T00:00:00.000Z"`},
+		{"development", "[metadata]\ncreation_date = \"2024/02/29\"\nmaturity = \"development\"\n" + rule,
+			`immutable=false created="2024-02-29T00:00:00.000Z" updated=""`},
+		{"no metadata", rule, `immutable=false created="" updated=""`},
+		{"metadata values of other types are passed over", "[metadata]\ncreation_date = 20240229\nmaturity = [\"production\"]\n" + rule,
+			`immutable=false created="" updated=""`},
+		{"bad date", "[metadata]\ncreation_date = \"2024-02-29\"\n" + rule,
+			`error: x.toml: [metadata] creation_date "2024-02-29" is not a date written YYYY/MM/DD`},
+		{"impossible date", "[metadata]\nupdated_date = \"2023/02/29\"\n" + rule,
+			`error: x.toml: [metadata] updated_date "2023/02/29" is not a date written YYYY/MM/DD`},
+		{"timeline and investigation fields", rule + "timeline_id = \"t1\"\ntimeline_title = \"T\"\n[rule.investigation_fields]\nfield_names = [\"host.name\", \"user.name\"]\n",
+			`immutable=false created="" updated="" timeline=t1/T investigation=[host.name user.name]`},
+		{"related integrations and required fields", rule + "[[rule.related_integrations]]\npackage = \"endpoint\"\nversion = \"^8.2.0\"\n[[rule.required_fields]]\nname = \"process.name\"\ntype = \"keyword\"\necs = true\n",
+			`immutable=false created="" updated="" related=[{endpoint ^8.2.0 }] required=[{process.name keyword true}]`},
+		{"fields only a Kibana export or [metadata] sets are not read from [rule]", "[metadata]\nmaturity = \"development\"\n" + rule +
+			"immutable = true\nImmutable = true\ncreated_at = \"2020-01-01T00:00:00Z\"\nrule_source = {type = \"external\"}\nsource = \"elsewhere\"\n",
+			`immutable=false created="" updated=""`},
+		{"byte order mark", "\ufeff[metadata]\nmaturity = \"production\"\n" + rule, `immutable=true created="" updated=""`},
+	} {
+		r, err := ParseTOML([]byte(tc.doc), "x.toml")
+		got := ""
+		if err != nil {
+			got = "error: " + err.Error()
+		} else {
+			got = fmt.Sprintf("immutable=%v created=%q updated=%q", r.Immutable, r.CreatedAt, r.UpdatedAt)
+			if r.TimelineID != "" || r.InvestigationFields != nil {
+				got += fmt.Sprintf(" timeline=%s/%s investigation=%v", r.TimelineID, r.TimelineTitle, r.InvestigationFields.FieldNames)
+			}
+			if r.RelatedIntegrations != nil || r.RequiredFields != nil {
+				got += fmt.Sprintf(" related=%v required=%v", r.RelatedIntegrations, r.RequiredFields)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
+		if err == nil && (r.Source != Source{Path: "x.toml"} || r.RuleSource != nil) {
+			t.Errorf("%s: source %+v, rule_source %v; want x.toml and none", tc.name, r.Source, r.RuleSource)
+		}
+	}
+}
+
+// TestParseTOMLErrors checks that a malformed rule file, or a value of the wrong type, is
+// reported with its line and column.
+func TestParseTOMLErrors(t *testing.T) {
+	const rule = "[rule]\nrule_id = \"x\"\nname = \"n\"\ntype = \"eql\"\nseverity = \"low\"\n"
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"not TOML", "this is [not toml\n", "x.toml:1: column 6: expected '=' after key"},
+		{"newline in a string", rule + "note = \"abc\ndef\"\n", "x.toml:6: column 12: basic strings cannot have new lines"},
+		{"unterminated query", rule + "query = '''\nprocess where true\n", "x.toml:7: column 19: multiline literal string not terminated by '''"},
+		{"duplicate key", rule + "name = \"m\"\n", "x.toml:6: column 1: key name is already defined"},
+		{"table defined twice", rule + "[rule]\n", "x.toml:6: column 2: table rule already exists"},
+		{"string for an integer", rule + "risk_score = \"47\"\n",
+			"x.toml:6: column 14: cannot decode TOML string into struct field rule.Rule.RiskScore of type int"},
+		{"integer in a list of strings", rule + "tags = [\"a\", 1]\n",
+			"x.toml:6: column 14: cannot decode TOML integer into struct field rule.Rule.Tags of type string"},
+		{"tactic not a table", rule + "[[rule.threat]]\ntactic = \"TA0002\"\n",
+			"x.toml:7: column 10: cannot decode TOML string into struct field rule.Threat.Tactic of type rule.ThreatRef"},
+		{"integer out of range", rule + "max_signals = 99999999999999999999\n",
+			"x.toml:6: column 15: decimal number is too large to fit in a 64-bit signed integer"},
+		{"no [rule] table", "[metadata]\nmaturity = \"production\"\n", "x.toml: [rule] missing required field(s) rule_id, name, type"},
+	} {
+		_, err := ParseTOML([]byte(tc.doc), "x.toml")
+		var fe *FileError
+		if err == nil || !errors.As(err, &fe) || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.name, err, tc.want)
+		}
+	}
 }
 
 func TestLoadMixedDirectory(t *testing.T) {
@@ -109,7 +219,7 @@ func TestLoadMixedDirectory(t *testing.T) {
 		errs = append(errs, e.Error())
 	}
 	wantErrs := []string{
-		"testdata/mixed/b_broken.toml:2: column 36: strings cannot contain newlines",
+		"testdata/mixed/b_broken.toml:2: column 36: basic strings cannot have new lines",
 		`testdata/mixed/sub/d_bad_severity.toml: [rule] rule 44444444-4444-4444-8444-444444444444: severity "urgent" is not one of low, medium, high, critical`,
 	}
 	if !reflect.DeepEqual(errs, wantErrs) {
@@ -144,6 +254,7 @@ func TestLoadMixedDirectory(t *testing.T) {
 		}},
 		TimestampOverride: "event.ingested", MaxSignals: 100, From: "now-6m", To: "now", Interval: "5m",
 		Enabled: true, Author: []string{"Tripline tests"}, License: "Apache-2.0",
+		Immutable: true, CreatedAt: "2026-01-01T00:00:00.000Z", UpdatedAt: "2026-01-01T00:00:00.000Z",
 		Source: Source{Path: "testdata/mixed/a_good.toml"},
 	}
 	if !reflect.DeepEqual(a, wantA) {
@@ -176,6 +287,34 @@ func TestReadNDJSONExport(t *testing.T) {
 	s := set.Skipped[0]
 	if s.Reason != "not an EQL rule (query/kuery)" || s.Rule.Source.String() != "testdata/export.ndjson:2" || s.Rule.Enabled {
 		t.Errorf("skipped = %+v (%s)", s, s.Rule.Source)
+	}
+}
+
+// TestReadNDJSONPrebuilt reads the rule metadata alerts copy from a Kibana export of a
+// prebuilt rule, with investigation_fields in the list form Kibana stored before 8.11.
+func TestReadNDJSONPrebuilt(t *testing.T) {
+	set, err := Load(context.Background(), "testdata/export_prebuilt.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []string
+	for _, e := range set.Errors {
+		errs = append(errs, e.Error())
+	}
+	wantErrs := []string{`testdata/export_prebuilt.ndjson:2: rule 5d1c2a3b-0000-4000-8000-00000000e1e3: created_at "yesterday" is not an RFC 3339 time`}
+	if !reflect.DeepEqual(errs, wantErrs) || len(set.Rules) != 1 {
+		t.Fatalf("%d rules, errors %q, want 1 and %q", len(set.Rules), errs, wantErrs)
+	}
+	r := set.Rules[0]
+	got := fmt.Sprintf("immutable=%v source=%v created=%s/%s updated=%s/%s timeline=%s/%s investigation=%v related=%v required=%v",
+		r.Immutable, r.RuleSource, r.CreatedAt, r.CreatedBy, r.UpdatedAt, r.UpdatedBy, r.TimelineID, r.TimelineTitle,
+		r.InvestigationFields.FieldNames, r.RelatedIntegrations, r.RequiredFields)
+	want := "immutable=true source=map[is_customized:false type:external] created=2025-06-01T07:00:00Z/soc-admin " +
+		"updated=2025-06-02T08:30:00.5Z/soc-admin timeline=4d4c0b59-ea83-483f-b8c1-8c360ee53c5c/Comprehensive File Timeline " +
+		"investigation=[host.name file.path] related=[{endpoint ^8.2.0 } {windows ^2.0.0 sysmon_operational}] " +
+		"required=[{event.type keyword true} {file.path keyword true}]"
+	if got != want {
+		t.Errorf("rule:\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -226,6 +365,47 @@ func TestKind(t *testing.T) {
 	} {
 		if got := tc.r.Kind(); got != tc.kind || tc.r.IsEQL() != tc.eql {
 			t.Errorf("Kind(%+v) = %q, IsEQL %v; want %q, %v", tc.r, got, tc.r.IsEQL(), tc.kind, tc.eql)
+		}
+	}
+}
+
+// BenchmarkLoadCorpus loads the 2,068 rule files of the corpus (the start-up cost of
+// detect, serve and rules list).
+func BenchmarkLoadCorpus(b *testing.B) {
+	dir := testenv.Shared(b, "rules", "detection-rules")
+	b.ReportAllocs()
+	for b.Loop() {
+		set, err := Load(context.Background(), dir)
+		if err != nil || len(set.Rules) != 1024 {
+			b.Fatalf("Load: %d rules, %v", len(set.Rules), err)
+		}
+	}
+}
+
+// BenchmarkParseTOML decodes every TOML file of the corpus on one goroutine.
+func BenchmarkParseTOML(b *testing.B) {
+	dir := testenv.Shared(b, "rules", "detection-rules")
+	var files [][]byte
+	var size int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".toml" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files = append(files, data)
+		size += int64(len(data))
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, d := range files {
+			if _, err := ParseTOML(d, "x.toml"); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

@@ -3,7 +3,8 @@ package server
 import (
 	"net/http"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/tripline/tripline/internal/jsonw"
 )
 
 // esError is an Elasticsearch exception as it appears in responses: a type such as
@@ -66,47 +67,10 @@ func simpleError(b []byte, status int, msg string) []byte {
 	return append(b, '}')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c >= 0x20:
-				b = append(b, c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			continue
-		}
-		var r rune
-		var size int
-		switch v := any(s).(type) {
-		case string:
-			r, size = utf8.DecodeRuneInString(v[i:])
-		case []byte:
-			r, size = utf8.DecodeRune(v[i:])
-		}
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
+// appendJSONString appends s as a JSON string of a response: only what JSON requires is
+// escaped, and invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	return jsonw.AppendString(b, s, jsonw.Minimal)
 }
 
 // statusRecorder remembers the status code a handler wrote, for the metrics.

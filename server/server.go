@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tripline/tripline/internal/scribble"
 )
 
 // Doc is one event received over the Elasticsearch API.
@@ -685,6 +687,7 @@ func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request, e *esError, 
 func (s *Server) getState() *bulkState { return s.states.Get().(*bulkState) }
 
 func (s *Server) putState(st *bulkState) {
+	scribble.Bytes(st.body)   // the request's documents end here
 	if cap(st.body) > 8<<20 { // do not keep huge buffers alive
 		st.body = nil
 	}

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/tripline/tripline/internal/jsonw"
+
 // actor is who sends an API request.
 type actor int
 
@@ -127,7 +129,7 @@ func (g *generator) audit(b []byte, t int64, a *auditReq) []byte {
 	b = append(b, '"')
 	if a.name != "" {
 		b = append(b, `,"name":`...)
-		b = appendStr(b, a.name)
+		b = jsonw.AppendString(b, a.name, jsonw.Minimal)
 	}
 	if a.ns != "" {
 		b = append(b, `,"namespace":"`...)
@@ -201,7 +203,7 @@ func (g *generator) audit(b []byte, t int64, a *auditReq) []byte {
 		p := a.pod
 		b = append(b, `"extra":{`...)
 		b = append(b, `"authentication.kubernetes.io/pod-name":[`...)
-		b = appendStr(b, p.name)
+		b = jsonw.AppendString(b, p.name, jsonw.Minimal)
 		b = append(b, `],"authentication.kubernetes.io/pod-uid":["`...)
 		b = append(b, p.uid...)
 		b = append(b, `"]},"groups":["system:serviceaccounts","system:serviceaccounts:`...)
@@ -230,7 +232,7 @@ func (g *generator) audit(b []byte, t int64, a *auditReq) []byte {
 	b = append(b, `"resource":{`...)
 	if a.name != "" {
 		b = append(b, `"name":`...)
-		b = appendStr(b, a.name)
+		b = jsonw.AppendString(b, a.name, jsonw.Minimal)
 		b = append(b, ',')
 	}
 	b = append(b, `"type":"`...)

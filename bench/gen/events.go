@@ -1,5 +1,7 @@
 package main
 
+import "github.com/tripline/tripline/internal/jsonw"
+
 const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 // appendEntityID appends a quoted, base64-looking Elastic Defend entity id.
@@ -62,7 +64,7 @@ func appendCmd(b []byte, args []string) []byte {
 		if q {
 			b = append(b, '\\', '"')
 		}
-		b = appendEscaped(b, a)
+		b = jsonw.AppendEscaped(b, a, jsonw.Minimal)
 		if q {
 			b = append(b, '\\', '"')
 		}
@@ -81,23 +83,23 @@ func (g *generator) processBody(b []byte, ps *procSpec, args []string, pid int64
 	b = append(b, `,"entity_id":`...)
 	b = g.appendEntityID(b)
 	b = append(b, `,"executable":`...)
-	b = appendStr(b, ps.exe)
+	b = jsonw.AppendString(b, ps.exe, jsonw.Minimal)
 	b = append(b, ',')
 	b = append(b, g.w.hashes[ps.exe]...)
 	b = append(b, `,"name":`...)
-	b = appendStr(b, ps.name)
+	b = jsonw.AppendString(b, ps.name, jsonw.Minimal)
 	b = append(b, `,"parent":{"entity_id":`...)
 	b = g.appendEntityID(b)
 	b = append(b, `,"executable":`...)
-	b = appendStr(b, ps.parentExe)
+	b = jsonw.AppendString(b, ps.parentExe, jsonw.Minimal)
 	b = append(b, `,"name":`...)
-	b = appendStr(b, ps.parent)
+	b = jsonw.AppendString(b, ps.parent, jsonw.Minimal)
 	b = append(b, `,"pid":`...)
 	b = appendInt(b, pid-1-g.r.Int64N(200))
 	b = append(b, `},"pid":`...)
 	b = appendInt(b, pid)
 	b = append(b, `,"working_directory":`...)
-	return appendStr(b, ps.workDir)
+	return jsonw.AppendString(b, ps.workDir, jsonw.Minimal)
 }
 
 func (g *generator) linuxUser(b []byte, ps *procSpec) []byte {
@@ -175,7 +177,7 @@ func (g *generator) windowsProcess(b []byte, t int64) []byte {
 	b = append(b, `,"action":"start","category":["process"],"type":["start"]},"message":"Endpoint process event",`...)
 	b = g.processBody(b, ps, args, 1000+g.r.Int64N(60000)*4)
 	b = append(b, `,"code_signature":{"exists":true,"status":"trusted","subject_name":"Microsoft Windows","trusted":true},"pe":{"original_file_name":`...)
-	b = appendStr(b, ps.name)
+	b = jsonw.AppendString(b, ps.name, jsonw.Minimal)
 	b = append(b, `},"Ext":{"token":{"integrity_level_name":"`...)
 	if ps.user == 0 {
 		b = append(b, "system"...)
@@ -217,20 +219,20 @@ func (g *generator) containerProcess(b []byte, t int64, p *pod, ps *procSpec, ar
 	b = append(b, `,"entry_leader":{"entry_meta":{"type":"container"},"interactive":`...)
 	b = appendBool(b, interactive)
 	b = append(b, `,"name":`...)
-	b = appendStr(b, ps.parent)
+	b = jsonw.AppendString(b, ps.parent, jsonw.Minimal)
 	b = append(b, `,"pid":1},"executable":`...)
-	b = appendStr(b, ps.exe)
+	b = jsonw.AppendString(b, ps.exe, jsonw.Minimal)
 	b = append(b, `,"interactive":`...)
 	b = appendBool(b, interactive)
 	b = append(b, `,"name":`...)
-	b = appendStr(b, ps.name)
+	b = jsonw.AppendString(b, ps.name, jsonw.Minimal)
 	pid := 2 + g.r.Int64N(5000)
 	b = append(b, `,"parent":{"executable":`...)
-	b = appendStr(b, ps.parentExe)
+	b = jsonw.AppendString(b, ps.parentExe, jsonw.Minimal)
 	b = append(b, `,"interactive":`...)
 	b = appendBool(b, interactive)
 	b = append(b, `,"name":`...)
-	b = appendStr(b, ps.parent)
+	b = jsonw.AppendString(b, ps.parent, jsonw.Minimal)
 	b = append(b, `,"pid":`...)
 	b = appendInt(b, pid-1)
 	b = append(b, `},"pid":`...)
@@ -238,7 +240,7 @@ func (g *generator) containerProcess(b []byte, t int64, p *pod, ps *procSpec, ar
 	b = append(b, `,"start":`...)
 	b = appendTime(b, t, 3)
 	b = append(b, `,"working_directory":`...)
-	b = appendStr(b, ps.workDir)
+	b = jsonw.AppendString(b, ps.workDir, jsonw.Minimal)
 	return append(b, `},"user":{"id":"0","name":"root"}}`...)
 }
 
@@ -259,9 +261,9 @@ func (g *generator) processRef(b []byte, ps *procSpec) []byte {
 	b = append(b, `"process":{"entity_id":`...)
 	b = g.appendEntityID(b)
 	b = append(b, `,"executable":`...)
-	b = appendStr(b, ps.exe)
+	b = jsonw.AppendString(b, ps.exe, jsonw.Minimal)
 	b = append(b, `,"name":`...)
-	b = appendStr(b, ps.name)
+	b = jsonw.AppendString(b, ps.name, jsonw.Minimal)
 	b = append(b, `,"pid":`...)
 	b = appendInt(b, 1000+g.r.Int64N(60000))
 	return append(b, '}')
@@ -350,15 +352,15 @@ func (g *generator) file(b []byte, t int64) []byte {
 	b = append(b, `","category":["file"],"outcome":"unknown","type":["`...)
 	b = append(b, fa.typ...)
 	b = append(b, `"]},"file":{"directory":`...)
-	b = appendStr(b, dir)
+	b = jsonw.AppendString(b, dir, jsonw.Minimal)
 	if ext != "" {
 		b = append(b, `,"extension":`...)
-		b = appendStr(b, ext)
+		b = jsonw.AppendString(b, ext, jsonw.Minimal)
 	}
 	b = append(b, `,"name":`...)
-	b = appendStr(b, name)
+	b = jsonw.AppendString(b, name, jsonw.Minimal)
 	b = append(b, `,"path":`...)
-	b = appendStr(b, path)
+	b = jsonw.AppendString(b, path, jsonw.Minimal)
 	b = append(b, `,"size":`...)
 	b = appendInt(b, g.r.Int64N(1<<22))
 	b = append(b, `},"message":"Endpoint file event",`...)
@@ -379,7 +381,7 @@ func (g *generator) dns(b []byte, t int64) []byte {
 	name := domains[g.r.IntN(len(domains))]
 	b = g.endpointHeader(b, t, h, "endpoint.events.network")
 	b = append(b, `,"action":"lookup_result","category":["network"],"outcome":"unknown","type":["protocol","info"]},"dns":{"Ext":{"status":0},"question":{"name":`...)
-	b = appendStr(b, name)
+	b = jsonw.AppendString(b, name, jsonw.Minimal)
 	b = append(b, `,"type":"A"},"resolved_ip":[`...)
 	b = g.appendIP(b)
 	if g.r.IntN(2) == 0 {
@@ -404,7 +406,7 @@ func (g *generator) registry(b []byte, t int64) []byte {
 	b = append(b, `,"registry":{`...)
 	if k.data != "" {
 		b = append(b, `"data":{"strings":[`...)
-		b = appendStr(b, k.data)
+		b = jsonw.AppendString(b, k.data, jsonw.Minimal)
 		b = append(b, `],"type":"`...)
 		b = append(b, k.typ...)
 		b = append(b, `"},`...)
@@ -412,15 +414,15 @@ func (g *generator) registry(b []byte, t int64) []byte {
 	b = append(b, `"hive":"`...)
 	b = append(b, k.hive...)
 	b = append(b, `","key":`...)
-	b = appendStr(b, k.key)
+	b = jsonw.AppendString(b, k.key, jsonw.Minimal)
 	b = append(b, `,"path":"`...)
-	b = appendEscaped(b, k.hive)
+	b = jsonw.AppendEscaped(b, k.hive, jsonw.Minimal)
 	b = append(b, `\\`...)
-	b = appendEscaped(b, k.key)
+	b = jsonw.AppendEscaped(b, k.key, jsonw.Minimal)
 	b = append(b, `\\`...)
-	b = appendEscaped(b, k.value)
+	b = jsonw.AppendEscaped(b, k.value, jsonw.Minimal)
 	b = append(b, `","value":`...)
-	b = appendStr(b, k.value)
+	b = jsonw.AppendString(b, k.value, jsonw.Minimal)
 	b = append(b, `},`...)
 	b = g.windowsUser(b, ps)
 	return append(b, '}')

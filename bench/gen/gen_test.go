@@ -345,16 +345,6 @@ func TestAppendTime(t *testing.T) {
 	}
 }
 
-func TestAppendStr(t *testing.T) {
-	for _, s := range []string{"", "plain", `C:\Windows\System32`, `say "hi"`, "tab\there\nnew\x01\x1f", "ünïcode ✓", `print HTTP::Tiny->new->get("https://x")->{content}`} {
-		got := appendStr(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil || back != s {
-			t.Errorf("appendStr(%q) = %s, decodes to %q (err %v)", s, got, back, err)
-		}
-	}
-}
-
 func TestAppendCmd(t *testing.T) {
 	tests := []struct {
 		args []string

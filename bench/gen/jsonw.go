@@ -1,44 +1,8 @@
 package main
 
-import "unicode/utf8"
+import "github.com/tripline/tripline/internal/jsonw"
 
 const hexDigits = "0123456789abcdef"
-
-// appendStr appends s as a quoted JSON string.
-func appendStr(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendEscaped(b, s)
-	return append(b, '"')
-}
-
-// appendEscaped appends s escaped for use inside a JSON string, without quotes.
-func appendEscaped(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			continue // UTF-8 passes through unchanged; the tables hold valid UTF-8 only
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-		}
-		start = i + 1
-	}
-	return append(b, s[start:]...)
-}
 
 // appendStrs appends ss as a JSON array of strings.
 func appendStrs(b []byte, ss []string) []byte {
@@ -47,7 +11,7 @@ func appendStrs(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendStr(b, s)
+		b = jsonw.AppendString(b, s, jsonw.Minimal)
 	}
 	return append(b, ']')
 }

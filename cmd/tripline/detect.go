@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +27,7 @@ type detectFlags struct {
 	outputs             []string
 	now                 string
 	space               string
+	kibanaURL           string
 	ignoreIndexPatterns bool
 	statsJSON           bool
 	workers             int
@@ -33,9 +37,10 @@ type detectFlags struct {
 func (f *detectFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringArrayVar(&f.rules, "rules", nil, "rule file or directory: detection-rules TOML or Kibana export NDJSON (repeatable; required)")
-	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "where alerts go (repeatable): - (stdout, the default), FILE, file:FILE?max-size=100MB, webhook:URL, es:URL/INDEX")
+	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "where alerts go (repeatable): - (stdout, the default), FILE, file:FILE?max-size=100MB, webhook:URL, es:URL/INDEX; what webhook: and es: cannot deliver goes to tripline-dead-letter.ndjson in the working directory (URL#dead-letter=FILE for another)")
 	fs.StringVar(&f.now, "now", "", "alert creation time (RFC 3339) written as @timestamp, for reproducible output (default: the current time)")
 	fs.StringVar(&f.space, "space", "default", "Kibana space id; like Kibana, it is part of every alert's id")
+	fs.StringVar(&f.kibanaURL, "kibana-url", "", "the URL Kibana is reached at (its server.publicBaseUrl), such as https://kibana.example.com:5601: every alert then links to itself in kibana.alert.url")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
@@ -67,6 +72,9 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 			return nil, nil, exitWith(exitUsage, fmt.Errorf("--spill-dir %s: not a directory", df.spillDir))
 		}
 	}
+	if err := checkKibanaURL(df.kibanaURL); err != nil {
+		return nil, nil, exitWith(exitUsage, err)
+	}
 	if df.workers < 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("--workers %d: want 0 (the default) or more", df.workers))
 	}
@@ -79,7 +87,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, err
 	}
 	for _, e := range set.Errors {
-		fmt.Fprintf(stderr, "tripline: rule file %s (skipped)\n", describeRuleFileError(e))
+		fmt.Fprintf(stderr, "tripline: rule file %s (unreadable)\n", describeRuleFileError(e))
 	}
 	opts := detect.Options{
 		Compile: detect.EngineCompiler(detect.EngineOptions{
@@ -88,6 +96,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		Streaming:           streaming,
 		Now:                 now,
 		Space:               df.space,
+		KibanaURL:           df.kibanaURL,
 		Index:               in.index,
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
@@ -109,20 +118,35 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, exitWith(exitUsage, err)
 	}
 	if d.Summary().RulesLoaded == 0 {
-		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%d skipped: see 'tripline rules list')", len(set.Skipped)+len(d.Summary().RulesSkipped)))
+		why := fmt.Sprintf("%d skipped", len(set.Skipped)+len(d.Summary().RulesSkipped))
+		if n := len(set.Errors); n > 0 {
+			why += fmt.Sprintf(", %s unreadable", plural(int64(n), "rule file"))
+		}
+		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%s: see 'tripline rules list')", why))
 	}
 	return d, set, nil
 }
 
-// replayFiles returns a detect.Options.Replay that reads the input files again, with the
-// sources (file, line, position) of the first reading, or nil when the input cannot be read
-// twice (standard input, or anything but regular files: a pipe such as <(zcat f) reads
-// once). Messages about the input were given the first time: the second reading gives none.
-func replayFiles(args []string, in inputFlags) func(context.Context, func([]byte, detect.EventSource) error) error {
-	paths, err := expandPaths(args)
-	if err != nil {
+// checkKibanaURL checks --kibana-url as Kibana checks server.publicBaseUrl: an http or
+// https URL with a host, and no query, fragment or user.
+func checkKibanaURL(s string) error {
+	if s == "" {
 		return nil
 	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("--kibana-url %q: want the URL Kibana is reached at, such as https://kibana.example.com:5601 (http or https, a host, an optional path, no query or fragment)", s)
+	}
+	return nil
+}
+
+// replayFiles returns a detect.Options.Replay that reads the input files (paths, expanded
+// by expandInputs) again, with the sources (file, line, position) of the first reading, or
+// nil when the input cannot be read twice (standard input, or anything but regular files:
+// a pipe such as <(zcat f) reads once). Messages about the input were given the first
+// time: the second reading gives none.
+func replayFiles(paths []string, in inputFlags) func(context.Context, func([]byte, detect.EventSource) error) error {
 	for _, p := range paths {
 		if fi, err := os.Stat(p); p == "-" || err != nil || !fi.Mode().IsRegular() {
 			return nil
@@ -131,7 +155,7 @@ func replayFiles(args []string, in inputFlags) func(context.Context, func([]byte
 	in.progress = "never"
 	return func(ctx context.Context, fn func([]byte, detect.EventSource) error) error {
 		var seq uint64
-		_, err := readDocs(ctx, args, &in, nil, io.Discard, func(doc []byte, source string, line int, offset int64) error {
+		_, err := readDocs(ctx, inputs{paths: paths}, &in, nil, io.Discard, func(doc []byte, source string, line int, offset int64) error {
 			seq++
 			return fn(doc, detect.EventSource{Name: source, Line: line, Seq: seq, Offset: offset, HasOffset: offset >= 0})
 		})
@@ -219,7 +243,11 @@ func openOutputs(specs []string, toStdout bool, stdout io.Writer) (output.Sink, 
 type alertSink struct {
 	out    output.Sink
 	stderr io.Writer
-	buf    []output.Alert
+	// deliver, when set, is the context of every write instead of the detector's: it
+	// outlives the run's context by the grace period after a signal (afterStop), so that
+	// the alerts found are delivered, or put in the dead-letter file, within a bound.
+	deliver context.Context
+	buf     []output.Alert
 	// failed counts the alerts an output did not take (a sink with a dead-letter file has
 	// put them there); firstErr is the first such error. The run goes on: the events were
 	// processed, and stopping would only lose the alerts of the events still to come.
@@ -235,15 +263,21 @@ func (s *alertSink) Write(ctx context.Context, alerts []detect.Alert) error {
 	for _, a := range alerts {
 		s.buf = append(s.buf, output.Alert{ID: a.ID, Doc: a.Doc})
 	}
-	if err := s.out.Write(ctx, s.buf); err != nil {
-		if ctx.Err() != nil {
+	wctx := ctx
+	if s.deliver != nil {
+		wctx = s.deliver
+	}
+	if err := s.out.Write(wctx, s.buf); err != nil {
+		if s.deliver == nil && ctx.Err() != nil {
 			return err
 		}
 		s.failed += len(alerts)
 		if s.firstErr == nil {
 			s.firstErr = err
 		}
-		fmt.Fprintf(s.stderr, "tripline: output: %v\n", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(s.stderr, "tripline: output: %s\n", strings.TrimPrefix(line, "output: "))
+		}
 	}
 	return nil
 }
@@ -253,7 +287,8 @@ func (s *alertSink) err() error {
 	if s.firstErr == nil {
 		return nil
 	}
-	return fmt.Errorf("%d alerts were not delivered to an output (first error: %v)", s.failed, s.firstErr)
+	first, _, _ := strings.Cut(s.firstErr.Error(), "\n")
+	return fmt.Errorf("%d alerts were not delivered to an output (first error: %s)", s.failed, strings.TrimPrefix(first, "output: "))
 }
 
 func newDetectCmd() *cobra.Command {
@@ -287,7 +322,14 @@ and alerts come out as soon as they are known.
 
 Alerts go to --output (stdout by default) as NDJSON; a summary of rules, events and alerts
 per rule goes to stderr at the end (--format summary prints it to stdout instead of alerts;
---stats prints it as JSON).
+--stats prints it as JSON). Alerts a webhook: or es: output cannot deliver, after its
+retries, go to its dead-letter file (tripline-dead-letter.ndjson in the working directory
+unless the URL ends in #dead-letter=FILE).
+
+An input that cannot be read is reported and skipped, and the others are read (exit 3); a
+file named twice (or by two names) is read once. SIGINT or SIGTERM stops reading: the
+alerts of what was read are written, and the outputs have 5s more to deliver them, then
+what is left goes to the dead-letter files; a second signal stops at once.
 
 ` + exitCodesHelp,
 		Example: `  tripline detect --rules examples/rules examples/events
@@ -314,13 +356,24 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			if err != nil {
 				return exitWith(exitUsage, err)
 			}
-			sink := &alertSink{out: out, stderr: stderr}
+			// After a signal, the alerts of what was read are still found and delivered, for
+			// shutdownGrace; then what is left goes to the dead-letter files. A second
+			// signal ends both at once.
+			finish, deliver, stopAfter := afterStop(ctx)
+			defer stopAfter()
+			sink := &alertSink{out: out, stderr: stderr, deliver: deliver}
 			// A stream never ends: match in arrival order, as with --follow.
 			streaming := in.follow || url != ""
-			var replay func(context.Context, func([]byte, detect.EventSource) error) error
-			var origin event.Origin
+			var (
+				replay func(context.Context, func([]byte, detect.EventSource) error) error
+				origin event.Origin
+				ins    inputs
+			)
+			if url == "" {
+				ins = expandInputs(args, stderr)
+			}
 			if !streaming && url == "" {
-				if replay = replayFiles(args, in); replay != nil {
+				if replay = replayFiles(ins.paths, in); replay != nil {
 					files := &docFiles{}
 					defer files.close()
 					origin = files
@@ -346,11 +399,13 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 			if url != "" {
 				ist, closeStream, rerr = readStream(ctx, url, &in, stderr, process)
 			} else {
-				ist, rerr = readDocs(ctx, args, &in, cmd.InOrStdin(), stderr, process)
+				ist, rerr = readDocs(ctx, ins, &in, cmd.InOrStdin(), stderr, process)
 			}
 			// Flush what is pending even when interrupted (--follow ends with ^C): an alert
-			// found is never lost.
-			cerr := d.Close(context.WithoutCancel(ctx))
+			// found is never lost, unless a second signal says to stop at once.
+			cerr := d.Close(finish)
+			// A second signal stopped the matching (not only the deliveries): matches were lost.
+			lost := finish.Err() != nil && errors.Is(cerr, context.Canceled)
 			if out != nil {
 				if err := out.Close(); err != nil && cerr == nil {
 					cerr = err
@@ -376,13 +431,22 @@ per rule goes to stderr at the end (--format summary prints it to stdout instead
 				writeSummary(sumOut, rep)
 			}
 			sum := rep.Run
+			if lost {
+				return exitWith(exitSignaled, errors.New("interrupted twice: stopped at once, the matches not yet written are lost"))
+			}
+			if rerr != nil && ctx.Err() != nil && !streaming {
+				if cerr != nil {
+					fmt.Fprintf(stderr, "tripline: %v\n", cerr)
+				}
+				return exitWith(exitSignaled, errInterrupted)
+			}
 			if rerr != nil && !(streaming && ctx.Err() != nil) {
 				return exitWith(exitFailure, rerr)
 			}
 			if cerr != nil {
 				return exitWith(exitFailure, cerr)
 			}
-			if ist.Malformed > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.EventsFuture > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
+			if ist.Malformed > 0 || ist.InputsSkipped > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.EventsFuture > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
 				return exitWith(exitSkipped, nil)
 			}
 			return nil
@@ -440,7 +504,7 @@ func writeSummary(w io.Writer, rep runReport) {
 	ist, sum := rep.Input, rep.Run
 	fmt.Fprintf(w, "rules:  %d loaded, %d skipped", sum.RulesLoaded, len(sum.RulesSkipped))
 	if n := len(rep.RuleFileErrors); n > 0 {
-		fmt.Fprintf(w, ", %d rule files unreadable", n)
+		fmt.Fprintf(w, ", %s unreadable", plural(int64(n), "rule file"))
 	}
 	fmt.Fprintln(w)
 	reasons := map[string]int{}
@@ -479,6 +543,9 @@ func writeSummary(w io.Writer, rep runReport) {
 	}
 	if ist.Normalized > 0 {
 		fmt.Fprintf(w, ", %d from raw Kubernetes audit records", ist.Normalized)
+	}
+	if ist.InputsSkipped > 0 {
+		fmt.Fprintf(w, ", %s skipped", plural(ist.InputsSkipped, "input"))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "alerts: %d", sum.Alerts)

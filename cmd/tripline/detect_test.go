@@ -2,14 +2,20 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/internal/testenv"
@@ -325,8 +331,8 @@ func TestDetect(t *testing.T) {
 				"alerts: 2\n" +
 				"   ALERTS MATCHES  CAPPED  RULE\n" +
 				"        2       2       0  Interactive Shell Opened in a Kubernetes Container\n",
-			stderr: "tripline: rule file " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '.' or '=', but got 'i' instead (skipped)\n" +
-				"tripline: rule file " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string (skipped)\n",
+			stderr: "tripline: rule file " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '=' after key (unreadable)\n" +
+				"tripline: rule file " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string (unreadable)\n",
 		},
 		{
 			name:   "broken rules next to good ones: alerts",
@@ -566,7 +572,7 @@ func TestReplayFilesRegularOnly(t *testing.T) {
 		want bool
 	}{{[]string{file}, true}, {[]string{dir + "/events.ndjson", file}, true}, {[]string{file, "-"}, false},
 		{[]string{fifo}, false}, {[]string{file, fifo}, false}, {nil, false}} {
-		if got := replayFiles(c.args, inputFlags{}) != nil; got != c.want {
+		if got := replayFiles(expandInputs(c.args, io.Discard).paths, inputFlags{}) != nil; got != c.want {
 			t.Errorf("%q: reads again %v, want %v", c.args, got, c.want)
 		}
 	}
@@ -600,5 +606,123 @@ func TestDocFiles(t *testing.T) {
 	}
 	if _, err := f.ReadDoc(filepath.Join(dir, "gone"), 0, 1); err == nil {
 		t.Error("reading a file that does not exist gave no error")
+	}
+}
+
+// TestDetectStopsOutputs checks how detect stops on SIGINT or SIGTERM while an output
+// cannot deliver: the receiver here never answers. After a first signal the outputs have
+// the grace period, then what is left goes to the dead-letter file; a second signal ends
+// the wait at once; a receiver that answers within the grace period gets every alert. In
+// every case the run returns at once (it took minutes: the retries ignored the signal).
+func TestDetectStopsOutputs(t *testing.T) {
+	rules, events := example(t, "rules"), example(t, "events")
+	batches := []int{3, 4, 1, 1, 3} // the example's alerts, as the detector writes them
+	notDelivered := func(url, dl, why string) string {
+		var b strings.Builder
+		for _, n := range batches {
+			what := fmt.Sprintf("%d alerts", n)
+			if n == 1 {
+				what = "1 alert"
+			}
+			fmt.Fprintf(&b, "tripline: output: %s not delivered to %s, written to dead-letter file %s: %s\n", what, url, dl, why)
+		}
+		fmt.Fprintf(&b, "tripline: 12 alerts were not delivered to an output (first error: 3 alerts not delivered to %s, written to dead-letter file %s: %s)\n", url, dl, why)
+		return b.String()
+	}
+	tests := []struct {
+		name      string
+		es        bool          // Elasticsearch output, else webhook
+		signals   int           // sent when the first request comes (0: before the run)
+		grace     time.Duration // what the outputs have after the first signal
+		answer    bool          // the receiver answers (200, every alert taken)
+		code      int
+		stdout    string
+		stderr    func(url, dl string) string
+		dead      int // alerts in the dead-letter file
+		delivered int
+	}{
+		{name: "elasticsearch, SIGTERM, grace over", es: true, signals: 1, code: exitFailure, stdout: exampleSummary,
+			stderr: func(url, dl string) string { return notDelivered(url, dl, "stopping: 0s after the signal") }, dead: 12},
+		{name: "webhook, SIGINT, grace over", signals: 1, code: exitFailure, stdout: exampleSummary,
+			stderr: func(url, dl string) string { return notDelivered(url, dl, "stopping: 0s after the signal") }, dead: 12},
+		{name: "elasticsearch, two signals", es: true, signals: 2, grace: time.Hour, code: exitFailure, stdout: exampleSummary,
+			stderr: func(url, dl string) string { return notDelivered(url, dl, "stopping: a second signal") }, dead: 12},
+		{name: "webhook, two signals", signals: 2, grace: time.Hour, code: exitFailure, stdout: exampleSummary,
+			stderr: func(url, dl string) string { return notDelivered(url, dl, "stopping: a second signal") }, dead: 12},
+		{name: "webhook answers within the grace period", signals: 1, grace: time.Hour, answer: true, code: exitOK,
+			stdout: exampleSummary, stderr: func(string, string) string { return "" }, delivered: 12},
+		{name: "a signal while the rules load", es: true, signals: 0, code: exitSignaled,
+			stderr: func(string, string) string { return "tripline: interrupted\n" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, first := context.WithCancel(t.Context())
+			defer first()
+			hard := make(chan struct{})
+			signal := func(n int) {
+				if n >= 1 {
+					first()
+				}
+				if n >= 2 {
+					close(hard)
+				}
+			}
+			var (
+				once      sync.Once
+				mu        sync.Mutex
+				delivered int
+			)
+			release := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				once.Do(func() { signal(tc.signals) })
+				if tc.answer {
+					var batch []json.RawMessage
+					if err := json.Unmarshal(body, &batch); err != nil {
+						http.Error(w, err.Error(), http.StatusBadRequest)
+						return
+					}
+					mu.Lock()
+					delivered += len(batch)
+					mu.Unlock()
+					return
+				}
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
+			}))
+			defer srv.Close()
+			defer close(release)
+			dl := filepath.Join(t.TempDir(), "dead.ndjson")
+			spec, url := "webhook:"+srv.URL+"/hook", srv.URL+"/hook"
+			if tc.es {
+				spec, url = "es:"+srv.URL, srv.URL+"/_bulk"
+			}
+			if tc.signals == 0 {
+				first()
+			}
+			done := make(chan result, 1)
+			go func() {
+				done <- runCLIContext(t, withStopPolicy(ctx, stopPolicy{hard: hard, grace: tc.grace}), strings.NewReader(""),
+					"detect", "--rules", rules, "--now", fixedNow, "--format", "summary", "-o", spec+"#dead-letter="+dl, events)
+			}()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(20 * time.Second): // the retries alone take 30 s; one request's timeout too
+				t.Fatal("detect did not return within 20 s of the signal")
+			}
+			r.check(t, tc.code, tc.stdout, tc.stderr(url, dl))
+			dead := 0
+			if data, err := os.ReadFile(dl); err == nil {
+				dead = len(lines(string(data)))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if dead != tc.dead || delivered != tc.delivered {
+				t.Errorf("%d alerts dead-lettered, %d delivered; want %d and %d", dead, delivered, tc.dead, tc.delivered)
+			}
+		})
 	}
 }

@@ -49,6 +49,14 @@ func TestHelp(t *testing.T) {
 			})
 		})
 	}
+	// --cpuprofile's argument is a file (pflag takes a `quoted` word of the usage for its name).
+	if r := runCLI(t, "", "--help"); !strings.Contains(r.stdout, "      --cpuprofile FILE   write a CPU profile of the command to this FILE, to read with go tool pprof\n") {
+		t.Errorf("--cpuprofile in --help:\n%s", r.stdout)
+	}
+	// rules test offers every event to the rule: no --index, which would do nothing.
+	if test, _, _ := root.Find([]string{"rules", "test"}); test.Flags().Lookup("index") != nil {
+		t.Error("rules test offers --index")
+	}
 	// serve reads no files: the file-reading flags are not offered.
 	serve, _, _ := root.Find([]string{"serve"})
 	for _, name := range []string{"follow", "progress", "index"} {

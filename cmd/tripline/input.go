@@ -29,20 +29,34 @@ type inputFlags struct {
 	maxFuture   time.Duration
 	maxPending  int
 	progress    string
+	// defaultECS: without --mapping, the built-in ECS mapping applies (detect, serve,
+	// rules test); query keeps dynamic mapping.
+	defaultECS bool
+	// loaded is the mapping loadMapping returned, shared by copies of the flags (a
+	// replay of the input rejects what the first reading rejected).
+	loaded *loadedMapping
 }
+
+// loadedMapping holds the mapping of a run once loaded.
+type loadedMapping struct{ m *mapping.Mapping }
 
 // inputUse says which command registers the input flags: their meaning differs a little.
 type inputUse uint8
 
 const (
-	forQuery  inputUse = iota // files or stdin, one index per file
-	forDetect                 // files or stdin, index routing to rules
-	forServe                  // HTTP requests: always streaming, the request names the index
+	forQuery     inputUse = iota // files or stdin, one index per file
+	forDetect                    // files or stdin, index routing to rules
+	forServe                     // HTTP requests: always streaming, the request names the index
+	forRulesTest                 // files or stdin, every event offered to the rule: no index
 )
 
 func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records (Event, EventList, AKS or GKE envelopes) into ECS documents and leaves other documents alone; k8s-audit reports and skips whatever is not an audit record")
-	fs.StringArrayVar(&f.mappings, "mapping", nil, "Elasticsearch mapping file giving field types, {\"properties\":...} or {\"mappings\":{...}} (repeatable; merged)")
+	f.loaded = &loadedMapping{}
+	fs.StringArrayVar(&f.mappings, "mapping", nil, mappingUsage)
+	if use != forQuery {
+		f.ecsByDefault(fs)
+	}
 	fs.IntVar(&f.maxPending, "max-pending", 0, "most partial sequences a sequence without maxspan keeps, per query (0: 1,000,000)")
 	switch use {
 	case forServe:
@@ -55,7 +69,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 	case forDetect:
 		fs.StringVar(&f.index, "index", "", "index name of every event, matched against the rules' index patterns (default: the document's _index, else data_stream.type-dataset-namespace, else none: offered to every rule)")
 	}
-	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted")
+	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted; a pipe or standard input that is not a file ends the run at its end")
 	fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "with --follow: how late an event may arrive and still be put in timestamp order")
 	if use == forDetect {
 		fs.DurationVar(&f.maxFuture, "max-future", defaultMaxFuture, "with --follow or a stream: "+maxFutureHelp)
@@ -69,6 +83,14 @@ func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 const defaultMaxFuture = 5 * time.Minute
 
 const maxFutureHelp = "how far ahead of this machine's clock an event may be stamped: an event further ahead is refused and reported; one less far ahead is put in order but moves event time no further than the clock, so that it makes no later event too late (0: no bound)"
+
+const mappingUsage = "field types: an Elasticsearch mapping file ({\"properties\":...}, {\"mappings\":{...}} or GET _mapping's answer), ecs (the built-in ECS mapping) or none (dynamic mapping only); repeatable, merged"
+
+// ecsByDefault makes the built-in ECS mapping the default of --mapping.
+func (f *inputFlags) ecsByDefault(fs *pflag.FlagSet) {
+	f.defaultECS = true
+	fs.Lookup("mapping").Usage = mappingUsage + " (default ecs)"
+}
 
 func (f *inputFlags) validate() error {
 	switch f.inputFormat {
@@ -90,24 +112,59 @@ func (f *inputFlags) validate() error {
 	return nil
 }
 
-// loadMapping reads and merges the --mapping files; nil when there are none.
+// loadMapping reads and merges the --mapping arguments: files, "ecs" for the built-in
+// ECS mapping, "none" for no mapping (alone). Without --mapping it is the built-in ECS
+// mapping for the commands whose default that is, else nil (dynamic mapping).
 func (f *inputFlags) loadMapping() (*mapping.Mapping, error) {
+	m, err := f.readMappings()
+	if err == nil && f.loaded != nil {
+		f.loaded.m = m
+	}
+	return m, err
+}
+
+func (f *inputFlags) readMappings() (*mapping.Mapping, error) {
+	if len(f.mappings) == 0 {
+		if f.defaultECS {
+			return mapping.ECS(), nil
+		}
+		return nil, nil
+	}
 	var ms []*mapping.Mapping
-	for _, path := range f.mappings {
-		data, err := os.ReadFile(path)
+	for _, arg := range f.mappings {
+		switch arg {
+		case "none":
+			if len(f.mappings) > 1 {
+				return nil, errors.New("--mapping none cannot be combined with other mappings")
+			}
+			return nil, nil
+		case "ecs":
+			ms = append(ms, mapping.ECS())
+			continue
+		}
+		data, err := os.ReadFile(arg)
 		if err != nil {
 			return nil, err
 		}
 		mm, err := mapping.Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", arg, err)
 		}
 		ms = append(ms, mm)
 	}
-	if len(ms) == 0 {
-		return nil, nil
+	if len(ms) == 1 {
+		return ms[0], nil
 	}
 	return mapping.Merge(ms...)
+}
+
+// rejects returns the check of documents a strict mapping rejects at index time, or nil
+// when the run's mapping (once loaded) rejects none.
+func (f *inputFlags) rejects() func(doc []byte) error {
+	if f.loaded == nil || !f.loaded.m.Strict() {
+		return nil
+	}
+	return f.loaded.m.Check
 }
 
 // newAuditNormalizer returns the normaliser of raw Kubernetes audit records the commands
@@ -143,6 +200,10 @@ type inputStats struct {
 	// clock than --max-future; Unsupported the update and delete actions serve refused.
 	Future      int64 `json:"future,omitempty"`
 	Unsupported int64 `json:"unsupported_actions,omitempty"`
+
+	// InputsSkipped counts the inputs that could not be read (or not to their end), and
+	// the directories without event files.
+	InputsSkipped int64 `json:"inputs_skipped"`
 }
 
 // docFunc receives one JSON document with where it came from: its source and line, and its
@@ -150,16 +211,14 @@ type inputStats struct {
 // during the call only.
 type docFunc func(doc []byte, source string, line int, offset int64) error
 
-// readDocs reads every input (files, "-" for standard input; none means standard input),
-// normalises raw Kubernetes audit records when asked, and calls fn for each document. A
-// malformed record is reported on stderr as FILE:LINE: reason and skipped. It returns when
-// the input ends (or, with --follow, when ctx is cancelled).
-func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reader, stderr io.Writer, fn docFunc) (inputStats, error) {
-	var st inputStats
-	paths, err := expandPaths(paths)
-	if err != nil {
-		return st, err
-	}
+// readDocs reads every input of ins, normalises raw Kubernetes audit records when asked,
+// and calls fn for each document. A malformed record is reported on stderr as FILE:LINE:
+// reason and skipped; an input that cannot be opened or read is reported and skipped, and
+// the others are read. It returns when the input ends (or, with --follow, when ctx is
+// cancelled).
+func readDocs(ctx context.Context, ins inputs, f *inputFlags, stdin io.Reader, stderr io.Writer, fn docFunc) (inputStats, error) {
+	st := inputStats{InputsSkipped: ins.skipped}
+	paths := ins.paths
 	r := ingest.NewReader(ctx, paths, ingest.Options{Follow: f.follow, Stdin: stdin,
 		Notice: func(msg string) { fmt.Fprintf(stderr, "tripline: %s\n", msg) }})
 	defer r.Close()
@@ -167,6 +226,7 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 	defer prog.done()
 	auditNorm := newAuditNormalizer()
 	var norm [][]byte
+	reject := f.rejects()
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -180,10 +240,16 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 				fmt.Fprintf(stderr, "%v (skipped)\n", le)
 				continue
 			}
-			if ctx.Err() != nil && f.follow {
-				break
+			if ctx.Err() != nil {
+				if f.follow {
+					break
+				}
+				return st, err
 			}
-			return st, err
+			// The input could not be opened or read: the reader goes on with the next.
+			st.InputsSkipped++
+			fmt.Fprintf(stderr, "tripline: %s (skipped)\n", describePathError(err))
+			continue
 		}
 		st.Records++
 		prog.tick(st.Records)
@@ -202,6 +268,13 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 			offset = -1
 		}
 		for _, doc := range norm {
+			if reject != nil {
+				if err := reject(doc); err != nil {
+					st.Malformed++
+					fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", rec.Source, rec.Line, err)
+					continue
+				}
+			}
 			if err := fn(doc, rec.Source, rec.Line, offset); err != nil {
 				return st, err
 			}
@@ -214,43 +287,109 @@ func readDocs(ctx context.Context, paths []string, f *inputFlags, stdin io.Reade
 // eventFileExts are the file names a directory argument contributes, in lexical order.
 var eventFileExts = []string{".ndjson", ".jsonl", ".json", ".log", ".gz"}
 
-// expandPaths replaces each directory by the event files below it (recursively, in lexical
-// order); no path at all means standard input.
-func expandPaths(paths []string) ([]string, error) {
+// inputs are the inputs of a run: paths ("-" for standard input) once directories are
+// expanded, and how many of the paths given were skipped.
+type inputs struct {
+	paths   []string
+	skipped int64
+}
+
+// expandInputs replaces each directory by the event files below it (recursively, in lexical
+// order); no path at all means standard input. A path that cannot be read and a directory
+// without event files are reported on stderr and skipped. A file given twice, by the same
+// name or by another (a link, a directory that holds it), is read once, where it comes
+// first, with a warning: its events would otherwise be seen twice and give every alert
+// twice.
+func expandInputs(paths []string, stderr io.Writer) inputs {
 	if len(paths) == 0 {
-		return []string{"-"}, nil
+		return inputs{paths: []string{"-"}}
 	}
-	var out []string
+	var (
+		ins    inputs
+		stdin  bool
+		seen   []os.FileInfo // of ins.paths but "-", in the same order
+		named  []string
+		warned []bool // a file given more than twice is warned about once
+	)
+	add := func(p string, fi os.FileInfo) {
+		for i, prev := range seen {
+			if os.SameFile(prev, fi) {
+				if warned[i] {
+					return
+				}
+				warned[i] = true
+				if named[i] == p {
+					fmt.Fprintf(stderr, "tripline: %s: given twice; read once\n", p)
+				} else {
+					fmt.Fprintf(stderr, "tripline: %s: the same file as %s; read once\n", p, named[i])
+				}
+				return
+			}
+		}
+		seen, named, warned = append(seen, fi), append(named, p), append(warned, false)
+		ins.paths = append(ins.paths, p)
+	}
+	skip := func(err error) {
+		ins.skipped++
+		fmt.Fprintf(stderr, "tripline: %s (skipped)\n", describePathError(err))
+	}
 	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if p == "-" || err != nil || !fi.IsDir() {
-			out = append(out, p) // the reader reports a missing file
+		if p == "-" {
+			if stdin {
+				fmt.Fprintf(stderr, "tripline: -: standard input given twice; read once\n")
+				continue
+			}
+			stdin = true
+			ins.paths = append(ins.paths, p)
 			continue
 		}
-		n := len(out)
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		fi, err := os.Stat(p)
+		if err != nil {
+			skip(err)
+			continue
+		}
+		if !fi.IsDir() {
+			add(p, fi)
+			continue
+		}
+		found, unreadable := false, false
+		filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
-			}
-			if !slices.Contains(eventFileExts, filepath.Ext(path)) {
+				skip(err)
+				unreadable = unreadable || path == p
+				if d != nil && d.IsDir() && path != p {
+					return fs.SkipDir
+				}
 				return nil
 			}
-			regular := d.Type().IsRegular()
-			if d.Type()&fs.ModeSymlink != 0 { // a link to an event file counts as one
-				fi, err := os.Stat(path)
-				regular = err == nil && fi.Mode().IsRegular()
+			if d.IsDir() || !slices.Contains(eventFileExts, filepath.Ext(path)) {
+				return nil
 			}
-			if regular {
-				out = append(out, path)
+			fi, err := os.Stat(path) // a link to an event file counts as one
+			if err != nil {
+				skip(err)
+				return nil
+			}
+			if fi.Mode().IsRegular() {
+				found = true
+				add(path, fi)
 			}
 			return nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		if len(out) == n {
-			return nil, fmt.Errorf("%s: no event files (%s) in this directory", p, strings.Join(eventFileExts, ", "))
+		if !found && !unreadable {
+			skip(fmt.Errorf("%s: no event files (%s) in this directory", p, strings.Join(eventFileExts, ", ")))
 		}
 	}
-	return out, nil
+	return ins
+}
+
+// describePathError words an error about a file as "PATH: reason", without the operation
+// that failed ("open PATH: no such file or directory" becomes "PATH: no such file or
+// directory").
+func describePathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Path + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }

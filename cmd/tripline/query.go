@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,16 +48,19 @@ Events are read from the files (NDJSON, a JSON array of objects, or .gz of eithe
 standard input when no file (or "-") is given. Each file is one index, named after the file
 (events.ndjson.gz is index "events") unless --index names it. Raw kube-apiserver audit
 records are turned into ECS first (--input-format), with event.ingested set to
-stageTimestamp truncated to seconds.
+stageTimestamp truncated to seconds. An input that cannot be read is reported and skipped,
+and the others are read (exit 3); a file named twice (or by two names) is read once.
 
 The whole input is ordered by timestamp, then --tiebreaker-field, then input order, so the
 results are the ones Elasticsearch gives. Without --size every result is printed; with it,
 --result-position head keeps the first ones and tail the last ones, printed in ascending
-order either way. With --follow, events are matched in arrival order as they come, with a
-reordering buffer of --max-lateness.
+order either way; --size 0 prints none, as Elasticsearch's size 0 returns none (the input
+is still read, and malformed records reported). With --follow, events are matched in
+arrival order as they come, with a reordering buffer of --max-lateness.
 
 Output formats:
-  ndjson  one line per event (its _source); for sequences and samples one line per match:
+  ndjson  one line per event (its _source, compacted if it spans lines in the input); for
+          sequences and samples one line per match:
           {"join_keys":[...],"events":[...]} with null for a missing event
   es      one document shaped like Elasticsearch's _eql/search response
   table   a table for people: timestamp, category, and a few key fields
@@ -79,7 +83,7 @@ state (buffered events, partial sequences) at the end and at its peak (--stats: 
 	fs.StringVar(&qf.timestampField, "timestamp-field", "@timestamp", "field holding the event time")
 	fs.StringVar(&qf.tiebreakerField, "tiebreaker-field", "", "field that orders events with the same timestamp (events without it come last)")
 	fs.StringVar(&qf.categoryField, "event-category-field", "event.category", "field that \"<category> where\" compares with")
-	fs.IntVar(&qf.size, "size", 0, "most results to print (0: all)")
+	fs.IntVar(&qf.size, "size", 0, "most results to print, as Elasticsearch's size (0: none, as there; default: every result)")
 	fs.StringVar(&qf.resultPosition, "result-position", "tail", "with --size: head keeps the earliest results, tail the most recent")
 	fs.IntVar(&qf.maxSamplesPerKey, "max-samples-per-key", 1, "samples per join-key tuple for sample queries")
 	fs.StringVar(&qf.format, "format", "ndjson", "output: ndjson, es or table")
@@ -101,6 +105,10 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	if qf.size < 0 {
 		return exitWith(exitUsage, errors.New("--size must not be negative"))
 	}
+	// As Elasticsearch, which skips a query whose limit is 0, --size 0 gives no result: the
+	// query does not run, but the input is still read and malformed records reported. No
+	// --size: every result.
+	noResults := qf.size == 0 && cmd.Flags().Changed("size")
 	pos, err := engine.ParsePosition(qf.resultPosition)
 	if err != nil || qf.resultPosition == "" {
 		return exitWith(exitUsage, fmt.Errorf("unknown --result-position %q (want head or tail)", qf.resultPosition))
@@ -135,12 +143,14 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		tbl = newTableWriter(stdout, fields, qf.timestampField, qf.categoryField)
 	}
 	dec := event.NewDecoder(fields)
+	unseen := newUnseenFields(stmt, m, fields)
 
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	defer bw.Flush()
 	start := time.Now()
 	seqs := isSequenceOrSample(stmt)
 	var results []*engine.Result // for --format es
+	var scratch bytes.Buffer     // for --format ndjson
 	var werr error
 	emit := func(res *engine.Result) {
 		if werr != nil {
@@ -152,7 +162,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		case "table":
 			tbl.add(res)
 		default:
-			werr = writeResultNDJSON(bw, res, seqs)
+			werr = writeResultNDJSON(bw, res, seqs, &scratch)
 		}
 	}
 	mode := engine.Batch
@@ -164,17 +174,21 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	var ev event.Event
 	var seq uint64
 	var skipped, undecodable int64
-	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
+	ist, rerr := readDocs(ctx, expandInputs(paths, stderr), in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
 		if err := dec.Decode(doc, &ev); err != nil {
 			undecodable++
 			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
 			return nil
 		}
 		seq++
+		unseen.see(&ev)
 		ev.Source, ev.Line, ev.Seq = source, line, seq
 		ev.Index = in.index
 		if ev.Index == "" {
 			ev.Index = indexName(source)
+		}
+		if noResults {
+			return nil
 		}
 		if err := run.Push(&ev); err != nil {
 			skipped++
@@ -205,6 +219,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		werr = err
 	}
 	st := run.Stats()
+	unseen.warn(stderr, stmt)
 	if qf.stats {
 		b, _ := json.Marshal(struct {
 			Input inputStats   `json:"input"`
@@ -212,7 +227,11 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		}{ist, st})
 		fmt.Fprintln(stderr, string(b))
 	} else {
-		fmt.Fprintf(stderr, "%s read, %d skipped, %s", plural(ist.Records, "record"), ist.Malformed+undecodable+skipped, plural(st.Results, "result"))
+		fmt.Fprintf(stderr, "%s read", plural(ist.Records, "record"))
+		if ist.InputsSkipped > 0 {
+			fmt.Fprintf(stderr, " (%s skipped)", plural(ist.InputsSkipped, "input"))
+		}
+		fmt.Fprintf(stderr, ", %d skipped, %s", ist.Malformed+undecodable+skipped, plural(st.Results, "result"))
 		if n := ist.Malformed + undecodable + skipped; n > 0 {
 			fmt.Fprintf(stderr, " (skipped: %d malformed, %d without a valid timestamp, %d later than --max-lateness)",
 				ist.Malformed+undecodable, st.NoTimestamp, st.Late)
@@ -226,10 +245,13 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	if werr != nil {
 		return exitWith(exitFailure, werr)
 	}
+	if rerr != nil && ctx.Err() != nil && !in.follow {
+		return exitWith(exitSignaled, errInterrupted)
+	}
 	if rerr != nil && !(in.follow && ctx.Err() != nil) {
 		return exitWith(exitFailure, rerr)
 	}
-	if ist.Malformed+undecodable+skipped > 0 {
+	if ist.Malformed+undecodable+skipped > 0 || ist.InputsSkipped > 0 {
 		return exitWith(exitSkipped, nil)
 	}
 	return nil
@@ -267,10 +289,12 @@ func isSequenceOrSample(stmt *eql.Statement) bool {
 }
 
 // writeResultNDJSON writes an event's _source, or a sequence/sample as
-// {"join_keys":[...],"events":[...]} with null for a missing event.
-func writeResultNDJSON(w *bufio.Writer, res *engine.Result, sequence bool) error {
+// {"join_keys":[...],"events":[...]} with null for a missing event, on one line: a
+// document that spans several lines in the input (an indented JSON array) is compacted into
+// scratch first.
+func writeResultNDJSON(w *bufio.Writer, res *engine.Result, sequence bool, scratch *bytes.Buffer) error {
 	if !sequence {
-		w.Write(res.Events[0].Raw)
+		writeOneLine(w, res.Events[0].Raw, scratch)
 		return w.WriteByte('\n')
 	}
 	w.WriteString(`{"join_keys":`)
@@ -290,11 +314,26 @@ func writeResultNDJSON(w *bufio.Writer, res *engine.Result, sequence bool) error
 		if ev == nil {
 			w.WriteString("null")
 		} else {
-			w.Write(ev.Raw)
+			writeOneLine(w, ev.Raw, scratch)
 		}
 	}
 	w.WriteString("]}\n")
 	return nil
+}
+
+// writeOneLine writes the JSON document doc without line breaks: as it is when it has
+// none, else compacted, which keeps the order of the keys and the text of the numbers.
+func writeOneLine(w *bufio.Writer, doc []byte, scratch *bytes.Buffer) {
+	if bytes.IndexByte(doc, '\n') < 0 && bytes.IndexByte(doc, '\r') < 0 {
+		w.Write(doc)
+		return
+	}
+	scratch.Reset()
+	if err := json.Compact(scratch, doc); err != nil {
+		w.Write(doc) // not reached: the reader gives valid JSON objects
+		return
+	}
+	w.Write(scratch.Bytes())
 }
 
 // esHit is one event of an _eql/search response.

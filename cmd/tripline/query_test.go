@@ -32,6 +32,13 @@ func queryFixtures(t *testing.T) string {
 	writeFile(t, dir, "arr.json", "[\n  "+ev3+",\n  "+ev1+"\n]\n")
 	writeFile(t, dir, "bad.ndjson", ev3+"\n"+`{"@timestamp": broken`+"\n\n"+ev1+"\n[1,2]\n"+
 		`{"event":{"category":"process"},"process":{"name":"c"}}`+"\n")
+	// An indented array: its documents span lines, and their numbers are written in ways
+	// (1.50, 1e3, -0.0) that must come out as they are.
+	writeFile(t, dir, "pretty.json", "[\n  "+pretty6Raw+",\n  "+pretty5Raw+"\n]\n")
+	writeFile(t, dir, "empty/README.txt", "no events here\n")
+	if err := os.Symlink(filepath.Join(dir, "ev.ndjson"), filepath.Join(dir, "empty", "link.txt")); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, dir, "map.json", `{"mappings":{"properties":{"code":{"type":"long"},"source":{"properties":{"ip":{"type":"ip"}}}}}}`)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -49,6 +56,17 @@ func hit(index, raw string) string {
 }
 
 const missingHit = `{"_index":"","_id":"","_source":{},"missing":true}`
+
+// The documents of pretty.json as written there, and compacted: the keys in their order,
+// the numbers as written.
+const (
+	pretty6Raw = "{\n    \"@timestamp\": \"2026-01-01T00:00:06Z\",\n    \"z\": 1.50,\n    \"a\": 1e3,\n" +
+		"    \"event\": {\"category\": \"process\"},\n    \"process\": {\n      \"name\": \"p\"\n    }\n  }"
+	pretty5Raw = "{\r\n    \"@timestamp\": \"2026-01-01T00:00:05Z\",\r\n    \"event\": {\n      \"category\": \"network\"\n    },\n    \"n\": -0.0\n  }"
+
+	pretty6 = `{"@timestamp":"2026-01-01T00:00:06Z","z":1.50,"a":1e3,"event":{"category":"process"},"process":{"name":"p"}}`
+	pretty5 = `{"@timestamp":"2026-01-01T00:00:05Z","event":{"category":"network"},"n":-0.0}`
+)
 
 var tookRE = regexp.MustCompile(`"took":\d+,`)
 
@@ -180,6 +198,55 @@ func TestQuery(t *testing.T) {
 				"5 records read, 3 skipped, 2 results (skipped: 2 malformed, 1 without a valid timestamp, 0 later than --max-lateness); pending state at the end 0, peak 2\n",
 		},
 		{
+			name:   "indented json array: one document a line",
+			args:   []string{"query", "any where true", filepath.Join(dir, "pretty.json")},
+			stdout: pretty5 + "\n" + pretty6 + "\n",
+			stderr: "2 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n",
+		},
+		{
+			name:   "indented json array: one sequence a line",
+			args:   []string{"query", "sequence [network where true] [process where true]", filepath.Join(dir, "pretty.json")},
+			stdout: `{"join_keys":[],"events":[` + pretty5 + "," + pretty6 + "]}\n",
+			stderr: "2 records read, 0 skipped, 1 result; pending state at the end 0, peak 2\n",
+		},
+		{
+			name:   "indented json array, es",
+			args:   []string{"query", "--format", "es", "process where true", filepath.Join(dir, "pretty.json")},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":1,"relation":"eq"},"events":[{"_index":"pretty","_id":"` + event.DocID([]byte(pretty6Raw)) + `","_source":` + pretty6 + "}]}}\n",
+			stderr: "2 records read, 0 skipped, 1 result; pending state at the end 0, peak 1\n",
+		},
+		{
+			name:   "size 0: no event, as Elasticsearch",
+			args:   []string{"query", "--size", "0", "any where true", evFile},
+			stderr: "4 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\n",
+		},
+		{
+			name:   "size 0: no sequence, as Elasticsearch",
+			args:   []string{"query", "--format", "es", "--size", "0", "--result-position", "head", "sequence by user [any where true] [any where true]", evFile},
+			stdout: `{"is_partial":false,"is_running":false,"took":0,"timed_out":false,"hits":{"total":{"value":0,"relation":"eq"},"sequences":[]}}` + "\n",
+			stderr: "4 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\n",
+		},
+		{
+			name:   "size 0: no sample, as Elasticsearch (test_sample.toml size0)",
+			args:   []string{"query", "--format", "table", "--size", "0", "sample by user [any where true] [any where true]", evFile},
+			stdout: "(no results)\n",
+			stderr: "4 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\n",
+		},
+		{
+			name: "size 0: the input is still read, and malformed records reported",
+			args: []string{"query", "--size", "0", "any where true", bad},
+			code: exitSkipped,
+			stderr: bad + ":2: not a JSON object (no closing brace) (skipped)\n" +
+				bad + ":5: not a JSON object (skipped)\n" +
+				"5 records read, 2 skipped, 0 results (skipped: 2 malformed, 0 without a valid timestamp, 0 later than --max-lateness); pending state at the end 0, peak 0\n",
+		},
+		{
+			name:   "size: negative",
+			args:   []string{"query", "--size", "-1", "any where true", evFile},
+			code:   exitUsage,
+			stderr: "tripline: --size must not be negative\n",
+		},
+		{
 			name:   "json array",
 			args:   []string{"query", "any where true", filepath.Join(dir, "arr.json")},
 			stdout: ev1 + "\n" + ev3 + "\n",
@@ -238,8 +305,50 @@ func TestQuery(t *testing.T) {
 		{
 			name:   "missing file",
 			args:   []string{"query", "any where true", filepath.Join(dir, "nope.ndjson")},
-			code:   exitFailure,
-			stderr: "0 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\ntripline: open " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory\n",
+			code:   exitSkipped,
+			stderr: "tripline: " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory (skipped)\n0 records read (1 input skipped), 0 skipped, 0 results; pending state at the end 0, peak 0\n",
+		},
+		{
+			name:   "missing file first: the other files are read",
+			args:   []string{"query", "any where true", filepath.Join(dir, "nope.ndjson"), filepath.Join(dir, "arr.json"), filepath.Join(dir, "z.ndjson.gz")},
+			code:   exitSkipped,
+			stdout: ev1 + "\n" + ev2 + "\n" + ev3 + "\n" + ev4 + "\n",
+			stderr: "tripline: " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory (skipped)\n4 records read (1 input skipped), 0 skipped, 4 results; pending state at the end 0, peak 4\n",
+		},
+		{
+			name:   "missing file in the middle",
+			args:   []string{"query", "any where true", filepath.Join(dir, "arr.json"), filepath.Join(dir, "nope.ndjson"), filepath.Join(dir, "z.ndjson.gz")},
+			code:   exitSkipped,
+			stdout: ev1 + "\n" + ev2 + "\n" + ev3 + "\n" + ev4 + "\n",
+			stderr: "tripline: " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory (skipped)\n4 records read (1 input skipped), 0 skipped, 4 results; pending state at the end 0, peak 4\n",
+		},
+		{
+			name:   "missing file last, and a directory without event files",
+			args:   []string{"query", "any where true", filepath.Join(dir, "arr.json"), filepath.Join(dir, "empty"), filepath.Join(dir, "z.ndjson.gz"), filepath.Join(dir, "nope.ndjson")},
+			code:   exitSkipped,
+			stdout: ev1 + "\n" + ev2 + "\n" + ev3 + "\n" + ev4 + "\n",
+			stderr: "tripline: " + filepath.Join(dir, "empty") + ": no event files (.ndjson, .jsonl, .json, .log, .gz) in this directory (skipped)\n" +
+				"tripline: " + filepath.Join(dir, "nope.ndjson") + ": no such file or directory (skipped)\n" +
+				"4 records read (2 inputs skipped), 0 skipped, 4 results; pending state at the end 0, peak 4\n",
+		},
+		{
+			name:   "the same file twice is read once",
+			args:   []string{"query", "any where true", evFile, evFile},
+			stdout: ev1 + "\n" + ev2 + "\n" + ev3 + "\n" + ev4 + "\n",
+			stderr: "tripline: " + evFile + ": given twice; read once\n4 records read, 0 skipped, 4 results; pending state at the end 0, peak 4\n",
+		},
+		{
+			name:   "the same file by two names is read once",
+			args:   []string{"query", "any where true", evFile, filepath.Join(dir, "empty", "link.txt")},
+			stdout: ev1 + "\n" + ev2 + "\n" + ev3 + "\n" + ev4 + "\n",
+			stderr: "tripline: " + filepath.Join(dir, "empty", "link.txt") + ": the same file as " + evFile + "; read once\n4 records read, 0 skipped, 4 results; pending state at the end 0, peak 4\n",
+		},
+		{
+			name:   "standard input twice is read once",
+			stdin:  ev4 + "\n",
+			args:   []string{"query", "any where true", "-", "-"},
+			stdout: ev4 + "\n",
+			stderr: "tripline: -: standard input given twice; read once\n1 record read, 0 skipped, 1 result; pending state at the end 0, peak 1\n",
 		},
 		{
 			name:   "missing mapping file",
@@ -333,6 +442,17 @@ func TestQueryFollowFlushesOnStop(t *testing.T) {
 	defer cancel()
 	r := runCLIContext(t, ctx, strings.NewReader(""), "query", "--follow", "process where true", f)
 	r.check(t, exitOK, one+"\n"+two+"\n", "2 records read, 0 skipped, 2 results; pending state at the end 0, peak 2\n")
+}
+
+// TestQueryInterrupted checks that a query stopped by a signal before the end of its input
+// (not with --follow, where a signal is how the input ends) exits 130 and says so.
+func TestQueryInterrupted(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "e.ndjson", ev1+"\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	runCLIContext(t, ctx, strings.NewReader(""), "query", "any where true", f).check(t, exitSignaled, "",
+		"0 records read, 0 skipped, 0 results; pending state at the end 0, peak 0\n"+
+			"tripline: interrupted before the end of the input (what was read went through)\n")
 }
 
 // TestQueryDirectorySymlink checks that a symbolic link to an event file inside a directory

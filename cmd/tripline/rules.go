@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -42,6 +43,8 @@ type validation struct {
 	Column int `json:"column,omitempty"`
 	// Note says why an EQL rule that parses would still not run (for example query filters).
 	Note string `json:"note,omitempty"`
+	// unreadable is a file that could not be read at all (Status "error").
+	unreadable bool
 }
 
 func newRulesValidateCmd() *cobra.Command {
@@ -139,11 +142,12 @@ func validateRules(set *rule.Set) []validation {
 		var fe *rule.FileError
 		if errors.As(e, &fe) {
 			v.File, v.Line = fe.Source.Path, fe.Source.Line
-			v.Error = fe.Err.Error()
+			v.Error = describeFileErr(fe)
 			if v.Line > 0 {
 				v.Column, v.Error = splitColumn(v.Error)
 			}
 		}
+		v.unreadable = unreadableFile(e)
 		out = append(out, v)
 	}
 	// One list in file order (and line order inside an export), whatever the outcome.
@@ -169,13 +173,30 @@ func describeRuleFileError(err error) string {
 		return err.Error()
 	}
 	if fe.Source.Line == 0 {
-		return fe.Error()
+		return fe.Source.Path + ": " + describeFileErr(fe)
 	}
 	col, msg := splitColumn(fe.Err.Error())
 	if col == 0 {
 		return fe.Error()
 	}
 	return fmt.Sprintf("%s:%d:%d: %s", fe.Source.Path, fe.Source.Line, col, msg)
+}
+
+// describeFileErr words the error of a rule file without the path a *fs.PathError repeats:
+// "no such file or directory" rather than "stat PATH: no such file or directory".
+func describeFileErr(fe *rule.FileError) string {
+	var pe *fs.PathError
+	if errors.As(fe.Err, &pe) && pe.Path == fe.Source.Path {
+		return pe.Err.Error()
+	}
+	return fe.Err.Error()
+}
+
+// unreadableFile reports whether a rule loader error is a file that could not be read at
+// all (missing, not allowed), rather than one read and found broken.
+func unreadableFile(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
 }
 
 // splitColumn takes the column out of a TOML syntax error of the rule loader, which reads
@@ -220,9 +241,14 @@ func locateInFile(r *rule.Rule, p eql.Pos) (line, col int) {
 func writeValidationText(w io.Writer, results []validation) {
 	counts := map[string]int{}
 	files := map[string]bool{}
+	unreadable := 0
 	for _, v := range results {
-		counts[v.Status]++
-		files[v.File] = true
+		if v.unreadable {
+			unreadable++
+		} else {
+			counts[v.Status]++
+			files[v.File] = true
+		}
 		loc := v.File
 		switch {
 		case v.Line > 0 && v.Column > 0:
@@ -247,8 +273,12 @@ func writeValidationText(w io.Writer, results []validation) {
 	if len(files) == 1 {
 		word = "file"
 	}
-	fmt.Fprintf(w, "\n%d EQL rules ok, %d with errors, %d not EQL (%d %s read)\n",
+	fmt.Fprintf(w, "\n%d EQL rules ok, %d with errors, %d not EQL (%d %s read",
 		counts["ok"], counts["error"], counts["unsupported"], len(files), word)
+	if unreadable > 0 {
+		fmt.Fprintf(w, ", %d unreadable", unreadable)
+	}
+	fmt.Fprintln(w, ")")
 }
 
 func newRulesListCmd() *cobra.Command {

@@ -83,7 +83,7 @@ func TestRulesValidateText(t *testing.T) {
 			stdout: "error        " + filepath.Join(broken, "broken.toml") + ":16:27: line 2:27: Unknown function [foo]\n" +
 				"ok           " + filepath.Join(broken, "good.toml") + "\n" +
 				"unsupported  " + filepath.Join(broken, "kuery.toml") + ": not an EQL rule (query/kuery)\n" +
-				"error        " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '.' or '=', but got 'i' instead\n" +
+				"error        " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '=' after key\n" +
 				"ok           " + filepath.Join(broken, "sub/export.ndjson") + ":1\n" +
 				"error        " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string\n" +
 				"error        " + filepath.Join(broken, "sub/export.ndjson") + ":3: line 2:2: Unknown function [bar]\n" +
@@ -98,7 +98,18 @@ func TestRulesValidateText(t *testing.T) {
 			name:   "missing path",
 			args:   []string{"rules", "validate", filepath.Join(broken, "nope")},
 			code:   exitFailure,
-			stdout: "error        " + filepath.Join(broken, "nope") + ": stat " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 EQL rules ok, 1 with errors, 0 not EQL (1 file read)\n",
+			stdout: "error        " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 EQL rules ok, 0 with errors, 0 not EQL (0 files read, 1 unreadable)\n",
+		},
+		{
+			name: "missing path next to good files",
+			args: []string{"rules", "validate", filepath.Join(ex, "nope.toml"), ex},
+			code: exitFailure,
+			stdout: "ok           " + filepath.Join(ex, "direct_interactive_kubernetes_api_request_by_unusual_utilities.toml") + "\n" +
+				"ok           " + filepath.Join(ex, "discovery_command_burst_in_container.toml") + "\n" +
+				"ok           " + filepath.Join(ex, "interactive_shell_in_kubernetes_container.toml") + "\n" +
+				"error        " + filepath.Join(ex, "nope.toml") + ": no such file or directory\n" + // in path order
+				"ok           " + filepath.Join(ex, "service_account_token_read_then_secret_access.toml") + "\n" +
+				"\n4 EQL rules ok, 0 with errors, 0 not EQL (4 files read, 1 unreadable)\n",
 		},
 		{
 			name:   "no path",
@@ -126,7 +137,7 @@ func TestRulesValidateJSON(t *testing.T) {
 		{"file": filepath.Join(broken, "broken.toml"), "rule_id": "11111111-2222-3333-4444-555555555555", "name": "Broken rule", "type": "eql", "language": "eql", "status": "error", "error": "line 2:27: Unknown function [foo]", "line": 16.0, "column": 27.0},
 		{"file": filepath.Join(broken, "good.toml"), "rule_id": "8c5d2b1e-4f7a-4e3b-9a61-2d0c7e5f1b93", "name": "Interactive Shell Opened in a Kubernetes Container", "type": "eql", "language": "eql", "status": "ok", "error": ""},
 		{"file": filepath.Join(broken, "kuery.toml"), "rule_id": "22222222-2222-3333-4444-555555555555", "name": "KQL rule", "type": "query", "language": "kuery", "status": "unsupported", "error": "", "note": "not an EQL rule (query/kuery)"},
-		{"file": filepath.Join(broken, "not-toml.toml"), "rule_id": "", "name": "", "type": "", "language": "", "status": "error", "error": "expected '.' or '=', but got 'i' instead", "line": 1.0, "column": 6.0},
+		{"file": filepath.Join(broken, "not-toml.toml"), "rule_id": "", "name": "", "type": "", "language": "", "status": "error", "error": "expected '=' after key", "line": 1.0, "column": 6.0},
 		{"file": filepath.Join(broken, "sub/export.ndjson"), "rule_id": "33333333-0000-0000-0000-000000000001", "name": "Export rule", "type": "eql", "language": "eql", "status": "ok", "error": "", "line": 1.0},
 		{"file": filepath.Join(broken, "sub/export.ndjson"), "rule_id": "", "name": "", "type": "", "language": "", "status": "error", "error": "not a JSON object: invalid character 'n' looking for beginning of object key string", "line": 2.0},
 		{"file": filepath.Join(broken, "sub/export.ndjson"), "rule_id": "33333333-0000-0000-0000-000000000002", "name": "Export bad", "type": "eql", "language": "eql", "status": "error", "error": "line 2:2: Unknown function [bar]", "line": 3.0},
@@ -169,7 +180,7 @@ func TestRulesList(t *testing.T) {
 				"22222222-2222-3333-4444-555555555555  KQL rule                                            query/kuery  low       no: not an EQL rule (query/kuery)\n" +
 				"33333333-0000-0000-0000-000000000001  Export rule                                         eql/eql      medium    yes\n" +
 				"33333333-0000-0000-0000-000000000002  Export bad                                          eql/eql      medium    no: query: line 2:2: Unknown function [bar]\n",
-			stderr: "tripline: " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '.' or '=', but got 'i' instead\n" +
+			stderr: "tripline: " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '=' after key\n" +
 				"tripline: " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string\n",
 		},
 		{

@@ -70,7 +70,7 @@ rule cannot run, and 3 when input was skipped.`,
 			return runRulesTest(cmd, args[0], args[1:], &in, format)
 		},
 	}
-	in.register(cmd.Flags(), forQuery)
+	in.register(cmd.Flags(), forRulesTest) // --mapping ecs by default, as detect runs the rule
 	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
@@ -133,6 +133,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	}
 	tsSlot := fields.Add(tsField)
 	dec := event.NewDecoder(fields)
+	unseen := newUnseenFields(stmt, m, fields)
 
 	var matches []matchReport
 	run := q.NewRun(engine.Batch, func(res *engine.Result) {
@@ -149,13 +150,14 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	var ev event.Event
 	var seq uint64
 	var skipped int64
-	ist, rerr := readDocs(ctx, paths, in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
+	ist, rerr := readDocs(ctx, expandInputs(paths, stderr), in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
 		if err := dec.Decode(doc, &ev); err != nil {
 			skipped++
 			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
 			return nil
 		}
 		seq++
+		unseen.see(&ev)
 		ev.Source, ev.Line, ev.Seq = source, line, seq
 		for i := range stages {
 			s := &stages[i]
@@ -177,9 +179,16 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	if err := run.Flush(context.WithoutCancel(ctx)); err != nil && rerr == nil {
 		rerr = err
 	}
+	if rerr != nil && ctx.Err() != nil {
+		if !in.follow { // with --follow, a signal is how the input ends
+			return exitWith(exitSignaled, errInterrupted)
+		}
+		rerr = nil
+	}
 	if rerr != nil {
 		return exitWith(exitFailure, rerr)
 	}
+	unseen.warn(stderr, stmt)
 	reports := make([]*stageReport, len(stages))
 	for i := range stages {
 		reports[i] = stages[i].report
@@ -188,19 +197,20 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(struct {
-			RuleID  string         `json:"rule_id"`
-			Name    string         `json:"name"`
-			Events  int64          `json:"events_read"`
-			Stages  []*stageReport `json:"stages"`
-			Matches []matchReport  `json:"matches"`
-		}{r.RuleID, r.Name, ist.Records, reports, matches}); err != nil {
+			RuleID        string         `json:"rule_id"`
+			Name          string         `json:"name"`
+			Events        int64          `json:"events_read"`
+			InputsSkipped int64          `json:"inputs_skipped,omitempty"`
+			Stages        []*stageReport `json:"stages"`
+			Matches       []matchReport  `json:"matches"`
+		}{r.RuleID, r.Name, ist.Records, ist.InputsSkipped, reports, matches}); err != nil {
 			return exitWith(exitFailure, err)
 		}
 	} else {
-		writeRulesTestText(stdout, r, ist.Records, reports, matches)
+		writeRulesTestText(stdout, r, ist, reports, matches)
 	}
 	switch {
-	case ist.Malformed+skipped > 0:
+	case ist.Malformed+skipped > 0 || ist.InputsSkipped > 0:
 		return exitWith(exitSkipped, nil)
 	case len(matches) == 0:
 		return exitWith(exitFailure, nil)
@@ -266,9 +276,13 @@ func joinValues(vs []event.Value) string {
 	return strings.Join(valueStrings(vs), ",")
 }
 
-func writeRulesTestText(w io.Writer, r *rule.Rule, read int64, stages []*stageReport, matches []matchReport) {
+func writeRulesTestText(w io.Writer, r *rule.Rule, ist inputStats, stages []*stageReport, matches []matchReport) {
 	fmt.Fprintf(w, "rule:   %s (%s)\n", r.Name, r.RuleID)
-	fmt.Fprintf(w, "events: %d read\n", read)
+	fmt.Fprintf(w, "events: %d read", ist.Records)
+	if ist.InputsSkipped > 0 {
+		fmt.Fprintf(w, " (%s skipped)", plural(ist.InputsSkipped, "input"))
+	}
+	fmt.Fprintln(w)
 	for _, s := range stages {
 		label := "stage " + s.Stage
 		if s.Stage == "until" {

@@ -63,8 +63,9 @@ they are known.
 
 A request is answered once its events went through the rules, so every item says what
 became of its document: 201, or 400 with the reason for a document that is not a JSON
-object, a raw audit record that cannot be normalised, or an event stamped further ahead
-of this machine's clock than --max-future (reported on stderr too). An acknowledged event
+object, a raw audit record that cannot be normalised, a document a strict --mapping
+refuses, or an event stamped further ahead of this machine's clock than --max-future
+(reported on stderr too). An acknowledged event
 is never dropped; one that came later than --max-lateness is acknowledged, reported and
 counted as unused, as detect --follow does. An event stamped ahead of the clock by less
 than --max-future is matched in order without moving event time past the clock.
@@ -188,7 +189,7 @@ Exit codes:
 				out.Close()
 				return err
 			}
-			h.d = d
+			h.d, h.reject = d, in.rejects()
 			// The detector's state changes on its in-order goroutine: the gauges read the
 			// snapshot it publishes after each request.
 			for _, g := range []struct {
@@ -311,8 +312,9 @@ func serveInputStats(srv *server.Server, normalized int64) inputStats {
 // (not safe for concurrent use: one request at a time), and waits, letting the next
 // request in, until the rules have taken them all in (alerts found are already written to
 // the outputs). So every refusal is known before the answer: a document that is not a JSON
-// object, an audit record that cannot be normalised or an event stamped beyond
-// --max-future gets its own 400 item, and an acknowledged event is never dropped.
+// object, an audit record that cannot be normalised, a document a strict mapping refuses
+// or an event stamped beyond --max-future gets its own 400 item, and an acknowledged event
+// is never dropped.
 type serveHandler struct {
 	ctx    context.Context
 	in     *inputFlags
@@ -320,6 +322,7 @@ type serveHandler struct {
 	norms  sync.Pool // *normState
 	// The bounds of the reordering buffers, for messages.
 	maxBuffered, maxBufferedBytes int64
+	reject                        func([]byte) error // a strict mapping's check (inputFlags.rejects), or nil
 
 	mu         sync.Mutex // guards d's Process and Flush, and seq
 	d          *detect.Detector
@@ -409,8 +412,9 @@ func (h *serveHandler) forget(req *pendingRequest) {
 	}
 }
 
-// normalize turns the raw Kubernetes audit records among docs into ECS events (refusing
-// those that cannot be, with their item's error) and lists the events of the request.
+// normalize turns the raw Kubernetes audit records among docs into ECS events and lists
+// the events of the request, refusing, with their item's error, the records that cannot be
+// normalised and the documents a strict mapping refuses.
 func (h *serveHandler) normalize(docs []server.Doc) *normState {
 	ns, _ := h.norms.Get().(*normState)
 	if ns == nil {
@@ -425,6 +429,10 @@ func (h *serveHandler) normalize(docs []server.Doc) *normState {
 			fmt.Fprintf(h.stderr, "bulk:%s:%d: %v (refused)\n", doc.Index, doc.Line, err)
 			doc.Reject = &server.DocError{Type: "document_parsing_exception",
 				Reason: "[1:1] failed to parse: " + err.Error() + lineNote(doc.Line)}
+		} else if err := h.strict(out); err != nil {
+			fmt.Fprintf(h.stderr, "bulk:%s:%d: %v (refused)\n", doc.Index, doc.Line, err)
+			// Elasticsearch answers the item so.
+			doc.Reject = &server.DocError{Type: "strict_dynamic_mapping_exception", Reason: err.Error() + lineNote(doc.Line)}
 		} else if !isAudit {
 			ns.events = append(ns.events, normEvent{doc: int32(i), src: doc.Source})
 		} else {
@@ -442,6 +450,20 @@ func (h *serveHandler) normalize(docs []server.Doc) *normState {
 	}
 	h.normalized.Add(normalized)
 	return ns
+}
+
+// strict returns the error a strict mapping (--mapping) refuses one of a document's events
+// with at index time, or nil.
+func (h *serveHandler) strict(events [][]byte) error {
+	if h.reject == nil {
+		return nil
+	}
+	for _, ev := range events {
+		if err := h.reject(ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lineNote says where a document sits in a bulk request body, as the server's own

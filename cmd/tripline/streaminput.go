@@ -48,6 +48,7 @@ func readStream(ctx context.Context, url string, f *inputFlags, stderr io.Writer
 	}
 	norm := newAuditNormalizer()
 	var docs [][]byte
+	reject := f.rejects()
 	for {
 		rec, err := src.Next()
 		if err != nil {
@@ -77,6 +78,13 @@ func readStream(ctx context.Context, url string, f *inputFlags, stderr io.Writer
 			st.Normalized += int64(len(docs))
 		}
 		for _, doc := range docs {
+			if reject != nil {
+				if err := reject(doc); err != nil {
+					st.Malformed++
+					fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", rec.Source, rec.Position, err)
+					continue
+				}
+			}
 			if err := fn(doc, rec.Source, int(rec.Position), -1); err != nil {
 				// Not committed: the message is read again after a restart.
 				return st, src.Close, err

@@ -31,7 +31,7 @@ func TestExampleScenario(t *testing.T) {
 		if err != nil || len(docs) != 1 {
 			t.Fatalf("raw-audit line %d: %d documents, %v", i+1, len(docs), err)
 		}
-		got = append(got, docs[0])
+		got = append(got, bytes.Clone(docs[0])) // valid until the next call only
 	}
 	if *update {
 		if err := os.WriteFile(ecsPath, append(bytes.Join(got, []byte("\n")), '\n'), 0o644); err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/tripline/tripline/internal/scribble"
 )
 
 // Dataset is the data stream dataset (and event.dataset) of normalised audit documents.
@@ -69,6 +71,10 @@ type Normalizer struct {
 	original    []byte
 	ips         []*fastjson.Value
 	itemScratch []byte
+	// out holds the buffers of the documents the current Normalize call wrote, reused by
+	// the next call: the Normalizer owns them, never the caller's slices.
+	out  [][]byte
+	nout int
 }
 
 // New returns a Normalizer with the given options.
@@ -251,10 +257,9 @@ func (e *Error) Error() string {
 }
 
 // Normalize appends to dst one ECS document (JSON text) per audit event in doc: one for an
-// Event, an AKS or a GKE record, one per item for an EventList. The spare capacity of dst,
-// and the byte slices in it beyond len(dst), are reused, so a caller that passes the
-// previous result back as dst[:0] allocates nothing. The documents stay valid until they
-// are overwritten by such a reuse.
+// Event, an AKS or a GKE record, one per item for an EventList. The documents are written
+// in buffers the Normalizer owns and reuses: they are valid until its next Normalize call.
+// Normalize never writes into dst's slices, whatever they point to.
 //
 // A record that is not an audit record, or is malformed, gives an *Error (or a JSON syntax
 // error) and no document. For an EventList, the valid items are still appended and the
@@ -265,6 +270,10 @@ func (n *Normalizer) Normalize(doc []byte, dst [][]byte) ([][]byte, error) {
 		return dst, &Error{Item: -1, Reason: "invalid JSON: " + err.Error()}
 	}
 	n.arena.Reset()
+	for _, b := range n.out[:n.nout] {
+		scribble.Bytes(b) // the previous call's documents end here
+	}
+	n.nout = 0
 	switch shapeOf(root) {
 	case shapeEvent, shapeGKE:
 		return n.emitRecord(dst, root, doc, nil)
@@ -380,9 +389,11 @@ func (n *Normalizer) emit(dst [][]byte, ev *fastjson.Value, orig []byte, env *fa
 		}
 	}
 
-	dst, buf := nextBuf(dst)
+	if n.nout == len(n.out) {
+		n.out = append(n.out, nil)
+	}
 	w := &n.w
-	w.buf, w.marks, w.pendingKey, w.badNumber = buf, w.marks[:0], -1, false
+	w.buf, w.marks, w.pendingKey, w.badNumber = n.out[n.nout][:0], w.marks[:0], -1, false
 	w.open('{')
 
 	// @timestamp
@@ -552,12 +563,13 @@ func (n *Normalizer) emit(dst [][]byte, ev *fastjson.Value, orig []byte, env *fa
 	if len(w.buf) == 0 { // cannot happen: data_stream is never empty
 		w.buf = append(w.buf, "{}"...)
 	}
-	dst[len(dst)-1] = w.buf
+	n.out[n.nout] = w.buf // keep the grown buffer for the next call
 	w.buf = nil
 	if w.badNumber {
-		return dst[:len(dst)-1], errors.New("invalid JSON: a number is not valid JSON (leading zero, NaN, Inf or similar)")
+		return dst, errors.New("invalid JSON: a number is not valid JSON (leading zero, NaN, Inf or similar)")
 	}
-	return dst, nil
+	n.nout++
+	return append(dst, n.out[n.nout-1]), nil
 }
 
 // writeIPs writes the source addresses as an array member; dedup removes repeats.
@@ -582,15 +594,6 @@ func seenBefore(prev []*fastjson.Value, v *fastjson.Value) bool {
 		}
 	}
 	return false
-}
-
-// nextBuf extends dst by one element, reusing spare capacity and its byte slice.
-func nextBuf(dst [][]byte) ([][]byte, []byte) {
-	if len(dst) < cap(dst) {
-		dst = dst[:len(dst)+1]
-		return dst, dst[len(dst)-1][:0]
-	}
-	return append(dst, nil), nil
 }
 
 // parseTime reads an RFC 3339 timestamp with 0 to 9 fractional digits.

@@ -331,6 +331,13 @@ func TestNormalize(t *testing.T) {
 			want: []string{`{"data_stream":{"dataset":"kubernetes.audit_logs","namespace":"default","type":"logs"},"event":{"dataset":"kubernetes.audit_logs","kind":"event"},` +
 				`"kubernetes":{"audit":{"kind":"Event","auditID":"x","userAgent":"a\u0001b\ufffdc\""}},"orchestrator":{"type":"kubernetes"},"user_agent":{"original":"a\u0001b\ufffdc\""}}`},
 		},
+		{
+			name: "annotation keys are dedotted and escaped",
+			opts: Options{Timestamp: TimestampNone},
+			in:   "{\"kind\":\"Event\",\"auditID\":\"x\",\"annotations\":{\"a.\\\"q\\\".\\u0001.\xff.é.\\u002e\":\"v.1\"}}",
+			want: []string{`{"data_stream":{"dataset":"kubernetes.audit_logs","namespace":"default","type":"logs"},"event":{"dataset":"kubernetes.audit_logs","kind":"event"},` +
+				`"kubernetes":{"audit":{"kind":"Event","auditID":"x","annotations":{"a_\"q\"_\u0001_\ufffd_é__":"v.1"}}},"orchestrator":{"type":"kubernetes"}}`},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,10 +1,11 @@
 package k8saudit
 
 import (
+	"bytes"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
+	"github.com/tripline/tripline/internal/jsonw"
 	"github.com/valyala/fastjson"
 )
 
@@ -27,14 +28,28 @@ type writer struct {
 func (w *writer) key(k string) {
 	w.pendingKey = len(w.buf)
 	w.comma()
-	w.buf = appendQuoted(w.buf, unsafe.Slice(unsafe.StringData(k), len(k)), false)
+	w.buf = jsonw.AppendString(w.buf, k, jsonw.Minimal)
 	w.buf = append(w.buf, ':')
 }
 
+// keyBytes is key for a key in the input; with dedot, each '.' of the key becomes '_'.
 func (w *writer) keyBytes(k []byte, dedot bool) {
 	w.pendingKey = len(w.buf)
 	w.comma()
-	w.buf = appendQuoted(w.buf, k, dedot)
+	start := len(w.buf)
+	w.buf = jsonw.AppendBytes(w.buf, k, jsonw.Minimal)
+	if dedot {
+		// Escaping neither writes nor removes a '.', so the dots of the quoted key are
+		// those of k.
+		for q := w.buf[start:]; ; {
+			i := bytes.IndexByte(q, '.')
+			if i < 0 {
+				break
+			}
+			q[i] = '_'
+			q = q[i+1:]
+		}
+	}
 	w.buf = append(w.buf, ':')
 }
 
@@ -92,7 +107,7 @@ func (w *writer) timeMember(k string, t time.Time) {
 
 func (w *writer) str(s []byte) {
 	w.pendingKey = -1
-	w.buf = appendQuoted(w.buf, s, false)
+	w.buf = jsonw.AppendBytes(w.buf, s, jsonw.Minimal)
 }
 
 // member writes k: v unless v is missing or empty, and reports whether it wrote it.
@@ -219,53 +234,6 @@ func validNumber(b []byte) bool {
 		}
 	}
 	return i == len(b)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendQuoted appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, so the output is
-// always valid JSON. With dedot, '.' becomes '_'.
-func appendQuoted(dst, s []byte, dedot bool) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && !(dedot && c == '.') {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '.':
-				dst = append(dst, '_')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // bytesString views b as a string without copying; the string must not outlive b.

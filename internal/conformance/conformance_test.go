@@ -177,7 +177,7 @@ func timeOrder(t *testing.T, ds *dataset, m *mapping.Mapping, tiebreaker string)
 	}
 	dec := event.NewDecoder(fields)
 	type key struct {
-		ts    int64
+		ts    event.Instant
 		tb    float64
 		hasTB bool
 	}
@@ -188,8 +188,8 @@ func timeOrder(t *testing.T, ds *dataset, m *mapping.Mapping, tiebreaker string)
 			t.Fatalf("doc %d: %v", i, err)
 		}
 		for _, v := range ev.Values(ts) {
-			if ns, ok := mapping.ParseDate(v, ""); ok {
-				keys[i].ts = ns
+			if t, ok := mapping.ParseDate(v, ""); ok {
+				keys[i].ts = t
 				break
 			}
 		}
@@ -216,7 +216,7 @@ func timeOrder(t *testing.T, ds *dataset, m *mapping.Mapping, tiebreaker string)
 		ka, kb := keys[a], keys[b]
 		switch {
 		case ka.ts != kb.ts:
-			return cmp.Compare(ka.ts, kb.ts)
+			return ka.ts.Compare(kb.ts)
 		case ka.hasTB != kb.hasTB:
 			if ka.hasTB {
 				return -1
@@ -336,7 +336,8 @@ func shuffleWithin(ld *loaded, lateness time.Duration, rng *rand.Rand) []int {
 	for i, d := range ld.ds.docs {
 		_ = dec.Decode(d, &ev)
 		for _, v := range ev.Values(ts) {
-			if ns, ok := mapping.ParseDate(v, ""); ok {
+			if t, ok := mapping.ParseDate(v, ""); ok {
+				ns, _ := t.UnixNano() // the suite's dates are within int64 nanoseconds
 				arrival[i] = ns + rng.Int64N(int64(lateness))
 				break
 			}

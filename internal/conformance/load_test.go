@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 )
 
 // spec is one [[queries]] case.
@@ -136,7 +136,7 @@ func loadSpecs(path string) ([]spec, error) {
 	var doc struct {
 		Queries []spec `toml:"queries"`
 	}
-	if _, err := toml.Decode(b.String(), &doc); err != nil {
+	if err := toml.Unmarshal([]byte(b.String()), &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	base := filepath.Base(path)
