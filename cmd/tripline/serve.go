@@ -65,10 +65,10 @@ A request is answered once its events went through the rules, so every item says
 became of its document: 201, or 400 with the reason for a document that is not a JSON
 object, a raw audit record that cannot be normalised, a document a strict --mapping
 refuses, or an event stamped further ahead of this machine's clock than --max-future
-(reported on stderr too). An acknowledged event
-is never dropped; one that came later than --max-lateness is acknowledged, reported and
-counted as unused, as detect --follow does. An event stamped ahead of the clock by less
-than --max-future is matched in order without moving event time past the clock.
+(reported on stderr too). An acknowledged event is never dropped; one that came later
+than --max-lateness is acknowledged, reported and counted as unused, as detect --follow
+does. An event stamped ahead of the clock by less than --max-future is matched in order
+without moving event time past the clock.
 
 When the rules' reordering buffers hold --max-buffered events or --max-buffered-bytes of
 documents, requests get 429 (es_rejected_execution_exception), which shippers retry; if
