@@ -480,7 +480,8 @@ func lineNote(line int) string {
 // beyond --max-future), refuses its document in its request, which is waiting for the
 // detector. (An event no rule could use, too late or without a timestamp, went through
 // the rules: it is acknowledged and counted as unused.) Called by the detector's in-order
-// goroutine.
+// goroutine. A raw EventList is one document for several events: one of them refused
+// refuses the document, though the rules took the others in.
 func (h *serveHandler) onEventError(err error) {
 	fmt.Fprintf(h.stderr, "%v\n", err)
 	var ee *detect.EventError
