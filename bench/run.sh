@@ -10,6 +10,11 @@
 #   - tripline query, a single-event filter           (GOMAXPROCS=1 and 2)
 #   - tripline detect, the seed rule                   (GOMAXPROCS=1 and 2)
 #   - tripline detect, all 1,024 EQL rules of ../shared/rules/detection-rules, when present
+#   - tripline serve, all 1,024 EQL rules, fed over loopback by bench/loadbulk: 1,000-document
+#     bulks from 4 connections, then 10-document bulks from 200 (overload: the rows' peak RSS
+#     must stay bounded, shippers get 429 and retry); events/s from the first request to the
+#     last answer, with the p50 and p99 latency of a bulk and serve's events/s as a share of
+#     detect's (two procs, its start-up less, measured on an empty input) in the notes
 # Each row gives events/s, MB/s (10^6 bytes), peak RSS and its time as a multiple of the
 # full-parse time (lower is better; 1.00x = as fast as fully parsing the input).
 # Tripline rows print "not built yet" until `tripline query` / `tripline detect` exist.
@@ -209,6 +214,96 @@ for procs in 1 2; do
 		note_row "tripline detect (all 1,024 EQL rules)" "$procs" "not built yet"
 	fi
 done
+
+# measure_serve NAME CONNS BULK runs tripline serve with every rule under /usr/bin/time -v and
+# feeds it the events with bench/loadbulk ($runs times, keeping the fastest); the row's time is
+# loadbulk's, from its first request to its last answer.
+measure_serve() {
+	local name=$1 conns=$2 bulk=$3
+	row=$((row + 1))
+	local k best=0 rss=0 r ns rc=0 timepid pid addr line text=""
+	for ((k = 0; k < runs; k++)); do
+		: >"$tmp/err.$row"
+		/usr/bin/time -v -o "$tmp/time.$row" "$tripline" serve --rules "$shared/rules/detection-rules" \
+			--listen 127.0.0.1:0 --max-lateness 30s -o "$tmp/serve-alerts.$row" 2>"$tmp/err.$row" &
+		timepid=$!
+		addr=""
+		for ((i = 0; i < 600; i++)); do
+			addr=$(sed -n 's|^tripline: serving on http://\([^ ]*\) .*|\1|p' "$tmp/err.$row")
+			[ -n "$addr" ] && break
+			kill -0 "$timepid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if [ -z "$addr" ]; then
+			text="FAILED: serve did not start: $(tail -n 1 "$tmp/err.$row")"
+			kill "$timepid" 2>/dev/null || true
+			break
+		fi
+		"$tmp/loadbulk" -url "http://$addr" -c "$conns" -bulk "$bulk" "$events" >"$tmp/out.$row" 2>>"$tmp/load.$row" || rc=$?
+		pid=$(pgrep -P "$timepid" || true)
+		[ -n "$pid" ] && kill -TERM "$pid"
+		wait "$timepid" || rc=$?
+		if [ "$rc" != 0 ]; then
+			text="FAILED (exit $rc): $(tail -n 1 "$tmp/load.$row" 2>/dev/null) $(tail -n 1 "$tmp/err.$row")"
+			break
+		fi
+		line=$(cat "$tmp/out.$row")
+		ns=$(echo "$line" | sed -n 's/.*"seconds":\([0-9.e+-]*\).*/\1/p' | awk '{ printf "%.0f", $1 * 1e9 }')
+		if [ "$best" = 0 ] || [ "$ns" -lt "$best" ]; then
+			best=$ns
+			cp "$tmp/out.$row" "$tmp/best.$row"
+		fi
+		r=$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tmp/time.$row")
+		if [ "${r:-0}" -gt "$rss" ]; then
+			rss=${r:-0}
+		fi
+	done
+	r_name+=("$name")
+	r_procs+=("$(nproc)")
+	r_ns+=("$best")
+	r_rss+=("$rss")
+	r_text+=("$text")
+	if [ -n "$text" ]; then
+		status=1
+		return
+	fi
+	line=$(cat "$tmp/best.$row")
+	field() { echo "$line" | sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
+	notes+=("$name: $(field created) of $(field docs) documents acknowledged, $(field retries_429) answers 429 (retried), bulk latency p50 $(field p50_ms) ms, p99 $(field p99_ms) ms")
+	if [ "$(field created)" != "$n" ]; then
+		notes+=("$name: NOT EVERY DOCUMENT ACKNOWLEDGED: $(field created) of $n")
+		status=1
+	fi
+	check_seed_in "$tmp/err.$row" "$name"
+}
+# check_seed_in FILE NAME: check_seed over the summary in FILE (serve prints it on stderr).
+check_seed_in() {
+	cp "$1" "$tmp/out.seed"
+	check_seed seed "$2"
+}
+
+if [ ! -d "$shared/rules/detection-rules" ]; then
+	note_row "tripline serve (all rules, 1,000-doc bulks x4)" - "skipped: ../shared is absent"
+elif has_cmd serve; then
+	go build -o "$tmp/loadbulk" ./bench/loadbulk
+	# detect's start-up (loading and compiling the rules), to compare events/s without it.
+	: >"$tmp/empty.ndjson"
+	start=$(date +%s%N)
+	"$tripline" detect --rules "$shared/rules/detection-rules" "$tmp/empty.ndjson" --format summary >/dev/null 2>&1 || true
+	startup_ns=$(($(date +%s%N) - start))
+	measure_serve "tripline serve (all rules, 1,000-doc bulks x4)" 4 1000
+	serve_row=$((${#r_ns[@]} - 1))
+	measure_serve "tripline serve (all rules, 10-doc bulks x200)" 200 10
+	detect_row=$((${#r_ns[@]} - 3)) # the all-rules detect row with 2 procs
+	if [ "${r_procs[$detect_row]}" = 2 ] && [ -z "${r_text[$detect_row]}" ] && [ -z "${r_text[$serve_row]}" ]; then
+		notes+=("$(awk -v s="${r_ns[$serve_row]}" -v d="${r_ns[$detect_row]}" -v u="$startup_ns" -v n="$n" 'BEGIN {
+			printf "serve (1,000-doc bulks x4) against detect (all rules, 2 procs): %.0f%% of its events/s; %.0f%% of its events/s less its start-up (%.2f s: %.0f events/s)",
+				100 * d / s, 100 * (d - u) / s, u / 1e9, n / ((d - u) / 1e9) }')")
+	fi
+else
+	note_row "tripline serve (all rules, 1,000-doc bulks x4)" - "not built yet"
+fi
+
 echo
 echo "Tripline benchmark: $n events, $bytes bytes (mean $mean_size B/event), seed $seed, $(nproc) CPUs ($(uname -m)), $(go version | cut -d' ' -f3), best of $runs run(s) per row"
 awk -v ns="$((gen_end - gen_start))" -v n="$n" 'BEGIN { printf "generator: %.0f events/s (to disk)\n", n / (ns / 1e9) }'

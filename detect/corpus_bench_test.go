@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 // BenchmarkCorpusFile runs every EQL rule of the corpus (batch mode, as `tripline detect`
 // runs them) over the NDJSON file named by TRIPLINE_BENCH_EVENTS (for example one written by
 // `go run ./bench/gen -n 100000`): the profile of the all-rules row of bench/run.sh. Set
-// TRIPLINE_BENCH_STREAMING=1 for streaming mode. It is skipped when the variable is unset.
+// TRIPLINE_BENCH_STREAMING=1 for streaming mode (as serve runs it, with
+// TRIPLINE_BENCH_WORKERS=2). It is skipped when the variable is unset.
 func BenchmarkCorpusFile(b *testing.B) {
 	path := os.Getenv("TRIPLINE_BENCH_EVENTS")
 	if path == "" {
@@ -35,11 +37,13 @@ func BenchmarkCorpusFile(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	ctx := context.Background()
+	workers, _ := strconv.Atoi(os.Getenv("TRIPLINE_BENCH_WORKERS"))
 	var evTime float64
 	for b.Loop() {
 		b.StopTimer()
 		d, err := New(set.Rules, SinkFunc(func(context.Context, []Alert) error { return nil }), Options{
-			Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: os.Getenv("TRIPLINE_BENCH_STREAMING") == "1"})
+			Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: os.Getenv("TRIPLINE_BENCH_STREAMING") == "1",
+			Workers: workers})
 		if err != nil {
 			b.Fatal(err)
 		}

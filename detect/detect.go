@@ -176,9 +176,30 @@ type Options struct {
 	// again, from what these events hold (see indexSampler); 0 means 2048, a negative number
 	// never. The results are the same; only the number of filters evaluated changes.
 	IndexSample int
-	// OnEventError, when set, is called for each event skipped or not used, with a message
-	// that names its source and line.
+	// OnEventError, when set, is called for each event skipped or not used, with an
+	// *EventError, whose message names its source and line.
 	OnEventError func(err error)
+	// MaxFuture (streaming), when positive, bounds how far ahead of Clock an event may be
+	// stamped: an event with a timestamp (one its rules read, as they read it) later than
+	// Clock()+MaxFuture is skipped before any rule sees it, counted in Summary.EventsFuture
+	// and reported (EventFuture). An event stamped ahead of the clock by less is put in
+	// order as usual, but the rules' event time never runs ahead of the clock
+	// (engine.Memo.SetCeiling): no single event can make the events after it too late. Only
+	// the first event.MaxStamps timestamp fields of the rules are checked.
+	MaxFuture time.Duration
+	// Clock gives the current time for MaxFuture; nil means time.Now.
+	Clock func() time.Time
+	// Async (streaming, Workers above 1) does the in-order work on a goroutine of its own,
+	// as batch mode does, instead of in Process: Process returns once it has copied the
+	// document, and the channel Flush returns tells when the rules have taken it in. The
+	// Detector's state then changes on that goroutine: read it with Live until Close, and
+	// the Sink and OnEventError are called from there.
+	Async bool
+	// MaxBuffered and MaxBufferedBytes (streaming), when positive, bound the events the
+	// rules' reordering buffers hold and the bytes of their documents (see Buffered):
+	// BufferFull reports when either is reached, and Shed makes room.
+	MaxBuffered      int64
+	MaxBufferedBytes int64
 }
 
 // ruleState is one running rule.
@@ -226,6 +247,7 @@ type Detector struct {
 	reruns                    int // rules run again because their input was out of order
 	alertErr                  error
 	ctx                       context.Context // of the current Process or Close call
+	live                      atomic.Pointer[Live]
 }
 
 // catField indexes the rules that read one category field by category name.
@@ -308,7 +330,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if workers > 1 || (workers == 1 && !opts.Streaming) {
-		d.pipe = d.newPipeline(workers, !opts.Streaming)
+		d.pipe = d.newPipeline(workers, !opts.Streaming || opts.Async)
 	}
 	d.workers = workers
 	return d, nil
@@ -412,8 +434,14 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	ev := &d.ev
 	if err := d.dec.Decode(doc, ev); err != nil {
 		d.summary.EventsSkipped++
-		d.report(fmt.Errorf("%s:%d: %w", src.Name, src.Line, err))
+		d.report(&EventError{Source: src, Kind: EventMalformed, Err: err})
 		return nil
+	}
+	if limit, ok := d.clockLimits(); ok {
+		d.memo.Prime(ev)
+		if d.tooFarAhead(ev, &src, limit) {
+			return nil
+		}
 	}
 	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
 		d.summary.EventsWithoutIndex++
@@ -753,7 +781,8 @@ func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) erro
 	}
 	if firstErr != nil && unused {
 		d.summary.EventsUnused++
-		d.report(firstErr)
+		d.report(&EventError{Source: EventSource{Name: ev.Source, Line: ev.Line, Index: ev.Index, Seq: ev.Seq, ID: ev.ID},
+			Kind: EventUnused, Err: firstErr})
 	}
 	if spill && d.spill != nil {
 		d.spill.write(ev)
@@ -781,12 +810,8 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 			continue
 		}
 		raw, _ := ev.Doc()
-		if doc, err := parseDocument(raw); err == nil {
-			if v, ok := lookup(doc, "@timestamp"); ok {
-				if t, ok := parseTime(v); ok {
-					bucket = t.UnixNano() / int64(rs.interval)
-				}
-			}
+		if t, ok := docTimestamp(raw); ok {
+			bucket = t.UnixNano() / int64(rs.interval)
 		}
 		break
 	}
@@ -1095,6 +1120,11 @@ type Summary struct {
 	EventsSkipped      int64 `json:"events_skipped"`
 	EventsUnused       int64 `json:"events_unused"`
 	EventsWithoutIndex int64 `json:"events_without_index"`
+	// EventsFuture counts the events skipped because they were stamped too far ahead of the
+	// clock (Options.MaxFuture); EventsShed the buffered events the rules processed early
+	// because the reordering buffers were full (Shed).
+	EventsFuture int64 `json:"events_future,omitempty"`
+	EventsShed   int64 `json:"events_shed,omitempty"`
 	// Alerts counts alert documents written; AlertsNotWritten the matches whose alerts
 	// could not be built because a kept event's document could not be read again from its
 	// file (Options.Origin), each reported through OnEventError.

@@ -31,6 +31,14 @@
 // the index, the filters also learn which of their conditions decide soonest, and put those
 // first (eval.Filter.Reorder).
 //
+// Streaming mode (Options.Streaming) matches events in arrival order, each rule with a
+// reordering buffer (the engine's MaxLateness) whose events the Detector counts (Buffered)
+// and can bound (Options.MaxBuffered, BufferFull, Shed). Options.MaxFuture skips events
+// stamped too far ahead of the clock and keeps the rules' event time from running ahead of
+// it. Flush tells when the rules have taken in what Process was given, so that a server
+// can answer every document before it acknowledges it; with Options.Async the in-order
+// work runs on a goroutine of its own while the server reads the next request (Live).
+//
 // Matches become alerts as alert-schema.md describes Kibana's: one alert per event for an
 // event query; for a sequence (or sample), one building-block alert per event and one shell
 // alert linked to them by kibana.alert.group.id, with the ids Kibana derives so that a second

@@ -14,6 +14,28 @@ import (
 // A document is a JSON object decoded with numbers kept as written (json.Number).
 type document = map[string]any
 
+// docTimestamp returns the document's top-level @timestamp, read as parseTime reads it:
+// from its first member when it is @timestamp with a plain string (shippers write it
+// first), so that most documents need no parsing, else from the parsed document.
+func docTimestamp(raw []byte) (time.Time, bool) {
+	const first = `{"@timestamp":"`
+	if rest, ok := bytes.CutPrefix(raw, []byte(first)); ok {
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 &&
+			!bytes.Contains(rest[i+1:], []byte(`"@timestamp"`)) { // no second one further on
+			return parseTime(string(rest[:i]))
+		}
+	}
+	doc, err := parseDocument(raw)
+	if err != nil {
+		return time.Time{}, false
+	}
+	v, ok := lookup(doc, "@timestamp")
+	if !ok {
+		return time.Time{}, false
+	}
+	return parseTime(v)
+}
+
 // parseDocument decodes a JSON object, keeping numbers exactly as written.
 func parseDocument(raw []byte) (document, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -22,8 +21,11 @@ import (
 // calls: the caller reads and copies the input meanwhile, so that neither waits for the
 // other and the workers are not left without batches (10% less time with two cores,
 // measured on the all-rules benchmark). In streaming mode it stays on the caller's
-// goroutine, in Process and Close, as callers such as a server expect of the Detector's
-// state (its Summary, its pending state) between two calls.
+// goroutine, in Process, Flush and Close, so that the Detector's state (its Summary, its
+// pending state) is the caller's to read between two calls, unless Options.Async asks for
+// the consumer goroutine: a server then hands over one request's events and waits for the
+// channel Flush returns, while the next request's are copied and filtered, and reads the
+// state through Live.
 
 // batchSize is the number of events per batch: large enough to make the hand-off cheap,
 // small enough to keep the pipeline's memory low.
@@ -47,6 +49,11 @@ type batch struct {
 	later   []uint64 // for each candidate, the terms left to the in-order part
 	evOf    []int32  // for each candidate, its event
 	done    chan struct{}
+
+	// Streaming with Options.Async: consumed is closed once the consumer has done the
+	// batch's in-order work (see Detector.Flush); tick asks it to Shed afterwards.
+	consumed chan struct{}
+	tick     bool
 }
 
 func (b *batch) reset() {
@@ -57,6 +64,7 @@ func (b *batch) reset() {
 	b.cands = b.cands[:0]
 	b.masks = b.masks[:0]
 	b.candEnd = b.candEnd[:0]
+	b.consumed, b.tick = nil, false
 }
 
 // pipeline runs a Detector's per-event work on worker goroutines and its in-order work on a
@@ -77,6 +85,8 @@ type pipeline struct {
 	err     atomic.Pointer[error]
 	ctx     atomic.Value    // ctxBox: the context of the caller's latest call, for Sink writes
 	lastCtx context.Context // the caller's: the context last stored in ctx
+	sent    bool            // a batch was sent (streaming: the consumer has the state)
+	last    chan struct{}   // streaming: closed once the last batch sent is consumed
 
 	// Otherwise, on the caller's goroutine.
 	inline   *worker  // set when the batches run on the caller's goroutine
@@ -170,6 +180,10 @@ func (p *pipeline) send(ctx context.Context) error {
 	}
 	b.done = make(chan struct{})
 	if p.async {
+		if p.d.opts.Streaming {
+			b.consumed = make(chan struct{})
+			p.last, p.sent = b.consumed, true
+		}
 		p.ordered <- b
 		p.work <- b
 		return p.error()
@@ -218,10 +232,20 @@ func (p *pipeline) drain(ctx context.Context, all bool) error {
 // of the in-order work: Close goes on with its own.
 func (p *pipeline) consumer() {
 	defer close(p.done)
+	d := p.d
 	for b := range p.ordered {
 		<-b.done
-		if err := p.consume(b, p.ctx.Load().(ctxBox).ctx); err != nil {
+		ctx := p.ctx.Load().(ctxBox).ctx
+		err := p.consume(b, ctx)
+		if err == nil && b.tick {
+			err = d.shed(ctx)
+		}
+		if err != nil {
 			p.err.CompareAndSwap(nil, &err)
+		}
+		if b.consumed != nil {
+			d.publish()
+			close(b.consumed)
 		}
 		p.freed <- b
 	}
@@ -250,13 +274,18 @@ func (p *pipeline) error() error {
 func (p *pipeline) consume(b *batch, ctx context.Context) error {
 	d := p.d
 	d.ctx = ctx
+	limit, future := d.clockLimits()
 	start := 0
 	for i := 0; i < b.n; i++ {
 		end := b.candEnd[i]
 		d.summary.EventsRead++
 		if b.errs[i] != nil {
 			d.summary.EventsSkipped++
-			d.report(fmt.Errorf("%s:%d: %w", b.srcs[i].Name, b.srcs[i].Line, b.errs[i]))
+			d.report(&EventError{Source: b.srcs[i], Kind: EventMalformed, Err: b.errs[i]})
+			start = end
+			continue
+		}
+		if future && d.tooFarAhead(&b.evs[i], &b.srcs[i], limit) {
 			start = end
 			continue
 		}
@@ -343,8 +372,9 @@ func (w *worker) run(b *batch) {
 		}
 		b.noIndex[i] = !w.rt.prepare(ev, b.srcs[i])
 		cands := w.rt.candidates(ev)
-		if len(cands) > 0 {
-			d.memo.Prime(ev) // the in-order part reads the timestamps: convert them here, hot
+		if len(cands) > 0 || (d.opts.MaxFuture > 0 && d.opts.Streaming) {
+			// The in-order part reads the timestamps: convert them here, hot.
+			d.memo.Prime(ev)
 		}
 		for _, r := range cands {
 			b.cands = append(b.cands, r)
@@ -383,12 +413,13 @@ func (w *worker) run(b *batch) {
 		}
 	}
 	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
-	// per event: Event.Keep, Event.KeepRaw).
+	// per event: Event.Keep, Event.KeepRaw); in streaming mode, every event a term
+	// matches waits in the rule's reordering buffer.
 	for k, mask := range b.masks {
 		if mask == 0 {
 			continue
 		}
-		if kr := d.rules[b.cands[k]].keeper; kr != nil && kr.KeepsEvent(mask) {
+		if kr := d.rules[b.cands[k]].keeper; kr != nil && (d.opts.Streaming || kr.KeepsEvent(mask)) {
 			kr.Keep(&b.evs[b.evOf[k]])
 		}
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/mapping"
 )
@@ -20,6 +22,31 @@ type Memo struct {
 	// The timestamp readers of the queries compiled with the memo, at most
 	// event.MaxStamps of them (see Prime); fixed once the queries are compiled.
 	stamps []valueReader
+
+	// ceiling, when hasCeiling, is the latest event time of the streaming Runs (SetCeiling),
+	// in milliseconds.
+	ceiling    int64
+	hasCeiling bool
+	// held counts the event copies in the reordering buffers of the streaming Runs sharing
+	// the memo (they share one copy per event: Run.Keep, counted once with event.Hold);
+	// heldBytes sums the sizes of their documents (see Buffered).
+	held, heldBytes int64
+}
+
+// hold records that a Run buffers ev.
+func (m *Memo) hold(ev *event.Event) {
+	if ev.Hold() {
+		m.held++
+		m.heldBytes += int64(len(ev.Raw))
+	}
+}
+
+// unhold records that a Run no longer buffers ev.
+func (m *Memo) unhold(ev *event.Event) {
+	if ev.Release() {
+		m.held--
+		m.heldBytes -= int64(len(ev.Raw))
+	}
 }
 
 type tsMemo struct {
@@ -37,6 +64,41 @@ type keyMemo struct {
 
 // NewMemo returns an empty Memo.
 func NewMemo() *Memo { return &Memo{} }
+
+// SetCeiling caps at t the event time of the streaming Runs that share the memo: an event
+// stamped later is still put in order, but the latest timestamp a Run has seen, which
+// decides which buffered events it releases and which later events are too late, never
+// passes t. A caller sets it to the wall clock so that one event stamped ahead of the
+// clock does not make every event that follows it too late.
+func (m *Memo) SetCeiling(t time.Time) { m.ceiling, m.hasCeiling = t.UnixMilli(), true }
+
+// ceilingIn returns the ceiling in a timestamp unit (nanoseconds per unit: 1e6 for
+// milliseconds, 1 for nanoseconds).
+func (m *Memo) ceilingIn(unit int64) int64 { return m.ceiling * (1e6 / unit) }
+
+// Ahead returns the first of ev's timestamps, as Prime converted them for the queries
+// compiled with the memo, that is later than limit.
+func (m *Memo) Ahead(ev *event.Event, limit time.Time) (time.Time, bool) {
+	for i := range m.stamps {
+		v, ok, set := ev.Stamp(i)
+		if !set || !ok {
+			continue
+		}
+		if m.stamps[i].tsUnit() == 1 { // date_nanos
+			if v > limit.UnixNano() {
+				return time.Unix(0, v), true
+			}
+		} else if v > limit.UnixMilli() {
+			return time.UnixMilli(v), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Buffered returns the number of events held in the reordering buffers of the streaming
+// Runs that share the memo and the bytes of their documents; an event several Runs hold
+// counts once, as they share one copy of it.
+func (m *Memo) Buffered() (events, bytes int64) { return m.held, m.heldBytes }
 
 // Next makes ev the event the memo is for, forgetting what it held.
 func (m *Memo) Next(ev *event.Event) {

@@ -29,7 +29,7 @@ type Run struct {
 	// batch
 	items []item
 	// streaming
-	buf      itemHeap
+	buf      reorderBuf
 	maxTS    int64 // in the timestamp's unit
 	seenTS   bool
 	released ordinal
@@ -289,6 +289,11 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		}
 		if ord.ts > r.maxTS || !r.seenTS {
 			r.maxTS, r.seenTS = ord.ts, true
+			if m := r.q.opts.Memo; m != nil && m.hasCeiling {
+				if c := m.ceilingIn(r.q.ts.tsUnit()); r.maxTS > c {
+					r.maxTS = c // see Memo.SetCeiling
+				}
+			}
 		}
 	}
 	if mask == 0 {
@@ -323,7 +328,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.buf.push(item{ev: r.Keep(ev), ord: ord, mask: mask})
+		r.bufPush(item{ev: r.Keep(ev), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.release(r.releaseBound())
@@ -408,14 +413,48 @@ func (r *Run) trimBatch() {
 // release processes the buffered events stamped strictly before upTo: an event that may
 // still come (no later than MaxLateness behind the latest one seen) is stamped upTo or later.
 func (r *Run) release(upTo int64) {
-	for r.buf.Len() > 0 && r.buf[0].ord.ts < upTo {
-		it := r.buf.pop()
+	for r.buf.Len() > 0 && r.buf.min().ord.ts < upTo {
+		it := r.bufPop()
 		r.stats.Pending--
 		r.process(&it)
 		if r.lim.done() {
 			return
 		}
 	}
+}
+
+// bufPush adds an item to the reordering buffer, counting it in the memo.
+func (r *Run) bufPush(it item) {
+	r.buf.push(it)
+	if m := r.q.opts.Memo; m != nil {
+		m.hold(it.ev)
+	}
+}
+
+// bufPop takes the oldest item out of the reordering buffer.
+func (r *Run) bufPop() item {
+	it := r.buf.pop()
+	if m := r.q.opts.Memo; m != nil {
+		m.unhold(it.ev)
+	}
+	return it
+}
+
+// Buffered returns the number of events in the reordering buffer (streaming mode).
+func (r *Run) Buffered() int { return r.buf.Len() }
+
+// Shed processes at once the n oldest events of the reordering buffer (streaming mode), as
+// if later events had come, for a caller whose buffers are over their memory bound: an
+// event that arrives afterwards and is older than them is too late. It returns the number
+// processed.
+func (r *Run) Shed(n int) int {
+	done := 0
+	for ; done < n && r.buf.Len() > 0 && !r.lim.done(); done++ {
+		it := r.bufPop()
+		r.stats.Pending--
+		r.process(&it)
+	}
+	return done
 }
 
 // process handles one event in order.
@@ -460,9 +499,13 @@ func (r *Run) Flush(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		it := r.buf.pop()
+		it := r.bufPop()
 		r.stats.Pending--
 		r.process(&it)
+	}
+	for r.buf.Len() > 0 { // a head limit was reached: what is left is not used
+		r.bufPop()
+		r.stats.Pending--
 	}
 	switch {
 	case r.seq != nil:
@@ -474,6 +517,53 @@ func (r *Run) Flush(ctx context.Context) error {
 	}
 	r.lim.flush()
 	return nil
+}
+
+// reorderBuf is the streaming reordering buffer: the events that came in order (the usual
+// case), in a queue, and the others in a heap; the oldest is at the front of one of them.
+// Appending to the queue and taking its front is cheaper than a heap's log n moves and
+// comparisons among scattered items.
+type reorderBuf struct {
+	queue []item // ascending from head
+	head  int
+	heap  itemHeap
+}
+
+func (b *reorderBuf) Len() int { return len(b.queue) - b.head + len(b.heap) }
+
+func (b *reorderBuf) push(it item) {
+	if n := len(b.queue); n == b.head || it.ord.compare(&b.queue[n-1].ord) >= 0 {
+		if n == b.head && b.head > 0 {
+			b.queue, b.head = b.queue[:0], 0
+		}
+		b.queue = append(b.queue, it)
+		return
+	}
+	b.heap.push(it)
+}
+
+// min returns the oldest item; the buffer must not be empty.
+func (b *reorderBuf) min() *item {
+	if b.head == len(b.queue) || (len(b.heap) > 0 && b.heap[0].ord.compare(&b.queue[b.head].ord) < 0) {
+		return &b.heap[0]
+	}
+	return &b.queue[b.head]
+}
+
+// pop takes the oldest item out; the buffer must not be empty.
+func (b *reorderBuf) pop() item {
+	if b.head == len(b.queue) || (len(b.heap) > 0 && b.heap[0].ord.compare(&b.queue[b.head].ord) < 0) {
+		return b.heap.pop()
+	}
+	it := b.queue[b.head]
+	b.queue[b.head] = item{}
+	b.head++
+	if b.head >= 1024 && 2*b.head >= len(b.queue) { // reuse the space taken
+		n := copy(b.queue, b.queue[b.head:])
+		clear(b.queue[n:])
+		b.queue, b.head = b.queue[:n], 0
+	}
+	return it
 }
 
 // itemHeap is a binary min-heap of buffered events by ordinal (hand-written so that pushing

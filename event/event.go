@@ -90,6 +90,7 @@ type Event struct {
 	dec     *trie
 	lazy    *lazyValues
 	stamps  stamps
+	holders int32  // see Hold
 	origin  Origin // where Raw can be read again (SetOrigin), nil if nowhere
 	at      int64  // its offset there
 }

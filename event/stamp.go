@@ -28,3 +28,18 @@ func (e *Event) Stamp(i int) (ns int64, ok, set bool) {
 	}
 	return e.stamps.ns[i], e.stamps.ok[i], true
 }
+
+// Hold counts one more holder of the event (a copy that several consumers keep, such as
+// the rules of a detector buffering it) and reports whether it is the first; Release counts
+// one fewer and reports whether it was the last. They let the holders account for the
+// copy once. Not safe for concurrent use.
+func (e *Event) Hold() bool {
+	e.holders++
+	return e.holders == 1
+}
+
+// Release: see Hold.
+func (e *Event) Release() bool {
+	e.holders--
+	return e.holders == 0
+}

@@ -112,12 +112,12 @@ func (s *Server) parseBulk(st *bulkState, body []byte, defaultIndex string) *esE
 		default:
 			if e := validateIndexName(item.index); e != nil {
 				item.err = e
-			} else if e := validateSource(src, line); e != nil {
+			} else if e := validateSource(src, line, !s.cfg.SinkValidates); e != nil {
 				item.err = e
 			}
 		}
 		if item.err == nil {
-			st.docs = append(st.docs, Doc{Index: item.index, ID: item.id, Source: src, Line: line})
+			st.docs = append(st.docs, Doc{Index: item.index, ID: item.id, Source: src, Line: line, item: len(st.items)})
 		}
 		st.items = append(st.items, item)
 	}
@@ -159,10 +159,11 @@ func unsupportedOp(op string, line int) *esError {
 		reason: "[" + op + "] is not supported by tripline, which receives events and stores no documents (action on line " + strconv.Itoa(line) + ")"}
 }
 
-// validateSource checks that a document line is one JSON object. The reason follows
-// Elasticsearch's "[line:column] failed to parse: why", the column counted in the document,
-// and says where the document sits in the request body.
-func validateSource(src []byte, line int) *esError {
+// validateSource checks that a document line is one JSON object; without full, only that
+// it starts as one (the sink reads the rest). The reason follows Elasticsearch's
+// "[line:column] failed to parse: why", the column counted in the document, and says where
+// the document sits in the request body.
+func validateSource(src []byte, line int, full bool) *esError {
 	i := 0
 	for i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\r' || src[i] == '\n') {
 		i++
@@ -175,7 +176,7 @@ func validateSource(src []byte, line int) *esError {
 		return &esError{status: 400, typ: "document_parsing_exception",
 			reason: "[1:" + strconv.Itoa(i+1) + "] failed to parse: Malformed content, must start with an object" + where()}
 	}
-	if json.Valid(src) {
+	if !full || json.Valid(src) {
 		return nil
 	}
 	var v struct{}

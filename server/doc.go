@@ -31,6 +31,12 @@
 // a whole (not newline-terminated, e.g. cut in half; a malformed action line; no index) is
 // refused as a whole with 400 and nothing is accepted; a bad document fails only its own
 // item (document_parsing_exception, invalid_index_name_exception) and the others go on.
+// The Sink may refuse documents one by one (Doc.Reject, for example an event it cannot
+// read or whose timestamp it does not accept): they are answered in their item, and
+// counted beside the server's own refusals (EventCounts, tripline_events_rejected_total);
+// with Config.SinkValidates the server leaves the documents' full syntax to the Sink. A
+// Sink that cannot take more events now returns ErrBusy: 429 with
+// es_rejected_execution_exception, which clients retry.
 // A success is sent only after the Sink's Accept returned, so an acknowledged event is
 // never lost to a clean shutdown: Serve stops accepting when its context ends, lets the
 // requests in flight finish, then returns for the caller to flush.

@@ -15,6 +15,15 @@ type esError struct {
 	typ    string
 	reason string
 	extra  string
+	metric string // the reason label of tripline_events_rejected_total, when not typ
+}
+
+// metricReason is the label the error is counted under in tripline_events_rejected_total.
+func (e *esError) metricReason() string {
+	if e.metric != "" {
+		return e.metric
+	}
+	return e.typ
 }
 
 // appendObject appends the error object {"type":...,"reason":...,extra}.

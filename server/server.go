@@ -41,14 +41,51 @@ type Doc struct {
 	// Line is the 1-based line of the source in a bulk request body, 0 for the
 	// single-document APIs; for messages about the event.
 	Line int
+	// Reject, set by the Sink during Accept, refuses this document alone: its item is
+	// answered with the error instead of a success, and it is not counted as received.
+	// The Sink must not have taken the document then (it is not acknowledged, and is not
+	// sent again).
+	Reject *DocError
+
+	item int // the document's item in the bulk request
 }
+
+// DocError is a document the Sink refused (Doc.Reject), answered in its item of the bulk
+// response, or as the response of the single-document APIs, with Elasticsearch's error shape.
+type DocError struct {
+	// Status is the item's HTTP status; 0 means 400.
+	Status int
+	// Type and Reason are the error's, as Elasticsearch would word them: for example
+	// "document_parsing_exception" and "[1:1] failed to parse: ...".
+	Type, Reason string
+	// Metric is the reason the refusal is counted under in
+	// tripline_events_rejected_total; empty means Type.
+	Metric string
+}
+
+// esError returns the error to answer.
+func (e *DocError) esError() *esError {
+	st := e.Status
+	if st == 0 {
+		st = http.StatusBadRequest
+	}
+	return &esError{status: st, typ: e.Type, reason: e.Reason, metric: e.Metric}
+}
+
+// ErrBusy is what a Sink returns (wrapped, with why) when it cannot take more events now,
+// for example because its buffers are full: the request is refused as a whole with 429
+// and Elasticsearch's es_rejected_execution_exception, which clients retry after a pause,
+// and counted in tripline_requests_rejected_total as "busy". Any other error is answered
+// the same way but counted as "sink_error".
+var ErrBusy = errors.New("busy")
 
 // Sink receives the events of one request. The server answers success to the client only
 // after Accept returned nil, so an acknowledged event is never lost: a sink that returns
 // nil must have taken responsibility for every document (processed it, or queued it where a
 // clean shutdown will still process it). An error means none of the documents may be
 // counted as accepted: the client is told to retry (HTTP 429), so delivery is at least once.
-// Accept is called concurrently from the request goroutines.
+// Accept is called concurrently from the request goroutines. A sink may refuse some
+// documents one by one (Doc.Reject) and take the others.
 type Sink interface {
 	Accept(ctx context.Context, docs []Doc) error
 }
@@ -96,6 +133,10 @@ type Config struct {
 	// Metrics is the registry the server adds its metrics to and serves on /metrics; the
 	// caller may register its own in it. Default: a new registry.
 	Metrics *Metrics
+	// SinkValidates says the Sink reads every document and refuses, through Doc.Reject,
+	// those that are not one JSON object: the server then only checks that a document
+	// line starts as one, and leaves its full syntax to the Sink, so that it is read once.
+	SinkValidates bool
 }
 
 // Version is the Elasticsearch version the server reports; clients choose their API
@@ -658,10 +699,28 @@ func (s *Server) putState(st *bulkState) {
 
 // sinkRefused answers a request whose events the sink did not take.
 func (s *Server) sinkRefused(w http.ResponseWriter, r *http.Request, n int, err error) {
+	if errors.Is(err, ErrBusy) {
+		s.requestsRejected.Add("busy", 1)
+		s.log.Warn("events not accepted: busy", "remote", r.RemoteAddr, "events", n, "err", err)
+		s.writeError(w, r, &esError{status: http.StatusTooManyRequests, typ: "es_rejected_execution_exception",
+			reason: "rejected execution of the " + strconv.Itoa(n) + " events of this request, retry later: " + err.Error()})
+		return
+	}
 	s.requestsRejected.Add("sink_error", 1)
 	s.log.Error("events not accepted", "remote", r.RemoteAddr, "events", n, "err", err)
 	s.writeError(w, r, &esError{status: http.StatusTooManyRequests, typ: "es_rejected_execution_exception",
 		reason: "tripline could not accept the " + strconv.Itoa(n) + " events of this request, retry: " + err.Error()})
+}
+
+// EventCounts returns the events acknowledged so far and the documents refused one by one,
+// by reason, as /metrics counts them (tripline_events_received_total,
+// tripline_events_rejected_total).
+func (s *Server) EventCounts() (received uint64, rejected map[string]uint64) {
+	rejected = make(map[string]uint64)
+	for _, kv := range s.eventsRejected.snapshot() {
+		rejected[kv.label] = uint64(kv.v)
+	}
+	return s.eventsIn.Value(), rejected
 }
 
 // handleBulk serves POST/PUT /_bulk and /<index>/_bulk.
@@ -684,6 +743,12 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, defaultIndex
 			s.sinkRefused(w, r, n, err)
 			return
 		}
+		for i := range st.docs {
+			if e := st.docs[i].Reject; e != nil {
+				st.items[st.docs[i].item].err = e.esError()
+				n--
+			}
+		}
 		s.eventsIn.Add(uint64(n))
 		seq := s.seqNo.Add(int64(n)) - int64(n)
 		for i := range st.items {
@@ -695,7 +760,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, defaultIndex
 	}
 	for i := range st.items {
 		if e := st.items[i].err; e != nil {
-			s.eventsRejected.Add(e.typ, 1)
+			s.eventsRejected.Add(e.metricReason(), 1)
 		}
 	}
 	took := time.Since(start)
@@ -719,7 +784,7 @@ func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request, index, id str
 		s.writeError(w, r, e)
 		return
 	}
-	if e := validateSource(st.body, 1); e != nil {
+	if e := validateSource(st.body, 1, !s.cfg.SinkValidates); e != nil {
 		e.reason = strings.TrimSuffix(e.reason, " (request body line 1)")
 		s.eventsRejected.Add(e.typ, 1)
 		s.writeError(w, r, e)
@@ -731,6 +796,12 @@ func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request, index, id str
 	st.docs = append(st.docs, Doc{Index: index, ID: id, Source: bytes.TrimRight(st.body, " \t\r\n")})
 	if err := s.sink.Accept(r.Context(), st.docs); err != nil {
 		s.sinkRefused(w, r, 1, err)
+		return
+	}
+	if de := st.docs[0].Reject; de != nil {
+		e := de.esError()
+		s.eventsRejected.Add(e.metricReason(), 1)
+		s.writeError(w, r, e)
 		return
 	}
 	s.eventsIn.Inc()

@@ -43,7 +43,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.kibanaURL, "kibana-url", "", "the URL Kibana is reached at (its server.publicBaseUrl), such as https://kibana.example.com:5601: every alert then links to itself in kibana.alert.url")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
-	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read, none when matching in arrival order (--follow, serve); 1: none. Results are the same whatever the number")
+	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
 }
 
 // newDetector loads the rules and builds a detector writing to sink. It reports rule files
@@ -51,8 +51,11 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 //
 // replay, when not nil, reads the input again (detect.Options.Replay), and origin reads
 // documents again from the input files (detect.Options.Origin).
+//
+// tune, when given, adjusts the detector's options last (serve's workers and bounds).
 func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer,
-	replay func(context.Context, func([]byte, detect.EventSource) error) error, origin event.Origin) (*detect.Detector, *rule.Set, error) {
+	replay func(context.Context, func([]byte, detect.EventSource) error) error, origin event.Origin,
+	tune ...func(*detect.Options)) (*detect.Detector, *rule.Set, error) {
 	if len(df.rules) == 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)"))
 	}
@@ -86,7 +89,7 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 	for _, e := range set.Errors {
 		fmt.Fprintf(stderr, "tripline: rule file %s (unreadable)\n", describeRuleFileError(e))
 	}
-	d, err := detect.New(set.Rules, sink, detect.Options{
+	opts := detect.Options{
 		Compile: detect.EngineCompiler(detect.EngineOptions{
 			Mapping: m, MaxLateness: in.maxLateness, MaxPending: in.maxPending,
 		}),
@@ -103,7 +106,14 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
-	})
+	}
+	if streaming {
+		opts.MaxFuture = in.maxFuture
+	}
+	for _, t := range tune {
+		t(&opts)
+	}
+	d, err := detect.New(set.Rules, sink, opts)
 	if err != nil {
 		return nil, nil, exitWith(exitUsage, err)
 	}
@@ -436,7 +446,7 @@ what is left goes to the dead-letter files; a second signal stops at once.
 			if cerr != nil {
 				return exitWith(exitFailure, cerr)
 			}
-			if ist.Malformed > 0 || ist.InputsSkipped > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
+			if ist.Malformed > 0 || ist.InputsSkipped > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.EventsFuture > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
 				return exitWith(exitSkipped, nil)
 			}
 			return nil
@@ -522,6 +532,15 @@ func writeSummary(w io.Writer, rep runReport) {
 	}
 	fmt.Fprintf(w, "events: %d read, %d malformed (skipped), %d unused (no timestamp or too late), %d without index",
 		ist.Records, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)
+	if n := ist.Future + sum.EventsFuture; n > 0 {
+		fmt.Fprintf(w, ", %d too far in the future (skipped)", n)
+	}
+	if ist.Unsupported > 0 {
+		fmt.Fprintf(w, ", %d update or delete actions refused", ist.Unsupported)
+	}
+	if sum.EventsShed > 0 {
+		fmt.Fprintf(w, ", %d released early from a full reordering buffer", sum.EventsShed)
+	}
 	if ist.Normalized > 0 {
 		fmt.Fprintf(w, ", %d from raw Kubernetes audit records", ist.Normalized)
 	}

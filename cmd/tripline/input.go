@@ -26,6 +26,7 @@ type inputFlags struct {
 	mappings    []string
 	follow      bool
 	maxLateness time.Duration
+	maxFuture   time.Duration
 	maxPending  int
 	progress    string
 	// defaultECS: without --mapping, the built-in ECS mapping applies (detect, serve,
@@ -61,6 +62,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 	case forServe:
 		f.progress = "never"
 		fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "how late an event may arrive and still be put in timestamp order")
+		fs.DurationVar(&f.maxFuture, "max-future", defaultMaxFuture, maxFutureHelp)
 		return
 	case forQuery:
 		fs.StringVar(&f.index, "index", "", "index name of every event, as _index in --format es (default: the file name without extensions, \"stdin\" for standard input)")
@@ -69,8 +71,18 @@ func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
 	}
 	fs.BoolVar(&f.follow, "follow", false, "keep reading the last input as it grows (like tail -f) and match in arrival order until interrupted; a pipe or standard input that is not a file ends the run at its end")
 	fs.DurationVar(&f.maxLateness, "max-lateness", 5*time.Second, "with --follow: how late an event may arrive and still be put in timestamp order")
+	if use == forDetect {
+		fs.DurationVar(&f.maxFuture, "max-future", defaultMaxFuture, "with --follow or a stream: "+maxFutureHelp)
+	}
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal and every input is a file), always or never")
 }
+
+// defaultMaxFuture is --max-future's default: more than any clock skew between hosts that
+// keep time, less than the smallest time-zone error (a local time written as UTC), and the
+// default interval of a Kibana rule.
+const defaultMaxFuture = 5 * time.Minute
+
+const maxFutureHelp = "how far ahead of this machine's clock an event may be stamped: an event further ahead is refused and reported; one less far ahead is put in order but moves event time no further than the clock, so that it makes no later event too late (0: no bound)"
 
 const mappingUsage = "field types: an Elasticsearch mapping file ({\"properties\":...}, {\"mappings\":{...}} or GET _mapping's answer), ecs (the built-in ECS mapping) or none (dynamic mapping only); repeatable, merged"
 
@@ -93,6 +105,9 @@ func (f *inputFlags) validate() error {
 	}
 	if f.maxLateness < 0 {
 		return fmt.Errorf("--max-lateness must not be negative")
+	}
+	if f.maxFuture < 0 {
+		return fmt.Errorf("--max-future must not be negative")
 	}
 	return nil
 }
@@ -181,6 +196,11 @@ type inputStats struct {
 	Malformed  int64 `json:"malformed"`
 	Normalized int64 `json:"k8s_audit_normalized"`
 	Bytes      int64 `json:"bytes"`
+	// Future counts the events refused because they were stamped further ahead of the
+	// clock than --max-future; Unsupported the update and delete actions serve refused.
+	Future      int64 `json:"future,omitempty"`
+	Unsupported int64 `json:"unsupported_actions,omitempty"`
+
 	// InputsSkipped counts the inputs that could not be read (or not to their end), and
 	// the directories without event files.
 	InputsSkipped int64 `json:"inputs_skipped"`

@@ -185,7 +185,8 @@ func TestDatesBeyondNanos(t *testing.T) {
 	})
 }
 
-// TestServeStrictMapping: serve reports and skips the documents a strict mapping rejects.
+// TestServeStrictMapping: serve refuses, in their item, the documents a strict mapping
+// rejects, as Elasticsearch does, and reports them.
 func TestServeStrictMapping(t *testing.T) {
 	dir := t.TempDir()
 	strict := writeFile(t, dir, "strict.json", `{"dynamic":"strict","properties":{"@timestamp":{"type":"date"},
@@ -195,14 +196,17 @@ func TestServeStrictMapping(t *testing.T) {
 	url, stop, stdout, stderr := startServe(t, "--rules", rules, "--mapping", strict, "--now", fixedNow)
 	body := `{"index":{"_index":"logs-x"}}` + "\n" + mapEv1 + "\n" + `{"index":{"_index":"logs-x"}}` + "\n" +
 		strings.Replace(mapEv1, `,"unique_pid":7`, "", 1) + "\n"
-	if code, resp := httpDo(t, "POST", url+"/_bulk", "application/x-ndjson", body); code != 200 {
-		t.Fatalf("POST /_bulk: %d %s", code, resp)
+	wantItem := `"status":400,"error":{"type":"strict_dynamic_mapping_exception",` +
+		`"reason":"mapping set to strict, dynamic introduction of [unique_pid] within [_doc] is not allowed (request body line 2)"}}}`
+	if code, resp := httpDo(t, "POST", url+"/_bulk", "application/x-ndjson", body); code != 200 ||
+		!strings.Contains(resp, wantItem) || strings.Count(resp, `"status":201`) != 1 {
+		t.Fatalf("POST /_bulk: %d %s\nwant the first item refused with %s", code, resp, wantItem)
 	}
 	if code := stop(); code != exitOK {
 		t.Errorf("exit %d, want %d (serve exits 0 on SIGTERM)", code, exitOK)
 	}
 	for _, want := range []string{
-		"bulk:logs-x:2: mapping set to strict, dynamic introduction of [unique_pid] within [_doc] is not allowed (skipped)\n",
+		"bulk:logs-x:2: mapping set to strict, dynamic introduction of [unique_pid] within [_doc] is not allowed (refused)\n",
 		"events: 2 read, 1 malformed (skipped), 0 unused (no timestamp or too late), 0 without index\n",
 	} {
 		if !strings.Contains(stderr.String(), want) {

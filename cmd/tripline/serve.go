@@ -2,18 +2,24 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/ingest/k8saudit"
 	"github.com/tripline/tripline/output"
 	"github.com/tripline/tripline/server"
@@ -32,6 +38,8 @@ func newServeCmd() *cobra.Command {
 		maxInFlight   string
 		bodyTimeout   time.Duration
 		publicMetrics bool
+		maxBuffered   int64
+		maxBufBytes   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --rules PATH [flags]",
@@ -52,6 +60,20 @@ kube-apiserver audit records are turned into ECS (--input-format; event.ingested
 stageTimestamp truncated to seconds, as for detect). Events are matched in
 arrival order with a reordering buffer of --max-lateness; alerts go to --output as soon as
 they are known.
+
+A request is answered once its events went through the rules, so every item says what
+became of its document: 201, or 400 with the reason for a document that is not a JSON
+object, a raw audit record that cannot be normalised, a document a strict --mapping
+refuses, or an event stamped further ahead of this machine's clock than --max-future
+(reported on stderr too). An acknowledged event is never dropped; one that came later
+than --max-lateness is acknowledged, reported and counted as unused, as detect --follow
+does. An event stamped ahead of the clock by less than --max-future is matched in order
+without moving event time past the clock.
+
+When the rules' reordering buffers hold --max-buffered events or --max-buffered-bytes of
+documents, requests get 429 (es_rejected_execution_exception), which shippers retry; if
+they stay full for a second (event time does not move on, as when many events share one
+timestamp), every rule processes the older half of what it holds at once.
 
 On SIGTERM or SIGINT the server stops accepting, finishes the requests in flight, flushes
 pending matches and alerts, and exits 0: an event that got a success response is never lost
@@ -106,6 +128,17 @@ Exit codes:
 			if bodyTimeout < 0 {
 				return exitWith(exitUsage, fmt.Errorf("--body-timeout must not be negative"))
 			}
+			if maxBuffered < 0 {
+				return exitWith(exitUsage, fmt.Errorf("--max-buffered must not be negative"))
+			}
+			var maxBufferedBytes int64
+			if maxBufBytes != "0" {
+				n, err := output.ParseSize(maxBufBytes)
+				if err != nil {
+					return exitWith(exitUsage, fmt.Errorf("--max-buffered-bytes: %w", err))
+				}
+				maxBufferedBytes = n
+			}
 			cfg.BodyReadTimeout = bodyTimeout
 			switch {
 			case credFile != "" && credEnv != "":
@@ -139,31 +172,47 @@ Exit codes:
 				return exitWith(exitFailure, err)
 			}
 			sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
-			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, nil, nil)
+			// Events are processed under the server's lifetime, not the request's: a client
+			// that goes away must not cancel alert writes that belong to other events.
+			h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &in, stderr: stderr,
+				maxBuffered: maxBuffered, maxBufferedBytes: maxBufferedBytes}
+			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, nil, nil, func(o *detect.Options) {
+				if o.Workers == 0 { // requests are taken one at a time: let workers filter their events
+					o.Workers = runtime.GOMAXPROCS(0)
+				}
+				// The in-order work of a request overlaps the filtering of the next one.
+				o.Async = o.Workers > 1
+				o.MaxBuffered, o.MaxBufferedBytes = maxBuffered, maxBufferedBytes
+				o.OnEventError = h.onEventError
+			})
 			if err != nil {
 				out.Close()
 				return err
 			}
-			// Events are processed under the server's lifetime, not the request's: a client
-			// that goes away must not cancel alert writes that belong to other events.
-			h := &serveHandler{ctx: context.WithoutCancel(ctx), d: d, in: &in, stderr: stderr, norm: newAuditNormalizer(),
-				reject: in.rejects()}
-			if err := metrics.NewGaugeFunc("tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).", func() float64 {
-				h.mu.Lock()
-				defer h.mu.Unlock()
-				return float64(d.Summary().EventsUnused)
-			}); err != nil {
-				out.Close()
-				return exitWith(exitFailure, err)
+			h.d, h.reject = d, in.rejects()
+			// The detector's state changes on its in-order goroutine: the gauges read the
+			// snapshot it publishes after each request.
+			for _, g := range []struct {
+				name, help string
+				value      func(detect.Live) int64
+			}{
+				{"tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).",
+					func(l detect.Live) int64 { return l.Unused }},
+				{"tripline_pending_state", "State the rules hold now: events in the reordering buffer, partial sequences, undecided results.",
+					func(l detect.Live) int64 { return l.Pending }},
+				{"tripline_buffered_events", "Events the rules' reordering buffers hold; requests get 429 from --max-buffered on.",
+					func(l detect.Live) int64 { return l.Buffered }},
+				{"tripline_buffered_bytes", "Bytes of the documents the rules' reordering buffers hold; requests get 429 from --max-buffered-bytes on.",
+					func(l detect.Live) int64 { return l.BufferedBytes }},
+				{"tripline_events_shed", "Buffered events processed early, before --max-lateness passed, because the reordering buffers were full.",
+					func(l detect.Live) int64 { return l.Shed }},
+			} {
+				if err := metrics.NewGaugeFunc(g.name, g.help, func() float64 { return float64(g.value(d.Live())) }); err != nil {
+					out.Close()
+					return exitWith(exitFailure, err)
+				}
 			}
-			if err := metrics.NewGaugeFunc("tripline_pending_state", "State the rules hold now: events in the reordering buffer, partial sequences, undecided results.", func() float64 {
-				h.mu.Lock()
-				defer h.mu.Unlock()
-				return float64(d.PendingState())
-			}); err != nil {
-				out.Close()
-				return exitWith(exitFailure, err)
-			}
+			cfg.SinkValidates = true // the detector reads every document: refusals come back per item
 			srv, err := server.New(cfg, h)
 			if err != nil {
 				out.Close()
@@ -181,7 +230,15 @@ Exit codes:
 			}
 			// The address actually bound (with port 0 the system picks one), for people and scripts.
 			fmt.Fprintf(stderr, "tripline: serving on %s://%s with %d rules\n", scheme, ln.Addr(), d.Summary().RulesLoaded)
+			rctx, stopRelieve := context.WithCancel(ctx)
+			relieved := make(chan struct{})
+			go func() {
+				defer close(relieved)
+				h.relieve(rctx, time.Second)
+			}()
 			serr := srv.Serve(ctx, ln)
+			stopRelieve()
+			<-relieved
 			// The server has stopped accepting and finished its requests: flush matches and alerts.
 			h.mu.Lock()
 			cerr := d.Close(context.WithoutCancel(ctx))
@@ -192,7 +249,9 @@ Exit codes:
 			if err := sink.err(); err != nil && cerr == nil {
 				cerr = err
 			}
-			rep := newRunReport(inputStats{Records: h.records, Malformed: h.malformed, Normalized: h.normalized}, d, set)
+			rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
+			// The detector's refusals were answered per item, and the server counted them.
+			rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
 			if df.statsJSON {
 				writeJSONSummary(stderr, rep)
 			} else {
@@ -219,67 +278,279 @@ Exit codes:
 	fs.StringVar(&maxInFlight, "max-in-flight", "", "most memory all requests together may hold for their bodies; requests beyond it get 429, as Elasticsearch's circuit breaker answers (default 4 x --max-body)")
 	fs.DurationVar(&bodyTimeout, "body-timeout", 0, "how long a client may take to send a request body once its headers arrived; 408 after it (0: 60s)")
 	fs.BoolVar(&publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
+	fs.Int64Var(&maxBuffered, "max-buffered", defaultMaxBuffered, "most events the rules' reordering buffers may hold: from there requests get 429 (es_rejected_execution_exception), which shippers retry, and when the buffers stay full for a second every rule processes the older half of what it holds, shortening the reordering window meanwhile (0: no bound)")
+	fs.StringVar(&maxBufBytes, "max-buffered-bytes", "128MB", "most bytes of documents the rules' reordering buffers may hold (the events also keep their decoded values: the memory the buffers take is a few times that); from there, as from --max-buffered (0: no bound)")
 	return cmd
 }
 
-// serveHandler feeds the documents of each request to the detector. The detector is not safe
-// for concurrent use, so requests take turns; a request is acknowledged only after its
-// documents went through the rules (alerts found are already written to the outputs).
+// defaultMaxBuffered is --max-buffered's default.
+const defaultMaxBuffered = 100_000
+
+// serveInputStats gathers what the server received and refused, as /metrics counts it: a
+// document is read when it was acknowledged or refused in its item, and the refusals are
+// split by reason (update and delete actions carry no event: they are counted apart).
+func serveInputStats(srv *server.Server, normalized int64) inputStats {
+	received, rejected := srv.EventCounts()
+	st := inputStats{Records: int64(received), Normalized: normalized}
+	for reason, n := range rejected {
+		switch reason {
+		case "illegal_argument_exception": // update and delete actions: not events
+			st.Unsupported += int64(n)
+			continue
+		case "future_timestamp":
+			st.Future += int64(n)
+		default:
+			st.Malformed += int64(n)
+		}
+		st.Records += int64(n)
+	}
+	return st
+}
+
+// serveHandler feeds the documents of each request to the detector. It normalises raw
+// audit records on the request's goroutine, hands the request's events to the detector
+// (not safe for concurrent use: one request at a time), and waits, letting the next
+// request in, until the rules have taken them all in (alerts found are already written to
+// the outputs). So every refusal is known before the answer: a document that is not a JSON
+// object, an audit record that cannot be normalised, a document a strict mapping refuses
+// or an event stamped beyond --max-future gets its own 400 item, and an acknowledged event
+// is never dropped.
 type serveHandler struct {
-	ctx        context.Context
-	mu         sync.Mutex
+	ctx    context.Context
+	in     *inputFlags
+	stderr io.Writer
+	norms  sync.Pool // *normState
+	// The bounds of the reordering buffers, for messages.
+	maxBuffered, maxBufferedBytes int64
+	reject                        func([]byte) error // a strict mapping's check (inputFlags.rejects), or nil
+
+	mu         sync.Mutex // guards d's Process and Flush, and seq
 	d          *detect.Detector
-	in         *inputFlags
-	stderr     io.Writer
-	norm       *k8saudit.Normalizer
-	reject     func([]byte) error // a strict mapping's check (inputFlags.rejects), or nil
 	seq        uint64
-	records    int64
-	malformed  int64
-	normalized int64
-	docs       [][]byte
+	normalized atomic.Int64
+
+	reqMu sync.Mutex
+	reqs  []*pendingRequest // requests whose events the rules have not all taken in
+}
+
+// pendingRequest is a request whose events are with the detector: event Seq-seq0 is
+// events[Seq-seq0], of document docs[events[...].doc].
+type pendingRequest struct {
+	seq0   uint64
+	docs   []server.Doc
+	events []normEvent
+}
+
+// normState is one request's normalisation: the normaliser, its output slots, and the
+// events made, as documents of the request or bytes of buf.
+type normState struct {
+	norm   *k8saudit.Normalizer
+	dst    [][]byte
+	buf    []byte
+	events []normEvent
+}
+
+// normEvent is one event of a request: its document's index and its bytes, the document's
+// own (src) or buf[start:end] when it was made from a raw audit record.
+type normEvent struct {
+	doc        int32
+	src        []byte
+	start, end int
 }
 
 // Accept implements server.Sink.
 func (h *serveHandler) Accept(_ context.Context, docs []server.Doc) error {
+	if err := h.busyError(); err != nil {
+		return err
+	}
+	ns := h.normalize(docs)
+	defer h.norms.Put(ns)
+	req := &pendingRequest{docs: docs, events: ns.events}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, doc := range docs {
-		h.records++
-		// The _id the client gave or was given becomes the event's _id in alerts.
+	if err := h.busyError(); err != nil {
+		h.mu.Unlock()
+		return err
+	}
+	req.seq0 = h.seq + 1
+	h.reqMu.Lock()
+	h.reqs = append(h.reqs, req)
+	h.reqMu.Unlock()
+	defer h.forget(req)
+	for _, e := range ns.events {
+		doc := &docs[e.doc]
+		raw := e.src
+		if raw == nil {
+			raw = ns.buf[e.start:e.end]
+		}
+		// The _id the client gave or was given becomes the event's _id in alerts; the
+		// items of an EventList cannot share it.
 		src := detect.EventSource{Name: "bulk:" + doc.Index, Line: doc.Line, Index: doc.Index, ID: doc.ID}
-		var normalized bool
-		var err error
-		h.docs, normalized, err = toECS(doc.Source, h.in.inputFormat, h.norm, h.docs[:0])
+		if e.src == nil {
+			src.ID = ""
+		}
+		h.seq++
+		src.Seq = h.seq
+		if err := h.d.Process(h.ctx, raw, src); err != nil {
+			h.mu.Unlock()
+			return err
+		}
+	}
+	taken, err := h.d.Flush(h.ctx)
+	h.mu.Unlock()
+	// Wait even when err is set: the events already handed over may still be refused, and
+	// the documents are the server's again once Accept returns.
+	<-taken
+	return err
+}
+
+// forget removes a request from those pending.
+func (h *serveHandler) forget(req *pendingRequest) {
+	h.reqMu.Lock()
+	defer h.reqMu.Unlock()
+	if i := slices.Index(h.reqs, req); i >= 0 {
+		h.reqs = slices.Delete(h.reqs, i, i+1)
+	}
+}
+
+// normalize turns the raw Kubernetes audit records among docs into ECS events and lists
+// the events of the request, refusing, with their item's error, the records that cannot be
+// normalised and the documents a strict mapping refuses.
+func (h *serveHandler) normalize(docs []server.Doc) *normState {
+	ns, _ := h.norms.Get().(*normState)
+	if ns == nil {
+		ns = &normState{norm: newAuditNormalizer()}
+	}
+	ns.buf, ns.events = ns.buf[:0], ns.events[:0]
+	var normalized int64
+	for i := range docs {
+		doc := &docs[i]
+		out, isAudit, err := toECS(doc.Source, h.in.inputFormat, ns.norm, ns.dst[:0])
 		if err != nil {
-			// For an EventList the valid items are still in h.docs.
-			h.malformed++
-			fmt.Fprintf(h.stderr, "%s:%d: %v (skipped)\n", src.Name, src.Line, err)
-		}
-		if normalized {
-			h.normalized += int64(len(h.docs))
-		}
-		if len(h.docs) != 1 {
-			src.ID = "" // the items of an EventList cannot share one _id
-		}
-		for _, d := range h.docs {
-			if h.reject != nil {
-				// Elasticsearch would answer the item with a strict_dynamic_mapping_exception;
-				// here the event is reported and skipped, like a malformed one.
-				if err := h.reject(d); err != nil {
-					h.malformed++
-					fmt.Fprintf(h.stderr, "%s:%d: %v (skipped)\n", src.Name, src.Line, err)
-					continue
-				}
+			fmt.Fprintf(h.stderr, "bulk:%s:%d: %v (refused)\n", doc.Index, doc.Line, err)
+			doc.Reject = &server.DocError{Type: "document_parsing_exception",
+				Reason: "[1:1] failed to parse: " + err.Error() + lineNote(doc.Line)}
+		} else if err := h.strict(out); err != nil {
+			fmt.Fprintf(h.stderr, "bulk:%s:%d: %v (refused)\n", doc.Index, doc.Line, err)
+			// Elasticsearch answers the item so.
+			doc.Reject = &server.DocError{Type: "strict_dynamic_mapping_exception", Reason: err.Error() + lineNote(doc.Line)}
+		} else if !isAudit {
+			ns.events = append(ns.events, normEvent{doc: int32(i), src: doc.Source})
+		} else {
+			// Copied: the request's events are all made before any is processed.
+			for _, o := range out {
+				start := len(ns.buf)
+				ns.buf = append(ns.buf, o...)
+				ns.events = append(ns.events, normEvent{doc: int32(i), start: start, end: len(ns.buf)})
 			}
-			h.seq++
-			src.Seq = h.seq
-			if err := h.d.Process(h.ctx, d, src); err != nil {
-				return err
-			}
+			normalized += int64(len(out))
+		}
+		// No slot keeps the request's memory (or the normaliser's) for the next record.
+		clear(out)
+		ns.dst = out[:0]
+	}
+	h.normalized.Add(normalized)
+	return ns
+}
+
+// strict returns the error a strict mapping (--mapping) refuses one of a document's events
+// with at index time, or nil.
+func (h *serveHandler) strict(events [][]byte) error {
+	if h.reject == nil {
+		return nil
+	}
+	for _, ev := range events {
+		if err := h.reject(ev); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// lineNote says where a document sits in a bulk request body, as the server's own
+// refusals do; nothing for the single-document APIs.
+func lineNote(line int) string {
+	if line == 0 {
+		return ""
+	}
+	return " (request body line " + strconv.Itoa(line) + ")"
+}
+
+// onEventError reports an event the detector skipped or could not use on stderr and, for
+// an event skipped before any rule saw it (one that is not a JSON object, or is stamped
+// beyond --max-future), refuses its document in its request, which is waiting for the
+// detector. (An event no rule could use, too late or without a timestamp, went through
+// the rules: it is acknowledged and counted as unused.) Called by the detector's in-order
+// goroutine. A raw EventList is one document for several events: one of them refused
+// refuses the document, though the rules took the others in.
+func (h *serveHandler) onEventError(err error) {
+	fmt.Fprintf(h.stderr, "%v\n", err)
+	var ee *detect.EventError
+	if !errors.As(err, &ee) || (ee.Kind != detect.EventMalformed && ee.Kind != detect.EventFuture) {
+		return
+	}
+	h.reqMu.Lock()
+	defer h.reqMu.Unlock()
+	for _, req := range h.reqs {
+		k := ee.Source.Seq - req.seq0
+		if ee.Source.Seq < req.seq0 || k >= uint64(len(req.events)) {
+			continue
+		}
+		doc := &req.docs[req.events[k].doc]
+		if ee.Kind == detect.EventMalformed {
+			// Elasticsearch's "[line:column] failed to parse: why", the column 1-based.
+			col, why := 1, ee.Err.Error()
+			var se *event.SyntaxError
+			if errors.As(ee.Err, &se) {
+				col, why = se.Offset+1, se.Msg
+			}
+			doc.Reject = &server.DocError{Type: "document_parsing_exception",
+				Reason: "[1:" + strconv.Itoa(col) + "] failed to parse: " + why + lineNote(doc.Line)}
+			return
+		}
+		// Elasticsearch refuses a document whose timestamp no index accepts in the same way.
+		doc.Reject = &server.DocError{Type: "illegal_argument_exception", Metric: "future_timestamp",
+			Reason: "the document " + ee.Err.Error() + " (--max-future)" + lineNote(doc.Line)}
+		return
+	}
+}
+
+// busyError is the refusal of a request while the reordering buffers are full, or nil.
+func (h *serveHandler) busyError() error {
+	l := h.d.Live()
+	if !l.Full {
+		return nil
+	}
+	return fmt.Errorf("%w: the reordering buffer holds %d events and %d bytes of documents, at its limit (--max-buffered %d, --max-buffered-bytes %d)",
+		server.ErrBusy, l.Buffered, l.BufferedBytes, h.maxBuffered, h.maxBufferedBytes)
+}
+
+// relieve runs every interval until ctx ends: when the reordering buffers have been full
+// for an interval (events come faster than event time moves on, as when many share one
+// timestamp, and the requests refused meanwhile with 429 did not let it move on), each
+// rule processes the older half of what it holds, so that requests get in again.
+func (h *serveHandler) relieve(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	wasFull := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		full := h.d.Live().Full
+		if !full || !wasFull {
+			wasFull = full
+			continue
+		}
+		wasFull = false
+		h.mu.Lock()
+		_, err := h.d.Shed(h.ctx)
+		h.mu.Unlock()
+		if err != nil {
+			fmt.Fprintf(h.stderr, "tripline: %v\n", err)
+		}
+	}
 }
 
 // countingSink counts alerts per rule for /metrics.

@@ -1,0 +1,16 @@
+// Command loadbulk is the load client of bench/run.sh's serve rows: it sends an NDJSON file
+// of ECS events to an Elasticsearch _bulk endpoint (tripline serve) as a shipper would,
+// in bulks of -bulk documents over -c keep-alive connections, and reports what it saw.
+//
+//	go run ./bench/loadbulk -url http://127.0.0.1:9200 -c 4 -bulk 1000 events.ndjson
+//
+// Each document's index is its data stream (data_stream.type-dataset-namespace, as Filebeat
+// names it), else -index. Bulks are built in file order by one goroutine, ahead of the
+// senders, and taken by whichever connection is free, so documents arrive nearly in file
+// order. A bulk answered 429 (the server pushes back) is sent again after a pause that
+// doubles from 10ms up to 1s, as shippers do; the time it waited counts in its latency.
+//
+// It prints one JSON object: documents sent and acknowledged (201), items refused, 429
+// answers, the wall time, events/s and the p50, p99 and maximum latency of a bulk, from
+// its first send to its last answer.
+package main
