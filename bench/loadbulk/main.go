@@ -54,6 +54,7 @@ type config struct {
 	limit    int64
 	maxRetry time.Duration
 	duration time.Duration
+	ids      bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&cfg.limit, "n", 0, "send at most this many documents (0: the whole file)")
 	fs.DurationVar(&cfg.maxRetry, "give-up", 2*time.Minute, "fail when a bulk is still refused with 429 after this long")
 	fs.DurationVar(&cfg.duration, "for", 0, "stop sending new bulks after this long (0: send the whole file)")
+	fs.BoolVar(&cfg.ids, "ids", false, "give each document an _id, its line number in the file, so that alerts are the same in every run (the server makes ids otherwise)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -198,7 +200,9 @@ func produce(ctx context.Context, cfg config, r io.Reader, out chan<- *bulkBody,
 		b = free.Get().(*bulkBody)
 		return true
 	}
+	var lineNo int64
 	for sc.Scan() {
+		lineNo++
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
@@ -209,6 +213,11 @@ func produce(ctx context.Context, cfg config, r io.Reader, out chan<- *bulkBody,
 		idx = appendIndex(idx[:0], line, &p, cfg.index)
 		b.buf.WriteString(`{"create":{"_index":`)
 		b.buf.WriteString(strconv.Quote(string(idx)))
+		if cfg.ids {
+			b.buf.WriteString(`,"_id":"line-`)
+			b.buf.WriteString(strconv.FormatInt(lineNo, 10))
+			b.buf.WriteByte('"')
+		}
 		b.buf.WriteString("}}\n")
 		b.buf.Write(line)
 		b.buf.WriteByte('\n')
