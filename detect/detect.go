@@ -216,8 +216,13 @@ type ruleState struct {
 	inOrder  bool        // comp.Disordered is set: the events it matches are spilled
 	later    uint64      // terms the workers leave to the in-order part (see laterSkipper)
 	skipper  laterSkipper
+	deferrer laterPusher // streaming: takes the later terms unevaluated
 	terms    termMatcher // split, when it evaluates some terms only
 	keeper   eventKeeper // split, when it tells which matches it keeps
+	// busy (streaming, with workers) is whether the sequence had state when the in-order
+	// part last looked (after each batch): the workers then evaluate its later terms
+	// themselves, and keep whole copies of the events that match them (see laterNow).
+	busy atomic.Bool
 }
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
@@ -247,6 +252,7 @@ type Detector struct {
 	reruns                    int // rules run again because their input was out of order
 	alertErr                  error
 	ctx                       context.Context // of the current Process or Close call
+	maskBuf, laterBuf         []uint64        // push's scratch (streaming, on the caller's goroutine)
 	live                      atomic.Pointer[Live]
 }
 
@@ -386,6 +392,11 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	// part evaluates those terms only when the sequence has a partial sequence to extend.
 	if ls, ok := comp.Runner.(laterSkipper); ok && rs.inOrder && rs.split != nil && d.opts.Replay != nil {
 		rs.later, rs.skipper = ls.LaterTerms(), ls
+	}
+	// In streaming mode the rule evaluates those terms itself when the event comes out of
+	// its reordering buffer, only if the sequence has state then.
+	if lp, ok := comp.Runner.(laterPusher); ok && d.opts.Streaming && rs.split != nil {
+		rs.later, rs.deferrer = lp.LaterTerms(), lp
 	}
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil
@@ -708,6 +719,27 @@ func (rt *router) candidates(ev *event.Event) []int {
 	return cand
 }
 
+// laterPusher is a Runner that can be given, in streaming mode, the terms an event may
+// match among its LaterTerms unevaluated, and evaluates them only when they matter
+// (engine.Run: PushLater).
+type laterPusher interface {
+	LaterTerms() uint64
+	PushLater(ev *event.Event, mask, later uint64) error
+	HasState() bool
+}
+
+// laterNow reports whether the later terms of rule rs are to be evaluated at once rather
+// than left to the rule (streaming): when the sequence has state, as it had after the last
+// batch (workers, rs.busy) or has now (on the in-order goroutine), since it will most
+// likely have state when the event comes out of its reordering buffer, and then reads the
+// event's values. Either way the results are the same; only the work differs.
+func (rs *ruleState) laterNow(inOrder bool) bool {
+	if inOrder {
+		return rs.deferrer.HasState()
+	}
+	return rs.busy.Load()
+}
+
 // laterSkipper is a Runner that can tell which terms only extend partial sequences and
 // skip them while it has none (engine.Run: LaterTerms, SkipLater).
 type laterSkipper interface {
@@ -741,6 +773,26 @@ func matchTerms(rs *ruleState, ev *event.Event, terms uint64) uint64 {
 // the workers left unevaluated (see ruleState.later).
 func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) error {
 	d.memo.Next(ev)
+	if masks == nil && d.opts.Streaming {
+		// Evaluate the filters first, to make the copies the rules keep as the workers do
+		// (keepAhead): one per event.
+		masks, later = d.maskBuf[:0], d.laterBuf[:0]
+		for _, i := range cand {
+			var mask, lt uint64
+			if rs := d.rules[i]; rs.split != nil {
+				t := d.rt.terms[i]
+				if lt = t & rs.later; lt != 0 && rs.laterNow(true) {
+					lt = 0
+				}
+				if t &^= lt; t != 0 {
+					mask = matchTerms(rs, ev, t)
+				}
+			}
+			masks, later = append(masks, mask), append(later, lt)
+		}
+		d.maskBuf, d.laterBuf = masks, later
+		d.keepAhead(cand, masks, later, func(int) *event.Event { return ev })
+	}
 	unused, spill := true, false
 	var firstErr error
 	for k, i := range cand {
@@ -752,6 +804,10 @@ func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) erro
 			var mask uint64
 			if masks != nil {
 				mask = masks[k]
+				if lt := later[k]; lt != 0 && rs.deferrer != nil {
+					err = rs.deferrer.PushLater(ev, mask, lt)
+					break
+				}
 				if lt := later[k]; lt != 0 && (mask != 0 || !rs.skipper.SkipLater(ev)) {
 					mask |= matchTerms(rs, ev, lt)
 				}
@@ -1033,7 +1089,7 @@ func (d *Detector) rerun(ctx context.Context) error {
 			d.reruns++
 			rs.pending, rs.stats.Matches = nil, 0
 			rs.comp.Runner, rs.split, rs.inOrder = rs.comp.Rerun(), nil, false
-			rs.terms, rs.keeper, rs.later, rs.skipper = nil, nil, 0, nil
+			rs.terms, rs.keeper, rs.later, rs.skipper, rs.deferrer = nil, nil, 0, nil, nil
 		}
 	}
 	if !any {

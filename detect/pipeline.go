@@ -297,6 +297,13 @@ func (p *pipeline) consume(b *batch, ctx context.Context) error {
 		}
 		start = end
 	}
+	if d.opts.Streaming {
+		for _, rs := range d.rules {
+			if rs.deferrer != nil {
+				rs.busy.Store(rs.deferrer.HasState())
+			}
+		}
+	}
 	return nil
 }
 
@@ -380,7 +387,11 @@ func (w *worker) run(b *batch) {
 			b.cands = append(b.cands, r)
 			b.masks = append(b.masks, 0)
 			t := w.rt.terms[r]
-			lt := t & d.rules[r].later
+			rs := d.rules[r]
+			lt := t & rs.later
+			if lt != 0 && rs.deferrer != nil && rs.laterNow(false) {
+				lt = 0
+			}
 			b.terms = append(b.terms, t&^lt)
 			b.later = append(b.later, lt)
 			b.evOf = append(b.evOf, int32(i))
@@ -415,12 +426,40 @@ func (w *worker) run(b *batch) {
 	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
 	// per event: Event.Keep, Event.KeepRaw); in streaming mode, every event a term
 	// matches waits in the rule's reordering buffer.
-	for k, mask := range b.masks {
-		if mask == 0 {
-			continue
-		}
-		if kr := d.rules[b.cands[k]].keeper; kr != nil && (d.opts.Streaming || kr.KeepsEvent(mask)) {
-			kr.Keep(&b.evs[b.evOf[k]])
+	d.keepAhead(b.cands, b.masks, b.later, func(k int) *event.Event { return &b.evs[b.evOf[k]] })
+}
+
+// keepAhead makes the copies of the events that the rules cands[k] will keep after they
+// matched the terms masks[k] (in streaming mode, or may match those of later[k], left to
+// them), ev(k) being the event: the whole copies first, then the others, so that the rules
+// share one copy of each event (Event.KeepRaw returns the copy Event.Keep made).
+func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) *event.Event) {
+	for _, whole := range [2]bool{true, false} {
+		for k, mask := range masks {
+			rs := d.rules[cands[k]]
+			kr := rs.keeper
+			if kr == nil {
+				continue
+			}
+			w := false
+			if d.opts.Streaming {
+				// Whole copies for the events that matched later terms evaluated at once (the
+				// sequence is likely to read them): KeepRaw returns that copy to the rule.
+				w = rs.deferrer != nil && later[k] == 0 && mask&rs.later != 0
+				mask |= later[k]
+			} else if !kr.KeepsEvent(mask) {
+				continue
+			}
+			if mask == 0 {
+				continue
+			}
+			switch w = w || kr.KeepsWhole(mask); {
+			case w != whole:
+			case w:
+				ev(k).Keep()
+			default:
+				kr.KeepMatched(ev(k), mask)
+			}
 		}
 	}
 }
@@ -429,5 +468,6 @@ func (w *worker) run(b *batch) {
 // copy (engine.Run).
 type eventKeeper interface {
 	KeepsEvent(mask uint64) bool
-	Keep(ev *event.Event) *event.Event
+	KeepsWhole(mask uint64) bool
+	KeepMatched(ev *event.Event, mask uint64) *event.Event
 }

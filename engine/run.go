@@ -9,11 +9,16 @@ import (
 	"github.com/tripline/tripline/event"
 )
 
-// item is an event that matched at least one term, with its place in the order.
+// item is an event that matched at least one term, or may match one of unsure, with its
+// place in the order.
 type item struct {
 	ev   *event.Event // owned (cloned), unless shared
 	ord  ordinal
 	mask uint64 // bit i set: term i matched
+	// unsure (streaming sequences): later terms not evaluated yet, which the event may
+	// match (see PushLater); they are evaluated when it comes out of the reordering buffer,
+	// if the sequence then has state.
+	unsure uint64
 	// shared: ev and the strings of ord are the caller's, valid only during Push; whatever
 	// outlives it is copied (Run.Keep, ord.owned()) when it is stored.
 	shared bool
@@ -37,6 +42,10 @@ type Run struct {
 
 	seq    *seqMatcher
 	sample *sampler
+	// later (streaming sequences) is the query's LaterTerms: an event that matched only
+	// these is kept as a document (Event.KeepRaw) and skipped when it comes out of the
+	// reordering buffer while the sequence has no state (see releaseOne).
+	later uint64
 
 	// batch with Options.InOrder: events are processed as they come while in order
 	inOrder    bool
@@ -56,6 +65,9 @@ func (q *Query) NewRun(mode Mode, emit func(*Result)) *Run {
 	case kindSequence:
 		r.seq = newSeqMatcher(q, r)
 		r.inOrder = mode == Batch && q.opts.InOrder
+		if mode == Streaming {
+			r.later = q.LaterTerms()
+		}
 	case kindSample:
 		r.sample = newSampler(q)
 	}
@@ -226,6 +238,13 @@ func (r *Run) SkipLater(ev *event.Event) bool {
 	return true
 }
 
+// HasState reports whether a sequence run holds a partial sequence or a complete one
+// waiting for its trailing missing stages: what decides whether an event that matches only
+// its LaterTerms changes anything.
+func (r *Run) HasState() bool {
+	return r.seq != nil && (r.seq.live != 0 || r.seq.await.Len() != 0)
+}
+
 // KeepsEvent is r's query's KeepsEvent (safe for concurrent use).
 func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
 
@@ -243,6 +262,26 @@ func (r *Run) Keep(ev *event.Event) *event.Event {
 	return ev.Keep()
 }
 
+// KeepsWhole reports whether the copy r keeps of an event that matched the terms in mask
+// is a whole one (Event.Keep) rather than its document (Event.KeepRaw): a sequence's,
+// outside in-order batch runs, unless the event matched only terms of its later stages in
+// streaming mode. Such an event is seldom read again (see releaseOne), and then decodes its
+// document again. A caller that makes the copies ahead makes the whole ones first, so that
+// every Run shares the one copy (KeepRaw returns Keep's copy when there is one). Safe for
+// concurrent use.
+func (r *Run) KeepsWhole(mask uint64) bool {
+	return !r.inOrder && r.q.kind == kindSequence && (r.later == 0 || mask&^r.later != 0)
+}
+
+// KeepMatched returns the copy of ev that r stores when it keeps ev after it matched the
+// terms in mask (see KeepsWhole). Safe for concurrent use on different events.
+func (r *Run) KeepMatched(ev *event.Event, mask uint64) *event.Event {
+	if r.KeepsWhole(mask) {
+		return ev.Keep()
+	}
+	return ev.KeepRaw()
+}
+
 // MatchTerms is r's query's MatchTerms (safe for concurrent use).
 func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.MatchTerms(ev, terms) }
 
@@ -252,6 +291,19 @@ func (r *Run) Match(ev *event.Event) uint64 { return r.q.Match(ev) }
 // PushMatched is Push with the terms ev matches already known (from Match on the same
 // event): Push(ev) is PushMatched(ev, r.Match(ev)).
 func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
+	return r.PushLater(ev, mask, 0)
+}
+
+// PushLater is PushMatched for an event whose terms in later, among the query's
+// LaterTerms, were not evaluated (mask has none of them): in streaming mode the event then
+// waits in the reordering buffer, and those terms are evaluated when it comes out, only if
+// the sequence has state then (see releaseOne); a sequence has none most of the time, so
+// that most of these terms are never evaluated. Otherwise they are evaluated now. The
+// results are those of PushMatched(ev, mask|r.MatchTerms(ev, later)).
+func (r *Run) PushLater(ev *event.Event, mask, later uint64) error {
+	if later != 0 && (r.mode != Streaming || r.later == 0) {
+		mask, later = mask|r.q.MatchTerms(ev, later), 0
+	}
 	r.stats.EventsIn++
 	if r.lim.done() {
 		return nil
@@ -264,6 +316,9 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 	if r.q.kind != kindSample {
 		ts, ok := r.q.opts.Memo.timestamp(&r.q.ts, ev)
 		if !ok {
+			if later != 0 { // whether it is refused depends on them
+				mask, later = mask|r.q.MatchTerms(ev, later), 0
+			}
 			if mask == 0 {
 				return nil // it would not be used anyway
 			}
@@ -296,7 +351,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 			}
 		}
 	}
-	if mask == 0 {
+	if mask == 0 && later == 0 {
 		if r.mode == Streaming {
 			r.release(r.releaseBound())
 		}
@@ -328,7 +383,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.bufPush(item{ev: r.Keep(ev), ord: ord, mask: mask})
+		r.bufPush(item{ev: r.KeepMatched(ev, mask|later), ord: ord, mask: mask, unsure: later})
 		r.stats.Pending++
 		r.peak()
 		r.release(r.releaseBound())
@@ -416,7 +471,7 @@ func (r *Run) release(upTo int64) {
 	for r.buf.Len() > 0 && r.buf.min().ord.ts < upTo {
 		it := r.bufPop()
 		r.stats.Pending--
-		r.process(&it)
+		r.releaseOne(&it)
 		if r.lim.done() {
 			return
 		}
@@ -452,9 +507,31 @@ func (r *Run) Shed(n int) int {
 	for ; done < n && r.buf.Len() > 0 && !r.lim.done(); done++ {
 		it := r.bufPop()
 		r.stats.Pending--
-		r.process(&it)
+		r.releaseOne(&it)
 	}
 	return done
+}
+
+// releaseOne handles an event taken out of the reordering buffer, in order. One that
+// matched (or may match) only the sequence's later terms changes nothing while the
+// sequence holds no partial sequence and no complete one waiting for its trailing missing
+// stages (see LaterTerms; in-order batch runs skip the same events, SkipLater): it only
+// takes its place in the order, its unsure terms are not evaluated and its join keys not
+// read.
+func (r *Run) releaseOne(it *item) {
+	if r.later != 0 && it.mask&^r.later == 0 && !r.HasState() {
+		r.released, r.anyOut = it.ord, true
+		return
+	}
+	if it.unsure != 0 {
+		it.mask |= r.q.MatchTerms(it.ev, it.unsure)
+		it.unsure = 0
+		if it.mask == 0 {
+			r.released, r.anyOut = it.ord, true
+			return
+		}
+	}
+	r.process(it)
 }
 
 // process handles one event in order.
@@ -501,7 +578,7 @@ func (r *Run) Flush(ctx context.Context) error {
 		}
 		it := r.bufPop()
 		r.stats.Pending--
-		r.process(&it)
+		r.releaseOne(&it)
 	}
 	for r.buf.Len() > 0 { // a head limit was reached: what is left is not used
 		r.bufPop()
