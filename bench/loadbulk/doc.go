@@ -10,6 +10,10 @@
 // order. A bulk answered 429 (the server pushes back) is sent again after a pause that
 // doubles from 10ms up to 1s, as shippers do; the time it waited counts in its latency.
 //
+// With -ids each document gets an _id, its line number in the file ("line-12"), so that
+// the alerts of two runs over the same file can be compared byte for byte (the server
+// makes random ids otherwise).
+//
 // It prints one JSON object: documents sent and acknowledged (201), items refused, 429
 // answers, the wall time, events/s and the p50, p99 and maximum latency of a bulk, from
 // its first send to its last answer.
