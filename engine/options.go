@@ -143,6 +143,7 @@ type Stats struct {
 	// Late counts events skipped because they arrived later than MaxLateness (streaming).
 	Late int64 `json:"late"`
 	// Pending is the state held now: buffered events, partial sequences, undecided results.
+	// The buffered events include those held for later terms not evaluated yet (PushLater).
 	Pending int64 `json:"pending"`
 	// PeakPending is the largest Pending seen.
 	PeakPending int64 `json:"peak_pending"`
