@@ -31,7 +31,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string) {
 			// Only reads serve the metrics; other methods are index requests on an index
 			// named "metrics", authenticated like any other.
 			if m == http.MethodGet || m == http.MethodHead {
-				s.serveMetrics(w, r)
+				s.metricsHandler.ServeHTTP(w, r)
 				return
 			}
 		case "_bulk":
@@ -205,12 +205,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
-}
-
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	s.metrics.WriteTo(w)
 }
 
 // Facts about the reported build, as Elasticsearch 8.17.0 gives them.
