@@ -165,6 +165,7 @@ type Server struct {
 	states      sync.Pool // *bulkState
 	gzips       sync.Pool // *gzip.Reader
 
+	apis, indices    *http.ServeMux // see routes
 	metricsHandler   http.Handler
 	eventsIn         prometheus.Counter
 	eventsRejected   *prometheus.CounterVec
@@ -234,6 +235,7 @@ func New(cfg Config, sink Sink) (*Server, error) {
 	if err := s.registerMetrics(cfg.Collectors); err != nil {
 		return nil, err
 	}
+	s.routes()
 	return s, nil
 }
 
@@ -313,13 +315,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	defer func() { s.requests.WithLabelValues(statusLabel(rec.status)).Inc() }()
 
-	segs, ok := splitPath(r.URL)
-	if !ok {
-		s.writeSimple(rec, r, http.StatusBadRequest, "invalid path ["+r.URL.EscapedPath()+"]")
-		return
+	path := r.URL.EscapedPath()
+	rp := routePath(path)
+	up := rp
+	if strings.IndexByte(rp, '%') >= 0 {
+		if v, err := url.PathUnescape(rp); err == nil {
+			up = v
+		}
 	}
 	metricsRead := r.Method == http.MethodGet || r.Method == http.MethodHead
-	public := len(segs) == 1 && (segs[0] == "healthz" || segs[0] == "metrics" && metricsRead && s.cfg.PublicMetrics)
+	public := up == "/healthz" || up == "/metrics" && metricsRead && s.cfg.PublicMetrics
 	if s.cfg.Credentials != nil && !public {
 		res := s.cfg.Credentials.check(r.Header.Get("Authorization"), r.URL.Path)
 		if res.reason != "" {
@@ -327,7 +332,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.route(rec, r, segs)
+	if rp != path {
+		// Route by rp; the handler gets r's own URL back (see on).
+		r = r.WithContext(context.WithValue(r.Context(), routedURLKey{}, r.URL))
+		u := *r.URL
+		u.Path, u.RawPath = up, rp
+		r.URL = &u
+	}
+	if isAPIPath(up) {
+		s.apis.ServeHTTP(rec, r)
+	} else {
+		s.indices.ServeHTTP(rec, r)
+	}
 }
 
 func statusLabel(code int) string {
@@ -350,25 +366,6 @@ func statusLabel(code int) string {
 		return "429"
 	}
 	return strconv.Itoa(code)
-}
-
-// splitPath returns the unescaped path segments, ignoring empty ones.
-func splitPath(u *url.URL) ([]string, bool) {
-	p := strings.Trim(u.EscapedPath(), "/")
-	if p == "" {
-		return nil, true
-	}
-	segs := strings.Split(p, "/")
-	for i, sg := range segs {
-		if strings.Contains(sg, "%") {
-			v, err := url.PathUnescape(sg)
-			if err != nil {
-				return nil, false
-			}
-			segs[i] = v
-		}
-	}
-	return segs, true
 }
 
 func (s *Server) refuseAuth(w http.ResponseWriter, r *http.Request, res authResult) {
