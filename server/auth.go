@@ -92,8 +92,8 @@ func ParseCredentials(r io.Reader, source string) (*Credentials, error) {
 	return c, nil
 }
 
-// Len returns the number of users plus API keys.
-func (c *Credentials) Len() int { return len(c.users) + len(c.apiKeys) }
+// count returns the number of users plus API keys.
+func (c *Credentials) count() int { return len(c.users) + len(c.apiKeys) }
 
 // authResult is the outcome of checking a request's Authorization header.
 type authResult struct {

@@ -159,18 +159,18 @@ func TestBulk(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.docs) {
 				t.Errorf("sink got %q, want %q", got, tc.docs)
 			}
-			if n := s.eventsIn.Value(); n != uint64(len(tc.docs)) {
+			if n := value(s.eventsIn, ""); n != uint64(len(tc.docs)) {
 				t.Errorf("events_received = %d, want %d", n, len(tc.docs))
 			}
 			for _, reason := range []string{"document_parsing_exception", "invalid_index_name_exception", "illegal_argument_exception"} {
-				if n := s.eventsRejected.Value(reason); n != tc.rejected[reason] {
+				if n := value(s.eventsRejected, reason); n != tc.rejected[reason] {
 					t.Errorf("events_rejected{%s} = %d, want %d", reason, n, tc.rejected[reason])
 				}
 			}
-			if n := s.requestsRejected.Value("malformed_bulk"); n != tc.refused["malformed_bulk"] {
+			if n := value(s.requestsRejected, "malformed_bulk"); n != tc.refused["malformed_bulk"] {
 				t.Errorf("requests_rejected{malformed_bulk} = %d, want %d", n, tc.refused["malformed_bulk"])
 			}
-			if n := s.requests.Value(statusLabel(tc.status)); n != 1 {
+			if n := value(s.requests, statusLabel(tc.status)); n != 1 {
 				t.Errorf("http_requests{code=%d} = %d, want 1", tc.status, n)
 			}
 		})
@@ -195,7 +195,7 @@ func TestBulkSequenceNumbersAndSinkFailure(t *testing.T) {
 	if rec.Code != 429 || rec.Body.String() != want {
 		t.Errorf("sink failure: %d %s\nwant 429 %s", rec.Code, rec.Body, want)
 	}
-	if n, r := s.eventsIn.Value(), s.requestsRejected.Value("sink_error"); n != 3 || r != 1 {
+	if n, r := value(s.eventsIn, ""), value(s.requestsRejected, "sink_error"); n != 3 || r != 1 {
 		t.Errorf("events_received = %d (want 3), requests_rejected{sink_error} = %d (want 1)", n, r)
 	}
 }

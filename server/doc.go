@@ -11,11 +11,15 @@
 //	POST     /<index>/_doc                one document, generated _id
 //	PUT|POST /<index>/_doc/<id>, /<index>/_create/<id>
 //	GET      /healthz                     200, or 503 while shutting down; never authenticated
-//	GET      /metrics                     Prometheus text format
+//	GET      /metrics                     Prometheus metrics, with the process and Go runtime ones
 //	GET      /_license, /_xpack, /_nodes..., /_cluster/health, /_cat/health, /_security/_authenticate
 //	HEAD /<index>, and the index-management APIs (_index_template, _template,
 //	_component_template, _ilm, _ingest, _data_stream, _alias): existence checks say yes,
 //	reads find nothing, writes are acknowledged; tripline stores nothing.
+//
+// /metrics is served by the Prometheus client library from a registry each Server owns
+// (Config.Collectors adds the caller's metrics), in the text format unless the scraper
+// negotiates another.
 //
 // Every response carries `X-Elastic-Product: Elasticsearch`, which the official clients
 // check. Request bodies may be gzip or deflate compressed; their content type must be JSON

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,15 +155,15 @@ ruleset(name="ship") {
 			t.Errorf("%s: messages\n%s\nwant\n%s", index, strings.Join(msgs, "\n"), strings.Join(want, "\n"))
 		}
 	}
-	if n := s.requestsRejected.Value("unauthenticated") + s.requestsRejected.Value("unauthorized"); n != 0 {
+	if n := value(s.requestsRejected, "unauthenticated") + value(s.requestsRejected, "unauthorized"); n != 0 {
 		t.Errorf("%d requests refused authentication", n)
 	}
-	if n := s.eventsIn.Value(); n != uint64(2*len(lines)) {
+	if n := value(s.eventsIn, ""); n != uint64(2*len(lines)) {
 		t.Errorf("events_received = %d, want %d", n, 2*len(lines))
 	}
-	var m strings.Builder
-	s.Metrics().WriteTo(&m)
-	for _, l := range strings.Split(m.String(), "\n") {
+	m := httptest.NewRecorder()
+	s.metricsHandler.ServeHTTP(m, httptest.NewRequest("GET", "/metrics", nil))
+	for _, l := range strings.Split(m.Body.String(), "\n") {
 		if strings.HasPrefix(l, "tripline_http_requests_total") || strings.HasPrefix(l, "tripline_events") {
 			t.Log(l)
 		}
@@ -289,7 +290,7 @@ except AuthenticationException as e:
 	if !strings.Contains(string(out), "401 security_exception") {
 		t.Errorf("client output %q, want 401 security_exception", out)
 	}
-	if n := s.requestsRejected.Value("unauthorized"); n < 1 {
+	if n := value(s.requestsRejected, "unauthorized"); n < 1 {
 		t.Errorf("requests_rejected{unauthorized} = %d", n)
 	}
 }

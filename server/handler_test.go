@@ -49,7 +49,7 @@ func TestContentType(t *testing.T) {
 				if rec.Body.String() != tc.want {
 					t.Errorf("body\n got %s\nwant %s", rec.Body, tc.want)
 				}
-				if n := s.requestsRejected.Value("content_type"); n != 1 {
+				if n := value(s.requestsRejected, "content_type"); n != 1 {
 					t.Errorf("requests_rejected{content_type} = %d, want 1", n)
 				}
 				if len(sink.got()) != 0 {
@@ -141,14 +141,14 @@ func TestCompressedAndOversizedBodies(t *testing.T) {
 				t.Errorf("body\n got %s\nwant %s", rec.Body, tc.want)
 			}
 			if tc.reason != "" {
-				if n := s.requestsRejected.Value(tc.reason); n != 1 {
+				if n := value(s.requestsRejected, tc.reason); n != 1 {
 					t.Errorf("requests_rejected{%s} = %d, want 1", tc.reason, n)
 				}
 			}
 			if n := len(sink.got()); n != tc.docs {
 				t.Errorf("sink got %d docs, want %d", n, tc.docs)
 			}
-			if n := s.requests.Value(statusLabel(tc.status)); n != 1 {
+			if n := value(s.requests, statusLabel(tc.status)); n != 1 {
 				t.Errorf("http_requests{code=%d} = %d, want 1", tc.status, n)
 			}
 		})
@@ -233,10 +233,10 @@ func TestAuthentication(t *testing.T) {
 				if got := rec.Header().Values("WWW-Authenticate"); len(got) != 2 || got[0] != `Basic realm="security" charset="UTF-8"` || got[1] != "ApiKey" {
 					t.Errorf("WWW-Authenticate = %q", got)
 				}
-				if n := s.requestsRejected.Value(tc.reason); n != 1 {
+				if n := value(s.requestsRejected, tc.reason); n != 1 {
 					t.Errorf("requests_rejected{%s} = %d, want 1", tc.reason, n)
 				}
-				if n := s.requests.Value("401"); n != 1 {
+				if n := value(s.requests, "401"); n != 1 {
 					t.Errorf("http_requests{code=401} = %d, want 1", n)
 				}
 				if len(sink.got()) != 0 {
@@ -265,8 +265,8 @@ func TestParseCredentials(t *testing.T) {
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%q: %v", tc.text, err)
-		case tc.want == "" && c.Len() != tc.n:
-			t.Errorf("%q: %d credentials, want %d", tc.text, c.Len(), tc.n)
+		case tc.want == "" && c.count() != tc.n:
+			t.Errorf("%q: %d credentials, want %d", tc.text, c.count(), tc.n)
 		case tc.want != "" && (err == nil || err.Error() != tc.want):
 			t.Errorf("%q: error %v, want %q", tc.text, err, tc.want)
 		}
@@ -279,7 +279,7 @@ func TestParseCredentials(t *testing.T) {
 	}
 	private := filepath.Join(dir, "private")
 	os.WriteFile(private, []byte("a:b\n"), 0o600)
-	if c, err := LoadCredentials(private); err != nil || c.Len() != 1 {
+	if c, err := LoadCredentials(private); err != nil || c.count() != 1 {
 		t.Errorf("private file: %v", err)
 	}
 }

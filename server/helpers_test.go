@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // recordSink keeps a copy of every document it accepts.
@@ -106,3 +108,7 @@ func canon(t *testing.T, s string) string {
 }
 
 var errSinkDown = errors.New("detection queue closed")
+
+// value returns the count of a counter for one label value ("" for a counter without
+// labels), 0 when it was never counted.
+func value(c prometheus.Collector, label string) uint64 { return counts(c)[label] }

@@ -75,7 +75,7 @@ func TestInFlightBytes(t *testing.T) {
 			if tc.status == 429 {
 				wantRejected = 1
 			}
-			if n := s.requestsRejected.Value("circuit_breaking"); n != wantRejected {
+			if n := value(s.requestsRejected, "circuit_breaking"); n != wantRejected {
 				t.Errorf("requests_rejected{circuit_breaking} = %d, want %d", n, wantRejected)
 			}
 			if tc.status == 200 && during != tc.reserved {
@@ -159,7 +159,7 @@ func TestBodyReadTimeout(t *testing.T) {
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("answered after %s", d)
 			}
-			if n := s.requestsRejected.Value(tc.reason); n != 1 {
+			if n := value(s.requestsRejected, tc.reason); n != 1 {
 				t.Errorf("requests_rejected{%s} = %d, want 1", tc.reason, n)
 			}
 			cancel()
@@ -255,7 +255,7 @@ func TestIndexNameBytes(t *testing.T) {
 				t.Errorf("sink got %d docs, want %d", n, wantDocs)
 			}
 			if tc.status == 200 {
-				if n := s.eventsRejected.Value("invalid_index_name_exception"); n != 1 {
+				if n := value(s.eventsRejected, "invalid_index_name_exception"); n != 1 {
 					t.Errorf("events_rejected{invalid_index_name_exception} = %d, want 1", n)
 				}
 			}

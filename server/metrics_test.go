@@ -9,100 +9,170 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-func TestMetricsText(t *testing.T) {
-	m := NewMetrics()
-	alerts, err := m.NewCounterVec("tripline_alerts_total", "Alerts raised, by rule.", "rule")
+// scrape answers GET /metrics on s and parses it with Prometheus's text parser: the
+// samples of the families whose name starts with prefix, as "name{label=\"v\"}" -> value.
+// Histograms give their _count, _sum and one _bucket per bound.
+func scrape(t *testing.T, s *Server, prefix string) (map[string]float64, map[string]*dto.MetricFamily) {
+	t.Helper()
+	rec := do(s, "GET", "/metrics", "", nil)
+	if rec.Code != 200 {
+		t.Fatalf("GET /metrics: %d %s", rec.Code, rec.Body)
+	}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(rec.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("/metrics does not parse: %v", err)
 	}
-	pending, err := m.NewGaugeVec("tripline_sequence_pending", "Partial sequences held, by rule.", "rule")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := m.NewHistogram("tripline_x_seconds", "A histogram.", []float64{0.001, 0.1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.NewGaugeFunc("tripline_up", "Help with a \\ and\na newline.", func() float64 { return 1 }); err != nil {
-		t.Fatal(err)
-	}
-	alerts.Add("b rule", 2)
-	alerts.Add(`a "quoted" \ rule`, 1)
-	pending.Set("r1", 3.5)
-	pending.Set("r2", 1)
-	pending.Delete("r2")
-	h.Observe(500 * time.Microsecond)
-	h.Observe(50 * time.Millisecond)
-	h.Observe(2 * time.Second)
-	var b strings.Builder
-	if _, err := m.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
-	want := `# HELP tripline_alerts_total Alerts raised, by rule.
-# TYPE tripline_alerts_total counter
-tripline_alerts_total{rule="a \"quoted\" \\ rule"} 1
-tripline_alerts_total{rule="b rule"} 2
-# HELP tripline_sequence_pending Partial sequences held, by rule.
-# TYPE tripline_sequence_pending gauge
-tripline_sequence_pending{rule="r1"} 3.5
-# HELP tripline_up Help with a \\ and\na newline.
-# TYPE tripline_up gauge
-tripline_up 1
-# HELP tripline_x_seconds A histogram.
-# TYPE tripline_x_seconds histogram
-tripline_x_seconds_bucket{le="0.001"} 1
-tripline_x_seconds_bucket{le="0.1"} 2
-tripline_x_seconds_bucket{le="+Inf"} 3
-tripline_x_seconds_sum 2.0505
-tripline_x_seconds_count 3
-`
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
-	for _, bad := range []struct{ name, label string }{{"9bad", "rule"}, {"ok_name", "__reserved"}, {"ok_name", "has-dash"}} {
-		if _, err := m.NewCounterVec(bad.name, "", bad.label); err == nil {
-			t.Errorf("NewCounterVec(%q, %q) accepted", bad.name, bad.label)
+	got := map[string]float64{}
+	for name, f := range fams {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			key := name
+			if len(labels) > 0 {
+				key += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				got[key] = m.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				got[key] = m.GetGauge().GetValue()
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				got[key+"_count"] = float64(h.GetSampleCount())
+				got[key+"_sum"] = h.GetSampleSum()
+				for _, b := range h.GetBucket() {
+					got[fmt.Sprintf("%s_bucket{le=\"%g\"}", key, b.GetUpperBound())] = float64(b.GetCumulativeCount())
+				}
+			default:
+				t.Errorf("%s: unexpected type %v", name, f.GetType())
+			}
 		}
 	}
-	if _, err := m.NewHistogram("tripline_h2", "", []float64{1, 0.5}); err == nil {
-		t.Errorf("unsorted buckets accepted")
+	return got, fams
+}
+
+// TestMetricsEndpoint sends a known sequence of requests and checks every tripline series
+// /metrics then reports, and that the process and Go runtime metrics are there.
+func TestMetricsEndpoint(t *testing.T) {
+	alerts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tripline_alerts_total", Help: "Alerts, per rule."}, []string{"rule"})
+	s, _ := newTestServer(t, Config{MaxBodyBytes: 1000, Collectors: []prometheus.Collector{alerts}})
+	alerts.WithLabelValues(`a "quoted" \ rule`).Add(2)
+	steps := []struct {
+		method, path, contentType, body string
+		status                          int
+	}{
+		{"POST", "/_bulk", "application/json", oneDoc + `{"index":{"_index":"a"}}` + "\n" + `{bad` + "\n", 200},
+		{"POST", "/_bulk", "text/plain", oneDoc, 406},
+		{"POST", "/_bulk", "application/json", strings.Repeat(oneDoc, 100), 413},
+		{"PUT", "/a/_doc/1", "application/json", `{"x":1}`, 201},
+		{"PUT", "/A/_doc/2", "application/json", `{"x":1}`, 400},
+		{"GET", "/nope/x/y", "", "", 400},
+		{"GET", "/_bulk", "", "", 405},
+	}
+	for _, st := range steps {
+		if rec := do(s, st.method, st.path, st.contentType, []byte(st.body)); rec.Code != st.status {
+			t.Fatalf("%s %s: %d, want %d: %s", st.method, st.path, rec.Code, st.status, rec.Body)
+		}
+	}
+	got, fams := scrape(t, s, "tripline_")
+	sum := got["tripline_ingest_duration_seconds_sum"]
+	if sum <= 0 || sum > 10 {
+		t.Errorf("tripline_ingest_duration_seconds_sum = %v", sum)
+	}
+	delete(got, "tripline_ingest_duration_seconds_sum")
+	// The two timed requests took well under the first bound; the others are not timed.
+	want := map[string]float64{
+		`tripline_alerts_total{rule="a \"quoted\" \\ rule"}`:                    2,
+		"tripline_events_received_total":                                        2,
+		`tripline_events_rejected_total{reason="document_parsing_exception"}`:   1,
+		`tripline_events_rejected_total{reason="invalid_index_name_exception"}`: 1,
+		`tripline_requests_rejected_total{reason="content_type"}`:               1,
+		`tripline_requests_rejected_total{reason="content_too_long"}`:           1,
+		`tripline_http_requests_total{code="200"}`:                              1,
+		`tripline_http_requests_total{code="201"}`:                              1,
+		`tripline_http_requests_total{code="400"}`:                              2,
+		`tripline_http_requests_total{code="405"}`:                              1,
+		`tripline_http_requests_total{code="406"}`:                              1,
+		`tripline_http_requests_total{code="413"}`:                              1,
+		"tripline_http_requests_in_flight":                                      1, // the scrape itself
+		"tripline_http_request_bytes_in_flight":                                 0,
+		"tripline_ingest_duration_seconds_count":                                2,
+		`tripline_ingest_duration_seconds_bucket{le="+Inf"}`:                    2,
+	}
+	for _, b := range latencyBuckets() {
+		want[fmt.Sprintf(`tripline_ingest_duration_seconds_bucket{le="%g"}`, b)] = 2
+	}
+	if !maps.Equal(got, want) {
+		for _, k := range slices.Sorted(maps.Keys(got)) {
+			if got[k] != want[k] {
+				t.Errorf("%s = %v, want %v", k, got[k], want[k])
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(want)) {
+			if _, ok := got[k]; !ok {
+				t.Errorf("%s missing, want %v", k, want[k])
+			}
+		}
+	}
+	for _, name := range []string{"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "go_goroutines", "go_gc_duration_seconds", "go_memstats_heap_alloc_bytes"} {
+		if fams[name] == nil {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if h := fams["tripline_events_received_total"].GetHelp(); h != "Events accepted from clients and handed to detection." {
+		t.Errorf("help %q", h)
+	}
+	rec := do(s, "GET", "/metrics", "", nil)
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4; charset=utf-8") {
+		t.Errorf("Content-Type %q", ct)
 	}
 }
 
-// TestServerMetricsEndpoint checks that /metrics reports what the requests did.
-func TestServerMetricsEndpoint(t *testing.T) {
-	s, _ := newTestServer(t, Config{MaxBodyBytes: 1000})
-	do(s, "POST", "/_bulk", "application/json", []byte(oneDoc+`{"index":{"_index":"a"}}`+"\n"+`{bad`+"\n"))
-	do(s, "POST", "/_bulk", "text/plain", []byte(oneDoc))
-	do(s, "POST", "/_bulk", "application/json", []byte(strings.Repeat(oneDoc, 100)))
-	rec := do(s, "GET", "/metrics", "", nil)
-	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
-		t.Errorf("Content-Type %q", ct)
+// TestMetricsCollectorsClash checks that New refuses a collector whose metric names the
+// server's own metrics already use, and that two servers in one process have registries of
+// their own.
+func TestMetricsCollectorsClash(t *testing.T) {
+	sink := SinkFunc(func(context.Context, []Doc) error { return nil })
+	clash := prometheus.NewCounter(prometheus.CounterOpts{Name: "tripline_events_received_total", Help: "Events accepted from clients and handed to detection."})
+	_, err := New(Config{Collectors: []prometheus.Collector{clash}}, sink)
+	if want := "server: metrics: duplicate metrics collector registration attempted"; err == nil || err.Error() != want {
+		t.Errorf("New with a clashing collector: %v, want %q", err, want)
 	}
-	for _, line := range []string{
-		"tripline_events_received_total 1\n",
-		`tripline_events_rejected_total{reason="document_parsing_exception"} 1` + "\n",
-		`tripline_requests_rejected_total{reason="content_type"} 1` + "\n",
-		`tripline_requests_rejected_total{reason="content_too_long"} 1` + "\n",
-		`tripline_http_requests_total{code="200"} 1` + "\n",
-		`tripline_http_requests_total{code="406"} 1` + "\n",
-		`tripline_http_requests_total{code="413"} 1` + "\n",
-		"tripline_ingest_duration_seconds_count 1\n",
-		"tripline_http_requests_in_flight 1\n", // the scrape itself
-	} {
-		if !strings.Contains(rec.Body.String(), line) {
-			t.Errorf("metrics lack %q:\n%s", line, rec.Body)
-		}
+	a, err := New(Config{}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(a, "PUT", "/x/_doc/1", "application/json", []byte(`{}`))
+	if n, m := value(a.eventsIn, ""), value(b.eventsIn, ""); n != 1 || m != 0 {
+		t.Errorf("events received: %d and %d, want 1 and 0", n, m)
 	}
 }
 

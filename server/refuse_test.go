@@ -84,7 +84,7 @@ func TestSinkRefusals(t *testing.T) {
 	if received != 2 || !maps.Equal(rejected, wantRejected) {
 		t.Errorf("EventCounts = %d, %v; want 2, %v", received, rejected, wantRejected)
 	}
-	if b, e := s.requestsRejected.Value("busy"), s.requestsRejected.Value("sink_error"); b != 1 || e != 0 {
+	if b, e := value(s.requestsRejected, "busy"), value(s.requestsRejected, "sink_error"); b != 1 || e != 0 {
 		t.Errorf("requests rejected: busy %d, sink_error %d; want 1, 0", b, e)
 	}
 }

@@ -4,169 +4,189 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// route dispatches on the path segments. Endpoints are those shippers and clients call;
-// the index-management ones (templates, ILM policies, pipelines, data streams) are
-// acknowledged without effect, since tripline stores nothing.
-func (s *Server) route(w http.ResponseWriter, r *http.Request, segs []string) {
-	m := r.Method
-	switch len(segs) {
-	case 0:
-		if s.allow(w, r, "GET", "HEAD") {
-			s.writeJSON(w, r, http.StatusOK, s.info())
-		}
-		return
-	case 1:
-		switch segs[0] {
-		case "healthz":
-			if s.allow(w, r, "GET", "HEAD") {
-				s.healthz(w, r)
-			}
-			return
-		case "metrics":
-			// Only reads serve the metrics; other methods are index requests on an index
-			// named "metrics", authenticated like any other.
-			if m == http.MethodGet || m == http.MethodHead {
-				s.serveMetrics(w, r)
-				return
-			}
-		case "_bulk":
-			if s.allow(w, r, "POST", "PUT") {
-				s.handleBulk(w, r, "")
-			}
-			return
-		case "_license":
-			if s.allow(w, r, "GET") {
-				s.writeJSON(w, r, http.StatusOK, s.license())
-			}
-			return
-		case "_xpack":
-			if s.allow(w, r, "GET") {
-				s.writeJSON(w, r, http.StatusOK, s.xpack())
-			}
-			return
-		case "_nodes":
-			if s.allow(w, r, "GET") {
-				s.writeJSON(w, r, http.StatusOK, s.nodes(r))
-			}
-			return
-		case "_refresh", "_flush":
-			if s.allow(w, r, "GET", "POST") {
-				s.writeJSON(w, r, http.StatusOK, []byte(`{"_shards":{"total":0,"successful":0,"failed":0}}`))
-			}
-			return
+// Elasticsearch reads a path's first segment as an index name unless it starts with "_",
+// which no index name may; the routes are split the same way, into apis (also / and
+// /healthz) and indices, because one ServeMux refuses the pair "/_nodes/{rest...}" and
+// "/{index}/_bulk" as conflicting. The index-management APIs (templates, ILM policies,
+// pipelines, data streams) are acknowledged without effect, since tripline stores nothing.
+// Paths reach the muxes in their routePath form; what no pattern takes is answered 400 with
+// Elasticsearch's "no handler found", and a known path with another method 405.
+func (s *Server) routes() {
+	api, idx := http.NewServeMux(), http.NewServeMux()
+	s.apis, s.indices = api, idx
+	const get, head, post, put, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete
+	bulk := func(w http.ResponseWriter, r *http.Request) { s.handleBulk(w, r, r.PathValue("index")) }
+	doc := func(w http.ResponseWriter, r *http.Request) {
+		s.handleDoc(w, r, r.PathValue("index"), r.PathValue("id"))
+	}
+	ok := func(body func() []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { s.writeJSON(w, r, http.StatusOK, body()) }
+	}
+	static := func(body string) http.HandlerFunc { return ok(func() []byte { return []byte(body) }) }
+	nodes := func(w http.ResponseWriter, r *http.Request) { s.writeJSON(w, r, http.StatusOK, s.nodes(r)) }
+	withRest := func(path string) []string { return []string{path, path + "/{rest...}"} }
+
+	s.allow(api, "/{$}", ok(s.info), get, head)
+	s.allow(api, "/healthz", s.healthz, get, head)
+	s.allow(api, "/_bulk", bulk, post, put)
+	s.allow(api, "/_license", ok(s.license), get)
+	s.allow(api, "/_xpack", ok(s.xpack), get)
+	for _, p := range withRest("/_nodes") {
+		s.allow(api, p, nodes, get)
+	}
+	for _, p := range []string{"/_refresh", "/_flush"} {
+		s.allow(api, p, static(`{"_shards":{"total":0,"successful":0,"failed":0}}`), get, post)
+	}
+	for _, p := range withRest("/_cluster/health") {
+		s.allow(api, p, ok(s.clusterHealth), get, head)
+	}
+	for _, p := range withRest("/_cluster/settings") { // other methods: no handler
+		s.on(api, "GET "+p, static(`{"persistent":{},"transient":{}}`))
+		s.on(api, "HEAD "+p, s.noHandler)
+		s.on(api, "PUT "+p, s.acknowledge)
+	}
+	for _, p := range withRest("/_cat/health") {
+		s.allow(api, p, s.catHealth, get, head)
+	}
+	for _, p := range withRest("/_security/_authenticate") {
+		s.allow(api, p, s.authenticate, get)
+	}
+	for _, f := range []string{"/_index_template", "/_template", "/_component_template", "/_ilm", "/_ingest", "/_data_stream", "/_alias", "/_aliases", "/_slm"} {
+		for _, p := range withRest(f) {
+			s.on(api, p, s.management)
 		}
 	}
-	if strings.HasPrefix(segs[0], "_") {
-		sub := ""
-		if len(segs) > 1 {
-			sub = segs[1]
-		}
-		switch segs[0] {
-		case "_nodes":
-			if s.allow(w, r, "GET") {
-				s.writeJSON(w, r, http.StatusOK, s.nodes(r))
-			}
-			return
-		case "_cluster":
-			switch {
-			case sub == "health":
-				if s.allow(w, r, "GET", "HEAD") {
-					s.writeJSON(w, r, http.StatusOK, s.clusterHealth())
-				}
-				return
-			case sub == "settings" && m == http.MethodGet:
-				s.writeJSON(w, r, http.StatusOK, []byte(`{"persistent":{},"transient":{}}`))
-				return
-			case sub == "settings" && m == http.MethodPut:
-				s.acknowledge(w, r)
-				return
-			}
-		case "_cat":
-			if sub == "health" && s.allow(w, r, "GET", "HEAD") {
-				s.catHealth(w, r)
-				return
-			}
-		case "_security":
-			if sub == "_authenticate" && s.allow(w, r, "GET") {
-				s.authenticate(w, r)
-				return
-			}
-		case "_index_template", "_template", "_component_template", "_ilm", "_ingest", "_data_stream", "_alias", "_aliases", "_slm":
-			s.management(w, r)
-			return
-		}
-		s.noHandler(w, r)
-		return
-	}
-	index := segs[0]
-	switch {
-	case len(segs) == 1:
-		switch m {
-		case http.MethodHead:
+	s.on(api, "/", s.noHandler)
+
+	// GET and HEAD /metrics are the metrics; other methods are requests on an index named
+	// "metrics" (authenticated like any other).
+	s.on(idx, "GET /metrics", s.metricsHandler.ServeHTTP)
+	// "HEAD /{index}" would clash with "GET /metrics", which takes HEAD too.
+	s.on(idx, "GET /{index}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead { // an existence check: yes
 			w.WriteHeader(http.StatusOK)
-		case http.MethodGet:
-			b := appendJSONString([]byte("{"), index)
-			s.writeJSON(w, r, http.StatusOK, append(b, `:{"aliases":{},"mappings":{},"settings":{}}}`...))
-		case http.MethodPut:
-			s.discardBody(w, r)
-			b := appendJSONString([]byte(`{"acknowledged":true,"shards_acknowledged":true,"index":`), index)
-			s.writeJSON(w, r, http.StatusOK, append(b, '}'))
-		case http.MethodDelete:
-			s.acknowledge(w, r)
-		default:
-			s.methodNotAllowed(w, r, "GET", "HEAD", "PUT", "DELETE")
+			return
 		}
-	case segs[1] == "_bulk" && len(segs) == 2:
-		if s.allow(w, r, "POST", "PUT") {
-			s.handleBulk(w, r, index)
-		}
-	case segs[1] == "_doc" && len(segs) == 2:
-		if s.allow(w, r, "POST") {
-			s.handleDoc(w, r, index, "")
-		}
-	case (segs[1] == "_doc" || segs[1] == "_create") && len(segs) == 3:
-		switch m {
-		case http.MethodPost, http.MethodPut:
-			s.handleDoc(w, r, index, segs[2])
-		case http.MethodGet, http.MethodHead:
-			// Nothing is stored: every document is "not found", as Elasticsearch says it.
-			b := appendJSONString([]byte(`{"_index":`), index)
-			b = appendJSONString(append(b, `,"_id":`...), segs[2])
+		b := appendJSONString([]byte("{"), r.PathValue("index"))
+		s.writeJSON(w, r, http.StatusOK, append(b, `:{"aliases":{},"mappings":{},"settings":{}}}`...))
+	})
+	s.on(idx, "PUT /{index}", func(w http.ResponseWriter, r *http.Request) {
+		s.discardBody(w, r)
+		b := appendJSONString([]byte(`{"acknowledged":true,"shards_acknowledged":true,"index":`), r.PathValue("index"))
+		s.writeJSON(w, r, http.StatusOK, append(b, '}'))
+	})
+	s.on(idx, "DELETE /{index}", s.acknowledge)
+	s.on(idx, "/{index}", s.methodNotAllowed(get, head, put, del))
+	s.allow(idx, "/{index}/_bulk", bulk, post, put)
+	s.allow(idx, "/{index}/_doc", doc, post)
+	for _, p := range []string{"/{index}/_doc/{id}", "/{index}/_create/{id}"} {
+		s.on(idx, "POST "+p, doc)
+		s.on(idx, "PUT "+p, doc)
+		// Nothing is stored: every document is "not found", as Elasticsearch says it.
+		s.on(idx, "GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			b := appendJSONString([]byte(`{"_index":`), r.PathValue("index"))
+			b = appendJSONString(append(b, `,"_id":`...), r.PathValue("id"))
 			s.writeJSON(w, r, http.StatusNotFound, append(b, `,"found":false}`...))
-		default:
-			s.methodNotAllowed(w, r, "GET", "HEAD", "POST", "PUT")
-		}
-	case segs[1] == "_refresh" || segs[1] == "_flush":
-		if s.allow(w, r, "GET", "POST") {
-			s.writeJSON(w, r, http.StatusOK, []byte(`{"_shards":{"total":1,"successful":1,"failed":0}}`))
-		}
-	case segs[1] == "_mapping" || segs[1] == "_settings" || segs[1] == "_alias" || segs[1] == "_aliases":
-		s.management(w, r)
-	default:
-		s.noHandler(w, r)
+		})
+		s.on(idx, p, s.methodNotAllowed(get, head, post, put))
 	}
+	for _, f := range []string{"/{index}/_refresh", "/{index}/_flush"} {
+		for _, p := range withRest(f) {
+			s.allow(idx, p, static(`{"_shards":{"total":1,"successful":1,"failed":0}}`), get, post)
+		}
+	}
+	for _, f := range []string{"/{index}/_mapping", "/{index}/_settings", "/{index}/_alias", "/{index}/_aliases"} {
+		for _, p := range withRest(f) {
+			s.on(idx, p, s.management)
+		}
+	}
+	s.on(idx, "/", s.noHandler)
 }
 
-// allow answers 405 unless the method is one of those given.
-func (s *Server) allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+// routedURLKey is the context key of a request's own URL while the muxes route it by its
+// routePath (see ServeHTTP).
+type routedURLKey struct{}
+
+// on registers h for pattern. A request routed by a rewritten path gets its own URL back
+// before h runs, so that answers quote the path as the client sent it.
+func (s *Server) on(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := r.Context().Value(routedURLKey{}).(*url.URL); ok {
+			r.URL = u
+		}
+		h(w, r)
+	})
+}
+
+// allow registers h for path under each of methods, and Elasticsearch's 405 for the other
+// methods (HEAD included unless it is one of methods).
+func (s *Server) allow(mux *http.ServeMux, path string, h http.HandlerFunc, methods ...string) {
 	for _, m := range methods {
-		if r.Method == m {
-			return true
-		}
+		s.on(mux, m+" "+path, h)
 	}
-	s.methodNotAllowed(w, r, methods...)
-	return false
+	if !slices.Contains(methods, http.MethodHead) { // "GET path" takes HEAD too
+		s.on(mux, "HEAD "+path, s.methodNotAllowed(methods...))
+	}
+	s.on(mux, path, s.methodNotAllowed(methods...))
 }
 
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, methods ...string) {
-	w.Header().Set("Allow", strings.Join(methods, ","))
-	s.writeSimple(w, r, http.StatusMethodNotAllowed,
-		"Incorrect HTTP method for uri ["+r.URL.RequestURI()+"] and method ["+r.Method+"], allowed: ["+strings.Join(methods, ", ")+"]")
+// routePath returns the escaped path p as the muxes route it: without the empty segments
+// at either end, "." and ".." escaped (ServeMux would resolve them; Elasticsearch reads
+// them as names) and an empty segment inside as "%00", which no pattern names: such a
+// path only matches a {rest...} wildcard. Most paths are returned as they are.
+func routePath(p string) string {
+	t := strings.Trim(p, "/")
+	if t == "" {
+		return "/"
+	}
+	same := len(t)+1 == len(p) && p[0] == '/'
+	for seg := range strings.SplitSeq(t, "/") {
+		if !same {
+			break
+		}
+		same = seg != "" && seg != "." && seg != ".."
+	}
+	if same {
+		return p
+	}
+	var b strings.Builder
+	for seg := range strings.SplitSeq(t, "/") {
+		b.WriteByte('/')
+		switch seg {
+		case "":
+			b.WriteString("%00")
+		case ".":
+			b.WriteString("%2E")
+		case "..":
+			b.WriteString("%2E%2E")
+		default:
+			b.WriteString(seg)
+		}
+	}
+	return b.String()
+}
+
+// isAPIPath reports whether a path, its routePath unescaped, goes to the apis mux: /,
+// /healthz, and the paths whose first segment starts with "_".
+func isAPIPath(up string) bool {
+	return up == "/" || up == "/healthz" || up[1] == '_'
+}
+
+func (s *Server) methodNotAllowed(methods ...string) http.HandlerFunc {
+	allow := strings.Join(methods, ",")
+	list := strings.Join(methods, ", ")
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		s.writeSimple(w, r, http.StatusMethodNotAllowed,
+			"Incorrect HTTP method for uri ["+r.URL.RequestURI()+"] and method ["+r.Method+"], allowed: ["+list+"]")
+	}
 }
 
 func (s *Server) noHandler(w http.ResponseWriter, r *http.Request) {
@@ -205,12 +225,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
-}
-
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	s.metrics.WriteTo(w)
 }
 
 // Facts about the reported build, as Elasticsearch 8.17.0 gives them.

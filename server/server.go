@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tripline/tripline/internal/scribble"
 )
 
@@ -130,9 +132,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives one line per refused request; default: discard.
 	Logger *slog.Logger
-	// Metrics is the registry the server adds its metrics to and serves on /metrics; the
-	// caller may register its own in it. Default: a new registry.
-	Metrics *Metrics
+	// Collectors are served on /metrics beside the server's own metrics and the process
+	// and Go runtime ones, for example alerts per rule; New fails when one's metric
+	// names are taken. The server registers them on a registry of its own.
+	Collectors []prometheus.Collector
 	// SinkValidates says the Sink reads every document and refuses, through Doc.Reject,
 	// those that are not one JSON object: the server then only checks that a document
 	// line starts as one, and leaves its full syntax to the Sink, so that it is read once.
@@ -162,12 +165,13 @@ type Server struct {
 	states      sync.Pool // *bulkState
 	gzips       sync.Pool // *gzip.Reader
 
-	metrics          *Metrics
-	eventsIn         *Counter
-	eventsRejected   *CounterVec
-	requestsRejected *CounterVec
-	requests         *CounterVec
-	latency          *Histogram
+	apis, indices    *http.ServeMux // see routes
+	metricsHandler   http.Handler
+	eventsIn         prometheus.Counter
+	eventsRejected   *prometheus.CounterVec
+	requestsRejected *prometheus.CounterVec
+	requests         *prometheus.CounterVec
+	latency          prometheus.Histogram
 	inFlight         atomic.Int64
 	inFlightBytes    atomic.Int64 // body bytes reserved by requests being served
 
@@ -208,10 +212,7 @@ func New(cfg Config, sink Sink) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics()
-	}
-	s := &Server{cfg: cfg, sink: sink, log: cfg.Logger, metrics: cfg.Metrics,
+	s := &Server{cfg: cfg, sink: sink, log: cfg.Logger,
 		bodyReads: make(map[*http.ResponseController]struct{})}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return nil, errors.New("server: TLS needs both a certificate file and a key file")
@@ -231,38 +232,12 @@ func New(cfg Config, sink Sink) (*Server, error) {
 	s.nodeID = base64.RawURLEncoding.EncodeToString(rnd[16:32])
 	copy(s.ids.prefix[:], rnd[32:35])
 	s.states.New = func() any { return new(bulkState) }
-	if err := s.registerMetrics(); err != nil {
+	if err := s.registerMetrics(cfg.Collectors); err != nil {
 		return nil, err
 	}
+	s.routes()
 	return s, nil
 }
-
-func (s *Server) registerMetrics() error {
-	m := s.metrics
-	var err error
-	if s.eventsIn, err = m.NewCounter("tripline_events_received_total", "Events accepted from clients and handed to detection."); err != nil {
-		return err
-	}
-	if s.eventsRejected, err = m.NewCounterVec("tripline_events_rejected_total", "Events refused one by one inside accepted requests, by Elasticsearch error type.", "reason"); err != nil {
-		return err
-	}
-	if s.requestsRejected, err = m.NewCounterVec("tripline_requests_rejected_total", "Requests refused as a whole, by reason.", "reason"); err != nil {
-		return err
-	}
-	if s.requests, err = m.NewCounterVec("tripline_http_requests_total", "HTTP requests answered, by status code.", "code"); err != nil {
-		return err
-	}
-	if s.latency, err = m.NewHistogram("tripline_ingest_duration_seconds", "Time to parse a request's events and hand them to detection, in seconds.", DefaultLatencyBuckets()); err != nil {
-		return err
-	}
-	if err = m.NewGaugeFunc("tripline_http_requests_in_flight", "HTTP requests being processed.", func() float64 { return float64(s.inFlight.Load()) }); err != nil {
-		return err
-	}
-	return m.NewGaugeFunc("tripline_http_request_bytes_in_flight", "Body bytes held by the requests being processed (limit: MaxInFlightBytes).", func() float64 { return float64(s.inFlightBytes.Load()) })
-}
-
-// Metrics returns the registry served on /metrics.
-func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // ListenAndServe listens on cfg.Addr and serves until ctx ends; see Serve.
 func (s *Server) ListenAndServe(ctx context.Context) error {
@@ -338,15 +313,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.inFlight.Add(-1)
 	rec := &statusRecorder{ResponseWriter: w}
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	defer func() { s.requests.Add(statusLabel(rec.status), 1) }()
+	defer func() { s.requests.WithLabelValues(statusLabel(rec.status)).Inc() }()
 
-	segs, ok := splitPath(r.URL)
-	if !ok {
-		s.writeSimple(rec, r, http.StatusBadRequest, "invalid path ["+r.URL.EscapedPath()+"]")
-		return
+	path := r.URL.EscapedPath()
+	rp := routePath(path)
+	up := rp
+	if strings.IndexByte(rp, '%') >= 0 {
+		if v, err := url.PathUnescape(rp); err == nil {
+			up = v
+		}
 	}
 	metricsRead := r.Method == http.MethodGet || r.Method == http.MethodHead
-	public := len(segs) == 1 && (segs[0] == "healthz" || segs[0] == "metrics" && metricsRead && s.cfg.PublicMetrics)
+	public := up == "/healthz" || up == "/metrics" && metricsRead && s.cfg.PublicMetrics
 	if s.cfg.Credentials != nil && !public {
 		res := s.cfg.Credentials.check(r.Header.Get("Authorization"), r.URL.Path)
 		if res.reason != "" {
@@ -354,48 +332,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.route(rec, r, segs)
+	if rp != path {
+		// Route by rp; the handler gets r's own URL back (see on).
+		r = r.WithContext(context.WithValue(r.Context(), routedURLKey{}, r.URL))
+		u := *r.URL
+		u.Path, u.RawPath = up, rp
+		r.URL = &u
+	}
+	if isAPIPath(up) {
+		s.apis.ServeHTTP(rec, r)
+	} else {
+		s.indices.ServeHTTP(rec, r)
+	}
 }
 
+// statusLabel is the code label of tripline_http_requests_total: a handler that wrote no
+// status answered 200.
 func statusLabel(code int) string {
-	switch code {
-	case 0, 200:
-		return "200"
-	case 201:
-		return "201"
-	case 400:
-		return "400"
-	case 401:
-		return "401"
-	case 404:
-		return "404"
-	case 406:
-		return "406"
-	case 413:
-		return "413"
-	case 429:
-		return "429"
+	if code == 0 {
+		code = http.StatusOK
 	}
 	return strconv.Itoa(code)
-}
-
-// splitPath returns the unescaped path segments, ignoring empty ones.
-func splitPath(u *url.URL) ([]string, bool) {
-	p := strings.Trim(u.EscapedPath(), "/")
-	if p == "" {
-		return nil, true
-	}
-	segs := strings.Split(p, "/")
-	for i, sg := range segs {
-		if strings.Contains(sg, "%") {
-			v, err := url.PathUnescape(sg)
-			if err != nil {
-				return nil, false
-			}
-			segs[i] = v
-		}
-	}
-	return segs, true
 }
 
 func (s *Server) refuseAuth(w http.ResponseWriter, r *http.Request, res authResult) {
@@ -403,7 +360,7 @@ func (s *Server) refuseAuth(w http.ResponseWriter, r *http.Request, res authResu
 	if res.missing {
 		reason = "unauthenticated"
 	}
-	s.requestsRejected.Add(reason, 1)
+	s.requestsRejected.WithLabelValues(reason).Inc()
 	s.log.Warn("refused request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "why", res.reason)
 	h := w.Header()
 	h.Add("WWW-Authenticate", `Basic realm="security" charset="UTF-8"`)
@@ -667,7 +624,7 @@ func (s *Server) readAll(rd io.Reader, st *bulkState, want, most int64) ([]byte,
 // refuseBody answers a body readBody refused: 413 with an empty body like Elasticsearch,
 // the others with their error.
 func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request, e *esError, why string) {
-	s.requestsRejected.Add(why, 1)
+	s.requestsRejected.WithLabelValues(why).Inc()
 	s.log.Warn("refused request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "status", e.status, "why", why, "reason", e.reason)
 	switch {
 	case e.status == http.StatusRequestTimeout || e.status == http.StatusServiceUnavailable:
@@ -700,13 +657,13 @@ func (s *Server) putState(st *bulkState) {
 // sinkRefused answers a request whose events the sink did not take.
 func (s *Server) sinkRefused(w http.ResponseWriter, r *http.Request, n int, err error) {
 	if errors.Is(err, ErrBusy) {
-		s.requestsRejected.Add("busy", 1)
+		s.requestsRejected.WithLabelValues("busy").Inc()
 		s.log.Warn("events not accepted: busy", "remote", r.RemoteAddr, "events", n, "err", err)
 		s.writeError(w, r, &esError{status: http.StatusTooManyRequests, typ: "es_rejected_execution_exception",
 			reason: "rejected execution of the " + strconv.Itoa(n) + " events of this request, retry later: " + err.Error()})
 		return
 	}
-	s.requestsRejected.Add("sink_error", 1)
+	s.requestsRejected.WithLabelValues("sink_error").Inc()
 	s.log.Error("events not accepted", "remote", r.RemoteAddr, "events", n, "err", err)
 	s.writeError(w, r, &esError{status: http.StatusTooManyRequests, typ: "es_rejected_execution_exception",
 		reason: "tripline could not accept the " + strconv.Itoa(n) + " events of this request, retry: " + err.Error()})
@@ -716,11 +673,7 @@ func (s *Server) sinkRefused(w http.ResponseWriter, r *http.Request, n int, err 
 // by reason, as /metrics counts them (tripline_events_received_total,
 // tripline_events_rejected_total).
 func (s *Server) EventCounts() (received uint64, rejected map[string]uint64) {
-	rejected = make(map[string]uint64)
-	for _, kv := range s.eventsRejected.snapshot() {
-		rejected[kv.label] = uint64(kv.v)
-	}
-	return s.eventsIn.Value(), rejected
+	return counts(s.eventsIn)[""], counts(s.eventsRejected)
 }
 
 // handleBulk serves POST/PUT /_bulk and /<index>/_bulk.
@@ -733,7 +686,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, defaultIndex
 	}
 	start := time.Now()
 	if e := s.parseBulk(st, st.body, defaultIndex); e != nil {
-		s.requestsRejected.Add("malformed_bulk", 1)
+		s.requestsRejected.WithLabelValues("malformed_bulk").Inc()
 		s.log.Warn("refused bulk request", "remote", r.RemoteAddr, "path", r.URL.Path, "reason", e.reason)
 		s.writeError(w, r, e)
 		return
@@ -749,7 +702,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, defaultIndex
 				n--
 			}
 		}
-		s.eventsIn.Add(uint64(n))
+		s.eventsIn.Add(float64(n))
 		seq := s.seqNo.Add(int64(n)) - int64(n)
 		for i := range st.items {
 			if st.items[i].err == nil {
@@ -760,11 +713,11 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, defaultIndex
 	}
 	for i := range st.items {
 		if e := st.items[i].err; e != nil {
-			s.eventsRejected.Add(e.metricReason(), 1)
+			s.eventsRejected.WithLabelValues(e.metricReason()).Inc()
 		}
 	}
 	took := time.Since(start)
-	s.latency.Observe(took)
+	s.latency.Observe(took.Seconds())
 	st.out = appendBulkResponse(st.out, took.Milliseconds(), st.items)
 	s.writeJSON(w, r, http.StatusOK, st.out)
 }
@@ -780,13 +733,13 @@ func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request, index, id str
 	}
 	start := time.Now()
 	if e := validateIndexName(index); e != nil {
-		s.eventsRejected.Add(e.typ, 1)
+		s.eventsRejected.WithLabelValues(e.typ).Inc()
 		s.writeError(w, r, e)
 		return
 	}
 	if e := validateSource(st.body, 1, !s.cfg.SinkValidates); e != nil {
 		e.reason = strings.TrimSuffix(e.reason, " (request body line 1)")
-		s.eventsRejected.Add(e.typ, 1)
+		s.eventsRejected.WithLabelValues(e.typ).Inc()
 		s.writeError(w, r, e)
 		return
 	}
@@ -800,14 +753,14 @@ func (s *Server) handleDoc(w http.ResponseWriter, r *http.Request, index, id str
 	}
 	if de := st.docs[0].Reject; de != nil {
 		e := de.esError()
-		s.eventsRejected.Add(e.metricReason(), 1)
+		s.eventsRejected.WithLabelValues(e.metricReason()).Inc()
 		s.writeError(w, r, e)
 		return
 	}
 	s.eventsIn.Inc()
 	seq := s.seqNo.Add(1) - 1
 	took := time.Since(start)
-	s.latency.Observe(took)
+	s.latency.Observe(took.Seconds())
 	w.Header().Set("Location", "/"+url.PathEscape(index)+"/_doc/"+url.PathEscape(id))
 	s.writeJSON(w, r, http.StatusCreated, appendDocResponse(st.out, index, id, seq))
 }

@@ -182,11 +182,4 @@ func TestNewErrors(t *testing.T) {
 			t.Errorf("New(%+v) = %v, want %q", tc.cfg, err, tc.want)
 		}
 	}
-	m := NewMetrics()
-	if _, err := New(Config{Metrics: m}, sink); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New(Config{Metrics: m}, sink); err == nil || err.Error() != `metrics: "tripline_events_received_total" is already registered` {
-		t.Errorf("second server on one registry: %v", err)
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/tripline/tripline/detect"
@@ -164,13 +165,9 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			metrics := server.NewMetrics()
-			cfg.Metrics = metrics
-			alertsPerRule, err := metrics.NewCounterVec("tripline_alerts_total", "Alert documents written, per rule.", "rule")
-			if err != nil {
-				out.Close()
-				return exitWith(exitFailure, err)
-			}
+			alertsPerRule := prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "tripline_alerts_total", Help: "Alert documents written, per rule."}, []string{"rule"})
+			cfg.Collectors = append(cfg.Collectors, alertsPerRule)
 			sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
 			// Events are processed under the server's lifetime, not the request's: a client
 			// that goes away must not cancel alert writes that belong to other events.
@@ -207,10 +204,8 @@ Exit codes:
 				{"tripline_events_shed", "Buffered events processed early, before --max-lateness passed, because the reordering buffers were full.",
 					func(l detect.Live) int64 { return l.Shed }},
 			} {
-				if err := metrics.NewGaugeFunc(g.name, g.help, func() float64 { return float64(g.value(d.Live())) }); err != nil {
-					out.Close()
-					return exitWith(exitFailure, err)
-				}
+				cfg.Collectors = append(cfg.Collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
+					func() float64 { return float64(g.value(d.Live())) }))
 			}
 			cfg.SinkValidates = true // the detector reads every document: refusals come back per item
 			srv, err := server.New(cfg, h)
@@ -556,13 +551,13 @@ func (h *serveHandler) relieve(ctx context.Context, interval time.Duration) {
 // countingSink counts alerts per rule for /metrics.
 type countingSink struct {
 	alertSink
-	perRule *server.CounterVec
+	perRule *prometheus.CounterVec
 }
 
 // Write implements detect.Sink.
 func (s *countingSink) Write(ctx context.Context, alerts []detect.Alert) error {
 	for _, a := range alerts {
-		s.perRule.Add(a.Rule.Name, 1)
+		s.perRule.WithLabelValues(a.Rule.Name).Inc()
 	}
 	return s.alertSink.Write(ctx, alerts)
 }

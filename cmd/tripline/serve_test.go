@@ -172,7 +172,9 @@ func TestServe(t *testing.T) {
 		"tripline_alerts_total{rule=\"Service Account Token Read Followed by Secret Access from the Same Pod\"} 3\n"
 	if code != http.StatusOK || !strings.Contains(metrics, wantMetrics) ||
 		!strings.Contains(metrics, "\ntripline_events_received_total 25\n") ||
-		!strings.Contains(metrics, "\ntripline_pending_state 22\n") {
+		!strings.Contains(metrics, "\ntripline_pending_state 22\n") ||
+		!strings.Contains(metrics, "\n# TYPE process_cpu_seconds_total counter\n") ||
+		!strings.Contains(metrics, "\n# TYPE go_goroutines gauge\n") {
 		t.Errorf("GET /metrics: %d\n%s\nwant among them:\n%s", code, metrics, wantMetrics)
 	}
 
