@@ -144,7 +144,7 @@ func TestSinkError(t *testing.T) {
 	for _, workers := range []int{1, 2} {
 		d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
 			Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true, Workers: workers,
-				IndexSample: -1}) // no sampled events, which Process handles itself
+				indexSample: -1}) // no sampled events, which Process handles itself
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestSinkError(t *testing.T) {
 	for _, streaming := range []bool{true, false} {
 		d, err := New([]*rule.Rule{r}, SinkFunc(func(context.Context, []Alert) error { return boom }),
 			Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: streaming, Workers: 2,
-				IndexSample: -1})
+				indexSample: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestCloseAfterCancel(t *testing.T) {
 				written += len(as)
 				return nil
 			}), Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: streaming,
-				Workers: workers, IndexSample: -1})
+				Workers: workers, indexSample: -1})
 			if err != nil {
 				t.Fatal(err)
 			}

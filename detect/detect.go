@@ -146,13 +146,10 @@ type Options struct {
 	// streaming caller that sets it above 1 sees alerts only once a batch is full (or at
 	// Close). The results are the same whatever the number.
 	Workers int
-	// NoInOrder turns off matching sequences as events come in batch mode (see
-	// CompileRequest.InOrder): every rule keeps the events it matched until Close. The
-	// results are the same; by default, the events the sequence rules matched are copied to
-	// a temporary file (in SpillDir) instead, in case the input is not in timestamp order.
-	NoInOrder bool
-	// SpillDir is the directory of that temporary file; empty means os.TempDir(). New fails
-	// when the file is needed and cannot be created there.
+	// SpillDir is the directory of the temporary file that, in batch mode without Replay,
+	// the events sequence rules match are copied to, in case the input is not in timestamp
+	// order; empty means os.TempDir(). New fails when the file is needed and cannot be
+	// created there.
 	SpillDir string
 	// Replay, when set (batch mode), reads the input again: it must call fn with the same
 	// documents and sources, in the same order, as the calls to Process were given (an
@@ -168,14 +165,6 @@ type Options struct {
 	// reported through OnEventError and its alert is not written. It must be safe for
 	// concurrent use: the alerts written at Close are built on the Workers goroutines.
 	Origin event.Origin
-	// NoPrefilter turns the rule index off: every event goes to every rule its index
-	// patterns allow, whatever its category and field values (for testing the index; the
-	// results are the same, only slower).
-	NoPrefilter bool
-	// IndexSample is the number of events the Detector reads before it chooses its rule index
-	// again, from what these events hold (see indexSampler); 0 means 2048, a negative number
-	// never. The results are the same; only the number of filters evaluated changes.
-	IndexSample int
 	// OnEventError, when set, is called for each event skipped or not used, with an
 	// *EventError, whose message names its source and line.
 	OnEventError func(err error)
@@ -200,6 +189,24 @@ type Options struct {
 	// BufferFull reports when either is reached, and Shed makes room.
 	MaxBuffered      int64
 	MaxBufferedBytes int64
+
+	// The switches below are for this package's tests and benchmarks only (the results are
+	// the same whichever way they are set); they are unexported so that they are no part of
+	// the library's surface.
+
+	// noInOrder turns off matching sequences as events come in batch mode (see
+	// CompileRequest.InOrder): every rule keeps the events it matched until Close. The
+	// results are the same; by default, the events the sequence rules matched are copied to
+	// a temporary file (in SpillDir) instead, in case the input is not in timestamp order.
+	noInOrder bool
+	// noPrefilter turns the rule index off: every event goes to every rule its index
+	// patterns allow, whatever its category and field values (for testing the index; the
+	// results are the same, only slower).
+	noPrefilter bool
+	// indexSample is the number of events the Detector reads before it chooses its rule index
+	// again, from what these events hold (see indexSampler); 0 means 2048, a negative number
+	// never. The results are the same; only the number of filters evaluated changes.
+	indexSample int
 }
 
 // ruleState is one running rule.
@@ -269,8 +276,8 @@ const maxRoutes = 4096
 // New compiles the rules and returns a Detector that writes alerts to sink. A rule that
 // cannot be parsed or compiled, or whose interval is malformed, is skipped and listed in the
 // Summary with the reason. New fails when Options.Compile is missing, and when the
-// temporary file its in-order sequence rules need (batch mode, without Options.Replay or
-// NoInOrder) cannot be created in Options.SpillDir.
+// temporary file its in-order sequence rules need (batch mode, without Options.Replay)
+// cannot be created in Options.SpillDir.
 func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	if opts.Compile == nil {
 		return nil, errors.New("detect: Options.Compile is required")
@@ -302,7 +309,7 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	d.slotDSNamespace = d.fields.Add("data_stream.namespace")
 	// Sequences may match as events come: those whose input turns out not to be in order
 	// run again over the input read again (Replay) or over the spill file.
-	d.inOrderOK = !opts.Streaming && !opts.NoInOrder
+	d.inOrderOK = !opts.Streaming && !opts.noInOrder
 	for _, r := range rules {
 		rs, err := d.compile(r)
 		if err != nil {
@@ -323,9 +330,9 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	routes := d.indexRoutes()
 	static := d.staticCosts(routes)
 	d.index.Store(d.buildIndex(routes, static))
-	if !opts.NoPrefilter && opts.IndexSample >= 0 {
+	if !opts.noPrefilter && opts.indexSample >= 0 {
 		d.sampler = d.newIndexSampler(routes, static)
-		d.sampleN = cmp.Or(opts.IndexSample, sampleEvents)
+		d.sampleN = cmp.Or(opts.indexSample, sampleEvents)
 		d.tuneFilters(func(t filterTuner) { t.ObserveFilters(true) })
 	}
 	d.summary.RulesLoaded = len(d.rules)

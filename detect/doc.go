@@ -16,11 +16,11 @@
 //     until clause) has necessary conditions drawn from its query (Routes): its category, and
 //     requirements such as a field holding one of some constants, a string starting with,
 //     ending with or containing a pattern's literal part, or just a value at a field that a
-//     comparison reads. The Detector indexes each term under
-//     the one of them that fewest events pass: first guessed from how many rules name the same
-//     values, then chosen again from what the first 2,048 events hold (Options.IndexSample). An
-//     event meets only the rules, and only the terms of them, that one of its values selects;
-//     which condition is chosen never changes a result, only the work.
+//     comparison reads. The Detector indexes each term under the one of them that fewest
+//     events pass: first guessed from how many rules name the same values, then chosen again
+//     from what the first 2,048 events hold. An event meets only the rules, and only the
+//     terms of them, that one of its values selects; which condition is chosen never changes
+//     a result, only the work.
 //
 // Work is split in two (Options.Workers): worker goroutines decode batches of 256 events,
 // route them and evaluate the filters, rule by rule over the batch so that a rule's compiled
@@ -56,9 +56,8 @@
 // Close the rules that met an event out of order are run again, in exact batch order, over
 // the input read again (Options.Replay, for files) or over the events any sequence rule
 // matched, which were appended to an unlinked temporary file (Options.SpillDir), so the
-// alerts never depend on the input's order. Options.NoInOrder keeps every matched event in
-// memory instead. The events rules keep (the first events of partial sequences, most of
-// which never complete) keep their document only, their values decoded again if ever
-// needed; read from files (Options.Origin), they keep not even that but where it is, and
-// alerts read it again (event.Event.KeepRaw).
+// alerts never depend on the input's order. The events rules keep (the first events of
+// partial sequences, most of which never complete) keep their document only, their values
+// decoded again if ever needed; read from files (Options.Origin), they keep not even that
+// but where it is, and alerts read it again (event.Event.KeepRaw).
 package detect

@@ -57,7 +57,7 @@ func TestSpillFileError(t *testing.T) {
 			"detect: cannot create the temporary file for the events of sequence rules in " + dir + ": no such file or directory"},
 		{"no sequence rule", []*rule.Rule{ev}, Options{}, ""},
 		{"replay", []*rule.Rule{ev, seq}, Options{Replay: replay}, ""},
-		{"no in-order matching", []*rule.Rule{ev, seq}, Options{NoInOrder: true}, ""},
+		{"no in-order matching", []*rule.Rule{ev, seq}, Options{noInOrder: true}, ""},
 		{"streaming", []*rule.Rule{ev, seq}, Options{Streaming: true}, ""},
 	} {
 		opts := c.opts

@@ -468,7 +468,7 @@ func (d *Detector) indexRoutes() [][]Route {
 	routes := make([][]Route, len(d.rules))
 	for i, rs := range d.rules {
 		routes[i] = rs.comp.Routes
-		if d.opts.NoPrefilter {
+		if d.opts.noPrefilter {
 			routes[i] = []Route{{Any: true}}
 		} else if routes[i] == nil {
 			if rs.comp.Categories == nil {
@@ -545,7 +545,7 @@ func (d *Detector) buildIndex(routes [][]Route, cost map[indexKey]int64) *ruleIn
 			// The terms this route stands for: its own, or every term when the routes come
 			// from the categories alone (or there are too many terms for a mask).
 			terms := uint64(1) << j
-			if rs.comp.Routes == nil || d.opts.NoPrefilter || len(routes[i]) > engine.MaxTerms {
+			if rs.comp.Routes == nil || d.opts.noPrefilter || len(routes[i]) > engine.MaxTerms {
 				terms = ^uint64(0)
 			}
 			best, bestCost := -2, int64(1)<<62

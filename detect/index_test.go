@@ -145,7 +145,7 @@ func TestPrefilterSameResults(t *testing.T) {
 		}{{false, 1}, {true, 1}, {false, 3}} {
 			alerts, sum, _ := runFile(t, set.Rules, events, Options{
 				Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: streaming,
-				NoPrefilter: c.noPrefilter, Workers: c.workers})
+				noPrefilter: c.noPrefilter, Workers: c.workers})
 			if i == 0 { // every alert of the corpus rules indexes under the alerts index's mapping
 				t.Logf("streaming=%v: %d alerts checked against the alerts index mapping", streaming,
 					checkAlertsIndex(t, fmt.Sprintf("streaming=%v", streaming), alerts))
@@ -192,7 +192,7 @@ func TestPrefilterSameResults(t *testing.T) {
 }
 
 // TestInOrderSameResults checks that matching batch sequences as events come (the default)
-// gives the alerts and counters of keeping every event until Close (NoInOrder), over all
+// gives the alerts and counters of keeping every event until Close (noInOrder), over all
 // corpus rules: for input in timestamp order (no rule is run again), for two ordered halves
 // in the wrong order (as files that are each in order) and for shuffled input (the rules
 // that met an event out of order are run again over the spilled events, or over the input
@@ -245,7 +245,7 @@ func TestInOrderSameResults(t *testing.T) {
 			origin    bool
 		}{{true, 1, false, false}, {false, 1, false, false}, {false, 3, false, false}, {false, 2, true, false}, {false, 2, true, true}} {
 			var d *Detector
-			opts := Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, NoInOrder: o.noInOrder, Workers: o.workers}
+			opts := Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, noInOrder: o.noInOrder, Workers: o.workers}
 			if o.replay { // runFileDetector reads the file again
 				opts.Replay = func(context.Context, func([]byte, EventSource) error) error { return nil }
 			}
@@ -352,7 +352,7 @@ func TestIndexSampling(t *testing.T) {
 		}
 		for _, c := range set.cases {
 			_, sum, _ := runFile(t, set.rules, path, Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow,
-				IndexSample: c.sample, Workers: c.workers})
+				indexSample: c.sample, Workers: c.workers})
 			if got := sum.Rules[0].EventsOffered; got != c.offered {
 				t.Errorf("%s, sample %d, %d workers: rule a offered %d events, want %d", set.name, c.sample, c.workers, got, c.offered)
 			}

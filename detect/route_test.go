@@ -296,7 +296,7 @@ func TestRestrictedIndex(t *testing.T) {
 		mk("seq", `sequence [any where process.name == "a"] [any where destination.port == 22]`, "logs-proc-*", "logs-net-*"),
 	}
 	d, err := New(rules, SinkFunc(func(context.Context, []Alert) error { return nil }),
-		Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Workers: 1, IndexSample: -1})
+		Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Workers: 1, indexSample: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestMaxFuture(t *testing.T) {
 		}{{0, false}, {2, false}, {2, true}} {
 			t.Run(fmt.Sprintf("%s/workers=%d/async=%v", c.name, mode.workers, mode.async), func(t *testing.T) {
 				d, got, errs := streamDetector(t, Options{MaxFuture: c.maxFuture, Clock: func() time.Time { return clock },
-					Workers: mode.workers, Async: mode.async, IndexSample: -1}, 5*time.Second)
+					Workers: mode.workers, Async: mode.async, indexSample: -1}, 5*time.Second)
 				ctx := context.Background()
 				for i, doc := range docs {
 					if err := d.Process(ctx, stampedDoc(doc.n, doc.at), EventSource{Name: "in", Line: i + 1, Seq: uint64(i + 1)}); err != nil {
@@ -124,7 +124,7 @@ func TestMaxFuture(t *testing.T) {
 // with its source, worded as before (file:line: why), through both in-order paths.
 func TestEventErrorMalformed(t *testing.T) {
 	for _, workers := range []int{0, 2} {
-		d, got, errs := streamDetector(t, Options{Workers: workers, Async: workers > 1, IndexSample: -1}, time.Second)
+		d, got, errs := streamDetector(t, Options{Workers: workers, Async: workers > 1, indexSample: -1}, time.Second)
 		ctx := context.Background()
 		d.Process(ctx, stampedDoc(1, testNow), EventSource{Name: "in", Line: 1, Seq: 1})
 		d.Process(ctx, []byte(`{"n":`), EventSource{Name: "in", Line: 2, Seq: 2})
@@ -146,7 +146,7 @@ func TestAsyncFlush(t *testing.T) {
 	const events = 3*batchSize + 17
 	var want []int
 	for _, async := range []bool{false, true} {
-		d, got, _ := streamDetector(t, Options{Workers: 2, Async: async, IndexSample: 100}, 0)
+		d, got, _ := streamDetector(t, Options{Workers: 2, Async: async, indexSample: 100}, 0)
 		ctx := context.Background()
 		for round := range 3 {
 			for i := range events {
@@ -180,7 +180,7 @@ func TestAsyncFlush(t *testing.T) {
 // events, and Shed then processes the older half of them at once, counting them.
 func TestBufferBound(t *testing.T) {
 	for _, async := range []bool{false, true} {
-		d, got, _ := streamDetector(t, Options{Workers: 2, Async: async, MaxBuffered: 6, IndexSample: -1}, time.Hour)
+		d, got, _ := streamDetector(t, Options{Workers: 2, Async: async, MaxBuffered: 6, indexSample: -1}, time.Hour)
 		ctx := context.Background()
 		for n := range 8 {
 			d.Process(ctx, stampedDoc(n, testNow.Add(time.Duration(n)*time.Second)), EventSource{Name: "in", Line: n + 1, Seq: uint64(n + 1)})
