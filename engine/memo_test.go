@@ -169,7 +169,7 @@ func compileLater(t *testing.T, src string, stmt *eql.Statement, wantLater uint6
 	if err != nil {
 		t.Fatal(err)
 	}
-	if later := q.LaterTerms(); later != wantLater {
+	if later := q.laterTerms(); later != wantLater {
 		t.Fatalf("%s: LaterTerms = %b, want %b", src, later, wantLater)
 	}
 	return fields, m, q
@@ -177,7 +177,7 @@ func compileLater(t *testing.T, src string, stmt *eql.Statement, wantLater uint6
 
 func pushLater(t *testing.T, q *Query, r *Run, m *Memo, dec *event.Decoder, docs []string, skip bool) {
 	t.Helper()
-	later := q.LaterTerms()
+	later := q.laterTerms()
 	var ev event.Event
 	for seq, d := range docs {
 		if err := dec.Decode([]byte(d), &ev); err != nil {
@@ -185,11 +185,11 @@ func pushLater(t *testing.T, q *Query, r *Run, m *Memo, dec *event.Decoder, docs
 		}
 		ev.Seq = uint64(seq)
 		m.Next(&ev)
-		mask := q.MatchTerms(&ev, ^later)
+		mask := q.matchTerms(&ev, ^later)
 		if skip && mask == 0 && r.SkipLater(&ev) {
 			continue
 		}
-		mask |= q.MatchTerms(&ev, later)
+		mask |= q.matchTerms(&ev, later)
 		if err := r.PushMatched(&ev, mask); err != nil {
 			t.Fatal(err)
 		}

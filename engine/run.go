@@ -66,7 +66,7 @@ func (q *Query) NewRun(mode Mode, emit func(*Result)) *Run {
 		r.seq = newSeqMatcher(q, r)
 		r.inOrder = mode == Batch && q.opts.InOrder
 		if mode == Streaming {
-			r.later = q.LaterTerms()
+			r.later = q.laterTerms()
 		}
 	case kindSample:
 		r.sample = newSampler(q)
@@ -111,13 +111,11 @@ func (r *Run) Push(ev *event.Event) error {
 		r.stats.EventsIn++
 		return nil
 	}
-	return r.PushMatched(ev, r.q.Match(ev))
+	return r.PushMatched(ev, r.q.match(ev))
 }
 
-// Match returns which terms of the query ev matches (bit i for the term of Terms whose Bit
-// is i): the stateless half of Push, which may run on any goroutine, concurrently with other
-// calls and with the Run's own methods, while PushMatched does the rest in order.
-func (q *Query) Match(ev *event.Event) uint64 {
+// match is Run.Match.
+func (q *Query) match(ev *event.Event) uint64 {
 	var mask uint64
 	for i := range q.terms {
 		if q.terms[i].filter.Match(ev) {
@@ -127,10 +125,8 @@ func (q *Query) Match(ev *event.Event) uint64 {
 	return mask
 }
 
-// MatchTerms is Match restricted to the terms in the mask terms (bit i: term i): the
-// others are not evaluated and their bits are 0. A caller that knows some terms cannot
-// match the event (a rule index) saves their evaluation.
-func (q *Query) MatchTerms(ev *event.Event, terms uint64) uint64 {
+// matchTerms is Run.MatchTerms.
+func (q *Query) matchTerms(ev *event.Event, terms uint64) uint64 {
 	var mask uint64
 	for i := range q.terms {
 		if terms&(1<<i) != 0 && q.terms[i].filter.Match(ev) {
@@ -140,28 +136,16 @@ func (q *Query) MatchTerms(ev *event.Event, terms uint64) uint64 {
 	return mask
 }
 
-// KeepsEvent reports whether pushing an event that matches the terms in mask makes the
-// Run keep a copy of it (Event.Keep): an event query's or a sample's match, or a match of a
-// sequence's first positive stage. A caller with spare goroutines may then make the copy
-// ahead, on the goroutine that decoded the event; later stages of a sequence may keep an
-// event too, which this does not tell.
-func (q *Query) KeepsEvent(mask uint64) bool {
+// keepsEvent is Run.KeepsEvent.
+func (q *Query) keepsEvent(mask uint64) bool {
 	if q.kind == kindSequence {
 		return mask&(1<<q.stages[q.pos[0]].term) != 0
 	}
 	return mask != 0
 }
 
-// LaterTerms returns the terms of a sequence that only matter while it has state: its
-// positive stages after the first, its middle and trailing missing stages and its until
-// clause, unless the first positive stage or a leading missing stage uses the term too. An
-// event that matches only these changes nothing while the sequence has no partial sequence
-// and no complete one waiting for its trailing stages (see Run.SkipLater): a later stage
-// extends, an until clause ends and a trailing stage settles only such sequences, and a
-// middle missing event is only looked for between two events of one partial sequence (an
-// event in timestamp order cannot fall strictly between two events of a partial sequence
-// begun after it). 0 for other queries.
-func (q *Query) LaterTerms() uint64 {
+// laterTerms is Run.LaterTerms.
+func (q *Query) laterTerms() uint64 {
 	if q.kind != kindSequence {
 		return 0
 	}
@@ -181,30 +165,38 @@ func (q *Query) LaterTerms() uint64 {
 	return later &^ other
 }
 
-// ObserveFilters calls eval.Filter.Observe on the filter of every term (see Reorder).
-func (q *Query) ObserveFilters(on bool) {
+// observeFilters is Run.ObserveFilters.
+func (q *Query) observeFilters(on bool) {
 	for i := range q.terms {
 		q.terms[i].filter.Observe(on)
 	}
 }
 
-// ReorderFilters calls eval.Filter.Reorder on the filter of every term: the and/or
-// operands that decided most often, for their cost, in the events observed since
-// ObserveFilters come first. Neither may run concurrently with Match.
-func (q *Query) ReorderFilters() {
+// reorderFilters is Run.ReorderFilters.
+func (q *Query) reorderFilters() {
 	for i := range q.terms {
 		q.terms[i].filter.Reorder()
 	}
 }
 
-// ObserveFilters is r's query's ObserveFilters.
-func (r *Run) ObserveFilters(on bool) { r.q.ObserveFilters(on) }
+// ObserveFilters calls eval.Filter.Observe on the filter of every term (see Reorder).
+func (r *Run) ObserveFilters(on bool) { r.q.observeFilters(on) }
 
-// ReorderFilters is r's query's ReorderFilters.
-func (r *Run) ReorderFilters() { r.q.ReorderFilters() }
+// ReorderFilters calls eval.Filter.Reorder on the filter of every term: the and/or
+// operands that decided most often, for their cost, in the events observed since
+// ObserveFilters come first. Neither may run concurrently with Match.
+func (r *Run) ReorderFilters() { r.q.reorderFilters() }
 
-// LaterTerms is r's query's LaterTerms.
-func (r *Run) LaterTerms() uint64 { return r.q.LaterTerms() }
+// LaterTerms returns the terms of a sequence that only matter while it has state: its
+// positive stages after the first, its middle and trailing missing stages and its until
+// clause, unless the first positive stage or a leading missing stage uses the term too. An
+// event that matches only these changes nothing while the sequence has no partial sequence
+// and no complete one waiting for its trailing stages (see Run.SkipLater): a later stage
+// extends, an until clause ends and a trailing stage settles only such sequences, and a
+// middle missing event is only looked for between two events of one partial sequence (an
+// event in timestamp order cannot fall strictly between two events of a partial sequence
+// begun after it). 0 for other queries.
+func (r *Run) LaterTerms() uint64 { return r.q.laterTerms() }
 
 // SkipLater spares evaluating the LaterTerms of an event for a Run that matches in order
 // (batch mode with Options.InOrder) while it holds no partial sequence and no complete one
@@ -245,8 +237,12 @@ func (r *Run) HasState() bool {
 	return r.seq != nil && (r.seq.live != 0 || r.seq.await.Len() != 0)
 }
 
-// KeepsEvent is r's query's KeepsEvent (safe for concurrent use).
-func (r *Run) KeepsEvent(mask uint64) bool { return r.q.KeepsEvent(mask) }
+// KeepsEvent reports whether pushing an event that matches the terms in mask makes the
+// Run keep a copy of it (Event.Keep): an event query's or a sample's match, or a match of a
+// sequence's first positive stage. A caller with spare goroutines may then make the copy
+// ahead, on the goroutine that decoded the event; later stages of a sequence may keep an
+// event too, which this does not tell. Safe for concurrent use.
+func (r *Run) KeepsEvent(mask uint64) bool { return r.q.keepsEvent(mask) }
 
 // Keep returns the copy of ev that r stores when it keeps ev (ev itself when ev is a copy
 // already), so that a caller with spare goroutines can make it ahead. An event query's or a
@@ -282,11 +278,15 @@ func (r *Run) KeepMatched(ev *event.Event, mask uint64) *event.Event {
 	return ev.KeepRaw()
 }
 
-// MatchTerms is r's query's MatchTerms (safe for concurrent use).
-func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.MatchTerms(ev, terms) }
+// MatchTerms is Match restricted to the terms in the mask terms (bit i: term i): the
+// others are not evaluated and their bits are 0. A caller that knows some terms cannot
+// match the event (a rule index) saves their evaluation. Safe for concurrent use.
+func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.matchTerms(ev, terms) }
 
-// Match is r's query's Match (safe for concurrent use).
-func (r *Run) Match(ev *event.Event) uint64 { return r.q.Match(ev) }
+// Match returns which terms of the query ev matches (bit i for the term of Terms whose Bit
+// is i): the stateless half of Push, which may run on any goroutine, concurrently with other
+// calls and with the Run's own methods, while PushMatched does the rest in order.
+func (r *Run) Match(ev *event.Event) uint64 { return r.q.match(ev) }
 
 // PushMatched is Push with the terms ev matches already known (from Match on the same
 // event): Push(ev) is PushMatched(ev, r.Match(ev)).
@@ -302,7 +302,7 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 // results are those of PushMatched(ev, mask|r.MatchTerms(ev, later)).
 func (r *Run) PushLater(ev *event.Event, mask, later uint64) error {
 	if later != 0 && (r.mode != Streaming || r.later == 0) {
-		mask, later = mask|r.q.MatchTerms(ev, later), 0
+		mask, later = mask|r.q.matchTerms(ev, later), 0
 	}
 	r.stats.EventsIn++
 	if r.lim.done() {
@@ -317,7 +317,7 @@ func (r *Run) PushLater(ev *event.Event, mask, later uint64) error {
 		ts, ok := r.q.opts.Memo.timestamp(&r.q.ts, ev)
 		if !ok {
 			if later != 0 { // whether it is refused depends on them
-				mask, later = mask|r.q.MatchTerms(ev, later), 0
+				mask, later = mask|r.q.matchTerms(ev, later), 0
 			}
 			if mask == 0 {
 				return nil // it would not be used anyway
@@ -524,7 +524,7 @@ func (r *Run) releaseOne(it *item) {
 		return
 	}
 	if it.unsure != 0 {
-		it.mask |= r.q.MatchTerms(it.ev, it.unsure)
+		it.mask |= r.q.matchTerms(it.ev, it.unsure)
 		it.unsure = 0
 		if it.mask == 0 {
 			r.released, r.anyOut = it.ord, true

@@ -96,16 +96,16 @@ func TestTerms(t *testing.T) {
 			if i == 0 && strings.HasPrefix(tc.query, "sequence with") {
 				want |= terms[2].Mask()
 			}
-			if got := q.Match(&ev); got != want {
+			if got := q.match(&ev); got != want {
 				t.Errorf("%s: %s matches %b, want %b", tc.query, doc, got, want)
 			}
 		}
 		for i, term := range terms {
-			if got := q.KeepsEvent(term.Mask()); got != tc.keeps[i] {
+			if got := q.keepsEvent(term.Mask()); got != tc.keeps[i] {
 				t.Errorf("%s: KeepsEvent(term %d) = %v, want %v", tc.query, i, got, tc.keeps[i])
 			}
 		}
-		if got := q.LaterTerms(); got != tc.laterBits {
+		if got := q.laterTerms(); got != tc.laterBits {
 			t.Errorf("%s: LaterTerms = %b, want %b", tc.query, got, tc.laterBits)
 		}
 	}
