@@ -20,11 +20,19 @@ type item struct {
 	// if the sequence then has state.
 	unsure uint64
 	// shared: ev and the strings of ord are the caller's, valid only during Push; whatever
-	// outlives it is copied (Run.Keep, ord.owned()) when it is stored.
+	// outlives it is copied (Run.keepCopy, ord.owned()) when it is stored.
 	shared bool
 }
 
-// Run is one execution of a Query over a stream of events. It is not safe for concurrent use.
+// Run is one execution of a Query over a stream of events. It is not safe for concurrent use,
+// except for the methods that say so.
+//
+// A library user needs Push, Flush and Stats; Done, Pending, Buffered and Shed (streaming),
+// and Disordered and Rerun (Options.InOrder) tell more or bound the run. The other methods
+// (Match, MatchTerms, PushMatched, PushLater, LaterTerms, SkipLater, HasState, KeepsEvent,
+// KeepsWhole, KeepMatched, ObserveFilters and ReorderFilters) are the stepping API that
+// package detect's Detector drives, splitting Push between worker goroutines and its
+// in-order part; they are exported for it and may change with it.
 type Run struct {
 	q     *Query
 	mode  Mode
@@ -103,7 +111,8 @@ func (r *Run) deliver(res *Result) {
 	r.emit(res)
 }
 
-// Push offers one event. The event is only read during the call; if kept it is copied with Keep, so that every Run given the same decoded event shares one copy.
+// Push offers one event. The event is only read during the call; if kept it is copied (see
+// KeepsWhole), so that every Run given the same decoded event shares one copy.
 // A non-nil error is a *SkipError: the event was not used (no timestamp, or too late);
 // the run goes on.
 func (r *Run) Push(ev *event.Event) error {
@@ -244,14 +253,14 @@ func (r *Run) HasState() bool {
 // event too, which this does not tell. Safe for concurrent use.
 func (r *Run) KeepsEvent(mask uint64) bool { return r.q.keepsEvent(mask) }
 
-// Keep returns the copy of ev that r stores when it keeps ev (ev itself when ev is a copy
-// already), so that a caller with spare goroutines can make it ahead. An event query's or a
-// sample's matches and an in-order batch run's events are kept with Event.KeepRaw: their
+// keepCopy returns the copy of ev that r stores when it keeps ev (ev itself when ev is a
+// copy already; KeepMatched lets a caller with spare goroutines make it ahead). An event
+// query's or a sample's matches and an in-order batch run's events are kept with Event.KeepRaw: their
 // values are read before they are stored, if ever, and the copies only go into results,
 // whose documents are written. The events a sequence buffers for later matching are kept
 // whole (Event.Keep): their join keys are read again. Safe for concurrent use on different
 // events.
-func (r *Run) Keep(ev *event.Event) *event.Event {
+func (r *Run) keepCopy(ev *event.Event) *event.Event {
 	if r.inOrder || r.q.kind != kindSequence {
 		return ev.KeepRaw()
 	}
@@ -362,7 +371,7 @@ func (r *Run) PushLater(ev *event.Event, mask, later uint64) error {
 	}
 	switch {
 	case r.q.kind == kindSample:
-		r.stats.Pending += int64(r.sample.add(&item{ev: r.Keep(ev), ord: ord, mask: mask}, ev))
+		r.stats.Pending += int64(r.sample.add(&item{ev: r.keepCopy(ev), ord: ord, mask: mask}, ev))
 		r.peak()
 	case r.inOrder:
 		if r.anyOut && ord.compare(&r.released) < 0 {
@@ -375,7 +384,7 @@ func (r *Run) PushLater(ev *event.Event, mask, later uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.items = append(r.items, item{ev: r.Keep(ev), ord: ord, mask: mask})
+		r.items = append(r.items, item{ev: r.keepCopy(ev), ord: ord, mask: mask})
 		r.stats.Pending++
 		r.peak()
 		r.trimBatch()
@@ -543,7 +552,7 @@ func (r *Run) process(it *item) {
 	r.anyOut = true
 	switch r.q.kind {
 	case kindEvent:
-		r.lim.push(&Result{Events: []*event.Event{r.Keep(it.ev)}})
+		r.lim.push(&Result{Events: []*event.Event{r.keepCopy(it.ev)}})
 	case kindSequence:
 		r.seq.process(it)
 	}
