@@ -42,7 +42,7 @@ type Runner interface {
 
 // SplitRunner is a Runner whose Push splits in two: Match, stateless and safe for
 // concurrent use, says which terms an event matches; PushMatched does the rest, in input
-// order (engine.Run is one). With Options.Workers > 1 the Detector calls Match on its
+// order (engine.Stepper is one). With Options.Workers > 1 the Detector calls Match on its
 // worker goroutines and PushMatched in order; other Runners get Push, in order. In batch
 // mode the Detector does not call PushMatched for an event that matched no term.
 type SplitRunner interface {
@@ -728,7 +728,7 @@ func (rt *router) candidates(ev *event.Event) []int {
 
 // laterPusher is a Runner that can be given, in streaming mode, the terms an event may
 // match among its LaterTerms unevaluated, and evaluates them only when they matter
-// (engine.Run: PushLater).
+// (engine.Stepper: PushLater).
 type laterPusher interface {
 	LaterTerms() uint64
 	PushLater(ev *event.Event, mask, later uint64) error
@@ -748,20 +748,20 @@ func (rs *ruleState) laterNow(inOrder bool) bool {
 }
 
 // laterSkipper is a Runner that can tell which terms only extend partial sequences and
-// skip them while it has none (engine.Run: LaterTerms, SkipLater).
+// skip them while it has none (engine.Stepper: LaterTerms, SkipLater).
 type laterSkipper interface {
 	LaterTerms() uint64
 	SkipLater(ev *event.Event) bool
 }
 
 // filterTuner is a Runner whose filters can learn, from the events the Detector samples
-// for its index, the order of their conditions that decides soonest (engine.Run).
+// for its index, the order of their conditions that decides soonest (engine.Stepper).
 type filterTuner interface {
 	ObserveFilters(on bool)
 	ReorderFilters()
 }
 
-// termMatcher is a SplitRunner that can evaluate some of its terms only (engine.Run).
+// termMatcher is a SplitRunner that can evaluate some of its terms only (engine.Stepper).
 type termMatcher interface {
 	MatchTerms(ev *event.Event, terms uint64) uint64
 }
@@ -822,7 +822,7 @@ func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) erro
 				mask = matchTerms(rs, ev, d.rt.terms[i])
 			}
 			// In batch mode an event no term matched changes nothing in the rule's state
-			// (SplitRunner.PushMatched of engine.Run returns at once): skip the call.
+			// (SplitRunner.PushMatched of engine.Stepper returns at once): skip the call.
 			if mask != 0 || d.opts.Streaming {
 				err = rs.split.PushMatched(ev, mask)
 			}

@@ -60,7 +60,7 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			field = "event.category"
 		}
 		c := &Compiled{
-			Runner:        run,
+			Runner:        run.Stepper(),
 			Sequence:      IsSequence(req.Statement),
 			Categories:    Categories(req.Statement),
 			CategoryField: field,
@@ -71,8 +71,23 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 		}
 		if inOrder {
 			c.Disordered = run.Disordered
-			c.Rerun = func() Runner { return run.Rerun() }
+			c.Rerun = func() Runner { return run.Rerun().Stepper() }
 		}
 		return c, nil
 	}
 }
+
+// engineRunner is what the Detector finds, by type assertion, in the Runner EngineCompiler
+// gives: the compile-time check that engine.Stepper keeps every method it looks for.
+type engineRunner interface {
+	SplitRunner
+	laterPusher
+	laterSkipper
+	filterTuner
+	termMatcher
+	eventKeeper
+	shedder
+	Pending() int64
+}
+
+var _ engineRunner = engine.Stepper{}

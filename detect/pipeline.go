@@ -465,7 +465,7 @@ func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) 
 }
 
 // eventKeeper is a SplitRunner that tells which matches it keeps a copy of, and makes that
-// copy (engine.Run).
+// copy (engine.Stepper).
 type eventKeeper interface {
 	KeepsEvent(mask uint64) bool
 	KeepsWhole(mask uint64) bool

@@ -143,7 +143,7 @@ func (d *Detector) publish() {
 		Buffered: n, BufferedBytes: b, Full: d.BufferFull(), Pending: d.PendingState()})
 }
 
-// shedder is a Runner whose reordering buffer can be released early (engine.Run).
+// shedder is a Runner whose reordering buffer can be released early (engine.Stepper).
 type shedder interface {
 	Buffered() int
 	Shed(n int) int

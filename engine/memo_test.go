@@ -178,6 +178,7 @@ func compileLater(t *testing.T, src string, stmt *eql.Statement, wantLater uint6
 func pushLater(t *testing.T, q *Query, r *Run, m *Memo, dec *event.Decoder, docs []string, skip bool) {
 	t.Helper()
 	later := q.laterTerms()
+	s := r.Stepper()
 	var ev event.Event
 	for seq, d := range docs {
 		if err := dec.Decode([]byte(d), &ev); err != nil {
@@ -186,11 +187,11 @@ func pushLater(t *testing.T, q *Query, r *Run, m *Memo, dec *event.Decoder, docs
 		ev.Seq = uint64(seq)
 		m.Next(&ev)
 		mask := q.matchTerms(&ev, ^later)
-		if skip && mask == 0 && r.SkipLater(&ev) {
+		if skip && mask == 0 && s.SkipLater(&ev) {
 			continue
 		}
 		mask |= q.matchTerms(&ev, later)
-		if err := r.PushMatched(&ev, mask); err != nil {
+		if err := s.PushMatched(&ev, mask); err != nil {
 			t.Fatal(err)
 		}
 	}

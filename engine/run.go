@@ -27,12 +27,9 @@ type item struct {
 // Run is one execution of a Query over a stream of events. It is not safe for concurrent use,
 // except for the methods that say so.
 //
-// A library user needs Push, Flush and Stats; Done, Pending, Buffered and Shed (streaming),
-// and Disordered and Rerun (Options.InOrder) tell more or bound the run. The other methods
-// (Match, MatchTerms, PushMatched, PushLater, LaterTerms, SkipLater, HasState, KeepsEvent,
-// KeepsWhole, KeepMatched, ObserveFilters and ReorderFilters) are the stepping API that
-// package detect's Detector drives, splitting Push between worker goroutines and its
-// in-order part; they are exported for it and may change with it.
+// Push, Flush and Stats are what most callers need; Done, Pending, Buffered and Shed
+// (streaming), and Disordered and Rerun (Options.InOrder) tell more or bound the run.
+// Stepper gives the finer-grained API package detect drives.
 type Run struct {
 	q     *Query
 	mode  Mode
@@ -82,6 +79,17 @@ func (q *Query) NewRun(mode Mode, emit func(*Result)) *Run {
 	return r
 }
 
+// Stepper is a Run's stepping API, which package detect's Detector drives: it splits Push
+// into a stateless half (Match, MatchTerms), which worker goroutines run concurrently on
+// many events, and the in-order rest (PushMatched, PushLater, SkipLater), tells which events
+// the Run will keep (KeepsEvent, KeepsWhole, KeepMatched) so that the workers copy them
+// ahead, and tunes the query's filters (ObserveFilters, ReorderFilters). Most callers need
+// only Run's own methods; these are exported for package detect and may change with it.
+type Stepper struct{ *Run }
+
+// Stepper returns r's stepping API.
+func (r *Run) Stepper() Stepper { return Stepper{r} }
+
 // Stats returns the run's counters.
 func (r *Run) Stats() Stats { return r.stats }
 
@@ -112,7 +120,7 @@ func (r *Run) deliver(res *Result) {
 }
 
 // Push offers one event. The event is only read during the call; if kept it is copied (see
-// KeepsWhole), so that every Run given the same decoded event shares one copy.
+// Stepper.KeepsWhole), so that every Run given the same decoded event shares one copy.
 // A non-nil error is a *SkipError: the event was not used (no timestamp, or too late);
 // the run goes on.
 func (r *Run) Push(ev *event.Event) error {
@@ -120,10 +128,10 @@ func (r *Run) Push(ev *event.Event) error {
 		r.stats.EventsIn++
 		return nil
 	}
-	return r.PushMatched(ev, r.q.match(ev))
+	return r.pushLater(ev, r.q.match(ev), 0)
 }
 
-// match is Run.Match.
+// match is Stepper.Match.
 func (q *Query) match(ev *event.Event) uint64 {
 	var mask uint64
 	for i := range q.terms {
@@ -134,7 +142,7 @@ func (q *Query) match(ev *event.Event) uint64 {
 	return mask
 }
 
-// matchTerms is Run.MatchTerms.
+// matchTerms is Stepper.MatchTerms.
 func (q *Query) matchTerms(ev *event.Event, terms uint64) uint64 {
 	var mask uint64
 	for i := range q.terms {
@@ -145,7 +153,7 @@ func (q *Query) matchTerms(ev *event.Event, terms uint64) uint64 {
 	return mask
 }
 
-// keepsEvent is Run.KeepsEvent.
+// keepsEvent is Stepper.KeepsEvent.
 func (q *Query) keepsEvent(mask uint64) bool {
 	if q.kind == kindSequence {
 		return mask&(1<<q.stages[q.pos[0]].term) != 0
@@ -153,7 +161,7 @@ func (q *Query) keepsEvent(mask uint64) bool {
 	return mask != 0
 }
 
-// laterTerms is Run.LaterTerms.
+// laterTerms is Stepper.LaterTerms.
 func (q *Query) laterTerms() uint64 {
 	if q.kind != kindSequence {
 		return 0
@@ -174,14 +182,14 @@ func (q *Query) laterTerms() uint64 {
 	return later &^ other
 }
 
-// observeFilters is Run.ObserveFilters.
+// observeFilters is Stepper.ObserveFilters.
 func (q *Query) observeFilters(on bool) {
 	for i := range q.terms {
 		q.terms[i].filter.Observe(on)
 	}
 }
 
-// reorderFilters is Run.ReorderFilters.
+// reorderFilters is Stepper.ReorderFilters.
 func (q *Query) reorderFilters() {
 	for i := range q.terms {
 		q.terms[i].filter.Reorder()
@@ -189,23 +197,23 @@ func (q *Query) reorderFilters() {
 }
 
 // ObserveFilters calls eval.Filter.Observe on the filter of every term (see Reorder).
-func (r *Run) ObserveFilters(on bool) { r.q.observeFilters(on) }
+func (r Stepper) ObserveFilters(on bool) { r.q.observeFilters(on) }
 
 // ReorderFilters calls eval.Filter.Reorder on the filter of every term: the and/or
 // operands that decided most often, for their cost, in the events observed since
 // ObserveFilters come first. Neither may run concurrently with Match.
-func (r *Run) ReorderFilters() { r.q.reorderFilters() }
+func (r Stepper) ReorderFilters() { r.q.reorderFilters() }
 
 // LaterTerms returns the terms of a sequence that only matter while it has state: its
 // positive stages after the first, its middle and trailing missing stages and its until
 // clause, unless the first positive stage or a leading missing stage uses the term too. An
 // event that matches only these changes nothing while the sequence has no partial sequence
-// and no complete one waiting for its trailing stages (see Run.SkipLater): a later stage
+// and no complete one waiting for its trailing stages (see Stepper.SkipLater): a later stage
 // extends, an until clause ends and a trailing stage settles only such sequences, and a
 // middle missing event is only looked for between two events of one partial sequence (an
 // event in timestamp order cannot fall strictly between two events of a partial sequence
 // begun after it). 0 for other queries.
-func (r *Run) LaterTerms() uint64 { return r.q.laterTerms() }
+func (r Stepper) LaterTerms() uint64 { return r.q.laterTerms() }
 
 // SkipLater spares evaluating the LaterTerms of an event for a Run that matches in order
 // (batch mode with Options.InOrder) while it holds no partial sequence and no complete one
@@ -215,7 +223,7 @@ func (r *Run) LaterTerms() uint64 { return r.q.laterTerms() }
 // coming after it still makes the Run give up, as an event that matched would) and reports
 // true: pushing the event would have changed nothing. Otherwise it reports false, and the
 // caller evaluates the terms and calls PushMatched as usual.
-func (r *Run) SkipLater(ev *event.Event) bool {
+func (r Stepper) SkipLater(ev *event.Event) bool {
 	if !r.inOrder || r.disordered || r.seq == nil || r.seq.live != 0 || r.seq.await.Len() != 0 {
 		return false
 	}
@@ -242,7 +250,10 @@ func (r *Run) SkipLater(ev *event.Event) bool {
 // HasState reports whether a sequence run holds a partial sequence or a complete one
 // waiting for its trailing missing stages: what decides whether an event that matches only
 // its LaterTerms changes anything.
-func (r *Run) HasState() bool {
+func (r Stepper) HasState() bool { return r.hasState() }
+
+// hasState is Stepper.HasState.
+func (r *Run) hasState() bool {
 	return r.seq != nil && (r.seq.live != 0 || r.seq.await.Len() != 0)
 }
 
@@ -251,13 +262,13 @@ func (r *Run) HasState() bool {
 // sequence's first positive stage. A caller with spare goroutines may then make the copy
 // ahead, on the goroutine that decoded the event; later stages of a sequence may keep an
 // event too, which this does not tell. Safe for concurrent use.
-func (r *Run) KeepsEvent(mask uint64) bool { return r.q.keepsEvent(mask) }
+func (r Stepper) KeepsEvent(mask uint64) bool { return r.q.keepsEvent(mask) }
 
 // keepCopy returns the copy of ev that r stores when it keeps ev (ev itself when ev is a
-// copy already; KeepMatched lets a caller with spare goroutines make it ahead). An event
-// query's or a sample's matches and an in-order batch run's events are kept with Event.KeepRaw: their
-// values are read before they are stored, if ever, and the copies only go into results,
-// whose documents are written. The events a sequence buffers for later matching are kept
+// copy already; Stepper.KeepMatched lets a caller with spare goroutines make it ahead). An
+// event query's or a sample's matches and an in-order batch run's events are kept with
+// Event.KeepRaw: their values are read before they are stored, if ever, and the copies only
+// go into results, whose documents are written. The events a sequence buffers for later matching are kept
 // whole (Event.Keep): their join keys are read again. Safe for concurrent use on different
 // events.
 func (r *Run) keepCopy(ev *event.Event) *event.Event {
@@ -274,14 +285,22 @@ func (r *Run) keepCopy(ev *event.Event) *event.Event {
 // document again. A caller that makes the copies ahead makes the whole ones first, so that
 // every Run shares the one copy (KeepRaw returns Keep's copy when there is one). Safe for
 // concurrent use.
-func (r *Run) KeepsWhole(mask uint64) bool {
+func (r Stepper) KeepsWhole(mask uint64) bool { return r.keepsWhole(mask) }
+
+// keepsWhole is Stepper.KeepsWhole.
+func (r *Run) keepsWhole(mask uint64) bool {
 	return !r.inOrder && r.q.kind == kindSequence && (r.later == 0 || mask&^r.later != 0)
 }
 
 // KeepMatched returns the copy of ev that r stores when it keeps ev after it matched the
 // terms in mask (see KeepsWhole). Safe for concurrent use on different events.
-func (r *Run) KeepMatched(ev *event.Event, mask uint64) *event.Event {
-	if r.KeepsWhole(mask) {
+func (r Stepper) KeepMatched(ev *event.Event, mask uint64) *event.Event {
+	return r.keepMatched(ev, mask)
+}
+
+// keepMatched is Stepper.KeepMatched.
+func (r *Run) keepMatched(ev *event.Event, mask uint64) *event.Event {
+	if r.keepsWhole(mask) {
 		return ev.Keep()
 	}
 	return ev.KeepRaw()
@@ -290,17 +309,17 @@ func (r *Run) KeepMatched(ev *event.Event, mask uint64) *event.Event {
 // MatchTerms is Match restricted to the terms in the mask terms (bit i: term i): the
 // others are not evaluated and their bits are 0. A caller that knows some terms cannot
 // match the event (a rule index) saves their evaluation. Safe for concurrent use.
-func (r *Run) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.matchTerms(ev, terms) }
+func (r Stepper) MatchTerms(ev *event.Event, terms uint64) uint64 { return r.q.matchTerms(ev, terms) }
 
 // Match returns which terms of the query ev matches (bit i for the term of Terms whose Bit
 // is i): the stateless half of Push, which may run on any goroutine, concurrently with other
 // calls and with the Run's own methods, while PushMatched does the rest in order.
-func (r *Run) Match(ev *event.Event) uint64 { return r.q.match(ev) }
+func (r Stepper) Match(ev *event.Event) uint64 { return r.q.match(ev) }
 
 // PushMatched is Push with the terms ev matches already known (from Match on the same
 // event): Push(ev) is PushMatched(ev, r.Match(ev)).
-func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
-	return r.PushLater(ev, mask, 0)
+func (r Stepper) PushMatched(ev *event.Event, mask uint64) error {
+	return r.pushLater(ev, mask, 0)
 }
 
 // PushLater is PushMatched for an event whose terms in later, among the query's
@@ -309,7 +328,12 @@ func (r *Run) PushMatched(ev *event.Event, mask uint64) error {
 // the sequence has state then (see releaseOne); a sequence has none most of the time, so
 // that most of these terms are never evaluated. Otherwise they are evaluated now. The
 // results are those of PushMatched(ev, mask|r.MatchTerms(ev, later)).
-func (r *Run) PushLater(ev *event.Event, mask, later uint64) error {
+func (r Stepper) PushLater(ev *event.Event, mask, later uint64) error {
+	return r.pushLater(ev, mask, later)
+}
+
+// pushLater is Stepper.PushLater; Push is pushLater(ev, q.match(ev), 0).
+func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 	if later != 0 && (r.mode != Streaming || r.later == 0) {
 		mask, later = mask|r.q.matchTerms(ev, later), 0
 	}
@@ -392,7 +416,7 @@ func (r *Run) PushLater(ev *event.Event, mask, later uint64) error {
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
 		}
-		r.bufPush(item{ev: r.KeepMatched(ev, mask|later), ord: ord, mask: mask, unsure: later})
+		r.bufPush(item{ev: r.keepMatched(ev, mask|later), ord: ord, mask: mask, unsure: later})
 		r.stats.Pending++
 		r.peak()
 		r.release(r.releaseBound())
@@ -528,7 +552,7 @@ func (r *Run) Shed(n int) int {
 // takes its place in the order, its unsure terms are not evaluated and its join keys not
 // read.
 func (r *Run) releaseOne(it *item) {
-	if r.later != 0 && it.mask&^r.later == 0 && !r.HasState() {
+	if r.later != 0 && it.mask&^r.later == 0 && !r.hasState() {
 		r.released, r.anyOut = it.ord, true
 		return
 	}

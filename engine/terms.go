@@ -31,7 +31,7 @@ func (r TermRole) String() string {
 const MaxTerms = 64
 
 // Term is one filter of a statement, as Compile compiles it and as the masks of
-// Run.Match, MatchTerms, KeepsEvent and LaterTerms number it: the term at index i of
+// Stepper.Match, MatchTerms, KeepsEvent and LaterTerms number it: the term at index i of
 // Terms is bit i (Bit) of those masks. A sequence stage "with runs=N" is one term.
 type Term struct {
 	// Bit is the term's index in the list Terms returns, and its bit in the masks.
