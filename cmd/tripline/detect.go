@@ -10,13 +10,12 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tripline/tripline/detect"
-	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/ingest/source"
 	"github.com/tripline/tripline/output"
 	"github.com/tripline/tripline/rule"
 )
@@ -46,15 +45,12 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
 }
 
-// newDetector loads the rules and builds a detector writing to sink. It reports rule files
-// that failed to load on stderr; they do not stop the others.
+// newDetector loads the mapping and the rules and builds a detector writing to sink. It
+// reports rule files that failed to load on stderr; they do not stop the others.
 //
-// replay, when not nil, reads the input again (detect.Options.Replay), and origin reads
-// documents again from the input files (detect.Options.Origin).
-//
-// tune, when given, adjusts the detector's options last (serve's workers and bounds).
+// tune, when given, adjusts the detector's options last, once the mapping is loaded (how
+// detect reads its input again, serve's workers and bounds).
 func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer,
-	replay func(context.Context, func([]byte, detect.EventSource) error) error, origin event.Origin,
 	tune ...func(*detect.Options)) (*detect.Detector, *rule.Set, error) {
 	if len(df.rules) == 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)"))
@@ -101,8 +97,6 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
 		SpillDir:            df.spillDir,
-		Replay:              replay,
-		Origin:              origin,
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
@@ -139,76 +133,6 @@ func checkKibanaURL(s string) error {
 		return fmt.Errorf("--kibana-url %q: want the URL Kibana is reached at, such as https://kibana.example.com:5601 (http or https, a host, an optional path, no query or fragment)", s)
 	}
 	return nil
-}
-
-// replayFiles returns a detect.Options.Replay that reads the input files (paths, expanded
-// by expandInputs) again, with the sources (file, line, position) of the first reading, or
-// nil when the input cannot be read twice (standard input, or anything but regular files:
-// a pipe such as <(zcat f) reads once). Messages about the input were given the first
-// time: the second reading gives none.
-func replayFiles(paths []string, in inputFlags) func(context.Context, func([]byte, detect.EventSource) error) error {
-	for _, p := range paths {
-		if fi, err := os.Stat(p); p == "-" || err != nil || !fi.Mode().IsRegular() {
-			return nil
-		}
-	}
-	in.progress = "never"
-	return func(ctx context.Context, fn func([]byte, detect.EventSource) error) error {
-		var seq uint64
-		_, err := readDocs(ctx, inputs{paths: paths}, &in, nil, io.Discard, func(doc []byte, source string, line int, offset int64) error {
-			seq++
-			return fn(doc, detect.EventSource{Name: source, Line: line, Seq: seq, Offset: offset, HasOffset: offset >= 0})
-		})
-		return err
-	}
-}
-
-// docFiles reads documents again from the input files (event.Origin), through files opened
-// at their first use and kept open, at most maxDocFiles at a time (a directory of many
-// inputs must not run out of file descriptors). Safe for concurrent use.
-type docFiles struct {
-	mu    sync.Mutex
-	files map[string]*os.File
-}
-
-const maxDocFiles = 64
-
-// ReadDoc returns the n bytes at offset in the file source.
-func (f *docFiles) ReadDoc(source string, offset int64, n int) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	file, ok := f.files[source]
-	if !ok {
-		if len(f.files) >= maxDocFiles {
-			for name, old := range f.files { // close any one
-				old.Close()
-				delete(f.files, name)
-				break
-			}
-		}
-		var err error
-		if file, err = os.Open(source); err != nil {
-			return nil, err
-		}
-		if f.files == nil {
-			f.files = map[string]*os.File{}
-		}
-		f.files[source] = file
-	}
-	doc := make([]byte, n)
-	if _, err := file.ReadAt(doc, offset); err != nil {
-		return nil, err
-	}
-	return doc, nil
-}
-
-func (f *docFiles) close() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, file := range f.files {
-		file.Close()
-	}
-	f.files = nil
 }
 
 // openOutputs opens the --output sinks (stdout when none is given and toStdout is set).
@@ -364,42 +288,42 @@ what is left goes to the dead-letter files; a second signal stops at once.
 			sink := &alertSink{out: out, stderr: stderr, deliver: deliver}
 			// A stream never ends: match in arrival order, as with --follow.
 			streaming := in.follow || url != ""
-			var (
-				replay func(context.Context, func([]byte, detect.EventSource) error) error
-				origin event.Origin
-				ins    inputs
-			)
+			var ins source.Inputs
 			if url == "" {
 				ins = expandInputs(args, stderr)
 			}
-			if !streaming && url == "" {
-				if replay = replayFiles(ins.paths, in); replay != nil {
-					files := &docFiles{}
-					defer files.close()
-					origin = files
+			// In batch mode over regular files, the detector reads the input again when it
+			// is out of order, and the documents of the events it keeps (detect.ReplayFiles).
+			origin := &source.Origin{}
+			defer origin.Close()
+			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, func(o *detect.Options) {
+				if streaming {
+					return
 				}
-			}
-			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, replay, origin)
+				if o.Replay = detect.ReplayFiles(ins.Paths, in.sourceOptions(nil, io.Discard)); o.Replay != nil {
+					o.Origin = origin
+				}
+			})
 			if err != nil {
 				if out != nil {
 					out.Close()
 				}
 				return err
 			}
-			var seq uint64
-			process := func(doc []byte, source string, line int, offset int64) error {
-				seq++
-				return d.Process(ctx, doc, detect.EventSource{Name: source, Line: line, Seq: seq, Offset: offset, HasOffset: offset >= 0})
-			}
 			var (
-				ist         inputStats
+				ist         source.Stats
 				rerr        error
 				closeStream func() error
 			)
 			if url != "" {
-				ist, closeStream, rerr = readStream(ctx, url, &in, stderr, process)
+				ist, closeStream, rerr = readStream(ctx, url, &in, stderr, d)
 			} else {
-				ist, rerr = readDocs(ctx, ins, &in, cmd.InOrStdin(), stderr, process)
+				r, done := in.openInputs(ctx, ins, cmd.InOrStdin(), stderr)
+				rerr = eachDoc(r, func(doc source.Doc) error {
+					return d.Process(ctx, doc.Bytes, detect.SourceOf(doc))
+				})
+				done()
+				ist = r.Stats()
 			}
 			// Flush what is pending even when interrupted (--follow ends with ^C): an alert
 			// found is never lost, unless a second signal says to stop at once.
@@ -461,7 +385,7 @@ what is left goes to the dead-letter files; a second signal stops at once.
 
 // runReport is what detect and serve report at the end of a run.
 type runReport struct {
-	Input inputStats `json:"input"`
+	Input source.Stats `json:"input"`
 	// RuleFileErrors are the rule files (or export lines) that could not be read.
 	RuleFileErrors []string        `json:"rule_file_errors,omitempty"`
 	Run            *detect.Summary `json:"detect"`
@@ -471,7 +395,7 @@ type runReport struct {
 
 // newRunReport gathers the input counters and the detector's summary, with the rules the
 // rule loader left out (not EQL, unsupported features, duplicates) listed among the skipped.
-func newRunReport(ist inputStats, d *detect.Detector, set *rule.Set) runReport {
+func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set) runReport {
 	sum := *d.Summary()
 	skipped := make([]detect.SkippedRule, 0, len(set.Skipped)+len(sum.RulesSkipped))
 	for _, sk := range set.Skipped {

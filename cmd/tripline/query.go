@@ -19,6 +19,7 @@ import (
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/ingest/source"
 )
 
 // queryFlags are the flags of the query command besides the input flags.
@@ -174,18 +175,19 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	var ev event.Event
 	var seq uint64
 	var skipped, undecodable int64
-	ist, rerr := readDocs(ctx, expandInputs(paths, stderr), in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
-		if err := dec.Decode(doc, &ev); err != nil {
+	r, done := in.openInputs(ctx, expandInputs(paths, stderr), cmd.InOrStdin(), stderr)
+	rerr := eachDoc(r, func(doc source.Doc) error {
+		if err := dec.Decode(doc.Bytes, &ev); err != nil {
 			undecodable++
-			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
+			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", doc.Source, doc.Line, err)
 			return nil
 		}
 		seq++
 		unseen.see(&ev)
-		ev.Source, ev.Line, ev.Seq = source, line, seq
+		ev.Source, ev.Line, ev.Seq = doc.Source, doc.Line, seq
 		ev.Index = in.index
 		if ev.Index == "" {
-			ev.Index = indexName(source)
+			ev.Index = indexName(doc.Source)
 		}
 		if noResults {
 			return nil
@@ -202,6 +204,8 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 		}
 		return nil
 	})
+	done()
+	ist := r.Stats()
 	// Flush even when interrupted (--follow ends with ^C): results still in the reordering
 	// buffer are printed, not lost.
 	if ferr := run.Flush(context.WithoutCancel(ctx)); ferr != nil && rerr == nil {
@@ -222,7 +226,7 @@ func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf
 	unseen.warn(stderr, stmt)
 	if qf.stats {
 		b, _ := json.Marshal(struct {
-			Input inputStats   `json:"input"`
+			Input source.Stats `json:"input"`
 			Query engine.Stats `json:"query"`
 		}{ist, st})
 		fmt.Fprintln(stderr, string(b))

@@ -14,6 +14,7 @@ import (
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/eval"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/ingest/source"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -151,21 +152,22 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	var ev event.Event
 	var seq uint64
 	var skipped int64
-	ist, rerr := readDocs(ctx, expandInputs(paths, stderr), in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
-		if err := dec.Decode(doc, &ev); err != nil {
+	docs, done := in.openInputs(ctx, expandInputs(paths, stderr), cmd.InOrStdin(), stderr)
+	rerr := eachDoc(docs, func(doc source.Doc) error {
+		if err := dec.Decode(doc.Bytes, &ev); err != nil {
 			skipped++
-			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
+			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", doc.Source, doc.Line, err)
 			return nil
 		}
 		seq++
 		unseen.see(&ev)
-		ev.Source, ev.Line, ev.Seq = source, line, seq
+		ev.Source, ev.Line, ev.Seq = doc.Source, doc.Line, seq
 		for i := range stages {
 			s := &stages[i]
 			if !s.filter.Match(&ev) {
 				continue
 			}
-			se := stageEvent{Where: fmt.Sprintf("%s:%d", source, line), Timestamp: joinValues(ev.Values(tsSlot))}
+			se := stageEvent{Where: fmt.Sprintf("%s:%d", doc.Source, doc.Line), Timestamp: joinValues(ev.Values(tsSlot))}
 			for _, k := range s.keys {
 				se.Keys = append(se.Keys, valueStrings(ev.Values(k)))
 			}
@@ -177,6 +179,8 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		}
 		return nil
 	})
+	done()
+	ist := docs.Stats()
 	if err := run.Flush(context.WithoutCancel(ctx)); err != nil && rerr == nil {
 		rerr = err
 	}
@@ -259,7 +263,7 @@ func joinValues(vs []event.Value) string {
 	return strings.Join(valueStrings(vs), ",")
 }
 
-func writeRulesTestText(w io.Writer, r *rule.Rule, ist inputStats, stages []*stageReport, matches []matchReport) {
+func writeRulesTestText(w io.Writer, r *rule.Rule, ist source.Stats, stages []*stageReport, matches []matchReport) {
 	fmt.Fprintf(w, "rule:   %s (%s)\n", r.Name, r.RuleID)
 	fmt.Fprintf(w, "events: %d read", ist.Records)
 	if ist.InputsSkipped > 0 {

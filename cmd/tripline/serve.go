@@ -20,7 +20,7 @@ import (
 
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/event"
-	"github.com/tripline/tripline/ingest/k8saudit"
+	"github.com/tripline/tripline/ingest/source"
 	"github.com/tripline/tripline/output"
 	"github.com/tripline/tripline/server"
 )
@@ -176,7 +176,7 @@ Exit codes:
 			// that goes away must not cancel alert writes that belong to other events.
 			h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &in, stderr: stderr,
 				maxBuffered: maxBuffered, maxBufferedBytes: maxBufferedBytes}
-			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, nil, nil, func(o *detect.Options) {
+			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, func(o *detect.Options) {
 				if o.Workers == 0 { // requests are taken one at a time: let workers filter their events
 					o.Workers = runtime.GOMAXPROCS(0)
 				}
@@ -289,9 +289,9 @@ const defaultMaxBuffered = 100_000
 // serveInputStats gathers what the server received and refused, as /metrics counts it: a
 // document is read when it was acknowledged or refused in its item, and the refusals are
 // split by reason (update and delete actions carry no event: they are counted apart).
-func serveInputStats(srv *server.Server, normalized int64) inputStats {
+func serveInputStats(srv *server.Server, normalized int64) source.Stats {
 	received, rejected := srv.EventCounts()
-	st := inputStats{Records: int64(received), Normalized: normalized}
+	st := source.Stats{Records: int64(received), Normalized: normalized}
 	for reason, n := range rejected {
 		switch reason {
 		case "illegal_argument_exception": // update and delete actions: not events
@@ -344,7 +344,7 @@ type pendingRequest struct {
 // normState is one request's normalisation: the normaliser, its output slots, and the
 // events made, as documents of the request or bytes of buf.
 type normState struct {
-	norm   *k8saudit.Normalizer
+	norm   *source.Normalizer
 	dst    [][]byte
 	buf    []byte
 	events []normEvent
@@ -418,13 +418,13 @@ func (h *serveHandler) forget(req *pendingRequest) {
 func (h *serveHandler) normalize(docs []server.Doc) *normState {
 	ns, _ := h.norms.Get().(*normState)
 	if ns == nil {
-		ns = &normState{norm: newAuditNormalizer()}
+		ns = &normState{norm: source.NewNormalizer(source.Format(h.in.inputFormat))}
 	}
 	ns.buf, ns.events = ns.buf[:0], ns.events[:0]
 	var normalized int64
 	for i := range docs {
 		doc := &docs[i]
-		out, isAudit, err := toECS(doc.Source, h.in.inputFormat, ns.norm, ns.dst[:0])
+		out, isAudit, err := ns.norm.Normalize(doc.Source, ns.dst[:0])
 		if err != nil {
 			fmt.Fprintf(h.stderr, "bulk:%s:%d: %v (refused)\n", doc.Index, doc.Line, err)
 			doc.Reject = &server.DocError{Type: "document_parsing_exception",
