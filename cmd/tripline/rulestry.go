@@ -12,7 +12,6 @@ import (
 
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
-	"github.com/tripline/tripline/eval"
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/ingest/source"
 	"github.com/tripline/tripline/rule"
@@ -77,13 +76,6 @@ rule cannot run, and 3 when input was skipped.`,
 	return cmd
 }
 
-// stageFilter is one stage's compiled filter and the slots of its join keys.
-type stageFilter struct {
-	report *stageReport
-	filter *eval.Filter
-	keys   []event.Slot
-}
-
 func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *inputFlags, format string) error {
 	ctx := cmd.Context()
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -113,13 +105,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		return exitWith(exitUsage, err)
 	}
 	fields := event.NewFields()
-	env := &eval.Env{Fields: fields, Mapping: m, CategoryField: r.EventCategoryOverride}
-	stages, err := compileStages(stmt, env)
-	if err != nil {
-		fmt.Fprint(stderr, describeQueryError(r.Query, err))
-		return exitWith(exitUsage, nil)
-	}
-	q, err := engine.Compile(stmt, fields, engine.Options{
+	tr, err := engine.NewTrace(stmt, fields, engine.Options{
 		TimestampField:  r.TimestampField,
 		TiebreakerField: r.TiebreakerField,
 		CategoryField:   r.EventCategoryOverride,
@@ -129,26 +115,9 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		fmt.Fprint(stderr, describeQueryError(r.Query, err))
 		return exitWith(exitUsage, nil)
 	}
-	tsField := r.TimestampField
-	if tsField == "" {
-		tsField = "@timestamp"
-	}
-	tsSlot := fields.Add(tsField)
 	dec := event.NewDecoder(fields)
 	unseen := newUnseenFields(stmt, m, fields)
 
-	var matches []matchReport
-	run := q.NewRun(engine.Batch, func(res *engine.Result) {
-		mr := matchReport{JoinKeys: res.JoinKeys}
-		for _, ev := range res.Events {
-			if ev == nil {
-				mr.Events = append(mr.Events, "(missing)")
-			} else {
-				mr.Events = append(mr.Events, fmt.Sprintf("%s:%d", ev.Source, ev.Line))
-			}
-		}
-		matches = append(matches, mr)
-	})
 	var ev event.Event
 	var seq uint64
 	var skipped int64
@@ -162,18 +131,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		seq++
 		unseen.see(&ev)
 		ev.Source, ev.Line, ev.Seq = doc.Source, doc.Line, seq
-		for i := range stages {
-			s := &stages[i]
-			if !s.filter.Match(&ev) {
-				continue
-			}
-			se := stageEvent{Where: fmt.Sprintf("%s:%d", doc.Source, doc.Line), Timestamp: joinValues(ev.Values(tsSlot))}
-			for _, k := range s.keys {
-				se.Keys = append(se.Keys, valueStrings(ev.Values(k)))
-			}
-			s.report.Events = append(s.report.Events, se)
-		}
-		if err := run.Push(&ev); err != nil {
+		if err := tr.Push(&ev); err != nil {
 			skipped++
 			fmt.Fprintf(stderr, "%v (skipped)\n", err)
 		}
@@ -181,7 +139,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	})
 	done()
 	ist := docs.Stats()
-	if err := run.Flush(context.WithoutCancel(ctx)); err != nil && rerr == nil {
+	if err := tr.Flush(context.WithoutCancel(ctx)); err != nil && rerr == nil {
 		rerr = err
 	}
 	if rerr != nil && ctx.Err() != nil {
@@ -194,10 +152,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		return exitWith(exitFailure, rerr)
 	}
 	unseen.warn(stderr, stmt)
-	reports := make([]*stageReport, len(stages))
-	for i := range stages {
-		reports[i] = stages[i].report
-	}
+	reports, matches := stageReports(tr.Terms()), matchReports(tr.Results())
 	if format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
@@ -223,44 +178,45 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	return nil
 }
 
-// compileStages compiles the filter of every term of stmt (engine.Terms: the event query,
-// or each stage and the until clause) on its own, registering the fields of its join keys.
-func compileStages(stmt *eql.Statement, env *eval.Env) ([]stageFilter, error) {
-	var out []stageFilter
-	for _, t := range engine.Terms(stmt) {
-		f, err := eval.CompileQuery(t.Query, env)
-		if err != nil {
-			return nil, err
-		}
-		name := strconv.Itoa(t.Stage + 1)
-		if t.Role == engine.TermUntil {
+// stageReports turns what the trace recorded of each term into the stages reported.
+func stageReports(terms []engine.TermTrace) []*stageReport {
+	out := make([]*stageReport, 0, len(terms))
+	for _, tt := range terms {
+		name := strconv.Itoa(tt.Term.Stage + 1)
+		if tt.Term.Role == engine.TermUntil {
 			name = "until"
 		}
-		sf := stageFilter{report: &stageReport{Stage: name, Query: eql.Format(t.Query), Missing: t.Missing, Events: []stageEvent{}}, filter: f}
-		for _, k := range t.By {
-			sf.report.By = append(sf.report.By, eql.Format(k))
-			sf.keys = append(sf.keys, env.Fields.Add(k.Name))
+		rep := &stageReport{Stage: name, Query: eql.Format(tt.Term.Query), Missing: tt.Term.Missing, Events: []stageEvent{}}
+		for _, k := range tt.Term.By {
+			rep.By = append(rep.By, eql.Format(k))
 		}
-		out = append(out, sf)
-	}
-	return out, nil
-}
-
-// valueStrings formats values as strings that own their memory (an event's strings point
-// into the input buffer, which the reader reuses).
-func valueStrings(vs []event.Value) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = strings.Clone(v.String())
+		for _, e := range tt.Events {
+			ts := "-"
+			if len(e.Timestamp) > 0 {
+				ts = strings.Join(e.Timestamp, ",")
+			}
+			rep.Events = append(rep.Events, stageEvent{Where: fmt.Sprintf("%s:%d", e.Source, e.Line), Timestamp: ts, Keys: e.Keys})
+		}
+		out = append(out, rep)
 	}
 	return out
 }
 
-func joinValues(vs []event.Value) string {
-	if len(vs) == 0 {
-		return "-"
+// matchReports turns the trace's results into the matches reported (nil for none).
+func matchReports(results []engine.TraceResult) []matchReport {
+	var out []matchReport
+	for _, res := range results {
+		mr := matchReport{JoinKeys: res.JoinKeys}
+		for _, ref := range res.Events {
+			if ref.Missing {
+				mr.Events = append(mr.Events, "(missing)")
+			} else {
+				mr.Events = append(mr.Events, fmt.Sprintf("%s:%d", ref.Source, ref.Line))
+			}
+		}
+		out = append(out, mr)
 	}
-	return strings.Join(valueStrings(vs), ",")
+	return out
 }
 
 func writeRulesTestText(w io.Writer, r *rule.Rule, ist source.Stats, stages []*stageReport, matches []matchReport) {
