@@ -39,11 +39,16 @@ type matchReport struct {
 	Events   []string `json:"events"` // FILE:LINE per stage, "(missing)" for a missing event
 }
 
+// rulesTestOptions are the flags and arguments of rules test.
+type rulesTestOptions struct {
+	in       inputFlags
+	format   string
+	rulePath string   // the rule file
+	paths    []string // the inputs
+}
+
 func newRulesTestCmd() *cobra.Command {
-	var (
-		in     inputFlags
-		format string
-	)
+	o := &rulesTestOptions{}
 	cmd := &cobra.Command{
 		Use:   "test [flags] RULE [FILE...]",
 		Short: "Run one rule over events and show which events matched which stage",
@@ -62,45 +67,42 @@ rule cannot run, and 3 when input was skipped.`,
   tripline rules test --format json my-rule.toml events.ndjson | jq '.stages[0].events | length'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return exitWith(exitUsage, err)
-			}
-			if format != "text" && format != "json" {
-				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
-			}
-			return runRulesTest(cmd, args[0], args[1:], &in, format)
+			o.rulePath, o.paths = args[0], args[1:]
+			return o.run(cmd.Context(), streamsOf(cmd))
 		},
 	}
-	in.register(cmd.Flags(), forRulesTest) // --mapping ecs by default, as detect runs the rule
-	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	o.in.register(cmd.Flags(), forRulesTest) // --mapping ecs by default, as detect runs the rule
+	cmd.Flags().StringVar(&o.format, "format", "text", "output: text or json")
 	return cmd
 }
 
-func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *inputFlags, format string) error {
-	ctx := cmd.Context()
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	set, err := rule.Load(ctx, rulePath)
+func (o *rulesTestOptions) validate() error {
+	if err := o.in.validate(); err != nil {
+		return exitWith(exitUsage, err)
+	}
+	if o.format != "text" && o.format != "json" {
+		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", o.format))
+	}
+	return nil
+}
+
+// run loads the rule, runs it over the inputs under an engine.Trace, and reports what
+// passed each stage and the results.
+func (o *rulesTestOptions) run(ctx context.Context, ios ioStreams) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	stdout, stderr := ios.out, ios.errOut
+	r, err := o.loadRule(ctx)
 	if err != nil {
-		return exitWith(exitFailure, err)
-	}
-	for _, e := range set.Errors {
-		return exitWith(exitUsage, fmt.Errorf("%s", describeRuleFileError(e)))
-	}
-	var r *rule.Rule
-	switch {
-	case len(set.Rules) == 1 && len(set.Skipped) == 0:
-		r = set.Rules[0]
-	case len(set.Rules)+len(set.Skipped) != 1:
-		return exitWith(exitUsage, fmt.Errorf("%s holds %d rules: give a file with exactly one", rulePath, len(set.Rules)+len(set.Skipped)))
-	default:
-		return exitWith(exitUsage, fmt.Errorf("%s: the rule cannot run: %s", rulePath, set.Skipped[0].Reason))
+		return err
 	}
 	stmt, err := eql.Parse(r.Query)
 	if err != nil {
 		fmt.Fprint(stderr, describeQueryError(r.Query, err))
 		return exitWith(exitUsage, nil)
 	}
-	m, err := in.loadMapping()
+	m, err := o.in.loadMapping()
 	if err != nil {
 		return exitWith(exitUsage, err)
 	}
@@ -121,7 +123,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	var ev event.Event
 	var seq uint64
 	var skipped int64
-	docs, done := in.openInputs(ctx, expandInputs(paths, stderr), cmd.InOrStdin(), stderr)
+	docs, done := o.in.openInputs(ctx, expandInputs(o.paths, stderr), ios.in, stderr)
 	rerr := eachDoc(docs, func(doc source.Doc) error {
 		if err := dec.Decode(doc.Bytes, &ev); err != nil {
 			skipped++
@@ -143,7 +145,7 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		rerr = err
 	}
 	if rerr != nil && ctx.Err() != nil {
-		if !in.follow { // with --follow, a signal is how the input ends
+		if !o.in.follow { // with --follow, a signal is how the input ends
 			return exitWith(exitSignaled, errInterrupted)
 		}
 		rerr = nil
@@ -153,21 +155,8 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	}
 	unseen.warn(stderr, stmt)
 	reports, matches := stageReports(tr.Terms()), matchReports(tr.Results())
-	if format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(struct {
-			RuleID        string         `json:"rule_id"`
-			Name          string         `json:"name"`
-			Events        int64          `json:"events_read"`
-			InputsSkipped int64          `json:"inputs_skipped,omitempty"`
-			Stages        []*stageReport `json:"stages"`
-			Matches       []matchReport  `json:"matches"`
-		}{r.RuleID, r.Name, ist.Records, ist.InputsSkipped, reports, matches}); err != nil {
-			return exitWith(exitFailure, err)
-		}
-	} else {
-		writeRulesTestText(stdout, r, ist, reports, matches)
+	if err := o.write(stdout, r, ist, reports, matches); err != nil {
+		return exitWith(exitFailure, err)
 	}
 	switch {
 	case ist.Malformed+skipped > 0 || ist.InputsSkipped > 0:
@@ -176,6 +165,43 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		return exitWith(exitFailure, nil)
 	}
 	return nil
+}
+
+// write writes the report in the --format asked.
+func (o *rulesTestOptions) write(w io.Writer, r *rule.Rule, ist source.Stats, reports []*stageReport, matches []matchReport) error {
+	if o.format == "text" {
+		writeRulesTestText(w, r, ist, reports, matches)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		RuleID        string         `json:"rule_id"`
+		Name          string         `json:"name"`
+		Events        int64          `json:"events_read"`
+		InputsSkipped int64          `json:"inputs_skipped,omitempty"`
+		Stages        []*stageReport `json:"stages"`
+		Matches       []matchReport  `json:"matches"`
+	}{r.RuleID, r.Name, ist.Records, ist.InputsSkipped, reports, matches})
+}
+
+// loadRule loads the one rule of the rule file.
+func (o *rulesTestOptions) loadRule(ctx context.Context) (*rule.Rule, error) {
+	set, err := rule.Load(ctx, o.rulePath)
+	if err != nil {
+		return nil, exitWith(exitFailure, err)
+	}
+	if len(set.Errors) > 0 {
+		return nil, exitWith(exitUsage, fmt.Errorf("%s", describeRuleFileError(set.Errors[0])))
+	}
+	switch {
+	case len(set.Rules) == 1 && len(set.Skipped) == 0:
+		return set.Rules[0], nil
+	case len(set.Rules)+len(set.Skipped) != 1:
+		return nil, exitWith(exitUsage, fmt.Errorf("%s holds %d rules: give a file with exactly one", o.rulePath, len(set.Rules)+len(set.Skipped)))
+	default:
+		return nil, exitWith(exitUsage, fmt.Errorf("%s: the rule cannot run: %s", o.rulePath, set.Skipped[0].Reason))
+	}
 }
 
 // stageReports turns what the trace recorded of each term into the stages reported.
