@@ -25,22 +25,25 @@ import (
 	"github.com/tripline/tripline/server"
 )
 
+// serveOptions are the flags of serve.
+type serveOptions struct {
+	in            inputFlags
+	df            detectFlags
+	listen        string
+	tlsCert       string
+	tlsKey        string
+	credFile      string
+	credEnv       string
+	maxBody       string
+	maxInFlight   string
+	bodyTimeout   time.Duration
+	publicMetrics bool
+	maxBuffered   int64
+	maxBufBytes   string
+}
+
 func newServeCmd() *cobra.Command {
-	var (
-		in            inputFlags
-		df            detectFlags
-		listen        string
-		tlsCert       string
-		tlsKey        string
-		credFile      string
-		credEnv       string
-		maxBody       string
-		maxInFlight   string
-		bodyTimeout   time.Duration
-		publicMetrics bool
-		maxBuffered   int64
-		maxBufBytes   string
-	)
+	o := &serveOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve --rules PATH [flags]",
 		Short: "Run detection as a service that accepts events over Elasticsearch's _bulk API",
@@ -96,191 +99,196 @@ Exit codes:
   tripline serve --rules rules/ --listen :9443 --tls-cert cert.pem --tls-key key.pem --credentials users.txt -o es:http://es:9200`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := in.validate(); err != nil {
-				return exitWith(exitUsage, err)
-			}
-			cfg := server.Config{
-				Addr:          listen,
-				TLSCertFile:   tlsCert,
-				TLSKeyFile:    tlsKey,
-				PublicMetrics: publicMetrics,
-				Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
-			}
-			if (tlsCert == "") != (tlsKey == "") {
-				return exitWith(exitUsage, fmt.Errorf("--tls-cert and --tls-key go together"))
-			}
-			if maxBody != "" {
-				n, err := output.ParseSize(maxBody)
-				if err != nil {
-					return exitWith(exitUsage, fmt.Errorf("--max-body: %w", err))
-				}
-				cfg.MaxBodyBytes = n
-			}
-			if maxInFlight != "" {
-				n, err := output.ParseSize(maxInFlight)
-				if err != nil {
-					return exitWith(exitUsage, fmt.Errorf("--max-in-flight: %w", err))
-				}
-				cfg.MaxInFlightBytes = n
-			}
-			if bodyTimeout < 0 {
-				return exitWith(exitUsage, fmt.Errorf("--body-timeout must not be negative"))
-			}
-			if maxBuffered < 0 {
-				return exitWith(exitUsage, fmt.Errorf("--max-buffered must not be negative"))
-			}
-			var maxBufferedBytes int64
-			if maxBufBytes != "0" {
-				n, err := output.ParseSize(maxBufBytes)
-				if err != nil {
-					return exitWith(exitUsage, fmt.Errorf("--max-buffered-bytes: %w", err))
-				}
-				maxBufferedBytes = n
-			}
-			cfg.BodyReadTimeout = bodyTimeout
-			switch {
-			case credFile != "" && credEnv != "":
-				return exitWith(exitUsage, fmt.Errorf("give --credentials or --credentials-env, not both"))
-			case credFile != "":
-				c, err := server.LoadCredentials(credFile)
-				if err != nil {
-					return exitWith(exitUsage, err)
-				}
-				cfg.Credentials = c
-			case credEnv != "":
-				v, ok := os.LookupEnv(credEnv)
-				if !ok {
-					return exitWith(exitUsage, fmt.Errorf("--credentials-env: %s is not set", credEnv))
-				}
-				c, err := server.ParseCredentials(strings.NewReader(v), "$"+credEnv)
-				if err != nil {
-					return exitWith(exitUsage, err)
-				}
-				cfg.Credentials = c
-			}
-			out, err := openOutputs(df.outputs, true, stdout)
-			if err != nil {
-				return err
-			}
-			metrics := server.NewMetrics()
-			cfg.Metrics = metrics
-			alertsPerRule, err := metrics.NewCounterVec("tripline_alerts_total", "Alert documents written, per rule.", "rule")
-			if err != nil {
-				out.Close()
-				return exitWith(exitFailure, err)
-			}
-			sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
-			// Events are processed under the server's lifetime, not the request's: a client
-			// that goes away must not cancel alert writes that belong to other events.
-			h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &in, stderr: stderr,
-				maxBuffered: maxBuffered, maxBufferedBytes: maxBufferedBytes}
-			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, func(o *detect.Options) {
-				if o.Workers == 0 { // requests are taken one at a time: let workers filter their events
-					o.Workers = runtime.GOMAXPROCS(0)
-				}
-				// The in-order work of a request overlaps the filtering of the next one.
-				o.Async = o.Workers > 1
-				o.MaxBuffered, o.MaxBufferedBytes = maxBuffered, maxBufferedBytes
-				o.OnEventError = h.onEventError
-			})
-			if err != nil {
-				out.Close()
-				return err
-			}
-			h.d, h.reject = d, in.rejects()
-			// The detector's state changes on its in-order goroutine: the gauges read the
-			// snapshot it publishes after each request.
-			for _, g := range []struct {
-				name, help string
-				value      func(detect.Live) int64
-			}{
-				{"tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).",
-					func(l detect.Live) int64 { return l.Unused }},
-				{"tripline_pending_state", "State the rules hold now: events in the reordering buffer, partial sequences, undecided results.",
-					func(l detect.Live) int64 { return l.Pending }},
-				{"tripline_buffered_events", "Events the rules' reordering buffers hold; requests get 429 from --max-buffered on.",
-					func(l detect.Live) int64 { return l.Buffered }},
-				{"tripline_buffered_bytes", "Bytes of the documents the rules' reordering buffers hold; requests get 429 from --max-buffered-bytes on.",
-					func(l detect.Live) int64 { return l.BufferedBytes }},
-				{"tripline_events_shed", "Buffered events processed early, before --max-lateness passed, because the reordering buffers were full.",
-					func(l detect.Live) int64 { return l.Shed }},
-			} {
-				if err := metrics.NewGaugeFunc(g.name, g.help, func() float64 { return float64(g.value(d.Live())) }); err != nil {
-					out.Close()
-					return exitWith(exitFailure, err)
-				}
-			}
-			cfg.SinkValidates = true // the detector reads every document: refusals come back per item
-			srv, err := server.New(cfg, h)
-			if err != nil {
-				out.Close()
-				return exitWith(exitUsage, err)
-			}
-			var lc net.ListenConfig
-			ln, err := lc.Listen(ctx, "tcp", listen)
-			if err != nil {
-				out.Close()
-				return exitWith(exitFailure, err)
-			}
-			scheme := "http"
-			if tlsCert != "" {
-				scheme = "https"
-			}
-			// The address actually bound (with port 0 the system picks one), for people and scripts.
-			fmt.Fprintf(stderr, "tripline: serving on %s://%s with %d rules\n", scheme, ln.Addr(), d.Summary().RulesLoaded)
-			rctx, stopRelieve := context.WithCancel(ctx)
-			relieved := make(chan struct{})
-			go func() {
-				defer close(relieved)
-				h.relieve(rctx, time.Second)
-			}()
-			serr := srv.Serve(ctx, ln)
-			stopRelieve()
-			<-relieved
-			// The server has stopped accepting and finished its requests: flush matches and alerts.
-			h.mu.Lock()
-			cerr := d.Close(context.WithoutCancel(ctx))
-			h.mu.Unlock()
-			if err := out.Close(); err != nil && cerr == nil {
-				cerr = err
-			}
-			if err := sink.err(); err != nil && cerr == nil {
-				cerr = err
-			}
-			rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
-			// The detector's refusals were answered per item, and the server counted them.
-			rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
-			if df.statsJSON {
-				writeJSONSummary(stderr, rep)
-			} else {
-				writeSummary(stderr, rep)
-			}
-			if serr != nil {
-				return exitWith(exitFailure, serr)
-			}
-			if cerr != nil {
-				return exitWith(exitFailure, cerr)
-			}
-			return nil
+			return o.run(cmd.Context(), streamsOf(cmd))
 		},
 	}
-	in.register(cmd.Flags(), forServe)
-	df.register(cmd)
+	o.in.register(cmd.Flags(), forServe)
+	o.df.register(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&listen, "listen", "127.0.0.1:9200", "address to listen on")
-	fs.StringVar(&tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS only")
-	fs.StringVar(&tlsKey, "tls-key", "", "TLS private key file (PEM)")
-	fs.StringVar(&credFile, "credentials", "", "file of users and API keys that may send events (mode 600)")
-	fs.StringVar(&credEnv, "credentials-env", "", "environment variable holding the credentials, in the file's format")
-	fs.StringVar(&maxBody, "max-body", "100MB", "largest request body accepted, after decompression (413 above)")
-	fs.StringVar(&maxInFlight, "max-in-flight", "", "most memory all requests together may hold for their bodies; requests beyond it get 429, as Elasticsearch's circuit breaker answers (default 4 x --max-body)")
-	fs.DurationVar(&bodyTimeout, "body-timeout", 0, "how long a client may take to send a request body once its headers arrived; 408 after it (0: 60s)")
-	fs.BoolVar(&publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
-	fs.Int64Var(&maxBuffered, "max-buffered", defaultMaxBuffered, "most events the rules' reordering buffers may hold: from there requests get 429 (es_rejected_execution_exception), which shippers retry, and when the buffers stay full for a second every rule processes the older half of what it holds, shortening the reordering window meanwhile (0: no bound)")
-	fs.StringVar(&maxBufBytes, "max-buffered-bytes", "128MB", "most bytes of documents the rules' reordering buffers may hold (the events also keep their decoded values: the memory the buffers take is a few times that); from there, as from --max-buffered (0: no bound)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:9200", "address to listen on")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS only")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&o.credFile, "credentials", "", "file of users and API keys that may send events (mode 600)")
+	fs.StringVar(&o.credEnv, "credentials-env", "", "environment variable holding the credentials, in the file's format")
+	fs.StringVar(&o.maxBody, "max-body", "100MB", "largest request body accepted, after decompression (413 above)")
+	fs.StringVar(&o.maxInFlight, "max-in-flight", "", "most memory all requests together may hold for their bodies; requests beyond it get 429, as Elasticsearch's circuit breaker answers (default 4 x --max-body)")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", 0, "how long a client may take to send a request body once its headers arrived; 408 after it (0: 60s)")
+	fs.BoolVar(&o.publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
+	fs.Int64Var(&o.maxBuffered, "max-buffered", defaultMaxBuffered, "most events the rules' reordering buffers may hold: from there requests get 429 (es_rejected_execution_exception), which shippers retry, and when the buffers stay full for a second every rule processes the older half of what it holds, shortening the reordering window meanwhile (0: no bound)")
+	fs.StringVar(&o.maxBufBytes, "max-buffered-bytes", "128MB", "most bytes of documents the rules' reordering buffers may hold (the events also keep their decoded values: the memory the buffers take is a few times that); from there, as from --max-buffered (0: no bound)")
 	return cmd
+}
+
+// run loads the rules, serves the _bulk API until ctx is cancelled, flushes the matches
+// and alerts of what it accepted, and writes the summary.
+func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
+	stdout, stderr := ios.out, ios.errOut
+	if err := o.in.validate(); err != nil {
+		return exitWith(exitUsage, err)
+	}
+	cfg := server.Config{
+		Addr:          o.listen,
+		TLSCertFile:   o.tlsCert,
+		TLSKeyFile:    o.tlsKey,
+		PublicMetrics: o.publicMetrics,
+		Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return exitWith(exitUsage, fmt.Errorf("--tls-cert and --tls-key go together"))
+	}
+	if o.maxBody != "" {
+		n, err := output.ParseSize(o.maxBody)
+		if err != nil {
+			return exitWith(exitUsage, fmt.Errorf("--max-body: %w", err))
+		}
+		cfg.MaxBodyBytes = n
+	}
+	if o.maxInFlight != "" {
+		n, err := output.ParseSize(o.maxInFlight)
+		if err != nil {
+			return exitWith(exitUsage, fmt.Errorf("--max-in-flight: %w", err))
+		}
+		cfg.MaxInFlightBytes = n
+	}
+	if o.bodyTimeout < 0 {
+		return exitWith(exitUsage, fmt.Errorf("--body-timeout must not be negative"))
+	}
+	if o.maxBuffered < 0 {
+		return exitWith(exitUsage, fmt.Errorf("--max-buffered must not be negative"))
+	}
+	var maxBufferedBytes int64
+	if o.maxBufBytes != "0" {
+		n, err := output.ParseSize(o.maxBufBytes)
+		if err != nil {
+			return exitWith(exitUsage, fmt.Errorf("--max-buffered-bytes: %w", err))
+		}
+		maxBufferedBytes = n
+	}
+	cfg.BodyReadTimeout = o.bodyTimeout
+	switch {
+	case o.credFile != "" && o.credEnv != "":
+		return exitWith(exitUsage, fmt.Errorf("give --credentials or --credentials-env, not both"))
+	case o.credFile != "":
+		c, err := server.LoadCredentials(o.credFile)
+		if err != nil {
+			return exitWith(exitUsage, err)
+		}
+		cfg.Credentials = c
+	case o.credEnv != "":
+		v, ok := os.LookupEnv(o.credEnv)
+		if !ok {
+			return exitWith(exitUsage, fmt.Errorf("--credentials-env: %s is not set", o.credEnv))
+		}
+		c, err := server.ParseCredentials(strings.NewReader(v), "$"+o.credEnv)
+		if err != nil {
+			return exitWith(exitUsage, err)
+		}
+		cfg.Credentials = c
+	}
+	out, err := openOutputs(o.df.outputs, true, stdout)
+	if err != nil {
+		return err
+	}
+	metrics := server.NewMetrics()
+	cfg.Metrics = metrics
+	alertsPerRule, err := metrics.NewCounterVec("tripline_alerts_total", "Alert documents written, per rule.", "rule")
+	if err != nil {
+		out.Close()
+		return exitWith(exitFailure, err)
+	}
+	sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
+	// Events are processed under the server's lifetime, not the request's: a client
+	// that goes away must not cancel alert writes that belong to other events.
+	h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &o.in, stderr: stderr,
+		maxBuffered: o.maxBuffered, maxBufferedBytes: maxBufferedBytes}
+	d, set, err := newDetector(ctx, &o.df, &o.in, true, sink, stderr, func(opts *detect.Options) {
+		if opts.Workers == 0 { // requests are taken one at a time: let workers filter their events
+			opts.Workers = runtime.GOMAXPROCS(0)
+		}
+		// The in-order work of a request overlaps the filtering of the next one.
+		opts.Async = opts.Workers > 1
+		opts.MaxBuffered, opts.MaxBufferedBytes = o.maxBuffered, maxBufferedBytes
+		opts.OnEventError = h.onEventError
+	})
+	if err != nil {
+		out.Close()
+		return err
+	}
+	h.d, h.reject = d, o.in.rejects()
+	// The detector's state changes on its in-order goroutine: the gauges read the
+	// snapshot it publishes after each request.
+	for _, g := range []struct {
+		name, help string
+		value      func(detect.Live) int64
+	}{
+		{"tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).",
+			func(l detect.Live) int64 { return l.Unused }},
+		{"tripline_pending_state", "State the rules hold now: events in the reordering buffer, partial sequences, undecided results.",
+			func(l detect.Live) int64 { return l.Pending }},
+		{"tripline_buffered_events", "Events the rules' reordering buffers hold; requests get 429 from --max-buffered on.",
+			func(l detect.Live) int64 { return l.Buffered }},
+		{"tripline_buffered_bytes", "Bytes of the documents the rules' reordering buffers hold; requests get 429 from --max-buffered-bytes on.",
+			func(l detect.Live) int64 { return l.BufferedBytes }},
+		{"tripline_events_shed", "Buffered events processed early, before --max-lateness passed, because the reordering buffers were full.",
+			func(l detect.Live) int64 { return l.Shed }},
+	} {
+		if err := metrics.NewGaugeFunc(g.name, g.help, func() float64 { return float64(g.value(d.Live())) }); err != nil {
+			out.Close()
+			return exitWith(exitFailure, err)
+		}
+	}
+	cfg.SinkValidates = true // the detector reads every document: refusals come back per item
+	srv, err := server.New(cfg, h)
+	if err != nil {
+		out.Close()
+		return exitWith(exitUsage, err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", o.listen)
+	if err != nil {
+		out.Close()
+		return exitWith(exitFailure, err)
+	}
+	scheme := "http"
+	if o.tlsCert != "" {
+		scheme = "https"
+	}
+	// The address actually bound (with port 0 the system picks one), for people and scripts.
+	fmt.Fprintf(stderr, "tripline: serving on %s://%s with %d rules\n", scheme, ln.Addr(), d.Summary().RulesLoaded)
+	rctx, stopRelieve := context.WithCancel(ctx)
+	relieved := make(chan struct{})
+	go func() {
+		defer close(relieved)
+		h.relieve(rctx, time.Second)
+	}()
+	serr := srv.Serve(ctx, ln)
+	stopRelieve()
+	<-relieved
+	// The server has stopped accepting and finished its requests: flush matches and alerts.
+	h.mu.Lock()
+	cerr := d.Close(context.WithoutCancel(ctx))
+	h.mu.Unlock()
+	if err := out.Close(); err != nil && cerr == nil {
+		cerr = err
+	}
+	if err := sink.err(); err != nil && cerr == nil {
+		cerr = err
+	}
+	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
+	// The detector's refusals were answered per item, and the server counted them.
+	rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
+	if o.df.statsJSON {
+		writeJSONSummary(stderr, rep)
+	} else {
+		writeSummary(stderr, rep)
+	}
+	if serr != nil {
+		return exitWith(exitFailure, serr)
+	}
+	if cerr != nil {
+		return exitWith(exitFailure, cerr)
+	}
+	return nil
 }
 
 // defaultMaxBuffered is --max-buffered's default.
