@@ -30,14 +30,14 @@ func streamArg(args []string) (string, error) {
 }
 
 // readStream gives the detector every document of a Kafka topic or a JetStream stream until
-// ctx is cancelled (source.Stream: raw Kubernetes audit records normalised as for files, a
+// ctx is cancelled (stream.Docs: raw Kubernetes audit records normalised as for files, a
 // message committed once the detector has taken in its documents and written the alerts
 // they completed). Events that still wait in the detector's reordering buffer
 // (--max-lateness) are committed too, so a crash loses them; a clean stop flushes them, and
 // their alerts, before the last commit (the returned closer, to call after the detector's
 // Close). Delivery is at least once for everything but that buffer.
 func readStream(ctx context.Context, url string, f *inputFlags, stderr io.Writer, d *detect.Detector) (source.Stats, func() error, error) {
-	s, err := source.OpenStream(ctx, url, f.sourceOptions(nil, stderr))
+	s, err := stream.OpenDocs(ctx, url, f.sourceOptions(nil, stderr))
 	if err != nil {
 		return source.Stats{}, nil, err
 	}

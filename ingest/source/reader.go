@@ -27,7 +27,7 @@ type Doc struct {
 	Seq uint64
 }
 
-// Options tune a Reader or a Stream. The zero value reads every record in the Auto format
+// Options tune a Reader (or Records). The zero value reads every record in the Auto format
 // and reports nothing.
 type Options struct {
 	// Format says how records become documents (Auto when empty).
@@ -46,8 +46,8 @@ type Options struct {
 	// error it retries after.
 	Notice func(msg string)
 	// Skip, when set, is told of every record, or document made from one, that is skipped:
-	// an *ingest.LineError, a *stream.PositionError or a *RecordError, each reading
-	// "SOURCE:LINE: reason".
+	// an *ingest.LineError, a *RecordError (or what a reader of another input gives
+	// Records.Malformed), each reading "SOURCE:LINE: reason".
 	Skip func(err error)
 	// OnRecord, when set, is called after each record read, with the number read so far
 	// (for a progress display).
@@ -67,8 +67,8 @@ type Stats struct {
 	Normalized int64 `json:"k8s_audit_normalized"`
 	Bytes      int64 `json:"bytes"`
 	// Future counts the events refused because they were stamped too far ahead of the
-	// clock; Unsupported the bulk update and delete actions refused. Neither Reader nor
-	// Stream sets them: they are a server's counts.
+	// clock; Unsupported the bulk update and delete actions refused. Reader does not set
+	// them: they are a server's counts.
 	Future      int64 `json:"future,omitempty"`
 	Unsupported int64 `json:"unsupported_actions,omitempty"`
 
@@ -91,9 +91,12 @@ func (e *RecordError) Error() string { return fmt.Sprintf("%s:%d: %v", e.Source,
 // Unwrap returns the reason.
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// docs holds the documents of the current record and what Reader and Stream share: the
-// normaliser, the strict check, the counters and the numbering.
-type docs struct {
+// Records turns the records of an input into its documents, as Reader does: it normalises
+// each record (Options.Format), checks the documents (Options.Reject), numbers them (Seq),
+// and counts and reports what it skips. A reader of another kind of input (package stream)
+// adds each record it reads, then takes the record's documents with Next. Not safe for
+// concurrent use.
+type Records struct {
 	opts   Options
 	norm   *Normalizer
 	st     Stats
@@ -105,77 +108,96 @@ type docs struct {
 	offset int64
 }
 
-func newDocs(opts Options) docs {
-	return docs{opts: opts, norm: NewNormalizer(opts.Format)}
+// NewRecords returns a Records with the options opts (Follow and Stdin aside).
+func NewRecords(opts Options) *Records {
+	return &Records{opts: opts, norm: NewNormalizer(opts.Format)}
 }
 
-// record takes in one record read: it counts it and turns it into the documents that
-// pop gives.
-func (d *docs) record(rec []byte, source string, line int, offset int64) {
-	d.st.Records++
-	if d.opts.OnRecord != nil {
-		d.opts.OnRecord(d.st.Records)
+// Add takes in one record read from source at line (a stream's position), whose bytes
+// are at offset in the file source (-1 when they cannot be read there again): it counts
+// it (and calls Options.OnRecord) and turns it into the documents Next gives, reporting a
+// record that cannot be normalised. The record must stay valid until Next has given its
+// documents.
+func (r *Records) Add(record []byte, source string, line int, offset int64) {
+	r.st.Records++
+	if r.opts.OnRecord != nil {
+		r.opts.OnRecord(r.st.Records)
 	}
 	var normalized bool
 	var err error
-	d.list, normalized, err = d.norm.Normalize(rec, d.list[:0])
+	r.list, normalized, err = r.norm.Normalize(record, r.list[:0])
 	if err != nil {
 		// For an EventList the valid items are still in the list.
-		d.st.Malformed++
-		d.skip(&RecordError{Source: source, Line: line, Err: err})
+		r.st.Malformed++
+		r.report(&RecordError{Source: source, Line: line, Err: err})
 	}
 	if normalized {
-		d.st.Normalized += int64(len(d.list))
+		r.st.Normalized += int64(len(r.list))
 		offset = -1 // made from the record: not in the file as it is
 	}
-	d.next, d.source, d.line, d.offset = 0, source, line, offset
+	r.next, r.source, r.line, r.offset = 0, source, line, offset
 }
 
-// pop returns the next document of the current record that the strict check accepts.
-func (d *docs) pop() (Doc, bool) {
-	for d.next < len(d.list) {
-		doc := d.list[d.next]
-		d.next++
-		if d.opts.Reject != nil {
-			if err := d.opts.Reject(doc); err != nil {
-				d.st.Malformed++
-				d.skip(&RecordError{Source: d.source, Line: d.line, Err: err})
+// Next returns the next document of the last record added that the strict check
+// accepts, reporting those it refuses; false when there is none left.
+func (r *Records) Next() (Doc, bool) {
+	for r.next < len(r.list) {
+		doc := r.list[r.next]
+		r.next++
+		if r.opts.Reject != nil {
+			if err := r.opts.Reject(doc); err != nil {
+				r.st.Malformed++
+				r.report(&RecordError{Source: r.source, Line: r.line, Err: err})
 				continue
 			}
 		}
-		d.seq++
-		return Doc{Bytes: doc, Source: d.source, Line: d.line, Offset: d.offset, Seq: d.seq}, true
+		r.seq++
+		return Doc{Bytes: doc, Source: r.source, Line: r.line, Offset: r.offset, Seq: r.seq}, true
 	}
 	return Doc{}, false
 }
 
-func (d *docs) skip(err error) {
-	if d.opts.Skip != nil {
-		d.opts.Skip(err)
+// Malformed counts a record read but skipped before Add (one that is not a JSON object)
+// and reports err (Options.Skip), which says where and why.
+func (r *Records) Malformed(err error) {
+	r.st.Records++
+	r.st.Malformed++
+	r.report(err)
+}
+
+// Notice passes msg to Options.Notice, if set.
+func (r *Records) Notice(msg string) {
+	if r.opts.Notice != nil {
+		r.opts.Notice(msg)
 	}
 }
 
-func (d *docs) notice(msg string) {
-	if d.opts.Notice != nil {
-		d.opts.Notice(msg)
+// Stats returns the counts so far; Bytes and InputsSkipped are the reader's to count.
+func (r *Records) Stats() Stats { return r.st }
+
+func (r *Records) report(err error) {
+	if r.opts.Skip != nil {
+		r.opts.Skip(err)
 	}
 }
 
 // Reader reads the documents of input files and standard input, one at a time. A Reader is
 // not safe for concurrent use, except BytesRead and Size.
 type Reader struct {
-	ctx context.Context
-	in  *ingest.Reader
-	docs
-	err error // the error Next returns from now on
+	ctx     context.Context
+	opts    Options
+	in      *ingest.Reader
+	recs    *Records
+	bytes   int64 // Stats.Bytes, once the input has ended
+	skipped int64 // Stats.InputsSkipped
+	err     error // the error Next returns from now on
 }
 
 // NewReader returns a Reader over the inputs ins (Expand gives them); the count of inputs
 // skipped there starts Stats.InputsSkipped.
 func NewReader(ctx context.Context, ins Inputs, opts Options) *Reader {
-	r := &Reader{ctx: ctx, docs: newDocs(opts)}
-	r.st.InputsSkipped = ins.Skipped
-	r.in = ingest.NewReader(ctx, ins.Paths, ingest.Options{Follow: opts.Follow, Stdin: opts.Stdin, Notice: r.notice})
+	r := &Reader{ctx: ctx, opts: opts, recs: NewRecords(opts), skipped: ins.Skipped}
+	r.in = ingest.NewReader(ctx, ins.Paths, ingest.Options{Follow: opts.Follow, Stdin: opts.Stdin, Notice: r.recs.Notice})
 	return r
 }
 
@@ -186,7 +208,7 @@ func NewReader(ctx context.Context, ins Inputs, opts Options) *Reader {
 // cancelled otherwise, the context's error. Either is returned from then on.
 func (r *Reader) Next() (Doc, error) {
 	for {
-		if doc, ok := r.pop(); ok {
+		if doc, ok := r.recs.Next(); ok {
 			return doc, nil
 		}
 		if r.err != nil {
@@ -200,9 +222,7 @@ func (r *Reader) Next() (Doc, error) {
 		if err != nil {
 			var le *ingest.LineError
 			if errors.As(err, &le) {
-				r.st.Records++
-				r.st.Malformed++
-				r.skip(le)
+				r.recs.Malformed(le)
 				continue
 			}
 			if r.ctx.Err() != nil {
@@ -214,22 +234,26 @@ func (r *Reader) Next() (Doc, error) {
 				continue
 			}
 			// The input could not be opened or read: the reader goes on with the next.
-			r.st.InputsSkipped++
-			r.notice(describePathError(err) + " (skipped)")
+			r.skipped++
+			r.recs.Notice(describePathError(err) + " (skipped)")
 			continue
 		}
-		r.record(rec.Doc, rec.Source, rec.Line, rec.Offset)
+		r.recs.Add(rec.Doc, rec.Source, rec.Line, rec.Offset)
 	}
 }
 
 // end ends the input: Stats counts its bytes, Next returns io.EOF.
 func (r *Reader) end() {
-	r.st.Bytes = r.in.BytesRead()
+	r.bytes = r.in.BytesRead()
 	r.err = io.EOF
 }
 
 // Stats returns the counts so far.
-func (r *Reader) Stats() Stats { return r.st }
+func (r *Reader) Stats() Stats {
+	st := r.recs.Stats()
+	st.Bytes, st.InputsSkipped = r.bytes, r.skipped
+	return st
+}
 
 // BytesRead returns the number of bytes read so far (see ingest.Reader.BytesRead). Safe
 // for concurrent use.
