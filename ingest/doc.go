@@ -6,5 +6,6 @@
 //
 // The Reader only frames records: it checks that each one looks like an object (it
 // starts with '{' and ends with '}'); the full syntax check is the event decoder's, which
-// reads every byte anyway. Sub-packages turn other formats into events (k8saudit).
+// reads every byte anyway. Sub-packages turn other formats into events (k8saudit) and
+// make the documents of a run out of its inputs (source).
 package ingest

@@ -10,13 +10,12 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tripline/tripline/detect"
-	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/ingest/source"
 	"github.com/tripline/tripline/output"
 	"github.com/tripline/tripline/rule"
 )
@@ -46,15 +45,12 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
 }
 
-// newDetector loads the rules and builds a detector writing to sink. It reports rule files
-// that failed to load on stderr; they do not stop the others.
+// newDetector loads the mapping and the rules and builds a detector writing to sink. It
+// reports rule files that failed to load on stderr; they do not stop the others.
 //
-// replay, when not nil, reads the input again (detect.Options.Replay), and origin reads
-// documents again from the input files (detect.Options.Origin).
-//
-// tune, when given, adjusts the detector's options last (serve's workers and bounds).
+// tune, when given, adjusts the detector's options last, once the mapping is loaded (how
+// detect reads its input again, serve's workers and bounds).
 func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming bool, sink detect.Sink, stderr io.Writer,
-	replay func(context.Context, func([]byte, detect.EventSource) error) error, origin event.Origin,
 	tune ...func(*detect.Options)) (*detect.Detector, *rule.Set, error) {
 	if len(df.rules) == 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("no rules: give --rules PATH (a detection-rules TOML file or directory, or a Kibana export NDJSON)"))
@@ -101,8 +97,6 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
 		SpillDir:            df.spillDir,
-		Replay:              replay,
-		Origin:              origin,
 		OnEventError: func(err error) {
 			fmt.Fprintf(stderr, "%v\n", err)
 		},
@@ -139,76 +133,6 @@ func checkKibanaURL(s string) error {
 		return fmt.Errorf("--kibana-url %q: want the URL Kibana is reached at, such as https://kibana.example.com:5601 (http or https, a host, an optional path, no query or fragment)", s)
 	}
 	return nil
-}
-
-// replayFiles returns a detect.Options.Replay that reads the input files (paths, expanded
-// by expandInputs) again, with the sources (file, line, position) of the first reading, or
-// nil when the input cannot be read twice (standard input, or anything but regular files:
-// a pipe such as <(zcat f) reads once). Messages about the input were given the first
-// time: the second reading gives none.
-func replayFiles(paths []string, in inputFlags) func(context.Context, func([]byte, detect.EventSource) error) error {
-	for _, p := range paths {
-		if fi, err := os.Stat(p); p == "-" || err != nil || !fi.Mode().IsRegular() {
-			return nil
-		}
-	}
-	in.progress = "never"
-	return func(ctx context.Context, fn func([]byte, detect.EventSource) error) error {
-		var seq uint64
-		_, err := readDocs(ctx, inputs{paths: paths}, &in, nil, io.Discard, func(doc []byte, source string, line int, offset int64) error {
-			seq++
-			return fn(doc, detect.EventSource{Name: source, Line: line, Seq: seq, Offset: offset, HasOffset: offset >= 0})
-		})
-		return err
-	}
-}
-
-// docFiles reads documents again from the input files (event.Origin), through files opened
-// at their first use and kept open, at most maxDocFiles at a time (a directory of many
-// inputs must not run out of file descriptors). Safe for concurrent use.
-type docFiles struct {
-	mu    sync.Mutex
-	files map[string]*os.File
-}
-
-const maxDocFiles = 64
-
-// ReadDoc returns the n bytes at offset in the file source.
-func (f *docFiles) ReadDoc(source string, offset int64, n int) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	file, ok := f.files[source]
-	if !ok {
-		if len(f.files) >= maxDocFiles {
-			for name, old := range f.files { // close any one
-				old.Close()
-				delete(f.files, name)
-				break
-			}
-		}
-		var err error
-		if file, err = os.Open(source); err != nil {
-			return nil, err
-		}
-		if f.files == nil {
-			f.files = map[string]*os.File{}
-		}
-		f.files[source] = file
-	}
-	doc := make([]byte, n)
-	if _, err := file.ReadAt(doc, offset); err != nil {
-		return nil, err
-	}
-	return doc, nil
-}
-
-func (f *docFiles) close() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, file := range f.files {
-		file.Close()
-	}
-	f.files = nil
 }
 
 // openOutputs opens the --output sinks (stdout when none is given and toStdout is set).
@@ -291,12 +215,16 @@ func (s *alertSink) err() error {
 	return fmt.Errorf("%d alerts were not delivered to an output (first error: %s)", s.failed, strings.TrimPrefix(first, "output: "))
 }
 
+// detectOptions are the flags and arguments of detect.
+type detectOptions struct {
+	in     inputFlags
+	df     detectFlags
+	format string
+	args   []string // the inputs: files, directories, "-", or one stream URL
+}
+
 func newDetectCmd() *cobra.Command {
-	var (
-		in     inputFlags
-		df     detectFlags
-		format string
-	)
+	o := &detectOptions{}
 	cmd := &cobra.Command{
 		Use:   "detect --rules PATH [flags] [FILE...]",
 		Short: "Run detection rules over events and write Kibana-shaped alerts",
@@ -338,130 +266,146 @@ what is left goes to the dead-letter files; a second signal stops at once.
   tripline detect --rules rules/ --now 2026-01-01T00:00:00Z -o es:http://localhost:9200 events/
   tripline detect --rules rules/ -o webhook:https://soar.example/hook 'kafka://k1:9092,k2:9092/ecs-events?group=tripline'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return exitWith(exitUsage, err)
-			}
-			if format != "ndjson" && format != "summary" {
-				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson or summary)", format))
-			}
-			ctx := cmd.Context()
-			// The detector reports (skipped events, output errors) from its own goroutine
-			// while the input is read, and reported on, from this one.
-			stdout, stderr := cmd.OutOrStdout(), io.Writer(&syncWriter{w: cmd.ErrOrStderr()})
-			out, err := openOutputs(df.outputs, format == "ndjson", stdout)
-			if err != nil {
-				return err
-			}
-			url, err := streamArg(args)
-			if err != nil {
-				return exitWith(exitUsage, err)
-			}
-			// After a signal, the alerts of what was read are still found and delivered, for
-			// shutdownGrace; then what is left goes to the dead-letter files. A second
-			// signal ends both at once.
-			finish, deliver, stopAfter := afterStop(ctx)
-			defer stopAfter()
-			sink := &alertSink{out: out, stderr: stderr, deliver: deliver}
-			// A stream never ends: match in arrival order, as with --follow.
-			streaming := in.follow || url != ""
-			var (
-				replay func(context.Context, func([]byte, detect.EventSource) error) error
-				origin event.Origin
-				ins    inputs
-			)
-			if url == "" {
-				ins = expandInputs(args, stderr)
-			}
-			if !streaming && url == "" {
-				if replay = replayFiles(ins.paths, in); replay != nil {
-					files := &docFiles{}
-					defer files.close()
-					origin = files
-				}
-			}
-			d, set, err := newDetector(ctx, &df, &in, streaming, sink, stderr, replay, origin)
-			if err != nil {
-				if out != nil {
-					out.Close()
-				}
-				return err
-			}
-			var seq uint64
-			process := func(doc []byte, source string, line int, offset int64) error {
-				seq++
-				return d.Process(ctx, doc, detect.EventSource{Name: source, Line: line, Seq: seq, Offset: offset, HasOffset: offset >= 0})
-			}
-			var (
-				ist         inputStats
-				rerr        error
-				closeStream func() error
-			)
-			if url != "" {
-				ist, closeStream, rerr = readStream(ctx, url, &in, stderr, process)
-			} else {
-				ist, rerr = readDocs(ctx, ins, &in, cmd.InOrStdin(), stderr, process)
-			}
-			// Flush what is pending even when interrupted (--follow ends with ^C): an alert
-			// found is never lost, unless a second signal says to stop at once.
-			cerr := d.Close(finish)
-			// A second signal stopped the matching (not only the deliveries): matches were lost.
-			lost := finish.Err() != nil && errors.Is(cerr, context.Canceled)
-			if out != nil {
-				if err := out.Close(); err != nil && cerr == nil {
-					cerr = err
-				}
-			}
-			if err := sink.err(); err != nil && cerr == nil {
-				cerr = err
-			}
-			// Only now, with the alerts written, commit the stream's last offsets.
-			if closeStream != nil {
-				if err := closeStream(); err != nil && cerr == nil {
-					cerr = err
-				}
-			}
-			rep := newRunReport(ist, d, set)
-			sumOut := stderr
-			if format == "summary" {
-				sumOut = stdout
-			}
-			if df.statsJSON {
-				writeJSONSummary(sumOut, rep)
-			} else {
-				writeSummary(sumOut, rep)
-			}
-			sum := rep.Run
-			if lost {
-				return exitWith(exitSignaled, errors.New("interrupted twice: stopped at once, the matches not yet written are lost"))
-			}
-			if rerr != nil && ctx.Err() != nil && !streaming {
-				if cerr != nil {
-					fmt.Fprintf(stderr, "tripline: %v\n", cerr)
-				}
-				return exitWith(exitSignaled, errInterrupted)
-			}
-			if rerr != nil && !(streaming && ctx.Err() != nil) {
-				return exitWith(exitFailure, rerr)
-			}
-			if cerr != nil {
-				return exitWith(exitFailure, cerr)
-			}
-			if ist.Malformed > 0 || ist.InputsSkipped > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.EventsFuture > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
-				return exitWith(exitSkipped, nil)
-			}
-			return nil
+			o.args = args
+			return o.run(cmd.Context(), streamsOf(cmd))
 		},
 	}
-	in.register(cmd.Flags(), forDetect)
-	df.register(cmd)
-	cmd.Flags().StringVar(&df.spillDir, "spill-dir", "", "directory of the temporary file that holds, when events come from standard input, the events sequence rules matched, in case the input is not in timestamp order (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once); files are read again instead")
-	cmd.Flags().StringVar(&format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
+	o.in.register(cmd.Flags(), forDetect)
+	o.df.register(cmd)
+	cmd.Flags().StringVar(&o.df.spillDir, "spill-dir", "", "directory of the temporary file that holds, when events come from standard input, the events sequence rules matched, in case the input is not in timestamp order (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once); files are read again instead")
+	cmd.Flags().StringVar(&o.format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
 	return cmd
+}
+
+func (o *detectOptions) validate() error {
+	if err := o.in.validate(); err != nil {
+		return exitWith(exitUsage, err)
+	}
+	if o.format != "ndjson" && o.format != "summary" {
+		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson or summary)", o.format))
+	}
+	return nil
+}
+
+// run loads the rules, gives the detector every event of the inputs (files, standard input
+// or a stream), writes the alerts to the outputs and the summary, and returns the exit
+// status.
+func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	// The detector reports (skipped events, output errors) from its own goroutine while the
+	// input is read, and reported on, from this one.
+	stdout, stderr := ios.out, io.Writer(&syncWriter{w: ios.errOut})
+	out, err := openOutputs(o.df.outputs, o.format == "ndjson", stdout)
+	if err != nil {
+		return err
+	}
+	url, err := streamArg(o.args)
+	if err != nil {
+		return exitWith(exitUsage, err)
+	}
+	// After a signal, the alerts of what was read are still found and delivered, for
+	// shutdownGrace; then what is left goes to the dead-letter files. A second signal ends
+	// both at once.
+	finish, deliver, stopAfter := afterStop(ctx)
+	defer stopAfter()
+	sink := &alertSink{out: out, stderr: stderr, deliver: deliver}
+	// A stream never ends: match in arrival order, as with --follow.
+	streaming := o.in.follow || url != ""
+	var ins source.Inputs
+	if url == "" {
+		ins = expandInputs(o.args, stderr)
+	}
+	// In batch mode over regular files, the detector reads the input again when it is out
+	// of order, and the documents of the events it keeps (detect.ReplayFiles).
+	origin := &source.Origin{}
+	defer origin.Close()
+	d, set, err := newDetector(ctx, &o.df, &o.in, streaming, sink, stderr, func(opts *detect.Options) {
+		if streaming {
+			return
+		}
+		if opts.Replay = detect.ReplayFiles(ins.Paths, o.in.sourceOptions(nil, io.Discard)); opts.Replay != nil {
+			opts.Origin = origin
+		}
+	})
+	if err != nil {
+		if out != nil {
+			out.Close()
+		}
+		return err
+	}
+	var (
+		ist         source.Stats
+		rerr        error
+		closeStream func() error
+	)
+	if url != "" {
+		ist, closeStream, rerr = readStream(ctx, url, &o.in, stderr, d)
+	} else {
+		ist, rerr = readFiles(ctx, ins, &o.in, ios.in, stderr, d)
+	}
+	// Flush what is pending even when interrupted (--follow ends with ^C): an alert found is
+	// never lost, unless a second signal says to stop at once.
+	cerr := d.Close(finish)
+	// A second signal stopped the matching (not only the deliveries): matches were lost.
+	lost := finish.Err() != nil && errors.Is(cerr, context.Canceled)
+	if out != nil {
+		if err := out.Close(); err != nil && cerr == nil {
+			cerr = err
+		}
+	}
+	if err := sink.err(); err != nil && cerr == nil {
+		cerr = err
+	}
+	// Only now, with the alerts written, commit the stream's last offsets.
+	if closeStream != nil {
+		if err := closeStream(); err != nil && cerr == nil {
+			cerr = err
+		}
+	}
+	rep := newRunReport(ist, d, set)
+	sumOut := stderr
+	if o.format == "summary" {
+		sumOut = stdout
+	}
+	o.df.writeReport(sumOut, rep)
+	sum := rep.Run
+	if lost {
+		return exitWith(exitSignaled, errors.New("interrupted twice: stopped at once, the matches not yet written are lost"))
+	}
+	if rerr != nil && ctx.Err() != nil && !streaming {
+		if cerr != nil {
+			fmt.Fprintf(stderr, "tripline: %v\n", cerr)
+		}
+		return exitWith(exitSignaled, errInterrupted)
+	}
+	if rerr != nil && !(streaming && ctx.Err() != nil) {
+		return exitWith(exitFailure, rerr)
+	}
+	if cerr != nil {
+		return exitWith(exitFailure, cerr)
+	}
+	if ist.Malformed > 0 || ist.InputsSkipped > 0 || sum.EventsSkipped > 0 || sum.EventsUnused > 0 || sum.EventsFuture > 0 || sum.AlertsNotWritten > 0 || rep.brokenRules() > 0 {
+		return exitWith(exitSkipped, nil)
+	}
+	return nil
+}
+
+// readFiles gives the detector every document of the inputs ins (files and standard input)
+// until they end, with the --progress display on stderr.
+func readFiles(ctx context.Context, ins source.Inputs, in *inputFlags, stdin io.Reader, stderr io.Writer, d *detect.Detector) (source.Stats, error) {
+	r, done := in.openInputs(ctx, ins, stdin, stderr)
+	err := eachDoc(r, func(doc source.Doc) error {
+		return d.Process(ctx, doc.Bytes, detect.SourceOf(doc))
+	})
+	done()
+	return r.Stats(), err
 }
 
 // runReport is what detect and serve report at the end of a run.
 type runReport struct {
-	Input inputStats `json:"input"`
+	Input source.Stats `json:"input"`
 	// RuleFileErrors are the rule files (or export lines) that could not be read.
 	RuleFileErrors []string        `json:"rule_file_errors,omitempty"`
 	Run            *detect.Summary `json:"detect"`
@@ -471,7 +415,7 @@ type runReport struct {
 
 // newRunReport gathers the input counters and the detector's summary, with the rules the
 // rule loader left out (not EQL, unsupported features, duplicates) listed among the skipped.
-func newRunReport(ist inputStats, d *detect.Detector, set *rule.Set) runReport {
+func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set) runReport {
 	sum := *d.Summary()
 	skipped := make([]detect.SkippedRule, 0, len(set.Skipped)+len(sum.RulesSkipped))
 	for _, sk := range set.Skipped {
@@ -492,6 +436,15 @@ func newRunReport(ist inputStats, d *detect.Detector, set *rule.Set) runReport {
 // use an unsupported feature, are skipped by design and not counted).
 func (rep runReport) brokenRules() int {
 	return len(rep.RuleFileErrors) + rep.compileErrors
+}
+
+// writeReport writes the end-of-run summary: a table, or one JSON object with --stats.
+func (f *detectFlags) writeReport(w io.Writer, rep runReport) {
+	if f.statsJSON {
+		writeJSONSummary(w, rep)
+	} else {
+		writeSummary(w, rep)
+	}
 }
 
 func writeJSONSummary(w io.Writer, rep runReport) {

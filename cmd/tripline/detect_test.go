@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -551,61 +550,6 @@ func TestDetectOutputFailure(t *testing.T) {
 	}
 	if n := strings.Count(string(data), "\n"); n != 12 {
 		t.Errorf("%d alerts in the dead-letter file, want 12", n)
-	}
-}
-
-// TestReplayFilesRegularOnly checks that detect reads its input again (and takes documents
-// back from it) only when every input is a regular file: standard input and pipes such as
-// <(zcat f) read once.
-func TestReplayFilesRegularOnly(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "events.ndjson")
-	if err := os.WriteFile(file, []byte("{\"a\":1}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		args []string
-		want bool
-	}{{[]string{file}, true}, {[]string{dir + "/events.ndjson", file}, true}, {[]string{file, "-"}, false},
-		{[]string{fifo}, false}, {[]string{file, fifo}, false}, {nil, false}} {
-		if got := replayFiles(expandInputs(c.args, io.Discard).paths, inputFlags{}) != nil; got != c.want {
-			t.Errorf("%q: reads again %v, want %v", c.args, got, c.want)
-		}
-	}
-}
-
-// TestDocFiles checks that documents are read back right from more input files than stay
-// open at once, files being closed and opened again as needed.
-func TestDocFiles(t *testing.T) {
-	dir := t.TempDir()
-	var paths []string
-	for i := range maxDocFiles + 6 {
-		p := filepath.Join(dir, fmt.Sprintf("f%03d.ndjson", i))
-		if err := os.WriteFile(p, []byte(fmt.Sprintf("{\"a\":1}\n{\"file\":%d}\n", i)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	f := &docFiles{}
-	defer f.close()
-	for round := range 2 {
-		for i, p := range paths {
-			want := fmt.Sprintf("{\"file\":%d}", i)
-			doc, err := f.ReadDoc(p, 8, len(want))
-			if err != nil || string(doc) != want {
-				t.Fatalf("round %d, %s: %q, %v; want %q", round, p, doc, err, want)
-			}
-			if len(f.files) > maxDocFiles {
-				t.Fatalf("%d files open, want at most %d", len(f.files), maxDocFiles)
-			}
-		}
-	}
-	if _, err := f.ReadDoc(filepath.Join(dir, "gone"), 0, 1); err == nil {
-		t.Error("reading a file that does not exist gave no error")
 	}
 }
 

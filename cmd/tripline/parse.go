@@ -10,8 +10,14 @@ import (
 	"github.com/tripline/tripline/eql"
 )
 
+// parseOptions are the flags and argument of parse.
+type parseOptions struct {
+	format string
+	query  string
+}
+
 func newParseCmd() *cobra.Command {
-	var format string
+	o := &parseOptions{}
 	cmd := &cobra.Command{
 		Use:   "parse [flags] QUERY",
 		Short: "Check an EQL query and print it in canonical form or as a syntax tree",
@@ -26,30 +32,34 @@ An invalid query prints the error, the offending line and a caret on stderr, and
   tripline parse --format json 'sequence by host.id with maxspan=1s [process where true] [network where true]'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src := args[0]
-			stmt, err := eql.Parse(src)
-			if err != nil {
-				fmt.Fprint(cmd.ErrOrStderr(), describeQueryError(src, err))
-				return exitWith(exitUsage, nil)
-			}
-			out := cmd.OutOrStdout()
-			switch format {
-			case "eql":
-				fmt.Fprintln(out, eql.Format(stmt))
-			case "json":
-				b, err := eql.ToJSON(stmt)
-				if err != nil {
-					return exitWith(exitFailure, err)
-				}
-				fmt.Fprintln(out, string(b))
-			default:
-				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want eql or json)", format))
-			}
-			return nil
+			o.query = args[0]
+			return o.run(streamsOf(cmd))
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "eql", "output: eql (canonical query) or json (syntax tree)")
+	cmd.Flags().StringVar(&o.format, "format", "eql", "output: eql (canonical query) or json (syntax tree)")
 	return cmd
+}
+
+// run parses the query and prints it back in the --format asked.
+func (o *parseOptions) run(ios ioStreams) error {
+	stmt, err := eql.Parse(o.query)
+	if err != nil {
+		fmt.Fprint(ios.errOut, describeQueryError(o.query, err))
+		return exitWith(exitUsage, nil)
+	}
+	switch o.format {
+	case "eql":
+		fmt.Fprintln(ios.out, eql.Format(stmt))
+	case "json":
+		b, err := eql.ToJSON(stmt)
+		if err != nil {
+			return exitWith(exitFailure, err)
+		}
+		fmt.Fprintln(ios.out, string(b))
+	default:
+		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want eql or json)", o.format))
+	}
+	return nil
 }
 
 // describeQueryError renders a query error for stderr: each error as "error: line L:C:

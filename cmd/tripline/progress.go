@@ -21,26 +21,34 @@ type progress struct {
 	records int64
 }
 
-func newProgress(w io.Writer, mode string, src interface {
-	BytesRead() int64
-	Size() int64
-}, paths []string) *progress {
-	p := &progress{w: w, src: src, start: time.Now()}
+// newProgress returns the progress display of reading paths on w; mode is --progress. It
+// draws once it watches a reader.
+func newProgress(w io.Writer, mode string, paths []string) *progress {
+	p := &progress{w: w, start: time.Now()}
 	switch mode {
 	case "always":
 		p.on = true
 	case "auto":
 		p.on = isTerminal(w) && allRegularFiles(paths)
 	}
-	if p.on {
-		p.total = src.Size()
-	}
 	return p
 }
 
+// watch makes src, the reader of the paths, the one whose bytes the display counts.
+func (p *progress) watch(src interface {
+	BytesRead() int64
+	Size() int64
+}) {
+	p.src = src
+	if p.on {
+		p.total = src.Size()
+	}
+}
+
+// tick counts the records read so far (source.Options.OnRecord).
 func (p *progress) tick(records int64) {
 	p.records = records
-	if !p.on || records&1023 != 0 {
+	if !p.on || p.src == nil || records&1023 != 0 {
 		return
 	}
 	now := time.Now()

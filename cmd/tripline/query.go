@@ -19,25 +19,27 @@ import (
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/ingest/source"
 )
 
-// queryFlags are the flags of the query command besides the input flags.
-type queryFlags struct {
+// queryOptions are the flags and arguments of query.
+type queryOptions struct {
+	in               inputFlags
 	timestampField   string
 	tiebreakerField  string
 	categoryField    string
 	size             int
+	sizeSet          bool // --size was given
 	resultPosition   string
 	maxSamplesPerKey int
 	format           string
 	stats            bool
+	query            string   // the EQL query
+	paths            []string // the inputs
 }
 
 func newQueryCmd() *cobra.Command {
-	var (
-		in inputFlags
-		qf queryFlags
-	)
+	o := &queryOptions{}
 	cmd := &cobra.Command{
 		Use:   "query [flags] QUERY [FILE...]",
 		Short: "Run one EQL query over events, as Elasticsearch's _eql/search would",
@@ -75,186 +77,223 @@ state (buffered events, partial sequences) at the end and at its peak (--stats: 
   tripline query --mapping mapping.json --size 10 --result-position head 'file where file.name like~ "*.exe"' events.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runQuery(cmd, args[0], args[1:], &in, &qf)
+			o.query, o.paths = args[0], args[1:]
+			o.sizeSet = cmd.Flags().Changed("size")
+			return o.run(cmd.Context(), streamsOf(cmd))
 		},
 	}
 	fs := cmd.Flags()
-	in.register(fs, forQuery)
-	fs.StringVar(&qf.timestampField, "timestamp-field", "@timestamp", "field holding the event time")
-	fs.StringVar(&qf.tiebreakerField, "tiebreaker-field", "", "field that orders events with the same timestamp (events without it come last)")
-	fs.StringVar(&qf.categoryField, "event-category-field", "event.category", "field that \"<category> where\" compares with")
-	fs.IntVar(&qf.size, "size", 0, "most results to print, as Elasticsearch's size (0: none, as there; default: every result)")
-	fs.StringVar(&qf.resultPosition, "result-position", "tail", "with --size: head keeps the earliest results, tail the most recent")
-	fs.IntVar(&qf.maxSamplesPerKey, "max-samples-per-key", 1, "samples per join-key tuple for sample queries")
-	fs.StringVar(&qf.format, "format", "ndjson", "output: ndjson, es or table")
-	fs.BoolVar(&qf.stats, "stats", false, "print the run's counters on stderr as JSON instead of the one-line summary")
+	o.in.register(fs, forQuery)
+	fs.StringVar(&o.timestampField, "timestamp-field", "@timestamp", "field holding the event time")
+	fs.StringVar(&o.tiebreakerField, "tiebreaker-field", "", "field that orders events with the same timestamp (events without it come last)")
+	fs.StringVar(&o.categoryField, "event-category-field", "event.category", "field that \"<category> where\" compares with")
+	fs.IntVar(&o.size, "size", 0, "most results to print, as Elasticsearch's size (0: none, as there; default: every result)")
+	fs.StringVar(&o.resultPosition, "result-position", "tail", "with --size: head keeps the earliest results, tail the most recent")
+	fs.IntVar(&o.maxSamplesPerKey, "max-samples-per-key", 1, "samples per join-key tuple for sample queries")
+	fs.StringVar(&o.format, "format", "ndjson", "output: ndjson, es or table")
+	fs.BoolVar(&o.stats, "stats", false, "print the run's counters on stderr as JSON instead of the one-line summary")
 	return cmd
 }
 
-func runQuery(cmd *cobra.Command, src string, paths []string, in *inputFlags, qf *queryFlags) error {
-	ctx := cmd.Context()
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	if err := in.validate(); err != nil {
-		return exitWith(exitUsage, err)
+// validate checks the flags and returns the --result-position.
+func (o *queryOptions) validate() (engine.Position, error) {
+	if err := o.in.validate(); err != nil {
+		return 0, exitWith(exitUsage, err)
 	}
-	switch qf.format {
+	switch o.format {
 	case "ndjson", "es", "table":
 	default:
-		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson, es or table)", qf.format))
+		return 0, exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson, es or table)", o.format))
 	}
-	if qf.size < 0 {
-		return exitWith(exitUsage, errors.New("--size must not be negative"))
+	if o.size < 0 {
+		return 0, exitWith(exitUsage, errors.New("--size must not be negative"))
+	}
+	pos, err := engine.ParsePosition(o.resultPosition)
+	if err != nil || o.resultPosition == "" {
+		return 0, exitWith(exitUsage, fmt.Errorf("unknown --result-position %q (want head or tail)", o.resultPosition))
+	}
+	return pos, nil
+}
+
+// run compiles the query, runs it over the inputs and prints the results, then the run's
+// counters on stderr.
+func (o *queryOptions) run(ctx context.Context, ios ioStreams) error {
+	stdout, stderr := ios.out, ios.errOut
+	pos, err := o.validate()
+	if err != nil {
+		return err
 	}
 	// As Elasticsearch, which skips a query whose limit is 0, --size 0 gives no result: the
 	// query does not run, but the input is still read and malformed records reported. No
 	// --size: every result.
-	noResults := qf.size == 0 && cmd.Flags().Changed("size")
-	pos, err := engine.ParsePosition(qf.resultPosition)
-	if err != nil || qf.resultPosition == "" {
-		return exitWith(exitUsage, fmt.Errorf("unknown --result-position %q (want head or tail)", qf.resultPosition))
-	}
-	stmt, err := eql.Parse(src)
+	noResults := o.size == 0 && o.sizeSet
+	stmt, err := eql.Parse(o.query)
 	if err != nil {
-		fmt.Fprint(stderr, describeQueryError(src, err))
+		fmt.Fprint(stderr, describeQueryError(o.query, err))
 		return exitWith(exitUsage, nil)
 	}
-	m, err := in.loadMapping()
+	m, err := o.in.loadMapping()
 	if err != nil {
 		return exitWith(exitUsage, err)
 	}
 	fields := event.NewFields()
 	q, err := engine.Compile(stmt, fields, engine.Options{
-		TimestampField:   qf.timestampField,
-		TiebreakerField:  qf.tiebreakerField,
-		CategoryField:    qf.categoryField,
+		TimestampField:   o.timestampField,
+		TiebreakerField:  o.tiebreakerField,
+		CategoryField:    o.categoryField,
 		Mapping:          m,
-		Size:             qf.size,
+		Size:             o.size,
 		ResultPosition:   pos,
-		MaxSamplesPerKey: qf.maxSamplesPerKey,
-		MaxLateness:      in.maxLateness,
-		MaxPending:       in.maxPending,
+		MaxSamplesPerKey: o.maxSamplesPerKey,
+		MaxLateness:      o.in.maxLateness,
+		MaxPending:       o.in.maxPending,
 	})
 	if err != nil {
-		fmt.Fprint(stderr, describeQueryError(src, err))
+		fmt.Fprint(stderr, describeQueryError(o.query, err))
 		return exitWith(exitUsage, nil)
 	}
-	var tbl *tableWriter
-	if qf.format == "table" {
-		tbl = newTableWriter(stdout, fields, qf.timestampField, qf.categoryField)
+	out := &resultWriter{format: o.format, bw: bufio.NewWriterSize(stdout, 64<<10), seqs: isSequenceOrSample(stmt), start: time.Now()}
+	if o.format == "table" {
+		out.tbl = newTableWriter(stdout, fields, o.timestampField, o.categoryField)
 	}
+	defer out.bw.Flush()
 	dec := event.NewDecoder(fields)
 	unseen := newUnseenFields(stmt, m, fields)
-
-	bw := bufio.NewWriterSize(stdout, 64<<10)
-	defer bw.Flush()
-	start := time.Now()
-	seqs := isSequenceOrSample(stmt)
-	var results []*engine.Result // for --format es
-	var scratch bytes.Buffer     // for --format ndjson
-	var werr error
-	emit := func(res *engine.Result) {
-		if werr != nil {
-			return
-		}
-		switch qf.format {
-		case "es":
-			results = append(results, res)
-		case "table":
-			tbl.add(res)
-		default:
-			werr = writeResultNDJSON(bw, res, seqs, &scratch)
-		}
-	}
 	mode := engine.Batch
-	if in.follow {
+	if o.in.follow {
 		mode = engine.Streaming
 	}
-	run := q.NewRun(mode, emit)
+	qr := q.NewRun(mode, out.emit)
 
 	var ev event.Event
 	var seq uint64
 	var skipped, undecodable int64
-	ist, rerr := readDocs(ctx, expandInputs(paths, stderr), in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
-		if err := dec.Decode(doc, &ev); err != nil {
+	r, done := o.in.openInputs(ctx, expandInputs(o.paths, stderr), ios.in, stderr)
+	rerr := eachDoc(r, func(doc source.Doc) error {
+		if err := dec.Decode(doc.Bytes, &ev); err != nil {
 			undecodable++
-			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
+			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", doc.Source, doc.Line, err)
 			return nil
 		}
 		seq++
 		unseen.see(&ev)
-		ev.Source, ev.Line, ev.Seq = source, line, seq
-		ev.Index = in.index
+		ev.Source, ev.Line, ev.Seq = doc.Source, doc.Line, seq
+		ev.Index = o.in.index
 		if ev.Index == "" {
-			ev.Index = indexName(source)
+			ev.Index = indexName(doc.Source)
 		}
 		if noResults {
 			return nil
 		}
-		if err := run.Push(&ev); err != nil {
+		if err := qr.Push(&ev); err != nil {
 			skipped++
 			fmt.Fprintf(stderr, "%v (skipped)\n", err)
 		}
-		if werr != nil {
-			return werr
+		if out.err != nil {
+			return out.err
 		}
-		if in.follow {
-			return bw.Flush()
+		if o.in.follow {
+			return out.bw.Flush()
 		}
 		return nil
 	})
+	done()
+	ist := r.Stats()
 	// Flush even when interrupted (--follow ends with ^C): results still in the reordering
 	// buffer are printed, not lost.
-	if ferr := run.Flush(context.WithoutCancel(ctx)); ferr != nil && rerr == nil {
+	if ferr := qr.Flush(context.WithoutCancel(ctx)); ferr != nil && rerr == nil {
 		rerr = ferr
 	}
-	if werr == nil {
-		switch qf.format {
-		case "es":
-			werr = writeESResponse(bw, results, seqs, time.Since(start))
-		case "table":
-			werr = tbl.flush()
-		}
-	}
-	if err := bw.Flush(); err != nil && werr == nil {
-		werr = err
-	}
-	st := run.Stats()
+	werr := out.finish()
+	st := qr.Stats()
 	unseen.warn(stderr, stmt)
-	if qf.stats {
+	if o.stats {
 		b, _ := json.Marshal(struct {
-			Input inputStats   `json:"input"`
+			Input source.Stats `json:"input"`
 			Query engine.Stats `json:"query"`
 		}{ist, st})
 		fmt.Fprintln(stderr, string(b))
 	} else {
-		fmt.Fprintf(stderr, "%s read", plural(ist.Records, "record"))
-		if ist.InputsSkipped > 0 {
-			fmt.Fprintf(stderr, " (%s skipped)", plural(ist.InputsSkipped, "input"))
-		}
-		fmt.Fprintf(stderr, ", %d skipped, %s", ist.Malformed+undecodable+skipped, plural(st.Results, "result"))
-		if n := ist.Malformed + undecodable + skipped; n > 0 {
-			fmt.Fprintf(stderr, " (skipped: %d malformed, %d without a valid timestamp, %d later than --max-lateness)",
-				ist.Malformed+undecodable, st.NoTimestamp, st.Late)
-		}
-		fmt.Fprintf(stderr, "; pending state at the end %d, peak %d", st.Pending, st.PeakPending)
-		if st.PendingCapHits > 0 {
-			fmt.Fprintf(stderr, ", %d partial sequences dropped by --max-pending", st.PendingCapHits)
-		}
-		fmt.Fprintln(stderr)
+		writeQuerySummary(stderr, ist, st, undecodable, skipped)
 	}
 	if werr != nil {
 		return exitWith(exitFailure, werr)
 	}
-	if rerr != nil && ctx.Err() != nil && !in.follow {
+	if rerr != nil && ctx.Err() != nil && !o.in.follow {
 		return exitWith(exitSignaled, errInterrupted)
 	}
-	if rerr != nil && !(in.follow && ctx.Err() != nil) {
+	if rerr != nil && !(o.in.follow && ctx.Err() != nil) {
 		return exitWith(exitFailure, rerr)
 	}
 	if ist.Malformed+undecodable+skipped > 0 || ist.InputsSkipped > 0 {
 		return exitWith(exitSkipped, nil)
 	}
 	return nil
+}
+
+// resultWriter prints the results of a query in its --format: ndjson as they come, es and
+// table at the end.
+type resultWriter struct {
+	format  string
+	bw      *bufio.Writer
+	tbl     *tableWriter // for table
+	seqs    bool         // the query gives sequences or samples
+	start   time.Time
+	results []*engine.Result // for es
+	scratch bytes.Buffer     // for ndjson
+	err     error            // the first write error: nothing more is written
+}
+
+// emit takes one result (engine.Query.NewRun's emit).
+func (w *resultWriter) emit(res *engine.Result) {
+	if w.err != nil {
+		return
+	}
+	switch w.format {
+	case "es":
+		w.results = append(w.results, res)
+	case "table":
+		w.tbl.add(res)
+	default:
+		w.err = writeResultNDJSON(w.bw, res, w.seqs, &w.scratch)
+	}
+}
+
+// finish writes what the format writes at the end and flushes; it returns the first
+// write error.
+func (w *resultWriter) finish() error {
+	if w.err == nil {
+		switch w.format {
+		case "es":
+			w.err = writeESResponse(w.bw, w.results, w.seqs, time.Since(w.start))
+		case "table":
+			w.err = w.tbl.flush()
+		}
+	}
+	if err := w.bw.Flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// writeQuerySummary writes query's one-line summary: records read, skipped (with why),
+// results, and the pending state. undecodable counts the documents the decoder refused,
+// skipped the events the run did not use.
+func writeQuerySummary(w io.Writer, ist source.Stats, st engine.Stats, undecodable, skipped int64) {
+	fmt.Fprintf(w, "%s read", plural(ist.Records, "record"))
+	if ist.InputsSkipped > 0 {
+		fmt.Fprintf(w, " (%s skipped)", plural(ist.InputsSkipped, "input"))
+	}
+	fmt.Fprintf(w, ", %d skipped, %s", ist.Malformed+undecodable+skipped, plural(st.Results, "result"))
+	if n := ist.Malformed + undecodable + skipped; n > 0 {
+		fmt.Fprintf(w, " (skipped: %d malformed, %d without a valid timestamp, %d later than --max-lateness)",
+			ist.Malformed+undecodable, st.NoTimestamp, st.Late)
+	}
+	fmt.Fprintf(w, "; pending state at the end %d, peak %d", st.Pending, st.PeakPending)
+	if st.PendingCapHits > 0 {
+		fmt.Fprintf(w, ", %d partial sequences dropped by --max-pending", st.PendingCapHits)
+	}
+	fmt.Fprintln(w)
 }
 
 // plural writes n and the noun, with an s unless n is 1.

@@ -67,3 +67,14 @@ Start here:
 	)
 	return root
 }
+
+// ioStreams are a command's standard input, output and error.
+type ioStreams struct {
+	in          io.Reader
+	out, errOut io.Writer
+}
+
+// streamsOf returns the streams cmd reads and writes.
+func streamsOf(cmd *cobra.Command) ioStreams {
+	return ioStreams{in: cmd.InOrStdin(), out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr()}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +48,14 @@ type validation struct {
 	unreadable bool
 }
 
+// rulesValidateOptions are the flags and arguments of rules validate.
+type rulesValidateOptions struct {
+	format string
+	paths  []string // rule files and directories
+}
+
 func newRulesValidateCmd() *cobra.Command {
-	var format string
+	o := &rulesValidateOptions{}
 	cmd := &cobra.Command{
 		Use:   "validate [flags] PATH...",
 		Short: "Parse and verify every EQL rule in rule files",
@@ -66,40 +73,46 @@ Exits 1 when any EQL rule (or rule file) failed, 0 otherwise.`,
   tripline rules validate --format json ../detection-rules/rules | jq 'select(.status=="error")'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
-			}
-			set, err := rule.Load(cmd.Context(), args...)
-			if err != nil {
-				return exitWith(exitFailure, err)
-			}
-			results := validateRules(set)
-			failed := 0
-			for _, v := range results {
-				if v.Status == "error" {
-					failed++
-				}
-			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetEscapeHTML(false)
-				for _, v := range results {
-					if err := enc.Encode(v); err != nil {
-						return exitWith(exitFailure, err)
-					}
-				}
-			} else {
-				writeValidationText(out, results)
-			}
-			if failed > 0 {
-				return exitWith(exitFailure, nil)
-			}
-			return nil
+			o.paths = args
+			return o.run(cmd.Context(), streamsOf(cmd))
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output: text (one line per rule and a summary) or json (one object per rule)")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (one line per rule and a summary) or json (one object per rule)")
 	return cmd
+}
+
+// run loads the rules, checks each and prints the outcome; it fails when a rule or a rule
+// file is broken.
+func (o *rulesValidateOptions) run(ctx context.Context, ios ioStreams) error {
+	if o.format != "text" && o.format != "json" {
+		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", o.format))
+	}
+	set, err := rule.Load(ctx, o.paths...)
+	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+	results := validateRules(set)
+	failed := 0
+	for _, v := range results {
+		if v.Status == "error" {
+			failed++
+		}
+	}
+	if o.format == "json" {
+		enc := json.NewEncoder(ios.out)
+		enc.SetEscapeHTML(false)
+		for _, v := range results {
+			if err := enc.Encode(v); err != nil {
+				return exitWith(exitFailure, err)
+			}
+		}
+	} else {
+		writeValidationText(ios.out, results)
+	}
+	if failed > 0 {
+		return exitWith(exitFailure, nil)
+	}
+	return nil
 }
 
 // validateRules checks every rule of set, in load order, and the files that failed to load.
@@ -281,8 +294,14 @@ func writeValidationText(w io.Writer, results []validation) {
 	fmt.Fprintln(w, ")")
 }
 
+// rulesListOptions are the flags and arguments of rules list.
+type rulesListOptions struct {
+	format string
+	paths  []string // rule files and directories
+}
+
 func newRulesListCmd() *cobra.Command {
-	var format string
+	o := &rulesListOptions{}
 	cmd := &cobra.Command{
 		Use:   "list [flags] PATH...",
 		Short: "List rules: id, name, type, severity, and whether Tripline can run them",
@@ -299,74 +318,83 @@ Rule files that cannot be read are reported on stderr, and the exit status is th
   tripline rules list --format json ../detection-rules/rules | jq -r 'select(.supported) | .name'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := rule.Load(cmd.Context(), args...)
-			if err != nil {
-				return exitWith(exitFailure, err)
-			}
-			type row struct {
-				RuleID    string `json:"rule_id"`
-				Name      string `json:"name"`
-				Type      string `json:"type"`
-				Language  string `json:"language"`
-				Severity  string `json:"severity"`
-				RiskScore int    `json:"risk_score"`
-				Supported bool   `json:"supported"`
-				Reason    string `json:"reason,omitempty"`
-				File      string `json:"file"`
-
-				source rule.Source
-			}
-			var rows []row
-			add := func(r *rule.Rule, reason string) {
-				if reason == "" {
-					if _, err := eql.Parse(r.Query); err != nil {
-						reason = "query: " + err.Error()
-					}
-				}
-				rows = append(rows, row{r.RuleID, r.Name, r.Type, r.Language, r.Severity, r.RiskScore, reason == "", reason, r.Source.String(), r.Source})
-			}
-			for _, r := range set.Rules {
-				add(r, "")
-			}
-			for _, sk := range set.Skipped {
-				add(sk.Rule, sk.Reason)
-			}
-			slices.SortStableFunc(rows, func(a, b row) int { return cmpSource(a.source, b.source) })
-			out := cmd.OutOrStdout()
-			switch format {
-			case "json":
-				enc := json.NewEncoder(out)
-				enc.SetEscapeHTML(false)
-				for _, r := range rows {
-					if err := enc.Encode(r); err != nil {
-						return exitWith(exitFailure, err)
-					}
-				}
-			case "text":
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "RULE ID\tNAME\tTYPE\tSEVERITY\tSUPPORTED")
-				for _, r := range rows {
-					sup := "yes"
-					if !r.Supported {
-						sup = "no: " + r.Reason
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.RuleID, truncate(r.Name, 60), r.Type+"/"+r.Language, r.Severity, sup)
-				}
-				tw.Flush()
-			default:
-				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
-			}
-			for _, e := range set.Errors {
-				fmt.Fprintf(cmd.ErrOrStderr(), "tripline: %s\n", describeRuleFileError(e))
-			}
-			if len(set.Errors) > 0 {
-				return exitWith(exitFailure, nil)
-			}
-			return nil
+			o.paths = args
+			return o.run(cmd.Context(), streamsOf(cmd))
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output: text (a table) or json (one object per rule)")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a table) or json (one object per rule)")
 	return cmd
+}
+
+// ruleRow is one rule as rules list prints it.
+type ruleRow struct {
+	RuleID    string `json:"rule_id"`
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Language  string `json:"language"`
+	Severity  string `json:"severity"`
+	RiskScore int    `json:"risk_score"`
+	Supported bool   `json:"supported"`
+	Reason    string `json:"reason,omitempty"`
+	File      string `json:"file"`
+
+	source rule.Source
+}
+
+// run loads the rules and lists them, in file order; it fails when a rule file cannot be
+// read.
+func (o *rulesListOptions) run(ctx context.Context, ios ioStreams) error {
+	set, err := rule.Load(ctx, o.paths...)
+	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+	var rows []ruleRow
+	add := func(r *rule.Rule, reason string) {
+		if reason == "" {
+			if _, err := eql.Parse(r.Query); err != nil {
+				reason = "query: " + err.Error()
+			}
+		}
+		rows = append(rows, ruleRow{r.RuleID, r.Name, r.Type, r.Language, r.Severity, r.RiskScore, reason == "", reason, r.Source.String(), r.Source})
+	}
+	for _, r := range set.Rules {
+		add(r, "")
+	}
+	for _, sk := range set.Skipped {
+		add(sk.Rule, sk.Reason)
+	}
+	slices.SortStableFunc(rows, func(a, b ruleRow) int { return cmpSource(a.source, b.source) })
+	out := ios.out
+	switch o.format {
+	case "json":
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return exitWith(exitFailure, err)
+			}
+		}
+	case "text":
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RULE ID\tNAME\tTYPE\tSEVERITY\tSUPPORTED")
+		for _, r := range rows {
+			sup := "yes"
+			if !r.Supported {
+				sup = "no: " + r.Reason
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.RuleID, truncate(r.Name, 60), r.Type+"/"+r.Language, r.Severity, sup)
+		}
+		tw.Flush()
+	default:
+		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", o.format))
+	}
+	for _, e := range set.Errors {
+		fmt.Fprintf(ios.errOut, "tripline: %s\n", describeRuleFileError(e))
+	}
+	if len(set.Errors) > 0 {
+		return exitWith(exitFailure, nil)
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

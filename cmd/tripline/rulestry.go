@@ -12,8 +12,8 @@ import (
 
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
-	"github.com/tripline/tripline/eval"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/ingest/source"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -39,11 +39,16 @@ type matchReport struct {
 	Events   []string `json:"events"` // FILE:LINE per stage, "(missing)" for a missing event
 }
 
+// rulesTestOptions are the flags and arguments of rules test.
+type rulesTestOptions struct {
+	in       inputFlags
+	format   string
+	rulePath string   // the rule file
+	paths    []string // the inputs
+}
+
 func newRulesTestCmd() *cobra.Command {
-	var (
-		in     inputFlags
-		format string
-	)
+	o := &rulesTestOptions{}
 	cmd := &cobra.Command{
 		Use:   "test [flags] RULE [FILE...]",
 		Short: "Run one rule over events and show which events matched which stage",
@@ -62,63 +67,47 @@ rule cannot run, and 3 when input was skipped.`,
   tripline rules test --format json my-rule.toml events.ndjson | jq '.stages[0].events | length'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := in.validate(); err != nil {
-				return exitWith(exitUsage, err)
-			}
-			if format != "text" && format != "json" {
-				return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", format))
-			}
-			return runRulesTest(cmd, args[0], args[1:], &in, format)
+			o.rulePath, o.paths = args[0], args[1:]
+			return o.run(cmd.Context(), streamsOf(cmd))
 		},
 	}
-	in.register(cmd.Flags(), forRulesTest) // --mapping ecs by default, as detect runs the rule
-	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	o.in.register(cmd.Flags(), forRulesTest) // --mapping ecs by default, as detect runs the rule
+	cmd.Flags().StringVar(&o.format, "format", "text", "output: text or json")
 	return cmd
 }
 
-// stageFilter is one stage's compiled filter and the slots of its join keys.
-type stageFilter struct {
-	report *stageReport
-	filter *eval.Filter
-	keys   []event.Slot
+func (o *rulesTestOptions) validate() error {
+	if err := o.in.validate(); err != nil {
+		return exitWith(exitUsage, err)
+	}
+	if o.format != "text" && o.format != "json" {
+		return exitWith(exitUsage, fmt.Errorf("unknown --format %q (want text or json)", o.format))
+	}
+	return nil
 }
 
-func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *inputFlags, format string) error {
-	ctx := cmd.Context()
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	set, err := rule.Load(ctx, rulePath)
+// run loads the rule, runs it over the inputs under an engine.Trace, and reports what
+// passed each stage and the results.
+func (o *rulesTestOptions) run(ctx context.Context, ios ioStreams) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	stdout, stderr := ios.out, ios.errOut
+	r, err := o.loadRule(ctx)
 	if err != nil {
-		return exitWith(exitFailure, err)
-	}
-	for _, e := range set.Errors {
-		return exitWith(exitUsage, fmt.Errorf("%s", describeRuleFileError(e)))
-	}
-	var r *rule.Rule
-	switch {
-	case len(set.Rules) == 1 && len(set.Skipped) == 0:
-		r = set.Rules[0]
-	case len(set.Rules)+len(set.Skipped) != 1:
-		return exitWith(exitUsage, fmt.Errorf("%s holds %d rules: give a file with exactly one", rulePath, len(set.Rules)+len(set.Skipped)))
-	default:
-		return exitWith(exitUsage, fmt.Errorf("%s: the rule cannot run: %s", rulePath, set.Skipped[0].Reason))
+		return err
 	}
 	stmt, err := eql.Parse(r.Query)
 	if err != nil {
 		fmt.Fprint(stderr, describeQueryError(r.Query, err))
 		return exitWith(exitUsage, nil)
 	}
-	m, err := in.loadMapping()
+	m, err := o.in.loadMapping()
 	if err != nil {
 		return exitWith(exitUsage, err)
 	}
 	fields := event.NewFields()
-	env := &eval.Env{Fields: fields, Mapping: m, CategoryField: r.EventCategoryOverride}
-	stages, err := compileStages(stmt, env)
-	if err != nil {
-		fmt.Fprint(stderr, describeQueryError(r.Query, err))
-		return exitWith(exitUsage, nil)
-	}
-	q, err := engine.Compile(stmt, fields, engine.Options{
+	tr, err := engine.NewTrace(stmt, fields, engine.Options{
 		TimestampField:  r.TimestampField,
 		TiebreakerField: r.TiebreakerField,
 		CategoryField:   r.EventCategoryOverride,
@@ -128,60 +117,35 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		fmt.Fprint(stderr, describeQueryError(r.Query, err))
 		return exitWith(exitUsage, nil)
 	}
-	tsField := r.TimestampField
-	if tsField == "" {
-		tsField = "@timestamp"
-	}
-	tsSlot := fields.Add(tsField)
 	dec := event.NewDecoder(fields)
 	unseen := newUnseenFields(stmt, m, fields)
 
-	var matches []matchReport
-	run := q.NewRun(engine.Batch, func(res *engine.Result) {
-		mr := matchReport{JoinKeys: res.JoinKeys}
-		for _, ev := range res.Events {
-			if ev == nil {
-				mr.Events = append(mr.Events, "(missing)")
-			} else {
-				mr.Events = append(mr.Events, fmt.Sprintf("%s:%d", ev.Source, ev.Line))
-			}
-		}
-		matches = append(matches, mr)
-	})
 	var ev event.Event
 	var seq uint64
 	var skipped int64
-	ist, rerr := readDocs(ctx, expandInputs(paths, stderr), in, cmd.InOrStdin(), stderr, func(doc []byte, source string, line int, _ int64) error {
-		if err := dec.Decode(doc, &ev); err != nil {
+	docs, done := o.in.openInputs(ctx, expandInputs(o.paths, stderr), ios.in, stderr)
+	rerr := eachDoc(docs, func(doc source.Doc) error {
+		if err := dec.Decode(doc.Bytes, &ev); err != nil {
 			skipped++
-			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", source, line, err)
+			fmt.Fprintf(stderr, "%s:%d: %v (skipped)\n", doc.Source, doc.Line, err)
 			return nil
 		}
 		seq++
 		unseen.see(&ev)
-		ev.Source, ev.Line, ev.Seq = source, line, seq
-		for i := range stages {
-			s := &stages[i]
-			if !s.filter.Match(&ev) {
-				continue
-			}
-			se := stageEvent{Where: fmt.Sprintf("%s:%d", source, line), Timestamp: joinValues(ev.Values(tsSlot))}
-			for _, k := range s.keys {
-				se.Keys = append(se.Keys, valueStrings(ev.Values(k)))
-			}
-			s.report.Events = append(s.report.Events, se)
-		}
-		if err := run.Push(&ev); err != nil {
+		ev.Source, ev.Line, ev.Seq = doc.Source, doc.Line, seq
+		if err := tr.Push(&ev); err != nil {
 			skipped++
 			fmt.Fprintf(stderr, "%v (skipped)\n", err)
 		}
 		return nil
 	})
-	if err := run.Flush(context.WithoutCancel(ctx)); err != nil && rerr == nil {
+	done()
+	ist := docs.Stats()
+	if err := tr.Flush(context.WithoutCancel(ctx)); err != nil && rerr == nil {
 		rerr = err
 	}
 	if rerr != nil && ctx.Err() != nil {
-		if !in.follow { // with --follow, a signal is how the input ends
+		if !o.in.follow { // with --follow, a signal is how the input ends
 			return exitWith(exitSignaled, errInterrupted)
 		}
 		rerr = nil
@@ -190,25 +154,9 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 		return exitWith(exitFailure, rerr)
 	}
 	unseen.warn(stderr, stmt)
-	reports := make([]*stageReport, len(stages))
-	for i := range stages {
-		reports[i] = stages[i].report
-	}
-	if format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(struct {
-			RuleID        string         `json:"rule_id"`
-			Name          string         `json:"name"`
-			Events        int64          `json:"events_read"`
-			InputsSkipped int64          `json:"inputs_skipped,omitempty"`
-			Stages        []*stageReport `json:"stages"`
-			Matches       []matchReport  `json:"matches"`
-		}{r.RuleID, r.Name, ist.Records, ist.InputsSkipped, reports, matches}); err != nil {
-			return exitWith(exitFailure, err)
-		}
-	} else {
-		writeRulesTestText(stdout, r, ist, reports, matches)
+	reports, matches := stageReports(tr.Terms()), matchReports(tr.Results())
+	if err := o.write(stdout, r, ist, reports, matches); err != nil {
+		return exitWith(exitFailure, err)
 	}
 	switch {
 	case ist.Malformed+skipped > 0 || ist.InputsSkipped > 0:
@@ -219,47 +167,85 @@ func runRulesTest(cmd *cobra.Command, rulePath string, paths []string, in *input
 	return nil
 }
 
-// compileStages compiles the filter of every term of stmt (engine.Terms: the event query,
-// or each stage and the until clause) on its own, registering the fields of its join keys.
-func compileStages(stmt *eql.Statement, env *eval.Env) ([]stageFilter, error) {
-	var out []stageFilter
-	for _, t := range engine.Terms(stmt) {
-		f, err := eval.CompileQuery(t.Query, env)
-		if err != nil {
-			return nil, err
-		}
-		name := strconv.Itoa(t.Stage + 1)
-		if t.Role == engine.TermUntil {
-			name = "until"
-		}
-		sf := stageFilter{report: &stageReport{Stage: name, Query: eql.Format(t.Query), Missing: t.Missing, Events: []stageEvent{}}, filter: f}
-		for _, k := range t.By {
-			sf.report.By = append(sf.report.By, eql.Format(k))
-			sf.keys = append(sf.keys, env.Fields.Add(k.Name))
-		}
-		out = append(out, sf)
+// write writes the report in the --format asked.
+func (o *rulesTestOptions) write(w io.Writer, r *rule.Rule, ist source.Stats, reports []*stageReport, matches []matchReport) error {
+	if o.format == "text" {
+		writeRulesTestText(w, r, ist, reports, matches)
+		return nil
 	}
-	return out, nil
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		RuleID        string         `json:"rule_id"`
+		Name          string         `json:"name"`
+		Events        int64          `json:"events_read"`
+		InputsSkipped int64          `json:"inputs_skipped,omitempty"`
+		Stages        []*stageReport `json:"stages"`
+		Matches       []matchReport  `json:"matches"`
+	}{r.RuleID, r.Name, ist.Records, ist.InputsSkipped, reports, matches})
 }
 
-// valueStrings formats values as strings that own their memory (an event's strings point
-// into the input buffer, which the reader reuses).
-func valueStrings(vs []event.Value) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = strings.Clone(v.String())
+// loadRule loads the one rule of the rule file.
+func (o *rulesTestOptions) loadRule(ctx context.Context) (*rule.Rule, error) {
+	set, err := rule.Load(ctx, o.rulePath)
+	if err != nil {
+		return nil, exitWith(exitFailure, err)
+	}
+	if len(set.Errors) > 0 {
+		return nil, exitWith(exitUsage, fmt.Errorf("%s", describeRuleFileError(set.Errors[0])))
+	}
+	switch {
+	case len(set.Rules) == 1 && len(set.Skipped) == 0:
+		return set.Rules[0], nil
+	case len(set.Rules)+len(set.Skipped) != 1:
+		return nil, exitWith(exitUsage, fmt.Errorf("%s holds %d rules: give a file with exactly one", o.rulePath, len(set.Rules)+len(set.Skipped)))
+	default:
+		return nil, exitWith(exitUsage, fmt.Errorf("%s: the rule cannot run: %s", o.rulePath, set.Skipped[0].Reason))
+	}
+}
+
+// stageReports turns what the trace recorded of each term into the stages reported.
+func stageReports(terms []engine.TermTrace) []*stageReport {
+	out := make([]*stageReport, 0, len(terms))
+	for _, tt := range terms {
+		name := strconv.Itoa(tt.Term.Stage + 1)
+		if tt.Term.Role == engine.TermUntil {
+			name = "until"
+		}
+		rep := &stageReport{Stage: name, Query: eql.Format(tt.Term.Query), Missing: tt.Term.Missing, Events: []stageEvent{}}
+		for _, k := range tt.Term.By {
+			rep.By = append(rep.By, eql.Format(k))
+		}
+		for _, e := range tt.Events {
+			ts := "-"
+			if len(e.Timestamp) > 0 {
+				ts = strings.Join(e.Timestamp, ",")
+			}
+			rep.Events = append(rep.Events, stageEvent{Where: fmt.Sprintf("%s:%d", e.Source, e.Line), Timestamp: ts, Keys: e.Keys})
+		}
+		out = append(out, rep)
 	}
 	return out
 }
 
-func joinValues(vs []event.Value) string {
-	if len(vs) == 0 {
-		return "-"
+// matchReports turns the trace's results into the matches reported (nil for none).
+func matchReports(results []engine.TraceResult) []matchReport {
+	var out []matchReport
+	for _, res := range results {
+		mr := matchReport{JoinKeys: res.JoinKeys}
+		for _, ref := range res.Events {
+			if ref.Missing {
+				mr.Events = append(mr.Events, "(missing)")
+			} else {
+				mr.Events = append(mr.Events, fmt.Sprintf("%s:%d", ref.Source, ref.Line))
+			}
+		}
+		out = append(out, mr)
 	}
-	return strings.Join(valueStrings(vs), ",")
+	return out
 }
 
-func writeRulesTestText(w io.Writer, r *rule.Rule, ist inputStats, stages []*stageReport, matches []matchReport) {
+func writeRulesTestText(w io.Writer, r *rule.Rule, ist source.Stats, stages []*stageReport, matches []matchReport) {
 	fmt.Fprintf(w, "rule:   %s (%s)\n", r.Name, r.RuleID)
 	fmt.Fprintf(w, "events: %d read", ist.Records)
 	if ist.InputsSkipped > 0 {

@@ -21,13 +21,13 @@ import (
 
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/event"
-	"github.com/tripline/tripline/ingest/k8saudit"
+	"github.com/tripline/tripline/ingest/source"
 	"github.com/tripline/tripline/output"
 	"github.com/tripline/tripline/server"
 )
 
-func newServeCmd() *cobra.Command {
-	var (
+// serveOptions are the flags of serve.
+type serveOptions struct {
 		in            inputFlags
 		df            detectFlags
 		listen        string
@@ -41,7 +41,10 @@ func newServeCmd() *cobra.Command {
 		publicMetrics bool
 		maxBuffered   int64
 		maxBufBytes   string
-	)
+}
+
+func newServeCmd() *cobra.Command {
+	o := &serveOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve --rules PATH [flags]",
 		Short: "Run detection as a service that accepts events over Elasticsearch's _bulk API",
@@ -97,71 +100,93 @@ Exit codes:
   tripline serve --rules rules/ --listen :9443 --tls-cert cert.pem --tls-key key.pem --credentials users.txt -o es:http://es:9200`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := in.validate(); err != nil {
+			return o.run(cmd.Context(), streamsOf(cmd))
+		},
+	}
+	o.in.register(cmd.Flags(), forServe)
+	o.df.register(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:9200", "address to listen on")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS only")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&o.credFile, "credentials", "", "file of users and API keys that may send events (mode 600)")
+	fs.StringVar(&o.credEnv, "credentials-env", "", "environment variable holding the credentials, in the file's format")
+	fs.StringVar(&o.maxBody, "max-body", "100MB", "largest request body accepted, after decompression (413 above)")
+	fs.StringVar(&o.maxInFlight, "max-in-flight", "", "most memory all requests together may hold for their bodies; requests beyond it get 429, as Elasticsearch's circuit breaker answers (default 4 x --max-body)")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", 0, "how long a client may take to send a request body once its headers arrived; 408 after it (0: 60s)")
+	fs.BoolVar(&o.publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
+	fs.Int64Var(&o.maxBuffered, "max-buffered", defaultMaxBuffered, "most events the rules' reordering buffers may hold: from there requests get 429 (es_rejected_execution_exception), which shippers retry, and when the buffers stay full for a second every rule processes the older half of what it holds, shortening the reordering window meanwhile (0: no bound)")
+	fs.StringVar(&o.maxBufBytes, "max-buffered-bytes", "128MB", "most bytes of documents the rules' reordering buffers may hold (the events also keep their decoded values: the memory the buffers take is a few times that); from there, as from --max-buffered (0: no bound)")
+	return cmd
+}
+
+// run loads the rules, serves the _bulk API until ctx is cancelled, flushes the matches
+// and alerts of what it accepted, and writes the summary.
+func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
+	stdout, stderr := ios.out, ios.errOut
+	if err := o.in.validate(); err != nil {
 				return exitWith(exitUsage, err)
 			}
 			cfg := server.Config{
-				Addr:          listen,
-				TLSCertFile:   tlsCert,
-				TLSKeyFile:    tlsKey,
-				PublicMetrics: publicMetrics,
+		Addr:          o.listen,
+		TLSCertFile:   o.tlsCert,
+		TLSKeyFile:    o.tlsKey,
+		PublicMetrics: o.publicMetrics,
 				Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
 			}
-			if (tlsCert == "") != (tlsKey == "") {
+	if (o.tlsCert == "") != (o.tlsKey == "") {
 				return exitWith(exitUsage, fmt.Errorf("--tls-cert and --tls-key go together"))
 			}
-			if maxBody != "" {
-				n, err := output.ParseSize(maxBody)
+	if o.maxBody != "" {
+		n, err := output.ParseSize(o.maxBody)
 				if err != nil {
 					return exitWith(exitUsage, fmt.Errorf("--max-body: %w", err))
 				}
 				cfg.MaxBodyBytes = n
 			}
-			if maxInFlight != "" {
-				n, err := output.ParseSize(maxInFlight)
+	if o.maxInFlight != "" {
+		n, err := output.ParseSize(o.maxInFlight)
 				if err != nil {
 					return exitWith(exitUsage, fmt.Errorf("--max-in-flight: %w", err))
 				}
 				cfg.MaxInFlightBytes = n
 			}
-			if bodyTimeout < 0 {
+	if o.bodyTimeout < 0 {
 				return exitWith(exitUsage, fmt.Errorf("--body-timeout must not be negative"))
 			}
-			if maxBuffered < 0 {
+	if o.maxBuffered < 0 {
 				return exitWith(exitUsage, fmt.Errorf("--max-buffered must not be negative"))
 			}
 			var maxBufferedBytes int64
-			if maxBufBytes != "0" {
-				n, err := output.ParseSize(maxBufBytes)
+	if o.maxBufBytes != "0" {
+		n, err := output.ParseSize(o.maxBufBytes)
 				if err != nil {
 					return exitWith(exitUsage, fmt.Errorf("--max-buffered-bytes: %w", err))
 				}
 				maxBufferedBytes = n
 			}
-			cfg.BodyReadTimeout = bodyTimeout
+	cfg.BodyReadTimeout = o.bodyTimeout
 			switch {
-			case credFile != "" && credEnv != "":
+	case o.credFile != "" && o.credEnv != "":
 				return exitWith(exitUsage, fmt.Errorf("give --credentials or --credentials-env, not both"))
-			case credFile != "":
-				c, err := server.LoadCredentials(credFile)
+	case o.credFile != "":
+		c, err := server.LoadCredentials(o.credFile)
 				if err != nil {
 					return exitWith(exitUsage, err)
 				}
 				cfg.Credentials = c
-			case credEnv != "":
-				v, ok := os.LookupEnv(credEnv)
+	case o.credEnv != "":
+		v, ok := os.LookupEnv(o.credEnv)
 				if !ok {
-					return exitWith(exitUsage, fmt.Errorf("--credentials-env: %s is not set", credEnv))
+			return exitWith(exitUsage, fmt.Errorf("--credentials-env: %s is not set", o.credEnv))
 				}
-				c, err := server.ParseCredentials(strings.NewReader(v), "$"+credEnv)
+		c, err := server.ParseCredentials(strings.NewReader(v), "$"+o.credEnv)
 				if err != nil {
 					return exitWith(exitUsage, err)
 				}
 				cfg.Credentials = c
 			}
-			out, err := openOutputs(df.outputs, true, stdout)
+	out, err := openOutputs(o.df.outputs, true, stdout)
 			if err != nil {
 				return err
 			}
@@ -171,22 +196,22 @@ Exit codes:
 			sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
 			// Events are processed under the server's lifetime, not the request's: a client
 			// that goes away must not cancel alert writes that belong to other events.
-			h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &in, stderr: stderr,
-				maxBuffered: maxBuffered, maxBufferedBytes: maxBufferedBytes}
-			d, set, err := newDetector(ctx, &df, &in, true, sink, stderr, nil, nil, func(o *detect.Options) {
-				if o.Workers == 0 { // requests are taken one at a time: let workers filter their events
-					o.Workers = runtime.GOMAXPROCS(0)
+	h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &o.in, stderr: stderr,
+		maxBuffered: o.maxBuffered, maxBufferedBytes: maxBufferedBytes}
+	d, set, err := newDetector(ctx, &o.df, &o.in, true, sink, stderr, func(opts *detect.Options) {
+		if opts.Workers == 0 { // requests are taken one at a time: let workers filter their events
+			opts.Workers = runtime.GOMAXPROCS(0)
 				}
 				// The in-order work of a request overlaps the filtering of the next one.
-				o.Async = o.Workers > 1
-				o.MaxBuffered, o.MaxBufferedBytes = maxBuffered, maxBufferedBytes
-				o.OnEventError = h.onEventError
+		opts.Async = opts.Workers > 1
+		opts.MaxBuffered, opts.MaxBufferedBytes = o.maxBuffered, maxBufferedBytes
+		opts.OnEventError = h.onEventError
 			})
 			if err != nil {
 				out.Close()
 				return err
 			}
-			h.d, h.reject = d, in.rejects()
+	h.d, h.reject = d, o.in.rejects()
 			// The detector's state changes on its in-order goroutine: the gauges read the
 			// snapshot it publishes after each request.
 			for _, g := range []struct {
@@ -214,13 +239,13 @@ Exit codes:
 				return exitWith(exitUsage, err)
 			}
 			var lc net.ListenConfig
-			ln, err := lc.Listen(ctx, "tcp", listen)
+	ln, err := lc.Listen(ctx, "tcp", o.listen)
 			if err != nil {
 				out.Close()
 				return exitWith(exitFailure, err)
 			}
 			scheme := "http"
-			if tlsCert != "" {
+	if o.tlsCert != "" {
 				scheme = "https"
 			}
 			// The address actually bound (with port 0 the system picks one), for people and scripts.
@@ -247,7 +272,7 @@ Exit codes:
 			rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
 			// The detector's refusals were answered per item, and the server counted them.
 			rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
-			if df.statsJSON {
+	if o.df.statsJSON {
 				writeJSONSummary(stderr, rep)
 			} else {
 				writeSummary(stderr, rep)
@@ -259,23 +284,6 @@ Exit codes:
 				return exitWith(exitFailure, cerr)
 			}
 			return nil
-		},
-	}
-	in.register(cmd.Flags(), forServe)
-	df.register(cmd)
-	fs := cmd.Flags()
-	fs.StringVar(&listen, "listen", "127.0.0.1:9200", "address to listen on")
-	fs.StringVar(&tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS only")
-	fs.StringVar(&tlsKey, "tls-key", "", "TLS private key file (PEM)")
-	fs.StringVar(&credFile, "credentials", "", "file of users and API keys that may send events (mode 600)")
-	fs.StringVar(&credEnv, "credentials-env", "", "environment variable holding the credentials, in the file's format")
-	fs.StringVar(&maxBody, "max-body", "100MB", "largest request body accepted, after decompression (413 above)")
-	fs.StringVar(&maxInFlight, "max-in-flight", "", "most memory all requests together may hold for their bodies; requests beyond it get 429, as Elasticsearch's circuit breaker answers (default 4 x --max-body)")
-	fs.DurationVar(&bodyTimeout, "body-timeout", 0, "how long a client may take to send a request body once its headers arrived; 408 after it (0: 60s)")
-	fs.BoolVar(&publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
-	fs.Int64Var(&maxBuffered, "max-buffered", defaultMaxBuffered, "most events the rules' reordering buffers may hold: from there requests get 429 (es_rejected_execution_exception), which shippers retry, and when the buffers stay full for a second every rule processes the older half of what it holds, shortening the reordering window meanwhile (0: no bound)")
-	fs.StringVar(&maxBufBytes, "max-buffered-bytes", "128MB", "most bytes of documents the rules' reordering buffers may hold (the events also keep their decoded values: the memory the buffers take is a few times that); from there, as from --max-buffered (0: no bound)")
-	return cmd
 }
 
 // defaultMaxBuffered is --max-buffered's default.
@@ -284,9 +292,9 @@ const defaultMaxBuffered = 100_000
 // serveInputStats gathers what the server received and refused, as /metrics counts it: a
 // document is read when it was acknowledged or refused in its item, and the refusals are
 // split by reason (update and delete actions carry no event: they are counted apart).
-func serveInputStats(srv *server.Server, normalized int64) inputStats {
+func serveInputStats(srv *server.Server, normalized int64) source.Stats {
 	received, rejected := srv.EventCounts()
-	st := inputStats{Records: int64(received), Normalized: normalized}
+	st := source.Stats{Records: int64(received), Normalized: normalized}
 	for reason, n := range rejected {
 		switch reason {
 		case "illegal_argument_exception": // update and delete actions: not events
@@ -339,7 +347,7 @@ type pendingRequest struct {
 // normState is one request's normalisation: the normaliser, its output slots, and the
 // events made, as documents of the request or bytes of buf.
 type normState struct {
-	norm   *k8saudit.Normalizer
+	norm   *source.Normalizer
 	dst    [][]byte
 	buf    []byte
 	events []normEvent
@@ -413,13 +421,13 @@ func (h *serveHandler) forget(req *pendingRequest) {
 func (h *serveHandler) normalize(docs []server.Doc) *normState {
 	ns, _ := h.norms.Get().(*normState)
 	if ns == nil {
-		ns = &normState{norm: newAuditNormalizer()}
+		ns = &normState{norm: source.NewNormalizer(source.Format(h.in.inputFormat))}
 	}
 	ns.buf, ns.events = ns.buf[:0], ns.events[:0]
 	var normalized int64
 	for i := range docs {
 		doc := &docs[i]
-		out, isAudit, err := toECS(doc.Source, h.in.inputFormat, ns.norm, ns.dst[:0])
+		out, isAudit, err := ns.norm.Normalize(doc.Source, ns.dst[:0])
 		if err != nil {
 			fmt.Fprintf(h.stderr, "bulk:%s:%d: %v (refused)\n", doc.Index, doc.Line, err)
 			doc.Reject = &server.DocError{Type: "document_parsing_exception",

@@ -1,0 +1,104 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tripline/tripline/ingest/source"
+)
+
+// TestDocs reads a Kafka topic (an in-process Kafka-protocol cluster) as documents: they
+// are normalised and numbered as a file's, a malformed message is reported and skipped,
+// and a message is committed only once Next is called after its last document, so that one
+// a caller stopped on is read again by the next consumer of the group.
+func TestDocs(t *testing.T) {
+	const audit = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","verb":"get","requestURI":"/api","user":{"username":"u"},"stageTimestamp":"2026-01-01T00:00:01.500000Z"}`
+	addrs := newKafka(t, 1)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(testTopic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	for _, v := range []string{`{"x":1}`, "not json", audit, `{"x":2}`} {
+		recs = append(recs, &kgo.Record{Value: []byte(v)})
+	}
+	if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	url := "kafka://" + strings.Join(addrs, ",") + "/" + testTopic + "?group=docs-test&start=earliest"
+
+	// describe gives "SOURCE:LINE@OFFSET#SEQ TEXT", TEXT "audit@TIMESTAMP/INGESTED" for a
+	// document made from a raw audit record.
+	describe := func(d source.Doc) string {
+		text := string(d.Bytes)
+		var ecs struct {
+			TS    string `json:"@timestamp"`
+			Event struct {
+				Ingested string `json:"ingested"`
+			} `json:"event"`
+		}
+		if strings.Contains(text, `"kubernetes":`) && json.Unmarshal(d.Bytes, &ecs) == nil {
+			text = "audit@" + ecs.TS + "/" + ecs.Event.Ingested
+		}
+		return fmt.Sprintf("%s:%d@%d#%d %s", d.Source, d.Line, d.Offset, d.Seq, text)
+	}
+	// read opens the stream, takes n documents, stops (cancelling the context, then calling
+	// Next once more or not) and closes it.
+	read := func(n int, nextAfterCancel bool) (docs, skips []string, st source.Stats) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		d, err := OpenDocs(ctx, url, source.Options{Skip: func(err error) { skips = append(skips, err.Error()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			doc, err := d.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs = append(docs, describe(doc))
+		}
+		cancel()
+		if nextAfterCancel {
+			if _, err := d.Next(); err != io.EOF {
+				t.Errorf("Next after the end: %v, want io.EOF", err)
+			}
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return docs, skips, d.Stats()
+	}
+
+	docs, skips, st := read(3, false)
+	want := []string{
+		`kafka:events/0:0@-1#1 {"x":1}`,
+		"kafka:events/0:2@-1#2 audit@2026-01-01T00:00:01.500000Z/2026-01-01T00:00:01Z",
+		`kafka:events/0:3@-1#3 {"x":2}`,
+	}
+	if !slices.Equal(docs, want) {
+		t.Errorf("documents:\n%s\nwant:\n%s", strings.Join(docs, "\n"), strings.Join(want, "\n"))
+	}
+	if wantSkips := []string{"kafka:events/0:1: not a JSON object"}; !slices.Equal(skips, wantSkips) {
+		t.Errorf("skipped %q, want %q", skips, wantSkips)
+	}
+	// A malformed message's bytes are not counted.
+	wantSt := source.Stats{Records: 4, Malformed: 1, Normalized: 1, Bytes: int64(7 + len(audit) + 7)}
+	if st != wantSt {
+		t.Errorf("stats %+v, want %+v", st, wantSt)
+	}
+
+	// The last message was not committed: the group reads it again, and commits it.
+	docs, _, _ = read(1, true)
+	if want := []string{`kafka:events/0:3@-1#1 {"x":2}`}; !slices.Equal(docs, want) {
+		t.Errorf("read again: %q, want %q", docs, want)
+	}
+}
