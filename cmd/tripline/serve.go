@@ -28,19 +28,19 @@ import (
 
 // serveOptions are the flags of serve.
 type serveOptions struct {
-		in            inputFlags
-		df            detectFlags
-		listen        string
-		tlsCert       string
-		tlsKey        string
-		credFile      string
-		credEnv       string
-		maxBody       string
-		maxInFlight   string
-		bodyTimeout   time.Duration
-		publicMetrics bool
-		maxBuffered   int64
-		maxBufBytes   string
+	in            inputFlags
+	df            detectFlags
+	listen        string
+	tlsCert       string
+	tlsKey        string
+	credFile      string
+	credEnv       string
+	maxBody       string
+	maxInFlight   string
+	bodyTimeout   time.Duration
+	publicMetrics bool
+	maxBuffered   int64
+	maxBufBytes   string
 }
 
 func newServeCmd() *cobra.Command {
@@ -125,165 +125,165 @@ Exit codes:
 func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	stdout, stderr := ios.out, ios.errOut
 	if err := o.in.validate(); err != nil {
-				return exitWith(exitUsage, err)
-			}
-			cfg := server.Config{
+		return exitWith(exitUsage, err)
+	}
+	cfg := server.Config{
 		Addr:          o.listen,
 		TLSCertFile:   o.tlsCert,
 		TLSKeyFile:    o.tlsKey,
 		PublicMetrics: o.publicMetrics,
-				Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
-			}
+		Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
+	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
-				return exitWith(exitUsage, fmt.Errorf("--tls-cert and --tls-key go together"))
-			}
+		return exitWith(exitUsage, fmt.Errorf("--tls-cert and --tls-key go together"))
+	}
 	if o.maxBody != "" {
 		n, err := output.ParseSize(o.maxBody)
-				if err != nil {
-					return exitWith(exitUsage, fmt.Errorf("--max-body: %w", err))
-				}
-				cfg.MaxBodyBytes = n
-			}
+		if err != nil {
+			return exitWith(exitUsage, fmt.Errorf("--max-body: %w", err))
+		}
+		cfg.MaxBodyBytes = n
+	}
 	if o.maxInFlight != "" {
 		n, err := output.ParseSize(o.maxInFlight)
-				if err != nil {
-					return exitWith(exitUsage, fmt.Errorf("--max-in-flight: %w", err))
-				}
-				cfg.MaxInFlightBytes = n
-			}
+		if err != nil {
+			return exitWith(exitUsage, fmt.Errorf("--max-in-flight: %w", err))
+		}
+		cfg.MaxInFlightBytes = n
+	}
 	if o.bodyTimeout < 0 {
-				return exitWith(exitUsage, fmt.Errorf("--body-timeout must not be negative"))
-			}
+		return exitWith(exitUsage, fmt.Errorf("--body-timeout must not be negative"))
+	}
 	if o.maxBuffered < 0 {
-				return exitWith(exitUsage, fmt.Errorf("--max-buffered must not be negative"))
-			}
-			var maxBufferedBytes int64
+		return exitWith(exitUsage, fmt.Errorf("--max-buffered must not be negative"))
+	}
+	var maxBufferedBytes int64
 	if o.maxBufBytes != "0" {
 		n, err := output.ParseSize(o.maxBufBytes)
-				if err != nil {
-					return exitWith(exitUsage, fmt.Errorf("--max-buffered-bytes: %w", err))
-				}
-				maxBufferedBytes = n
-			}
+		if err != nil {
+			return exitWith(exitUsage, fmt.Errorf("--max-buffered-bytes: %w", err))
+		}
+		maxBufferedBytes = n
+	}
 	cfg.BodyReadTimeout = o.bodyTimeout
-			switch {
+	switch {
 	case o.credFile != "" && o.credEnv != "":
-				return exitWith(exitUsage, fmt.Errorf("give --credentials or --credentials-env, not both"))
+		return exitWith(exitUsage, fmt.Errorf("give --credentials or --credentials-env, not both"))
 	case o.credFile != "":
 		c, err := server.LoadCredentials(o.credFile)
-				if err != nil {
-					return exitWith(exitUsage, err)
-				}
-				cfg.Credentials = c
+		if err != nil {
+			return exitWith(exitUsage, err)
+		}
+		cfg.Credentials = c
 	case o.credEnv != "":
 		v, ok := os.LookupEnv(o.credEnv)
-				if !ok {
+		if !ok {
 			return exitWith(exitUsage, fmt.Errorf("--credentials-env: %s is not set", o.credEnv))
-				}
+		}
 		c, err := server.ParseCredentials(strings.NewReader(v), "$"+o.credEnv)
-				if err != nil {
-					return exitWith(exitUsage, err)
-				}
-				cfg.Credentials = c
-			}
+		if err != nil {
+			return exitWith(exitUsage, err)
+		}
+		cfg.Credentials = c
+	}
 	out, err := openOutputs(o.df.outputs, true, stdout)
-			if err != nil {
-				return err
-			}
-			alertsPerRule := prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "tripline_alerts_total", Help: "Alert documents written, per rule."}, []string{"rule"})
-			cfg.Collectors = append(cfg.Collectors, alertsPerRule)
-			sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
-			// Events are processed under the server's lifetime, not the request's: a client
-			// that goes away must not cancel alert writes that belong to other events.
+	if err != nil {
+		return err
+	}
+	alertsPerRule := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tripline_alerts_total", Help: "Alert documents written, per rule."}, []string{"rule"})
+	cfg.Collectors = append(cfg.Collectors, alertsPerRule)
+	sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
+	// Events are processed under the server's lifetime, not the request's: a client
+	// that goes away must not cancel alert writes that belong to other events.
 	h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &o.in, stderr: stderr,
 		maxBuffered: o.maxBuffered, maxBufferedBytes: maxBufferedBytes}
 	d, set, err := newDetector(ctx, &o.df, &o.in, true, sink, stderr, func(opts *detect.Options) {
 		if opts.Workers == 0 { // requests are taken one at a time: let workers filter their events
 			opts.Workers = runtime.GOMAXPROCS(0)
-				}
-				// The in-order work of a request overlaps the filtering of the next one.
+		}
+		// The in-order work of a request overlaps the filtering of the next one.
 		opts.Async = opts.Workers > 1
 		opts.MaxBuffered, opts.MaxBufferedBytes = o.maxBuffered, maxBufferedBytes
 		opts.OnEventError = h.onEventError
-			})
-			if err != nil {
-				out.Close()
-				return err
-			}
+	})
+	if err != nil {
+		out.Close()
+		return err
+	}
 	h.d, h.reject = d, o.in.rejects()
-			// The detector's state changes on its in-order goroutine: the gauges read the
-			// snapshot it publishes after each request.
-			for _, g := range []struct {
-				name, help string
-				value      func(detect.Live) int64
-			}{
-				{"tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).",
-					func(l detect.Live) int64 { return l.Unused }},
-				{"tripline_pending_state", "State the rules hold now: events in the reordering buffer, partial sequences, undecided results.",
-					func(l detect.Live) int64 { return l.Pending }},
-				{"tripline_buffered_events", "Events the rules' reordering buffers hold; requests get 429 from --max-buffered on.",
-					func(l detect.Live) int64 { return l.Buffered }},
-				{"tripline_buffered_bytes", "Bytes of the documents the rules' reordering buffers hold; requests get 429 from --max-buffered-bytes on.",
-					func(l detect.Live) int64 { return l.BufferedBytes }},
-				{"tripline_events_shed", "Buffered events processed early, before --max-lateness passed, because the reordering buffers were full.",
-					func(l detect.Live) int64 { return l.Shed }},
-			} {
-				cfg.Collectors = append(cfg.Collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
-					func() float64 { return float64(g.value(d.Live())) }))
-			}
-			cfg.SinkValidates = true // the detector reads every document: refusals come back per item
-			srv, err := server.New(cfg, h)
-			if err != nil {
-				out.Close()
-				return exitWith(exitUsage, err)
-			}
-			var lc net.ListenConfig
+	// The detector's state changes on its in-order goroutine: the gauges read the
+	// snapshot it publishes after each request.
+	for _, g := range []struct {
+		name, help string
+		value      func(detect.Live) int64
+	}{
+		{"tripline_events_unused", "Events no rule could use (no timestamp, or later than --max-lateness).",
+			func(l detect.Live) int64 { return l.Unused }},
+		{"tripline_pending_state", "State the rules hold now: events in the reordering buffer, partial sequences, undecided results.",
+			func(l detect.Live) int64 { return l.Pending }},
+		{"tripline_buffered_events", "Events the rules' reordering buffers hold; requests get 429 from --max-buffered on.",
+			func(l detect.Live) int64 { return l.Buffered }},
+		{"tripline_buffered_bytes", "Bytes of the documents the rules' reordering buffers hold; requests get 429 from --max-buffered-bytes on.",
+			func(l detect.Live) int64 { return l.BufferedBytes }},
+		{"tripline_events_shed", "Buffered events processed early, before --max-lateness passed, because the reordering buffers were full.",
+			func(l detect.Live) int64 { return l.Shed }},
+	} {
+		cfg.Collectors = append(cfg.Collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
+			func() float64 { return float64(g.value(d.Live())) }))
+	}
+	cfg.SinkValidates = true // the detector reads every document: refusals come back per item
+	srv, err := server.New(cfg, h)
+	if err != nil {
+		out.Close()
+		return exitWith(exitUsage, err)
+	}
+	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", o.listen)
-			if err != nil {
-				out.Close()
-				return exitWith(exitFailure, err)
-			}
-			scheme := "http"
+	if err != nil {
+		out.Close()
+		return exitWith(exitFailure, err)
+	}
+	scheme := "http"
 	if o.tlsCert != "" {
-				scheme = "https"
-			}
-			// The address actually bound (with port 0 the system picks one), for people and scripts.
-			fmt.Fprintf(stderr, "tripline: serving on %s://%s with %d rules\n", scheme, ln.Addr(), d.Summary().RulesLoaded)
-			rctx, stopRelieve := context.WithCancel(ctx)
-			relieved := make(chan struct{})
-			go func() {
-				defer close(relieved)
-				h.relieve(rctx, time.Second)
-			}()
-			serr := srv.Serve(ctx, ln)
-			stopRelieve()
-			<-relieved
-			// The server has stopped accepting and finished its requests: flush matches and alerts.
-			h.mu.Lock()
-			cerr := d.Close(context.WithoutCancel(ctx))
-			h.mu.Unlock()
-			if err := out.Close(); err != nil && cerr == nil {
-				cerr = err
-			}
-			if err := sink.err(); err != nil && cerr == nil {
-				cerr = err
-			}
-			rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
-			// The detector's refusals were answered per item, and the server counted them.
-			rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
+		scheme = "https"
+	}
+	// The address actually bound (with port 0 the system picks one), for people and scripts.
+	fmt.Fprintf(stderr, "tripline: serving on %s://%s with %d rules\n", scheme, ln.Addr(), d.Summary().RulesLoaded)
+	rctx, stopRelieve := context.WithCancel(ctx)
+	relieved := make(chan struct{})
+	go func() {
+		defer close(relieved)
+		h.relieve(rctx, time.Second)
+	}()
+	serr := srv.Serve(ctx, ln)
+	stopRelieve()
+	<-relieved
+	// The server has stopped accepting and finished its requests: flush matches and alerts.
+	h.mu.Lock()
+	cerr := d.Close(context.WithoutCancel(ctx))
+	h.mu.Unlock()
+	if err := out.Close(); err != nil && cerr == nil {
+		cerr = err
+	}
+	if err := sink.err(); err != nil && cerr == nil {
+		cerr = err
+	}
+	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
+	// The detector's refusals were answered per item, and the server counted them.
+	rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
 	if o.df.statsJSON {
-				writeJSONSummary(stderr, rep)
-			} else {
-				writeSummary(stderr, rep)
-			}
-			if serr != nil {
-				return exitWith(exitFailure, serr)
-			}
-			if cerr != nil {
-				return exitWith(exitFailure, cerr)
-			}
-			return nil
+		writeJSONSummary(stderr, rep)
+	} else {
+		writeSummary(stderr, rep)
+	}
+	if serr != nil {
+		return exitWith(exitFailure, serr)
+	}
+	if cerr != nil {
+		return exitWith(exitFailure, cerr)
+	}
+	return nil
 }
 
 // defaultMaxBuffered is --max-buffered's default.
