@@ -23,10 +23,10 @@ func eventID(ev *event.Event, raw []byte, doc document) string {
 }
 
 // writeMatch builds the alerts of one match and writes them to the sink.
-func (d *Detector) writeMatch(rs *ruleState, evs []*event.Event) error {
+func (d *Detector) writeMatch(ctx context.Context, rs *ruleState, evs []*event.Event) error {
 	j := alertJob{rs: rs, evs: evs}
 	d.b.build(&j)
-	return d.writeJob(&j)
+	return d.writeJob(ctx, &j)
 }
 
 // alertJob is one match to write: its alerts, once built (builder.build), or why not.
@@ -79,7 +79,7 @@ func (b *builder) build(j *alertJob) {
 }
 
 // writeJob writes the alerts of a built job to the sink, or reports why it has none.
-func (d *Detector) writeJob(j *alertJob) error {
+func (d *Detector) writeJob(ctx context.Context, j *alertJob) error {
 	switch {
 	case j.lost != nil:
 		// The input file changed under us: this match cannot be written, the rest can.
@@ -91,7 +91,7 @@ func (d *Detector) writeJob(j *alertJob) error {
 	case len(j.alerts) == 0:
 		return nil
 	}
-	if err := d.sink.Write(d.ctx, j.alerts); err != nil {
+	if err := d.sink.Write(ctx, j.alerts); err != nil {
 		return err
 	}
 	j.rs.stats.Alerts += len(j.alerts)
@@ -127,7 +127,7 @@ func (d *Detector) writeJobs(ctx context.Context, jobs []alertJob) error {
 			}
 		}
 		for i := range part {
-			if err := d.writeJob(&part[i]); err != nil && first == nil {
+			if err := d.writeJob(ctx, &part[i]); err != nil && first == nil {
 				first = err
 			}
 			part[i] = alertJob{} // the alerts are written: let them go

@@ -232,8 +232,8 @@ type Detector struct {
 	memo                      *engine.Memo
 	reruns                    int // rules run again because their input was out of order
 	alertErr                  error
-	ctx                       context.Context // of the current Process or Close call
-	maskBuf, laterBuf         []uint64        // push's scratch (streaming, on the caller's goroutine)
+	emitted                   []emitted // streaming: matches to write (see writeEmitted)
+	maskBuf, laterBuf         []uint64  // push's scratch (streaming, on the caller's goroutine)
 	live                      atomic.Pointer[Live]
 }
 

@@ -24,7 +24,6 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 		// order, so that every event meets the same index whatever the number of workers.
 		return d.pipe.add(ctx, doc, src)
 	}
-	d.ctx = ctx
 	d.summary.EventsRead++
 	ev := &d.ev
 	if err := d.dec.Decode(doc, ev); err != nil {
@@ -41,7 +40,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
 		d.summary.EventsWithoutIndex++
 	}
-	err := d.push(ev, d.rt.candidates(ev), nil, nil)
+	err := d.push(ctx, ev, d.rt.candidates(ev), nil, nil)
 	d.sample(ev)
 	return err
 }
@@ -49,7 +48,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
 // candidate the terms it matches (from its SplitRunner's Match), and later the terms of it
 // the workers left unevaluated (see ruleState.later).
-func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) error {
+func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks, later []uint64) error {
 	d.memo.Next(ev)
 	if masks == nil && d.opts.Streaming {
 		// Evaluate the filters first, to make the copies the rules keep as the workers do
@@ -109,8 +108,8 @@ func (d *Detector) push(ev *event.Event, cand []int, masks, later []uint64) erro
 		} else {
 			unused = false
 		}
-		if d.alertErr != nil {
-			return d.alertErr
+		if err := d.writeEmitted(ctx); err != nil {
+			return err
 		}
 	}
 	if firstErr != nil && unused {
@@ -161,9 +160,28 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 			}
 		}
 	}
-	if err := d.writeMatch(rs, evs); err != nil && d.alertErr == nil {
-		d.alertErr = err
+	d.emitted = append(d.emitted, emitted{rs, evs})
+}
+
+// emitted is a match a rule emitted in streaming mode, to write once its runner returns.
+type emitted struct {
+	rs  *ruleState
+	evs []*event.Event
+}
+
+// writeEmitted writes, with ctx, the alerts of the matches the rules emitted (streaming)
+// during the runner calls since the last call, in order, and returns the first Sink error
+// of the run. Runners emit without a context: the Detector's method that called them
+// writes what they emitted with its own.
+func (d *Detector) writeEmitted(ctx context.Context) error {
+	for i, m := range d.emitted {
+		if err := d.writeMatch(ctx, m.rs, m.evs); err != nil && d.alertErr == nil {
+			d.alertErr = err
+		}
+		d.emitted[i] = emitted{}
 	}
+	d.emitted = d.emitted[:0]
+	return d.alertErr
 }
 
 // Close ends the input: it flushes every rule, writes the alerts batch mode kept (at most
@@ -174,11 +192,11 @@ func (d *Detector) Close(ctx context.Context) error {
 	if d.pipe != nil {
 		first = d.pipe.close(ctx)
 	}
-	d.ctx = ctx
 	for _, rs := range d.rules {
 		if err := rs.comp.Runner.Flush(ctx); err != nil && first == nil {
 			first = fmt.Errorf("rule %s (%s): %w", rs.info.r.RuleID, rs.info.r.Name, err)
 		}
+		_ = d.writeEmitted(ctx) // a Sink error is d.alertErr, returned below
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
