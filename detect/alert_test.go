@@ -276,7 +276,7 @@ func TestAlertRuleFields(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := bl.eventAlert(bl.newRuleInfo(tc.r), matchedEvent{id: "e1", index: "logs-x", src: doc})
+		a, err := bl.eventAlert(bl.newRuleInfo(tc.r, eqlKind{}), matchedEvent{id: "e1", index: "logs-x", src: doc})
 		if err != nil {
 			t.Fatal(err)
 		}

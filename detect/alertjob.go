@@ -60,22 +60,7 @@ func (b *builder) build(j *alertJob) {
 		}
 		mes[i] = &matchedEvent{id: eventID(ev, raw, src), index: ev.Index, src: src}
 	}
-	ri := j.rs.info
-	if j.rs.comp.Sequence {
-		j.alerts, j.err = b.sequenceAlerts(ri, mes)
-		return
-	}
-	for _, me := range mes {
-		if me == nil {
-			continue
-		}
-		a, err := b.eventAlert(ri, *me)
-		if err != nil {
-			j.err = err
-			return
-		}
-		j.alerts = append(j.alerts, a)
-	}
+	j.alerts, j.err = j.rs.shape(b, j.rs.info, mes)
 }
 
 // writeJob writes the alerts of a built job to the sink, or reports why it has none.

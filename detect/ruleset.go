@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/rule"
 )
@@ -17,6 +16,7 @@ type ruleState struct {
 	idx      int
 	info     *ruleInfo
 	comp     *Compiled
+	shape    alertShape // how its matches become alerts (its kind's)
 	patterns IndexPatterns
 	stats    *RuleStats
 	pending  [][]*event.Event // batch: matches kept until Close for max_signals (tail)
@@ -44,12 +44,12 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("interval: %w", err)
 	}
-	stmt, err := eql.Parse(r.Query)
-	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+	kind := kindOf(r)
+	if kind == nil {
+		return nil, fmt.Errorf("not a rule kind Tripline runs (%s)", r.Kind())
 	}
 	rs = &ruleState{
-		info:     d.b.newRuleInfo(r),
+		info:     d.b.newRuleInfo(r, kind),
 		patterns: NewIndexPatterns(r.IndexPatterns()),
 		stats:    &RuleStats{RuleID: r.RuleID, Name: r.Name},
 	}
@@ -64,18 +64,18 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		}
 	}()
 	req := CompileRequest{
-		Rule: r, Statement: stmt, Fields: d.fields, Streaming: d.opts.Streaming, Memo: d.memo,
+		Rule: r, Fields: d.fields, Streaming: d.opts.Streaming, Memo: d.memo,
 		Emit: func(evs []*event.Event) { d.onMatch(rs, evs) },
 	}
 	if !d.opts.Streaming {
 		req.MaxResults = r.MaxSignals
 		req.InOrder = d.inOrderOK
 	}
-	comp, err := d.opts.Compile(req)
+	comp, shape, err := kind.compile(req, d.opts.Compile)
 	if err != nil {
 		return nil, err
 	}
-	rs.comp = comp
+	rs.comp, rs.shape = comp, shape
 	rs.split, _ = comp.Runner.(SplitRunner)
 	rs.terms, _ = comp.Runner.(termMatcher)
 	rs.keeper, _ = comp.Runner.(eventKeeper)
