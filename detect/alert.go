@@ -72,6 +72,7 @@ type ancestor struct {
 type ruleInfo struct {
 	r    *rule.Rule
 	uuid string
+	kind kindMeta
 
 	// fields are the kibana.alert.rule.* and other per-rule alert fields. They are built
 	// at the rule's first alert (builder.ruleFields), not when the rule is loaded: most
@@ -126,8 +127,8 @@ func uuidFrom(parts ...string) string {
 
 // newRuleInfo returns the per-rule alert state of r; its alert fields are built on first
 // use, by ruleFields.
-func (b *builder) newRuleInfo(r *rule.Rule) *ruleInfo {
-	return &ruleInfo{r: r, uuid: r.UUID()}
+func (b *builder) newRuleInfo(r *rule.Rule, k ruleKind) *ruleInfo {
+	return &ruleInfo{r: r, uuid: r.UUID(), kind: k.meta()}
 }
 
 // ruleFields returns the rule's alert fields, building them at the first call (calls may
@@ -198,7 +199,7 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		"severity_mapping": []any{}, "threat": threat, "references": list(r.References),
 		"version": version, "exceptions_list": []any{}, "immutable": r.Immutable, "rule_source": ruleSource,
 		"related_integrations": related, "required_fields": required, "setup": r.Setup,
-		"type": "eql", "language": "eql", "index": list(r.Index), "query": r.Query,
+		"type": ri.kind.ruleType, "language": ri.kind.language, "index": list(r.Index), "query": r.Query,
 		"license": r.License,
 	}
 	opt := func(key, v string) {
@@ -235,9 +236,9 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		"kibana.alert.rule.severity_mapping":    []any{},
 		"kibana.alert.rule.risk_score_mapping":  []any{},
 		"kibana.alert.rule.exceptions_list":     []any{},
-		"kibana.alert.rule.type":                "eql",
-		"kibana.alert.rule.rule_type_id":        "siem.eqlRule",
-		"kibana.alert.rule.category":            "Event Correlation Rule",
+		"kibana.alert.rule.type":                ri.kind.ruleType,
+		"kibana.alert.rule.rule_type_id":        ri.kind.typeID,
+		"kibana.alert.rule.category":            ri.kind.category,
 		"kibana.alert.rule.consumer":            "siem",
 		"kibana.alert.rule.producer":            "siem",
 		"kibana.alert.rule.from":                r.From,

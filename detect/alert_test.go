@@ -276,7 +276,7 @@ func TestAlertRuleFields(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := bl.eventAlert(bl.newRuleInfo(tc.r), matchedEvent{id: "e1", index: "logs-x", src: doc})
+		a, err := bl.eventAlert(bl.newRuleInfo(tc.r, eqlKind{}), matchedEvent{id: "e1", index: "logs-x", src: doc})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,6 +306,46 @@ func TestAlertRuleFields(t *testing.T) {
 		}
 		if vs := indexViolations(testAlertsMapping(t), a.Doc); len(vs) > 0 {
 			t.Errorf("%s: the alert would not be indexed: %q", tc.r.Name, vs)
+		}
+	}
+}
+
+// TestSinkContext: the Sink is called with the context of the Detector method whose work
+// made the alerts: Process's for an event handled there (streaming, no workers), Close's
+// for the alerts batch mode keeps until Close.
+func TestSinkContext(t *testing.T) {
+	type key struct{}
+	r := &rule.Rule{RuleID: "e", Name: "e", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100, Query: `any where true`}
+	for _, c := range []struct {
+		name      string
+		streaming bool
+		want      []string
+	}{
+		{"streaming", true, []string{"process 1", "process 2"}},
+		{"batch", false, []string{"close", "close"}},
+	} {
+		var got []string
+		sink := SinkFunc(func(ctx context.Context, alerts []Alert) error {
+			s, _ := ctx.Value(key{}).(string)
+			got = append(got, s)
+			return nil
+		})
+		d, err := New([]*rule.Rule{r}, sink, Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}),
+			Streaming: c.streaming, Workers: 1, indexSample: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 2; i++ {
+			ctx := context.WithValue(context.Background(), key{}, fmt.Sprintf("process %d", i))
+			if err := d.Process(ctx, []byte(`{"@timestamp":"2026-01-01T00:00:00Z","a":1}`), EventSource{Name: "t", Line: i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Close(context.WithValue(context.Background(), key{}, "close")); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: sink contexts %q, want %q", c.name, got, c.want)
 		}
 	}
 }

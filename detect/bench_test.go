@@ -93,7 +93,7 @@ func BenchmarkSequenceAlerts(b *testing.B) {
 		}
 	}
 	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default"), fit: ecsTree}
-	ri := bl.newRuleInfo(r)
+	ri := bl.newRuleInfo(r, eqlKind{})
 	mes := benchEvents(b, 3)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -111,7 +111,7 @@ func BenchmarkEventAlert(b *testing.B) {
 		b.Fatalf("loading test rules: %v", err)
 	}
 	bl := builder{space: "default", now: isoMillis(testNow), version: "9.3.0", alertIdx: AlertsIndex("default"), fit: ecsTree}
-	ri := bl.newRuleInfo(set.Rules[0])
+	ri := bl.newRuleInfo(set.Rules[0], eqlKind{})
 	me := benchEvents(b, 1)[0]
 	b.ReportAllocs()
 	for b.Loop() {

@@ -39,6 +39,13 @@
 // can answer every document before it acknowledges it; with Options.Async the in-order
 // work runs on a goroutine of its own while the server reads the next request (Live).
 //
+// Rule kinds. What depends on a rule's type (EQL today) is one small seam, ruleKind
+// (kind.go): how the rule's query compiles into a Runner, and how its matches become
+// alerts. The rule index and router (ruleset.go, router.go, index.go), the per-run work
+// (run.go, pipeline.go, stream.go), the Summary and the Sink see only the Runner and the
+// alerts. Runners emit matches without a context; the Detector method that called them
+// writes their alerts with its own.
+//
 // Matches become alerts as alert-schema.md describes Kibana's: one alert per event for an
 // event query; for a sequence (or sample), one building-block alert per event and one shell
 // alert linked to them by kibana.alert.group.id, with the ids Kibana derives so that a second

@@ -273,7 +273,6 @@ func (p *pipeline) error() error {
 // consume does the in-order work of one finished batch, writing alerts with ctx.
 func (p *pipeline) consume(b *batch, ctx context.Context) error {
 	d := p.d
-	d.ctx = ctx
 	limit, future := d.clockLimits()
 	start := 0
 	for i := 0; i < b.n; i++ {
@@ -292,7 +291,7 @@ func (p *pipeline) consume(b *batch, ctx context.Context) error {
 		if b.noIndex[i] && !d.opts.IgnoreIndexPatterns {
 			d.summary.EventsWithoutIndex++
 		}
-		if err := d.push(&b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end]); err != nil {
+		if err := d.push(ctx, &b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end]); err != nil {
 			return err
 		}
 		start = end

@@ -192,7 +192,6 @@ func (d *Detector) shed(ctx context.Context) error {
 	if !d.BufferFull() {
 		return nil
 	}
-	d.ctx = ctx
 	before, _ := d.memo.Buffered()
 	defer func() {
 		after, _ := d.memo.Buffered()
@@ -204,8 +203,8 @@ func (d *Detector) shed(ctx context.Context) error {
 				s.Shed((n + 1) / 2)
 			}
 		}
-		if d.alertErr != nil {
-			return d.alertErr
+		if err := d.writeEmitted(ctx); err != nil {
+			return err
 		}
 	}
 	return nil

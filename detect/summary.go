@@ -1,0 +1,53 @@
+package detect
+
+// Summary returns the counters so far (complete after Close).
+func (d *Detector) Summary() *Summary { return &d.summary }
+
+// Summary reports a run.
+type Summary struct {
+	// RulesLoaded counts the rules that run; RulesSkipped lists those that do not, with why.
+	RulesLoaded  int           `json:"rules_loaded"`
+	RulesSkipped []SkippedRule `json:"rules_skipped,omitempty"`
+	// EventsRead counts documents given to Process; EventsSkipped those that were malformed;
+	// EventsUnused those every rule they were offered to refused (no timestamp, too late);
+	// EventsWithoutIndex those with no index name, offered to every rule.
+	EventsRead         int64 `json:"events_read"`
+	EventsSkipped      int64 `json:"events_skipped"`
+	EventsUnused       int64 `json:"events_unused"`
+	EventsWithoutIndex int64 `json:"events_without_index"`
+	// EventsFuture counts the events skipped because they were stamped too far ahead of the
+	// clock (Options.MaxFuture); EventsShed the buffered events the rules processed early
+	// because the reordering buffers were full (Shed).
+	EventsFuture int64 `json:"events_future,omitempty"`
+	EventsShed   int64 `json:"events_shed,omitempty"`
+	// Alerts counts alert documents written; AlertsNotWritten the matches whose alerts
+	// could not be built because a kept event's document could not be read again from its
+	// file (Options.Origin), each reported through OnEventError.
+	Alerts           int64 `json:"alerts"`
+	AlertsNotWritten int64 `json:"alerts_not_written,omitempty"`
+	// Rules has one entry per running rule, in load order.
+	Rules []*RuleStats `json:"rules"`
+	// Warnings are messages about the run, such as max_signals capping.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// SkippedRule is a rule that does not run.
+type SkippedRule struct {
+	RuleID string `json:"rule_id"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+}
+
+// RuleStats are one rule's counters.
+type RuleStats struct {
+	RuleID string `json:"rule_id"`
+	Name   string `json:"name"`
+	// EventsOffered counts the events pushed to the rule after index and category routing.
+	EventsOffered int64 `json:"events_offered"`
+	// Matches counts events (event queries) or sequences found; Capped those dropped by
+	// max_signals; Alerts the alert documents written.
+	Matches int `json:"matches"`
+	Capped  int `json:"capped"`
+	Alerts  int `json:"alerts"`
+}
