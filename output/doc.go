@@ -8,4 +8,8 @@
 // flushes and releases the sink. Parse and Open turn --output values such as "-",
 // "alerts.ndjson", "file:alerts.ndjson?max-size=100MB", "webhook:https://..." and
 // "es:http://host:9200/index" into sinks; Multi fans one batch out to several sinks.
+//
+// Delivery is the detector's sink (a detect.Sink) writing to a Sink: it counts the alerts
+// an output did not take and keeps the first error, so that a failing output does not stop
+// the run, and can write under a context of its own that outlives the run's.
 package output

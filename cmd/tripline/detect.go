@@ -163,56 +163,24 @@ func openOutputs(specs []string, toStdout bool, stdout io.Writer) (output.Sink, 
 	return output.Multi(sinks...), nil
 }
 
-// alertSink adapts output sinks to the detector.
-type alertSink struct {
-	out    output.Sink
-	stderr io.Writer
-	// deliver, when set, is the context of every write instead of the detector's: it
-	// outlives the run's context by the grace period after a signal (afterStop), so that
-	// the alerts found are delivered, or put in the dead-letter file, within a bound.
-	deliver context.Context
-	buf     []output.Alert
-	// failed counts the alerts an output did not take (a sink with a dead-letter file has
-	// put them there); firstErr is the first such error. The run goes on: the events were
-	// processed, and stopping would only lose the alerts of the events still to come.
-	failed   int
-	firstErr error
-}
-
-func (s *alertSink) Write(ctx context.Context, alerts []detect.Alert) error {
-	if s.out == nil {
-		return nil
-	}
-	s.buf = s.buf[:0]
-	for _, a := range alerts {
-		s.buf = append(s.buf, output.Alert{ID: a.ID, Doc: a.Doc})
-	}
-	wctx := ctx
-	if s.deliver != nil {
-		wctx = s.deliver
-	}
-	if err := s.out.Write(wctx, s.buf); err != nil {
-		if s.deliver == nil && ctx.Err() != nil {
-			return err
-		}
-		s.failed += len(alerts)
-		if s.firstErr == nil {
-			s.firstErr = err
-		}
+// newAlertSink returns the detector's sink writing to out (nil: none), each failure
+// reported on stderr as it happens. deliver, when set, is the context of every write (see
+// output.Delivery.Context).
+func newAlertSink(out output.Sink, deliver context.Context, stderr io.Writer) *output.Delivery {
+	return &output.Delivery{Out: out, Context: deliver, OnError: func(err error) {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(s.stderr, "tripline: output: %s\n", strings.TrimPrefix(line, "output: "))
+			fmt.Fprintf(stderr, "tripline: output: %s\n", strings.TrimPrefix(line, "output: "))
 		}
-	}
-	return nil
+	}}
 }
 
-// err reports the outputs' failures at the end of a run, or nil.
-func (s *alertSink) err() error {
-	if s.firstErr == nil {
+// deliveryErr reports the outputs' failures at the end of a run, or nil.
+func deliveryErr(d *output.Delivery) error {
+	if d.Err() == nil {
 		return nil
 	}
-	first, _, _ := strings.Cut(s.firstErr.Error(), "\n")
-	return fmt.Errorf("%d alerts were not delivered to an output (first error: %s)", s.failed, strings.TrimPrefix(first, "output: "))
+	first, _, _ := strings.Cut(d.Err().Error(), "\n")
+	return fmt.Errorf("%d alerts were not delivered to an output (first error: %s)", d.Failed(), strings.TrimPrefix(first, "output: "))
 }
 
 // detectOptions are the flags and arguments of detect.
@@ -310,7 +278,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	// both at once.
 	finish, deliver, stopAfter := afterStop(ctx)
 	defer stopAfter()
-	sink := &alertSink{out: out, stderr: stderr, deliver: deliver}
+	sink := newAlertSink(out, deliver, stderr)
 	// A stream never ends: match in arrival order, as with --follow.
 	streaming := o.in.follow || url != ""
 	var ins source.Inputs
@@ -355,7 +323,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 			cerr = err
 		}
 	}
-	if err := sink.err(); err != nil && cerr == nil {
+	if err := deliveryErr(sink); err != nil && cerr == nil {
 		cerr = err
 	}
 	// Only now, with the alerts written, commit the stream's last offsets.

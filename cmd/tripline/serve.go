@@ -193,7 +193,7 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	alertsPerRule := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tripline_alerts_total", Help: "Alert documents written, per rule."}, []string{"rule"})
 	cfg.Collectors = append(cfg.Collectors, alertsPerRule)
-	sink := &countingSink{alertSink: alertSink{out: out, stderr: stderr}, perRule: alertsPerRule}
+	sink := &countingSink{Delivery: newAlertSink(out, nil, stderr), perRule: alertsPerRule}
 	// Events are processed under the server's lifetime, not the request's: a client
 	// that goes away must not cancel alert writes that belong to other events.
 	h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &o.in, stderr: stderr,
@@ -266,7 +266,7 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	if err := out.Close(); err != nil && cerr == nil {
 		cerr = err
 	}
-	if err := sink.err(); err != nil && cerr == nil {
+	if err := deliveryErr(sink.Delivery); err != nil && cerr == nil {
 		cerr = err
 	}
 	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
@@ -558,7 +558,7 @@ func (h *serveHandler) relieve(ctx context.Context, interval time.Duration) {
 
 // countingSink counts alerts per rule for /metrics.
 type countingSink struct {
-	alertSink
+	*output.Delivery
 	perRule *prometheus.CounterVec
 }
 
@@ -567,5 +567,5 @@ func (s *countingSink) Write(ctx context.Context, alerts []detect.Alert) error {
 	for _, a := range alerts {
 		s.perRule.WithLabelValues(a.Rule.Name).Inc()
 	}
-	return s.alertSink.Write(ctx, alerts)
+	return s.Delivery.Write(ctx, alerts)
 }
