@@ -442,18 +442,6 @@ func subSat(a, b int64) int64 {
 	return d
 }
 
-// addSat is a+b, saturated to the range of an int64.
-func addSat(a, b int64) int64 {
-	s := a + b
-	if (a >= 0) == (b >= 0) && (s >= 0) != (a >= 0) {
-		if a >= 0 {
-			return math.MaxInt64
-		}
-		return math.MinInt64
-	}
-	return s
-}
-
 // giveUp ends an in-order batch run that met an event out of order: its state is dropped
 // and the rest of its input ignored (Disordered).
 func (r *Run) giveUp() {

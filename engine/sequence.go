@@ -475,7 +475,7 @@ func (m *seqMatcher) complete(p *partial) {
 		if foundL {
 			pd.base = L
 		}
-		pd.deadline = addSat(pd.base, q.maxspan)
+		pd.deadline = event.AddSaturated(pd.base, q.maxspan)
 		ks.awaiting = append(ks.awaiting, pd)
 		heap.Push(&m.await, pd)
 	}

@@ -95,12 +95,13 @@ func (a Instant) Add(d int64) Instant {
 	b := InstantOfNanos(d) // d as milliseconds and a remainder in [0, 1e6)
 	ms, ns := a.Ms, int64(a.Nanos)+int64(b.Nanos)
 	if ns >= 1e6 {
-		ms, ns = satAdd(ms, 1), ns-1e6
+		ms, ns = AddSaturated(ms, 1), ns-1e6
 	}
-	return Instant{Ms: satAdd(ms, b.Ms), Nanos: int32(ns)}
+	return Instant{Ms: AddSaturated(ms, b.Ms), Nanos: int32(ns)}
 }
 
-func satAdd(a, b int64) int64 {
+// AddSaturated returns a+b, held at the bounds of an int64 instead of wrapping around.
+func AddSaturated(a, b int64) int64 {
 	s := a + b
 	if (a >= 0) == (b >= 0) && (s >= 0) != (a >= 0) {
 		if a >= 0 {
