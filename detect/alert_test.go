@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -213,6 +214,53 @@ func TestCloseAfterCancel(t *testing.T) {
 				t.Errorf("streaming %v, %d workers: Close error %v, %d alerts written, want none and %d", streaming, workers, err, written, events)
 			}
 		}
+	}
+}
+
+// TestCloseAfterCancelAsync checks the same with Options.Async, where the in-order goroutine
+// writes the alerts: the batches it has not consumed yet when Close is called are written
+// with Close's context, not with the cancelled one of the Process calls that sent them. The
+// first batch ends with a malformed document, whose report holds the in-order goroutine
+// between two batches until Close has handed over its context.
+func TestCloseAfterCancelAsync(t *testing.T) {
+	r := &rule.Rule{RuleID: "e", Name: "e", Type: "eql", Language: "eql", Severity: "low", MaxSignals: 100000, Query: `any where true`}
+	const events = 3*batchSize + 10
+	held, release := make(chan struct{}), make(chan struct{})
+	written := 0
+	d, err := New([]*rule.Rule{r}, SinkFunc(func(ctx context.Context, as []Alert) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		written += len(as)
+		return nil
+	}), Options{Now: testNow, Compile: fakeCompiler(map[string][][]cond{"e": {{}}}), Streaming: true,
+		Workers: 2, Async: true, indexSample: -1, OnEventError: func(error) {
+			close(held)
+			<-release
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for i := range events {
+		doc := fmt.Sprintf(`{"@timestamp":"2026-01-01T00:00:%02d.%03dZ","a":%d}`, i/1000, i%1000, i)
+		if i == batchSize-1 {
+			doc = `{`
+		}
+		if err := d.Process(ctx, []byte(doc), EventSource{Name: "t", Line: i + 1, Seq: uint64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-held // the in-order goroutine is at the end of the first batch
+	cancel()
+	closed := make(chan error)
+	go func() { closed <- d.Close(context.Background()) }()
+	for len(d.pipe.closing) == 0 {
+		runtime.Gosched()
+	}
+	close(release)
+	if err := <-closed; err != nil || written != events-1 {
+		t.Errorf("Close error %v, %d alerts written, want none and %d", err, written, events-1)
 	}
 }
 

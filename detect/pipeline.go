@@ -79,14 +79,13 @@ type pipeline struct {
 
 	// async: the consumer goroutine's.
 	async   bool
-	ordered chan *batch   // to the consumer, in input order
-	freed   chan *batch   // consumed batches, for reuse
-	done    chan struct{} // closed when the consumer has returned
+	ordered chan handoff         // to the consumer, in input order
+	closing chan context.Context // Close's context, handed to the consumer (see consumer)
+	freed   chan *batch          // consumed batches, for reuse
+	done    chan struct{}        // closed when the consumer has returned
 	err     atomic.Pointer[error]
-	ctx     atomic.Value    // ctxBox: the context of the caller's latest call, for Sink writes
-	lastCtx context.Context // the caller's: the context last stored in ctx
-	sent    bool            // a batch was sent (streaming: the consumer has the state)
-	last    chan struct{}   // streaming: closed once the last batch sent is consumed
+	sent    bool          // a batch was sent (streaming: the consumer has the state)
+	last    chan struct{} // streaming: closed once the last batch sent is consumed
 
 	// Otherwise, on the caller's goroutine.
 	inline   *worker  // set when the batches run on the caller's goroutine
@@ -105,7 +104,8 @@ func (d *Detector) newPipeline(workers int, async bool) *pipeline {
 	if async {
 		// At most maxIn batches wait for the consumer, besides the one it works on and the
 		// one being filled: freed never blocks.
-		p.ordered, p.freed, p.done = make(chan *batch, p.maxIn), make(chan *batch, p.maxIn+2), make(chan struct{})
+		p.ordered, p.freed, p.done = make(chan handoff, p.maxIn), make(chan *batch, p.maxIn+2), make(chan struct{})
+		p.closing = make(chan context.Context, 1)
 		go p.consumer()
 	}
 	for range workers {
@@ -128,7 +128,6 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 	if err := p.error(); err != nil {
 		return err
 	}
-	p.setContext(ctx)
 	if p.cur == nil {
 		p.cur = p.newBatch()
 	}
@@ -184,7 +183,7 @@ func (p *pipeline) send(ctx context.Context) error {
 			b.consumed = make(chan struct{})
 			p.last, p.sent = b.consumed, true
 		}
-		p.ordered <- b
+		p.ordered <- handoff{b, ctx}
 		p.work <- b
 		return p.error()
 	}
@@ -226,16 +225,35 @@ func (p *pipeline) drain(ctx context.Context, all bool) error {
 	return first
 }
 
+// handoff is a batch on its way to the consumer with the context of the call that sent it.
+type handoff struct {
+	b   *batch
+	ctx context.Context
+}
+
 // consumer does the in-order work of the batches, in input order, as the workers finish
-// them, with the context of the caller's latest call; it keeps the first error and goes on
-// (Close still flushes what was sent). A done context is the caller's to see, not an error
-// of the in-order work: Close goes on with its own.
+// them, each with the context of the call that sent it; it keeps the first error and goes
+// on (Close still flushes what was sent). Once Close has handed over its context, the
+// batches still to consume are Close's work and use that context instead: a caller that
+// cancels Process and then closes with a live context loses no alert. (In batch mode the
+// in-order work writes nothing, Close writes the alerts kept; in streaming mode with
+// Options.Async, it does.)
 func (p *pipeline) consumer() {
 	defer close(p.done)
 	d := p.d
-	for b := range p.ordered {
+	var closeCtx context.Context
+	for o := range p.ordered {
+		b, ctx := o.b, o.ctx
 		<-b.done
-		ctx := p.ctx.Load().(ctxBox).ctx
+		if closeCtx == nil {
+			select {
+			case closeCtx = <-p.closing:
+			default:
+			}
+		}
+		if closeCtx != nil {
+			ctx = closeCtx
+		}
 		err := p.consume(b, ctx)
 		if err == nil && b.tick {
 			err = d.shed(ctx)
@@ -248,17 +266,6 @@ func (p *pipeline) consumer() {
 			close(b.consumed)
 		}
 		p.freed <- b
-	}
-}
-
-// ctxBox holds a context in an atomic.Value, which wants one concrete type.
-type ctxBox struct{ ctx context.Context }
-
-// setContext makes ctx the one the consumer writes alerts with (stored when it changes).
-func (p *pipeline) setContext(ctx context.Context) {
-	if p.async && ctx != p.lastCtx {
-		p.lastCtx = ctx
-		p.ctx.Store(ctxBox{ctx})
 	}
 }
 
@@ -315,13 +322,15 @@ func (p *pipeline) close(ctx context.Context) error {
 		}
 		return nil
 	}
-	p.setContext(ctx)
+	if p.async {
+		p.closing <- ctx
+	}
 	if p.cur != nil && p.cur.n > 0 {
 		b := p.cur
 		p.cur = nil
 		b.done = make(chan struct{})
 		if p.async {
-			p.ordered <- b
+			p.ordered <- handoff{b, ctx}
 		} else {
 			p.inflight = append(p.inflight, b)
 		}
