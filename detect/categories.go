@@ -3,8 +3,8 @@ package detect
 import (
 	"slices"
 
-	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/internal/engine"
 )
 
 // Categories returns the event categories a statement can match: the categories named by

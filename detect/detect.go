@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/engine"
 	"github.com/tripline/tripline/mapping"
 	"github.com/tripline/tripline/rule"
 )

@@ -3,8 +3,8 @@ package detect
 import (
 	"time"
 
-	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/internal/engine"
 	"github.com/tripline/tripline/mapping"
 )
 

@@ -4,9 +4,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/engine"
 	"github.com/tripline/tripline/mapping"
 )
 

@@ -111,7 +111,7 @@ func BenchmarkSequenceByMaxspan(b *testing.B) {
 // not keep: decoding (with the fields of the query registered) and Push, in batch and
 // streaming modes. The filter path must allocate nothing (0 allocs/op).
 func BenchmarkFilterPath(b *testing.B) {
-	doc, err := os.ReadFile("../event/testdata/ecs_process.json")
+	doc, err := os.ReadFile("../../event/testdata/ecs_process.json")
 	if err != nil {
 		b.Fatal(err)
 	}
