@@ -442,32 +442,42 @@ func (w *worker) run(b *batch) {
 // them), ev(k) being the event: the whole copies first, then the others, so that the rules
 // share one copy of each event (Event.KeepRaw returns the copy Event.Keep made).
 func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) *event.Event) {
-	for _, whole := range [2]bool{true, false} {
-		for k, mask := range masks {
-			rs := d.rules[cands[k]]
-			kr := rs.keeper
-			if kr == nil {
-				continue
-			}
-			w := false
-			if d.opts.Streaming {
-				// Whole copies for the events that matched later terms evaluated at once (the
-				// sequence is likely to read them): KeepRaw returns that copy to the rule.
-				w = rs.deferrer != nil && later[k] == 0 && mask&rs.later != 0
-				mask |= later[k]
-			} else if !kr.KeepsEvent(mask) {
-				continue
-			}
-			if mask == 0 {
-				continue
-			}
-			switch w = w || kr.KeepsWhole(mask); {
-			case w != whole:
-			case w:
-				ev(k).Keep()
-			default:
-				kr.KeepMatched(ev(k), mask)
-			}
+	// keeps says what rule k keeps of its event: nothing, a whole copy or its document.
+	keeps := func(k int) (keep, whole bool, mask uint64) {
+		rs := d.rules[cands[k]]
+		kr := rs.keeper
+		mask = masks[k]
+		if kr == nil {
+			return false, false, 0
+		}
+		w := false
+		if d.opts.Streaming {
+			// Whole copies for the events that matched later terms evaluated at once (the
+			// sequence is likely to read them): KeepRaw returns that copy to the rule.
+			w = rs.deferrer != nil && later[k] == 0 && mask&rs.later != 0
+			mask |= later[k]
+		}
+		if mask == 0 || (!d.opts.Streaming && !kr.KeepsEvent(mask)) {
+			return false, false, 0
+		}
+		return true, w || kr.KeepsWhole(mask), mask
+	}
+	others := false
+	for k := range masks {
+		switch keep, whole, _ := keeps(k); {
+		case !keep:
+		case whole:
+			ev(k).Keep()
+		default:
+			others = true
+		}
+	}
+	if !others { // most events: no rule keeps only a document
+		return
+	}
+	for k := range masks {
+		if keep, whole, mask := keeps(k); keep && !whole {
+			d.rules[cands[k]].keeper.KeepMatched(ev(k), mask)
 		}
 	}
 }
