@@ -59,12 +59,12 @@ func (in *interruptible) Read(p []byte) (int, error) {
 		}
 		return n, res.err
 	case <-in.ctx.Done():
-		in.err = in.ctx.Err() // the goroutine ends after its read returns
+		in.stop(in.ctx.Err()) // the goroutine ends after its read returns
 		return 0, in.err
 	}
 }
 
-// stop ends the goroutine, which is waiting for a request.
+// stop ends the goroutine: at once when it waits for a request, else after its read.
 func (in *interruptible) stop(err error) {
 	in.err = err
 	close(in.want)
