@@ -234,11 +234,17 @@ func Detect(doc []byte) bool {
 
 var defaultPool = sync.Pool{New: func() any { return New(Options{}) }}
 
-// Normalize normalises doc with the default Options (see Normalizer.Normalize).
+// Normalize normalises doc with the default Options (see Normalizer.Normalize). Its
+// documents are copies the caller owns: the pooled Normalizer's buffers go back to the pool.
 func Normalize(doc []byte, dst [][]byte) ([][]byte, error) {
 	n := defaultPool.Get().(*Normalizer)
 	defer defaultPool.Put(n)
-	return n.Normalize(doc, dst)
+	start := len(dst)
+	dst, err := n.Normalize(doc, dst)
+	for i := start; i < len(dst); i++ {
+		dst[i] = bytes.Clone(dst[i])
+	}
+	return dst, err
 }
 
 // Error is a record, or an item of an EventList, that could not be normalised.
