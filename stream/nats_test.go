@@ -126,9 +126,26 @@ func TestJetStreamDurableSharedExactlyOnce(t *testing.T) {
 		t.Errorf("seen %d messages, published %d", len(bySeq), len(prod))
 	}
 	// Everything, malformed messages included, was acknowledged.
-	floor, ackPending, pending := consumerState(t, url, "tripline")
-	if floor != uint64(len(prod)) || ackPending != 0 || pending != 0 {
-		t.Errorf("ack floor %d, ack pending %d, pending %d; want %d, 0, 0", floor, ackPending, pending, len(prod))
+	waitConsumerState(t, url, "tripline", uint64(len(prod)), 0, 0)
+}
+
+// waitConsumerState waits until the durable's acknowledgement floor and counts are the
+// ones given. Close flushed the acknowledgements to the server, but the server applies
+// them to the consumer on its own goroutine, so its state catches up a moment later.
+func waitConsumerState(t *testing.T, url, durable string, floor uint64, ackPending, pending int) {
+	t.Helper()
+	var f uint64
+	var a, p int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f, a, p = consumerState(t, url, durable)
+		if f == floor && a == ackPending && p == pending {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ack floor %d, ack pending %d, pending %d; want %d, %d, %d", f, a, p, floor, ackPending, pending)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -212,7 +229,5 @@ func TestJetStreamAcksOnlyProcessedAndResumes(t *testing.T) {
 	if want := []int64{21, 30, 45}; !slices.Equal(seqs, want) {
 		t.Errorf("after restart read sequences %v, want %v", seqs, want)
 	}
-	if floor, ackPending, pending := consumerState(t, url, "d2"); floor != n || ackPending != 0 || pending != 0 {
-		t.Errorf("ack floor %d, ack pending %d, pending %d; want %d, 0, 0", floor, ackPending, pending, n)
-	}
+	waitConsumerState(t, url, "d2", n, 0, 0)
 }
