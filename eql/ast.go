@@ -1,6 +1,10 @@
 package eql
 
-import "time"
+import (
+	"time"
+
+	"github.com/tripline/tripline/query"
+)
 
 // Pos is a position in the query text. Line and Column start at 1; Column counts
 // Unicode code points from the start of the line. Offset is the byte offset.
@@ -157,6 +161,18 @@ type Paren struct {
 	X  Expr
 }
 
+// Search is an Elasticsearch query inside a where condition: a rule's KQL query, its
+// filters or its exception lists, which Elasticsearch applies to the events an EQL or
+// query rule searches. It has no EQL syntax: Tripline builds it from the rule, and the
+// printer shows it for reading only. It holds when Query matches the event, evaluated
+// with Elasticsearch's per-field-type answers (package eval).
+type Search struct {
+	At       Pos
+	Language string // what it was written in: "kuery", "filters", "exceptions"
+	Source   string // its text as the rule gave it (the KQL string), for display
+	Query    query.Query
+}
+
 func (n *Literal) Pos() Pos { return n.At }
 func (n *Field) Pos() Pos   { return n.At }
 func (n *Unary) Pos() Pos   { return n.At }
@@ -166,6 +182,7 @@ func (n *Match) Pos() Pos   { return n.At }
 func (n *In) Pos() Pos      { return n.At }
 func (n *Call) Pos() Pos    { return n.At }
 func (n *Paren) Pos() Pos   { return n.At }
+func (n *Search) Pos() Pos  { return n.At }
 
 func (*Literal) exprNode() {}
 func (*Field) exprNode()   {}
@@ -176,6 +193,7 @@ func (*Match) exprNode()   {}
 func (*In) exprNode()      {}
 func (*Call) exprNode()    {}
 func (*Paren) exprNode()   {}
+func (*Search) exprNode()  {}
 
 // Query is the part of a statement before the pipes: an event query, a sequence or a sample.
 type Query interface {

@@ -208,6 +208,12 @@ func formatExpr(b *strings.Builder, x Expr, min int) {
 		b.WriteByte('(')
 		formatExpr(b, x.X, precLowest)
 		b.WriteByte(')')
+	case *Search:
+		// Not EQL: a reading aid, as Kibana's rule page shows a rule's query and filters.
+		b.WriteString(x.Language)
+		b.WriteByte('(')
+		writeString(b, x.Source)
+		b.WriteByte(')')
 	case *Not:
 		b.WriteString("not ")
 		formatExpr(b, x.X, precNot)

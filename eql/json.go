@@ -9,7 +9,7 @@ import (
 // ToJSON renders a node as an indented, tagged JSON tree for tools and for
 // "tripline parse --format json". Every object has a "type" ("statement", "event",
 // "sequence", "sample", "stage", "pipe", "literal", "field", "unary", "not", "binary",
-// "match", "in", "call", "paren") and a "pos" with line, column and byte offset. Trees
+// "match", "in", "call", "paren", "search") and a "pos" with line, column and byte offset. Trees
 // nested deeper than a few hundred levels are returned compact rather than indented.
 func ToJSON(n Node) ([]byte, error) {
 	var flat bytes.Buffer
@@ -186,6 +186,8 @@ func jsonNode(n Node) any {
 		return object{{"type", "not"}, {"pos", n.At}, {"x", jsonNode(n.X)}}
 	case *Paren:
 		return object{{"type", "paren"}, {"pos", n.At}, {"x", jsonNode(n.X)}}
+	case *Search:
+		return object{{"type", "search"}, {"pos", n.At}, {"language", n.Language}, {"source", n.Source}, {"query", n.Query}}
 	case *Binary:
 		return object{{"type", "binary"}, {"pos", n.At}, {"op", n.Op.String()}, {"op_pos", n.OpPos}, {"x", jsonNode(n.X)}, {"y", jsonNode(n.Y)}}
 	case *Match:
