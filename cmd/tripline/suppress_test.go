@@ -207,3 +207,72 @@ func TestDetectAlertSuppressionInvalid(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant it to contain:\n%s", r.code, r.stdout, r.stderr, want)
 	}
 }
+
+// TestDetectAlertSuppressionSequence checks that sequences are suppressed by their shell
+// alerts: the terms are read from the shell (host.name, common to all its events, as a
+// plain value), and a suppressed sequence's shell and building blocks are not written.
+func TestDetectAlertSuppressionSequence(t *testing.T) {
+	dir := t.TempDir()
+	rule := strings.Replace(suppRule(""), `query = 'process where event.type == "start"'`,
+		"query = '''sequence by host.name [process where event.type == \"start\"] [process where event.type == \"end\"]'''", 1)
+	rules := writeFile(t, dir, "rule.toml", rule)
+	var b strings.Builder
+	for _, e := range []struct{ id, host, typ, at string }{
+		{"s1", "h1", "start", "2026-03-12T10:00:00.000Z"},
+		{"s2", "h1", "end", "2026-03-12T10:01:00.000Z"},
+		{"s3", "h1", "start", "2026-03-12T10:02:00.000Z"},
+		{"s4", "h1", "end", "2026-03-12T10:03:00.000Z"},
+		{"s5", "h2", "start", "2026-03-12T10:04:00.000Z"},
+		{"s6", "h2", "end", "2026-03-12T10:04:30.000Z"},
+	} {
+		fmt.Fprintf(&b, `{"@timestamp":"%s","_index":"%s","_id":"%s","event":{"category":["process"],"type":["%s"]},"host":{"name":"%s"}}`+"\n",
+			e.at, suppIndex, e.id, e.typ, e.host)
+	}
+	events := writeFile(t, dir, "events.ndjson", b.String())
+	r := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, "--stats", events)
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var got []string
+	for _, l := range lines(r.stdout) {
+		var a struct {
+			suppAlert
+			Building string `json:"kibana.alert.building_block_type"`
+		}
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatal(err)
+		}
+		var evs []string
+		for _, anc := range a.Ancestors {
+			if !strings.Contains(anc.ID, "-") && len(anc.ID) == 2 {
+				evs = append(evs, anc.ID)
+			}
+		}
+		line := strings.Join(evs, ",")
+		if a.Building != "" {
+			line += " building block"
+			if a.DocsCount != nil {
+				line += " with suppression fields"
+			}
+		} else {
+			a.Ancestors = a.Ancestors[:1] // describe names the first event
+			line = strings.Join(evs, ",") + " shell " + strings.SplitN(a.describe(), " ", 3)[2]
+		}
+		got = append(got, line)
+	}
+	slices.Sort(got)
+	want := []string{
+		"s1 building block",
+		"s1,s2 shell c9f406b08db43947101b5f65a5c22740b771e2cc [host.name=\"h1\"] 2026-03-12T10:00:00.000Z..2026-03-12T10:02:00.000Z docs=1",
+		"s2 building block",
+		"s5 building block",
+		"s5,s6 shell dadd0a42ba9a867e76fe3f4d613e544aff6f86a1 [host.name=\"h2\"] 2026-03-12T10:04:00.000Z..2026-03-12T10:04:00.000Z docs=0",
+		"s6 building block",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(r.stderr, `"matches":3,"capped":0,"alerts":6,"suppressed":1`) {
+		t.Errorf("stats: %s", r.stderr)
+	}
+}
