@@ -218,6 +218,13 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 	if len(r.Filters) > 0 {
 		params["filters"] = asJSON(r.Filters)
 	}
+	if s := r.AlertSuppression; s != nil {
+		sup := document{"group_by": list(s.GroupBy), "missing_fields_strategy": s.Strategy()}
+		if s.Duration != nil {
+			sup["duration"] = document{"value": s.Duration.Value, "unit": s.Duration.Unit}
+		}
+		params["alert_suppression"] = sup
+	}
 	if r.InvestigationFields != nil {
 		params["investigation_fields"] = document{"field_names": list(r.InvestigationFields.FieldNames)}
 	}

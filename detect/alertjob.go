@@ -35,7 +35,8 @@ type alertJob struct {
 	evs []*event.Event
 
 	alerts []Alert
-	lost   error // a kept event's document could not be read again: the alerts are not written
+	key    suppressKey // the rule suppresses alerts: the match's group and time
+	lost   error       // a kept event's document could not be read again: the alerts are not written
 	err    error
 }
 
@@ -61,6 +62,9 @@ func (b *builder) build(j *alertJob) {
 		mes[i] = &matchedEvent{id: eventID(ev, raw, src), index: ev.Index, src: src}
 	}
 	j.alerts, j.err = j.rs.shape(b, j.rs.info, mes)
+	if j.rs.supp != nil && j.err == nil && len(j.alerts) > 0 {
+		j.key, j.err = b.suppressionKey(j.rs.info, mes, j.alerts)
+	}
 }
 
 // writeJob writes the alerts of a built job to the sink, or reports why it has none.
@@ -75,12 +79,19 @@ func (d *Detector) writeJob(ctx context.Context, j *alertJob) error {
 		return j.err
 	case len(j.alerts) == 0:
 		return nil
+	case j.rs.supp != nil:
+		return d.suppress(ctx, j)
 	}
-	if err := d.sink.Write(ctx, j.alerts); err != nil {
+	return d.writeAlerts(ctx, j.rs, j.alerts)
+}
+
+// writeAlerts writes the alerts of one match of rs to the sink.
+func (d *Detector) writeAlerts(ctx context.Context, rs *ruleState, alerts []Alert) error {
+	if err := d.sink.Write(ctx, alerts); err != nil {
 		return err
 	}
-	j.rs.stats.Alerts += len(j.alerts)
-	d.summary.Alerts += int64(len(j.alerts))
+	rs.stats.Alerts += len(alerts)
+	d.summary.Alerts += int64(len(alerts))
 	return nil
 }
 

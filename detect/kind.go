@@ -19,6 +19,9 @@ type ruleKind interface {
 	// kind, and compiles it with fn (Options.Compile). It returns the running rule and how
 	// its matches become alerts.
 	compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error)
+	// suppresses reports whether the kind's alerts can be suppressed (the rule's
+	// alert_suppression, see suppress.go); a rule of another kind with it is refused.
+	suppresses() bool
 }
 
 // kindMeta is what alerts say of a rule's kind: kibana.alert.rule.type, .rule_type_id and
@@ -47,6 +50,10 @@ type eqlKind struct{}
 func (eqlKind) meta() kindMeta {
 	return kindMeta{ruleType: "eql", language: "eql", typeID: "siem.eqlRule", category: "Event Correlation Rule"}
 }
+
+// suppresses is true: Kibana suppresses the alerts of EQL event queries, and sequences by
+// their shell alerts.
+func (eqlKind) suppresses() bool { return true }
 
 func (eqlKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error) {
 	stmt, err := eql.Parse(req.Rule.Query)

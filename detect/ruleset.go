@@ -22,6 +22,7 @@ type ruleState struct {
 	pending  [][]*event.Event // batch: matches kept until Close for max_signals (tail)
 	buckets  map[int64]int    // streaming: alerts per interval bucket
 	interval time.Duration
+	supp     *suppressor // the rule has alert_suppression: its held alerts
 	split    SplitRunner // comp.Runner, when its matching can run apart from its state
 	inOrder  bool        // comp.Disordered is set: the events it matches are spilled
 	later    uint64      // terms the workers leave to the in-order part (see laterSkipper)
@@ -47,6 +48,9 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	kind := kindOf(r)
 	if kind == nil {
 		return nil, fmt.Errorf("not a rule kind Tripline runs (%s)", r.Kind())
+	}
+	if r.AlertSuppression != nil && !kind.suppresses() {
+		return nil, fmt.Errorf("alert suppression is not supported for %s rules", r.Type)
 	}
 	rs = &ruleState{
 		info:     d.b.newRuleInfo(r, kind),
@@ -90,6 +94,9 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	// its reordering buffer, only if the sequence has state then.
 	if lp, ok := comp.Runner.(laterPusher); ok && d.opts.Streaming && rs.split != nil {
 		rs.later, rs.deferrer = lp.LaterTerms(), lp
+	}
+	if r.AlertSuppression != nil {
+		rs.supp = newSuppressor(r, d.opts.Streaming, interval)
 	}
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil

@@ -228,6 +228,14 @@ func (d *Detector) Close(ctx context.Context) error {
 		first = err
 	}
 	for _, rs := range d.rules {
+		if rs.supp == nil {
+			continue
+		}
+		if err := d.closeSuppression(ctx, rs); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, rs := range d.rules {
 		if rs.stats.Capped > 0 {
 			d.summary.Warnings = append(d.summary.Warnings, fmt.Sprintf(
 				"rule %s (%s): This rule reached the maximum alert limit for the rule execution. Some alerts were not created. (max_signals %d, %d more matches)",

@@ -46,8 +46,10 @@ type RuleStats struct {
 	// EventsOffered counts the events pushed to the rule after index and category routing.
 	EventsOffered int64 `json:"events_offered"`
 	// Matches counts events (event queries) or sequences found; Capped those dropped by
-	// max_signals; Alerts the alert documents written.
-	Matches int `json:"matches"`
-	Capped  int `json:"capped"`
-	Alerts  int `json:"alerts"`
+	// max_signals; Alerts the alert documents written; Suppressed the matches that alert
+	// suppression folded into another match's alert (kibana.alert.suppression.docs_count).
+	Matches    int `json:"matches"`
+	Capped     int `json:"capped"`
+	Alerts     int `json:"alerts"`
+	Suppressed int `json:"suppressed,omitempty"`
 }

@@ -80,10 +80,15 @@ type Rule struct {
 	RelatedIntegrations []RelatedIntegration `json:"related_integrations,omitempty" toml:"related_integrations"`
 	RequiredFields      []RequiredField      `json:"required_fields,omitempty" toml:"required_fields"`
 
-	// Features Tripline does not implement for EQL rules; Unsupported reports them.
-	Filters          []any `json:"filters,omitempty" toml:"filters"`
-	ExceptionsList   []any `json:"exceptions_list,omitempty" toml:"exceptions_list"`
-	AlertSuppression any   `json:"alert_suppression,omitempty" toml:"alert_suppression"`
+	// Filters are Kibana query-bar filters; Tripline does not run them yet (Unsupported).
+	Filters []any `json:"filters,omitempty" toml:"filters"`
+	// ExceptionsList references the exception lists whose items exclude events from the
+	// rule (package exceptions resolves and translates them); Unsupported refuses them
+	// until the detector applies them.
+	ExceptionsList []ExceptionListRef `json:"exceptions_list,omitempty" toml:"exceptions_list"`
+	// AlertSuppression, when set, groups the rule's alerts (package detect, for the rule
+	// kinds that support it).
+	AlertSuppression *AlertSuppression `json:"alert_suppression,omitempty" toml:"alert_suppression"`
 
 	// Immutable marks one of Elastic's prebuilt rules. A Kibana export says so itself; a TOML
 	// rule is taken for one when its [metadata] table has maturity = "production", which is
@@ -210,8 +215,6 @@ func (r *Rule) Unsupported() string {
 		return "query filters are not supported"
 	case len(r.ExceptionsList) > 0:
 		return "exception lists are not supported"
-	case r.AlertSuppression != nil:
-		return "alert suppression is not supported"
 	}
 	return ""
 }
@@ -292,6 +295,16 @@ func (r *Rule) validate() error {
 	}
 	if !severities[r.Severity] {
 		return fmt.Errorf("rule %s: severity %q is not one of low, medium, high, critical", r.RuleID, r.Severity)
+	}
+	for i := range r.ExceptionsList {
+		if err := r.ExceptionsList[i].Validate(); err != nil {
+			return fmt.Errorf("rule %s: exceptions_list.%d: %w", r.RuleID, i, err)
+		}
+	}
+	if r.AlertSuppression != nil {
+		if err := r.AlertSuppression.Validate(); err != nil {
+			return fmt.Errorf("rule %s: %w", r.RuleID, err)
+		}
 	}
 	if r.MaxSignals < 0 {
 		return fmt.Errorf("rule %s: max_signals %d is negative", r.RuleID, r.MaxSignals)

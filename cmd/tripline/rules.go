@@ -308,7 +308,7 @@ func newRulesListCmd() *cobra.Command {
 		Long: `Read detection-rules TOML files and Kibana export NDJSON files (directories recursively)
 and list every rule: its rule_id, name, type/language, severity, and whether detect and
 serve will run it, with the reason when not (not EQL, an invalid query, query filters,
-exception lists, alert suppression, a duplicate rule_id).
+exception lists, a duplicate rule_id).
 
 --format json prints one object per rule with rule_id, name, type, language, severity,
 risk_score, supported, reason (when not supported) and file.

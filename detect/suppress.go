@@ -1,0 +1,310 @@
+package detect
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tripline/tripline/rule"
+)
+
+// Alert suppression (a rule's alert_suppression), as Kibana's in-memory suppression does
+// it for EQL rules: the matches of one group (equal values of the group_by fields, read
+// from the event for an event query and from the shell alert for a sequence) within the
+// suppression window become one alert, the group's first, which carries
+// kibana.alert.instance.id, kibana.alert.suppression.terms, .start, .end and .docs_count
+// (the other matches it stands for). The window is the duration from the first match's
+// time, or one rule execution without a duration: the whole input in batch mode, one rule
+// interval of event time in streaming mode (as max_signals). Time is event time: the
+// rule's timestamp_override, else @timestamp, of the match's (first) event.
+//
+// Outputs are append-only (files, webhooks) or insert-if-absent (Elasticsearch writes
+// alerts with the create op, so a second write of an _id is dropped), so a suppressed
+// alert cannot be written and then updated as Kibana updates it. It is held instead, and
+// written once, complete, when its window has closed: in batch mode at Close; in streaming
+// mode when a later match of the same rule falls after the window (the rule emits its
+// matches in event-time order), or at Close. A window of a rule that matches nothing more
+// thus stays open until the input ends. Its building blocks (a sequence's) are held with
+// it; those of the matches it suppresses are dropped, as Kibana drops them.
+
+// suppressKey is what suppression reads of one match, when its alerts are built.
+type suppressKey struct {
+	instance string    // kibana.alert.instance.id: object-hash of [terms, rule uuid, space]
+	terms    []any     // kibana.alert.suppression.terms: [{field, value}]
+	at       time.Time // the match's event time
+	missing  bool      // a group_by field has no value
+}
+
+// suppressionKey computes the key of a match whose alerts are built (the first is an
+// event alert or a sequence's shell).
+func (b *builder) suppressionKey(ri *ruleInfo, events []*matchedEvent, alerts []Alert) (suppressKey, error) {
+	cfg := ri.r.AlertSuppression
+	var first *matchedEvent
+	for _, me := range events {
+		if me != nil {
+			first = me
+			break
+		}
+	}
+	var k suppressKey
+	var shell document
+	if alerts[0].Kind == ShellAlert {
+		// Kibana reads a sequence's terms from its shell alert's source.
+		var err error
+		if shell, err = parseDocument(alerts[0].Doc); err != nil {
+			return k, err
+		}
+	}
+	for _, field := range cfg.GroupBy {
+		var value any
+		if shell != nil {
+			if v, ok := lookup(shell, field); ok && v != nil {
+				value = v
+				if a, ok := v.([]any); ok {
+					value = sortedValues(a)
+				}
+			}
+		} else if v, ok := lookup(first.src, field); ok {
+			// An event's terms come from the search response's fields, which give every
+			// field's values as an array (none: the field is missing).
+			var vals []any
+			for _, x := range leaves(v) {
+				if x != nil {
+					vals = append(vals, x)
+				}
+			}
+			if len(vals) > 0 {
+				value = sortedValues(vals)
+			}
+		}
+		k.missing = k.missing || value == nil
+		k.terms = append(k.terms, document{"field": field, "value": value})
+	}
+	k.instance = objectHash([]any{k.terms, ri.uuid, b.space})
+	k.at = b.matchTime(ri.r, first)
+	return k, nil
+}
+
+// matchTime is the event time of a match: its first event's timestamp_override, else its
+// @timestamp, else the alerts' creation time (Kibana's order). For a sequence Kibana reads
+// the shell's source, which seldom has either; Tripline uses the first event's.
+func (b *builder) matchTime(r *rule.Rule, me *matchedEvent) time.Time {
+	for _, f := range []string{r.TimestampOverride, "@timestamp"} {
+		if f == "" || me == nil {
+			continue
+		}
+		if v, ok := lookup(me.src, f); ok {
+			if t, ok := parseTime(v); ok {
+				return t
+			}
+		}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, b.now)
+	return t
+}
+
+// sortedValues returns a sorted copy of vals, as lodash's sortBy orders them: numbers by
+// value, strings by their text, numbers before strings, others last as they came.
+func sortedValues(vals []any) []any {
+	out := slices.Clone(vals)
+	rank := func(v any) int {
+		switch v.(type) {
+		case json.Number, float64:
+			return 0
+		case string:
+			return 1
+		}
+		return 2
+	}
+	num := func(v any) float64 {
+		switch x := v.(type) {
+		case json.Number:
+			f, _ := x.Float64()
+			return f
+		case float64:
+			return x
+		}
+		return 0
+	}
+	slices.SortStableFunc(out, func(a, b any) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		switch rank(a) {
+		case 0:
+			return cmp.Compare(num(a), num(b))
+		case 1:
+			return compareUTF16(a.(string), b.(string))
+		}
+		return 0
+	})
+	return out
+}
+
+// suppressor holds the alerts of one rule with alert_suppression until their windows close.
+type suppressor struct {
+	window time.Duration // the duration; 0: one execution
+	bucket time.Duration // streaming without a duration: the rule's interval
+	open   map[string]*suppGroup
+	next   time.Time    // the earliest closes of the open groups (zero: none closes)
+	held   []*suppGroup // batch: one per match, grouped at Close
+	seq    int
+}
+
+// suppGroup is a held alert (a match's alerts) and the matches it suppresses.
+type suppGroup struct {
+	key        suppressKey
+	alerts     []Alert
+	seq        int
+	start, end time.Time
+	count      int       // the matches suppressed
+	closes     time.Time // the window's last instant; zero: at Close
+}
+
+func newSuppressor(r *rule.Rule, streaming bool, interval time.Duration) *suppressor {
+	s := &suppressor{window: r.AlertSuppression.Duration.Window(), open: make(map[string]*suppGroup)}
+	if streaming && s.window == 0 {
+		s.bucket = interval
+	}
+	return s
+}
+
+// add takes a match in: it opens a group or is suppressed by the open one. It returns
+// the groups whose windows closed before the match's time, in the order they opened.
+func (s *suppressor) add(key suppressKey, alerts []Alert) (closed []*suppGroup, suppressed bool) {
+	id := key.instance
+	var closes time.Time
+	switch {
+	case s.window > 0:
+		closes = key.at.Add(s.window)
+	case s.bucket > 0:
+		n := key.at.UnixNano() / int64(s.bucket)
+		id += "@" + strconv.FormatInt(n, 10)
+		closes = time.Unix(0, (n+1)*int64(s.bucket)-1)
+	}
+	if g := s.open[id]; g != nil && (g.closes.IsZero() || !key.at.After(g.closes)) {
+		g.count++
+		if key.at.Before(g.start) {
+			g.start = key.at
+		}
+		if key.at.After(g.end) {
+			g.end = key.at
+		}
+		return nil, true
+	}
+	s.seq++
+	g := &suppGroup{key: key, alerts: alerts, seq: s.seq, start: key.at, end: key.at, closes: closes}
+	if g := s.open[id]; g != nil {
+		closed = append(closed, g) // its window ended before this match
+		delete(s.open, id)
+	}
+	if !s.next.IsZero() && s.next.Before(key.at) {
+		s.next = time.Time{}
+		for k, o := range s.open {
+			if o.closes.Before(key.at) {
+				closed = append(closed, o)
+				delete(s.open, k)
+			} else if s.next.IsZero() || o.closes.Before(s.next) {
+				s.next = o.closes
+			}
+		}
+	}
+	s.open[id] = g
+	if !closes.IsZero() && (s.next.IsZero() || closes.Before(s.next)) {
+		s.next = closes
+	}
+	slices.SortFunc(closed, func(a, b *suppGroup) int { return a.seq - b.seq })
+	return closed, false
+}
+
+// drain returns every open group, in the order they opened.
+func (s *suppressor) drain() []*suppGroup {
+	var out []*suppGroup
+	for k, g := range s.open {
+		out = append(out, g)
+		delete(s.open, k)
+	}
+	slices.SortFunc(out, func(a, b *suppGroup) int { return a.seq - b.seq })
+	return out
+}
+
+// suppress takes in the alerts of a built match of a suppressing rule: written at once
+// when a group_by field is missing and the rule says doNotSuppress, held otherwise.
+func (d *Detector) suppress(ctx context.Context, j *alertJob) error {
+	rs := j.rs
+	if j.key.missing && rs.info.r.AlertSuppression.Strategy() == rule.DoNotSuppressMissing {
+		return d.writeAlerts(ctx, rs, j.alerts)
+	}
+	if !d.opts.Streaming {
+		rs.supp.held = append(rs.supp.held, &suppGroup{key: j.key, alerts: j.alerts, seq: len(rs.supp.held)})
+		return nil
+	}
+	closed, suppressed := rs.supp.add(j.key, j.alerts)
+	if suppressed {
+		rs.stats.Suppressed++
+	}
+	return d.writeGroups(ctx, rs, closed)
+}
+
+// closeSuppression writes the alerts rs holds (Close): in batch mode it first groups the
+// matches, in event-time order.
+func (d *Detector) closeSuppression(ctx context.Context, rs *ruleState) error {
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	held := rs.supp.held
+	rs.supp.held = nil
+	slices.SortStableFunc(held, func(a, b *suppGroup) int { return a.key.at.Compare(b.key.at) })
+	for _, m := range held {
+		closed, suppressed := rs.supp.add(m.key, m.alerts)
+		if suppressed {
+			rs.stats.Suppressed++
+		}
+		keep(d.writeGroups(ctx, rs, closed))
+	}
+	keep(d.writeGroups(ctx, rs, rs.supp.drain()))
+	return first
+}
+
+// writeGroups writes the held alert of each group with its suppression fields.
+func (d *Detector) writeGroups(ctx context.Context, rs *ruleState, groups []*suppGroup) error {
+	var first error
+	for _, g := range groups {
+		alerts := slices.Clone(g.alerts)
+		a, err := withSuppression(alerts[0], g)
+		if err == nil {
+			alerts[0] = a
+			err = d.writeAlerts(ctx, rs, alerts)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// withSuppression returns the alert with its group's suppression fields.
+func withSuppression(a Alert, g *suppGroup) (Alert, error) {
+	doc, err := parseDocument(a.Doc)
+	if err != nil {
+		return a, fmt.Errorf("alert %s: %w", a.ID, err)
+	}
+	doc["kibana.alert.instance.id"] = g.key.instance
+	doc["kibana.alert.suppression.terms"] = g.key.terms
+	doc["kibana.alert.suppression.start"] = isoMillis(g.start)
+	doc["kibana.alert.suppression.end"] = isoMillis(g.end)
+	doc["kibana.alert.suppression.docs_count"] = g.count
+	raw, err := appendJSON(make([]byte, 0, len(a.Doc)+512), doc)
+	if err != nil {
+		return a, err
+	}
+	a.Doc = raw
+	return a, nil
+}
