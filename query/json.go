@@ -2,7 +2,8 @@ package query
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/tripline/tripline/internal/jsonw"
 )
 
 // The JSON encoding of every query type is the Elasticsearch DSL as Kibana writes it:
@@ -243,42 +244,5 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
-// appendString writes s as a JSON string, escaping only what JSON requires, as
-// JavaScript's JSON.stringify does; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, `\n`...)
-			case c == '\r':
-				b = append(b, `\r`...)
-			case c == '\t':
-				b = append(b, `\t`...)
-			case c == '\b':
-				b = append(b, `\b`...)
-			case c == '\f':
-				b = append(b, `\f`...)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
+// appendString writes s as a JSON string, escaping only what JSON requires.
+func appendString(b []byte, s string) []byte { return jsonw.AppendString(b, s, jsonw.Minimal) }
