@@ -79,6 +79,8 @@ func requirements(x eql.Expr, m *mapping.Mapping) []Requirement {
 	switch x := x.(type) {
 	case *eql.Paren:
 		return requirements(x.X, m)
+	case *eql.Search:
+		return searchRequirements(x.Query, m)
 	case *eql.Binary:
 		switch x.Op {
 		case eql.OpAnd:
