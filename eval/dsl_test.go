@@ -106,7 +106,7 @@ func TestDSLKeyword(t *testing.T) {
 		{`{"wildcard": {"kw": "a*"}}`, "y....."},
 		{`{"wildcard": {"kw": {"value": "A?C", "case_insensitive": true}}}`, "y....."},
 		{`{"wildcard": {"kw": "1*3"}}`, "..y..."},
-		{`{"exists": {"field": "kw"}}`, "y.y..y"}, // ignore_above, null: none; [null,"x"]: yes
+		{`{"exists": {"field": "kw"}}`, "y.y..y"},   // ignore_above, null: none; [null,"x"]: yes
 		{`{"exists": {"field": "name"}}`, "yyy..."}, // "" exists; [] and [null] do not
 		{`{"range": {"kw": {"gte": "ab", "lt": "b"}}}`, "y....."},
 		{`{"range": {"kw": {"gt": "1", "lte": "2"}}}`, "..y..."},
@@ -404,4 +404,45 @@ func TestDSLFilterAllocs(t *testing.T) {
 			t.Errorf("%s: %v allocations per event", src, n)
 		}
 	}
+}
+
+// The same condition as EQL and as the DSL Kibana builds for a KQL query of that shape
+// (keyword terms, a terms list, a negated case-insensitive wildcard, a boolean), for
+// BenchmarkDSLvsEQL.
+const (
+	benchEQL = `process where host.os.type == "linux" and event.type == "start" and
+  process.name in ("bash", "sh", "zsh", "dash") and process.interactive == true and
+  not process.args : "*--norc*"`
+	benchDSL = `{"bool": {"filter": [
+  {"term": {"event.category": "process"}},
+  {"term": {"host.os.type": "linux"}},
+  {"term": {"event.type": "start"}},
+  {"terms": {"process.name": ["bash", "sh", "zsh", "dash"]}},
+  {"term": {"process.interactive": "true"}}],
+ "must_not": [{"wildcard": {"process.args": {"value": "*--norc*", "case_insensitive": true}}}]}}`
+)
+
+// BenchmarkDSLvsEQL runs a compiled DSL filter and the EQL filter of the same shape on the
+// same ECS event: the DSL costs what EQL costs and allocates nothing.
+func BenchmarkDSLvsEQL(b *testing.B) {
+	b.Run("eql", func(b *testing.B) {
+		env := &Env{Fields: event.NewFields(), Mapping: mustMapping(b, ecsMapping)}
+		f, err := compileText(b, benchEQL, env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchMatch(b, env.Fields, f)
+	})
+	b.Run("dsl", func(b *testing.B) {
+		env := &Env{Fields: event.NewFields(), Mapping: mustMapping(b, ecsMapping)}
+		q, err := query.Decode(benchDSL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := CompileDSL(q, env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchMatch(b, env.Fields, f)
+	})
 }

@@ -719,7 +719,8 @@ func decodeNested(body any, at string) (Query, error) {
 // bool.must_not, the others to bool.filter; a meta.type "combined" filter is the AND (or,
 // with meta.relation "OR", the OR) of the filters in meta.params. A filter's query is its
 // "query" key, or else the filter object without meta and $state (Kibana's older shapes,
-// such as {"meta":..., "exists": {...}}). No filter at all is match_all.
+// such as {"meta":..., "exists": {...}}). Each element is a decoded JSON object or its
+// text as []byte or json.RawMessage. No filter at all is match_all.
 func Filters(filters []any) (Query, error) {
 	q, err := filtersAt(filters, "filters", "AND")
 	if err != nil {
@@ -735,9 +736,13 @@ func filtersAt(filters []any, path, relation string) (Query, error) {
 	b := &Bool{}
 	for i, raw := range filters {
 		at := index(path, i)
-		v, err := jsonValue(raw)
-		if err != nil {
-			return nil, errAt(at, "%v", err)
+		v := raw
+		switch raw.(type) {
+		case []byte, json.RawMessage: // JSON text; a string is a (bad) filter value
+			var err error
+			if v, err = jsonValue(raw); err != nil {
+				return nil, errAt(at, "%v", err)
+			}
 		}
 		f, err := object(v, at, "a filter")
 		if err != nil {
