@@ -349,7 +349,7 @@ func (d *dsl) termOrErr(f *dslField, v string, insensitive, exactText bool) (con
 			return cond{}, err
 		}
 		if k.k == kNull {
-			return constCond(false), nil // a decimal on an integer field
+			return constCond(false), nil // a decimal or out of range on an integer field
 		}
 		o, err := d.c.operandFor(ref, k, true, eql.Pos{})
 		if err != nil {
@@ -371,10 +371,11 @@ func (d *dsl) termOrErr(f *dslField, v string, insensitive, exactText bool) (con
 	return termCond(ref, &o), nil
 }
 
-// parseNumberLike parses a query value for a numeric field as Elasticsearch does: a
-// number (Java's parseDouble trims blanks); on an integer type, a value with a decimal
-// part matches nothing (null result: NumberFieldMapper's "has a decimal part") and one
-// out of the type's range is an error.
+// parseNumberLike parses a query value for a numeric field as Elasticsearch's
+// NumberFieldMapper term query does: a number (Java's parseDouble trims blanks), else
+// the error "For input string"; on an integer type a value with a decimal part or out of
+// the type's range matches nothing ("has a decimal part", "is out of range"), which the
+// null result says.
 func parseNumberLike(v string, ref *fieldRef) (value, error) {
 	s := strings.TrimSpace(v)
 	x, err := strconv.ParseFloat(s, 64)
@@ -391,21 +392,21 @@ func parseNumberLike(v string, ref *fieldRef) (value, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		if x < -9.223372036854775808e18 || x >= 9.223372036854775808e18 {
-			return nullValue, qerr("Value [%s] is out of range for a long", v)
+			return nullValue, nil
 		}
 		n = int64(x)
 	}
-	lo, hi, name := int64(math.MinInt64), int64(math.MaxInt64), "long"
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	switch t {
 	case mapping.Integer:
-		lo, hi, name = math.MinInt32, math.MaxInt32, "an integer"
+		lo, hi = math.MinInt32, math.MaxInt32
 	case mapping.Short:
-		lo, hi, name = math.MinInt16, math.MaxInt16, "a short"
+		lo, hi = math.MinInt16, math.MaxInt16
 	case mapping.Byte:
-		lo, hi, name = math.MinInt8, math.MaxInt8, "a byte"
+		lo, hi = math.MinInt8, math.MaxInt8
 	}
 	if n < lo || n > hi {
-		return nullValue, qerr("Value [%s] is out of range for %s", v, name)
+		return nullValue, nil
 	}
 	return longValue(n), nil
 }

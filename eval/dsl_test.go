@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/testenv"
 	"github.com/tripline/tripline/mapping"
 	"github.com/tripline/tripline/query"
+	"github.com/tripline/tripline/rule"
 )
 
 // dslMapping has a field of every type the DSL evaluator distinguishes.
@@ -204,6 +206,8 @@ func TestDSLNumbersBooleansIPs(t *testing.T) {
 		{`{"term": {"port": "3"}}`, ".....y"},
 		{`{"term": {"port": "443.5"}}`, "......"}, // a decimal part on a long: nothing
 		{`{"term": {"port": " 22 "}}`, "..y..."},
+		{`{"term": {"i": "3000000000"}}`, "......"}, // out of an integer's range: nothing
+		{`{"term": {"port": "1e40"}}`, "......"},
 		{`{"range": {"port": {"gte": 100, "lt": "1000"}}}`, "yy...."},
 		{`{"range": {"port": {"gt": "22.5"}}}`, "yyy..."},
 		{`{"range": {"port": {"lte": "22"}}}`, "..y..y"},
@@ -327,7 +331,6 @@ func TestDSLErrors(t *testing.T) {
 		{`{"term": {"port": "abc"}}`, `failed to create query: For input string: "abc"`},
 		{`{"match": {"port": "abc"}}`, `failed to create query: For input string: "abc"`},
 		{`{"range": {"port": {"gte": "x1"}}}`, `failed to create query: For input string: "x1"`},
-		{`{"term": {"i": "3000000000"}}`, `failed to create query: Value [3000000000] is out of range for an integer`},
 		{`{"term": {"ok": "yes"}}`, `failed to create query: Can't parse boolean value [yes], expected [true] or [false]`},
 		{`{"term": {"ip": "10.0.0"}}`, `failed to create query: '10.0.0' is not an IP string literal.`},
 		{`{"term": {"ip": "10.0.0.0/99"}}`, `failed to create query: '10.0.0.0/99' is not an IP string literal.`},
@@ -445,4 +448,55 @@ func BenchmarkDSLvsEQL(b *testing.B) {
 		}
 		benchMatch(b, env.Fields, f)
 	})
+}
+
+// TestDSLCorpusRule evaluates a corpus rule the way Kibana searches for it: its KQL query
+// in the DSL Kibana translates it to (written out here: the translation is another
+// package's), AND its filters read from the rule file. The first filter's value has
+// single backslashes, which escape the next character: it only excludes paths without
+// backslashes.
+func TestDSLCorpusRule(t *testing.T) {
+	r, err := rule.LoadTOMLFile(testenv.Shared(t, "rules", "detection-rules", "rules", "windows", "defense_evasion_posh_assembly_load.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters, err := query.Filters(r.Filters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phrases := func(vs ...string) string {
+		var s []string
+		for _, v := range vs {
+			s = append(s, `{"match_phrase": {"powershell.file.script_block_text": "`+v+`"}}`)
+		}
+		return `{"bool": {"should": [` + strings.Join(s, ",") + `], "minimum_should_match": 1}}`
+	}
+	kql, err := query.Decode(`{"bool": {"filter": [
+	  {"bool": {"should": [{"term": {"event.category": "process"}}], "minimum_should_match": 1}},
+	  {"bool": {"should": [{"term": {"host.os.type": "windows"}}], "minimum_should_match": 1}},
+	  {"bool": {"filter": [` + phrases("[System.Reflection.Assembly]::Load", "[Reflection.Assembly]::Load", "Assembly.Load(") + `,
+	    ` + phrases("FromBase64String", "GzipStream", "DeflateStream", "IO.Compression", "MemoryStream", "DownloadData", "WebClient", "ReadAllBytes") + `]}}]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustMapping(t, `{"properties": {
+	  "event": {"properties": {"category": {"type": "keyword", "ignore_above": 1024}}},
+	  "host": {"properties": {"os": {"properties": {"type": {"type": "keyword", "ignore_above": 1024}}}}},
+	  "file": {"properties": {"path": {"type": "keyword", "ignore_above": 1024}}},
+	  "powershell": {"properties": {"file": {"properties": {"script_block_text": {"type": "text", "analyzer": "powershell_script_analyzer"}}}}}
+	}}`)
+	base := `"event": {"category": ["process"]}, "host": {"os": {"type": "windows"}}, "powershell": {"file": {"script_block_text": "$b = [Convert]::FromBase64String($s); [System.Reflection.Assembly]::Load($b)"}}`
+	docs := []string{
+		`{` + base + `, "file": {"path": "C:\\Users\\x\\run.ps1"}}`,
+		`{` + base + `, "file": {"path": "C:\\Program Files\\Microsoft Monitoring Agent\\Agent\\Health Service State\\Monitoring Host Temporary Files 12\\AvailabilityGroupMonitoring.ps1"}}`,
+		`{` + base + `, "file": {"path": "c:program filesmicrosoft monitoring agentagenthealth service statemonitoring host temporary files 12availabilitygroupmonitoring.ps1"}}`,
+		`{` + base + `, "file": {"path": "D:\\PROGRAMDATA\\Microsoft\\Windows Defender Advanced Threat Protection\\DataCollection\\x.ps1"}}`,
+		`{` + base + `}`,
+		`{"event": {"category": "process"}, "host": {"os": {"type": "windows"}}, "powershell": {"file": {"script_block_text": "Assembly.Load($b) # no decoding"}}}`,
+		`{"event": {"category": "process"}, "host": {"os": {"type": "windows"}}, "powershell": {"file": {"script_block_text": "[reflection.assembly]::load((New-Object Net.WebClient).DownloadData($u))"}}}`,
+	}
+	got := dslMatch(t, &query.Bool{Filter: []query.Query{kql, filters}}, &Env{Mapping: m}, docs)
+	if want := "yy..y.y"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	toml "github.com/pelletier/go-toml/v2"
 
+	"github.com/tripline/tripline/internal/testenv"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -154,14 +155,10 @@ func TestFilters(t *testing.T) {
 	}
 }
 
-const corpusDir = "../../shared/rules/detection-rules"
-
 // TestCorpusFilters decodes the filters of every rule of the detection-rules corpus, and
 // the threat_filters of its indicator match rules (which package rule does not keep).
 func TestCorpusFilters(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Fatalf("the corpus is missing: %v", err)
-	}
+	corpusDir := testenv.Shared(t, "rules", "detection-rules")
 	set, err := rule.Load(context.Background(), corpusDir)
 	if err != nil {
 		t.Fatal(err)
