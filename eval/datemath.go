@@ -39,7 +39,8 @@ func (b *dateBound) instant(now func() time.Time) event.Instant {
 // parseDateBound parses text as a bound of a range on a date field with the given format
 // ("" is the default) and time zone (nil is UTC). roundUp is set for gt and lte bounds:
 // fields the text lacks and date-math rounding go to the end of their unit.
-func parseDateBound(text, format string, roundUp bool, loc *time.Location) (dateBound, error) {
+// nanos keeps the round-up fill below the millisecond (a date_nanos field).
+func parseDateBound(text, format string, roundUp, nanos bool, loc *time.Location) (dateBound, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -56,7 +57,7 @@ func parseDateBound(text, format string, roundUp bool, loc *time.Location) (date
 		return b, nil
 	}
 	anchor, math, hasMath := strings.Cut(text, "||")
-	lo, hi, ok := dateBounds(strValue(anchor), format, true)
+	lo, hi, ok := dateBounds(strValue(anchor), format, !nanos)
 	if !ok {
 		return b, fmt.Errorf("failed to parse date field [%s] with format [%s]", anchor, format)
 	}

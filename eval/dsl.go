@@ -76,7 +76,7 @@ type dslField struct {
 	lowercase  bool     // a keyword with normalizer lowercase
 	an         analyzer // text: the search analyzer
 	typeName   string
-	normalizer string
+	objectPath string // an object field's path (for exists)
 }
 
 func qerr(format string, args ...any) error {
@@ -134,8 +134,11 @@ func (d *dsl) field(name string) (*dslField, error) {
 		f.kind = dkDate
 	case t == mapping.Version:
 		f.kind = dkVersion
+	case t == mapping.Object:
+		f.objectPath = mf.Source
+		return f, nil
 	default:
-		return f, nil // object, alias to nothing, flattened root, unknown types
+		return f, nil // an alias to nothing, a flattened root, unknown types
 	}
 	src := mf.Source
 	if d.nested != "" {
@@ -520,11 +523,32 @@ func (d *dsl) wildcard(f *dslField, name, pattern string, insensitive, lenient b
 func (d *dsl) exists(f *dslField) cond {
 	switch f.kind {
 	case dkNone:
-		return constCond(false)
+		return d.existsBelow(f)
 	case dkText:
 		return textCond(f.ref, func(string) bool { return true })
 	}
 	return exists(f.ref)
+}
+
+// existsBelow is the exists query on an object field: some field below it exists
+// (ExistsQueryBuilder expands "path.*" over the mapped fields).
+func (d *dsl) existsBelow(f *dslField) cond {
+	m := d.c.env.Mapping
+	if f.objectPath == "" || m == nil {
+		return constCond(false)
+	}
+	r := constCond(false)
+	for _, p := range m.Paths() {
+		if !strings.HasPrefix(p, f.objectPath+".") {
+			continue
+		}
+		sub, err := d.field(p)
+		if err != nil || sub.kind == dkNone {
+			continue
+		}
+		r = or(r, d.exists(sub))
+	}
+	return r
 }
 
 // expandFields returns the fields a multi_match or query_string names: "*" (or none)
@@ -610,6 +634,11 @@ func (d *dsl) queryString(n *query.QueryString) (cond, error) {
 				c = d.exists(f)
 			case t.wild:
 				c, err = d.wildcard(f, name, t.raw, false, lenient)
+			case f.kind == dkDate:
+				c, err = d.dateRange(f, []rangeBound{{eql.OpGte, t.text}, {eql.OpLte, t.text}}, "", n.TimeZone)
+				if err != nil && lenient {
+					c, err = constCond(false), nil
+				}
 			default:
 				c, err = d.match(f, t.text, "", lenient, false)
 			}
@@ -761,7 +790,7 @@ func (d *dsl) rangeQuery(f *dslField, n *query.Range) (cond, error) {
 				format = dd.Date.Format + "||epoch_millis"
 			}
 			loc, _ := timeZone(n.TimeZone)
-			if db, err := parseDateBound(b.text, format, b.op == eql.OpGt || b.op == eql.OpLte, loc); err == nil {
+			if db, err := parseDateBound(b.text, format, b.op == eql.OpGt || b.op == eql.OpLte, false, loc); err == nil {
 				ob.db, ob.dk = db, true
 			}
 		}
@@ -862,7 +891,7 @@ func (d *dsl) dateRange(f *dslField, bs []rangeBound, format, tz string) (cond, 
 	dbs := make([]bound, len(bs))
 	rel := false
 	for i, b := range bs {
-		db, err := parseDateBound(b.text, format, b.op == eql.OpGt || b.op == eql.OpLte, loc)
+		db, err := parseDateBound(b.text, format, b.op == eql.OpGt || b.op == eql.OpLte, ref.typ == ftDateNanos, loc)
 		if err != nil {
 			return cond{}, qerr("%v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the named time zone cases do not depend on the machine's zoneinfo
 
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/internal/testenv"
@@ -499,4 +500,58 @@ func TestDSLCorpusRule(t *testing.T) {
 	if want := "yy..y.y"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
+}
+
+func TestAnalyzers(t *testing.T) {
+	cases := []struct {
+		an   analyzer
+		in   string
+		want string // tokens joined by |
+	}{
+		{anStandard, "[CVE-2020-0601]", "cve|2020|0601"},
+		{anStandard, "Hello, World! 3.14 don't", "hello|world|3.14|don't"},
+		{anStandard, "[System.Reflection.Assembly]::Load", "system.reflection.assembly|load"}, // UAX#29 keeps a.b together
+		{anStandard, "C:\\Windows\\System32\\cmd.exe", "c|windows|system32|cmd.exe"},
+		{anStandard, "Straße ÉTÉ 世界", "straße|été|世|界"},
+		{anStandard, "foo_bar -- __ ...", "foo_bar"},
+		{anStandard, "", ""},
+		{anPowerShell, "[System.Reflection.Assembly]::Load($b)", "system|reflection|assembly|load|b"},
+		{anPowerShell, "Add-DomainGroupMember -Identity 'Domain Admins'", "add-domaingroupmember|-identity|domain|admins"},
+		{anPowerShell, "$x_y=Über", "x_y|ber"},
+	}
+	for _, tc := range cases {
+		if got := strings.Join(analyze(tc.an, tc.in), "|"); got != tc.want {
+			t.Errorf("%d %q: got %q, want %q", tc.an, tc.in, got, tc.want)
+		}
+	}
+	if _, err := analyzerNamed("whitespace"); err == nil || err.Error() != "analyzer [whitespace] is not supported" {
+		t.Errorf("unknown analyzer: %v", err)
+	}
+}
+
+func TestDSLMoreTypes(t *testing.T) {
+	m := mustMapping(t, `{"properties": {
+	  "tn": {"type": "date_nanos"},
+	  "ts": {"type": "date"},
+	  "o": {"properties": {"a": {"type": "keyword"}, "b": {"properties": {"c": {"type": "long"}}}}},
+	  "lbl": {"type": "flattened"},
+	  "v": {"type": "version"}
+	}}`)
+	docs := []string{
+		`{"tn": "2024-03-05T23:59:59.999500000Z", "o": {"a": "x"}, "lbl": {"app": "web"}, "v": "1.2.3", "ts": "2024-03-05T23:30:00Z"}`,
+		`{"tn": "2024-03-06T00:00:00Z", "o": {"b": {"c": 5}}, "v": "1.10.0"}`,
+		`{"o": {"d": "undeclared"}, "ts": "2024-03-05T22:30:00Z"}`,
+	}
+	runDSLCases(t, m, docs, []dslCase{
+		{`{"term": {"tn": "2024-03-05"}}`, "y.."}, // date_nanos rounds up to the last nanosecond
+		{`{"range": {"tn": {"lte": "2024-03-05"}}}`, "y.."},
+		{`{"exists": {"field": "o"}}`, "yy."}, // an object exists when a mapped field below it does
+		{`{"exists": {"field": "o.b"}}`, ".y."},
+		{`{"term": {"lbl.app": "web"}}`, "y.."}, // a flattened key is a keyword
+		{`{"term": {"v": "1.10.0"}}`, ".y."},
+		{`{"range": {"v": {"gt": "1.9.0"}}}`, ".y."},
+		{`{"query_string": {"fields": ["ts"], "query": "2024-03-06", "time_zone": "+01:00"}}`, "y.."},
+		{`{"query_string": {"fields": ["ts"], "query": "2024-03-05", "time_zone": "+01:00"}}`, "..y"},
+		{`{"range": {"ts": {"gte": "now/d", "time_zone": "Europe/Paris"}}}`, "y.."}, // now is 2024-03-06T12:00Z: Paris midnight is 23:00Z
+	})
 }
