@@ -316,9 +316,11 @@ func (d *dsl) leaf(q query.Query) (cond, error) {
 	return cond{}, &Error{Msg: fmt.Sprintf("failed to create query: [%s] queries are not supported", q.Name())}
 }
 
-// term is the term query of v on f (exact: the value the field type parses v as).
-// analyzed is set for match queries on non-text fields, which pass v through the
-// field's normalizer like a term query does; lenient turns a parse error into no match.
+// term is the term query of v on f: the value the field type parses v as (a keyword's
+// normalizer applied), case-insensitive on keywords when insensitive is set. On a text
+// field, exactText makes it a term query (one token equals v) and otherwise a match
+// query (match on a non-text field is this term query). lenient turns a parse error
+// into no match.
 func (d *dsl) term(f *dslField, v string, insensitive, lenient, exactText bool) (cond, error) {
 	c, err := d.termOrErr(f, v, insensitive, exactText)
 	if err != nil && lenient {
