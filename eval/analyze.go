@@ -41,11 +41,16 @@ func analyzerNamed(name string) (analyzer, error) {
 // tokenizer walks the tokens of one string, as they are before lower-casing (see
 // lowerEq). A tokenizer is a value: copying it copies its position.
 type tokenizer struct {
-	an  analyzer
-	s   string
-	pos int
-	it  words.Iterator[string]
+	an      analyzer
+	s       string
+	pos     int
+	it      words.Iterator[string]
+	pending string // the rest of a standard token longer than maxTokenLength
 }
+
+// maxTokenLength is the standard tokenizer's max_token_length: a longer word is split
+// into pieces of this many characters.
+const maxTokenLength = 255
 
 func newTokenizer(an analyzer, s string) tokenizer {
 	t := tokenizer{an: an, s: s}
@@ -70,13 +75,38 @@ func (t *tokenizer) next() (tok string, ok bool) {
 		t.pos = j
 		return s[i:j], i < j
 	}
+	if t.pending != "" {
+		return t.piece(t.pending), true
+	}
 	for t.it.Next() {
 		seg := t.it.Value()
 		if isWordSegment(seg) {
+			if len(seg) > maxTokenLength {
+				return t.piece(seg), true
+			}
 			return seg, true
 		}
 	}
 	return "", false
+}
+
+// piece returns the first maxTokenLength characters (UTF-16 units, as Lucene counts) of
+// seg and keeps the rest pending.
+func (t *tokenizer) piece(seg string) string {
+	n, i := 0, 0
+	for i < len(seg) {
+		r, size := utf8.DecodeRuneInString(seg[i:])
+		w := 1
+		if r >= 0x10000 {
+			w = 2
+		}
+		if n+w > maxTokenLength {
+			break
+		}
+		n, i = n+w, i+size
+	}
+	t.pending = seg[i:]
+	return seg[:i]
 }
 
 // isPowerShellWordByte reports whether c is not a separator of powershell_script_analyzer

@@ -515,6 +515,7 @@ func TestAnalyzers(t *testing.T) {
 		{anStandard, "Straße ÉTÉ 世界", "straße|été|世|界"},
 		{anStandard, "foo_bar -- __ ...", "foo_bar"},
 		{anStandard, "", ""},
+		{anStandard, "x " + strings.Repeat("a", 300) + " y", "x|" + strings.Repeat("a", 255) + "|" + strings.Repeat("a", 45) + "|y"},
 		{anPowerShell, "[System.Reflection.Assembly]::Load($b)", "system|reflection|assembly|load|b"},
 		{anPowerShell, "Add-DomainGroupMember -Identity 'Domain Admins'", "add-domaingroupmember|-identity|domain|admins"},
 		{anPowerShell, "$x_y=Über", "x_y|ber"},
@@ -554,4 +555,29 @@ func TestDSLMoreTypes(t *testing.T) {
 		{`{"query_string": {"fields": ["ts"], "query": "2024-03-05", "time_zone": "+01:00"}}`, "..y"},
 		{`{"range": {"ts": {"gte": "now/d", "time_zone": "Europe/Paris"}}}`, "y.."}, // now is 2024-03-06T12:00Z: Paris midnight is 23:00Z
 	})
+}
+
+// BenchmarkDSLNested measures a nested query, which reads the event's document again.
+func BenchmarkDSLNested(b *testing.B) {
+	env := &Env{Fields: event.NewFields(), Mapping: mustMapping(b, dslMapping)}
+	q, err := query.Decode(`{"nested": {"path": "nst", "query": {"bool": {"filter": [{"term": {"nst.a": "x"}}, {"term": {"nst.b": "2"}}]}}}}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := CompileDSL(q, env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ev event.Event
+	doc := []byte(`{"@timestamp": "2024-03-05T10:00:00Z", "kw": "abc", "msg": "some text here", "nst": [{"a": "x", "b": 1}, {"a": "y", "b": 2}, {"a": "x", "b": 2}]}`)
+	if err := event.NewDecoder(env.Fields).Decode(doc, &ev); err != nil {
+		b.Fatal(err)
+	}
+	if !f.Match(&ev) {
+		b.Fatal("the benchmark event should match")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Match(&ev)
+	}
 }
