@@ -5,6 +5,12 @@
 // whose Match method evaluates it against one event without walking the AST and
 // without allocating for the common operators.
 //
+// [CompileDSL] compiles an Elasticsearch query DSL tree (package query: a KQL query's
+// translation, a rule's filters, an exception list) into the same [Filter], with the
+// answers of each mapped field type: keyword and its normalizer, text analysed (see
+// analyze.go), ip CIDR, numbers and dates parsed from strings, date math, nested
+// objects read from the event's document.
+//
 // # Two evaluation paths
 //
 // Elasticsearch translates an EQL filter into a Lucene query. Before that, its

@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"time"
+
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/mapping"
@@ -22,6 +24,9 @@ type Env struct {
 	// CategoryField is the field an event query's category is compared with
 	// (DefaultCategoryField when empty).
 	CategoryField string
+	// Now is the clock of date math's "now" in the ranges of a compiled query DSL
+	// (see CompileDSL), read when the filter runs; time.Now when nil.
+	Now func() time.Time
 }
 
 // resolve finds the field a query names. A field the mapping does not declare is

@@ -40,6 +40,12 @@ type Field struct {
 	// Detect is, for a Dynamic field of a mapping, how the mapping maps its values (nil:
 	// Tripline's dynamic mapping without a mapping; see Concrete).
 	Detect *Detection
+	// Normalizer is a keyword field's normalizer ("lowercase" for Elastic Defend's
+	// .caseless multi-fields; "" for none), which query values pass through too.
+	Normalizer string
+	// Analyzer is a text field's analyzer ("" means standard), and SearchAnalyzer the
+	// one its queries use ("" means Analyzer).
+	Analyzer, SearchAnalyzer string
 }
 
 // Mapping is a parsed Elasticsearch mapping: every declared field by full dotted path,
@@ -68,20 +74,25 @@ type def struct {
 	dynamic    DynamicMode
 	dynamicSet bool
 	disabled   bool
+	// normalizer, analyzer and searchAnalyzer of keyword and text fields.
+	normalizer, analyzer, searchAnalyzer string
 }
 
 type rawField struct {
-	Type          string              `json:"type"`
-	Path          string              `json:"path"`
-	Properties    map[string]rawField `json:"properties"`
-	Fields        map[string]rawField `json:"fields"`
-	NullValue     json.RawMessage     `json:"null_value"`
-	Format        string              `json:"format"`
-	IgnoreAbove   int                 `json:"ignore_above"`
-	ScalingFactor float64             `json:"scaling_factor"`
-	Value         json.RawMessage     `json:"value"`
-	Dynamic       json.RawMessage     `json:"dynamic"`
-	Enabled       *bool               `json:"enabled"`
+	Type           string              `json:"type"`
+	Path           string              `json:"path"`
+	Properties     map[string]rawField `json:"properties"`
+	Fields         map[string]rawField `json:"fields"`
+	NullValue      json.RawMessage     `json:"null_value"`
+	Format         string              `json:"format"`
+	IgnoreAbove    int                 `json:"ignore_above"`
+	ScalingFactor  float64             `json:"scaling_factor"`
+	Value          json.RawMessage     `json:"value"`
+	Dynamic        json.RawMessage     `json:"dynamic"`
+	Enabled        *bool               `json:"enabled"`
+	Normalizer     string              `json:"normalizer"`
+	Analyzer       string              `json:"analyzer"`
+	SearchAnalyzer string              `json:"search_analyzer"`
 }
 
 type rawMapping struct {
@@ -237,7 +248,8 @@ next:
 
 func (m *Mapping) add(path string, f rawField, runtime bool) error {
 	d := &def{typ: ParseType(f.Type), typeName: f.Type, path: f.Path, format: f.Format,
-		ignoreAbove: f.IgnoreAbove, scaling: f.ScalingFactor, runtime: runtime}
+		ignoreAbove: f.IgnoreAbove, scaling: f.ScalingFactor, runtime: runtime,
+		normalizer: f.Normalizer, analyzer: f.Analyzer, searchAnalyzer: f.SearchAnalyzer}
 	if f.Type == "" && f.Properties != nil {
 		d.typ, d.typeName = Object, "object"
 	}
@@ -427,7 +439,8 @@ func (m *Mapping) Resolve(path string) (f Field, ok bool) {
 
 func (m *Mapping) field(path string, d *def) Field {
 	f := Field{Path: path, Source: path, Type: d.typ, Format: d.format, NullValue: d.nullValue,
-		IgnoreAbove: d.ignoreAbove, ScalingFactor: d.scaling, Value: d.value, Runtime: d.runtime}
+		IgnoreAbove: d.ignoreAbove, ScalingFactor: d.scaling, Value: d.value, Runtime: d.runtime,
+		Normalizer: d.normalizer, Analyzer: d.analyzer, SearchAnalyzer: d.searchAnalyzer}
 	if d.parent != "" {
 		f.Source = m.sourceOf(d.parent)
 	}
@@ -459,6 +472,33 @@ func (m *Mapping) flattenedAbove(path string) *def {
 		}
 	}
 	return nil
+}
+
+// NestedPath returns the path of the innermost field mapped as "nested" that path lies
+// below ("" when none): such fields are indexed as separate documents, which only a
+// nested query on that path reaches.
+func (m *Mapping) NestedPath(path string) string {
+	if m == nil {
+		return ""
+	}
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] != '.' {
+			continue
+		}
+		if m.IsNested(path[:i]) {
+			return path[:i]
+		}
+	}
+	return ""
+}
+
+// IsNested reports whether the field at path is mapped as "nested".
+func (m *Mapping) IsNested(path string) bool {
+	if m == nil {
+		return false
+	}
+	d, ok := m.fields[path]
+	return ok && d.typ == Object && d.typeName == "nested"
 }
 
 func (m *Mapping) sourceOf(path string) string {

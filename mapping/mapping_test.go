@@ -221,3 +221,42 @@ func TestNormalize(t *testing.T) {
 		})
 	}
 }
+
+func TestNormalizerAnalyzerNested(t *testing.T) {
+	m, err := Parse([]byte(`{"properties": {
+	  "process": {"properties": {"name": {"type": "keyword", "fields": {
+	    "caseless": {"type": "keyword", "normalizer": "lowercase"},
+	    "text": {"type": "match_only_text"}}}}},
+	  "ps": {"type": "text", "analyzer": "powershell_script_analyzer", "search_analyzer": "standard"},
+	  "a": {"type": "nested", "properties": {"b": {"type": "keyword"},
+	    "c": {"type": "nested", "properties": {"d": {"type": "long"}}}}},
+	  "o": {"properties": {"p": {"type": "keyword"}}}
+	}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := m.Resolve("process.name.caseless")
+	if f.Normalizer != "lowercase" || f.Source != "process.name" || f.Type != Keyword {
+		t.Errorf("caseless: %+v", f)
+	}
+	if f, _ := m.Resolve("process.name.text"); f.Type != Text || f.Analyzer != "" {
+		t.Errorf("text: %+v", f)
+	}
+	if f, _ := m.Resolve("ps"); f.Analyzer != "powershell_script_analyzer" || f.SearchAnalyzer != "standard" {
+		t.Errorf("ps: %+v", f)
+	}
+	for path, want := range map[string]string{"a.b": "a", "a.c": "a", "a.c.d": "a.c", "a": "", "o.p": "", "x.y": ""} {
+		if got := m.NestedPath(path); got != want {
+			t.Errorf("NestedPath(%q) = %q, want %q", path, got, want)
+		}
+	}
+	for path, want := range map[string]bool{"a": true, "a.c": true, "o": false, "a.b": false, "zz": false} {
+		if got := m.IsNested(path); got != want {
+			t.Errorf("IsNested(%q) = %v, want %v", path, got, want)
+		}
+	}
+	var none *Mapping
+	if none.IsNested("a") || none.NestedPath("a.b") != "" {
+		t.Error("a nil mapping has no nested fields")
+	}
+}

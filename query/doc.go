@@ -5,4 +5,7 @@
 //
 // The tree is the DSL, not a Tripline dialect: each node is one Elasticsearch query, with
 // the parameters Kibana sets, and it prints as that query's JSON.
+//
+// [Decode] reads a query from its JSON, and [Filters] combines a rule's Kibana filters
+// ({meta, query, $state}) as Kibana does; package eval compiles the tree (eval.CompileDSL).
 package query
