@@ -12,7 +12,9 @@ import (
 
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/exceptions"
 	"github.com/tripline/tripline/internal/engine"
+	"github.com/tripline/tripline/kql"
 	"github.com/tripline/tripline/mapping"
 	"github.com/tripline/tripline/rule"
 )
@@ -102,6 +104,15 @@ type CompileRequest struct {
 	// order, instead of keeping them all until Flush, provided it sets Compiled.Disordered
 	// and Compiled.Rerun.
 	InOrder bool
+	// MaxFirst says that MaxResults keeps the oldest matches rather than the most recent:
+	// Kibana creates a query rule's alerts oldest first, and takes an EQL search's last hits.
+	MaxFirst bool
+	// Restrict, when set, is what Elasticsearch applies to every event the rule searches
+	// besides its query (its filters and exception lists): the rule's kind ANDs it into
+	// every term of Statement before Compile sees it.
+	Restrict *eql.Search
+	// KQLFields gives the field types KQL is translated with (Options.Mapping's).
+	KQLFields kql.Fields
 }
 
 // CompileFunc compiles one rule's query. An error makes the rule skipped, with the error as
@@ -130,6 +141,15 @@ type Options struct {
 	KibanaVersion string
 	// Index is the index name of events whose input gives none (the --index flag).
 	Index string
+	// Mapping gives the events' field types for translating KQL queries as Kibana does
+	// (it reads them with _field_caps); it should be the mapping Compile uses. nil means
+	// Tripline's dynamic mapping: KQL is then translated without field types.
+	Mapping *mapping.Mapping
+	// Exceptions holds the exception lists rules may reference (a rule referencing a list
+	// it does not hold is skipped with the reason). Their items are applied to every rule
+	// that references their list, as Kibana applies them: an event an item matches raises
+	// no alert.
+	Exceptions *exceptions.Set
 	// IgnoreIndexPatterns offers every event to every rule.
 	IgnoreIndexPatterns bool
 	// Workers is the number of goroutines that decode events, route them and evaluate the
@@ -208,14 +228,15 @@ type Options struct {
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
 type Detector struct {
-	opts    Options
-	b       builder
-	rules   []*ruleState
-	fields  *event.Fields
-	dec     *event.Decoder
-	ev      event.Event
-	sink    Sink
-	summary Summary
+	opts      Options
+	kqlFields kql.Fields // Options.Mapping's fields, for KQL
+	b         builder
+	rules     []*ruleState
+	fields    *event.Fields
+	dec       *event.Decoder
+	ev        event.Event
+	sink      Sink
+	summary   Summary
 
 	// Routing: the index (read-only after New) and the caller's goroutine's router.
 	slotIndex, slotID         event.Slot
@@ -256,10 +277,11 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		opts.KibanaVersion = "9.3.0"
 	}
 	d := &Detector{
-		opts:   opts,
-		memo:   engine.NewMemo(),
-		fields: event.NewFields(),
-		sink:   sink,
+		opts:      opts,
+		kqlFields: kql.MappingFields(opts.Mapping),
+		memo:      engine.NewMemo(),
+		fields:    event.NewFields(),
+		sink:      sink,
 		b: builder{
 			space: opts.Space, now: isoMillis(opts.Now), url: opts.KibanaURL,
 			version: opts.KibanaVersion, alertIdx: AlertsIndex(opts.Space),

@@ -41,6 +41,9 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 		}
 		if capped {
 			opts.Size, opts.ResultPosition = req.MaxResults, engine.Tail
+			if req.MaxFirst {
+				opts.ResultPosition = engine.Head
+			}
 		}
 		_, isSeq := req.Statement.Query.(*eql.Sequence)
 		inOrder := req.InOrder && !req.Streaming && isSeq

@@ -37,8 +37,11 @@ type alertShape func(b *builder, ri *ruleInfo, events []*matchedEvent) ([]Alert,
 // kindOf returns the kind of r, or nil when Tripline runs no rule of its kind (see
 // rule.Rule.Unsupported).
 func kindOf(r *rule.Rule) ruleKind {
-	if r.IsEQL() {
+	switch {
+	case r.IsEQL():
 		return eqlKind{}
+	case r.IsQuery():
+		return queryKind{language: r.Language}
 	}
 	return nil
 }
@@ -61,7 +64,7 @@ func (eqlKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShap
 		return nil, nil, fmt.Errorf("query: %w", err)
 	}
 	req.Statement = stmt
-	comp, err := fn(req)
+	comp, err := compileRestricted(req, fn)
 	if err != nil {
 		return nil, nil, err
 	}

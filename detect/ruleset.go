@@ -68,12 +68,15 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		}
 	}()
 	req := CompileRequest{
-		Rule: r, Fields: d.fields, Streaming: d.opts.Streaming, Memo: d.memo,
+		Rule: r, Fields: d.fields, Streaming: d.opts.Streaming, Memo: d.memo, KQLFields: d.kqlFields,
 		Emit: func(evs []*event.Event) { d.onMatch(rs, evs) },
 	}
 	if !d.opts.Streaming {
 		req.MaxResults = r.MaxSignals
 		req.InOrder = d.inOrderOK
+	}
+	if req.Restrict, err = d.restriction(r); err != nil {
+		return nil, err
 	}
 	comp, shape, err := kind.compile(req, d.opts.Compile)
 	if err != nil {

@@ -345,6 +345,9 @@ func (c *compiler) cond(e eql.Expr, neg bool) (cond, error) {
 		return c.cond(n.X, neg)
 	case *eql.Not:
 		return c.cond(n.X, !neg)
+	case *eql.Search:
+		// A rule's KQL query, filters or exceptions: the DSL's two-valued logic.
+		return newDSL(c, c.env.Fields, "").query(n.Query, neg)
 	case *eql.Binary:
 		if n.Op == eql.OpAnd || n.Op == eql.OpOr {
 			l, err := c.cond(n.X, neg)

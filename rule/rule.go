@@ -203,18 +203,22 @@ func (r *Rule) IsEQL() bool {
 	return r.Type == "eql" && (r.Language == "" || r.Language == "eql")
 }
 
+// IsQuery reports whether the rule is a query rule in KQL (kuery) or Lucene. An empty
+// query is valid: it matches every event, as in Kibana.
+func (r *Rule) IsQuery() bool {
+	return r.Type == "query" && (r.Language == "kuery" || r.Language == "lucene")
+}
+
 // Unsupported returns why Tripline cannot run the rule, or "" when it can (as far as the rule
 // object tells; the query itself is checked when it is compiled).
 func (r *Rule) Unsupported() string {
 	switch {
+	case r.IsQuery():
+		return ""
 	case !r.IsEQL():
-		return "not an EQL rule (" + r.Kind() + ")"
+		return "not an EQL or query rule (" + r.Kind() + ")"
 	case strings.TrimSpace(r.Query) == "":
 		return "empty query"
-	case len(r.Filters) > 0:
-		return "query filters are not supported"
-	case len(r.ExceptionsList) > 0:
-		return "exception lists are not supported"
 	}
 	return ""
 }

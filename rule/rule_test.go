@@ -25,22 +25,33 @@ func TestLoadCorpus(t *testing.T) {
 	for _, e := range set.Errors {
 		t.Errorf("load error: %v", e)
 	}
-	if got := len(set.Rules); got != 1024 {
-		t.Errorf("EQL rules loaded = %d, want 1024", got)
+	var eqlRules, queryRules int
+	for _, r := range set.Rules {
+		switch {
+		case r.IsEQL():
+			eqlRules++
+		case r.IsQuery() && r.Language == "kuery":
+			queryRules++
+		}
+	}
+	if len(set.Rules) != 1024+454 || eqlRules != 1024 || queryRules != 454 {
+		t.Errorf("rules loaded = %d (EQL %d, KQL query %d), want 1478 (1024, 454)", len(set.Rules), eqlRules, queryRules)
 	}
 	want := map[string]int{
-		"not an EQL rule (query/kuery)":        454,
-		"not an EQL rule (new_terms/kuery)":    241,
-		"not an EQL rule (esql/esql)":          209,
-		"not an EQL rule (machine_learning)":   106,
-		"not an EQL rule (threshold/kuery)":    28,
-		"not an EQL rule (threat_match/kuery)": 6,
+		"not an EQL or query rule (new_terms/kuery)":    241,
+		"not an EQL or query rule (esql/esql)":          209,
+		"not an EQL or query rule (machine_learning)":   106,
+		"not an EQL or query rule (threshold/kuery)":    28,
+		"not an EQL or query rule (threat_match/kuery)": 6,
 	}
 	if got := set.SkippedByReason(); !reflect.DeepEqual(got, want) {
 		t.Errorf("skipped by reason = %v, want %v", got, want)
 	}
 	var bbr, override, ingested, maxSig int
 	for _, r := range set.Rules {
+		if !r.IsEQL() {
+			continue
+		}
 		if r.BuildingBlockType == "default" {
 			bbr++
 		}
@@ -233,7 +244,7 @@ func TestLoadMixedDirectory(t *testing.T) {
 		skipped = append(skipped, s.Rule.Source.String()+": "+s.Reason)
 	}
 	wantSkipped := []string{
-		"testdata/mixed/c_kuery.toml: not an EQL rule (query/kuery)",
+		"testdata/mixed/c_kuery.toml: not an EQL or query rule (threshold/kuery)",
 		"testdata/mixed/sub/f_dup.toml: duplicate rule_id (first loaded from testdata/mixed/a_good.toml)",
 	}
 	if !reflect.DeepEqual(skipped, wantSkipped) {
@@ -277,8 +288,8 @@ func TestReadNDJSONExport(t *testing.T) {
 	if len(set.Errors) != 0 {
 		t.Fatalf("errors: %v", set.Errors)
 	}
-	if len(set.Rules) != 1 || len(set.Skipped) != 1 {
-		t.Fatalf("rules %d skipped %d, want 1 and 1", len(set.Rules), len(set.Skipped))
+	if len(set.Rules) != 2 || len(set.Skipped) != 0 || !set.Rules[1].IsQuery() {
+		t.Fatalf("rules %d skipped %d, want 2 (an EQL rule and a query rule) and 0", len(set.Rules), len(set.Skipped))
 	}
 	r := set.Rules[0]
 	if r.UUID() != "8a1d4e52-7d0b-4c64-9d8e-3f0c2b6a9e11" || r.RuleID != "c6f0a5b4-3f1e-4a7d-9b2c-5e8d7f6a1b20" ||
@@ -287,9 +298,8 @@ func TestReadNDJSONExport(t *testing.T) {
 		r.Query != `process where event.type == "start" and process.parent.name in ("nginx", "apache2") and process.name in ("sh", "bash")` {
 		t.Errorf("rule 1 = %+v", r)
 	}
-	s := set.Skipped[0]
-	if s.Reason != "not an EQL rule (query/kuery)" || s.Rule.Source.String() != "testdata/export.ndjson:2" || s.Rule.Enabled {
-		t.Errorf("skipped = %+v (%s)", s, s.Rule.Source)
+	if q := set.Rules[1]; q.Source.String() != "testdata/export.ndjson:2" || q.Enabled || q.Language != "kuery" {
+		t.Errorf("query rule = %+v (%s)", q, q.Source)
 	}
 }
 

@@ -78,8 +78,8 @@ func TestExceptionsListRefs(t *testing.T) {
 	if len(rules) != 1 || !reflect.DeepEqual(rules[0].ExceptionsList, want) {
 		t.Fatalf("rules %v", rules)
 	}
-	if rules[0].Unsupported() != "exception lists are not supported" {
-		t.Errorf("Unsupported() = %q", rules[0].Unsupported())
+	if rules[0].Unsupported() != "" {
+		t.Errorf("Unsupported() = %q, want none (detect resolves the lists)", rules[0].Unsupported())
 	}
 	wantErrs := []string{
 		"x.ndjson:2: rule r: exceptions_list.0: namespace_type: Invalid enum value. Expected 'agnostic' | 'single', received 'space'",
