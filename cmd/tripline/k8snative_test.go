@@ -2,10 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const seedRuleID = "02275e05-57a1-46ab-a443-7fb444da6b28"
@@ -153,4 +158,74 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// TestServeK8sNative runs the scenario through serve as a cluster sends it: Falco's events
+// over _bulk (as Falcosidekick's Elasticsearch output posts them) and the API server's
+// audit batches to /k8s-audit, retried on 429 and 5xx as its webhook backend does. The
+// alerts are those detect gives on the same files.
+func TestServeK8sNative(t *testing.T) {
+	describe := func(data string) []string {
+		var d []string
+		for _, l := range lines(data) {
+			var a map[string]any
+			if err := json.Unmarshal([]byte(l), &a); err != nil {
+				t.Fatal(err)
+			}
+			bb, _ := a["kibana.alert.building_block_type"].(string)
+			d = append(d, fmt.Sprintf("%s|%s|%v|%v", a["kibana.alert.rule.name"], bb, a["kibana.alert.original_time"], a["kibana.alert.reason"]))
+		}
+		slices.Sort(d)
+		return d
+	}
+	falco, audit := example(t, "k8s-native", "falco-events.ndjson"), example(t, "k8s-native", "audit-webhook-batches.ndjson")
+	r := runCLI(t, "", "detect", "--rules", example(t, "rules"), "--now", fixedNow, "--ignore-index-patterns", falco, audit)
+	if r.code != 0 {
+		t.Fatalf("detect: %d\n%s", r.code, r.stderr)
+	}
+	want := describe(r.stdout)
+
+	out := filepath.Join(t.TempDir(), "alerts.ndjson")
+	url, stop, _, stderr := startServe(t, "--rules", example(t, "rules"), "--now", fixedNow,
+		"--ignore-index-patterns", "--max-lateness", "1h", "-o", out)
+	events, err := os.ReadFile(falco)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bulk strings.Builder
+	for _, l := range lines(string(events)) {
+		bulk.WriteString(`{"create":{"_index":"falco"}}` + "\n" + l + "\n")
+	}
+	if code, body := httpDo(t, "POST", url+"/_bulk", "application/x-ndjson", bulk.String()); code != http.StatusOK || strings.Contains(body, `"errors":true`) {
+		t.Fatalf("POST /_bulk: %d %s", code, body)
+	}
+	batches, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range lines(string(batches)) {
+		for try := 0; ; try++ {
+			code, body := httpDo(t, "POST", url+"/k8s-audit", "application/json", b)
+			if code == http.StatusOK && body == `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","code":200}` {
+				break
+			}
+			if (code != http.StatusTooManyRequests && code < 500) || try == 5 {
+				t.Fatalf("batch %d: %d %s", i+1, code, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("serve exited %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(string(data)); !slices.Equal(got, want) {
+		t.Errorf("serve's alerts:\n%s\ndetect's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(stderr.String(), "events: 25 read, 0 malformed (skipped), 0 unused (no timestamp or too late), 0 without index, 25 normalised from raw audit records or sensor events\n") {
+		t.Errorf("stderr:\n%s\nwant 25 events read and normalised (15 Falco events, 10 audit events)", stderr)
+	}
 }
