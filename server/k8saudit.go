@@ -3,11 +3,13 @@ package server
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -97,49 +99,63 @@ func (s *Server) handleK8sAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 // k8sAuditItems splits the body of st into one Doc per audit event, in st.docs, each a
-// standalone audit.k8s.io Event: an EventList item without kind or apiVersion gets the
-// list's (as ingest/k8saudit does with a whole list). It returns the number of docs and
-// the indexes of the items that are not JSON objects; an error when the body is not an
-// EventList or Event of audit.k8s.io.
+// standalone audit.k8s.io Event: the item's own text, with the list's kind and apiVersion
+// added at its end when it has none (where ingest/k8saudit adds them to a whole list, so
+// that the documents normalise the same). It returns the number of docs and the indexes of
+// the items that are not JSON objects; an error when the body is not an EventList or
+// Event of audit.k8s.io.
 func (s *Server) k8sAuditItems(st *bulkState) (int, []int, error) {
-	p := k8sParsers.Get()
-	defer k8sParsers.Put(p)
-	root, err := p.ParseBytes(st.body)
-	if err != nil {
-		return 0, nil, errors.New("the body is not JSON: " + err.Error())
+	var batch struct {
+		Kind       string            `json:"kind"`
+		APIVersion string            `json:"apiVersion"`
+		Items      []json.RawMessage `json:"items"`
 	}
-	kind := string(root.GetStringBytes("kind"))
-	api := root.GetStringBytes("apiVersion")
-	if root.Type() != fastjson.TypeObject || !bytes.HasPrefix(api, []byte("audit.k8s.io/")) || (kind != "EventList" && kind != "Event") {
+	if err := json.Unmarshal(st.body, &batch); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return 0, nil, errors.New("the body is not an audit.k8s.io EventList: " + te.Field + " has the wrong type")
+		}
+		return 0, nil, errors.New("the body is not a JSON object: " + err.Error())
+	}
+	if !strings.HasPrefix(batch.APIVersion, "audit.k8s.io/") || (batch.Kind != "EventList" && batch.Kind != "Event") {
 		return 0, nil, errors.New(`the body is not an audit.k8s.io EventList or Event (kind and apiVersion, as --audit-webhook-version sends them)`)
 	}
-	var list []*fastjson.Value
-	if kind == "Event" {
-		list = []*fastjson.Value{root}
-	} else if items := root.Get("items"); items != nil && items.Type() != fastjson.TypeNull {
-		if list, err = items.Array(); err != nil {
-			return 0, nil, errors.New("EventList items is not an array")
-		}
+	list := batch.Items
+	if batch.Kind == "Event" {
+		list = []json.RawMessage{bytes.TrimSpace(st.body)}
 	}
-	var a fastjson.Arena
+	p := k8sParsers.Get()
+	defer k8sParsers.Put(p)
 	var bad []int
 	out := st.scratch[:0]
 	type span struct{ item, start, end int }
 	spans := make([]span, 0, len(list))
-	for i, it := range list {
-		o, err := it.Object()
-		if err != nil {
+	for i, raw := range list {
+		it, err := p.ParseBytes(raw)
+		if err != nil || it.Type() != fastjson.TypeObject {
 			bad = append(bad, i)
 			continue
 		}
-		if o.Get("kind") == nil {
-			o.Set("kind", a.NewString("Event"))
-		}
-		if o.Get("apiVersion") == nil {
-			o.Set("apiVersion", a.NewStringBytes(api))
-		}
 		start := len(out)
-		out = it.MarshalTo(out)
+		end := bytes.LastIndexByte(raw, '}')
+		out = append(out, raw[:end]...)
+		// An object is empty when only blanks come between its braces.
+		empty := len(bytes.TrimSpace(raw[1:end])) == 0
+		if it.Get("kind") == nil {
+			if !empty {
+				out = append(out, ',')
+			}
+			out = append(out, `"kind":"Event"`...)
+			empty = false
+		}
+		if it.Get("apiVersion") == nil {
+			if !empty {
+				out = append(out, ',')
+			}
+			out = append(out, `"apiVersion":`...)
+			out = appendJSONString(out, batch.APIVersion)
+		}
+		out = append(out, '}')
 		spans = append(spans, span{i, start, len(out)})
 	}
 	st.scratch = out
