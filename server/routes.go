@@ -83,6 +83,11 @@ func (s *Server) routes() {
 		s.writeJSON(w, r, http.StatusOK, append(b, '}'))
 	})
 	s.on(idx, "DELETE /{index}", s.acknowledge)
+	// The audit webhook; the other methods on its path are 405, not index APIs.
+	s.on(idx, "POST "+K8sAuditPath, s.handleK8sAudit)
+	for _, m := range []string{get, put, del} {
+		s.on(idx, m+" "+K8sAuditPath, s.methodNotAllowed(post))
+	}
 	s.on(idx, "/{index}", s.methodNotAllowed(get, head, put, del))
 	s.allow(idx, "/{index}/_bulk", bulk, post, put)
 	s.allow(idx, "/{index}/_doc", doc, post)

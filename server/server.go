@@ -48,6 +48,9 @@ type Doc struct {
 	// The Sink must not have taken the document then (it is not acknowledged, and is not
 	// sent again).
 	Reject *DocError
+	// KubeAudit says Source is a raw kube-apiserver audit Event (from POST /k8s-audit):
+	// the Sink must normalise it as one, whatever it assumes of other documents.
+	KubeAudit bool
 
 	item int // the document's item in the bulk request
 }
@@ -104,6 +107,10 @@ type Config struct {
 	Addr string
 	// TLSCertFile and TLSKeyFile, both set, make the server speak HTTPS only.
 	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile (PEM), with TLS, authenticates the clients that present a certificate
+	// it signed (the kube-apiserver's audit webhook, for one), as Credentials do; without
+	// Credentials, every request but /healthz (and public metrics) then needs one.
+	TLSClientCAFile string
 	// Credentials, when not nil, requires basic or API key authentication on every
 	// endpoint except /healthz (and /metrics when PublicMetrics is set).
 	Credentials *Credentials
@@ -224,6 +231,16 @@ func New(cfg Config, sink Sink) (*Server, error) {
 		}
 		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
+	if cfg.TLSClientCAFile != "" {
+		if s.tlsConf == nil {
+			return nil, errors.New("server: a client CA needs TLS (a certificate file and a key file)")
+		}
+		pool, err := loadCAs(cfg.TLSClientCAFile)
+		if err != nil {
+			return nil, err
+		}
+		s.tlsConf.ClientCAs, s.tlsConf.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
 	var rnd [35]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, fmt.Errorf("server: random: %w", err)
@@ -325,8 +342,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	metricsRead := r.Method == http.MethodGet || r.Method == http.MethodHead
 	public := up == "/healthz" || up == "/metrics" && metricsRead && s.cfg.PublicMetrics
-	if s.cfg.Credentials != nil && !public {
-		res := s.cfg.Credentials.check(r.Header.Get("Authorization"), r.URL.Path)
+	if (s.cfg.Credentials != nil || s.cfg.TLSClientCAFile != "") && !public && !clientCertified(r) {
+		res := authResult{missing: true, reason: "a client certificate signed by the client CA is required for REST request [" + r.URL.Path + "]"}
+		if s.cfg.Credentials != nil {
+			res = s.cfg.Credentials.check(r.Header.Get("Authorization"), r.URL.Path)
+		}
 		if res.reason != "" {
 			s.refuseAuth(rec, r, res)
 			return

@@ -463,7 +463,7 @@ func writeSummary(w io.Writer, rep runReport) {
 		fmt.Fprintf(w, ", %d released early from a full reordering buffer", sum.EventsShed)
 	}
 	if ist.Normalized > 0 {
-		fmt.Fprintf(w, ", %d from raw Kubernetes audit records", ist.Normalized)
+		fmt.Fprintf(w, ", %d normalised from raw audit records or sensor events", ist.Normalized)
 	}
 	if ist.InputsSkipped > 0 {
 		fmt.Fprintf(w, ", %s skipped", plural(ist.InputsSkipped, "input"))

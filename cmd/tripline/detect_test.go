@@ -243,7 +243,7 @@ func TestDetectRawAudit(t *testing.T) {
 	ecs := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow, events)
 	raw := runCLI(t, "", "detect", "--rules", rules, "--now", fixedNow,
 		filepath.Join(events, "cloud-defend-process.ndjson"), example(t, "raw-audit"))
-	wantSummary := strings.Replace(exampleSummary, "0 without index\n", "0 without index, 10 from raw Kubernetes audit records\n", 1)
+	wantSummary := strings.Replace(exampleSummary, "0 without index\n", "0 without index, 10 normalised from raw audit records or sensor events\n", 1)
 	if raw.code != exitOK || raw.stderr != wantSummary {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 0, stderr:\n%s", raw.code, raw.stderr, wantSummary)
 	}

@@ -198,7 +198,7 @@ func checkExampleAlerts(t *testing.T, stop func() int, alertsFile string, stderr
 	summary := "rules:  4 loaded, 0 skipped\n" +
 		"events: 25 read, 0 malformed (skipped), 0 unused (no timestamp or too late), 0 without index"
 	if rawAudit {
-		summary += ", 10 from raw Kubernetes audit records"
+		summary += ", 10 normalised from raw audit records or sensor events"
 	}
 	summary += "\nalerts: 12\n"
 	if !strings.Contains(stderr.String(), summary) {

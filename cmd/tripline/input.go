@@ -42,7 +42,7 @@ const (
 )
 
 func (f *inputFlags) register(fs *pflag.FlagSet, use inputUse) {
-	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records (Event, EventList, AKS or GKE envelopes) into ECS documents and leaves other documents alone; k8s-audit reports and skips whatever is not an audit record")
+	fs.StringVar(&f.inputFormat, "input-format", "auto", "auto, ecs or k8s-audit: auto turns raw kube-apiserver audit records (Event, EventList, AKS or GKE envelopes) and Falco or Tetragon process events into ECS documents and leaves other documents alone; k8s-audit reports and skips whatever is not an audit record")
 	fs.StringArrayVar(&f.mappings, "mapping", nil, mappingUsage)
 	if use != forQuery {
 		f.ecsByDefault(fs)

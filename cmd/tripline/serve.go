@@ -33,6 +33,7 @@ type serveOptions struct {
 	listen        string
 	tlsCert       string
 	tlsKey        string
+	tlsClientCA   string
 	credFile      string
 	credEnv       string
 	maxBody       string
@@ -56,6 +57,8 @@ Endpoints:
   GET  /                       cluster information (with the X-Elastic-Product header)
   POST /_bulk, /<index>/_bulk  NDJSON index/create actions; per-item results as Elasticsearch's
   POST /<index>/_doc           one document
+  POST /k8s-audit              the kube-apiserver's audit webhook (EventList batches, routed as
+                               logs-kubernetes.audit_logs-default; answers are metav1.Status)
   GET  /healthz                liveness
   GET  /metrics                Prometheus metrics: events in, rejected, alerts per rule, latency
 
@@ -86,6 +89,8 @@ to a clean shutdown.
 Credentials (--credentials FILE, mode 600, or --credentials-env VAR) hold one entry a line:
   user:password      basic authentication
   apikey ID:KEY      an API key (clients send "Authorization: ApiKey base64(ID:KEY)")
+  token NAME:TOKEN   a bearer token ("Authorization: Bearer TOKEN", a kubeconfig's user token)
+With --tls-client-ca, a client certificate that CA signed authenticates a request too.
 Without credentials the endpoint is open: keep it on a private address.
 
 Once listening, it prints "tripline: serving on http://ADDRESS with N rules" on stderr, with
@@ -109,6 +114,7 @@ Exit codes:
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:9200", "address to listen on")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS only")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&o.tlsClientCA, "tls-client-ca", "", "CA certificates (PEM) whose client certificates authenticate a request, as the kube-apiserver's audit webhook may present one (with TLS)")
 	fs.StringVar(&o.credFile, "credentials", "", "file of users and API keys that may send events (mode 600)")
 	fs.StringVar(&o.credEnv, "credentials-env", "", "environment variable holding the credentials, in the file's format")
 	fs.StringVar(&o.maxBody, "max-body", "100MB", "largest request body accepted, after decompression (413 above)")
@@ -134,6 +140,7 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 		PublicMetrics: o.publicMetrics,
 		Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
 	}
+	cfg.TLSClientCAFile = o.tlsClientCA
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return exitWith(exitUsage, fmt.Errorf("--tls-cert and --tls-key go together"))
 	}
@@ -348,6 +355,7 @@ type pendingRequest struct {
 // events made, as documents of the request or bytes of buf.
 type normState struct {
 	norm   *source.Normalizer
+	audit  *source.Normalizer // for the events of the audit webhook (server.Doc.KubeAudit)
 	dst    [][]byte
 	buf    []byte
 	events []normEvent
@@ -421,13 +429,18 @@ func (h *serveHandler) forget(req *pendingRequest) {
 func (h *serveHandler) normalize(docs []server.Doc) *normState {
 	ns, _ := h.norms.Get().(*normState)
 	if ns == nil {
-		ns = &normState{norm: source.NewNormalizer(source.Format(h.in.inputFormat))}
+		ns = &normState{norm: source.NewNormalizer(source.Format(h.in.inputFormat)),
+			audit: source.NewNormalizer(source.K8sAudit)}
 	}
 	ns.buf, ns.events = ns.buf[:0], ns.events[:0]
 	var normalized int64
 	for i := range docs {
 		doc := &docs[i]
-		out, isAudit, err := ns.norm.Normalize(doc.Source, ns.dst[:0])
+		norm := ns.norm
+		if doc.KubeAudit {
+			norm = ns.audit
+		}
+		out, isAudit, err := norm.Normalize(doc.Source, ns.dst[:0])
 		if err != nil {
 			fmt.Fprintf(h.stderr, "bulk:%s:%d: %v (refused)\n", doc.Index, doc.Line, err)
 			doc.Reject = &server.DocError{Type: "document_parsing_exception",

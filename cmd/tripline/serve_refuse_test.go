@@ -141,7 +141,7 @@ func TestServeAcknowledgedNeverDropped(t *testing.T) {
 	if got := countLines(t, out); got != events {
 		t.Errorf("%d alerts, want one for each of the %d events acknowledged", got, events)
 	}
-	wantSum := fmt.Sprintf("events: %d read, %d malformed (skipped), 0 unused (no timestamp or too late), 0 without index, %d from raw Kubernetes audit records\n",
+	wantSum := fmt.Sprintf("events: %d read, %d malformed (skipped), 0 unused (no timestamp or too late), 0 without index, %d normalised from raw audit records or sensor events\n",
 		acknowledged+refused, refused, rounds*10)
 	if !strings.Contains(stderr.String(), wantSum) {
 		t.Errorf("stderr:\n%s\nwant the summary line:\n%s", stderr, wantSum)

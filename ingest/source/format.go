@@ -1,6 +1,9 @@
 package source
 
-import "github.com/tripline/tripline/ingest/k8saudit"
+import (
+	"github.com/tripline/tripline/ingest/k8saudit"
+	"github.com/tripline/tripline/ingest/sensors"
+)
 
 // Format says how the records of an input become documents.
 type Format string
@@ -8,7 +11,8 @@ type Format string
 // Formats.
 const (
 	// Auto turns the raw kube-apiserver audit records (Event, EventList, AKS or GKE
-	// envelopes) into ECS documents and leaves the other records alone.
+	// envelopes) and the process events of Falco and Tetragon (package ingest/sensors)
+	// into ECS documents and leaves the other records alone.
 	Auto Format = "auto"
 	// ECS takes every record as a document, as it is.
 	ECS Format = "ecs"
@@ -31,8 +35,9 @@ func (f Format) Valid() bool {
 // would set (rules such as the prebuilt Kubernetes ones order events by event.ingested).
 // A Normalizer is not safe for concurrent use.
 type Normalizer struct {
-	format Format
-	audit  *k8saudit.Normalizer
+	format  Format
+	audit   *k8saudit.Normalizer
+	sensors *sensors.Normalizer
 }
 
 // NewNormalizer returns a Normalizer for records of format f (Auto when f is empty).
@@ -41,16 +46,25 @@ func NewNormalizer(f Format) *Normalizer {
 		f = Auto
 	}
 	return &Normalizer{format: f,
-		audit: k8saudit.New(k8saudit.Options{Timestamp: k8saudit.TimestampStage, Ingested: k8saudit.IngestedStage})}
+		audit:   k8saudit.New(k8saudit.Options{Timestamp: k8saudit.TimestampStage, Ingested: k8saudit.IngestedStage}),
+		sensors: sensors.New(sensors.Options{})}
 }
 
 // Normalize appends to dst the documents record stands for: the record itself, or, when
-// it is a raw Kubernetes audit record (recognised with Auto, assumed with K8sAudit), the
-// ECS documents it becomes; normalized says which. The documents made from a record point
+// it is a raw Kubernetes audit record (recognised with Auto, assumed with K8sAudit) or a
+// Falco or Tetragon process event (recognised with Auto), the ECS documents it becomes;
+// normalized says which. The documents made from a record point
 // into the Normalizer's buffers, valid until its next call. An error says why a record
 // could not be normalised; for an EventList the valid items are still in docs.
 func (n *Normalizer) Normalize(record []byte, dst [][]byte) (docs [][]byte, normalized bool, err error) {
-	if n.format != K8sAudit && !(n.format == Auto && k8saudit.Detect(record)) {
+	if n.format == Auto && !k8saudit.Detect(record) {
+		if sensors.Detect(record) == sensors.None {
+			return append(dst, record), false, nil
+		}
+		docs, err = n.sensors.Normalize(record, dst)
+		return docs, true, err
+	}
+	if n.format != K8sAudit && n.format != Auto {
 		return append(dst, record), false, nil
 	}
 	docs, err = n.audit.Normalize(record, dst)
