@@ -31,6 +31,10 @@ type detectFlags struct {
 	statsJSON           bool
 	workers             int
 	spillDir            string
+	exceptions          []string
+	// exceptionErrors are the lines of the exception list files that could not be read
+	// (newDetector reports them; the run report counts them).
+	exceptionErrors []string
 }
 
 func (f *detectFlags) register(cmd *cobra.Command) {
@@ -42,6 +46,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.kibanaURL, "kibana-url", "", "the URL Kibana is reached at (its server.publicBaseUrl), such as https://kibana.example.com:5601: every alert then links to itself in kibana.alert.url")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
+	registerExceptions(fs, &f.exceptions)
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
 }
 
@@ -85,6 +90,12 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 	for _, e := range set.Errors {
 		fmt.Fprintf(stderr, "tripline: rule file %s (unreadable)\n", describeRuleFileError(e))
 	}
+	ex, exErrs := loadExceptions(df.exceptions, set)
+	for _, e := range exErrs {
+		msg := describeExceptionsError(e)
+		fmt.Fprintf(stderr, "tripline: exception list file %s (unreadable)\n", msg)
+		df.exceptionErrors = append(df.exceptionErrors, msg)
+	}
 	opts := detect.Options{
 		Compile: detect.EngineCompiler(detect.EngineOptions{
 			Mapping: m, MaxLateness: in.maxLateness, MaxPending: in.maxPending,
@@ -94,6 +105,8 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		Space:               df.space,
 		KibanaURL:           df.kibanaURL,
 		Index:               in.index,
+		Mapping:             m,
+		Exceptions:          ex,
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
 		SpillDir:            df.spillDir,
@@ -115,6 +128,9 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		why := fmt.Sprintf("%d skipped", len(set.Skipped)+len(d.Summary().RulesSkipped))
 		if n := len(set.Errors); n > 0 {
 			why += fmt.Sprintf(", %s unreadable", plural(int64(n), "rule file"))
+		}
+		if n := len(exErrs); n > 0 {
+			why += fmt.Sprintf(", %s", plural(int64(n), "exception list error"))
 		}
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%s: see 'tripline rules list')", why))
 	}
@@ -332,7 +348,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 			cerr = err
 		}
 	}
-	rep := newRunReport(ist, d, set)
+	rep := newRunReport(ist, d, set, o.df.exceptionErrors)
 	sumOut := stderr
 	if o.format == "summary" {
 		sumOut = stdout
@@ -375,15 +391,17 @@ func readFiles(ctx context.Context, ins source.Inputs, in *inputFlags, stdin io.
 type runReport struct {
 	Input source.Stats `json:"input"`
 	// RuleFileErrors are the rule files (or export lines) that could not be read.
-	RuleFileErrors []string        `json:"rule_file_errors,omitempty"`
-	Run            *detect.Summary `json:"detect"`
+	RuleFileErrors []string `json:"rule_file_errors,omitempty"`
+	// ExceptionErrors are the exception list files (or export lines) that could not be read.
+	ExceptionErrors []string        `json:"exception_errors,omitempty"`
+	Run             *detect.Summary `json:"detect"`
 	// compileErrors counts the rules the detector skipped because their query did not compile.
 	compileErrors int
 }
 
 // newRunReport gathers the input counters and the detector's summary, with the rules the
 // rule loader left out (not EQL, unsupported features, duplicates) listed among the skipped.
-func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set) runReport {
+func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set, exErrs []string) runReport {
 	sum := *d.Summary()
 	skipped := make([]detect.SkippedRule, 0, len(set.Skipped)+len(sum.RulesSkipped))
 	for _, sk := range set.Skipped {
@@ -392,18 +410,19 @@ func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set) runReport
 		})
 	}
 	sum.RulesSkipped = append(skipped, sum.RulesSkipped...)
-	rep := runReport{Input: ist, Run: &sum, compileErrors: len(d.Summary().RulesSkipped)}
+	rep := runReport{Input: ist, Run: &sum, compileErrors: len(d.Summary().RulesSkipped), ExceptionErrors: exErrs}
 	for _, e := range set.Errors {
 		rep.RuleFileErrors = append(rep.RuleFileErrors, describeRuleFileError(e))
 	}
 	return rep
 }
 
-// brokenRules counts the rule files that could not be read and the EQL rules whose query
-// failed to compile: rules the user meant to run that do not (rules that are not EQL, or
-// use an unsupported feature, are skipped by design and not counted).
+// brokenRules counts the rule and exception list files (or lines) that could not be read
+// and the rules the detector skipped (a query that failed to compile, an exception list not
+// loaded): rules the user meant to run that do not, or not as written (rules of a kind
+// Tripline does not run are skipped by design and not counted).
 func (rep runReport) brokenRules() int {
-	return len(rep.RuleFileErrors) + rep.compileErrors
+	return len(rep.RuleFileErrors) + len(rep.ExceptionErrors) + rep.compileErrors
 }
 
 // writeReport writes the end-of-run summary: a table, or one JSON object with --stats.
@@ -426,6 +445,9 @@ func writeSummary(w io.Writer, rep runReport) {
 	fmt.Fprintf(w, "rules:  %d loaded, %d skipped", sum.RulesLoaded, len(sum.RulesSkipped))
 	if n := len(rep.RuleFileErrors); n > 0 {
 		fmt.Fprintf(w, ", %s unreadable", plural(int64(n), "rule file"))
+	}
+	if n := len(rep.ExceptionErrors); n > 0 {
+		fmt.Fprintf(w, ", %s (see above)", plural(int64(n), "exception list error"))
 	}
 	fmt.Fprintln(w)
 	reasons := map[string]int{}

@@ -276,7 +276,7 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	if err := deliveryErr(sink.Delivery); err != nil && cerr == nil {
 		cerr = err
 	}
-	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
+	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set, o.df.exceptionErrors)
 	// The detector's refusals were answered per item, and the server counted them.
 	rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
 	if o.df.statsJSON {
