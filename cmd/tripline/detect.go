@@ -212,8 +212,13 @@ func newDetectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "detect --rules PATH [flags] [FILE...]",
 		Short: "Run detection rules over events and write Kibana-shaped alerts",
-		Long: `Run every EQL rule found under --rules over the events, in one pass, and write one alert
-document per match, shaped as Kibana's detection engine writes them (kibana.alert.*).
+		Long: `Run every EQL rule and every query rule (KQL, language kuery) found under --rules over the
+events, in one pass, and write one alert document per match, shaped as Kibana's detection
+engine writes them (kibana.alert.*). KQL is translated with the field types of --mapping (the
+built-in ECS mapping by default), as Kibana translates it with the indices' mappings. A rule's
+filters, and the items of the exception lists it references (loaded from --exceptions and
+from the Kibana rule exports given to --rules), exclude events as in Kibana; a rule that
+references a list that was not loaded is reported and skipped.
 
 Events are read from the files (NDJSON, a JSON array, or .gz of either), from standard input
 when no file (or "-") is given, or from one Kafka topic or NATS JetStream stream given as a
@@ -248,7 +253,8 @@ what is left goes to the dead-letter files; a second signal stops at once.
   tripline detect --rules ../detection-rules/rules --format summary events.ndjson.gz
   kubectl logs ... | tripline detect --rules rules/ --follow -o file:alerts.ndjson?max-size=100MB
   tripline detect --rules rules/ --now 2026-01-01T00:00:00Z -o es:http://localhost:9200 events/
-  tripline detect --rules rules/ -o webhook:https://soar.example/hook 'kafka://k1:9092,k2:9092/ecs-events?group=tripline'`,
+  tripline detect --rules rules/ -o webhook:https://soar.example/hook 'kafka://k1:9092,k2:9092/ecs-events?group=tripline'
+  tripline detect --rules rules/ --exceptions exception_lists.ndjson --mapping ecs --mapping my-fields.json events/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.args = args
 			return o.run(cmd.Context(), streamsOf(cmd))

@@ -15,7 +15,7 @@ import (
 )
 
 // exceptionsUsage is the help of --exceptions.
-const exceptionsUsage = "Kibana exception lists export NDJSON (POST /api/exception_lists/_export, or Stack Management > Exception lists > Export), applied to the rules whose exceptions_list references its lists (repeatable); the lists inside a Kibana rule export given to --rules are loaded too"
+const exceptionsUsage = "exception lists: a Kibana export NDJSON `FILE` (Security > Rules > Shared exception lists > Export, or POST /api/exception_lists/_export), applied to every rule whose exceptions_list references one of its lists (repeatable); the lists inside a Kibana rule export given to --rules are loaded too"
 
 // registerExceptions adds --exceptions to fs.
 func registerExceptions(fs *pflag.FlagSet, files *[]string) {

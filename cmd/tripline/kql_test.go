@@ -421,3 +421,111 @@ func TestQueryKQL(t *testing.T) {
 		},
 	})
 }
+
+// kqlRuleSet writes query rules for rules validate and list: one that runs, a syntax error
+// (line 2 of the query, line 13 of the file), a type error, filters that cannot be read, a
+// list that is not loaded, and an EQL rule.
+func kqlRuleSet(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	const two = "process.name:bash and\n  source.ip:10.0.0.0/8"
+	writeFile(t, dir, "a_ok.toml", kqlRule("v-ok", "Runs", two, ""))
+	writeFile(t, dir, "b_syntax.toml", kqlRule("v-syntax", "Syntax error", "process.name:bash and\n  source.ip:10.0.0.0/8)", ""))
+	writeFile(t, dir, "c_type.toml", kqlRule("v-type", "Type error", "destination.port:ssh", ""))
+	writeFile(t, dir, "d_filter.toml", kqlRule("v-filter", "Script filter", two, `
+[[rule.filters]]
+[rule.filters.meta]
+negate = false
+[rule.filters.query.script.script]
+source = "true"
+`))
+	writeFile(t, dir, "e_missing.toml", kqlRule("v-missing", "Missing list", two, strings.ReplaceAll(exceptionsListTOML, `list_id = "tripline-tests"`, `list_id = "no-such-list"`)))
+	writeFile(t, dir, "f_eql.toml", eqlRule("v-eql", "EQL", `process where process.name == "bash"`, ""))
+	return dir
+}
+
+// TestRulesValidateKQL checks rules validate and rules list over query rules: status ok
+// with language kuery for the rule detect runs, errors with the reason (and the position in
+// the file of a syntax error) for the others.
+func TestRulesValidateKQL(t *testing.T) {
+	dir := kqlRuleSet(t)
+	p := func(name string) string { return filepath.Join(dir, name) }
+	missing := `exception list \"no-such-list\" (namespace_type single, type detection) is not loaded (load it with --exceptions)`
+	runCLICases(t, []cliCase{
+		{
+			name: "json",
+			args: []string{"rules", "validate", "--format", "json", dir},
+			code: exitFailure,
+			stdout: `{"file":"` + p("a_ok.toml") + `","rule_id":"v-ok","name":"Runs","type":"query","language":"kuery","status":"ok","error":""}` + "\n" +
+				`{"file":"` + p("b_syntax.toml") + `","rule_id":"v-syntax","name":"Syntax error","type":"query","language":"kuery","status":"error","error":"line 2:23: Expected AND, OR, end of input, whitespace but \")\" found.","line":13,"column":23}` + "\n" +
+				`{"file":"` + p("c_type.toml") + `","rule_id":"v-type","name":"Type error","type":"query","language":"kuery","status":"error","error":"failed to create query: For input string: \"ssh\""}` + "\n" +
+				`{"file":"` + p("d_filter.toml") + `","rule_id":"v-filter","name":"Script filter","type":"query","language":"kuery","status":"error","error":"filters: filters[0].query.script: [script] queries are not supported"}` + "\n" +
+				`{"file":"` + p("e_missing.toml") + `","rule_id":"v-missing","name":"Missing list","type":"query","language":"kuery","status":"error","error":"` + missing + `"}` + "\n" +
+				`{"file":"` + p("f_eql.toml") + `","rule_id":"v-eql","name":"EQL","type":"eql","language":"eql","status":"ok","error":""}` + "\n",
+		},
+		{
+			name: "text",
+			args: []string{"rules", "validate", dir},
+			code: exitFailure,
+			stdout: "ok           " + p("a_ok.toml") + "\n" +
+				"error        " + p("b_syntax.toml") + ":13:23: line 2:23: Expected AND, OR, end of input, whitespace but \")\" found.\n" +
+				"error        " + p("c_type.toml") + ": failed to create query: For input string: \"ssh\"\n" +
+				"error        " + p("d_filter.toml") + ": filters: filters[0].query.script: [script] queries are not supported\n" +
+				"error        " + p("e_missing.toml") + ": " + strings.ReplaceAll(missing, `\"`, `"`) + "\n" +
+				"ok           " + p("f_eql.toml") + "\n" +
+				"\n2 rules ok (1 EQL, 1 query), 4 with errors, 0 not EQL or query (6 files read)\n",
+		},
+		{
+			name: "the list loaded",
+			args: []string{"rules", "validate", "--exceptions", writeFile(t, t.TempDir(), "lists.ndjson",
+				strings.ReplaceAll(exceptionsExport, `"list_id":"tripline-tests"`, `"list_id":"no-such-list"`)), p("e_missing.toml")},
+			stdout: "ok           " + p("e_missing.toml") + "\n\n1 rule ok (0 EQL, 1 query), 0 with errors, 0 not EQL or query (1 file read)\n",
+		},
+		{
+			name: "a type error depends on the mapping",
+			args: []string{"rules", "validate", "--mapping", "none", p("c_type.toml")},
+			stdout: "ok           " + p("c_type.toml") + "\n\n1 rule ok (0 EQL, 1 query), 0 with errors, 0 not EQL or query (1 file read)\n",
+		},
+		{
+			name: "list",
+			args: []string{"rules", "list", dir},
+			stdout: "RULE ID    NAME           TYPE         SEVERITY  SUPPORTED\n" +
+				"v-ok       Runs           query/kuery  low       yes\n" +
+				"v-syntax   Syntax error   query/kuery  low       no: query: line 2:23: Expected AND, OR, end of input, whitespace but \")\" found.\n" +
+				"v-type     Type error     query/kuery  low       no: failed to create query: For input string: \"ssh\"\n" +
+				"v-filter   Script filter  query/kuery  low       no: filters: filters[0].query.script: [script] queries are not supported\n" +
+				"v-missing  Missing list   query/kuery  low       no: " + strings.ReplaceAll(missing, `\"`, `"`) + "\n" +
+				"v-eql      EQL            eql/eql      low       yes\n",
+		},
+	})
+}
+
+// TestRulesTestQueryRule runs rules test on a query rule with a filter and an exception
+// list: the events its search (query, filter and exceptions) lets through, and the results.
+func TestRulesTestQueryRule(t *testing.T) {
+	dir, files, stdin := kqlFixture(t)
+	rule := writeFile(t, dir, "rule.toml", kqlRule("t-kql", "Bash from a private address", `process.name:bash and source.ip:10.0.0.0/8`, `
+[[rule.filters]]
+[rule.filters.meta]
+negate = true
+[rule.filters.query.wildcard."process.executable"]
+case_insensitive = true
+value = "C:\\\\*"
+`+exceptionsListTOML))
+	lists := writeFile(t, dir, "lists.ndjson", exceptionsExport)
+	r := runCLI(t, stdin, append([]string{"rules", "test", "--exceptions", lists, rule}, files...)...)
+	want := "rule:   Bash from a private address (t-kql)\n" +
+		"events: 8 read\n" +
+		"\n" +
+		`stage 1: [any where kuery("process.name:bash and source.ip:10.0.0.0/8\n") and filters+exceptions("[{\"meta\":{\"negate\":true},\"query\":{\"wildcard\":{\"process.executable\":{\"case_insensitive\":true,\"value\":\"C:\\\\\\\\*\"}}}}] tripline-tests")]` + "\n" +
+		"  1 event passed the filter\n" +
+		"    -:3  2026-03-12T09:00:08.000Z\n" +
+		"\n" +
+		"1 result\n" +
+		"  #1\n" +
+		"    stage 1  -:3\n"
+	r.check(t, exitOK, want, "")
+	// Without the list, the rule cannot run.
+	r = runCLI(t, stdin, append([]string{"rules", "test", rule}, files...)...)
+	r.check(t, exitUsage, "", "error: exception list \"tripline-tests\" (namespace_type single, type detection) is not loaded (load it with --exceptions)\n")
+}

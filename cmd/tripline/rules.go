@@ -372,15 +372,17 @@ func newRulesListCmd() *cobra.Command {
 		Short: "List rules: id, name, type, severity, and whether Tripline can run them",
 		Long: `Read detection-rules TOML files and Kibana export NDJSON files (directories recursively)
 and list every rule: its rule_id, name, type/language, severity, and whether detect and
-serve will run it, with the reason when not (not EQL, an invalid query, query filters,
-exception lists, a duplicate rule_id).
+serve will run it, with the reason when not (a kind other than EQL and query rules, an invalid
+query or type error, filters that cannot be read, an exception list not loaded, a duplicate
+rule_id). Rules are compiled as detect compiles them, with --mapping and --exceptions.
 
 --format json prints one object per rule with rule_id, name, type, language, severity,
 risk_score, supported, reason (when not supported) and file.
 
 Rule files that cannot be read are reported on stderr, and the exit status is then 1.`,
 		Example: `  tripline rules list examples/rules
-  tripline rules list --format json ../detection-rules/rules | jq -r 'select(.supported) | .name'`,
+  tripline rules list --format json ../detection-rules/rules | jq -r 'select(.supported) | .name'
+  tripline rules list --exceptions endpoint_list.ndjson ../detection-rules/rules   # the lists the rules reference`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.paths = args
