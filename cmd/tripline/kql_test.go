@@ -482,8 +482,8 @@ func TestRulesValidateKQL(t *testing.T) {
 			stdout: "ok           " + p("e_missing.toml") + "\n\n1 rule ok (0 EQL, 1 query), 0 with errors, 0 not EQL or query (1 file read)\n",
 		},
 		{
-			name: "a type error depends on the mapping",
-			args: []string{"rules", "validate", "--mapping", "none", p("c_type.toml")},
+			name:   "a type error depends on the mapping",
+			args:   []string{"rules", "validate", "--mapping", "none", p("c_type.toml")},
 			stdout: "ok           " + p("c_type.toml") + "\n\n1 rule ok (0 EQL, 1 query), 0 with errors, 0 not EQL or query (1 file read)\n",
 		},
 		{
