@@ -125,6 +125,11 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, exitWith(exitUsage, err)
 	}
 	if d.Summary().RulesLoaded == 0 {
+		// Why, as the summary would say.
+		if skipped := newRunReport(source.Stats{}, d, set, nil).Run.RulesSkipped; len(skipped) > 0 {
+			fmt.Fprintln(stderr, "tripline: rules skipped:")
+			writeSkipReasons(stderr, "  ", skipped)
+		}
 		why := fmt.Sprintf("%d skipped", len(set.Skipped)+len(d.Summary().RulesSkipped))
 		if n := len(set.Errors); n > 0 {
 			why += fmt.Sprintf(", %s unreadable", plural(int64(n), "rule file"))
@@ -445,20 +450,12 @@ func writeJSONSummary(w io.Writer, rep runReport) {
 	fmt.Fprintln(w, string(b))
 }
 
-// writeSummary prints the end-of-run table: rules, events, alerts per rule.
-func writeSummary(w io.Writer, rep runReport) {
-	ist, sum := rep.Input, rep.Run
-	fmt.Fprintf(w, "rules:  %d loaded, %d skipped", sum.RulesLoaded, len(sum.RulesSkipped))
-	if n := len(rep.RuleFileErrors); n > 0 {
-		fmt.Fprintf(w, ", %s unreadable", plural(int64(n), "rule file"))
-	}
-	if n := len(rep.ExceptionErrors); n > 0 {
-		fmt.Fprintf(w, ", %s (see above)", plural(int64(n), "exception list error"))
-	}
-	fmt.Fprintln(w)
+// writeSkipReasons writes one line per reason rules were skipped for, the most frequent
+// first: prefix, the count, the reason, and the rule's file when one rule has it.
+func writeSkipReasons(w io.Writer, prefix string, skipped []detect.SkippedRule) {
 	reasons := map[string]int{}
 	where := map[string]string{} // the rule of a reason given once (a query error, say)
-	for _, s := range sum.RulesSkipped {
+	for _, s := range skipped {
 		reasons[s.Reason]++
 		where[s.Reason] = s.Source
 	}
@@ -474,11 +471,25 @@ func writeSummary(w io.Writer, rep runReport) {
 	})
 	for _, k := range keys {
 		if reasons[k] == 1 && where[k] != "" {
-			fmt.Fprintf(w, "        %5d %s, in %s\n", reasons[k], k, where[k])
+			fmt.Fprintf(w, "%s%5d %s, in %s\n", prefix, reasons[k], k, where[k])
 		} else {
-			fmt.Fprintf(w, "        %5d %s\n", reasons[k], k)
+			fmt.Fprintf(w, "%s%5d %s\n", prefix, reasons[k], k)
 		}
 	}
+}
+
+// writeSummary prints the end-of-run table: rules, events, alerts per rule.
+func writeSummary(w io.Writer, rep runReport) {
+	ist, sum := rep.Input, rep.Run
+	fmt.Fprintf(w, "rules:  %d loaded, %d skipped", sum.RulesLoaded, len(sum.RulesSkipped))
+	if n := len(rep.RuleFileErrors); n > 0 {
+		fmt.Fprintf(w, ", %s unreadable", plural(int64(n), "rule file"))
+	}
+	if n := len(rep.ExceptionErrors); n > 0 {
+		fmt.Fprintf(w, ", %s (see above)", plural(int64(n), "exception list error"))
+	}
+	fmt.Fprintln(w)
+	writeSkipReasons(w, "        ", sum.RulesSkipped)
 	fmt.Fprintf(w, "events: %d read, %d malformed (skipped), %d unused (no timestamp or too late), %d without index",
 		ist.Records, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)
 	if n := ist.Future + sum.EventsFuture; n > 0 {

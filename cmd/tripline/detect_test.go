@@ -324,10 +324,12 @@ query = 'from logs-* | limit 1'
 			stderr: "tripline: unknown --format \"csv\" (want ndjson or summary)\n",
 		},
 		{
-			name:   "no rule can run",
-			args:   []string{"detect", "--rules", esql, events},
-			code:   exitUsage,
-			stderr: "tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n",
+			name: "no rule can run",
+			args: []string{"detect", "--rules", esql, events},
+			code: exitUsage,
+			stderr: "tripline: rules skipped:\n" +
+				"      1 not an EQL or query rule (esql/esql), in " + esql + "\n" +
+				"tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n",
 		},
 		{
 			name: "broken rules next to good ones: the good ones run, exit 3",

@@ -286,7 +286,9 @@ func TestDetectExceptionLists(t *testing.T) {
 
 	// Without --exceptions, both rules are skipped.
 	args = append(append([]string{"detect", "--rules", filepath.Join(rules, "kql.toml"), "--rules", filepath.Join(rules, "eql.toml"), "--now", fixedNow}, mapping...), files...)
-	runCLI(t, stdin, args...).check(t, exitUsage, "", "tripline: none of the rules can run (2 skipped: see 'tripline rules list')\n")
+	runCLI(t, stdin, args...).check(t, exitUsage, "", "tripline: rules skipped:\n"+
+		"      2 exception list \"tripline-tests\" (namespace_type single, type detection) is not loaded (load it with --exceptions)\n"+
+		"tripline: none of the rules can run (2 skipped: see 'tripline rules list')\n")
 
 	// A Kibana rule export carrying its list and items.
 	rule := `{"id":"5e6f7a8b-0000-4000-8000-000000000001","rule_id":"x-export","name":"Exported rule","description":"d","type":"query","language":"kuery","query":"` + kqlQuery + `","risk_score":21,"severity":"low","index":["logs-*"],"exceptions_list":[{"id":"7d3c2b1a-0000-4000-8000-000000000001","list_id":"tripline-tests","namespace_type":"single","type":"detection"}]}`
@@ -528,4 +530,44 @@ value = "C:\\\\*"
 	// Without the list, the rule cannot run.
 	r = runCLI(t, stdin, append([]string{"rules", "test", rule}, files...)...)
 	r.check(t, exitUsage, "", "error: exception list \"tripline-tests\" (namespace_type single, type detection) is not loaded (load it with --exceptions)\n")
+}
+
+// TestExampleKQLRule runs examples/kql as the README does: without its exception list the
+// rule is skipped with the reason; with it, inventory-api's read (a08) is excluded, Argo
+// CD's lists are filtered out, and checkout's two reads (a03, a04) make one alert.
+func TestExampleKQLRule(t *testing.T) {
+	rule := example(t, "kql", "secrets_read_by_service_account.toml")
+	lists := example(t, "kql", "storefront-exceptions.ndjson")
+	r := runCLI(t, "", "detect", "--rules", rule, "--now", fixedNow, example(t, "events"))
+	r.check(t, exitUsage, "", "tripline: rules skipped:\n"+
+		"      1 exception list \"storefront-exceptions\" (namespace_type single, type detection) is not loaded (load it with --exceptions), in "+rule+"\n"+
+		"tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n")
+	r = runCLI(t, "", "detect", "--rules", rule, "--exceptions", lists, "--now", fixedNow, example(t, "events"))
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	wantSummary := "rules:  1 loaded, 0 skipped\n" +
+		"events: 25 read, 0 malformed (skipped), 0 unused (no timestamp or too late), 0 without index\n" +
+		"alerts: 1\n" +
+		"   ALERTS MATCHES  CAPPED  RULE\n" +
+		"        1       2       0  Kubernetes Secrets Read by a Service Account\n"
+	if r.stderr != wantSummary {
+		t.Errorf("summary:\n%s\nwant:\n%s", r.stderr, wantSummary)
+	}
+	var a struct {
+		Terms []struct {
+			Field string   `json:"field"`
+			Value []string `json:"value"`
+		} `json:"kibana.alert.suppression.terms"`
+		DocsCount int    `json:"kibana.alert.suppression.docs_count"`
+		Type      string `json:"kibana.alert.rule.type"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &a); err != nil {
+		t.Fatal(err)
+	}
+	if got := describeMatches(t, parseAlerts(t, r.stdout)); !slices.Equal(got, []string{"6d0f6a1e-3c2b-4f5e-9a8d-7b1c0e2f4a35 event a03"}) ||
+		len(a.Terms) != 1 || a.Terms[0].Field != "user.name" || !slices.Equal(a.Terms[0].Value, []string{"system:serviceaccount:storefront:checkout"}) ||
+		a.DocsCount != 1 || a.Type != "query" {
+		t.Errorf("alert: %v %+v", got, a)
+	}
 }
