@@ -284,6 +284,9 @@ func ReadNDJSON(r io.Reader, path string) ([]*Rule, []error) {
 		if _, ok := probe["exported_count"]; ok {
 			continue // the export summary
 		}
+		if _, ok := probe["exported_exception_list_count"]; ok {
+			continue // the summary of an exception list export (read with --exceptions)
+		}
 		if _, ok := probe["rule_id"]; !ok {
 			if _, ok := probe["list_id"]; ok {
 				continue // an exception list or list item exported with the rules

@@ -452,3 +452,16 @@ func BenchmarkParseTOML(b *testing.B) {
 		}
 	}
 }
+
+// TestReadNDJSONExceptionExport checks that an exception list export among rule files (a
+// list, an item, its summary line) gives no rule and no error.
+func TestReadNDJSONExceptionExport(t *testing.T) {
+	rules, errs := ReadNDJSON(strings.NewReader(strings.Join([]string{
+		`{"list_id":"l","namespace_type":"single","type":"detection","name":"l"}`,
+		`{"item_id":"i","list_id":"l","namespace_type":"single","type":"simple","entries":[{"field":"a","operator":"included","type":"exists"}]}`,
+		`{"exported_exception_list_count":1,"exported_exception_list_item_count":1,"missing_exception_lists_count":0}`,
+	}, "\n")), "lists.ndjson")
+	if len(rules) != 0 || len(errs) != 0 {
+		t.Errorf("rules %d, errors %v; want none", len(rules), errs)
+	}
+}

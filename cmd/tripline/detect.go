@@ -31,6 +31,10 @@ type detectFlags struct {
 	statsJSON           bool
 	workers             int
 	spillDir            string
+	exceptions          []string
+	// exceptionErrors are the lines of the exception list files that could not be read
+	// (newDetector reports them; the run report counts them).
+	exceptionErrors []string
 }
 
 func (f *detectFlags) register(cmd *cobra.Command) {
@@ -42,6 +46,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.kibanaURL, "kibana-url", "", "the URL Kibana is reached at (its server.publicBaseUrl), such as https://kibana.example.com:5601: every alert then links to itself in kibana.alert.url")
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
+	registerExceptions(fs, &f.exceptions)
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
 }
 
@@ -85,6 +90,12 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 	for _, e := range set.Errors {
 		fmt.Fprintf(stderr, "tripline: rule file %s (unreadable)\n", describeRuleFileError(e))
 	}
+	ex, exErrs := loadExceptions(df.exceptions, set)
+	for _, e := range exErrs {
+		msg := describeExceptionsError(e)
+		fmt.Fprintf(stderr, "tripline: exception list file %s (unreadable)\n", msg)
+		df.exceptionErrors = append(df.exceptionErrors, msg)
+	}
 	opts := detect.Options{
 		Compile: detect.EngineCompiler(detect.EngineOptions{
 			Mapping: m, MaxLateness: in.maxLateness, MaxPending: in.maxPending,
@@ -94,6 +105,8 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		Space:               df.space,
 		KibanaURL:           df.kibanaURL,
 		Index:               in.index,
+		Mapping:             m,
+		Exceptions:          ex,
 		IgnoreIndexPatterns: df.ignoreIndexPatterns,
 		Workers:             df.workers,
 		SpillDir:            df.spillDir,
@@ -112,9 +125,17 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, exitWith(exitUsage, err)
 	}
 	if d.Summary().RulesLoaded == 0 {
+		// Why, as the summary would say.
+		if skipped := newRunReport(source.Stats{}, d, set, nil).Run.RulesSkipped; len(skipped) > 0 {
+			fmt.Fprintln(stderr, "tripline: rules skipped:")
+			writeSkipReasons(stderr, "  ", skipped)
+		}
 		why := fmt.Sprintf("%d skipped", len(set.Skipped)+len(d.Summary().RulesSkipped))
 		if n := len(set.Errors); n > 0 {
 			why += fmt.Sprintf(", %s unreadable", plural(int64(n), "rule file"))
+		}
+		if n := len(exErrs); n > 0 {
+			why += fmt.Sprintf(", %s", plural(int64(n), "exception list error"))
 		}
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%s: see 'tripline rules list')", why))
 	}
@@ -196,8 +217,13 @@ func newDetectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "detect --rules PATH [flags] [FILE...]",
 		Short: "Run detection rules over events and write Kibana-shaped alerts",
-		Long: `Run every EQL rule found under --rules over the events, in one pass, and write one alert
-document per match, shaped as Kibana's detection engine writes them (kibana.alert.*).
+		Long: `Run every EQL rule and every query rule (KQL, language kuery) found under --rules over the
+events, in one pass, and write one alert document per match, shaped as Kibana's detection
+engine writes them (kibana.alert.*). KQL is translated with the field types of --mapping (the
+built-in ECS mapping by default), as Kibana translates it with the indices' mappings. A rule's
+filters, and the items of the exception lists it references (loaded from --exceptions and
+from the Kibana rule exports given to --rules), exclude events as in Kibana; a rule that
+references a list that was not loaded is reported and skipped.
 
 Events are read from the files (NDJSON, a JSON array, or .gz of either), from standard input
 when no file (or "-") is given, or from one Kafka topic or NATS JetStream stream given as a
@@ -232,7 +258,8 @@ what is left goes to the dead-letter files; a second signal stops at once.
   tripline detect --rules ../detection-rules/rules --format summary events.ndjson.gz
   kubectl logs ... | tripline detect --rules rules/ --follow -o file:alerts.ndjson?max-size=100MB
   tripline detect --rules rules/ --now 2026-01-01T00:00:00Z -o es:http://localhost:9200 events/
-  tripline detect --rules rules/ -o webhook:https://soar.example/hook 'kafka://k1:9092,k2:9092/ecs-events?group=tripline'`,
+  tripline detect --rules rules/ -o webhook:https://soar.example/hook 'kafka://k1:9092,k2:9092/ecs-events?group=tripline'
+  tripline detect --rules rules/ --exceptions exception_lists.ndjson --mapping ecs --mapping my-fields.json events/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.args = args
 			return o.run(cmd.Context(), streamsOf(cmd))
@@ -332,7 +359,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 			cerr = err
 		}
 	}
-	rep := newRunReport(ist, d, set)
+	rep := newRunReport(ist, d, set, o.df.exceptionErrors)
 	sumOut := stderr
 	if o.format == "summary" {
 		sumOut = stdout
@@ -375,15 +402,17 @@ func readFiles(ctx context.Context, ins source.Inputs, in *inputFlags, stdin io.
 type runReport struct {
 	Input source.Stats `json:"input"`
 	// RuleFileErrors are the rule files (or export lines) that could not be read.
-	RuleFileErrors []string        `json:"rule_file_errors,omitempty"`
-	Run            *detect.Summary `json:"detect"`
+	RuleFileErrors []string `json:"rule_file_errors,omitempty"`
+	// ExceptionErrors are the exception list files (or export lines) that could not be read.
+	ExceptionErrors []string        `json:"exception_errors,omitempty"`
+	Run             *detect.Summary `json:"detect"`
 	// compileErrors counts the rules the detector skipped because their query did not compile.
 	compileErrors int
 }
 
 // newRunReport gathers the input counters and the detector's summary, with the rules the
 // rule loader left out (not EQL, unsupported features, duplicates) listed among the skipped.
-func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set) runReport {
+func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set, exErrs []string) runReport {
 	sum := *d.Summary()
 	skipped := make([]detect.SkippedRule, 0, len(set.Skipped)+len(sum.RulesSkipped))
 	for _, sk := range set.Skipped {
@@ -392,18 +421,19 @@ func newRunReport(ist source.Stats, d *detect.Detector, set *rule.Set) runReport
 		})
 	}
 	sum.RulesSkipped = append(skipped, sum.RulesSkipped...)
-	rep := runReport{Input: ist, Run: &sum, compileErrors: len(d.Summary().RulesSkipped)}
+	rep := runReport{Input: ist, Run: &sum, compileErrors: len(d.Summary().RulesSkipped), ExceptionErrors: exErrs}
 	for _, e := range set.Errors {
 		rep.RuleFileErrors = append(rep.RuleFileErrors, describeRuleFileError(e))
 	}
 	return rep
 }
 
-// brokenRules counts the rule files that could not be read and the EQL rules whose query
-// failed to compile: rules the user meant to run that do not (rules that are not EQL, or
-// use an unsupported feature, are skipped by design and not counted).
+// brokenRules counts the rule and exception list files (or lines) that could not be read
+// and the rules the detector skipped (a query that failed to compile, an exception list not
+// loaded): rules the user meant to run that do not, or not as written (rules of a kind
+// Tripline does not run are skipped by design and not counted).
 func (rep runReport) brokenRules() int {
-	return len(rep.RuleFileErrors) + rep.compileErrors
+	return len(rep.RuleFileErrors) + len(rep.ExceptionErrors) + rep.compileErrors
 }
 
 // writeReport writes the end-of-run summary: a table, or one JSON object with --stats.
@@ -420,17 +450,12 @@ func writeJSONSummary(w io.Writer, rep runReport) {
 	fmt.Fprintln(w, string(b))
 }
 
-// writeSummary prints the end-of-run table: rules, events, alerts per rule.
-func writeSummary(w io.Writer, rep runReport) {
-	ist, sum := rep.Input, rep.Run
-	fmt.Fprintf(w, "rules:  %d loaded, %d skipped", sum.RulesLoaded, len(sum.RulesSkipped))
-	if n := len(rep.RuleFileErrors); n > 0 {
-		fmt.Fprintf(w, ", %s unreadable", plural(int64(n), "rule file"))
-	}
-	fmt.Fprintln(w)
+// writeSkipReasons writes one line per reason rules were skipped for, the most frequent
+// first: prefix, the count, the reason, and the rule's file when one rule has it.
+func writeSkipReasons(w io.Writer, prefix string, skipped []detect.SkippedRule) {
 	reasons := map[string]int{}
 	where := map[string]string{} // the rule of a reason given once (a query error, say)
-	for _, s := range sum.RulesSkipped {
+	for _, s := range skipped {
 		reasons[s.Reason]++
 		where[s.Reason] = s.Source
 	}
@@ -446,11 +471,25 @@ func writeSummary(w io.Writer, rep runReport) {
 	})
 	for _, k := range keys {
 		if reasons[k] == 1 && where[k] != "" {
-			fmt.Fprintf(w, "        %5d %s, in %s\n", reasons[k], k, where[k])
+			fmt.Fprintf(w, "%s%5d %s, in %s\n", prefix, reasons[k], k, where[k])
 		} else {
-			fmt.Fprintf(w, "        %5d %s\n", reasons[k], k)
+			fmt.Fprintf(w, "%s%5d %s\n", prefix, reasons[k], k)
 		}
 	}
+}
+
+// writeSummary prints the end-of-run table: rules, events, alerts per rule.
+func writeSummary(w io.Writer, rep runReport) {
+	ist, sum := rep.Input, rep.Run
+	fmt.Fprintf(w, "rules:  %d loaded, %d skipped", sum.RulesLoaded, len(sum.RulesSkipped))
+	if n := len(rep.RuleFileErrors); n > 0 {
+		fmt.Fprintf(w, ", %s unreadable", plural(int64(n), "rule file"))
+	}
+	if n := len(rep.ExceptionErrors); n > 0 {
+		fmt.Fprintf(w, ", %s (see above)", plural(int64(n), "exception list error"))
+	}
+	fmt.Fprintln(w)
+	writeSkipReasons(w, "        ", sum.RulesSkipped)
 	fmt.Fprintf(w, "events: %d read, %d malformed (skipped), %d unused (no timestamp or too late), %d without index",
 		ist.Records, ist.Malformed+sum.EventsSkipped, sum.EventsUnused, sum.EventsWithoutIndex)
 	if n := ist.Future + sum.EventsFuture; n > 0 {

@@ -281,6 +281,17 @@ func TestDetect(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := writeFile(t, dir, "bad.ndjson", "{oops\n"+string(procs))
+	esql := writeFile(t, dir, "esql.toml", `[rule]
+author = ["Tripline"]
+description = "An ES|QL rule."
+language = "esql"
+name = "ES|QL rule"
+risk_score = 21
+rule_id = "44444444-2222-3333-4444-555555555555"
+severity = "low"
+type = "esql"
+query = 'from logs-* | limit 1'
+`)
 	tests := []struct {
 		name   string
 		args   []string
@@ -313,17 +324,18 @@ func TestDetect(t *testing.T) {
 			stderr: "tripline: unknown --format \"csv\" (want ndjson or summary)\n",
 		},
 		{
-			name:   "no rule can run",
-			args:   []string{"detect", "--rules", filepath.Join(broken, "kuery.toml"), events},
-			code:   exitUsage,
-			stderr: "tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n",
+			name: "no rule can run",
+			args: []string{"detect", "--rules", esql, events},
+			code: exitUsage,
+			stderr: "tripline: rules skipped:\n" +
+				"      1 not an EQL or query rule (esql/esql), in " + esql + "\n" +
+				"tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n",
 		},
 		{
 			name: "broken rules next to good ones: the good ones run, exit 3",
 			args: []string{"detect", "--rules", broken, "--now", fixedNow, "--format", "summary", events},
 			code: exitSkipped,
-			stdout: "rules:  2 loaded, 3 skipped, 2 rule files unreadable\n" +
-				"            1 not an EQL rule (query/kuery), in " + filepath.Join(broken, "kuery.toml") + "\n" +
+			stdout: "rules:  3 loaded, 2 skipped, 2 rule files unreadable\n" +
 				"            1 query: line 2:27: Unknown function [foo], in " + filepath.Join(broken, "broken.toml") + "\n" +
 				"            1 query: line 2:2: Unknown function [bar], in " + filepath.Join(broken, "sub/export.ndjson") + ":3\n" +
 				"events: 25 read, 0 malformed (skipped), 0 unused (no timestamp or too late), 0 without index\n" +
@@ -423,36 +435,56 @@ func mapsEqual(a, b map[string]int) bool {
 	return true
 }
 
-// TestDetectPrebuiltRules runs Elastic's 1,024 EQL rules over the example: all load, the
-// others are listed as skipped by type, and the seed rule's current version finds the
-// example's sequence.
+// TestDetectPrebuiltRules runs Elastic's 1,024 EQL rules and 454 query rules over the
+// example: all load, but the 9 Defend promotion rules, which reference the endpoint_list
+// exception list, until it is loaded (an empty export of it here); the others are listed as
+// skipped by type; the seed rule's current version finds the example's sequence, and two
+// query rules match the example's secret reads.
 func TestDetectPrebuiltRules(t *testing.T) {
 	dir := testenv.Shared(t, "rules", "detection-rules")
-	r := runCLI(t, "", "detect", "--rules", dir, "--now", fixedNow, example(t, "events"))
+	byType := []string{
+		"          241 not an EQL or query rule (new_terms/kuery)",
+		"          209 not an EQL or query rule (esql/esql)",
+		"          106 not an EQL or query rule (machine_learning)",
+		"           28 not an EQL or query rule (threshold/kuery)",
+	}
+	threat := "            6 not an EQL or query rule (threat_match/kuery)"
+	endpointList := "            9 exception list \"endpoint_list\" (namespace_type agnostic, type endpoint) is not loaded (load it with --exceptions)"
+	// Without the list: the 9 rules are reported and skipped, and the run exits 3.
+	r := runCLI(t, "", "detect", "--rules", dir, "--now", fixedNow, "--format", "summary", example(t, "events"))
+	want := append(append([]string{"rules:  1469 loaded, 599 skipped"}, byType...), endpointList, threat)
+	if got := lines(r.stdout); r.code != exitSkipped || len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("without endpoint_list: exit %d, summary:\n%s\nwant exit 3 and:\n%s", r.code, r.stdout, strings.Join(want, "\n"))
+	}
+	r = runCLI(t, "", "detect", "--rules", dir, "--exceptions", filepath.Join("testdata", "exceptions", "endpoint_list.ndjson"),
+		"--now", fixedNow, example(t, "events"))
 	if r.code != exitOK {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	head := lines(r.stderr)
-	if len(head) < 2 || head[0] != "rules:  1024 loaded, 1044 skipped" {
-		t.Fatalf("summary:\n%s", r.stderr)
+	want = append(append([]string{"rules:  1478 loaded, 590 skipped"}, byType...), threat)
+	if got := lines(r.stderr); len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("summary:\n%s\nwant:\n%s", r.stderr, strings.Join(want, "\n"))
 	}
-	skipped := 0
-	for _, l := range head[1:] {
-		if !strings.HasPrefix(l, "        ") {
-			break
+	// The query rules' alerts.
+	const userAgentRule, serviceAccountRule = "a4c8e901-2b7f-4d6e-9a3c-8e1f0d5b6c2a", "f8a31c62-0d4e-4b9a-b7e1-6c2a9d4e8f10"
+	var queryAlerts []string
+	for _, m := range describeMatches(t, parseAlerts(t, r.stdout)) {
+		if strings.HasPrefix(m, userAgentRule) || strings.HasPrefix(m, serviceAccountRule) {
+			queryAlerts = append(queryAlerts, m)
 		}
-		f := strings.Fields(l)
-		if !strings.HasPrefix(strings.Join(f[1:], " "), "not an EQL rule (") {
-			t.Errorf("skip reason %q, want by type", l)
-		}
-		n := 0
-		for _, c := range f[0] {
-			n = n*10 + int(c-'0')
-		}
-		skipped += n
 	}
-	if skipped != 1044 {
-		t.Errorf("skip reasons add up to %d, want 1044", skipped)
+	if n := strings.Count(r.stdout, `"kibana.alert.rule.type":"query"`); n != 5 {
+		t.Errorf("%d query rule alerts, want 5", n)
+	}
+	// Python-urllib reads secrets in a03 and a04; a08 is client-go, from another service
+	// account.
+	wantQuery := []string{
+		userAgentRule + " event a03", userAgentRule + " event a04",
+		serviceAccountRule + " event a03", serviceAccountRule + " event a04", serviceAccountRule + " event a08",
+	}
+	slices.Sort(queryAlerts)
+	if !slices.Equal(queryAlerts, wantQuery) {
+		t.Errorf("query rule matches:\n%s\nwant:\n%s", strings.Join(queryAlerts, "\n"), strings.Join(wantQuery, "\n"))
 	}
 	// The prebuilt versions of the seed rule (same rule_id) and of its sibling by Common
 	// Utilities, as examples/README.md says.
@@ -463,7 +495,7 @@ func TestDetectPrebuiltRules(t *testing.T) {
 			got = append(got, m)
 		}
 	}
-	want := []string{
+	want = []string{
 		seedRule + " sequence d4c-p05 a03",
 		commonRule + " sequence d4c-p06 a05",
 		commonRule + " sequence d4c-p07 a06",

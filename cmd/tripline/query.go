@@ -20,6 +20,8 @@ import (
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/ingest/source"
+	"github.com/tripline/tripline/kql"
+	"github.com/tripline/tripline/mapping"
 )
 
 // queryOptions are the flags and arguments of query.
@@ -34,7 +36,8 @@ type queryOptions struct {
 	maxSamplesPerKey int
 	format           string
 	stats            bool
-	query            string   // the EQL query
+	language         string   // eql, or kuery (kql)
+	query            string   // the EQL or KQL query
 	paths            []string // the inputs
 }
 
@@ -42,9 +45,16 @@ func newQueryCmd() *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
 		Use:   "query [flags] QUERY [FILE...]",
-		Short: "Run one EQL query over events, as Elasticsearch's _eql/search would",
+		Short: "Run one EQL or KQL query over events, as Elasticsearch's _eql/search would",
 		Long: `Run one EQL query (event query, sequence or sample, with head/tail pipes) over events and
 print the matches.
+
+With --language kuery (or kql), QUERY is a KQL query, as a query rule or Kibana's search bar
+takes it: it is translated into an Elasticsearch query with the field types of --mapping, as
+Kibana translates it, and matches each event with Elasticsearch's per-field-type answers
+(keyword exact and case-sensitive, text analysed, ip with CIDR, numbers given as strings).
+It runs as the EQL query "any where <the KQL query>", with the same formats, --size and
+flags. A KQL syntax error is shown as Kibana shows it, with a caret under its position.
 
 Events are read from the files (NDJSON, a JSON array of objects, or .gz of either), or from
 standard input when no file (or "-") is given. Each file is one index, named after the file
@@ -74,7 +84,9 @@ state (buffered events, partial sequences) at the end and at its peak (--stats: 
 		Example: `  tripline query 'process where process.name : "bash"' examples/events/*.ndjson
   tripline query --format table 'sequence by host.id with maxspan=1m [process where true] [network where true]' events.ndjson
   zcat audit.log.gz | tripline query --input-format k8s-audit 'any where kubernetes.audit.verb == "create"'
-  tripline query --mapping mapping.json --size 10 --result-position head 'file where file.name like~ "*.exe"' events.json`,
+  tripline query --mapping mapping.json --size 10 --result-position head 'file where file.name like~ "*.exe"' events.json
+  tripline query --language kuery --mapping ecs 'process.name:(bash or sh) and not user.name:root' events.ndjson
+  zcat events.ndjson.gz | tripline query --language kql --format table 'source.ip:10.0.0.0/8 and destination.port >= 1024'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.query, o.paths = args[0], args[1:]
@@ -91,6 +103,7 @@ state (buffered events, partial sequences) at the end and at its peak (--stats: 
 	fs.StringVar(&o.resultPosition, "result-position", "tail", "with --size: head keeps the earliest results, tail the most recent")
 	fs.IntVar(&o.maxSamplesPerKey, "max-samples-per-key", 1, "samples per join-key tuple for sample queries")
 	fs.StringVar(&o.format, "format", "ndjson", "output: ndjson, es or table")
+	fs.StringVar(&o.language, "language", "eql", "the language of QUERY: eql, or kuery (alias kql): KQL, translated with the field types of --mapping")
 	fs.BoolVar(&o.stats, "stats", false, "print the run's counters on stderr as JSON instead of the one-line summary")
 	return cmd
 }
@@ -104,6 +117,13 @@ func (o *queryOptions) validate() (engine.Position, error) {
 	case "ndjson", "es", "table":
 	default:
 		return 0, exitWith(exitUsage, fmt.Errorf("unknown --format %q (want ndjson, es or table)", o.format))
+	}
+	switch o.language {
+	case "eql", "kuery":
+	case "kql":
+		o.language = "kuery"
+	default:
+		return 0, exitWith(exitUsage, fmt.Errorf("unknown --language %q (want eql, kuery or kql)", o.language))
 	}
 	if o.size < 0 {
 		return 0, exitWith(exitUsage, errors.New("--size must not be negative"))
@@ -127,14 +147,14 @@ func (o *queryOptions) run(ctx context.Context, ios ioStreams) error {
 	// query does not run, but the input is still read and malformed records reported. No
 	// --size: every result.
 	noResults := o.size == 0 && o.sizeSet
-	stmt, err := eql.Parse(o.query)
-	if err != nil {
-		fmt.Fprint(stderr, describeQueryError(o.query, err))
-		return exitWith(exitUsage, nil)
-	}
 	m, err := o.in.loadMapping()
 	if err != nil {
 		return exitWith(exitUsage, err)
+	}
+	stmt, err := o.statement(m)
+	if err != nil {
+		fmt.Fprint(stderr, describeQueryError(o.query, err))
+		return exitWith(exitUsage, nil)
 	}
 	fields := event.NewFields()
 	q, err := engine.Compile(stmt, fields, engine.Options{
@@ -229,6 +249,25 @@ func (o *queryOptions) run(ctx context.Context, ios ioStreams) error {
 		return exitWith(exitSkipped, nil)
 	}
 	return nil
+}
+
+// statement parses the query in its --language: EQL as it is, KQL translated with the
+// field types of m into the query Kibana sends, as the EQL statement any where <search>
+// (a query rule's statement).
+func (o *queryOptions) statement(m *mapping.Mapping) (*eql.Statement, error) {
+	if o.language != "kuery" {
+		return eql.Parse(o.query)
+	}
+	n, err := kql.Parse(o.query)
+	if err != nil {
+		return nil, err
+	}
+	q, err := kql.ToQuery(n, kql.MappingFields(m))
+	if err != nil {
+		return nil, err
+	}
+	where := &eql.Search{Language: "kuery", Source: o.query, Query: q}
+	return &eql.Statement{Query: &eql.EventQuery{Any: true, Where: where}}, nil
 }
 
 // resultWriter prints the results of a query in its --format: ndjson as they come, es and

@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/exceptions"
+	"github.com/tripline/tripline/kql"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -50,6 +52,7 @@ type validation struct {
 
 // rulesValidateOptions are the flags and arguments of rules validate.
 type rulesValidateOptions struct {
+	check  checkFlags
 	format string
 	paths  []string // rule files and directories
 }
@@ -58,19 +61,28 @@ func newRulesValidateCmd() *cobra.Command {
 	o := &rulesValidateOptions{}
 	cmd := &cobra.Command{
 		Use:   "validate [flags] PATH...",
-		Short: "Parse and verify every EQL rule in rule files",
+		Short: "Parse and compile every EQL and query rule in rule files, as detect would",
 		Long: `Read detection-rules TOML files and Kibana export NDJSON files (directories recursively),
-then parse and verify the query of every EQL rule as Elasticsearch would.
+then compile every EQL rule and every query rule (KQL, language kuery; Lucene) exactly as
+detect and serve compile them: the query parsed and verified (KQL translated with the field
+types of --mapping, then checked against them as Elasticsearch checks a search: a value a
+field's type cannot take is "failed to create query: ..."), the rule's filters read, and the
+items of its exception lists resolved (--exceptions, and the lists a Kibana rule export
+carries).
 
 Each rule gets one status:
-  ok           the EQL query parses and verifies
-  error        the file or the query is broken; the position is given as FILE:LINE:COLUMN
-               inside the rule file when it can be found, and as line:column inside the query
-  unsupported  not an EQL rule (its type/language is shown, such as query/kuery or esql/esql)
+  ok           detect and serve will run it
+  error        the file, the query, its filters or its exception lists are broken, or a list
+               it references is not loaded: the position is given as FILE:LINE:COLUMN inside
+               the rule file when it can be found, and as line:column inside the query
+  unsupported  a kind of rule Tripline does not run (its type/language is shown, such as
+               esql/esql or threshold/kuery)
 
-Exits 1 when any EQL rule (or rule file) failed, 0 otherwise.`,
+Exits 1 when any EQL or query rule (or rule file) failed, 0 otherwise.`,
 		Example: `  tripline rules validate examples/rules
-  tripline rules validate --format json ../detection-rules/rules | jq 'select(.status=="error")'`,
+  tripline rules validate --format json ../detection-rules/rules | jq 'select(.status=="error")'
+  tripline rules validate --mapping ecs --mapping my-fields.json rules/   # KQL types from ECS and my-fields.json
+  tripline rules validate --exceptions exception_lists.ndjson rules/      # resolve exceptions_list references`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.paths = args
@@ -78,6 +90,7 @@ Exits 1 when any EQL rule (or rule file) failed, 0 otherwise.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (one line per rule and a summary) or json (one object per rule)")
+	o.check.register(cmd.Flags())
 	return cmd
 }
 
@@ -91,7 +104,12 @@ func (o *rulesValidateOptions) run(ctx context.Context, ios ioStreams) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	results := validateRules(set)
+	var exErrs []error
+	reasons, err := o.check.verdicts(ctx, set, func(err error) { exErrs = append(exErrs, err) })
+	if err != nil {
+		return err
+	}
+	results := validateRules(set, reasons, exErrs)
 	failed := 0
 	for _, v := range results {
 		if v.Status == "error" {
@@ -116,9 +134,11 @@ func (o *rulesValidateOptions) run(ctx context.Context, ios ioStreams) error {
 }
 
 // validateRules checks every rule of set, in load order, and the files that failed to load.
-func validateRules(set *rule.Set) []validation {
+// reasons says why detect would skip a rule of set.Rules (see ruleVerdicts); exErrs are
+// the errors of the exception list files.
+func validateRules(set *rule.Set, reasons map[string]string, exErrs []error) []validation {
 	var out []validation
-	check := func(r *rule.Rule, note string) {
+	check := func(r *rule.Rule, note string, runs bool) {
 		v := validation{
 			File: r.Source.Path, RuleID: r.RuleID, Name: r.Name,
 			Type: r.Type, Language: r.Language, Status: "ok", Note: note,
@@ -126,29 +146,42 @@ func validateRules(set *rule.Set) []validation {
 		if r.Source.Line > 0 { // a rule of a Kibana export: the line of the file
 			v.Line = r.Source.Line
 		}
-		if !r.IsEQL() {
+		if !r.IsEQL() && !r.IsQuery() {
 			v.Status = "unsupported"
-			v.Note = "not an EQL rule (" + r.Kind() + ")"
+			v.Note = r.Unsupported()
 			out = append(out, v)
 			return
 		}
-		if _, err := eql.Parse(r.Query); err != nil {
+		// The syntax first, for the position of an error in the file; then what detect says.
+		if err := parseRuleQuery(r); err != nil {
 			v.Status = "error"
 			v.Error = err.Error()
-			var qe *eql.Error
-			if errors.As(err, &qe) {
-				if line, col := locateInFile(r, qe.Pos); line > 0 {
-					v.Line, v.Column = line, col
-				}
+			if line, col := locateInFile(r, queryErrorPos(err)); line > 0 {
+				v.Line, v.Column = line, col
 			}
+		} else if reason := reasons[r.Source.String()]; runs && reason != "" {
+			v.Status = "error"
+			v.Error = reason
 		}
 		out = append(out, v)
 	}
 	for _, r := range set.Rules {
-		check(r, "")
+		check(r, "", true)
 	}
 	for _, sk := range set.Skipped {
-		check(sk.Rule, sk.Reason)
+		check(sk.Rule, sk.Reason, false)
+	}
+	for _, e := range exErrs {
+		v := validation{Status: "error", Error: e.Error()}
+		var le *exceptions.LineError
+		if errors.As(e, &le) {
+			v.File, v.Line, v.Error = le.Source.Path, le.Source.Line, le.Err.Error()
+			var pe *fs.PathError
+			if errors.As(le.Err, &pe) && pe.Path == le.Source.Path {
+				v.Error, v.unreadable = pe.Err.Error(), true
+			}
+		}
+		out = append(out, v)
 	}
 	for _, e := range set.Errors {
 		v := validation{Status: "error", Error: e.Error()}
@@ -227,6 +260,34 @@ func splitColumn(msg string) (int, string) {
 	return col, text
 }
 
+// parseRuleQuery parses the query of an EQL or KQL rule (a Lucene query is not parsed
+// here): its syntax errors are *eql.Error or *kql.Error, with their positions.
+func parseRuleQuery(r *rule.Rule) error {
+	switch {
+	case r.IsEQL():
+		_, err := eql.Parse(r.Query)
+		return err
+	case r.IsQuery() && r.Language == "kuery":
+		_, err := kql.Parse(r.Query)
+		return err
+	}
+	return nil
+}
+
+// queryErrorPos returns the position in the query of an EQL or KQL syntax error (the zero
+// Pos for others).
+func queryErrorPos(err error) eql.Pos {
+	var qe *eql.Error
+	if errors.As(err, &qe) {
+		return qe.Pos
+	}
+	var ke *kql.Error
+	if errors.As(err, &ke) {
+		return eql.Pos{Line: ke.Pos.Line, Column: ke.Pos.Column}
+	}
+	return eql.Pos{}
+}
+
 // locateInFile turns a position inside a rule's query into a line and column of the rule's
 // file, by finding the query text in a TOML file. It returns zeros when the query cannot be
 // found verbatim (for example in an NDJSON export, where it is JSON-escaped).
@@ -252,7 +313,7 @@ func locateInFile(r *rule.Rule, p eql.Pos) (line, col int) {
 }
 
 func writeValidationText(w io.Writer, results []validation) {
-	counts := map[string]int{}
+	counts, okByType := map[string]int{}, map[string]int{}
 	files := map[string]bool{}
 	unreadable := 0
 	for _, v := range results {
@@ -261,6 +322,9 @@ func writeValidationText(w io.Writer, results []validation) {
 		} else {
 			counts[v.Status]++
 			files[v.File] = true
+			if v.Status == "ok" {
+				okByType[v.Type]++
+			}
 		}
 		loc := v.File
 		switch {
@@ -286,8 +350,8 @@ func writeValidationText(w io.Writer, results []validation) {
 	if len(files) == 1 {
 		word = "file"
 	}
-	fmt.Fprintf(w, "\n%d EQL rules ok, %d with errors, %d not EQL (%d %s read",
-		counts["ok"], counts["error"], counts["unsupported"], len(files), word)
+	fmt.Fprintf(w, "\n%s ok (%d EQL, %d query), %d with errors, %d not EQL or query (%d %s read",
+		plural(int64(counts["ok"]), "rule"), okByType["eql"], okByType["query"], counts["error"], counts["unsupported"], len(files), word)
 	if unreadable > 0 {
 		fmt.Fprintf(w, ", %d unreadable", unreadable)
 	}
@@ -296,6 +360,7 @@ func writeValidationText(w io.Writer, results []validation) {
 
 // rulesListOptions are the flags and arguments of rules list.
 type rulesListOptions struct {
+	check  checkFlags
 	format string
 	paths  []string // rule files and directories
 }
@@ -307,15 +372,17 @@ func newRulesListCmd() *cobra.Command {
 		Short: "List rules: id, name, type, severity, and whether Tripline can run them",
 		Long: `Read detection-rules TOML files and Kibana export NDJSON files (directories recursively)
 and list every rule: its rule_id, name, type/language, severity, and whether detect and
-serve will run it, with the reason when not (not EQL, an invalid query, query filters,
-exception lists, a duplicate rule_id).
+serve will run it, with the reason when not (a kind other than EQL and query rules, an invalid
+query or type error, filters that cannot be read, an exception list not loaded, a duplicate
+rule_id). Rules are compiled as detect compiles them, with --mapping and --exceptions.
 
 --format json prints one object per rule with rule_id, name, type, language, severity,
 risk_score, supported, reason (when not supported) and file.
 
 Rule files that cannot be read are reported on stderr, and the exit status is then 1.`,
 		Example: `  tripline rules list examples/rules
-  tripline rules list --format json ../detection-rules/rules | jq -r 'select(.supported) | .name'`,
+  tripline rules list --format json ../detection-rules/rules | jq -r 'select(.supported) | .name'
+  tripline rules list --exceptions endpoint_list.ndjson ../detection-rules/rules   # the lists the rules reference`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.paths = args
@@ -323,6 +390,7 @@ Rule files that cannot be read are reported on stderr, and the exit status is th
 		},
 	}
 	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a table) or json (one object per rule)")
+	o.check.register(cmd.Flags())
 	return cmd
 }
 
@@ -348,12 +416,15 @@ func (o *rulesListOptions) run(ctx context.Context, ios ioStreams) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
+	var exErrs []error
+	reasons, err := o.check.verdicts(ctx, set, func(err error) { exErrs = append(exErrs, err) })
+	if err != nil {
+		return err
+	}
 	var rows []ruleRow
 	add := func(r *rule.Rule, reason string) {
 		if reason == "" {
-			if _, err := eql.Parse(r.Query); err != nil {
-				reason = "query: " + err.Error()
-			}
+			reason = reasons[r.Source.String()]
 		}
 		rows = append(rows, ruleRow{r.RuleID, r.Name, r.Type, r.Language, r.Severity, r.RiskScore, reason == "", reason, r.Source.String(), r.Source})
 	}
@@ -391,7 +462,10 @@ func (o *rulesListOptions) run(ctx context.Context, ios ioStreams) error {
 	for _, e := range set.Errors {
 		fmt.Fprintf(ios.errOut, "tripline: %s\n", describeRuleFileError(e))
 	}
-	if len(set.Errors) > 0 {
+	for _, e := range exErrs {
+		fmt.Fprintf(ios.errOut, "tripline: exception list file %s\n", describeExceptionsError(e))
+	}
+	if len(set.Errors)+len(exErrs) > 0 {
 		return exitWith(exitFailure, nil)
 	}
 	return nil

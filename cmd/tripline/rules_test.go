@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,6 +67,18 @@ query = 'process.name : "a"'
 func TestRulesValidateText(t *testing.T) {
 	ex := example(t, "rules")
 	broken := brokenRulesDir(t)
+	esql := t.TempDir()
+	writeFile(t, esql, "esql.toml", `[rule]
+author = ["Tripline"]
+description = "An ES|QL rule."
+language = "esql"
+name = "ES|QL rule"
+risk_score = 21
+rule_id = "44444444-2222-3333-4444-555555555555"
+severity = "low"
+type = "esql"
+query = 'from logs-* | limit 1'
+`)
 	runCLICases(t, []cliCase{
 		{
 			name: "examples",
@@ -74,7 +87,7 @@ func TestRulesValidateText(t *testing.T) {
 				"ok           " + filepath.Join(ex, "discovery_command_burst_in_container.toml") + "\n" +
 				"ok           " + filepath.Join(ex, "interactive_shell_in_kubernetes_container.toml") + "\n" +
 				"ok           " + filepath.Join(ex, "service_account_token_read_then_secret_access.toml") + "\n" +
-				"\n4 EQL rules ok, 0 with errors, 0 not EQL (4 files read)\n",
+				"\n4 rules ok (4 EQL, 0 query), 0 with errors, 0 not EQL or query (4 files read)\n",
 		},
 		{
 			name: "broken rules next to good ones",
@@ -82,23 +95,28 @@ func TestRulesValidateText(t *testing.T) {
 			code: exitFailure,
 			stdout: "error        " + filepath.Join(broken, "broken.toml") + ":16:27: line 2:27: Unknown function [foo]\n" +
 				"ok           " + filepath.Join(broken, "good.toml") + "\n" +
-				"unsupported  " + filepath.Join(broken, "kuery.toml") + ": not an EQL rule (query/kuery)\n" +
+				"ok           " + filepath.Join(broken, "kuery.toml") + "\n" +
 				"error        " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '=' after key\n" +
 				"ok           " + filepath.Join(broken, "sub/export.ndjson") + ":1\n" +
 				"error        " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string\n" +
 				"error        " + filepath.Join(broken, "sub/export.ndjson") + ":3: line 2:2: Unknown function [bar]\n" +
-				"\n2 EQL rules ok, 4 with errors, 1 not EQL (5 files read)\n",
+				"\n3 rules ok (2 EQL, 1 query), 4 with errors, 0 not EQL or query (5 files read)\n",
 		},
 		{
-			name:   "a non-EQL rule alone is not a failure",
+			name:   "a KQL query rule alone",
 			args:   []string{"rules", "validate", filepath.Join(broken, "kuery.toml")},
-			stdout: "unsupported  " + filepath.Join(broken, "kuery.toml") + ": not an EQL rule (query/kuery)\n\n0 EQL rules ok, 0 with errors, 1 not EQL (1 file read)\n",
+			stdout: "ok           " + filepath.Join(broken, "kuery.toml") + "\n\n1 rule ok (0 EQL, 1 query), 0 with errors, 0 not EQL or query (1 file read)\n",
+		},
+		{
+			name:   "a rule of a kind Tripline does not run is not a failure",
+			args:   []string{"rules", "validate", filepath.Join(esql, "esql.toml")},
+			stdout: "unsupported  " + filepath.Join(esql, "esql.toml") + ": not an EQL or query rule (esql/esql)\n\n0 rules ok (0 EQL, 0 query), 0 with errors, 1 not EQL or query (1 file read)\n",
 		},
 		{
 			name:   "missing path",
 			args:   []string{"rules", "validate", filepath.Join(broken, "nope")},
 			code:   exitFailure,
-			stdout: "error        " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 EQL rules ok, 0 with errors, 0 not EQL (0 files read, 1 unreadable)\n",
+			stdout: "error        " + filepath.Join(broken, "nope") + ": no such file or directory\n\n0 rules ok (0 EQL, 0 query), 0 with errors, 0 not EQL or query (0 files read, 1 unreadable)\n",
 		},
 		{
 			name: "missing path next to good files",
@@ -109,7 +127,7 @@ func TestRulesValidateText(t *testing.T) {
 				"ok           " + filepath.Join(ex, "interactive_shell_in_kubernetes_container.toml") + "\n" +
 				"error        " + filepath.Join(ex, "nope.toml") + ": no such file or directory\n" + // in path order
 				"ok           " + filepath.Join(ex, "service_account_token_read_then_secret_access.toml") + "\n" +
-				"\n4 EQL rules ok, 0 with errors, 0 not EQL (4 files read, 1 unreadable)\n",
+				"\n4 rules ok (4 EQL, 0 query), 0 with errors, 0 not EQL or query (4 files read, 1 unreadable)\n",
 		},
 		{
 			name:   "no path",
@@ -136,7 +154,7 @@ func TestRulesValidateJSON(t *testing.T) {
 	want := []obj{
 		{"file": filepath.Join(broken, "broken.toml"), "rule_id": "11111111-2222-3333-4444-555555555555", "name": "Broken rule", "type": "eql", "language": "eql", "status": "error", "error": "line 2:27: Unknown function [foo]", "line": 16.0, "column": 27.0},
 		{"file": filepath.Join(broken, "good.toml"), "rule_id": "8c5d2b1e-4f7a-4e3b-9a61-2d0c7e5f1b93", "name": "Interactive Shell Opened in a Kubernetes Container", "type": "eql", "language": "eql", "status": "ok", "error": ""},
-		{"file": filepath.Join(broken, "kuery.toml"), "rule_id": "22222222-2222-3333-4444-555555555555", "name": "KQL rule", "type": "query", "language": "kuery", "status": "unsupported", "error": "", "note": "not an EQL rule (query/kuery)"},
+		{"file": filepath.Join(broken, "kuery.toml"), "rule_id": "22222222-2222-3333-4444-555555555555", "name": "KQL rule", "type": "query", "language": "kuery", "status": "ok", "error": ""},
 		{"file": filepath.Join(broken, "not-toml.toml"), "rule_id": "", "name": "", "type": "", "language": "", "status": "error", "error": "expected '=' after key", "line": 1.0, "column": 6.0},
 		{"file": filepath.Join(broken, "sub/export.ndjson"), "rule_id": "33333333-0000-0000-0000-000000000001", "name": "Export rule", "type": "eql", "language": "eql", "status": "ok", "error": "", "line": 1.0},
 		{"file": filepath.Join(broken, "sub/export.ndjson"), "rule_id": "", "name": "", "type": "", "language": "", "status": "error", "error": "not a JSON object: invalid character 'n' looking for beginning of object key string", "line": 2.0},
@@ -177,7 +195,7 @@ func TestRulesList(t *testing.T) {
 			stdout: "RULE ID                               NAME                                                TYPE         SEVERITY  SUPPORTED\n" +
 				"11111111-2222-3333-4444-555555555555  Broken rule                                         eql/eql      low       no: query: line 2:27: Unknown function [foo]\n" +
 				"8c5d2b1e-4f7a-4e3b-9a61-2d0c7e5f1b93  Interactive Shell Opened in a Kubernetes Container  eql/eql      medium    yes\n" +
-				"22222222-2222-3333-4444-555555555555  KQL rule                                            query/kuery  low       no: not an EQL rule (query/kuery)\n" +
+				"22222222-2222-3333-4444-555555555555  KQL rule                                            query/kuery  low       yes\n" +
 				"33333333-0000-0000-0000-000000000001  Export rule                                         eql/eql      medium    yes\n" +
 				"33333333-0000-0000-0000-000000000002  Export bad                                          eql/eql      medium    no: query: line 2:2: Unknown function [bar]\n",
 			stderr: "tripline: " + filepath.Join(broken, "not-toml.toml") + ":1:6: expected '=' after key\n" +
@@ -187,7 +205,7 @@ func TestRulesList(t *testing.T) {
 			name: "json",
 			args: []string{"rules", "list", "--format", "json", filepath.Join(broken, "kuery.toml"), filepath.Join(broken, "sub/export.ndjson")},
 			code: exitFailure,
-			stdout: `{"rule_id":"22222222-2222-3333-4444-555555555555","name":"KQL rule","type":"query","language":"kuery","severity":"low","risk_score":21,"supported":false,"reason":"not an EQL rule (query/kuery)","file":"` + filepath.Join(broken, "kuery.toml") + `"}` + "\n" +
+			stdout: `{"rule_id":"22222222-2222-3333-4444-555555555555","name":"KQL rule","type":"query","language":"kuery","severity":"low","risk_score":21,"supported":true,"file":"` + filepath.Join(broken, "kuery.toml") + `"}` + "\n" +
 				`{"rule_id":"33333333-0000-0000-0000-000000000001","name":"Export rule","type":"eql","language":"eql","severity":"medium","risk_score":47,"supported":true,"file":"` + filepath.Join(broken, "sub/export.ndjson") + `:1"}` + "\n" +
 				`{"rule_id":"33333333-0000-0000-0000-000000000002","name":"Export bad","type":"eql","language":"eql","severity":"medium","risk_score":47,"supported":false,"reason":"query: line 2:2: Unknown function [bar]","file":"` + filepath.Join(broken, "sub/export.ndjson") + `:3"}` + "\n",
 			stderr: "tripline: " + filepath.Join(broken, "sub/export.ndjson") + ":2: not a JSON object: invalid character 'n' looking for beginning of object key string\n",
@@ -196,15 +214,47 @@ func TestRulesList(t *testing.T) {
 }
 
 // TestRulesValidateDetectionRules checks the prebuilt rules: every one of the 1,024 EQL
-// rules parses and verifies.
+// rules and of the 454 query rules compiles as detect compiles it, but for the 9 that
+// reference the endpoint_list exception list while it is not loaded; with it (an empty
+// export), all do.
 func TestRulesValidateDetectionRules(t *testing.T) {
 	dir := testenv.Shared(t, "rules", "detection-rules")
 	r := runCLI(t, "", "rules", "validate", dir)
 	out := lines(r.stdout)
+	if r.code != exitFailure || r.stderr != "" || len(out) == 0 {
+		t.Fatalf("exit %d, stderr %q, %d lines; want 1, none", r.code, r.stderr, len(out))
+	}
+	if got, want := out[len(out)-1], "1469 rules ok (1024 EQL, 445 query), 9 with errors, 590 not EQL or query (2068 files read)"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	var errs []string
+	for _, l := range out {
+		if strings.HasPrefix(l, "error") {
+			errs = append(errs, l)
+		}
+	}
+	var wantErrs []string
+	for _, f := range []string{
+		"defense_evasion_elastic_memory_threat_detected", "defense_evasion_elastic_memory_threat_prevented",
+		"elastic_endpoint_security", "elastic_endpoint_security_behavior_detected",
+		"elastic_endpoint_security_behavior_prevented", "execution_elastic_malicious_file_detected",
+		"execution_elastic_malicious_file_prevented", "impact_elastic_ransomware_detected",
+		"impact_elastic_ransomware_prevented",
+	} {
+		wantErrs = append(wantErrs, "error        "+filepath.Join(dir, "rules", "integrations", "endpoint", f+".toml")+
+			`: exception list "endpoint_list" (namespace_type agnostic, type endpoint) is not loaded (load it with --exceptions)`)
+	}
+	if !slices.Equal(errs, wantErrs) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(errs, "\n"), strings.Join(wantErrs, "\n"))
+	}
+
+	endpointList := filepath.Join("testdata", "exceptions", "endpoint_list.ndjson")
+	r = runCLI(t, "", "rules", "validate", "--exceptions", endpointList, dir)
+	out = lines(r.stdout)
 	if r.code != exitOK || r.stderr != "" || len(out) == 0 {
 		t.Fatalf("exit %d, stderr %q, %d lines; want 0, none", r.code, r.stderr, len(out))
 	}
-	if got, want := out[len(out)-1], "1024 EQL rules ok, 0 with errors, 1044 not EQL (2068 files read)"; got != want {
+	if got, want := out[len(out)-1], "1478 rules ok (1024 EQL, 454 query), 0 with errors, 590 not EQL or query (2068 files read)"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 	counts := map[string]int{}
@@ -212,11 +262,11 @@ func TestRulesValidateDetectionRules(t *testing.T) {
 		status, _, _ := strings.Cut(l, " ")
 		counts[status]++
 	}
-	if want := map[string]int{"ok": 1024, "unsupported": 1044}; !reflect.DeepEqual(counts, want) {
+	if want := map[string]int{"ok": 1478, "unsupported": 590}; !reflect.DeepEqual(counts, want) {
 		t.Errorf("statuses %v, want %v", counts, want)
 	}
-	// Every EQL rule of the corpus also counts as supported by rules list.
-	r = runCLI(t, "", "rules", "list", "--format", "json", dir)
+	// Every EQL and query rule of the corpus also counts as supported by rules list.
+	r = runCLI(t, "", "rules", "list", "--format", "json", "--exceptions", endpointList, dir)
 	if r.code != exitOK {
 		t.Fatalf("rules list: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -229,14 +279,14 @@ func TestRulesValidateDetectionRules(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &row); err != nil {
 			t.Fatal(err)
 		}
-		if row.Supported != (row.Type == "eql") {
+		if row.Supported != (row.Type == "eql" || row.Type == "query") {
 			t.Errorf("supported=%v for a %s rule: %s", row.Supported, row.Type, l)
 		}
 		if row.Supported {
 			supported++
 		}
 	}
-	if supported != 1024 {
-		t.Errorf("rules list: %d supported, want 1024", supported)
+	if supported != 1478 {
+		t.Errorf("rules list: %d supported, want 1478", supported)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/eql"
 	"github.com/tripline/tripline/event"
@@ -41,10 +42,11 @@ type matchReport struct {
 
 // rulesTestOptions are the flags and arguments of rules test.
 type rulesTestOptions struct {
-	in       inputFlags
-	format   string
-	rulePath string   // the rule file
-	paths    []string // the inputs
+	in         inputFlags
+	exceptions []string
+	format     string
+	rulePath   string   // the rule file
+	paths      []string // the inputs
 }
 
 func newRulesTestCmd() *cobra.Command {
@@ -57,6 +59,10 @@ stage of the query (for an event query, the query itself; for a sequence or samp
 bracketed stage and the until stage) list the events that pass its filter, with their
 join-key values there, then list the rule's results with the events that form each one.
 
+A query rule (KQL or Lucene) has one stage: its query, as detect runs it. The rule's filters
+and the exception filter of its lists (--exceptions, or the lists of a Kibana rule export)
+are ANDed into every stage, as detect applies them: an event they exclude does not pass.
+
 RULE is a rule file (detection-rules TOML, or a Kibana export NDJSON holding one rule). Every
 event is tried, whatever the rule's index patterns. Events are read as detect reads them
 (files, directories, .gz, standard input; raw Kubernetes audit records turned into ECS).
@@ -64,7 +70,9 @@ event is tried, whatever the rule's index patterns. Events are read as detect re
 Exits 0 when the rule produced at least one result, 1 when it produced none, 2 when the
 rule cannot run, and 3 when input was skipped.`,
 		Example: `  tripline rules test examples/rules/direct_interactive_kubernetes_api_request_by_unusual_utilities.toml examples/events
-  tripline rules test --format json my-rule.toml events.ndjson | jq '.stages[0].events | length'`,
+  tripline rules test --format json my-rule.toml events.ndjson | jq '.stages[0].events | length'
+  tripline rules test my-kql-rule.toml events.ndjson                     # a query rule: language kuery
+  tripline rules test --exceptions exception_lists.ndjson my-rule.toml events.ndjson`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.rulePath, o.paths = args[0], args[1:]
@@ -72,6 +80,7 @@ rule cannot run, and 3 when input was skipped.`,
 		},
 	}
 	o.in.register(cmd.Flags(), forRulesTest) // --mapping ecs by default, as detect runs the rule
+	registerExceptions(cmd.Flags(), &o.exceptions)
 	cmd.Flags().StringVar(&o.format, "format", "text", "output: text or json")
 	return cmd
 }
@@ -93,18 +102,27 @@ func (o *rulesTestOptions) run(ctx context.Context, ios ioStreams) error {
 		return err
 	}
 	stdout, stderr := ios.out, ios.errOut
-	r, err := o.loadRule(ctx)
+	r, set, err := o.loadRule(ctx)
 	if err != nil {
 		return err
-	}
-	stmt, err := eql.Parse(r.Query)
-	if err != nil {
-		fmt.Fprint(stderr, describeQueryError(r.Query, err))
-		return exitWith(exitUsage, nil)
 	}
 	m, err := o.in.loadMapping()
 	if err != nil {
 		return exitWith(exitUsage, err)
+	}
+	ex, exErrs := loadExceptions(o.exceptions, set)
+	if len(exErrs) > 0 {
+		for _, e := range exErrs {
+			fmt.Fprintf(stderr, "tripline: exception list file %s\n", describeExceptionsError(e))
+		}
+		return exitWith(exitUsage, nil)
+	}
+	// The statement detect runs: the query (a query rule's as any where <search>), with
+	// the rule's filters and exception lists.
+	stmt, err := detect.RuleStatement(r, detect.Options{Mapping: m, Exceptions: ex})
+	if err != nil {
+		fmt.Fprint(stderr, describeQueryError(r.Query, err))
+		return exitWith(exitUsage, nil)
 	}
 	fields := event.NewFields()
 	tr, err := engine.NewTrace(stmt, fields, engine.Options{
@@ -185,22 +203,23 @@ func (o *rulesTestOptions) write(w io.Writer, r *rule.Rule, ist source.Stats, re
 	}{r.RuleID, r.Name, ist.Records, ist.InputsSkipped, reports, matches})
 }
 
-// loadRule loads the one rule of the rule file.
-func (o *rulesTestOptions) loadRule(ctx context.Context) (*rule.Rule, error) {
+// loadRule loads the one rule of the rule file, and returns the set it was loaded in (for
+// the exception lists of a rule export).
+func (o *rulesTestOptions) loadRule(ctx context.Context) (*rule.Rule, *rule.Set, error) {
 	set, err := rule.Load(ctx, o.rulePath)
 	if err != nil {
-		return nil, exitWith(exitFailure, err)
+		return nil, nil, exitWith(exitFailure, err)
 	}
 	if len(set.Errors) > 0 {
-		return nil, exitWith(exitUsage, fmt.Errorf("%s", describeRuleFileError(set.Errors[0])))
+		return nil, nil, exitWith(exitUsage, fmt.Errorf("%s", describeRuleFileError(set.Errors[0])))
 	}
 	switch {
 	case len(set.Rules) == 1 && len(set.Skipped) == 0:
-		return set.Rules[0], nil
+		return set.Rules[0], set, nil
 	case len(set.Rules)+len(set.Skipped) != 1:
-		return nil, exitWith(exitUsage, fmt.Errorf("%s holds %d rules: give a file with exactly one", o.rulePath, len(set.Rules)+len(set.Skipped)))
+		return nil, nil, exitWith(exitUsage, fmt.Errorf("%s holds %d rules: give a file with exactly one", o.rulePath, len(set.Rules)+len(set.Skipped)))
 	default:
-		return nil, exitWith(exitUsage, fmt.Errorf("%s: the rule cannot run: %s", o.rulePath, set.Skipped[0].Reason))
+		return nil, nil, exitWith(exitUsage, fmt.Errorf("%s: the rule cannot run: %s", o.rulePath, set.Skipped[0].Reason))
 	}
 }
 

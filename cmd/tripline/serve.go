@@ -102,7 +102,8 @@ Exit codes:
   1  the server or an output failed (for example the address is in use)
   2  usage error: bad flags, unreadable credentials or TLS files, or no rule that can run`,
 		Example: `  tripline serve --rules examples/rules --listen 127.0.0.1:9200 -o alerts.ndjson
-  tripline serve --rules rules/ --listen :9443 --tls-cert cert.pem --tls-key key.pem --credentials users.txt -o es:http://es:9200`,
+  tripline serve --rules rules/ --listen :9443 --tls-cert cert.pem --tls-key key.pem --credentials users.txt -o es:http://es:9200
+  tripline serve --rules rules_export.ndjson --exceptions exception_lists.ndjson --mapping ecs --mapping my-fields.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context(), streamsOf(cmd))
@@ -276,7 +277,7 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	if err := deliveryErr(sink.Delivery); err != nil && cerr == nil {
 		cerr = err
 	}
-	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set)
+	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set, o.df.exceptionErrors)
 	// The detector's refusals were answered per item, and the server counted them.
 	rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
 	if o.df.statsJSON {
