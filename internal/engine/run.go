@@ -651,6 +651,13 @@ func (b *reorderBuf) push(it item) {
 	for i := range b.runs {
 		r := &b.runs[i]
 		if it.ord.compare(&r.items[len(r.items)-1].ord) >= 0 {
+			if len(r.items) == cap(r.items) && 2*r.head >= len(r.items) {
+				// Full, and half of it taken: reuse that space rather than grow. The
+				// copy moves at most the items appended since the last one.
+				n := copy(r.items, r.items[r.head:])
+				clear(r.items[n:])
+				r.items, r.head = r.items[:n], 0
+			}
 			r.items = append(r.items, it)
 			return
 		}
@@ -708,15 +715,10 @@ func (b *reorderBuf) pop() item {
 	it := r.items[r.head]
 	r.items[r.head] = item{}
 	r.head++
-	switch {
-	case r.head == len(r.items): // empty: its space is kept for a later run
+	if r.head == len(r.items) { // empty: its space is kept for a later run
 		b.spare = append(b.spare, r.items[:0])
 		b.runs = append(b.runs[:at], b.runs[at+1:]...)
 		b.runs[len(b.runs):cap(b.runs)][0] = orderRun{}
-	case r.head >= 1024 && 2*r.head >= len(r.items): // reuse the space taken
-		n := copy(r.items, r.items[r.head:])
-		clear(r.items[n:])
-		r.items, r.head = r.items[:n], 0
 	}
 	return it
 }
