@@ -630,14 +630,40 @@ type reorderBuf struct {
 	runs  []orderRun
 	heap  itemHeap
 	n     int
-	minAt int // the run whose front is the oldest item, or -1 for the heap; -2: unknown
-	spare [][]item
+	minAt int      // the run whose front is the oldest item, or -1 for the heap; -2: unknown
+	spare [][]item // the rings of runs that emptied, cleared, for new runs
 }
 
-// orderRun is one ascending run of a reorderBuf: items[head:].
+// orderRun is one ascending run of a reorderBuf: a ring of n items from items[head], its
+// length a power of two. A ring, because the run is a window sliding over the stream:
+// appended at the tail as fast as it is taken at the front, it stays within twice its
+// largest size without moving its items.
 type orderRun struct {
-	items []item
-	head  int
+	items   []item
+	head, n int
+}
+
+func (r *orderRun) front() *item { return &r.items[r.head] }
+
+func (r *orderRun) back() *item { return &r.items[(r.head+r.n-1)&(len(r.items)-1)] }
+
+func (r *orderRun) pushBack(it item) {
+	if r.n == len(r.items) {
+		grown := make([]item, max(8, 2*len(r.items)))
+		k := copy(grown, r.items[r.head:])
+		copy(grown[k:], r.items[:r.head])
+		r.items, r.head = grown, 0
+	}
+	r.items[(r.head+r.n)&(len(r.items)-1)] = it
+	r.n++
+}
+
+func (r *orderRun) popFront() item {
+	it := r.items[r.head]
+	r.items[r.head] = item{}
+	r.head = (r.head + 1) & (len(r.items) - 1)
+	r.n--
+	return it
 }
 
 // maxRuns bounds the runs of a reorderBuf: the oldest item is found among their fronts.
@@ -650,24 +676,18 @@ func (b *reorderBuf) push(it item) {
 	b.minAt = -2
 	for i := range b.runs {
 		r := &b.runs[i]
-		if it.ord.compare(&r.items[len(r.items)-1].ord) >= 0 {
-			if len(r.items) == cap(r.items) && 2*r.head >= len(r.items) {
-				// Full, and half of it taken: reuse that space rather than grow. The
-				// copy moves at most the items appended since the last one.
-				n := copy(r.items, r.items[r.head:])
-				clear(r.items[n:])
-				r.items, r.head = r.items[:n], 0
-			}
-			r.items = append(r.items, it)
+		if it.ord.compare(&r.back().ord) >= 0 {
+			r.pushBack(it)
 			return
 		}
 	}
 	if len(b.runs) < maxRuns {
-		var items []item
+		var r orderRun
 		if k := len(b.spare); k > 0 {
-			items, b.spare = b.spare[k-1], b.spare[:k-1]
+			r.items, b.spare = b.spare[k-1], b.spare[:k-1]
 		}
-		b.runs = append(b.runs, orderRun{items: append(items, it)})
+		r.pushBack(it)
+		b.runs = append(b.runs, r)
 		return
 	}
 	b.heap.push(it)
@@ -685,8 +705,7 @@ func (b *reorderBuf) oldest() int {
 		m = &b.heap[0].ord
 	}
 	for i := range b.runs {
-		r := &b.runs[i]
-		if o := &r.items[r.head].ord; m == nil || o.compare(m) < 0 {
+		if o := &b.runs[i].front().ord; m == nil || o.compare(m) < 0 {
 			at, m = i, o
 		}
 	}
@@ -697,8 +716,7 @@ func (b *reorderBuf) oldest() int {
 // min returns the oldest item; the buffer must not be empty.
 func (b *reorderBuf) min() *item {
 	if at := b.oldest(); at >= 0 {
-		r := &b.runs[at]
-		return &r.items[r.head]
+		return b.runs[at].front()
 	}
 	return &b.heap[0]
 }
@@ -712,11 +730,9 @@ func (b *reorderBuf) pop() item {
 		return b.heap.pop()
 	}
 	r := &b.runs[at]
-	it := r.items[r.head]
-	r.items[r.head] = item{}
-	r.head++
-	if r.head == len(r.items) { // empty: its space is kept for a later run
-		b.spare = append(b.spare, r.items[:0])
+	it := r.popFront()
+	if r.n == 0 { // empty: its space is kept for a later run
+		b.spare = append(b.spare, r.items)
 		b.runs = append(b.runs[:at], b.runs[at+1:]...)
 		b.runs[len(b.runs):cap(b.runs)][0] = orderRun{}
 	}
