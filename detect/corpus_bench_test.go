@@ -15,7 +15,8 @@ import (
 // runs them) over the NDJSON file named by TRIPLINE_BENCH_EVENTS (for example one written by
 // `go run ./bench/gen -n 100000`): the profile of the all-rules row of bench/run.sh. Set
 // TRIPLINE_BENCH_STREAMING=1 for streaming mode (as serve runs it, with
-// TRIPLINE_BENCH_WORKERS=2). It is skipped when the variable is unset.
+// TRIPLINE_BENCH_WORKERS=2 and TRIPLINE_BENCH_LATENESS=30s). It is skipped when the variable
+// is unset.
 func BenchmarkCorpusFile(b *testing.B) {
 	path := os.Getenv("TRIPLINE_BENCH_EVENTS")
 	if path == "" {
@@ -38,11 +39,12 @@ func BenchmarkCorpusFile(b *testing.B) {
 	b.ReportAllocs()
 	ctx := context.Background()
 	workers, _ := strconv.Atoi(os.Getenv("TRIPLINE_BENCH_WORKERS"))
+	lateness, _ := time.ParseDuration(os.Getenv("TRIPLINE_BENCH_LATENESS"))
 	var evTime float64
 	for b.Loop() {
 		b.StopTimer()
 		d, err := New(set.Rules, SinkFunc(func(context.Context, []Alert) error { return nil }), Options{
-			Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: os.Getenv("TRIPLINE_BENCH_STREAMING") == "1",
+			Compile: EngineCompiler(EngineOptions{MaxLateness: lateness}), Now: testNow, Streaming: os.Getenv("TRIPLINE_BENCH_STREAMING") == "1",
 			Workers: workers})
 		if err != nil {
 			b.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strings"
+	"sync"
 )
 
 // Fields is a set of dotted field paths, each numbered by a Slot. Queries add the paths
@@ -58,6 +59,10 @@ func (f *Fields) Len() int { return len(f.paths) }
 type trie struct {
 	nodes []trieNode
 	slots int // the number of paths (slots)
+	// lazy holds decoders for the copies KeepRaw made to decode their documents with
+	// (Event.load): a decoder's per-slot state is sized for every path, too much to
+	// allocate for each copy read. Shared by the decoders made from one trie.
+	lazy *sync.Pool
 }
 
 // trieNode is one path segment. Its children are found through a small open-addressing
@@ -125,7 +130,7 @@ func buildTrie(f *Fields) trie {
 		}
 		nodes[n].slot = Slot(i)
 	}
-	t := trie{nodes: make([]trieNode, len(nodes)), slots: f.Len()}
+	t := trie{nodes: make([]trieNode, len(nodes)), slots: f.Len(), lazy: new(sync.Pool)}
 	for i, b := range nodes {
 		t.nodes[i].slot = b.slot
 		if len(b.kids) == 0 {

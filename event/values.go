@@ -165,8 +165,11 @@ func (e *Event) KeepRaw() *Event {
 		return e.Keep()
 	}
 	if e.keptRaw == nil {
-		c := &Event{Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source, Line: e.Line, clone: true,
-			lazy: &lazyValues{t: e.dec}}
+		// The copy and its lazyValues in one allocation.
+		rc := &rawCopy{ev: Event{Index: e.Index, ID: e.ID, Seq: e.Seq, Source: e.Source, Line: e.Line, clone: true},
+			lazy: lazyValues{t: e.dec}}
+		c := &rc.ev
+		c.lazy = &rc.lazy
 		if e.origin != nil {
 			c.lazy.origin, c.lazy.at, c.lazy.n = e.origin, e.at, len(e.Raw)
 			c.lazy.sum = crc32.Checksum(e.Raw, castagnoli)
@@ -180,6 +183,12 @@ func (e *Event) KeepRaw() *Event {
 		e.keptRaw = c
 	}
 	return e.keptRaw
+}
+
+// rawCopy is a copy KeepRaw makes, with its lazyValues.
+type rawCopy struct {
+	ev   Event
+	lazy lazyValues
 }
 
 // castagnoli is the CRC-32C table (computed in hardware where the processor can).
@@ -254,7 +263,12 @@ func (e *Event) load() {
 		if e.lazy.err.Load() != nil {
 			return
 		}
-		d := newDecoderTrie(*e.lazy.t)
+		t := e.lazy.t
+		d, _ := t.lazy.Get().(*Decoder)
+		if d == nil {
+			d = newDecoderTrie(*t)
+		}
+		defer t.lazy.Put(d)
 		var tmp Event
 		if err := d.Decode(e.Raw, &tmp); err != nil {
 			// It decoded when it was kept: a bug, which costs this event its values only.

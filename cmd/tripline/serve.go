@@ -388,6 +388,7 @@ func (h *serveHandler) Accept(_ context.Context, docs []server.Doc) error {
 	h.reqs = append(h.reqs, req)
 	h.reqMu.Unlock()
 	defer h.forget(req)
+	var names sourceNames
 	for _, e := range ns.events {
 		doc := &docs[e.doc]
 		raw := e.src
@@ -396,7 +397,7 @@ func (h *serveHandler) Accept(_ context.Context, docs []server.Doc) error {
 		}
 		// The _id the client gave or was given becomes the event's _id in alerts; the
 		// items of an EventList cannot share it.
-		src := detect.EventSource{Name: "bulk:" + doc.Index, Line: doc.Line, Index: doc.Index, ID: doc.ID}
+		src := detect.EventSource{Name: names.of(doc.Index), Line: doc.Line, Index: doc.Index, ID: doc.ID}
 		if e.src == nil {
 			src.ID = ""
 		}
@@ -413,6 +414,28 @@ func (h *serveHandler) Accept(_ context.Context, docs []server.Doc) error {
 	// the documents are the server's again once Accept returns.
 	<-taken
 	return err
+}
+
+// sourceNames makes the source names of a request's events ("bulk:INDEX") once per index
+// for the few indices a request usually mixes, rather than once per event.
+type sourceNames struct {
+	n     int
+	index [8]string
+	name  [8]string
+}
+
+func (s *sourceNames) of(index string) string {
+	for i := range s.n {
+		if s.index[i] == index {
+			return s.name[i]
+		}
+	}
+	name := "bulk:" + index
+	if s.n < len(s.index) {
+		s.index[s.n], s.name[s.n] = index, name
+		s.n++
+	}
+	return name
 }
 
 // forget removes a request from those pending.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -11,29 +12,60 @@ import (
 	"github.com/tripline/tripline/event"
 )
 
-// TestReorderBufOrder pushes ordinals mostly in order, some not, with pops in between, and
-// checks that they come out ascending, whichever of the queue and the heap holds them.
+// TestReorderBufOrder pushes ordinals in the orders a stream brings them, with pops in
+// between, and checks that they come out ascending, whichever of the runs and the heap
+// holds them.
 func TestReorderBufOrder(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var b reorderBuf
-	var out []int64
-	pushed := 0
-	for i := range 5000 {
-		ts := int64(i)
-		if rng.IntN(10) == 0 {
-			ts -= int64(rng.IntN(50)) // arrives late
-		}
-		b.push(item{ord: ordinal{ts: ts, seq: uint64(i)}})
-		pushed++
-		for b.Len() > 0 && rng.IntN(3) == 0 && b.min().ord.ts < int64(i)-60 {
-			out = append(out, b.pop().ord.ts)
-		}
-	}
-	for b.Len() > 0 {
-		out = append(out, b.pop().ord.ts)
-	}
-	if len(out) != pushed || !slices.IsSorted(out) {
-		t.Fatalf("%d of %d items out, sorted %v", len(out), pushed, slices.IsSorted(out))
+	const n = 5000
+	for _, tc := range []struct {
+		name string
+		ts   func(rng *rand.Rand, i int) int64
+	}{
+		{"jitter", func(rng *rand.Rand, i int) int64 { // a few arrive late
+			if rng.IntN(10) == 0 {
+				return int64(i - rng.IntN(50))
+			}
+			return int64(i)
+		}},
+		{"bulks overtaking", func(_ *rand.Rand, i int) int64 { // bulks of 100, pairs swapped
+			bulk := i / 100
+			return int64((bulk^1)*100 + i%100)
+		}},
+		{"descending", func(_ *rand.Rand, i int) int64 { return int64(n - i) }}, // runs full: the heap
+		{"random", func(rng *rand.Rand, _ int) int64 { return rng.Int64N(n) }},
+		{"equal", func(*rand.Rand, int) int64 { return 7 }}, // ordered by seq
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			tss := make([]int64, n)
+			for i := range tss {
+				tss[i] = tc.ts(rng, i)
+			}
+			// Nothing older than low[i] comes from push i on: what may be released then.
+			low := make([]int64, n+1)
+			low[n] = math.MaxInt64
+			for i := n - 1; i >= 0; i-- {
+				low[i] = min(low[i+1], tss[i])
+			}
+			var b reorderBuf
+			var out []ordinal
+			for i, ts := range tss {
+				b.push(item{ord: ordinal{ts: ts, seq: uint64(i)}})
+				for b.Len() > 0 && rng.IntN(3) > 0 && b.min().ord.ts < low[i+1] {
+					out = append(out, b.pop().ord)
+				}
+			}
+			for b.Len() > 0 {
+				out = append(out, b.pop().ord)
+			}
+			if len(out) != n || !slices.IsSortedFunc(out, func(a, b ordinal) int { return a.compare(&b) }) {
+				t.Fatalf("%d of %d items out, sorted %v", len(out), n,
+					slices.IsSortedFunc(out, func(a, b ordinal) int { return a.compare(&b) }))
+			}
+			if len(b.runs) > maxRuns || len(b.runs)+len(b.spare) > maxRuns {
+				t.Fatalf("%d runs and %d spare slices, more than %d", len(b.runs), len(b.spare), maxRuns)
+			}
+		})
 	}
 }
 
@@ -171,5 +203,37 @@ func TestSetCeiling(t *testing.T) {
 				t.Fatalf("%d late, emitted %v; want %d late, %v", late, (*out)[0], c.late, want)
 			}
 		})
+	}
+}
+
+// BenchmarkReorderBuf pushes events as serve's rules see them (bulks of 1,000 from four
+// connections, so that one bulk sometimes overtakes the one before it, 5% of events late
+// by up to 50 ms) and releases those older than 30 s of event time, per event.
+func BenchmarkReorderBuf(b *testing.B) {
+	const n = 1 << 16
+	rng := rand.New(rand.NewPCG(1, 2))
+	tss := make([]int64, n)
+	for i := range tss {
+		bulk := i / 1000
+		if bulk%4 == 1 && (bulk+1)*1000 <= n { // overtaken by the next bulk
+			bulk++
+		} else if bulk%4 == 2 {
+			bulk--
+		}
+		tss[i] = int64(bulk*1000 + i%1000)
+		if rng.IntN(20) == 0 {
+			tss[i] -= int64(rng.IntN(50))
+		}
+	}
+	var buf reorderBuf
+	var maxTS int64
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ts := tss[i%n] + int64(i/n)*n
+		buf.push(item{ord: ordinal{ts: ts, seq: uint64(i)}})
+		maxTS = max(maxTS, ts)
+		for buf.Len() > 0 && buf.min().ord.ts < maxTS-30000 {
+			buf.pop()
+		}
 	}
 }

@@ -617,49 +617,124 @@ func (r *Run) Flush(ctx context.Context) error {
 	return nil
 }
 
-// reorderBuf is the streaming reordering buffer: the events that came in order (the usual
-// case), in a queue, and the others in a heap; the oldest is at the front of one of them.
-// Appending to the queue and taking its front is cheaper than a heap's log n moves and
-// comparisons among scattered items.
+// reorderBuf is the streaming reordering buffer. Events mostly come in order, with a few
+// late ones (jitter) and whole bulks that overtook one another: the buffer keeps them as a
+// few ascending runs, queues that are appended at the tail and taken from the front, and
+// only when more than maxRuns would be needed, in a heap. The oldest event is at the front
+// of one of them. Appending to a run and taking a front is cheaper than a heap's log n
+// moves and comparisons among scattered items.
 type reorderBuf struct {
-	queue []item // ascending from head
-	head  int
+	// runs are ascending queues, ordered by their last item, the latest first: an item
+	// goes to the first run whose last item is not later than it (the run it extends
+	// best), so that the order of the runs holds.
+	runs  []orderRun
 	heap  itemHeap
+	n     int
+	minAt int      // the run whose front is the oldest item, or -1 for the heap; -2: unknown
+	spare [][]item // the rings of runs that emptied, cleared, for new runs
 }
 
-func (b *reorderBuf) Len() int { return len(b.queue) - b.head + len(b.heap) }
+// orderRun is one ascending run of a reorderBuf: a ring of n items from items[head], its
+// length a power of two. A ring, because the run is a window sliding over the stream:
+// appended at the tail as fast as it is taken at the front, it stays within twice its
+// largest size without moving its items.
+type orderRun struct {
+	items   []item
+	head, n int
+}
+
+func (r *orderRun) front() *item { return &r.items[r.head] }
+
+func (r *orderRun) back() *item { return &r.items[(r.head+r.n-1)&(len(r.items)-1)] }
+
+func (r *orderRun) pushBack(it item) {
+	if r.n == len(r.items) {
+		grown := make([]item, max(8, 2*len(r.items)))
+		k := copy(grown, r.items[r.head:])
+		copy(grown[k:], r.items[:r.head])
+		r.items, r.head = grown, 0
+	}
+	r.items[(r.head+r.n)&(len(r.items)-1)] = it
+	r.n++
+}
+
+func (r *orderRun) popFront() item {
+	it := r.items[r.head]
+	r.items[r.head] = item{}
+	r.head = (r.head + 1) & (len(r.items) - 1)
+	r.n--
+	return it
+}
+
+// maxRuns bounds the runs of a reorderBuf: the oldest item is found among their fronts.
+const maxRuns = 8
+
+func (b *reorderBuf) Len() int { return b.n }
 
 func (b *reorderBuf) push(it item) {
-	if n := len(b.queue); n == b.head || it.ord.compare(&b.queue[n-1].ord) >= 0 {
-		if n == b.head && b.head > 0 {
-			b.queue, b.head = b.queue[:0], 0
+	b.n++
+	b.minAt = -2
+	for i := range b.runs {
+		r := &b.runs[i]
+		if it.ord.compare(&r.back().ord) >= 0 {
+			r.pushBack(it)
+			return
 		}
-		b.queue = append(b.queue, it)
+	}
+	if len(b.runs) < maxRuns {
+		var r orderRun
+		if k := len(b.spare); k > 0 {
+			r.items, b.spare = b.spare[k-1], b.spare[:k-1]
+		}
+		r.pushBack(it)
+		b.runs = append(b.runs, r)
 		return
 	}
 	b.heap.push(it)
 }
 
+// oldest returns the run whose front is the oldest item, or -1 for the heap's top; the
+// buffer must not be empty.
+func (b *reorderBuf) oldest() int {
+	if b.minAt != -2 {
+		return b.minAt
+	}
+	at := -1
+	var m *ordinal
+	if len(b.heap) > 0 {
+		m = &b.heap[0].ord
+	}
+	for i := range b.runs {
+		if o := &b.runs[i].front().ord; m == nil || o.compare(m) < 0 {
+			at, m = i, o
+		}
+	}
+	b.minAt = at
+	return at
+}
+
 // min returns the oldest item; the buffer must not be empty.
 func (b *reorderBuf) min() *item {
-	if b.head == len(b.queue) || (len(b.heap) > 0 && b.heap[0].ord.compare(&b.queue[b.head].ord) < 0) {
-		return &b.heap[0]
+	if at := b.oldest(); at >= 0 {
+		return b.runs[at].front()
 	}
-	return &b.queue[b.head]
+	return &b.heap[0]
 }
 
 // pop takes the oldest item out; the buffer must not be empty.
 func (b *reorderBuf) pop() item {
-	if b.head == len(b.queue) || (len(b.heap) > 0 && b.heap[0].ord.compare(&b.queue[b.head].ord) < 0) {
+	at := b.oldest()
+	b.n--
+	b.minAt = -2
+	if at < 0 {
 		return b.heap.pop()
 	}
-	it := b.queue[b.head]
-	b.queue[b.head] = item{}
-	b.head++
-	if b.head >= 1024 && 2*b.head >= len(b.queue) { // reuse the space taken
-		n := copy(b.queue, b.queue[b.head:])
-		clear(b.queue[n:])
-		b.queue, b.head = b.queue[:n], 0
+	r := &b.runs[at]
+	it := r.popFront()
+	if r.n == 0 { // empty: its space is kept for a later run
+		b.spare = append(b.spare, r.items)
+		b.runs = append(b.runs[:at], b.runs[at+1:]...)
+		b.runs[len(b.runs):cap(b.runs)][0] = orderRun{}
 	}
 	return it
 }
