@@ -225,6 +225,17 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		}
 		params["alert_suppression"] = sup
 	}
+	if th := r.Threshold; th != nil {
+		t := document{"field": list(th.Field), "value": th.Value}
+		if len(th.Cardinality) > 0 {
+			t["cardinality"] = asJSON(th.Cardinality)
+		}
+		params["threshold"] = t
+	}
+	if len(r.NewTermsFields) > 0 {
+		params["new_terms_fields"] = list(r.NewTermsFields)
+		params["history_window_start"] = r.HistoryWindowStart
+	}
 	if r.InvestigationFields != nil {
 		params["investigation_fields"] = document{"field_names": list(r.InvestigationFields.FieldNames)}
 	}

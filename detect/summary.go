@@ -20,6 +20,8 @@ type Summary struct {
 	// because the reordering buffers were full (Shed).
 	EventsFuture int64 `json:"events_future,omitempty"`
 	EventsShed   int64 `json:"events_shed,omitempty"`
+	// HistoryEvents counts the documents Options.History gave, read before the input.
+	HistoryEvents int64 `json:"history_events,omitempty"`
 	// Alerts counts alert documents written; AlertsNotWritten the matches whose alerts
 	// could not be built because a kept event's document could not be read again from its
 	// file (Options.Origin), each reported through OnEventError.

@@ -22,7 +22,9 @@ func TestTypeParamsTOML(t *testing.T) {
 		err       string
 	}{
 		{"threshold field string", head + "type = \"threshold\"\n[rule.threshold]\nfield = \"host.id\"\nvalue = 20\n",
-			func(r *Rule) bool { return reflect.DeepEqual(r.Threshold.Field, []string{"host.id"}) && r.Threshold.Value == 20 }, ""},
+			func(r *Rule) bool {
+				return reflect.DeepEqual(r.Threshold.Field, []string{"host.id"}) && r.Threshold.Value == 20
+			}, ""},
 		{"threshold field empty string", head + "type = \"threshold\"\n[rule.threshold]\nfield = \"\"\nvalue = 1\n",
 			func(r *Rule) bool { return r.Threshold.Field == nil }, ""},
 		{"threshold array and cardinality", head + "type = \"threshold\"\n[rule.threshold]\nfield = [\"a\", \"b\"]\nvalue = 1\n" +

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// statefulRule returns a KQL rule file of type typ with the extra TOML (its parameters).
+func statefulRule(id, name, typ, query, extra string) string {
+	return fmt.Sprintf(`[rule]
+author = ["Tripline tests"]
+description = "%s"
+from = "now-9m"
+interval = "5m"
+index = ["logs-*"]
+language = "kuery"
+license = "Apache-2.0"
+name = "%s"
+risk_score = 47
+rule_id = "%s"
+severity = "medium"
+timestamp_override = "event.ingested"
+type = "%s"
+query = '%s'
+%s`, name, name, id, typ, query, extra)
+}
+
+// authEvent is a logon event ingested at the clock time hh:mm:ss of 2026-04-20 (its
+// @timestamp 30 s earlier), with host.id host (a JSON value: "h1", ["h4","h5"], or "" for
+// none), user.name user and event.action action.
+func authEvent(ingested, host, user, action string) string {
+	t, err := time.Parse(time.RFC3339, "2026-04-20T"+ingested+"Z")
+	if err != nil {
+		panic(err)
+	}
+	h := ""
+	if host != "" {
+		h = `"host":{"id":` + host + `},`
+	}
+	return fmt.Sprintf(`{"@timestamp":"%s","event":{"action":"%s","ingested":"%s"},%s"user":{"name":"%s"},"data_stream":{"type":"logs","dataset":"auth","namespace":"default"}}`,
+		t.Add(-30*time.Second).Format(time.RFC3339), action, t.Format(time.RFC3339), h, user)
+}
+
+// thresholdEvents are the events of TestThresholdRules, in time order.
+var thresholdEvents = []string{
+	// h2: three events within 8 minutes, but no execution's 9-minute window holds all three.
+	authEvent("10:00:30", `"h2"`, "p", "logon-failed"),
+	// h1: three events, one alert (execution 10:05); three more, a second alert (10:10).
+	authEvent("10:01:00", `"h1"`, "a", "logon-failed"),
+	authEvent("10:02:00", `"h1"`, "a", "logon-failed"),
+	authEvent("10:03:00", `"h1"`, "b", "logon-failed"),
+	authEvent("10:04:00", `"h2"`, "q", "logon-failed"),
+	authEvent("10:06:00", `"h1"`, "c", "logon-failed"),
+	authEvent("10:07:00", `"h1"`, "c", "logon-failed"),
+	authEvent("10:08:00", `"h1"`, "c", "logon-failed"),
+	authEvent("10:08:30", `"h2"`, "r", "logon-failed"),
+	// h3: at the start and at the end of execution 10:20's window [10:11, 10:20].
+	authEvent("10:11:00", `"h3"`, "x", "logon-failed"),
+	authEvent("10:16:00", `"h3"`, "y", "logon-failed"),
+	authEvent("10:20:00", `"h3"`, "x", "logon-failed"),
+	// A multi-valued host.id: the events count for h4 and for h5; events without host.id
+	// count for no group; events the query does not match, for nothing.
+	authEvent("10:21:00", `["h4","h5"]`, "m", "logon-failed"),
+	authEvent("10:21:10", "", "m", "logon-failed"),
+	authEvent("10:21:20", "", "m", "logon-failed"),
+	authEvent("10:21:30", "", "m", "logon-failed"),
+	authEvent("10:21:40", `"h6"`, "m", "logon"),
+	authEvent("10:21:50", `"h6"`, "m", "logon"),
+	authEvent("10:22:00", `["h4","h5"]`, "m", "logon-failed"),
+	authEvent("10:22:10", `"h6"`, "m", "logon"),
+	authEvent("10:23:00", `["h5","h4"]`, "m", "logon-failed"),
+}
+
+// thresholdAlert is what TestThresholdRules compares of an alert.
+func thresholdAlert(t *testing.T, line string) string {
+	t.Helper()
+	var a map[string]any
+	if err := json.Unmarshal([]byte(line), &a); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := json.Marshal(a["kibana.alert.threshold_result"])
+	return fmt.Sprintf("%s host.id=%v original_time=%v %s", a["kibana.alert.rule.name"], a["host.id"], a["kibana.alert.original_time"], res)
+}
+
+// TestThresholdRules runs threshold rules over files and standard input (--follow) and
+// checks every alert: window edges, signal-history de-duplication, multi-valued and missing
+// group-by fields, cardinality, and a rule without group-by fields.
+func TestThresholdRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules")
+	writeFile(t, rules, "count.toml", statefulRule("aaaaaaaa-0000-4000-8000-000000000001", "Logon failures", "threshold",
+		`event.action: "logon-failed"`, "[rule.threshold]\nfield = \"host.id\"\nvalue = 3\n"))
+	writeFile(t, rules, "card.toml", statefulRule("aaaaaaaa-0000-4000-8000-000000000002", "Logon failures for users", "threshold",
+		`event.action: "logon-failed"`, "[rule.threshold]\nfield = [\"host.id\"]\nvalue = 2\n[[rule.threshold.cardinality]]\nfield = \"user.name\"\nvalue = 2\n"))
+	writeFile(t, rules, "total.toml", statefulRule("aaaaaaaa-0000-4000-8000-000000000003", "All logon failures", "threshold",
+		`event.action: "logon-failed"`, "[rule.threshold]\nfield = []\nvalue = 5\n"))
+	events := writeFile(t, dir, "events.ndjson", strings.Join(thresholdEvents, "\n")+"\n")
+	const card = `"cardinality":[{"field":"user.name","value":2}],`
+	want := []string{
+		// Execution 10:05 ([09:56, 10:05]).
+		`All logon failures host.id=<nil> original_time=2026-04-20T10:04:00.000Z {"count":5,"from":"2026-04-20T10:00:30.000Z","terms":[]}`,
+		`Logon failures host.id=h1 original_time=2026-04-20T10:03:00.000Z {"count":3,"from":"2026-04-20T10:01:00.000Z","terms":[{"field":"host.id","value":"h1"}]}`,
+		`Logon failures for users host.id=h1 original_time=2026-04-20T10:03:00.000Z {` + card + `"count":3,"from":"2026-04-20T10:01:00.000Z","terms":[{"field":"host.id","value":"h1"}]}`,
+		`Logon failures for users host.id=h2 original_time=2026-04-20T10:04:00.000Z {` + card + `"count":2,"from":"2026-04-20T10:00:30.000Z","terms":[{"field":"host.id","value":"h2"}]}`,
+		// Execution 10:10 ([10:01, 10:10]): h1's events up to 10:03 are left out.
+		`Logon failures host.id=h1 original_time=2026-04-20T10:08:00.000Z {"count":3,"from":"2026-04-20T10:06:00.000Z","terms":[{"field":"host.id","value":"h1"}]}`,
+		// Execution 10:15 ([10:06, 10:15]).
+		`All logon failures host.id=<nil> original_time=2026-04-20T10:11:00.000Z {"count":5,"from":"2026-04-20T10:06:00.000Z","terms":[]}`,
+		// Execution 10:20 ([10:11, 10:20], both ends in).
+		`Logon failures host.id=h3 original_time=2026-04-20T10:20:00.000Z {"count":3,"from":"2026-04-20T10:11:00.000Z","terms":[{"field":"host.id","value":"h3"}]}`,
+		`Logon failures for users host.id=h3 original_time=2026-04-20T10:20:00.000Z {` + card + `"count":3,"from":"2026-04-20T10:11:00.000Z","terms":[{"field":"host.id","value":"h3"}]}`,
+		// Execution 10:25 ([10:16, 10:25]).
+		`All logon failures host.id=<nil> original_time=2026-04-20T10:23:00.000Z {"count":8,"from":"2026-04-20T10:16:00.000Z","terms":[]}`,
+		`Logon failures host.id=h4 original_time=2026-04-20T10:23:00.000Z {"count":3,"from":"2026-04-20T10:21:00.000Z","terms":[{"field":"host.id","value":"h4"}]}`,
+		`Logon failures host.id=h5 original_time=2026-04-20T10:23:00.000Z {"count":3,"from":"2026-04-20T10:21:00.000Z","terms":[{"field":"host.id","value":"h5"}]}`,
+	}
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+	}{
+		{"files", "", []string{events}},
+		{"--follow", strings.Join(thresholdEvents, "\n") + "\n", []string{"--follow"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.stdin, append([]string{"detect", "--rules", rules, "--now", "2026-04-20T12:00:00Z"}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+			}
+			var got []string
+			ids := map[string]string{}
+			for _, l := range lines(r.stdout) {
+				got = append(got, thresholdAlert(t, l))
+				var a struct {
+					ID string `json:"kibana.alert.uuid"`
+				}
+				_ = json.Unmarshal([]byte(l), &a)
+				ids[got[len(got)-1]] = a.ID
+			}
+			// Alerts of one execution come rule by rule; compare in execution order.
+			if !reflect.DeepEqual(sortedByExecution(got), sortedByExecution(want)) {
+				t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			// The id of h1's first alert, computed with Python's uuid and hashlib:
+			// sha256("logs-*" + uuid5(ns, rule_id + "2026-04-20T10:05:00.000Z" + "host.id" + "h1")
+			// + "undefined" + "default:" + rule uuid).
+			if id := ids[want[1]]; id != "8ea07c563ba8ab501d1b3208262381ef74e8cafbcbdeadca56bba7cbdba7644f" {
+				t.Errorf("id of %s = %s", want[1], id)
+			}
+		})
+	}
+}
+
+// sortedByExecution orders alert descriptions by original time, then text: the order of
+// executions, whatever the order of rules within one.
+func sortedByExecution(xs []string) []string {
+	out := append([]string(nil), xs...)
+	key := func(s string) string {
+		i := strings.Index(s, "original_time=")
+		return s[i:i+38] + s
+	}
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if key(out[j]) < key(out[i]) {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
