@@ -475,6 +475,9 @@ func writeSummary(w io.Writer, rep runReport) {
 	if ist.InputsSkipped > 0 {
 		fmt.Fprintf(w, ", %s skipped", plural(ist.InputsSkipped, "input"))
 	}
+	if sum.HistoryEvents > 0 {
+		fmt.Fprintf(w, "; %d history events read first (--history)", sum.HistoryEvents)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "alerts: %d", sum.Alerts)
 	if sum.AlertsNotWritten > 0 {

@@ -173,3 +173,102 @@ func sortedByExecution(xs []string) []string {
 	}
 	return out
 }
+
+// procEvent is a process start on host at ingested time hh:mm:ss of 2026-04-20 with
+// process.name names (a JSON value, "" for none).
+func procEvent(ingested, host, names string) string {
+	t, err := time.Parse(time.RFC3339, "2026-04-20T"+ingested+"Z")
+	if err != nil {
+		panic(err)
+	}
+	p := ""
+	if names != "" {
+		p = `"process":{"name":` + names + `},`
+	}
+	return fmt.Sprintf(`{"@timestamp":"%s","event":{"category":"process","type":"start","ingested":"%s"},"host":{"id":"%s"},%s"data_stream":{"type":"logs","dataset":"proc","namespace":"default"}}`,
+		t.Add(-30*time.Second).Format(time.RFC3339), t.Format(time.RFC3339), host, p)
+}
+
+// TestNewTermsRules runs a new-terms rule (host.id and process.name, history now-1h) over
+// files and standard input (--follow), with and without --history, and checks every alert:
+// the window's edge, expiry, multi-valued fields and missing fields.
+func TestNewTermsRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules")
+	writeFile(t, rules, "nt.toml", statefulRule("bbbbbbbb-0000-4000-8000-000000000001", "New process on host", "new_terms",
+		`event.category: "process" and event.type: "start"`,
+		"[rule.new_terms]\nfield = \"new_terms_fields\"\nvalue = [\"host.id\", \"process.name\"]\n"+
+			"[[rule.new_terms.history_window_start]]\nfield = \"history_window_start\"\nvalue = \"now-1h\"\n"))
+	evs := []string{
+		procEvent("10:00:00", "h1", `"a"`),       // new
+		procEvent("10:05:00", "h2", `["b","c"]`), // (h2, b) and (h2, c) new
+		procEvent("10:06:00", "h2", `["b","d"]`), // (h2, d) new
+		procEvent("10:07:00", "h3", ""),          // no process.name: no value
+		procEvent("11:00:00", "h1", `"a"`),       // seen at 10:00:00, exactly 1h before: not new
+		procEvent("11:06:01", "h2", `"b"`),       // last seen 10:06:00, more than 1h before: new
+		procEvent("12:00:01", "h1", `"a"`),       // last seen 11:00:00: new
+	}
+	events := writeFile(t, dir, "events.ndjson", strings.Join(evs, "\n")+"\n")
+	history := writeFile(t, dir, "history/past.ndjson", strings.Join([]string{
+		procEvent("09:30:00", "h1", `"a"`),
+		procEvent("09:50:00", "h2", `"c"`),
+		procEvent("09:00:00", "h2", `"d"`), // out of (h2, d)'s window at 10:06
+		`{"@timestamp":"2026-04-20T09:55:00Z","event":{"category":"network"},"host":{"id":"h2"},"process":{"name":"b"},"data_stream":{"type":"logs","dataset":"proc","namespace":"default"}}`, // not a match
+	}, "\n")+"\n")
+	describe := func(t *testing.T, out string) []string {
+		var got []string
+		ids := map[string]bool{}
+		for _, l := range lines(out) {
+			var a map[string]any
+			if err := json.Unmarshal([]byte(l), &a); err != nil {
+				t.Fatal(err)
+			}
+			terms, _ := json.Marshal(a["kibana.alert.new_terms"])
+			got = append(got, fmt.Sprintf("%v %s %v", a["event.ingested"], terms, a["kibana.alert.rule.type"]))
+			if ev, ok := a["event"].(map[string]any); ok {
+				got[len(got)-1] = fmt.Sprintf("%v %s %v", ev["ingested"], terms, a["kibana.alert.rule.type"])
+			}
+			id, _ := a["kibana.alert.uuid"].(string)
+			if ids[id] {
+				t.Errorf("id %s twice", id)
+			}
+			ids[id] = true
+		}
+		return got
+	}
+	all := []string{
+		`2026-04-20T10:00:00Z ["h1","a"] new_terms`,
+		`2026-04-20T10:05:00Z ["h2","b"] new_terms`,
+		`2026-04-20T10:05:00Z ["h2","c"] new_terms`,
+		`2026-04-20T10:06:00Z ["h2","d"] new_terms`,
+		`2026-04-20T11:06:01Z ["h2","b"] new_terms`,
+		`2026-04-20T12:00:01Z ["h1","a"] new_terms`,
+	}
+	withHistory := []string{
+		`2026-04-20T10:05:00Z ["h2","b"] new_terms`,
+		`2026-04-20T10:06:00Z ["h2","d"] new_terms`,
+		`2026-04-20T11:06:01Z ["h2","b"] new_terms`,
+		`2026-04-20T12:00:01Z ["h1","a"] new_terms`,
+	}
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+		want  []string
+	}{
+		{"files", "", []string{events}, all},
+		{"--follow", strings.Join(evs, "\n") + "\n", []string{"--follow"}, all},
+		{"--history", "", []string{"--history", filepath.Join(dir, "history"), events}, withHistory},
+		{"--history --follow", strings.Join(evs, "\n") + "\n", []string{"--history", history, "--follow"}, withHistory},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.stdin, append([]string{"detect", "--rules", rules, "--now", "2026-04-20T13:00:00Z"}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+			}
+			if got := describe(t, r.stdout); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
