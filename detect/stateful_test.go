@@ -1,0 +1,172 @@
+package detect
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tripline/tripline/rule"
+)
+
+func TestUUIDv5(t *testing.T) {
+	// The RFC 4122 example, as Python's uuid.uuid5(NAMESPACE_DNS, "www.example.com") gives it.
+	if got := uuidV5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "www.example.com"); got != "2ed6657d-e927-568b-95e1-2665a8aea6a2" {
+		t.Errorf("uuidV5 = %s", got)
+	}
+}
+
+func TestCombinations(t *testing.T) {
+	doc := mustParse(t, []byte(`{"a":["x",null,"y","x"],"b":{"c":[1,2]},"d":null,"e":{"f":"z"}}`))
+	for _, tc := range []struct {
+		fields []string
+		want   string
+	}{
+		{[]string{"a"}, `[["x"],["y"]]`},
+		{[]string{"a", "b.c"}, `[["x",1],["x",2],["y",1],["y",2]]`},
+		{[]string{"b.c", "e.f", "a"}, `[[1,"z","x"],[1,"z","y"],[2,"z","x"],[2,"z","y"]]`},
+		{[]string{"a", "missing"}, `null`},
+		{[]string{"d"}, `null`},
+		{[]string{"e"}, `null`}, // an object is no term
+		{nil, `[[]]`},           // no field: one group of every event
+	} {
+		combos, keys := combinations(doc, tc.fields)
+		raw, _ := json.Marshal(combos)
+		if string(raw) != tc.want || len(keys) != len(combos) {
+			t.Errorf("combinations(%v) = %s (%d keys), want %s", tc.fields, raw, len(keys), tc.want)
+		}
+	}
+	// Keys tell values apart by type.
+	_, k1 := combinations(mustParse(t, []byte(`{"a":"1"}`)), []string{"a"})
+	_, k2 := combinations(mustParse(t, []byte(`{"a":1}`)), []string{"a"})
+	if k1[0] == k2[0] {
+		t.Errorf("the string 1 and the number 1 have the same key %q", k1[0])
+	}
+}
+
+// testEvent is an event with the given host.id at minute m (and second s) of 2026-04-20 10:00.
+func testEvent(t *testing.T, host string, m, s int) (*matchedEvent, time.Time) {
+	at := time.Date(2026, 4, 20, 10, m, s, 0, time.UTC)
+	src := mustParse(t, fmt.Appendf(nil, `{"@timestamp":%q,"host":{"id":%q}}`, at.Format(time.RFC3339), host))
+	return &matchedEvent{id: fmt.Sprintf("%s-%d-%d", host, m, s), index: "logs-x", src: src}, at
+}
+
+// TestThresholdBounded checks that a threshold rule keeps only the events of the windows
+// still to run and the signal history of the last look-back, over two hours of events.
+func TestThresholdBounded(t *testing.T) {
+	r := &rule.Rule{RuleID: "r", Name: "n", Type: "threshold", Language: "kuery", From: "now-9m", To: "now",
+		MaxSignals: 100, Index: []string{"logs-*"}, Threshold: &rule.Threshold{Field: []string{"host.id"}, Value: 60}}
+	kind := thresholdKind{language: "kuery"}
+	agg, err := kind.newAggregator(r, 5*time.Minute, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &builder{space: "default", now: "2026-04-20T12:00:00.000Z"}
+	ri := b.newRuleInfo(r, kind)
+	a := agg.(*thresholdAgg)
+	store := a.store.(*memThresholdStore)
+	alerts, maxEvents := 0, 0
+	for s := range 2 * 3600 {
+		// busy: one event a second; m<minute>: one event a minute, each a new group.
+		hosts := []string{"busy"}
+		if s%60 == 0 {
+			hosts = append(hosts, fmt.Sprintf("m%d", s/60))
+		}
+		for _, host := range hosts {
+			me, at := testEvent(t, host, s/60, s%60)
+			got, _, err := a.add(b, ri, me, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alerts += len(got)
+		}
+		maxEvents = max(maxEvents, store.events())
+	}
+	got, _, _ := a.flush(b, ri)
+	alerts += len(got)
+	// The busy host alerts at every execution from 10:05 to 12:00: each has at least 60
+	// events it has not alerted for.
+	if alerts != 24 {
+		t.Errorf("%d alerts, want 24", alerts)
+	}
+	// At most the events of from + interval (14 minutes) plus one.
+	if limit := 14*60 + 14 + 2; maxEvents > limit {
+		t.Errorf("%d events held, want at most %d", maxEvents, limit)
+	}
+	if len(store.history) > 1 || len(store.names) > 2*(14+1)+1024 {
+		t.Errorf("history %d, group names %d", len(store.history), len(store.names))
+	}
+}
+
+// TestNewTermsBounded checks that a new-terms rule's history holds only the values seen in
+// the history window (plus the eighth of a window between expiries).
+func TestNewTermsBounded(t *testing.T) {
+	r := &rule.Rule{RuleID: "r", Type: "new_terms", Language: "kuery", HistoryWindowStart: "now-1h", MaxSignals: 100,
+		NewTermsFields: []string{"host.id"}}
+	agg, err := newTermsKind{language: "kuery"}.newAggregator(r, 5*time.Minute, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := agg.(*newTermsAgg)
+	held := 0
+	// Ten hours, 100 new values a minute.
+	for m := range 600 {
+		for i := range 100 {
+			me, at := testEvent(t, fmt.Sprintf("h%d-%d", m, i), m, i%60)
+			if _, _, err := a.add(nil, nil, me, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		held = max(held, a.hist.len())
+	}
+	if limit := 100 * (60 + 8 + 1); held > limit || held < 6000 {
+		t.Errorf("history held up to %d values, want 6000 to %d", held, limit)
+	}
+}
+
+func TestThresholdRefusesBadLookback(t *testing.T) {
+	r := &rule.Rule{From: "now-5m", To: "now-5m", Threshold: &rule.Threshold{Value: 1}}
+	if _, err := (thresholdKind{}).newAggregator(r, time.Minute, false); err == nil ||
+		err.Error() != `from "now-5m" is not before to "now-5m"` {
+		t.Errorf("err = %v", err)
+	}
+	r.From = "now-1M"
+	_, err := (thresholdKind{}).newAggregator(r, time.Minute, false)
+	if want := `from: "now-1M": unit "M" is not one of s, m, h, d, w`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+// TestThresholdDocumentExclusion checks Kibana's signal-history filter: it leaves out a
+// whole document, so an event that fed group a's alert no longer counts for group b either.
+func TestThresholdDocumentExclusion(t *testing.T) {
+	r := &rule.Rule{RuleID: "r", Name: "n", Type: "threshold", Language: "kuery", From: "now-9m", To: "now",
+		MaxSignals: 100, Index: []string{"logs-*"}, Threshold: &rule.Threshold{Field: []string{"host.id"}, Value: 2}}
+	kind := thresholdKind{language: "kuery"}
+	agg, _ := kind.newAggregator(r, 5*time.Minute, false)
+	b := &builder{space: "default", now: "2026-04-20T12:00:00.000Z"}
+	ri := b.newRuleInfo(r, kind)
+	var got []string
+	for _, e := range []struct {
+		host string
+		m    int
+	}{{`["a","b"]`, 1}, {`"a"`, 2}, {`"b"`, 6}, {`"c"`, 30}} {
+		at := time.Date(2026, 4, 20, 10, e.m, 0, 0, time.UTC)
+		me := &matchedEvent{id: fmt.Sprint(e.m), index: "logs-x",
+			src: mustParse(t, fmt.Appendf(nil, `{"@timestamp":%q,"host":{"id":%s}}`, at.Format(time.RFC3339), e.host))}
+		alerts, _, err := agg.add(b, ri, me, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range alerts {
+			doc := mustParse(t, a.Doc)
+			res, _ := json.Marshal(doc["kibana.alert.threshold_result"])
+			got = append(got, string(res))
+		}
+	}
+	want := []string{`{"count":2,"from":"2026-04-20T10:01:00.000Z","terms":[{"field":"host.id","value":"a"}]}`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("alerts %q, want %q", got, want)
+	}
+}
