@@ -126,13 +126,13 @@ func validateRules(set *rule.Set) []validation {
 		if r.Source.Line > 0 { // a rule of a Kibana export: the line of the file
 			v.Line = r.Source.Line
 		}
-		if !r.IsEQL() {
+		if !r.IsEQL() && !isStatefulKQL(r) {
 			v.Status = "unsupported"
 			v.Note = "not an EQL rule (" + r.Kind() + ")"
 			out = append(out, v)
 			return
 		}
-		if _, err := eql.Parse(r.Query); err != nil {
+		if err := parseRuleQuery(r); err != nil {
 			v.Status = "error"
 			v.Error = err.Error()
 			var qe *eql.Error
@@ -351,7 +351,7 @@ func (o *rulesListOptions) run(ctx context.Context, ios ioStreams) error {
 	var rows []ruleRow
 	add := func(r *rule.Rule, reason string) {
 		if reason == "" {
-			if _, err := eql.Parse(r.Query); err != nil {
+			if err := parseRuleQuery(r); err != nil {
 				reason = "query: " + err.Error()
 			}
 		}

@@ -97,6 +97,9 @@ func (o *rulesTestOptions) run(ctx context.Context, ios ioStreams) error {
 	if err != nil {
 		return err
 	}
+	if isStatefulKQL(r) {
+		return o.runStateful(ctx, ios, r) // rules_stateful.go
+	}
 	stmt, err := eql.Parse(r.Query)
 	if err != nil {
 		fmt.Fprint(stderr, describeQueryError(r.Query, err))

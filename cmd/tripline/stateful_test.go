@@ -272,3 +272,60 @@ func TestNewTermsRules(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesTestStateful checks rules test, validate and list on a threshold and a
+// new-terms rule: the groups that reached the threshold with their counts, the values
+// that were new and where.
+func TestRulesTestStateful(t *testing.T) {
+	dir := t.TempDir()
+	th := writeFile(t, dir, "rules/count.toml", statefulRule("aaaaaaaa-0000-4000-8000-000000000001", "Logon failures", "threshold",
+		`event.action: "logon-failed"`, "[rule.threshold]\nfield = \"host.id\"\nvalue = 3\n"))
+	nt := writeFile(t, dir, "rules/nt.toml", statefulRule("bbbbbbbb-0000-4000-8000-000000000001", "New user on host", "new_terms",
+		`event.action: "logon-failed"`, "[rule.new_terms]\nfield = \"new_terms_fields\"\nvalue = [\"user.name\"]\n"+
+			"[[rule.new_terms.history_window_start]]\nfield = \"history_window_start\"\nvalue = \"now-7d\"\n"))
+	bad := writeFile(t, dir, "bad/bad.toml", statefulRule("cccccccc-0000-4000-8000-000000000001", "Bad query", "threshold",
+		`event.action: (a or`, "[rule.threshold]\nfield = \"host.id\"\nvalue = 3\n"))
+	events := writeFile(t, dir, "events.ndjson", strings.Join(thresholdEvents[:8], "\n")+"\n")
+	runCLICases(t, []cliCase{
+		{
+			name: "rules test, threshold",
+			args: []string{"rules", "test", th, events},
+			stdout: `rule:   Logon failures (aaaaaaaa-0000-4000-8000-000000000001)
+events: 8 read, 8 matched the query [event.action: "logon-failed"]
+
+threshold: by host.id, count >= 3, look-back now-9m every 5m
+2 groups reached it
+  host.id=h1  count=3  2026-04-20T10:01:00.000Z .. 2026-04-20T10:03:00.000Z
+  host.id=h1  count=3  2026-04-20T10:06:00.000Z .. 2026-04-20T10:08:00.000Z
+`,
+		},
+		{
+			name: "rules test, new terms",
+			args: []string{"rules", "test", nt, events},
+			stdout: `rule:   New user on host (bbbbbbbb-0000-4000-8000-000000000001)
+events: 8 read, 8 matched the query [event.action: "logon-failed"]
+
+new terms: user.name, not seen since now-7d
+5 values new
+  [p]  ` + events + `:1  2026-04-20T10:00:00.000Z
+  [a]  ` + events + `:2  2026-04-20T10:00:30.000Z
+  [b]  ` + events + `:4  2026-04-20T10:02:30.000Z
+  [q]  ` + events + `:5  2026-04-20T10:03:30.000Z
+  [c]  ` + events + `:6  2026-04-20T10:05:30.000Z
+`,
+		},
+		{
+			name:   "rules test, a query that does not parse",
+			args:   []string{"rules", "test", bad, events},
+			code:   exitUsage,
+			stderr: "tripline: " + bad + ": query: line 1:20: Expected \")\", AND, OR, whitespace but end of input found.\n",
+		},
+		{
+			name: "rules list",
+			args: []string{"rules", "list", filepath.Join(dir, "rules")},
+			stdout: "RULE ID                               NAME              TYPE             SEVERITY  SUPPORTED\n" +
+				"aaaaaaaa-0000-4000-8000-000000000001  Logon failures    threshold/kuery  medium    yes\n" +
+				"bbbbbbbb-0000-4000-8000-000000000001  New user on host  new_terms/kuery  medium    yes\n",
+		},
+	})
+}
