@@ -170,3 +170,52 @@ func TestThresholdDocumentExclusion(t *testing.T) {
 		t.Errorf("alerts %q, want %q", got, want)
 	}
 }
+
+// TestThresholdMaxSignals checks that an execution alerts for at most max_signals groups,
+// the first in composite key order, and counts the others.
+func TestThresholdMaxSignals(t *testing.T) {
+	r := &rule.Rule{RuleID: "r", Name: "n", Type: "threshold", Language: "kuery", From: "now-9m", To: "now",
+		MaxSignals: 2, Index: []string{"logs-*"}, Threshold: &rule.Threshold{Field: []string{"host.id"}, Value: 1}}
+	kind := thresholdKind{language: "kuery"}
+	agg, _ := kind.newAggregator(r, 5*time.Minute, false)
+	b := &builder{space: "default", now: "2026-04-20T12:00:00.000Z"}
+	ri := b.newRuleInfo(r, kind)
+	for _, h := range []string{"c", "a", "b"} {
+		me, at := testEvent(t, h, 1, 30)
+		if _, _, err := agg.add(b, ri, me, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alerts, capped, err := agg.flush(b, ri)
+	var got []any
+	for _, a := range alerts {
+		got = append(got, mustParse(t, a.Doc)["host.id"])
+	}
+	if err != nil || capped != 1 || !reflect.DeepEqual(got, []any{"a", "b"}) {
+		t.Errorf("alerts for %v, %d capped (%v); want a, b and 1", got, capped, err)
+	}
+}
+
+// TestThresholdHistoryEdge checks Kibana's edge: a signal history entry is dropped at the
+// first execution whose from is at or after it, so an event exactly at that from counts
+// again, and a group of one such event (value 1) alerts at both executions.
+func TestThresholdHistoryEdge(t *testing.T) {
+	r := &rule.Rule{RuleID: "r", Name: "n", Type: "threshold", Language: "kuery", From: "now-9m", To: "now",
+		MaxSignals: 100, Index: []string{"logs-*"}, Threshold: &rule.Threshold{Field: []string{"host.id"}, Value: 1}}
+	kind := thresholdKind{language: "kuery"}
+	b := &builder{space: "default", now: "2026-04-20T12:00:00.000Z"}
+	ri := b.newRuleInfo(r, kind)
+	for _, tc := range []struct {
+		sec, want int
+	}{{0, 2}, {1, 1}} {
+		agg, _ := kind.newAggregator(r, 5*time.Minute, false)
+		me, at := testEvent(t, "a", 1, tc.sec) // executions 10:05 ([09:56, 10:05]) and 10:10 ([10:01, 10:10])
+		if _, _, err := agg.add(b, ri, me, at); err != nil {
+			t.Fatal(err)
+		}
+		alerts, _, _ := agg.flush(b, ri)
+		if len(alerts) != tc.want {
+			t.Errorf("event at 10:01:%02d: %d alerts, want %d", tc.sec, len(alerts), tc.want)
+		}
+	}
+}
