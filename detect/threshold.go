@@ -12,7 +12,7 @@ import (
 )
 
 // thresholdKind is the kind of threshold rules. Kibana runs such a rule every interval over
-// its look-back [from, to] (now-9m .. now every 5m: each event is seen by two executions),
+// its look-back [from, to] (now-9m .. now every 5m: most events are seen by two executions),
 // counts the matching events per group of threshold.field values and alerts for every group
 // that reaches threshold.value (and, with cardinality, as many distinct values of the
 // cardinality field). Its signal history keeps, per group that alerted, the newest event
