@@ -56,6 +56,8 @@ func newRulesTestCmd() *cobra.Command {
 stage of the query (for an event query, the query itself; for a sequence or sample, each
 bracketed stage and the until stage) list the events that pass its filter, with their
 join-key values there, then list the rule's results with the events that form each one.
+A threshold or new-terms rule is run as detect runs it: the report lists the groups that
+reached the threshold, with their counts, or the values that were new, with their events.
 
 RULE is a rule file (detection-rules TOML, or a Kibana export NDJSON holding one rule). Every
 event is tried, whatever the rule's index patterns. Events are read as detect reads them
