@@ -3,7 +3,10 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,6 +220,55 @@ func TestThresholdHistoryEdge(t *testing.T) {
 		alerts, _, _ := agg.flush(b, ri)
 		if len(alerts) != tc.want {
 			t.Errorf("event at 10:01:%02d: %d alerts, want %d", tc.sec, len(alerts), tc.want)
+		}
+	}
+}
+
+// TestStatefulModesAgree runs a threshold and a new-terms rule over the same events in
+// batch mode (with and without reading documents again from the file) and in streaming
+// mode (with and without workers): the alerts are the same documents.
+func TestStatefulModesAgree(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	hosts := []string{`"a"`, `"b"`, `["a","c"]`, `"d"`}
+	for i := range 400 {
+		at := time.Date(2026, 4, 20, 10, 0, 0, 0, time.UTC).Add(time.Duration(i*7) * time.Second)
+		lines = append(lines, fmt.Sprintf(`{"@timestamp":%q,"event":{"action":"x"},"host":{"id":%s},"user":{"name":"u%d"},"process":{"name":"p%d"}}`,
+			at.Format(time.RFC3339), hosts[i%len(hosts)], i%5, i%13))
+	}
+	path := dir + "/events.ndjson"
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	th := &rule.Rule{RuleID: "t", Name: "t", Type: "threshold", Language: "kuery", Query: "event.action: x", From: "now-9m",
+		To: "now", Interval: "5m", MaxSignals: 100, Severity: "low", Index: []string{"*"},
+		Threshold: &rule.Threshold{Field: []string{"host.id"}, Value: 20, Cardinality: []rule.ThresholdCardinality{{Field: "user.name", Value: 3}}}}
+	nt := &rule.Rule{RuleID: "n", Name: "n", Type: "new_terms", Language: "kuery", Query: "event.action: x", From: "now-9m",
+		To: "now", Interval: "5m", MaxSignals: 100, Severity: "low", Index: []string{"*"},
+		NewTermsFields: []string{"host.id", "process.name"}, HistoryWindowStart: "now-20m"}
+	var ref []string
+	for i, opts := range []Options{
+		{},
+		{Origin: &fileOrigin{}, Workers: 2},
+		{Streaming: true},
+		{Streaming: true, Workers: 2},
+	} {
+		opts.Compile, opts.Now, opts.IgnoreIndexPatterns = EngineCompiler(EngineOptions{}), testNow, true
+		alerts, _, errs := runFile(t, []*rule.Rule{th, nt}, path, opts)
+		var docs []string
+		for _, a := range alerts {
+			docs = append(docs, string(a.Doc))
+		}
+		sort.Strings(docs)
+		if i == 0 {
+			ref = docs
+			if len(docs) < 20 || len(errs) > 0 {
+				t.Fatalf("%d alerts, errors %v", len(docs), errs)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(docs, ref) {
+			t.Errorf("options %d: %d alerts differ from batch mode's %d", i, len(docs), len(ref))
 		}
 	}
 }
