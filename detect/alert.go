@@ -232,6 +232,16 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		}
 		params["threshold"] = t
 	}
+	if len(r.ThreatMapping) > 0 {
+		params["threat_index"] = list(r.ThreatIndex)
+		params["threat_query"] = r.ThreatQuery
+		params["threat_language"] = cmp.Or(r.ThreatLanguage, "kuery")
+		params["threat_mapping"] = asJSON(r.ThreatMapping)
+		params["threat_indicator_path"] = cmp.Or(r.ThreatIndicatorPath, "threat.indicator")
+		if len(r.ThreatFilters) > 0 {
+			params["threat_filters"] = asJSON(r.ThreatFilters)
+		}
+	}
 	if len(r.NewTermsFields) > 0 {
 		params["new_terms_fields"] = list(r.NewTermsFields)
 		params["history_window_start"] = r.HistoryWindowStart

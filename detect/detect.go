@@ -212,6 +212,12 @@ type Options struct {
 	// sees them. A value seen there within a rule's history window is then not new. It is
 	// called once, by the first Process or Close call, with that call's context.
 	History func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
+	// Indicators, when set, reads the documents of the threat indices (as Replay reads the
+	// input) before the first event: each indicator-match rule keeps those that match its
+	// threat_index patterns, threat_query, threat_filters and exception lists as its
+	// indicators. Without it, indicator-match rules are skipped with the reason. It is
+	// called once, by the first Process or Close call, with that call's context.
+	Indicators func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
 
 	// The switches below are for this package's tests and benchmarks only (the results are
 	// the same whichever way they are set); they are unexported so that they are no part of
@@ -232,6 +238,9 @@ type Options struct {
 	indexSample int
 	// learn makes the stateful rules record what they see without alerting (History).
 	learn bool
+	// collect, when set, receives every document the rules select instead of alerts
+	// (loading indicators: the rules are threat queries).
+	collect func(ruleID string, me *matchedEvent)
 }
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
@@ -265,6 +274,7 @@ type Detector struct {
 	maskBuf, laterBuf         []uint64  // push's scratch (streaming, on the caller's goroutine)
 	live                      atomic.Pointer[Live]
 	historyDone               bool // Options.History has been read
+	indicatorsDone            bool // Options.Indicators has been read
 }
 
 // New compiles the rules and returns a Detector that writes alerts to sink. A rule that

@@ -24,7 +24,7 @@ func (d *Detector) loadHistory(ctx context.Context) error {
 		return nil
 	}
 	opts := d.opts
-	opts.History, opts.learn, opts.Streaming, opts.Async = nil, true, false, false
+	opts.History, opts.Indicators, opts.learn, opts.Streaming, opts.Async = nil, nil, true, false, false
 	opts.Replay, opts.MaxFuture, opts.MaxBuffered, opts.MaxBufferedBytes = nil, 0, 0, 0
 	hd, err := New(rules, SinkFunc(func(context.Context, []Alert) error { return nil }), opts)
 	if err != nil {

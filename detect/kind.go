@@ -46,6 +46,8 @@ func kindOf(r *rule.Rule) ruleKind {
 		return thresholdKind{language: r.Language}
 	case r.IsNewTerms():
 		return newTermsKind{language: r.Language}
+	case r.IsThreatMatch():
+		return threatKind{language: r.Language}
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	if kind == nil {
 		return nil, fmt.Errorf("not a rule kind Tripline runs (%s)", r.Kind())
 	}
+	if _, threat := kind.(threatKind); threat && d.opts.Indicators == nil {
+		return nil, errors.New("indicator match rule without indicators: give the documents of its threat index (detect --indicators)")
+	}
 	if r.AlertSuppression != nil && !kind.suppresses() {
 		return nil, fmt.Errorf("alert suppression is not supported for %s rules", r.Type)
 	}
@@ -84,7 +87,9 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		return nil, err
 	}
 	rs.comp, rs.shape = comp, shape
-	if sk, ok := kind.(statefulKind); ok {
+	if d.opts.collect != nil {
+		rs.agg = &collectAgg{fn: d.opts.collect} // loading indicators: the rule is a threat query
+	} else if sk, ok := kind.(statefulKind); ok {
 		if rs.agg, err = sk.newAggregator(r, interval, d.opts.learn); err != nil {
 			return nil, err
 		}

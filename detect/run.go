@@ -24,6 +24,11 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 			return err
 		}
 	}
+	if d.opts.Indicators != nil && !d.indicatorsDone {
+		if err := d.loadIndicators(ctx); err != nil {
+			return err
+		}
+	}
 	if d.pipe != nil && d.sampler == nil {
 		// The first events (until the index is chosen from them) are processed here, in
 		// order, so that every event meets the same index whatever the number of workers.
@@ -201,6 +206,11 @@ func (d *Detector) Close(ctx context.Context) error {
 	var first error
 	if d.opts.History != nil && !d.historyDone {
 		first = d.loadHistory(ctx)
+	}
+	if d.opts.Indicators != nil && !d.indicatorsDone {
+		if err := d.loadIndicators(ctx); err != nil && first == nil {
+			first = err
+		}
 	}
 	if d.pipe != nil {
 		first = d.pipe.close(ctx)

@@ -233,12 +233,10 @@ func (r *Rule) IsQuery() bool {
 // object tells; the query itself is checked when it is compiled).
 func (r *Rule) Unsupported() string {
 	switch {
-	case r.IsQuery(), r.IsThreshold(), r.IsNewTerms():
+	case r.IsQuery(), r.IsThreshold(), r.IsNewTerms(), r.IsThreatMatch():
 		return ""
-	case r.IsThreatMatch():
-		return "indicator match rules are not supported yet (" + r.Kind() + ")"
 	case !r.IsEQL():
-		return "not an EQL, query, threshold or new_terms rule (" + r.Kind() + ")"
+		return "not a rule type Tripline runs (" + r.Kind() + ")"
 	case strings.TrimSpace(r.Query) == "":
 		return "empty query"
 	}

@@ -25,7 +25,7 @@ func TestLoadCorpus(t *testing.T) {
 	for _, e := range set.Errors {
 		t.Errorf("load error: %v", e)
 	}
-	var eqlRules, queryRules, threshold, newTerms int
+	var eqlRules, queryRules, threshold, newTerms, threat int
 	for _, r := range set.Rules {
 		switch {
 		case r.IsEQL():
@@ -36,16 +36,17 @@ func TestLoadCorpus(t *testing.T) {
 			threshold++
 		case r.IsNewTerms():
 			newTerms++
+		case r.IsThreatMatch():
+			threat++
 		}
 	}
-	if len(set.Rules) != 1024+454+28+241 || eqlRules != 1024 || queryRules != 454 || threshold != 28 || newTerms != 241 {
-		t.Errorf("rules loaded = %d (EQL %d, KQL query %d, threshold %d, new_terms %d), want 1747 (1024, 454, 28, 241)",
-			len(set.Rules), eqlRules, queryRules, threshold, newTerms)
+	if len(set.Rules) != 1024+454+28+241+6 || eqlRules != 1024 || queryRules != 454 || threshold != 28 || newTerms != 241 || threat != 6 {
+		t.Errorf("rules loaded = %d (EQL %d, KQL query %d, threshold %d, new_terms %d, threat_match %d), want 1753 (1024, 454, 28, 241, 6)",
+			len(set.Rules), eqlRules, queryRules, threshold, newTerms, threat)
 	}
 	want := map[string]int{
-		"not an EQL, query, threshold or new_terms rule (esql/esql)":        209,
-		"not an EQL, query, threshold or new_terms rule (machine_learning)": 106,
-		"indicator match rules are not supported yet (threat_match/kuery)":  6,
+		"not a rule type Tripline runs (esql/esql)":        209,
+		"not a rule type Tripline runs (machine_learning)": 106,
 	}
 	if got := set.SkippedByReason(); !reflect.DeepEqual(got, want) {
 		t.Errorf("skipped by reason = %v, want %v", got, want)
@@ -247,7 +248,7 @@ func TestLoadMixedDirectory(t *testing.T) {
 		skipped = append(skipped, s.Rule.Source.String()+": "+s.Reason)
 	}
 	wantSkipped := []string{
-		"testdata/mixed/c_kuery.toml: indicator match rules are not supported yet (threat_match/kuery)",
+		"testdata/mixed/c_kuery.toml: not a rule type Tripline runs (esql/esql)",
 		"testdata/mixed/sub/f_dup.toml: duplicate rule_id (first loaded from testdata/mixed/a_good.toml)",
 	}
 	if !reflect.DeepEqual(skipped, wantSkipped) {

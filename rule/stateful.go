@@ -148,8 +148,12 @@ func (r *Rule) IsNewTerms() bool {
 	return r.Type == "new_terms" && (r.Language == "kuery" || r.Language == "lucene")
 }
 
-// IsThreatMatch reports whether the rule is an indicator-match rule.
-func (r *Rule) IsThreatMatch() bool { return r.Type == "threat_match" }
+// IsThreatMatch reports whether the rule is an indicator-match rule whose query and threat
+// query are KQL or Lucene.
+func (r *Rule) IsThreatMatch() bool {
+	return r.Type == "threat_match" && (r.Language == "kuery" || r.Language == "lucene") &&
+		(r.ThreatLanguage == "" || r.ThreatLanguage == "kuery" || r.ThreatLanguage == "lucene")
+}
 
 // validateTypeParams checks the parameters of threshold, new-terms and indicator-match
 // rules as Kibana's schema does (its wording), each message prefixed with the key's path.

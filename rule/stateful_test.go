@@ -57,7 +57,7 @@ func TestTypeParamsTOML(t *testing.T) {
 			"[[rule.threat_mapping]]\n[[rule.threat_mapping.entries]]\nfield = \"a\"\ntype = \"mapping\"\nvalue = \"b\"\n",
 			func(r *Rule) bool {
 				return reflect.DeepEqual(r.ThreatMapping, []ThreatMapping{{Entries: []ThreatMappingEntry{{"a", "mapping", "b"}}}}) &&
-					r.Unsupported() == "indicator match rules are not supported yet (threat_match/kuery)"
+					r.Unsupported() == "" && r.IsThreatMatch()
 			}, ""},
 	} {
 		r, err := ParseTOML([]byte(tc.doc), "x.toml")

@@ -187,7 +187,7 @@ func deliveryErr(d *output.Delivery) error {
 type detectOptions struct {
 	in     inputFlags
 	df     detectFlags
-	hist   historyFlag // --history (history.go)
+	hist   historyFlag // --history and --indicators (history.go)
 	format string
 	args   []string // the inputs: files, directories, "-", or one stream URL
 }
@@ -477,6 +477,9 @@ func writeSummary(w io.Writer, rep runReport) {
 	}
 	if sum.HistoryEvents > 0 {
 		fmt.Fprintf(w, "; %d history events read first (--history)", sum.HistoryEvents)
+	}
+	if sum.IndicatorEvents > 0 {
+		fmt.Fprintf(w, "; %d indicator documents read first (--indicators)", sum.IndicatorEvents)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "alerts: %d", sum.Alerts)

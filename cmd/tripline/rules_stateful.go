@@ -15,19 +15,27 @@ import (
 	"github.com/tripline/tripline/rule"
 )
 
-// isStatefulKQL reports whether r is a threshold or new-terms rule: a KQL (or Lucene)
-// query whose matching events are counted or remembered.
-func isStatefulKQL(r *rule.Rule) bool { return r.IsThreshold() || r.IsNewTerms() }
+// isStatefulKQL reports whether r is a threshold, new-terms or indicator-match rule: a KQL
+// (or Lucene) query whose matching events are counted, remembered or matched against
+// indicators.
+func isStatefulKQL(r *rule.Rule) bool { return r.IsThreshold() || r.IsNewTerms() || r.IsThreatMatch() }
 
-// parseRuleQuery parses r's query in its language: KQL for threshold and new-terms rules
-// (a Lucene query is read when the rule runs), EQL otherwise.
+// parseRuleQuery parses r's query in its language: KQL for threshold, new-terms and
+// indicator-match rules (and the latter's threat_query; a Lucene query is read when the
+// rule runs), EQL otherwise.
 func parseRuleQuery(r *rule.Rule) error {
 	if isStatefulKQL(r) {
-		if r.Language != "kuery" {
-			return nil
+		if r.Language == "kuery" {
+			if _, err := kql.Parse(r.Query); err != nil {
+				return err
+			}
 		}
-		_, err := kql.Parse(r.Query)
-		return err
+		if r.IsThreatMatch() && (r.ThreatLanguage == "" || r.ThreatLanguage == "kuery") {
+			if _, err := kql.Parse(r.ThreatQuery); err != nil {
+				return fmt.Errorf("threat_query: %w", err)
+			}
+		}
+		return nil
 	}
 	_, err := eql.Parse(r.Query)
 	return err

@@ -196,7 +196,7 @@ func TestRulesList(t *testing.T) {
 }
 
 // TestRulesValidateDetectionRules checks the prebuilt rules: every one of the 1,024 EQL
-// rules parses and verifies, and the 28 threshold and 241 new-terms rules' KQL parses.
+// rules parses and verifies, and the KQL of the 28 threshold, 241 new-terms and 6 indicator-match rules parses.
 func TestRulesValidateDetectionRules(t *testing.T) {
 	dir := testenv.Shared(t, "rules", "detection-rules")
 	r := runCLI(t, "", "rules", "validate", dir)
@@ -204,7 +204,7 @@ func TestRulesValidateDetectionRules(t *testing.T) {
 	if r.code != exitOK || r.stderr != "" || len(out) == 0 {
 		t.Fatalf("exit %d, stderr %q, %d lines; want 0, none", r.code, r.stderr, len(out))
 	}
-	if got, want := out[len(out)-1], "1293 EQL rules ok, 0 with errors, 775 not EQL (2068 files read)"; got != want {
+	if got, want := out[len(out)-1], "1299 EQL rules ok, 0 with errors, 769 not EQL (2068 files read)"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 	counts := map[string]int{}
@@ -212,7 +212,7 @@ func TestRulesValidateDetectionRules(t *testing.T) {
 		status, _, _ := strings.Cut(l, " ")
 		counts[status]++
 	}
-	if want := map[string]int{"ok": 1024 + 28 + 241, "unsupported": 775}; !reflect.DeepEqual(counts, want) {
+	if want := map[string]int{"ok": 1024 + 28 + 241 + 6, "unsupported": 769}; !reflect.DeepEqual(counts, want) {
 		t.Errorf("statuses %v, want %v", counts, want)
 	}
 	// Every EQL rule of the corpus also counts as supported by rules list.
@@ -229,14 +229,14 @@ func TestRulesValidateDetectionRules(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &row); err != nil {
 			t.Fatal(err)
 		}
-		if row.Supported != (row.Type == "eql" || row.Type == "threshold" || row.Type == "new_terms") {
+		if row.Supported != (row.Type == "eql" || row.Type == "threshold" || row.Type == "new_terms" || row.Type == "threat_match") {
 			t.Errorf("supported=%v for a %s rule: %s", row.Supported, row.Type, l)
 		}
 		if row.Supported {
 			supported++
 		}
 	}
-	if supported != 1024+28+241 {
-		t.Errorf("rules list: %d supported, want 1293", supported)
+	if supported != 1024+28+241+6 {
+		t.Errorf("rules list: %d supported, want 1299", supported)
 	}
 }

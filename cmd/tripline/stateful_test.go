@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tripline/tripline/internal/testenv"
 )
 
 // statefulRule returns a KQL rule file of type typ with the extra TOML (its parameters).
@@ -328,4 +330,89 @@ new terms: user.name, not seen since now-7d
 				"bbbbbbbb-0000-4000-8000-000000000001  New user on host  new_terms/kuery  medium    yes\n",
 		},
 	})
+}
+
+// TestIndicatorMatchRule runs the prebuilt IP address indicator-match rule over network
+// events with indicators from a file (--indicators), over files and standard input
+// (--follow): an event matching indicators alerts once with threat.enrichments naming each
+// (source.ip OR destination.ip); a multi-valued indicator field, an indicator older than
+// threat_query's 30 days and a document the threat filters leave out give nothing.
+func TestIndicatorMatchRule(t *testing.T) {
+	ruleFile := filepath.Join(testenv.Shared(t, "rules", "detection-rules"), "rules", "threat_intel", "threat_intel_indicator_match_address.toml")
+	dir := t.TempDir()
+	now := time.Now().UTC().Format(time.RFC3339)
+	ind := func(id, ts, ip, extra string) string {
+		return fmt.Sprintf(`{"_id":%q,"@timestamp":%q,"event":{"module":"ti_abusech","category":"threat","kind":"enrichment","type":"indicator"},"threat":{"indicator":{"ip":%s,"type":"ipv4-addr"}%s},"data_stream":{"type":"logs","dataset":"ti_abusech.ip","namespace":"default"}}`,
+			id, ts, ip, extra)
+	}
+	indicators := writeFile(t, dir, "ti/indicators.ndjson", strings.Join([]string{
+		ind("ind-1", now, `"203.0.113.7"`, `,"feed":{"name":"AbuseCH IP"}`),
+		ind("ind-2", now, `"198.51.100.9"`, ""),
+		ind("ind-3", now, `["192.0.2.1","192.0.2.2"]`, ""),                                                // multi-valued: no match
+		ind("ind-old", "2020-01-01T00:00:00Z", `"192.0.2.50"`, ""),                                        // older than now-30d/d
+		strings.Replace(ind("ind-x", now, `"192.0.2.60"`, ""), `"type":"indicator"`, `"type":"other"`, 1), // threat_filters
+	}, "\n")+"\n")
+	net := func(sec int, src, dst string) string {
+		return fmt.Sprintf(`{"@timestamp":"2026-04-20T10:00:%02dZ","event":{"category":"network","ingested":"2026-04-20T10:00:%02dZ"},"source":{"ip":%q},"destination":{"ip":%q},"data_stream":{"type":"logs","dataset":"net","namespace":"default"}}`,
+			sec, sec+1, src, dst)
+	}
+	evs := []string{
+		net(0, "203.0.113.7", "198.51.100.9"), // two indicators: one alert, two enrichments
+		net(2, "10.0.0.1", "192.0.2.1"),
+		net(4, "10.0.0.1", "192.0.2.50"),
+		net(6, "10.0.0.1", "192.0.2.60"),
+		net(8, "198.51.100.9", "10.0.0.2"),
+	}
+	events := writeFile(t, dir, "net.ndjson", strings.Join(evs, "\n")+"\n")
+	const index = "logs-ti_abusech.ip-default"
+	enr := func(id, ip, field, feed string) string {
+		return `{"feed":{` + feed + `},"indicator":{"ip":"` + ip + `","type":"ipv4-addr"},"matched":{"atomic":"` + ip +
+			`","field":"` + field + `","id":"` + id + `","index":"` + index + `","type":"indicator_match_rule"}}`
+	}
+	want := []string{
+		`203.0.113.7 [` + enr("ind-1", "203.0.113.7", "source.ip", `"name":"AbuseCH IP"`) + "," + enr("ind-2", "198.51.100.9", "destination.ip", "") + `]`,
+		`198.51.100.9 [` + enr("ind-2", "198.51.100.9", "source.ip", "") + `]`,
+	}
+	for _, tc := range []struct {
+		name, stdin string
+		args        []string
+	}{
+		{"files", "", []string{events}},
+		{"--follow", strings.Join(evs, "\n") + "\n", []string{"--follow"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.stdin, append([]string{"detect", "--rules", ruleFile, "--now", "2026-04-20T12:00:00Z",
+				"--indicators", filepath.Dir(indicators)}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+			}
+			var got []string
+			for _, l := range lines(r.stdout) {
+				var a struct {
+					Source struct {
+						IP string `json:"ip"`
+					} `json:"source"`
+					Threat struct {
+						Enrichments json.RawMessage `json:"enrichments"`
+					} `json:"threat"`
+					Type string `json:"kibana.alert.rule.type"`
+				}
+				if err := json.Unmarshal([]byte(l), &a); err != nil || a.Type != "threat_match" {
+					t.Fatalf("alert %s: %v", l, err)
+				}
+				got = append(got, a.Source.IP+" "+string(a.Threat.Enrichments))
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if !strings.Contains(r.stderr, "; 5 indicator documents read first (--indicators)\n") {
+				t.Errorf("summary:\n%s", r.stderr)
+			}
+		})
+	}
+	// Without indicators the rule cannot run.
+	r := runCLI(t, "", "detect", "--rules", ruleFile, events)
+	if want := "tripline: none of the rules can run (1 skipped: see 'tripline rules list')\n"; r.code != exitUsage || r.stderr != want {
+		t.Errorf("without --indicators: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
