@@ -35,11 +35,140 @@ type statefulKind interface {
 
 // aggregator is a stateful rule's state.
 type aggregator interface {
-	// add takes one selected event, at time t (the rule's event time), and returns the
+	// reader is what reads the few fields the aggregator needs of a document.
+	reader() *fieldReader
+	// add takes one selected event, whose fields the reader read last, and returns the
 	// alerts it makes due, and how many alerts max_signals dropped.
-	add(b *builder, ri *ruleInfo, me *matchedEvent, t time.Time) ([]Alert, int, error)
+	add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error)
 	// flush ends the input and returns the alerts still due.
 	flush(b *builder, ri *ruleInfo) ([]Alert, int, error)
+}
+
+// selected is one event a stateful rule selected.
+type selected struct {
+	ev  *event.Event
+	raw []byte
+	t   time.Time // the rule's event time
+	me  *matchedEvent
+}
+
+// doc returns the event's parsed document, as alerts need it (parsed once).
+func (s *selected) doc() (*matchedEvent, error) {
+	if s.me == nil {
+		src, err := parseDocument(s.raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", s.ev.Source, s.ev.Line, err)
+		}
+		s.me = &matchedEvent{id: eventID(s.ev, s.raw, src), index: s.ev.Index, src: src}
+	}
+	return s.me, nil
+}
+
+// fieldReader reads the few fields a stateful rule needs of a selected document (its
+// timestamps and the fields it groups or matches on) with a decoder of their paths alone,
+// instead of parsing the whole document: only the events that alert are parsed.
+type fieldReader struct {
+	fields       *event.Fields
+	dec          *event.Decoder
+	ev           event.Event
+	override, ts event.Slot
+	hasOverride  bool
+	scratch      []any
+	seen         map[string]bool
+}
+
+// newFieldReader returns a reader of rule r's timestamps and of paths, and the slots of
+// paths.
+func newFieldReader(r *rule.Rule, paths []string) (*fieldReader, []event.Slot) {
+	fr := &fieldReader{fields: event.NewFields(), seen: map[string]bool{}}
+	fr.ts = fr.fields.Add("@timestamp")
+	if r.TimestampOverride != "" {
+		fr.override, fr.hasOverride = fr.fields.Add(r.TimestampOverride), true
+	}
+	slots := make([]event.Slot, len(paths))
+	for i, p := range paths {
+		slots[i] = fr.fields.Add(p)
+	}
+	fr.dec = event.NewDecoder(fr.fields)
+	return fr, slots
+}
+
+// read decodes raw and returns its event time: the timestamp_override, else @timestamp
+// (Kibana's kibana.combined_timestamp); ok is false when it has neither.
+func (fr *fieldReader) read(raw []byte) (t time.Time, ok bool, err error) {
+	if err := fr.dec.Decode(raw, &fr.ev); err != nil {
+		return t, false, err
+	}
+	if fr.hasOverride {
+		if t, ok := fr.time(fr.override); ok {
+			return t, true, nil
+		}
+	}
+	t, ok = fr.time(fr.ts)
+	return t, ok, nil
+}
+
+// time reads the first value of slot s as parseTime reads a timestamp.
+func (fr *fieldReader) time(s event.Slot) (time.Time, bool) {
+	vals := fr.ev.Values(s)
+	if len(vals) == 0 {
+		return time.Time{}, false
+	}
+	return parseTime(valueOf(vals[0]))
+}
+
+// values returns the distinct non-null scalar values of slot s in the document read last
+// (arrays flattened, in document order), as a terms aggregation buckets them. The slice is
+// reused by the next call.
+func (fr *fieldReader) values(s event.Slot) []any {
+	out := fr.scratch[:0]
+	clear(fr.seen)
+	for _, v := range fr.ev.Values(s) {
+		x := valueOf(v)
+		if k := termKey(x); !fr.seen[k] {
+			fr.seen[k] = true
+			out = append(out, x)
+		}
+	}
+	fr.scratch = out
+	return out
+}
+
+// combinations returns the cartesian product of the values of slots in the document read
+// last (Kibana's composite aggregation over one terms source per field), each with its
+// key; none when a field has no value.
+func (fr *fieldReader) combinations(slots []event.Slot) (combos [][]any, keys []string) {
+	combos = [][]any{{}}
+	for _, s := range slots {
+		vals := fr.values(s)
+		if len(vals) == 0 {
+			return nil, nil
+		}
+		next := make([][]any, 0, len(combos)*len(vals))
+		for _, c := range combos {
+			for _, v := range vals {
+				next = append(next, append(slices.Clip(c), v))
+			}
+		}
+		combos = next
+	}
+	return combos, comboKeys(combos)
+}
+
+// valueOf returns a decoded leaf value as JSON decoding with UseNumber gives it.
+func valueOf(v event.Value) any {
+	switch v.Kind {
+	case event.KindString:
+		return strings.Clone(v.Str)
+	case event.KindBool:
+		return v.Int != 0
+	case event.KindInt, event.KindFloat:
+		if v.Str != "" {
+			return json.Number(strings.Clone(v.Str))
+		}
+		return json.Number(v.String())
+	}
+	return nil
 }
 
 // compileSelection compiles the events a stateful rule selects: its query as a query
@@ -59,57 +188,36 @@ func compileSelection(k ruleKind, req CompileRequest, fn CompileFunc) (*Compiled
 	return comp, nil, nil
 }
 
-// ruleTime is the rule's event time of a document: its timestamp_override, else its
-// @timestamp (Kibana's kibana.combined_timestamp).
-func ruleTime(r *rule.Rule, src document) (time.Time, bool) {
-	for _, f := range []string{r.TimestampOverride, "@timestamp"} {
-		if f == "" {
-			continue
-		}
-		if v, ok := lookup(src, f); ok {
-			if t, ok := parseTime(v); ok {
-				return t, true
-			}
-		}
+// selectedOf reads a kept event's document for rule rs (its aggregator's fields); ok is
+// false when it cannot be used: its document could not be read again from its file (then
+// reported), or it has no time (Kibana's range filter would not find it).
+func (d *Detector) selectedOf(rs *ruleState, ev *event.Event) (sel selected, ok bool, err error) {
+	raw, lost := ev.Doc()
+	if lost != nil {
+		d.report(fmt.Errorf("%w: an event of rule %q not used", lost, rs.info.r.Name))
+		return sel, false, nil
 	}
-	return time.Time{}, false
-}
-
-// matched reads a kept event's document for a stateful rule; lost is set when it could
-// not be read again from its file.
-func matched(ev *event.Event) (me *matchedEvent, lost, err error) {
-	raw, err := ev.Doc()
+	t, ok, err := rs.agg.reader().read(raw)
 	if err != nil {
-		return nil, err, nil
+		return sel, false, fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
 	}
-	src, err := parseDocument(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
-	}
-	return &matchedEvent{id: eventID(ev, raw, src), index: ev.Index, src: src}, nil, nil
+	return selected{ev: ev, raw: raw, t: t}, ok, nil
 }
 
 // aggregate gives one selected event of rule rs to its aggregator and writes the alerts
 // that become due.
 func (d *Detector) aggregate(ctx context.Context, rs *ruleState, ev *event.Event) error {
-	me, lost, err := matched(ev)
-	switch {
-	case lost != nil:
-		d.report(fmt.Errorf("%w: an event of rule %q not used", lost, rs.info.r.Name))
-		return nil
-	case err != nil:
+	sel, ok, err := d.selectedOf(rs, ev)
+	if !ok || err != nil {
 		return err
 	}
-	t, ok := ruleTime(rs.info.r, me.src)
-	if !ok {
-		return nil // the range filter of Kibana's search would not find it
-	}
-	return d.aggregated(ctx, rs, me, t)
+	return d.aggregated(ctx, rs, &sel)
 }
 
-// aggregated gives a parsed event to rs's aggregator and writes the alerts it returns.
-func (d *Detector) aggregated(ctx context.Context, rs *ruleState, me *matchedEvent, t time.Time) error {
-	alerts, capped, err := rs.agg.add(&d.b, rs.info, me, t)
+// aggregated gives a selected event, whose fields rs's reader read last, to rs's
+// aggregator and writes the alerts it returns.
+func (d *Detector) aggregated(ctx context.Context, rs *ruleState, sel *selected) error {
+	alerts, capped, err := rs.agg.add(&d.b, rs.info, sel)
 	rs.stats.Capped += capped
 	if err != nil {
 		return err
@@ -142,28 +250,24 @@ func (d *Detector) closeStateful(ctx context.Context) error {
 		}
 		pending := rs.pending
 		rs.pending = nil
+		// Each event's time first (its fields are read again when it is added).
 		type timed struct {
 			t  time.Time
-			me *matchedEvent
+			ev *event.Event
 		}
 		var evs []timed
 		for _, m := range pending {
-			me, lost, err := matched(m[0])
-			switch {
-			case lost != nil:
-				d.report(fmt.Errorf("%w: an event of rule %q not used", lost, rs.info.r.Name))
-				continue
-			case err != nil:
-				keep(err)
-				continue
-			}
-			if t, ok := ruleTime(rs.info.r, me.src); ok {
-				evs = append(evs, timed{t, me})
+			sel, ok, err := d.selectedOf(rs, m[0])
+			keep(err)
+			if ok {
+				evs = append(evs, timed{sel.t, m[0]})
 			}
 		}
 		slices.SortStableFunc(evs, func(a, b timed) int { return a.t.Compare(b.t) })
 		for i, e := range evs {
-			keep(d.aggregated(ctx, rs, e.me, e.t))
+			if sel, ok, err := d.selectedOf(rs, e.ev); ok && err == nil {
+				keep(d.aggregated(ctx, rs, &sel))
+			}
 			evs[i] = timed{}
 		}
 		alerts, capped, err := rs.agg.flush(&d.b, rs.info)
@@ -172,29 +276,6 @@ func (d *Detector) closeStateful(ctx context.Context) error {
 		keep(d.writeEach(ctx, rs, alerts))
 	}
 	return first
-}
-
-// termValues returns the distinct non-null scalar values of field in src (arrays
-// flattened), in the order they appear, as a terms aggregation buckets them.
-func termValues(src document, field string) []any {
-	v, ok := lookup(src, field)
-	if !ok {
-		return nil
-	}
-	var out []any
-	seen := map[string]bool{}
-	for _, x := range leaves(v) {
-		switch x.(type) {
-		case nil, map[string]any:
-			continue
-		}
-		k := termKey(x)
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // termKey encodes a term value so that equal values, and only they, have equal keys.
@@ -214,25 +295,9 @@ func termKey(v any) string {
 	return "j" + string(raw)
 }
 
-// combinations returns the cartesian product of the values of fields in src (Kibana's
-// composite aggregation over one terms source per field), each with its key; none when a
-// field has no value.
-func combinations(src document, fields []string) (combos [][]any, keys []string) {
-	combos = [][]any{{}}
-	for _, f := range fields {
-		vals := termValues(src, f)
-		if len(vals) == 0 {
-			return nil, nil
-		}
-		next := make([][]any, 0, len(combos)*len(vals))
-		for _, c := range combos {
-			for _, v := range vals {
-				next = append(next, append(slices.Clip(c), v))
-			}
-		}
-		combos = next
-	}
-	keys = make([]string, len(combos))
+// comboKeys returns the key of each combination of values.
+func comboKeys(combos [][]any) []string {
+	keys := make([]string, len(combos))
 	for i, c := range combos {
 		var sb strings.Builder
 		for j, v := range c {
@@ -243,7 +308,7 @@ func combinations(src document, fields []string) (combos [][]any, keys []string)
 		}
 		keys[i] = sb.String()
 	}
-	return combos, keys
+	return keys
 }
 
 // compareTerms orders term values as a composite aggregation orders its keys: numbers by

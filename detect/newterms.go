@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -42,10 +43,12 @@ func (newTermsKind) newAggregator(r *rule.Rule, interval time.Duration, learn bo
 	if err != nil {
 		return nil, fmt.Errorf("history_window_start: %w", err)
 	}
-	return &newTermsAgg{
+	a := &newTermsAgg{
 		fields: r.NewTermsFields, window: int64(window), interval: int64(interval),
 		maxSignals: r.MaxSignals, learn: learn, hist: newMemTermHistory(), buckets: map[int64]int{},
-	}, nil
+	}
+	a.fr, a.slots = newFieldReader(r, r.NewTermsFields)
+	return a, nil
 }
 
 // termHistory is the state of a new-terms rule that a durable store keeps: the last time
@@ -94,10 +97,14 @@ type newTermsAgg struct {
 	swept      int64 // newest at the last expiry
 	held       int   // hist.len() after the last expiry
 	buckets    map[int64]int
+	fr         *fieldReader
+	slots      []event.Slot // new_terms_fields
 }
 
-func (a *newTermsAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Time) ([]Alert, int, error) {
-	t := at.UnixNano()
+func (a *newTermsAgg) reader() *fieldReader { return a.fr }
+
+func (a *newTermsAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
+	t := sel.t.UnixNano()
 	if t > a.newest {
 		a.newest = t
 	}
@@ -107,7 +114,7 @@ func (a *newTermsAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Ti
 		a.hist.expire(a.newest - a.window)
 		a.swept, a.held = a.newest, a.hist.len()
 	}
-	combos, keys := combinations(me.src, a.fields)
+	combos, keys := a.fr.combinations(a.slots)
 	var alerts []Alert
 	capped := 0
 	for i, k := range keys {
@@ -127,6 +134,10 @@ func (a *newTermsAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Ti
 					delete(a.buckets, k)
 				}
 			}
+		}
+		me, err := sel.doc()
+		if err != nil {
+			return alerts, capped, err
 		}
 		al, err := newTermsAlert(b, ri, me, combos[i])
 		if err != nil {

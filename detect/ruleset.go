@@ -88,7 +88,8 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}
 	rs.comp, rs.shape = comp, shape
 	if d.opts.collect != nil {
-		rs.agg = &collectAgg{fn: d.opts.collect} // loading indicators: the rule is a threat query
+		fr, _ := newFieldReader(r, nil)
+		rs.agg = &collectAgg{fn: d.opts.collect, fr: fr} // loading indicators: the rule is a threat query
 	} else if sk, ok := kind.(statefulKind); ok {
 		if rs.agg, err = sk.newAggregator(r, interval, d.opts.learn); err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -21,7 +22,7 @@ func TestUUIDv5(t *testing.T) {
 }
 
 func TestCombinations(t *testing.T) {
-	doc := mustParse(t, []byte(`{"a":["x",null,"y","x"],"b":{"c":[1,2]},"d":null,"e":{"f":"z"}}`))
+	raw := []byte(`{"a":["x",null,"y","x"],"b":{"c":[1,2]},"d":null,"e":{"f":"z"}}`)
 	for _, tc := range []struct {
 		fields []string
 		want   string
@@ -34,25 +35,45 @@ func TestCombinations(t *testing.T) {
 		{[]string{"e"}, `null`}, // an object is no term
 		{nil, `[[]]`},           // no field: one group of every event
 	} {
-		combos, keys := combinations(doc, tc.fields)
-		raw, _ := json.Marshal(combos)
-		if string(raw) != tc.want || len(keys) != len(combos) {
-			t.Errorf("combinations(%v) = %s (%d keys), want %s", tc.fields, raw, len(keys), tc.want)
+		fr, slots := newFieldReader(&rule.Rule{}, tc.fields)
+		if _, _, err := fr.read(raw); err != nil {
+			t.Fatal(err)
+		}
+		combos, keys := fr.combinations(slots)
+		out, _ := json.Marshal(combos)
+		if string(out) != tc.want || len(keys) != len(combos) {
+			t.Errorf("combinations(%v) = %s (%d keys), want %s", tc.fields, out, len(keys), tc.want)
 		}
 	}
 	// Keys tell values apart by type.
-	_, k1 := combinations(mustParse(t, []byte(`{"a":"1"}`)), []string{"a"})
-	_, k2 := combinations(mustParse(t, []byte(`{"a":1}`)), []string{"a"})
+	fr, slots := newFieldReader(&rule.Rule{}, []string{"a"})
+	_, _, _ = fr.read([]byte(`{"a":"1"}`))
+	_, k1 := fr.combinations(slots)
+	_, _, _ = fr.read([]byte(`{"a":1}`))
+	_, k2 := fr.combinations(slots)
 	if k1[0] == k2[0] {
 		t.Errorf("the string 1 and the number 1 have the same key %q", k1[0])
 	}
 }
 
+// feed reads raw with agg's reader and adds it.
+func feed(t *testing.T, agg aggregator, b *builder, ri *ruleInfo, raw []byte) []Alert {
+	t.Helper()
+	at, ok, err := agg.reader().read(raw)
+	if err != nil || !ok {
+		t.Fatalf("%s: time %v, %v", raw, ok, err)
+	}
+	alerts, _, err := agg.add(b, ri, &selected{ev: &event.Event{}, raw: raw, t: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alerts
+}
+
 // testEvent is an event with the given host.id at minute m (and second s) of 2026-04-20 10:00.
-func testEvent(t *testing.T, host string, m, s int) (*matchedEvent, time.Time) {
+func testEvent(host string, m, s int) []byte {
 	at := time.Date(2026, 4, 20, 10, m, s, 0, time.UTC)
-	src := mustParse(t, fmt.Appendf(nil, `{"@timestamp":%q,"host":{"id":%q}}`, at.Format(time.RFC3339), host))
-	return &matchedEvent{id: fmt.Sprintf("%s-%d-%d", host, m, s), index: "logs-x", src: src}, at
+	return fmt.Appendf(nil, `{"@timestamp":%q,"host":{"id":%q}}`, at.Format(time.RFC3339), host)
 }
 
 // TestThresholdBounded checks that a threshold rule keeps only the events of the windows
@@ -77,12 +98,7 @@ func TestThresholdBounded(t *testing.T) {
 			hosts = append(hosts, fmt.Sprintf("m%d", s/60))
 		}
 		for _, host := range hosts {
-			me, at := testEvent(t, host, s/60, s%60)
-			got, _, err := a.add(b, ri, me, at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			alerts += len(got)
+			alerts += len(feed(t, a, b, ri, testEvent(host, s/60, s%60)))
 		}
 		maxEvents = max(maxEvents, store.events())
 	}
@@ -116,10 +132,7 @@ func TestNewTermsBounded(t *testing.T) {
 	// Ten hours, 100 new values a minute.
 	for m := range 600 {
 		for i := range 100 {
-			me, at := testEvent(t, fmt.Sprintf("h%d-%d", m, i), m, i%60)
-			if _, _, err := a.add(nil, nil, me, at); err != nil {
-				t.Fatal(err)
-			}
+			feed(t, a, nil, nil, testEvent(fmt.Sprintf("h%d-%d", m, i), m, i%60))
 		}
 		held = max(held, a.hist.len())
 	}
@@ -156,13 +169,8 @@ func TestThresholdDocumentExclusion(t *testing.T) {
 		m    int
 	}{{`["a","b"]`, 1}, {`"a"`, 2}, {`"b"`, 6}, {`"c"`, 30}} {
 		at := time.Date(2026, 4, 20, 10, e.m, 0, 0, time.UTC)
-		me := &matchedEvent{id: fmt.Sprint(e.m), index: "logs-x",
-			src: mustParse(t, fmt.Appendf(nil, `{"@timestamp":%q,"host":{"id":%s}}`, at.Format(time.RFC3339), e.host))}
-		alerts, _, err := agg.add(b, ri, me, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range alerts {
+		raw := fmt.Appendf(nil, `{"@timestamp":%q,"host":{"id":%s}}`, at.Format(time.RFC3339), e.host)
+		for _, a := range feed(t, agg, b, ri, raw) {
 			doc := mustParse(t, a.Doc)
 			res, _ := json.Marshal(doc["kibana.alert.threshold_result"])
 			got = append(got, string(res))
@@ -185,10 +193,7 @@ func TestThresholdMaxSignals(t *testing.T) {
 	b := &builder{space: "default", now: "2026-04-20T12:00:00.000Z"}
 	ri := b.newRuleInfo(r, kind)
 	for _, h := range []string{"c", "a", "b"} {
-		me, at := testEvent(t, h, 1, 30)
-		if _, _, err := agg.add(b, ri, me, at); err != nil {
-			t.Fatal(err)
-		}
+		feed(t, agg, b, ri, testEvent(h, 1, 30))
 	}
 	alerts, capped, err := agg.flush(b, ri)
 	var got []any
@@ -213,10 +218,7 @@ func TestThresholdHistoryEdge(t *testing.T) {
 		sec, want int
 	}{{0, 2}, {1, 1}} {
 		agg, _ := kind.newAggregator(r, 5*time.Minute, false)
-		me, at := testEvent(t, "a", 1, tc.sec) // executions 10:05 ([09:56, 10:05]) and 10:10 ([10:01, 10:10])
-		if _, _, err := agg.add(b, ri, me, at); err != nil {
-			t.Fatal(err)
-		}
+		feed(t, agg, b, ri, testEvent("a", 1, tc.sec)) // executions 10:05 ([09:56, 10:05]) and 10:10 ([10:01, 10:10])
 		alerts, _, _ := agg.flush(b, ri)
 		if len(alerts) != tc.want {
 			t.Errorf("event at 10:01:%02d: %d alerts, want %d", tc.sec, len(alerts), tc.want)

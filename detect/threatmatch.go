@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/query"
 	"github.com/tripline/tripline/rule"
 )
@@ -51,11 +52,21 @@ func (k threatKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, aler
 func (threatKind) newAggregator(r *rule.Rule, interval time.Duration, learn bool) (aggregator, error) {
 	a := &threatAgg{interval: int64(interval), maxSignals: r.MaxSignals, buckets: map[int64]int{},
 		path: cmp.Or(r.ThreatIndicatorPath, "threat.indicator")}
+	var paths []string
+	for _, m := range r.ThreatMapping {
+		for _, e := range m.Entries {
+			paths = append(paths, e.Field)
+		}
+	}
+	var slots []event.Slot
+	a.fr, slots = newFieldReader(r, paths)
 	for _, m := range r.ThreatMapping {
 		g := threatGroup{index: map[string][]int{}}
 		for _, e := range m.Entries {
 			g.fields = append(g.fields, e.Field)
 			g.values = append(g.values, e.Value)
+			g.slots = append(g.slots, slots[0])
+			slots = slots[1:]
 		}
 		a.groups = append(a.groups, g)
 	}
@@ -65,6 +76,7 @@ func (threatKind) newAggregator(r *rule.Rule, interval time.Duration, learn bool
 // threatGroup is an entry of threat_mapping, with the indicators by their values.
 type threatGroup struct {
 	fields []string         // event fields
+	slots  []event.Slot     // their slots in the rule's field reader
 	values []string         // the indicator fields they map to
 	index  map[string][]int // key of the indicator's values -> indicators (positions)
 }
@@ -84,7 +96,10 @@ type threatAgg struct {
 	interval   int64
 	maxSignals int
 	buckets    map[int64]int
+	fr         *fieldReader
 }
+
+func (a *threatAgg) reader() *fieldReader { return a.fr }
 
 // valueKey is the key of term values compared as strings.
 func valueKey(vals []any) string {
@@ -127,7 +142,7 @@ func (a *threatAgg) addIndicator(ind indicator) {
 	}
 }
 
-func (a *threatAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Time) ([]Alert, int, error) {
+func (a *threatAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
 	type hit struct {
 		ind           int
 		field, atomic string
@@ -135,7 +150,7 @@ func (a *threatAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Time
 	var hits []hit
 	seen := map[string]bool{}
 	for _, g := range a.groups {
-		combos, _ := combinations(me.src, g.fields)
+		combos, _ := a.fr.combinations(g.slots)
 		for _, c := range combos {
 			for _, i := range g.index[valueKey(c)] {
 				for j, f := range g.fields {
@@ -152,7 +167,7 @@ func (a *threatAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Time
 	if len(hits) == 0 {
 		return nil, 0, nil
 	}
-	bucket := at.UnixNano() / a.interval
+	bucket := sel.t.UnixNano() / a.interval
 	if a.buckets[bucket] >= a.maxSignals {
 		return nil, 1, nil
 	}
@@ -163,6 +178,10 @@ func (a *threatAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Time
 				delete(a.buckets, k)
 			}
 		}
+	}
+	me, err := sel.doc()
+	if err != nil {
+		return nil, 0, err
 	}
 	doc := b.baseAlert(ri, *me)
 	var enrichments []any
@@ -213,9 +232,16 @@ func (a *threatAgg) flush(*builder, *ruleInfo) ([]Alert, int, error) { return ni
 // collectAgg hands each selected document to a function (loading indicators).
 type collectAgg struct {
 	fn func(ruleID string, me *matchedEvent)
+	fr *fieldReader
 }
 
-func (c *collectAgg) add(_ *builder, ri *ruleInfo, me *matchedEvent, _ time.Time) ([]Alert, int, error) {
+func (c *collectAgg) reader() *fieldReader { return c.fr }
+
+func (c *collectAgg) add(_ *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
+	me, err := sel.doc()
+	if err != nil {
+		return nil, 0, err
+	}
 	c.fn(ri.r.RuleID, me)
 	return nil, 0, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -64,9 +65,17 @@ func (thresholdKind) newAggregator(r *rule.Rule, interval time.Duration, learn b
 		maxSignals: r.MaxSignals, index: strings.Join(r.IndexPatterns(), ","),
 		store: newMemThresholdStore(), counts: map[string]*thCount{},
 	}
+	paths := slices.Clone(th.Field)
 	if len(th.Cardinality) > 0 {
 		c := th.Cardinality[0]
 		a.card = &c
+		paths = append(paths, c.Field)
+	}
+	var slots []event.Slot
+	a.fr, slots = newFieldReader(r, paths)
+	a.groupSlots = slots[:len(th.Field)]
+	if a.card != nil {
+		a.cardSlot = slots[len(th.Field)]
 	}
 	return a, nil
 }
@@ -175,7 +184,12 @@ type thresholdAgg struct {
 	next               int64 // end t_k of the next execution to run
 	started            bool
 	counts             map[string]*thCount // one execution's counts (reused)
+	fr                 *fieldReader
+	groupSlots         []event.Slot // threshold.field
+	cardSlot           event.Slot   // threshold.cardinality's field
 }
+
+func (a *thresholdAgg) reader() *fieldReader { return a.fr }
 
 // thCount is one group's count in one execution.
 type thCount struct {
@@ -194,8 +208,8 @@ func (a *thresholdAgg) firstExec(t int64) int64 {
 	return k * a.interval
 }
 
-func (a *thresholdAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.Time) ([]Alert, int, error) {
-	t := at.UnixNano()
+func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
+	t := sel.t.UnixNano()
 	var alerts []Alert
 	var capped int
 	if !a.started {
@@ -214,7 +228,7 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.T
 	if t < a.next-a.from {
 		return alerts, capped, nil // older than every window still to run
 	}
-	combos, keys := combinations(me.src, a.fields)
+	combos, keys := a.fr.combinations(a.groupSlots)
 	if len(keys) == 0 {
 		return alerts, capped, nil // a document lacking a field is in no bucket
 	}
@@ -225,7 +239,7 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, me *matchedEvent, at time.T
 		}
 	}
 	if a.card != nil {
-		for _, v := range termValues(me.src, a.card.Field) {
+		for _, v := range a.fr.values(a.cardSlot) {
 			e.card = append(e.card, termKey(v))
 		}
 	}
@@ -328,9 +342,7 @@ func (a *thresholdAgg) alert(b *builder, ri *ruleInfo, end int64, terms []any, c
 	termList := make([]any, len(terms))
 	strs := make([]string, len(terms))
 	for i, v := range terms {
-		if f := a.fields[i]; !strings.HasPrefix(f, "kibana.alert.") {
-			src[f] = v
-		}
+		src[a.fields[i]] = v // Kibana spreads the bucket's key into the hit's source
 		termList[i] = document{"field": a.fields[i], "value": v}
 		strs[i] = jsString(v)
 	}
