@@ -3,6 +3,8 @@ package detect
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +50,29 @@ func BenchmarkStatefulRules(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
 		})
+	}
+}
+
+// BenchmarkTermHistory1M records 1M distinct two-field values (host, process name: keys
+// of 34 bytes, allocated as the rule allocates them) in a new-terms rule's in-memory
+// history and reports its heap per value, keys included.
+func BenchmarkTermHistory1M(b *testing.B) {
+	const n = 1 << 20
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("shost-%07d\x00sprocess-%05d.exe", i/50, i%50*997%100000)
+	}
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		h := newMemTermHistory()
+		for i, k := range keys {
+			h.see(strings.Clone(k), int64(i))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/value")
+		runtime.KeepAlive(h)
 	}
 }
