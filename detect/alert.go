@@ -225,6 +225,27 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 		}
 		params["alert_suppression"] = sup
 	}
+	if th := r.Threshold; th != nil {
+		t := document{"field": list(th.Field), "value": th.Value}
+		if len(th.Cardinality) > 0 {
+			t["cardinality"] = asJSON(th.Cardinality)
+		}
+		params["threshold"] = t
+	}
+	if len(r.ThreatMapping) > 0 {
+		params["threat_index"] = list(r.ThreatIndex)
+		params["threat_query"] = r.ThreatQuery
+		params["threat_language"] = cmp.Or(r.ThreatLanguage, "kuery")
+		params["threat_mapping"] = asJSON(r.ThreatMapping)
+		params["threat_indicator_path"] = cmp.Or(r.ThreatIndicatorPath, "threat.indicator")
+		if len(r.ThreatFilters) > 0 {
+			params["threat_filters"] = asJSON(r.ThreatFilters)
+		}
+	}
+	if len(r.NewTermsFields) > 0 {
+		params["new_terms_fields"] = list(r.NewTermsFields)
+		params["history_window_start"] = r.HistoryWindowStart
+	}
 	if r.InvestigationFields != nil {
 		params["investigation_fields"] = document{"field_names": list(r.InvestigationFields.FieldNames)}
 	}

@@ -24,6 +24,9 @@ func eventID(ev *event.Event, raw []byte, doc document) string {
 
 // writeMatch builds the alerts of one match and writes them to the sink.
 func (d *Detector) writeMatch(ctx context.Context, rs *ruleState, evs []*event.Event) error {
+	if rs.agg != nil {
+		return d.aggregate(ctx, rs, evs[0])
+	}
 	j := alertJob{rs: rs, evs: evs}
 	d.b.build(&j)
 	return d.writeJob(ctx, &j)

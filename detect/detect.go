@@ -206,6 +206,18 @@ type Options struct {
 	// BufferFull reports when either is reached, and Shed makes room.
 	MaxBuffered      int64
 	MaxBufferedBytes int64
+	// History, when set, reads past documents (as Replay reads the input) before the first
+	// event: the new-terms rules record the values of those that match them (query,
+	// filters, exceptions) as seen, at their event times, without alerting; no other rule
+	// sees them. A value seen there within a rule's history window is then not new. It is
+	// called once, by the first Process or Close call, with that call's context.
+	History func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
+	// Indicators, when set, reads the documents of the threat indices (as Replay reads the
+	// input) before the first event: each indicator-match rule keeps those that match its
+	// threat_index patterns, threat_query, threat_filters and exception lists as its
+	// indicators. Without it, indicator-match rules are skipped with the reason. It is
+	// called once, by the first Process or Close call, with that call's context.
+	Indicators func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
 
 	// The switches below are for this package's tests and benchmarks only (the results are
 	// the same whichever way they are set); they are unexported so that they are no part of
@@ -224,6 +236,11 @@ type Options struct {
 	// again, from what these events hold (see indexSampler); 0 means 2048, a negative number
 	// never. The results are the same; only the number of filters evaluated changes.
 	indexSample int
+	// learn makes the stateful rules record what they see without alerting (History).
+	learn bool
+	// collect, when set, receives every document the rules select instead of alerts
+	// (loading indicators: the rules are threat queries).
+	collect func(ruleID string, me *matchedEvent)
 }
 
 // Detector runs many rules over one stream of events. It is not safe for concurrent use.
@@ -256,6 +273,8 @@ type Detector struct {
 	emitted                   []emitted // streaming: matches to write (see writeEmitted)
 	maskBuf, laterBuf         []uint64  // push's scratch (streaming, on the caller's goroutine)
 	live                      atomic.Pointer[Live]
+	historyDone               bool // Options.History has been read
+	indicatorsDone            bool // Options.Indicators has been read
 }
 
 // New compiles the rules and returns a Detector that writes alerts to sink. A rule that

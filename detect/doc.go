@@ -44,7 +44,13 @@
 // alerts. The rule index and router (ruleset.go, router.go, index.go), the per-run work
 // (run.go, pipeline.go, stream.go), the Summary and the Sink see only the Runner and the
 // alerts. Runners emit matches without a context; the Detector method that called them
-// writes their alerts with its own.
+// writes their alerts with its own. Stateful kinds (threshold, new terms, indicator match;
+// kind_stateful.go) select events as query rules do and hand them, in event-time order, to
+// an aggregator that makes the alerts: threshold.go runs Kibana's executions over event
+// time, newterms.go remembers each value's last sighting within the history window
+// (Options.History fills it from past events), threatmatch.go matches events against the
+// indicators of Options.Indicators. Their state sits behind small interfaces
+// (thresholdStore, termHistory) that a durable store can implement.
 //
 // Matches become alerts as alert-schema.md describes Kibana's: one alert per event for an
 // event query; for a sequence (or sample), one building-block alert per event and one shell

@@ -42,6 +42,12 @@ func kindOf(r *rule.Rule) ruleKind {
 		return eqlKind{}
 	case r.IsQuery():
 		return queryKind{language: r.Language}
+	case r.IsThreshold():
+		return thresholdKind{language: r.Language}
+	case r.IsNewTerms():
+		return newTermsKind{language: r.Language}
+	case r.IsThreatMatch():
+		return threatKind{language: r.Language}
 	}
 	return nil
 }

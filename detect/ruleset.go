@@ -23,6 +23,7 @@ type ruleState struct {
 	buckets  map[int64]int    // streaming: alerts per interval bucket
 	interval time.Duration
 	supp     *suppressor // the rule has alert_suppression: its held alerts
+	agg      aggregator  // a stateful kind's state (threshold, new_terms): it makes the alerts
 	split    SplitRunner // comp.Runner, when its matching can run apart from its state
 	inOrder  bool        // comp.Disordered is set: the events it matches are spilled
 	later    uint64      // terms the workers leave to the in-order part (see laterSkipper)
@@ -48,6 +49,9 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	kind := kindOf(r)
 	if kind == nil {
 		return nil, fmt.Errorf("not a rule kind Tripline runs (%s)", r.Kind())
+	}
+	if _, threat := kind.(threatKind); threat && d.opts.Indicators == nil {
+		return nil, errors.New("indicator match rule without indicators: give the documents of its threat index (detect --indicators)")
 	}
 	if r.AlertSuppression != nil && !kind.suppresses() {
 		return nil, fmt.Errorf("alert suppression is not supported for %s rules", r.Type)
@@ -83,6 +87,14 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		return nil, err
 	}
 	rs.comp, rs.shape = comp, shape
+	if d.opts.collect != nil {
+		fr, _ := newFieldReader(r, nil)
+		rs.agg = &collectAgg{fn: d.opts.collect, fr: fr} // loading indicators: the rule is a threat query
+	} else if sk, ok := kind.(statefulKind); ok {
+		if rs.agg, err = sk.newAggregator(r, interval, d.opts.learn); err != nil {
+			return nil, err
+		}
+	}
 	rs.split, _ = comp.Runner.(SplitRunner)
 	rs.terms, _ = comp.Runner.(termMatcher)
 	rs.keeper, _ = comp.Runner.(eventKeeper)

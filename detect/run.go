@@ -19,6 +19,16 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if d.opts.History != nil && !d.historyDone {
+		if err := d.loadHistory(ctx); err != nil {
+			return err
+		}
+	}
+	if d.opts.Indicators != nil && !d.indicatorsDone {
+		if err := d.loadIndicators(ctx); err != nil {
+			return err
+		}
+	}
 	if d.pipe != nil && d.sampler == nil {
 		// The first events (until the index is chosen from them) are processed here, in
 		// order, so that every event meets the same index whatever the number of workers.
@@ -136,6 +146,11 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 		rs.pending = append(rs.pending, evs)
 		return
 	}
+	if rs.agg != nil {
+		// Its aggregator caps the alerts, not the events.
+		d.emitted = append(d.emitted, emitted{rs, evs})
+		return
+	}
 	// Streaming: at most max_signals per rule interval, by the first event's time.
 	var bucket int64
 	for _, ev := range evs {
@@ -189,6 +204,14 @@ func (d *Detector) writeEmitted(ctx context.Context) error {
 // returns the first error met. The Summary is complete after Close.
 func (d *Detector) Close(ctx context.Context) error {
 	var first error
+	if d.opts.History != nil && !d.historyDone {
+		first = d.loadHistory(ctx)
+	}
+	if d.opts.Indicators != nil && !d.indicatorsDone {
+		if err := d.loadIndicators(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
 	if d.pipe != nil {
 		first = d.pipe.close(ctx)
 	}
@@ -202,6 +225,9 @@ func (d *Detector) Close(ctx context.Context) error {
 		}
 	}
 	if err := d.rerun(ctx); err != nil && first == nil {
+		first = err
+	}
+	if err := d.closeStateful(ctx); err != nil && first == nil {
 		first = err
 	}
 	if d.alertErr != nil && first == nil {

@@ -20,6 +20,10 @@ type Summary struct {
 	// because the reordering buffers were full (Shed).
 	EventsFuture int64 `json:"events_future,omitempty"`
 	EventsShed   int64 `json:"events_shed,omitempty"`
+	// HistoryEvents counts the documents Options.History gave, read before the input.
+	HistoryEvents int64 `json:"history_events,omitempty"`
+	// IndicatorEvents counts the documents Options.Indicators gave.
+	IndicatorEvents int64 `json:"indicator_events,omitempty"`
 	// Alerts counts alert documents written; AlertsNotWritten the matches whose alerts
 	// could not be built because a kept event's document could not be read again from its
 	// file (Options.Origin), each reported through OnEventError.
@@ -52,4 +56,6 @@ type RuleStats struct {
 	Capped     int `json:"capped"`
 	Alerts     int `json:"alerts"`
 	Suppressed int `json:"suppressed,omitempty"`
+	// Indicators counts an indicator-match rule's indicators (Options.Indicators).
+	Indicators int `json:"indicators,omitempty"`
 }

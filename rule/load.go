@@ -251,6 +251,7 @@ func ParseTOML(data []byte, path string) (*Rule, error) {
 		return nil, &FileError{r.Source, err}
 	}
 	r.applyDefaults()
+	r.fromTOMLNewTerms()
 	if err := r.validate(); err != nil {
 		return nil, &FileError{r.Source, fmt.Errorf("[rule] %w", err)}
 	}

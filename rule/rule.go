@@ -90,6 +90,26 @@ type Rule struct {
 	// kinds that support it).
 	AlertSuppression *AlertSuppression `json:"alert_suppression,omitempty" toml:"alert_suppression"`
 
+	// Threshold is a threshold rule's threshold object.
+	Threshold *Threshold `json:"threshold,omitempty" toml:"threshold"`
+	// NewTermsFields and HistoryWindowStart are a new-terms rule's parameters: the fields
+	// (1-3) whose values, or combinations of values, are new when not seen since
+	// HistoryWindowStart (date math, now-7d).
+	NewTermsFields     []string `json:"new_terms_fields,omitempty" toml:"-"`
+	HistoryWindowStart string   `json:"history_window_start,omitempty" toml:"-"`
+	// NewTerms is how detection-rules' TOML files write the two above; loading moves it there.
+	NewTerms *NewTermsTOML `json:"-" toml:"new_terms"`
+
+	// The parameters of an indicator-match rule: the indicators are the documents of
+	// ThreatIndex matching ThreatQuery (in ThreatLanguage) and ThreatFilters; an event
+	// matches one when the fields of one ThreatMapping entry all match.
+	ThreatIndex         []string        `json:"threat_index,omitempty" toml:"threat_index"`
+	ThreatQuery         string          `json:"threat_query,omitempty" toml:"threat_query"`
+	ThreatLanguage      string          `json:"threat_language,omitempty" toml:"threat_language"`
+	ThreatMapping       []ThreatMapping `json:"threat_mapping,omitempty" toml:"threat_mapping"`
+	ThreatFilters       []any           `json:"threat_filters,omitempty" toml:"threat_filters"`
+	ThreatIndicatorPath string          `json:"threat_indicator_path,omitempty" toml:"threat_indicator_path"`
+
 	// Immutable marks one of Elastic's prebuilt rules. A Kibana export says so itself; a TOML
 	// rule is taken for one when its [metadata] table has maturity = "production", which is
 	// what detection-rules releases as Kibana's prebuilt rules.
@@ -213,10 +233,10 @@ func (r *Rule) IsQuery() bool {
 // object tells; the query itself is checked when it is compiled).
 func (r *Rule) Unsupported() string {
 	switch {
-	case r.IsQuery():
+	case r.IsQuery(), r.IsThreshold(), r.IsNewTerms(), r.IsThreatMatch():
 		return ""
 	case !r.IsEQL():
-		return "not an EQL or query rule (" + r.Kind() + ")"
+		return "not a rule type Tripline runs (" + r.Kind() + ")"
 	case strings.TrimSpace(r.Query) == "":
 		return "empty query"
 	}
@@ -309,6 +329,9 @@ func (r *Rule) validate() error {
 		if err := r.AlertSuppression.Validate(); err != nil {
 			return fmt.Errorf("rule %s: %w", r.RuleID, err)
 		}
+	}
+	if errs := r.validateTypeParams(); len(errs) > 0 {
+		return fmt.Errorf("rule %s: %s", r.RuleID, strings.Join(errs, ", "))
 	}
 	if r.MaxSignals < 0 {
 		return fmt.Errorf("rule %s: max_signals %d is negative", r.RuleID, r.MaxSignals)

@@ -25,24 +25,28 @@ func TestLoadCorpus(t *testing.T) {
 	for _, e := range set.Errors {
 		t.Errorf("load error: %v", e)
 	}
-	var eqlRules, queryRules int
+	var eqlRules, queryRules, threshold, newTerms, threat int
 	for _, r := range set.Rules {
 		switch {
 		case r.IsEQL():
 			eqlRules++
 		case r.IsQuery() && r.Language == "kuery":
 			queryRules++
+		case r.IsThreshold():
+			threshold++
+		case r.IsNewTerms():
+			newTerms++
+		case r.IsThreatMatch():
+			threat++
 		}
 	}
-	if len(set.Rules) != 1024+454 || eqlRules != 1024 || queryRules != 454 {
-		t.Errorf("rules loaded = %d (EQL %d, KQL query %d), want 1478 (1024, 454)", len(set.Rules), eqlRules, queryRules)
+	if len(set.Rules) != 1024+454+28+241+6 || eqlRules != 1024 || queryRules != 454 || threshold != 28 || newTerms != 241 || threat != 6 {
+		t.Errorf("rules loaded = %d (EQL %d, KQL query %d, threshold %d, new_terms %d, threat_match %d), want 1753 (1024, 454, 28, 241, 6)",
+			len(set.Rules), eqlRules, queryRules, threshold, newTerms, threat)
 	}
 	want := map[string]int{
-		"not an EQL or query rule (new_terms/kuery)":    241,
-		"not an EQL or query rule (esql/esql)":          209,
-		"not an EQL or query rule (machine_learning)":   106,
-		"not an EQL or query rule (threshold/kuery)":    28,
-		"not an EQL or query rule (threat_match/kuery)": 6,
+		"not a rule type Tripline runs (esql/esql)":        209,
+		"not a rule type Tripline runs (machine_learning)": 106,
 	}
 	if got := set.SkippedByReason(); !reflect.DeepEqual(got, want) {
 		t.Errorf("skipped by reason = %v, want %v", got, want)
@@ -244,7 +248,7 @@ func TestLoadMixedDirectory(t *testing.T) {
 		skipped = append(skipped, s.Rule.Source.String()+": "+s.Reason)
 	}
 	wantSkipped := []string{
-		"testdata/mixed/c_kuery.toml: not an EQL or query rule (threshold/kuery)",
+		"testdata/mixed/c_kuery.toml: not a rule type Tripline runs (esql/esql)",
 		"testdata/mixed/sub/f_dup.toml: duplicate rule_id (first loaded from testdata/mixed/a_good.toml)",
 	}
 	if !reflect.DeepEqual(skipped, wantSkipped) {

@@ -208,6 +208,7 @@ func deliveryErr(d *output.Delivery) error {
 type detectOptions struct {
 	in     inputFlags
 	df     detectFlags
+	hist   historyFlag // --history and --indicators (history.go)
 	format string
 	args   []string // the inputs: files, directories, "-", or one stream URL
 }
@@ -267,6 +268,7 @@ what is left goes to the dead-letter files; a second signal stops at once.
 	}
 	o.in.register(cmd.Flags(), forDetect)
 	o.df.register(cmd)
+	o.hist.register(cmd)
 	cmd.Flags().StringVar(&o.df.spillDir, "spill-dir", "", "directory of the temporary file that holds, when events come from standard input, the events sequence rules matched, in case the input is not in timestamp order (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once); files are read again instead")
 	cmd.Flags().StringVar(&o.format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
 	return cmd
@@ -316,7 +318,9 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	// of order, and the documents of the events it keeps (detect.ReplayFiles).
 	origin := &source.Origin{}
 	defer origin.Close()
+	var herr error
 	d, set, err := newDetector(ctx, &o.df, &o.in, streaming, sink, stderr, func(opts *detect.Options) {
+		herr = o.hist.apply(opts, &o.in, stderr)
 		if streaming {
 			return
 		}
@@ -324,6 +328,9 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 			opts.Origin = origin
 		}
 	})
+	if err == nil {
+		err = herr
+	}
 	if err != nil {
 		if out != nil {
 			out.Close()
@@ -506,6 +513,12 @@ func writeSummary(w io.Writer, rep runReport) {
 	}
 	if ist.InputsSkipped > 0 {
 		fmt.Fprintf(w, ", %s skipped", plural(ist.InputsSkipped, "input"))
+	}
+	if sum.HistoryEvents > 0 {
+		fmt.Fprintf(w, "; %d history events read first (--history)", sum.HistoryEvents)
+	}
+	if sum.IndicatorEvents > 0 {
+		fmt.Fprintf(w, "; %d indicator documents read first (--indicators)", sum.IndicatorEvents)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "alerts: %d", sum.Alerts)

@@ -18,7 +18,7 @@ func TestRuleIntervalErrors(t *testing.T) {
 	runCLI(t, "", "rules", "validate", dir).check(t, exitFailure,
 		"error        "+bad+": [rule] rule r1: interval: string is not a valid duration: 5x\n"+
 			"ok           "+filepath.Join(dir, "good.toml")+"\n"+
-			"\n1 rule ok (1 EQL, 0 query), 1 with errors, 0 not EQL or query (2 files read)\n", "")
+			"\n1 rule ok (1 eql), 1 with errors, 0 of types Tripline does not run (2 files read)\n", "")
 	r := runCLI(t, `{"@timestamp":"2026-01-01T00:00:00Z","event":{"category":"process"}}`+"\n",
 		"detect", "--rules", dir, "--now", "2026-01-02T00:00:00Z", "--format", "summary")
 	r.check(t, exitSkipped,

@@ -84,6 +84,9 @@ func describeExceptionsError(err error) string {
 	return le.Source.Path + ": " + msg
 }
 
+// noDocs reads no documents (an empty input).
+func noDocs(context.Context, func([]byte, detect.EventSource) error) error { return nil }
+
 // ruleVerdicts compiles rules as detect compiles them, with the field types of m and the
 // exception lists of ex, and returns why each rule that would not run is skipped, by its
 // source (rule.Source.String()): a query that does not parse, translate or compile, filters
@@ -92,8 +95,11 @@ func ruleVerdicts(ctx context.Context, rules []*rule.Rule, m *mapping.Mapping, e
 	d, err := detect.New(rules, nil, detect.Options{
 		Compile: detect.EngineCompiler(detect.EngineOptions{Mapping: m}),
 		Mapping: m, Exceptions: ex, Workers: 1,
-		// Nothing is read: a no-op Replay keeps New from creating a spill file.
-		Replay: func(context.Context, func([]byte, detect.EventSource) error) error { return nil },
+		// Nothing is read: a no-op Replay keeps New from creating a spill file, and an
+		// empty threat index lets indicator-match rules compile (detect needs --indicators
+		// to run them; that is an input, not a property of the rule).
+		Replay:     noDocs,
+		Indicators: noDocs,
 	})
 	if err != nil {
 		return nil, err

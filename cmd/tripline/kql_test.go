@@ -475,18 +475,18 @@ func TestRulesValidateKQL(t *testing.T) {
 				"error        " + p("d_filter.toml") + ": filters: filters[0].query.script: [script] queries are not supported\n" +
 				"error        " + p("e_missing.toml") + ": " + strings.ReplaceAll(missing, `\"`, `"`) + "\n" +
 				"ok           " + p("f_eql.toml") + "\n" +
-				"\n2 rules ok (1 EQL, 1 query), 4 with errors, 0 not EQL or query (6 files read)\n",
+				"\n2 rules ok (1 eql, 1 query), 4 with errors, 0 of types Tripline does not run (6 files read)\n",
 		},
 		{
 			name: "the list loaded",
 			args: []string{"rules", "validate", "--exceptions", writeFile(t, t.TempDir(), "lists.ndjson",
 				strings.ReplaceAll(exceptionsExport, `"list_id":"tripline-tests"`, `"list_id":"no-such-list"`)), p("e_missing.toml")},
-			stdout: "ok           " + p("e_missing.toml") + "\n\n1 rule ok (0 EQL, 1 query), 0 with errors, 0 not EQL or query (1 file read)\n",
+			stdout: "ok           " + p("e_missing.toml") + "\n\n1 rule ok (1 query), 0 with errors, 0 of types Tripline does not run (1 file read)\n",
 		},
 		{
 			name:   "a type error depends on the mapping",
 			args:   []string{"rules", "validate", "--mapping", "none", p("c_type.toml")},
-			stdout: "ok           " + p("c_type.toml") + "\n\n1 rule ok (0 EQL, 1 query), 0 with errors, 0 not EQL or query (1 file read)\n",
+			stdout: "ok           " + p("c_type.toml") + "\n\n1 rule ok (1 query), 0 with errors, 0 of types Tripline does not run (1 file read)\n",
 		},
 		{
 			name: "list",

@@ -146,7 +146,7 @@ func validateRules(set *rule.Set, reasons map[string]string, exErrs []error) []v
 		if r.Source.Line > 0 { // a rule of a Kibana export: the line of the file
 			v.Line = r.Source.Line
 		}
-		if !r.IsEQL() && !r.IsQuery() {
+		if !r.IsEQL() && !r.IsQuery() && !isStatefulKQL(r) {
 			v.Status = "unsupported"
 			v.Note = r.Unsupported()
 			out = append(out, v)
@@ -270,6 +270,17 @@ func parseRuleQuery(r *rule.Rule) error {
 	case r.IsQuery() && r.Language == "kuery":
 		_, err := kql.Parse(r.Query)
 		return err
+	case isStatefulKQL(r):
+		if r.Language == "kuery" {
+			if _, err := kql.Parse(r.Query); err != nil {
+				return err
+			}
+		}
+		if r.IsThreatMatch() && (r.ThreatLanguage == "" || r.ThreatLanguage == "kuery") {
+			if _, err := kql.Parse(r.ThreatQuery); err != nil {
+				return fmt.Errorf("threat_query: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -350,8 +361,18 @@ func writeValidationText(w io.Writer, results []validation) {
 	if len(files) == 1 {
 		word = "file"
 	}
-	fmt.Fprintf(w, "\n%s ok (%d EQL, %d query), %d with errors, %d not EQL or query (%d %s read",
-		plural(int64(counts["ok"]), "rule"), okByType["eql"], okByType["query"], counts["error"], counts["unsupported"], len(files), word)
+	var byType []string
+	for _, t := range []string{"eql", "query", "threshold", "new_terms", "threat_match"} {
+		if n := okByType[t]; n > 0 {
+			byType = append(byType, fmt.Sprintf("%d %s", n, t))
+		}
+	}
+	fmt.Fprintf(w, "\n%s ok", plural(int64(counts["ok"]), "rule"))
+	if len(byType) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(byType, ", "))
+	}
+	fmt.Fprintf(w, ", %d with errors, %d of types Tripline does not run (%d %s read",
+		counts["error"], counts["unsupported"], len(files), word)
 	if unreadable > 0 {
 		fmt.Fprintf(w, ", %d unreadable", unreadable)
 	}

@@ -58,6 +58,8 @@ func newRulesTestCmd() *cobra.Command {
 stage of the query (for an event query, the query itself; for a sequence or sample, each
 bracketed stage and the until stage) list the events that pass its filter, with their
 join-key values there, then list the rule's results with the events that form each one.
+A threshold or new-terms rule is run as detect runs it: the report lists the groups that
+reached the threshold, with their counts, or the values that were new, with their events.
 
 A query rule (KQL or Lucene) has one stage: its query, as detect runs it. The rule's filters
 and the exception filter of its lists (--exceptions, or the lists of a Kibana rule export)
@@ -105,6 +107,9 @@ func (o *rulesTestOptions) run(ctx context.Context, ios ioStreams) error {
 	r, set, err := o.loadRule(ctx)
 	if err != nil {
 		return err
+	}
+	if isStatefulKQL(r) {
+		return o.runStateful(ctx, ios, r) // rules_stateful.go
 	}
 	m, err := o.in.loadMapping()
 	if err != nil {

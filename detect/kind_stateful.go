@@ -1,0 +1,343 @@
+package detect
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tripline/tripline/eql"
+	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/rule"
+)
+
+// Stateful rule kinds (threshold, new_terms) select events as query rules do (the rule's
+// KQL or Lucene query, filters and exceptions, compiled as `any where <search>`), but their
+// alerts come from state kept over the selected events, not from each event: the
+// aggregator. The rule's matches reach it in the order of the rule's event time (the
+// timestamp_override, else @timestamp: Kibana's aggregatable timestamp): in batch mode all
+// matches are sorted at Close; in streaming mode they come as the engine releases them
+// (its reordering buffer orders them by @timestamp), and an aggregator tolerates an event
+// older than the newest it has seen.
+
+// statefulKind is a ruleKind whose alerts an aggregator makes.
+type statefulKind interface {
+	ruleKind
+	// newAggregator returns the state of one rule; learn makes it record what it sees
+	// without alerting (Options.History).
+	newAggregator(r *rule.Rule, interval time.Duration, learn bool) (aggregator, error)
+}
+
+// aggregator is a stateful rule's state.
+type aggregator interface {
+	// reader is what reads the few fields the aggregator needs of a document.
+	reader() *fieldReader
+	// add takes one selected event, whose fields the reader read last, and returns the
+	// alerts it makes due, and how many alerts max_signals dropped.
+	add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error)
+	// flush ends the input and returns the alerts still due.
+	flush(b *builder, ri *ruleInfo) ([]Alert, int, error)
+}
+
+// selected is one event a stateful rule selected.
+type selected struct {
+	ev  *event.Event
+	raw []byte
+	t   time.Time // the rule's event time
+	me  *matchedEvent
+}
+
+// doc returns the event's parsed document, as alerts need it (parsed once).
+func (s *selected) doc() (*matchedEvent, error) {
+	if s.me == nil {
+		src, err := parseDocument(s.raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", s.ev.Source, s.ev.Line, err)
+		}
+		s.me = &matchedEvent{id: eventID(s.ev, s.raw, src), index: s.ev.Index, src: src}
+	}
+	return s.me, nil
+}
+
+// fieldReader reads the few fields a stateful rule needs of a selected document (its
+// timestamps and the fields it groups or matches on) with a decoder of their paths alone,
+// instead of parsing the whole document: only the events that alert are parsed.
+type fieldReader struct {
+	fields       *event.Fields
+	dec          *event.Decoder
+	ev           event.Event
+	override, ts event.Slot
+	hasOverride  bool
+	scratch      []any
+	seen         map[string]bool
+}
+
+// newFieldReader returns a reader of rule r's timestamps and of paths, and the slots of
+// paths.
+func newFieldReader(r *rule.Rule, paths []string) (*fieldReader, []event.Slot) {
+	fr := &fieldReader{fields: event.NewFields(), seen: map[string]bool{}}
+	fr.ts = fr.fields.Add("@timestamp")
+	if r.TimestampOverride != "" {
+		fr.override, fr.hasOverride = fr.fields.Add(r.TimestampOverride), true
+	}
+	slots := make([]event.Slot, len(paths))
+	for i, p := range paths {
+		slots[i] = fr.fields.Add(p)
+	}
+	fr.dec = event.NewDecoder(fr.fields)
+	return fr, slots
+}
+
+// read decodes raw and returns its event time: the timestamp_override, else @timestamp
+// (Kibana's kibana.combined_timestamp); ok is false when it has neither.
+func (fr *fieldReader) read(raw []byte) (t time.Time, ok bool, err error) {
+	if err := fr.dec.Decode(raw, &fr.ev); err != nil {
+		return t, false, err
+	}
+	if fr.hasOverride {
+		if t, ok := fr.time(fr.override); ok {
+			return t, true, nil
+		}
+	}
+	t, ok = fr.time(fr.ts)
+	return t, ok, nil
+}
+
+// time reads the first value of slot s as parseTime reads a timestamp.
+func (fr *fieldReader) time(s event.Slot) (time.Time, bool) {
+	vals := fr.ev.Values(s)
+	if len(vals) == 0 {
+		return time.Time{}, false
+	}
+	return parseTime(valueOf(vals[0]))
+}
+
+// values returns the distinct non-null scalar values of slot s in the document read last
+// (arrays flattened, in document order), as a terms aggregation buckets them. The slice is
+// reused by the next call.
+func (fr *fieldReader) values(s event.Slot) []any {
+	out := fr.scratch[:0]
+	clear(fr.seen)
+	for _, v := range fr.ev.Values(s) {
+		x := valueOf(v)
+		if k := termKey(x); !fr.seen[k] {
+			fr.seen[k] = true
+			out = append(out, x)
+		}
+	}
+	fr.scratch = out
+	return out
+}
+
+// combinations returns the cartesian product of the values of slots in the document read
+// last (Kibana's composite aggregation over one terms source per field), each with its
+// key; none when a field has no value.
+func (fr *fieldReader) combinations(slots []event.Slot) (combos [][]any, keys []string) {
+	combos = [][]any{{}}
+	for _, s := range slots {
+		vals := fr.values(s)
+		if len(vals) == 0 {
+			return nil, nil
+		}
+		next := make([][]any, 0, len(combos)*len(vals))
+		for _, c := range combos {
+			for _, v := range vals {
+				next = append(next, append(slices.Clip(c), v))
+			}
+		}
+		combos = next
+	}
+	return combos, comboKeys(combos)
+}
+
+// valueOf returns a decoded leaf value as JSON decoding with UseNumber gives it.
+func valueOf(v event.Value) any {
+	switch v.Kind {
+	case event.KindString:
+		return strings.Clone(v.Str)
+	case event.KindBool:
+		return v.Int != 0
+	case event.KindInt, event.KindFloat:
+		if v.Str != "" {
+			return json.Number(strings.Clone(v.Str))
+		}
+		return json.Number(v.String())
+	}
+	return nil
+}
+
+// compileSelection compiles the events a stateful rule selects: its query as a query
+// rule's, every match emitted (no max_signals cap: the aggregator applies it to alerts).
+func compileSelection(k ruleKind, req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error) {
+	q, err := searchQuery(req.Rule.Language, req.Rule.Query, req.KQLFields)
+	if err != nil {
+		return nil, nil, err
+	}
+	where := &eql.Search{Language: req.Rule.Language, Source: req.Rule.Query, Query: q}
+	req.Statement = &eql.Statement{Query: &eql.EventQuery{Any: true, Where: where}}
+	req.MaxResults, req.MaxFirst = 0, false
+	comp, err := compileRestricted(req, fn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return comp, nil, nil
+}
+
+// selectedOf reads a kept event's document for rule rs (its aggregator's fields); ok is
+// false when it cannot be used: its document could not be read again from its file (then
+// reported), or it has no time (Kibana's range filter would not find it).
+func (d *Detector) selectedOf(rs *ruleState, ev *event.Event) (sel selected, ok bool, err error) {
+	raw, lost := ev.Doc()
+	if lost != nil {
+		d.report(fmt.Errorf("%w: an event of rule %q not used", lost, rs.info.r.Name))
+		return sel, false, nil
+	}
+	t, ok, err := rs.agg.reader().read(raw)
+	if err != nil {
+		return sel, false, fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
+	}
+	return selected{ev: ev, raw: raw, t: t}, ok, nil
+}
+
+// aggregate gives one selected event of rule rs to its aggregator and writes the alerts
+// that become due.
+func (d *Detector) aggregate(ctx context.Context, rs *ruleState, ev *event.Event) error {
+	sel, ok, err := d.selectedOf(rs, ev)
+	if !ok || err != nil {
+		return err
+	}
+	return d.aggregated(ctx, rs, &sel)
+}
+
+// aggregated gives a selected event, whose fields rs's reader read last, to rs's
+// aggregator and writes the alerts it returns.
+func (d *Detector) aggregated(ctx context.Context, rs *ruleState, sel *selected) error {
+	alerts, capped, err := rs.agg.add(&d.b, rs.info, sel)
+	rs.stats.Capped += capped
+	if err != nil {
+		return err
+	}
+	return d.writeEach(ctx, rs, alerts)
+}
+
+// writeEach writes alerts one per Sink call (each stands for one group or term).
+func (d *Detector) writeEach(ctx context.Context, rs *ruleState, alerts []Alert) error {
+	for _, a := range alerts {
+		if err := d.writeAlerts(ctx, rs, []Alert{a}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeStateful ends the stateful rules (Close): in batch mode it first gives each its
+// selected events in event-time order (input order among equal times).
+func (d *Detector) closeStateful(ctx context.Context) error {
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, rs := range d.rules {
+		if rs.agg == nil {
+			continue
+		}
+		pending := rs.pending
+		rs.pending = nil
+		// Each event's time first (its fields are read again when it is added).
+		type timed struct {
+			t  time.Time
+			ev *event.Event
+		}
+		var evs []timed
+		for _, m := range pending {
+			sel, ok, err := d.selectedOf(rs, m[0])
+			keep(err)
+			if ok {
+				evs = append(evs, timed{sel.t, m[0]})
+			}
+		}
+		slices.SortStableFunc(evs, func(a, b timed) int { return a.t.Compare(b.t) })
+		for i, e := range evs {
+			if sel, ok, err := d.selectedOf(rs, e.ev); ok && err == nil {
+				keep(d.aggregated(ctx, rs, &sel))
+			}
+			evs[i] = timed{}
+		}
+		alerts, capped, err := rs.agg.flush(&d.b, rs.info)
+		rs.stats.Capped += capped
+		keep(err)
+		keep(d.writeEach(ctx, rs, alerts))
+	}
+	return first
+}
+
+// termKey encodes a term value so that equal values, and only they, have equal keys.
+func termKey(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "s" + x
+	case json.Number:
+		return "n" + x.String()
+	case bool:
+		if x {
+			return "btrue"
+		}
+		return "bfalse"
+	}
+	raw, _ := json.Marshal(v)
+	return "j" + string(raw)
+}
+
+// comboKeys returns the key of each combination of values.
+func comboKeys(combos [][]any) []string {
+	keys := make([]string, len(combos))
+	for i, c := range combos {
+		var sb strings.Builder
+		for j, v := range c {
+			if j > 0 {
+				sb.WriteByte(0)
+			}
+			sb.WriteString(termKey(v))
+		}
+		keys[i] = sb.String()
+	}
+	return keys
+}
+
+// compareTerms orders term values as a composite aggregation orders its keys: numbers by
+// value before strings, strings by their bytes.
+func compareTerms(a, b any) int {
+	na, aNum := a.(json.Number)
+	nb, bNum := b.(json.Number)
+	switch {
+	case aNum && bNum:
+		fa, _ := na.Float64()
+		fb, _ := nb.Float64()
+		return cmp.Compare(fa, fb)
+	case aNum:
+		return -1
+	case bNum:
+		return 1
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+// uuidV5 returns the name-based (SHA-1) UUID of name in namespace ns, as npm uuid's v5.
+func uuidV5(ns, name string) string {
+	nsBytes, _ := hex.DecodeString(strings.ReplaceAll(ns, "-", ""))
+	h := sha1.New()
+	h.Write(nsBytes)
+	h.Write([]byte(name))
+	b := h.Sum(nil)[:16]
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b)
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
