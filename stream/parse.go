@@ -64,6 +64,14 @@ type KafkaConfig struct {
 	CommitInterval time.Duration
 	// ClientID names this process to the brokers (the client library's default if empty).
 	ClientID string
+	// PartitionWait is how long, at most, the records of the other partitions wait for a
+	// partition that has none queued (see EventTime): DefaultPartitionWait if 0; negative
+	// means never wait (records come in the order they are polled).
+	PartitionWait time.Duration
+	// EventTime reads a message's event time, in Unix nanoseconds, for the merge of the
+	// partitions in time order; nil means EventTime(). A message whose time it cannot read
+	// (ok false) goes first, at once.
+	EventTime func(doc []byte) (ns int64, ok bool)
 }
 
 // JetStreamConfig describes a NATS JetStream stream read through a durable pull consumer.
