@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -54,12 +55,20 @@ const commitCheckEvery = 100 * time.Millisecond
 // after its last document. Next asks fn at most every 100ms, and Close asks it once more.
 func (d *Docs) CommitBelow(fn func() (seq uint64, ok bool)) { d.unfinished = fn }
 
-// OpenDocs connects to the stream url names (kafka://... or nats://..., see Parse) until
-// ctx is cancelled, which ends it. Of opts, Follow and Stdin mean nothing here.
-func OpenDocs(ctx context.Context, url string, opts source.Options) (*Docs, error) {
+// OpenDocs connects to the stream url names (kafka://... or nats://..., see Parse), with
+// the credentials cred, until ctx is cancelled, which ends it. set, when not nil, may change
+// the configuration before the connection is made (KafkaConfig.PartitionWait). Of opts,
+// Follow and Stdin mean nothing here.
+func OpenDocs(ctx context.Context, url string, cred Credentials, set func(*Config), opts source.Options) (*Docs, error) {
 	cfg, err := Parse(url)
 	if err != nil {
 		return nil, err
+	}
+	if err := cred.Apply(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	if set != nil {
+		set(&cfg)
 	}
 	src, err := Open(ctx, cfg)
 	if err != nil {

@@ -55,7 +55,7 @@ func TestDocs(t *testing.T) {
 	read := func(n int, nextAfterCancel bool) (docs, skips []string, st source.Stats) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		d, err := OpenDocs(ctx, url, source.Options{Skip: func(err error) { skips = append(skips, err.Error()) }})
+		d, err := OpenDocs(ctx, url, Credentials{}, nil, source.Options{Skip: func(err error) { skips = append(skips, err.Error()) }})
 		if err != nil {
 			t.Fatal(err)
 		}

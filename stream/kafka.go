@@ -88,6 +88,7 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.ClientID != "" {
 		opts = append(opts, kgo.ClientID(cfg.ClientID))
 	}
+	opts = append(opts, kafkaAuth(&cfg)...)
 	if !k.manual {
 		opts = append(opts,
 			kgo.ConsumeTopics(cfg.Topic),

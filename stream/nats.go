@@ -45,7 +45,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 		cfg.Batch = DefaultBatch
 	}
 	where := "nats:" + cfg.Stream
-	nc, err := nats.Connect(strings.Join(cfg.Servers, ","), nats.Name("tripline"))
+	nc, err := nats.Connect(strings.Join(cfg.Servers, ","), append(natsAuth(&cfg), nats.Name("tripline"))...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}

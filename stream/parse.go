@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"slices"
@@ -72,6 +73,11 @@ type KafkaConfig struct {
 	// partitions in time order; nil means EventTime(). A message whose time it cannot read
 	// (ok false) goes first, at once.
 	EventTime func(doc []byte) (ns int64, ok bool)
+	// TLS, when set, makes the broker connections TLS (see Credentials).
+	TLS *tls.Config
+	// SASL is the SASL mechanism (SASLPlain, SASLScramSHA256, SASLScramSHA512) with User and
+	// Password; empty means none.
+	SASL, User, Password string
 }
 
 // JetStreamConfig describes a NATS JetStream stream read through a durable pull consumer.
@@ -96,6 +102,11 @@ type JetStreamConfig struct {
 	MaxAckPending int
 	// Batch is how many messages one pull request asks for (DefaultBatch if 0).
 	Batch int
+	// TLS, when set, makes the server connections TLS (see Credentials).
+	TLS *tls.Config
+	// User and Password, Token, or CredsFile (a JWT and NKey seed file) authenticate the
+	// connection; at most one of the three is set.
+	User, Password, Token, CredsFile string
 }
 
 // IsURL reports whether arg names a stream (kafka:// or nats://) rather than a file.
@@ -128,7 +139,8 @@ func IsURL(arg string) bool {
 //	batch=256              messages asked for by one pull request (256)
 //
 // An unknown parameter, a missing topic or stream, or a bad value is an error. TLS,
-// SASL and NATS credentials are not supported yet.
+// SASL and NATS credentials are not part of the URL (it is shown in messages): see
+// Credentials.
 func Parse(raw string) (Config, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
