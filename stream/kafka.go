@@ -89,6 +89,9 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		opts = append(opts, kgo.ClientID(cfg.ClientID))
 	}
 	opts = append(opts, kafkaAuth(&cfg)...)
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
 	if !k.manual {
 		opts = append(opts,
 			kgo.ConsumeTopics(cfg.Topic),

@@ -65,6 +65,10 @@ type KafkaConfig struct {
 	CommitInterval time.Duration
 	// ClientID names this process to the brokers (the client library's default if empty).
 	ClientID string
+	// SessionTimeout is how long the group waits for a member that stopped answering (one
+	// killed) before it gives its partitions to the others; 0 means the client library's
+	// default (45s).
+	SessionTimeout time.Duration
 	// PartitionWait is how long, at most, the records of the other partitions wait for a
 	// partition that has none queued (see EventTime): DefaultPartitionWait if 0; negative
 	// means never wait (records come in the order they are polled).
@@ -127,6 +131,8 @@ func IsURL(arg string) bool {
 //	start=earliest|latest  where a partition with no committed offset begins (earliest)
 //	commit_interval=1s     how often committed offsets are sent to the broker (1s)
 //	client_id=NAME         client id sent to the brokers
+//	session_timeout=45s    how long the group waits for a silent (killed) member before
+//	                       moving its partitions (the client's default, 45s)
 //
 // NATS JetStream parameters:
 //
@@ -177,10 +183,11 @@ func Parse(raw string) (Config, error) {
 		c.Start = p.start("start")
 		c.CommitInterval = p.duration("commit_interval", c.CommitInterval)
 		c.ClientID = p.str("client_id", "")
+		c.SessionTimeout = p.duration("session_timeout", 0)
 		if c.Group == "" {
 			p.fail("group", "must not be empty")
 		}
-		if err := p.done("group", "partitions", "start", "commit_interval", "client_id"); err != nil {
+		if err := p.done("group", "partitions", "start", "commit_interval", "client_id", "session_timeout"); err != nil {
 			return Config{}, err
 		}
 		return Config{Kafka: c}, nil
