@@ -16,7 +16,7 @@ const (
 	DefaultDurable        = "tripline"
 	DefaultCommitInterval = time.Second
 	DefaultAckWait        = 30 * time.Second
-	DefaultMaxAckPending  = 1000
+	DefaultMaxAckPending  = 100_000
 	DefaultBatch          = 256
 )
 
@@ -141,7 +141,9 @@ func IsURL(arg string) bool {
 //	start=earliest|latest  where a new consumer begins (earliest: DeliverAll; latest:
 //	                       DeliverNew)
 //	ack_wait=30s           redelivery delay of an unacknowledged message (30s)
-//	max_ack_pending=1000   most messages delivered and not yet acknowledged (1000)
+//	max_ack_pending=100000 most messages delivered and not yet acknowledged (100000):
+//	                       more than the detector holds (its reordering window and the
+//	                       events of partial sequences), else delivery stops
 //	batch=256              messages asked for by one pull request (256)
 //
 // An unknown parameter, a missing topic or stream, or a bad value is an error. TLS,
