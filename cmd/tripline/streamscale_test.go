@@ -158,9 +158,9 @@ func TestDetectKafkaPartitionsMerged(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		done <- runCLIContext(t, ctx, strings.NewReader(""), "detect", "--rules", "examples/rules", "--now", scaleNow,
-			"--stats", "-o", out, url)
+			"--stats", "--partition-wait", "300ms", "-o", out, url)
 	}()
-	waitSettled(t, addrs, "merged")
+	waitSettled(t, addrs, "merged", commitFloor(evs))
 	cancel()
 	r := <-done
 	if r.code != 0 {
@@ -188,13 +188,7 @@ func TestDetectKafkaPartitionsMerged(t *testing.T) {
 	// After a clean stop, every partition is committed up to the events a sequence with a
 	// maxspan of 1m (the longest of the rules), plus the lateness, may still need: a restart
 	// reads those again.
-	last := evs[len(evs)-1].ts
-	floor := map[int32]int64{}
-	for i, e := range evs {
-		if e.ts.Before(last.Add(-time.Minute - 6*time.Second)) {
-			floor[int32(i%scaleParts)]++
-		}
-	}
+	floor := commitFloor(evs)
 	got := groupOffsets(t, addrs, "merged")
 	for p := range int32(scaleParts) {
 		if got[p] < floor[p] || got[p] > int64(len(evs)/scaleParts) {
@@ -203,15 +197,34 @@ func TestDetectKafkaPartitionsMerged(t *testing.T) {
 	}
 }
 
-// waitSettled waits until group has committed offsets that have not moved for 3 s (more
-// than --partition-wait, which the last records of a backlog wait): the
-// process read the whole backlog and committed what it finished.
-func waitSettled(t *testing.T, addrs []string, group string) {
+// commitFloor returns, by partition, the offset below which every event is finished once
+// all are read: those more than the longest maxspan of the example rules (1m) and the
+// lateness (5s) before the last event.
+func commitFloor(evs []genEvent) map[int32]int64 {
+	last := evs[len(evs)-1].ts
+	floor := map[int32]int64{}
+	for i, e := range evs {
+		if e.ts.Before(last.Add(-time.Minute - 6*time.Second)) {
+			floor[int32(i%scaleParts)]++
+		}
+	}
+	return floor
+}
+
+// waitSettled waits until group has committed at least floor (when given) and its offsets
+// have not moved for 3 s (ten times the --partition-wait the last records of a backlog
+// wait): the process read the whole backlog and committed what it finished.
+func waitSettled(t *testing.T, addrs []string, group string, floor map[int32]int64) {
 	t.Helper()
 	var before map[int32]int64
 	stable := 0
 	waitFor(t, func() bool {
 		now := groupOffsets(t, addrs, group)
+		for p, o := range floor {
+			if now[p] < o {
+				return false
+			}
+		}
 		if len(now) > 0 && mapsEq(now, before) {
 			stable++
 		} else {
@@ -256,7 +269,7 @@ func TestDetectKafkaKillRestart(t *testing.T) {
 	}
 	// Let it read everything produced and commit what it finished; the commits then stop
 	// moving, short of the events it holds.
-	waitSettled(t, addrs, "crash")
+	waitSettled(t, addrs, "crash", nil)
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -278,12 +291,12 @@ func TestDetectKafkaKillRestart(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		done <- runCLIContext(t, ctx, strings.NewReader(""), "detect", "--rules", "examples/rules", "--now", scaleNow,
-			"-o", out2, url)
+			"--partition-wait", "300ms", "-o", out2, url)
 	}()
 	// The group gives the partitions to the new process once the killed one's session has
 	// timed out; wait for it to commit, then for its commits to settle.
 	waitFor(t, func() bool { return !mapsEq(groupOffsets(t, addrs, "crash"), committed) })
-	waitSettled(t, addrs, "crash")
+	waitSettled(t, addrs, "crash", commitFloor(evs))
 	cancel()
 	if r := <-done; r.code != 0 {
 		t.Fatalf("restart: exit %d\n%s", r.code, r.stderr)
