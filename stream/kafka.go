@@ -254,15 +254,7 @@ func (k *Kafka) poll(wait time.Duration) error {
 		if at, ok := k.revokedAt[r.Partition]; ok && at > gen {
 			return // polled before the partition was revoked: its new owner reads it
 		}
-		var ts int64 = noTime
-		ok := false
-		if doc, why := checkDoc(r.Value); why == "" {
-			ts, ok = k.eventTime(doc)
-		}
-		if !ok {
-			ts = noTime
-		}
-		k.queueOf(r.Partition, now).push(r, ts)
+		k.queueOf(r.Partition, now).push(r, unread)
 		k.queued++
 	})
 	k.mu.Unlock()

@@ -29,13 +29,18 @@ const DefaultPartitionWait = 2 * time.Second
 // reordering window) rather than hold more.
 const maxQueued = 200_000
 
-// noTime is the event time of a record whose time cannot be read: it goes first, at once.
-const noTime = math.MinInt64
+// noTime is the event time of a record whose time cannot be read: it goes first, at once;
+// unread that of a record whose time was not read yet (it is read once the record is the
+// head of its queue and another partition has a head too: one partition needs no merge).
+const (
+	noTime = math.MinInt64
+	unread = math.MaxInt64
+)
 
 // queue is the records polled from one partition and not yet returned.
 type queue struct {
 	recs []*kgo.Record
-	ts   []int64 // event time of recs[i], Unix nanoseconds (noTime when unreadable)
+	ts   []int64 // event time of recs[i], Unix nanoseconds (noTime when unreadable, or unread)
 	head int
 	// since is when the queue became empty (or was made); gaveUp says the Source stopped
 	// waiting for it, until it has records again.
@@ -98,9 +103,19 @@ func (k *Kafka) pick(now time.Time) (p int32, ok bool, wait time.Duration) {
 			continue
 		}
 		// Ties go to the lower partition, then (within one) to the lower offset.
-		if ts := q.ts[q.head]; best == nil || ts < bestTS {
+		if best == nil {
+			best, bestTS, p = q, unread, id
+			continue
+		}
+		if bestTS == unread {
+			bestTS = k.headTime(best)
+		}
+		if ts := k.headTime(q); ts < bestTS {
 			best, bestTS, p = q, ts, id
 		}
+	}
+	if waiting && best != nil && bestTS == unread {
+		bestTS = k.headTime(best)
 	}
 	switch {
 	case best != nil && (!waiting || bestTS == noTime):
@@ -109,6 +124,20 @@ func (k *Kafka) pick(now time.Time) (p int32, ok bool, wait time.Duration) {
 		return 0, false, max(until.Sub(now), time.Millisecond)
 	}
 	return 0, false, 0
+}
+
+// headTime returns the event time of q's head record, reading it the first time.
+func (k *Kafka) headTime(q *queue) int64 {
+	ts := &q.ts[q.head]
+	if *ts == unread {
+		*ts = noTime
+		if doc, why := checkDoc(q.recs[q.head].Value); why == "" {
+			if t, ok := k.eventTime(doc); ok && t != unread {
+				*ts = t
+			}
+		}
+	}
+	return *ts
 }
 
 // queueOf returns partition p's queue, made when missing. k.mu must be held.

@@ -112,3 +112,16 @@ func TestKafkaMergesPartitionsByEventTime(t *testing.T) {
 		t.Errorf("an idle partition held a record back %v", d)
 	}
 }
+
+// BenchmarkEventTime reads the time of a bench/gen-sized document.
+func BenchmarkEventTime(b *testing.B) {
+	doc := []byte(`{"@timestamp":"2026-03-02T09:00:00.0004467Z","agent":{"id":"30305625-a439-4eae-bbfe-25a8b368a551","type":"endpoint","version":"9.3.0"},"data_stream":{"dataset":"endpoint.events.network","namespace":"default","type":"logs"},"host":{"hostname":"WKS-01082","ip":["10.10.0.83"],"os":{"family":"windows","name":"Windows"}},"event":{"category":["network"],"created":"2026-03-02T09:00:00.0004467Z","dataset":"endpoint.events.network","id":"e5194","kind":"event","type":["start"]},"message":"` + strings.Repeat("x", 800) + `"}`)
+	et := EventTime()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, ok := et(doc); !ok {
+			b.Fatal("no time")
+		}
+	}
+}
