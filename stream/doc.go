@@ -26,7 +26,22 @@
 // rebalance, by this process or another: nothing is lost, and some events may be
 // processed twice. Alerts carry ids derived from their events (package detect), so an
 // output that deduplicates by id (Elasticsearch with create and _id) absorbs the repeats;
-// others see them twice.
+// others see them twice. Docs.CommitBelow makes commits wait until a detector is finished
+// with a message's events (out of its reordering buffer and of the partial sequences that
+// may still complete: detect.Detector.Unfinished), so that a crash loses no alert. A
+// JetStream message held that long is told in progress every AckWait/3, so that the server
+// does not deliver it again meanwhile (a delivery that comes anyway is absorbed); held
+// messages count towards MaxAckPending.
+//
+// # Event-time order
+//
+// A Kafka Source hands out the records of its partitions merged in event-time order
+// (KafkaConfig.EventTime: @timestamp by default): the queued head with the smallest time
+// first, waiting at most KafkaConfig.PartitionWait for a partition with nothing queued
+// before going on without it. So one process over many partitions gives a detector the
+// order of one file sorted by time, and its reordering window (--max-lateness) only absorbs
+// the disorder within a partition. A JetStream durable consumer delivers in stream order:
+// there is nothing to merge.
 //
 // A malformed message is never lost silently: Next returns it with a *PositionError,
 // and it counts as processed once the caller calls Next again (it was reported).
@@ -53,16 +68,11 @@
 //     missed; nothing wrong is reported, something right is not.
 //   - Rules with different join keys: a topic is keyed one way. Rules joined by another key
 //     need another topic keyed that way (or one process reading every partition).
-//   - A rebalance, a restart or a crash loses the partial sequences held in memory: the
-//     sequence state is not in the log. A sequence whose first events were committed
-//     before the move and whose last events arrive after it is missed. Committing later
-//     (only once no pending sequence needs an event) would trade this for much re-reading;
-//     this package does not try.
-//   - Time order across partitions: each process sees its partitions interleaved as they
-//     arrive; the detector's reordering window (--max-lateness) bounds how late an event
-//     may be. Events it held back when an offset was committed are lost by a crash (not by a
-//     clean shutdown, which flushes them) unless the caller commits only what the detector
-//     has released.
+//   - A rebalance or a restart does not carry the partial sequences held in memory over:
+//     with Docs.CommitBelow their events were not committed, so they are read again and
+//     the sequences rebuilt, at the price of reading again what they held.
+//   - max_signals is counted per process: N processes may write N times a rule's
+//     max_signals per interval.
 //
 // NATS JetStream: processes that give the same durable consumer name share its messages,
 // but the server hands out messages one by one to whichever process pulls, with no notion
@@ -71,12 +81,17 @@
 // (events.POD) and map it deterministically, e.g. events.* to
 // events.{{partition(4,1)}}.{{wildcard(1)}}; then give each process its own partition
 // subject and its own durable (?subject=events.2.>&durable=tripline-2). One process per
-// partition, no automatic takeover when it dies. Redelivery after AckWait may also
-// reorder messages.
+// partition, no automatic takeover when it dies. A redelivery (after a nak, or after
+// AckWait for a message whose process died) comes out of order.
+//
+// # Credentials
+//
+// TLS, Kafka SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and NATS user and password, token
+// or credentials file are given as Credentials, not in the URL.
 //
 // # Not supported yet
 //
-// TLS, SASL (Kafka) and credentials or NKeys (NATS); Kafka topic patterns and several
-// topics in one Source; one message holding several events (each message is one JSON
-// object); Kafka transactions (read_uncommitted is used: aborted records are read).
+// Kafka topic patterns and several topics in one Source; one message holding several
+// events (each message is one JSON object); Kafka transactions (read_uncommitted is used:
+// aborted records are read); repartitioning by join key and changelog state.
 package stream

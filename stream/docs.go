@@ -3,7 +3,9 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/tripline/tripline/ingest/source"
 )
@@ -24,14 +26,49 @@ type Docs struct {
 	rec     Record // the message whose documents recs gives
 	pending bool   // rec is still to commit
 	err     error  // the error Next returns from now on
+
+	// With CommitBelow: the function, the records whose documents were all taken and not
+	// yet committed (in the order read, each with the Seq of its last document), the Seq of
+	// the last document returned, and when the function was last asked.
+	unfinished func() (uint64, bool)
+	waiting    []waitingRec
+	wHead      int
+	lastSeq    uint64
+	lastCheck  time.Time
 }
 
-// OpenDocs connects to the stream url names (kafka://... or nats://..., see Parse) until
-// ctx is cancelled, which ends it. Of opts, Follow and Stdin mean nothing here.
-func OpenDocs(ctx context.Context, url string, opts source.Options) (*Docs, error) {
+// waitingRec is a record read whose commit waits for the caller to finish its documents.
+type waitingRec struct {
+	rec  Record
+	last uint64 // the Seq of its last document (of the one before when it gave none)
+}
+
+// commitCheckEvery is how often Next asks CommitBelow's function which records are
+// finished: it may walk the detector's state.
+const commitCheckEvery = 100 * time.Millisecond
+
+// CommitBelow makes the commit of a message wait until every document it gave is finished:
+// fn returns the smallest Seq (source.Doc.Seq) among the documents given out that the
+// caller still holds (a detector's Unfinished: events in its reordering buffers, in partial
+// sequences), ok false when it holds none; a message is committed once the Seq of its last
+// document is below it. Without it, a message is committed as soon as Next is called again
+// after its last document. Next asks fn at most every 100ms, and Close asks it once more.
+func (d *Docs) CommitBelow(fn func() (seq uint64, ok bool)) { d.unfinished = fn }
+
+// OpenDocs connects to the stream url names (kafka://... or nats://..., see Parse), with
+// the credentials cred, until ctx is cancelled, which ends it. set, when not nil, may change
+// the configuration before the connection is made (KafkaConfig.PartitionWait). Of opts,
+// Follow and Stdin mean nothing here.
+func OpenDocs(ctx context.Context, url string, cred Credentials, set func(*Config), opts source.Options) (*Docs, error) {
 	cfg, err := Parse(url)
 	if err != nil {
 		return nil, err
+	}
+	if err := cred.Apply(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	if set != nil {
+		set(&cfg)
 	}
 	src, err := Open(ctx, cfg)
 	if err != nil {
@@ -49,12 +86,22 @@ func OpenDocs(ctx context.Context, url string, opts source.Options) (*Docs, erro
 func (d *Docs) Next() (source.Doc, error) {
 	for {
 		if doc, ok := d.recs.Next(); ok {
+			d.lastSeq = doc.Seq
 			return doc, nil
 		}
 		if d.pending {
 			d.pending = false
-			if err := d.src.Commit(d.rec); err != nil {
-				d.err = err
+			if d.unfinished == nil {
+				if err := d.src.Commit(d.rec); err != nil {
+					d.err = err
+				}
+			} else {
+				rec := d.rec
+				rec.Doc = nil // not needed to commit; let its memory go
+				d.waiting = append(d.waiting, waitingRec{rec, d.lastSeq})
+				if time.Since(d.lastCheck) >= commitCheckEvery {
+					d.commitFinished()
+				}
 			}
 		}
 		if d.err != nil {
@@ -79,6 +126,30 @@ func (d *Docs) Next() (source.Doc, error) {
 	}
 }
 
+// commitFinished commits the waiting records whose documents the caller finished with.
+func (d *Docs) commitFinished() {
+	d.lastCheck = time.Now()
+	below, held := d.unfinished()
+	for d.wHead < len(d.waiting) {
+		w := &d.waiting[d.wHead]
+		if held && w.last >= below {
+			break
+		}
+		if err := d.src.Commit(w.rec); err != nil && d.err == nil {
+			d.err = err
+		}
+		*w = waitingRec{}
+		d.wHead++
+	}
+	if d.wHead == len(d.waiting) {
+		d.waiting, d.wHead = d.waiting[:0], 0
+	} else if d.wHead >= 1024 && 2*d.wHead >= len(d.waiting) {
+		n := copy(d.waiting, d.waiting[d.wHead:])
+		clear(d.waiting[n:])
+		d.waiting, d.wHead = d.waiting[:n], 0
+	}
+}
+
 // Stats returns the counts so far; Bytes counts the messages that were JSON objects.
 func (d *Docs) Stats() source.Stats {
 	st := d.recs.Stats()
@@ -87,6 +158,13 @@ func (d *Docs) Stats() source.Stats {
 }
 
 // Close commits what was committed and not yet sent, and closes the connection (see
-// Source.Close): call it once the documents Next gave were fully processed (a detector
-// closed, its alerts written).
-func (d *Docs) Close() error { return d.src.Close() }
+// Source.Close): call it once the documents Next gave were processed (a detector closed,
+// its alerts written). With CommitBelow, the messages whose documents the caller still
+// holds (the events of partial sequences a closed detector drops) are not committed: they
+// are read again after a restart.
+func (d *Docs) Close() error {
+	if d.unfinished != nil && len(d.waiting) > d.wHead {
+		d.commitFinished()
+	}
+	return d.src.Close()
+}

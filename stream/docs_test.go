@@ -55,7 +55,7 @@ func TestDocs(t *testing.T) {
 	read := func(n int, nextAfterCancel bool) (docs, skips []string, st source.Stats) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		d, err := OpenDocs(ctx, url, source.Options{Skip: func(err error) { skips = append(skips, err.Error()) }})
+		d, err := OpenDocs(ctx, url, Credentials{}, nil, source.Options{Skip: func(err error) { skips = append(skips, err.Error()) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,5 +100,52 @@ func TestDocs(t *testing.T) {
 	docs, _, _ = read(1, true)
 	if want := []string{`kafka:events/0:3@-1#1 {"x":2}`}; !slices.Equal(docs, want) {
 		t.Errorf("read again: %q, want %q", docs, want)
+	}
+}
+
+// TestDocsCommitBelow checks that with CommitBelow a message is committed only once the
+// caller no longer holds any document it gave, whatever Next was called after, and that
+// Close commits what the caller finished by then.
+func TestDocsCommitBelow(t *testing.T) {
+	const n = 10
+	addrs := newKafka(t, 1)
+	produce(t, addrs, events(n, 0), func(int) string { return "" })
+	url := "kafka://" + strings.Join(addrs, ",") + "/" + testTopic + "?group=below"
+	cases := []struct {
+		name       string
+		held       uint64 // the smallest Seq the caller holds at the end (0: none)
+		wantCommit int64
+	}{
+		{"holds the fifth document", 5, 4},
+		{"holds the first", 1, 0},
+		{"holds none", 0, n},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			group := fmt.Sprintf("below-%d", i)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			d, err := OpenDocs(ctx, strings.Replace(url, "group=below", "group="+group, 1), Credentials{}, nil, source.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.CommitBelow(func() (uint64, bool) { return tc.held, tc.held != 0 })
+			for range n {
+				if _, err := d.Next(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cancel()
+			if _, err := d.Next(); err != io.EOF {
+				t.Fatalf("Next after the end: %v", err)
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// No offset committed reads as 0: the group starts from the beginning.
+			if got := committed(t, addrs, group)[0]; got != tc.wantCommit {
+				t.Errorf("committed offset %d, want %d", got, tc.wantCommit)
+			}
+		})
 	}
 }

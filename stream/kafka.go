@@ -36,9 +36,12 @@ type Kafka struct {
 	// assignment.
 	gen       uint64
 	revokedAt map[int32]uint64
-	owned     []int32       // the partitions this process reads, ascending
-	buf       []*kgo.Record // records of the last poll not yet returned
-	pos       int
+	owned     []int32 // the partitions this process reads, ascending
+	// queues hold the records polled and not yet returned, by partition (see pick);
+	// queued counts them; eventTime reads a record's event time.
+	queues    map[int32]*queue
+	queued    int
+	eventTime func([]byte) (int64, bool)
 
 	sources  map[int32]string // "kafka:TOPIC/PARTITION", made once per partition
 	marks    map[string]map[int32]kgo.EpochOffset
@@ -64,7 +67,14 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	k := &Kafka{
 		ctx: ctx, cfg: cfg, manual: len(cfg.Partitions) > 0,
 		parts: map[int32]*partition{}, revokedAt: map[int32]uint64{}, sources: map[int32]string{},
-		marks: map[string]map[int32]kgo.EpochOffset{cfg.Topic: {}},
+		marks:  map[string]map[int32]kgo.EpochOffset{cfg.Topic: {}},
+		queues: map[int32]*queue{}, eventTime: cfg.EventTime,
+	}
+	if k.eventTime == nil {
+		k.eventTime = EventTime()
+	}
+	if k.cfg.PartitionWait == 0 {
+		k.cfg.PartitionWait = DefaultPartitionWait
 	}
 	reset := kgo.NewOffset().AtStart()
 	if cfg.Start == StartLatest {
@@ -77,6 +87,10 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	}
 	if cfg.ClientID != "" {
 		opts = append(opts, kgo.ClientID(cfg.ClientID))
+	}
+	opts = append(opts, kafkaAuth(&cfg)...)
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
 	}
 	if !k.manual {
 		opts = append(opts,
@@ -114,6 +128,9 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 			}
 		}
 		k.owned = slices.Clone(cfg.Partitions)
+		for _, p := range k.owned {
+			k.queueOf(p, time.Now())
+		}
 		cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: offs})
 		k.lastFlush = time.Now()
 	}
@@ -153,26 +170,28 @@ func (k *Kafka) Next() (Record, error) {
 		if cerr != nil {
 			return Record{}, cerr
 		}
-		if rec, ok, err := k.fromBuffer(); ok {
+		rec, ok, wait, err := k.fromBuffer()
+		if ok {
 			return rec, err
 		}
-		if err := k.poll(); err != nil {
+		if err := k.poll(wait); err != nil {
 			return Record{}, err
 		}
 	}
 }
 
-// fromBuffer returns the next buffered record, if any.
-func (k *Kafka) fromBuffer() (Record, bool, error) {
+// fromBuffer returns the queued record whose turn it is (see pick), or how long to poll
+// for more (0: until some come).
+func (k *Kafka) fromBuffer() (Record, bool, time.Duration, error) {
 	k.mu.Lock()
-	if k.pos == len(k.buf) {
-		k.buf, k.pos = k.buf[:0], 0
+	now := time.Now()
+	p, ok, wait := k.pick(now)
+	if !ok {
 		k.mu.Unlock()
-		return Record{}, false, nil
+		return Record{}, false, wait, nil
 	}
-	r := k.buf[k.pos]
-	k.buf[k.pos] = nil
-	k.pos++
+	r := k.queues[p].pop(now)
+	k.queued--
 	st := k.partition(r.Partition)
 	st.deliver(r.Offset, r.LeaderEpoch)
 	k.mu.Unlock()
@@ -180,9 +199,9 @@ func (k *Kafka) fromBuffer() (Record, bool, error) {
 	rec := Record{Doc: doc, Source: st.source, Position: r.Offset, Key: r.Key, Time: r.Timestamp, handle: handle{part: st}}
 	if why != "" {
 		k.reported, k.repOff = st, r.Offset
-		return rec, true, &PositionError{Source: st.source, Position: r.Offset, Reason: why}
+		return rec, true, 0, &PositionError{Source: st.source, Position: r.Offset, Reason: why}
 	}
-	return rec, true, nil
+	return rec, true, 0, nil
 }
 
 // settleReported commits the malformed record the last Next returned: it was reported.
@@ -193,9 +212,15 @@ func (k *Kafka) settleReported() {
 	}
 }
 
-// poll fetches more records into the buffer.
-func (k *Kafka) poll() error {
+// poll fetches more records into the queues, waiting for them at most wait when it is
+// positive.
+func (k *Kafka) poll(wait time.Duration) error {
 	ctx := k.ctx
+	if wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
 	if k.manual {
 		if k.dirty && time.Since(k.lastFlush) >= k.cfg.CommitInterval {
 			if err := k.flush(ctx); err != nil {
@@ -223,12 +248,14 @@ func (k *Kafka) poll() error {
 			ferr = fmt.Errorf("kafka:%s/%d: %w", topic, p, err)
 		}
 	})
+	now := time.Now()
 	k.mu.Lock()
 	fetches.EachRecord(func(r *kgo.Record) {
 		if at, ok := k.revokedAt[r.Partition]; ok && at > gen {
 			return // polled before the partition was revoked: its new owner reads it
 		}
-		k.buf = append(k.buf, r)
+		k.queueOf(r.Partition, now).push(r, unread)
+		k.queued++
 	})
 	k.mu.Unlock()
 	return ferr
@@ -309,10 +336,13 @@ func (k *Kafka) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) 
 func (k *Kafka) assigned(_ context.Context, _ *kgo.Client, got map[string][]int32) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	now := time.Now()
 	for _, p := range got[k.cfg.Topic] {
 		if !slices.Contains(k.owned, p) {
 			k.owned = append(k.owned, p)
 		}
+		q := k.queueOf(p, now)
+		q.since, q.gaveUp = now, false
 	}
 	slices.Sort(k.owned)
 }
@@ -338,15 +368,11 @@ func (k *Kafka) drop(lost map[string][]int32) {
 			delete(k.parts, p)
 		}
 		k.revokedAt[p] = k.gen
-	}
-	kept := k.buf[:k.pos]
-	for _, r := range k.buf[k.pos:] {
-		if k.revokedAt[r.Partition] != k.gen {
-			kept = append(kept, r)
+		if q := k.queues[p]; q != nil {
+			k.queued -= q.len()
+			delete(k.queues, p)
 		}
 	}
-	clear(k.buf[len(kept):])
-	k.buf = kept
 }
 
 // Close sends the committed offsets and leaves the group (see Source).

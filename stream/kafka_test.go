@@ -472,7 +472,7 @@ func TestKafkaRebalanceHandsOver(t *testing.T) {
 		t.Fatalf("first member holds %v, want all %d partitions", a.Partitions(), parts)
 	}
 	a.mu.Lock()
-	buffered := len(a.buf) - a.pos
+	buffered := a.queued
 	a.mu.Unlock()
 	b, err := OpenKafka(ctx, kafkaConfig(addrs, "g4"))
 	if err != nil {

@@ -21,12 +21,18 @@ type JetStream struct {
 	source string // "nats:STREAM"
 
 	// unacked holds the messages returned by Next and not yet committed, by stream
-	// sequence: Close naks them so that they are delivered again at once.
-	unacked  map[uint64]jetstream.Msg
-	reported jetstream.Msg // a malformed message returned by the last Next, acked by this one
-	repSeq   uint64
-	stop     func() bool // stops the goroutine that ends the iterator with ctx
-	closed   bool
+	// sequence: Close naks them so that they are delivered again at once. Every AckWait/3
+	// Next tells the server they are still being worked on (touched), so that it does not
+	// deliver them again meanwhile; redelivered is how many deliveries of a message still
+	// held were absorbed (see Redelivered).
+	unacked     map[uint64]jetstream.Msg
+	touched     time.Time
+	redelivered int64
+	warned      time.Time     // when Next last reported that max_ack_pending was reached
+	reported    jetstream.Msg // a malformed message returned by the last Next, acked by this one
+	repSeq      uint64
+	stop        func() bool // stops the goroutine that ends the iterator with ctx
+	closed      bool
 }
 
 // OpenJetStream connects to the servers, creates or updates the durable consumer, and
@@ -45,7 +51,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 		cfg.Batch = DefaultBatch
 	}
 	where := "nats:" + cfg.Stream
-	nc, err := nats.Connect(strings.Join(cfg.Servers, ","), nats.Name("tripline"))
+	nc, err := nats.Connect(strings.Join(cfg.Servers, ","), append(natsAuth(&cfg), nats.Name("tripline"))...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -91,39 +97,81 @@ func (s *JetStream) Next() (Record, error) {
 		s.ack(s.reported, s.repSeq)
 		s.reported = nil
 	}
-	if err := s.ctx.Err(); err != nil {
-		return Record{}, err
+	for {
+		rec, again, err := s.next()
+		if !again {
+			return rec, err
+		}
 	}
-	msg, err := s.iter.Next()
+}
+
+// next is one step of Next; again is true for a delivery absorbed (a message still held).
+func (s *JetStream) next() (rec Record, again bool, err error) {
+	if err := s.ctx.Err(); err != nil {
+		return Record{}, false, err
+	}
+	s.touch()
+	msg, err := s.iter.Next(jetstream.NextMaxWait(max(s.cfg.AckWait/3, 100*time.Millisecond)))
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		if len(s.unacked) >= s.cfg.MaxAckPending && time.Since(s.warned) >= s.cfg.AckWait {
+			s.warned = time.Now()
+			return Record{}, false, fmt.Errorf("%s: %d messages delivered and not yet finished by the detector (max_ack_pending): the server delivers no more until some are; raise max_ack_pending above what the reordering window and partial sequences hold", s.source, len(s.unacked))
+		}
+		return Record{}, true, nil // to touch what is held while the stream is idle
+	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			if err := s.ctx.Err(); err != nil {
-				return Record{}, err
+				return Record{}, false, err
 			}
-			return Record{}, ErrClosed
+			return Record{}, false, ErrClosed
 		}
-		return Record{}, fmt.Errorf("%s: %w", s.source, err)
+		return Record{}, false, fmt.Errorf("%s: %w", s.source, err)
 	}
 	if err := s.ctx.Err(); err != nil {
 		// Pulled during the drain: hand it back rather than process it.
 		msg.Nak()
-		return Record{}, err
+		return Record{}, false, err
 	}
 	md, err := msg.Metadata()
 	if err != nil {
 		msg.Term() // not a JetStream message: it cannot be acknowledged or delivered again
-		return Record{}, fmt.Errorf("%s: %w", s.source, err)
+		return Record{}, false, fmt.Errorf("%s: %w", s.source, err)
 	}
 	seq := md.Sequence.Stream
+	if _, held := s.unacked[seq]; held {
+		// Delivered again (its AckWait passed) while the caller still holds it: the copy it
+		// has is the one it finishes and commits; acknowledge through the newest delivery.
+		s.unacked[seq] = msg
+		s.redelivered++
+		return Record{}, true, nil
+	}
 	s.unacked[seq] = msg
 	doc, why := checkDoc(msg.Data())
-	rec := Record{Doc: doc, Source: s.source, Position: int64(seq), Time: md.Timestamp, handle: handle{msg: msg}}
+	rec = Record{Doc: doc, Source: s.source, Position: int64(seq), Time: md.Timestamp, handle: handle{msg: msg}}
 	if why != "" {
 		s.reported, s.repSeq = msg, seq
-		return rec, &PositionError{Source: s.source, Position: int64(seq), Reason: why}
+		return rec, false, &PositionError{Source: s.source, Position: int64(seq), Reason: why}
 	}
-	return rec, nil
+	return rec, false, nil
 }
+
+// touch tells the server, every AckWait/3, that the messages held are still being worked
+// on, which restarts their AckWait: the detector may hold an event longer than AckWait
+// (its reordering window, a partial sequence's maxspan) before its message may be acked.
+func (s *JetStream) touch() {
+	if len(s.unacked) == 0 || time.Since(s.touched) < s.cfg.AckWait/3 {
+		return
+	}
+	s.touched = time.Now()
+	for _, msg := range s.unacked {
+		msg.InProgress()
+	}
+}
+
+// Redelivered returns how many deliveries of messages this Source still held were absorbed
+// (not returned again): the server's AckWait passed before the caller finished them.
+func (s *JetStream) Redelivered() int64 { return s.redelivered }
 
 // Commit acknowledges rec's message (see Source).
 func (s *JetStream) Commit(rec Record) error {

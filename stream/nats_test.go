@@ -231,3 +231,44 @@ func TestJetStreamAcksOnlyProcessedAndResumes(t *testing.T) {
 	}
 	waitConsumerState(t, url, "d2", n, 0, 0)
 }
+
+// TestJetStreamHeldPastAckWait holds a message uncommitted for three times AckWait while
+// reading on: the Source tells the server it is still in progress, so it is not delivered
+// again (a second copy would reach the detector as a duplicate, or as too late); once
+// committed, it is acknowledged.
+func TestJetStreamHeldPastAckWait(t *testing.T) {
+	url := newJetStream(t)
+	publish(t, url, events(3, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := natsConfig(url, "held")
+	cfg.AckWait = time.Second
+	s, err := OpenJetStream(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []Record
+	for range 3 {
+		rec, err := s.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, rec)
+	}
+	// Nothing else comes for 3 s: Next must not return a held message again.
+	time.AfterFunc(3*time.Second, cancel)
+	if rec, err := s.Next(); err == nil {
+		t.Errorf("got %s:%d again while it was held", rec.Source, rec.Position)
+	}
+	if n := s.Redelivered(); n != 0 {
+		t.Errorf("%d redeliveries absorbed, want 0 (kept in progress)", n)
+	}
+	for _, rec := range held {
+		if err := s.Commit(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitConsumerState(t, url, "held", 3, 0, 0)
+}

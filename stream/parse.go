@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"slices"
@@ -15,7 +16,7 @@ const (
 	DefaultDurable        = "tripline"
 	DefaultCommitInterval = time.Second
 	DefaultAckWait        = 30 * time.Second
-	DefaultMaxAckPending  = 1000
+	DefaultMaxAckPending  = 100_000
 	DefaultBatch          = 256
 )
 
@@ -64,6 +65,23 @@ type KafkaConfig struct {
 	CommitInterval time.Duration
 	// ClientID names this process to the brokers (the client library's default if empty).
 	ClientID string
+	// SessionTimeout is how long the group waits for a member that stopped answering (one
+	// killed) before it gives its partitions to the others; 0 means the client library's
+	// default (45s).
+	SessionTimeout time.Duration
+	// PartitionWait is how long, at most, the records of the other partitions wait for a
+	// partition that has none queued (see EventTime): DefaultPartitionWait if 0; negative
+	// means never wait (records come in the order they are polled).
+	PartitionWait time.Duration
+	// EventTime reads a message's event time, in Unix nanoseconds, for the merge of the
+	// partitions in time order; nil means EventTime(). A message whose time it cannot read
+	// (ok false) goes first, at once.
+	EventTime func(doc []byte) (ns int64, ok bool)
+	// TLS, when set, makes the broker connections TLS (see Credentials).
+	TLS *tls.Config
+	// SASL is the SASL mechanism (SASLPlain, SASLScramSHA256, SASLScramSHA512) with User and
+	// Password; empty means none.
+	SASL, User, Password string
 }
 
 // JetStreamConfig describes a NATS JetStream stream read through a durable pull consumer.
@@ -88,6 +106,11 @@ type JetStreamConfig struct {
 	MaxAckPending int
 	// Batch is how many messages one pull request asks for (DefaultBatch if 0).
 	Batch int
+	// TLS, when set, makes the server connections TLS (see Credentials).
+	TLS *tls.Config
+	// User and Password, Token, or CredsFile (a JWT and NKey seed file) authenticate the
+	// connection; at most one of the three is set.
+	User, Password, Token, CredsFile string
 }
 
 // IsURL reports whether arg names a stream (kafka:// or nats://) rather than a file.
@@ -108,6 +131,8 @@ func IsURL(arg string) bool {
 //	start=earliest|latest  where a partition with no committed offset begins (earliest)
 //	commit_interval=1s     how often committed offsets are sent to the broker (1s)
 //	client_id=NAME         client id sent to the brokers
+//	session_timeout=45s    how long the group waits for a silent (killed) member before
+//	                       moving its partitions (the client's default, 45s)
 //
 // NATS JetStream parameters:
 //
@@ -116,11 +141,14 @@ func IsURL(arg string) bool {
 //	start=earliest|latest  where a new consumer begins (earliest: DeliverAll; latest:
 //	                       DeliverNew)
 //	ack_wait=30s           redelivery delay of an unacknowledged message (30s)
-//	max_ack_pending=1000   most messages delivered and not yet acknowledged (1000)
+//	max_ack_pending=100000 most messages delivered and not yet acknowledged (100000):
+//	                       more than the detector holds (its reordering window and the
+//	                       events of partial sequences), else delivery stops
 //	batch=256              messages asked for by one pull request (256)
 //
 // An unknown parameter, a missing topic or stream, or a bad value is an error. TLS,
-// SASL and NATS credentials are not supported yet.
+// SASL and NATS credentials are not part of the URL (it is shown in messages): see
+// Credentials.
 func Parse(raw string) (Config, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
@@ -157,10 +185,11 @@ func Parse(raw string) (Config, error) {
 		c.Start = p.start("start")
 		c.CommitInterval = p.duration("commit_interval", c.CommitInterval)
 		c.ClientID = p.str("client_id", "")
+		c.SessionTimeout = p.duration("session_timeout", 0)
 		if c.Group == "" {
 			p.fail("group", "must not be empty")
 		}
-		if err := p.done("group", "partitions", "start", "commit_interval", "client_id"); err != nil {
+		if err := p.done("group", "partitions", "start", "commit_interval", "client_id", "session_timeout"); err != nil {
 			return Config{}, err
 		}
 		return Config{Kafka: c}, nil

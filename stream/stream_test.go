@@ -24,7 +24,7 @@ func TestParse(t *testing.T) {
 			CommitInterval: 250 * time.Millisecond, ClientID: "t1"}}},
 		{url: "nats://host:4222/stream?subject=events.>&durable=tripline", want: Config{NATS: &JetStreamConfig{
 			Servers: []string{"nats://host:4222"}, Stream: "stream", Subject: "events.>", Durable: "tripline",
-			AckWait: 30 * time.Second, MaxAckPending: 1000, Batch: 256}}},
+			AckWait: 30 * time.Second, MaxAckPending: 100_000, Batch: 256}}},
 		{url: "nats://a:4222,b:4222/EVENTS?start=latest&ack_wait=1m&max_ack_pending=10&batch=5", want: Config{NATS: &JetStreamConfig{
 			Servers: []string{"nats://a:4222", "nats://b:4222"}, Stream: "EVENTS", Durable: "tripline", Start: StartLatest,
 			AckWait: time.Minute, MaxAckPending: 10, Batch: 5}}},
@@ -33,7 +33,7 @@ func TestParse(t *testing.T) {
 		{url: "kafka:///topic", err: `stream URL "kafka:///topic": no broker (want kafka://HOST:PORT/TOPIC)`},
 		{url: "kafka://b:9092", err: `stream URL "kafka://b:9092": want one topic after the brokers (kafka://HOST:PORT/TOPIC)`},
 		{url: "kafka://b:9092/a/b", err: `stream URL "kafka://b:9092/a/b": want one topic after the brokers (kafka://HOST:PORT/TOPIC)`},
-		{url: "kafka://b:9092/t?grup=x", err: `stream URL "kafka://b:9092/t?grup=x": unknown parameter "grup" (known: group, partitions, start, commit_interval, client_id)`},
+		{url: "kafka://b:9092/t?grup=x", err: `stream URL "kafka://b:9092/t?grup=x": unknown parameter "grup" (known: group, partitions, start, commit_interval, client_id, session_timeout)`},
 		{url: "kafka://b:9092/t?group=", err: `stream URL "kafka://b:9092/t?group=": parameter group: must not be empty`},
 		{url: "kafka://b:9092/t?partitions=0,x", err: `stream URL "kafka://b:9092/t?partitions=0,x": parameter partitions: "x" is not a partition number`},
 		{url: "kafka://b:9092/t?start=oldest", err: `stream URL "kafka://b:9092/t?start=oldest": parameter start: "oldest": want earliest or latest`},

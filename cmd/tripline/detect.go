@@ -209,6 +209,7 @@ type detectOptions struct {
 	in     inputFlags
 	df     detectFlags
 	hist   historyFlag // --history and --indicators (history.go)
+	sf     streamFlags
 	format string
 	args   []string // the inputs: files, directories, "-", or one stream URL
 }
@@ -229,9 +230,10 @@ references a list that was not loaded is reported and skipped.
 Events are read from the files (NDJSON, a JSON array, or .gz of either), from standard input
 when no file (or "-") is given, or from one Kafka topic or NATS JetStream stream given as a
 URL (kafka://broker:9092/topic?group=tripline, nats://host:4222/STREAM?subject=events.>&durable=tripline):
-several tripline processes in one consumer group share the partitions; a message is
-committed once its events went through the rules (events still in the --max-lateness
-buffer are flushed on a clean stop, lost on a crash). Raw kube-apiserver audit records are turned into the ECS
+several tripline processes in one consumer group share the partitions, each reading its own
+merged in event-time order (--partition-wait); a message is committed only once the rules
+are finished with its events (out of the --max-lateness buffer and of every partial sequence
+that may still complete, alerts written), so a crash loses no alert. Raw kube-apiserver audit records are turned into the ECS
 documents Elastic's Kubernetes integration produces (--input-format), with event.ingested
 set to stageTimestamp truncated to seconds: a reproducible stand-in for the ingest time. A rule sees the events
 whose index matches its index patterns: the index comes from --index, the document's _index,
@@ -269,6 +271,7 @@ what is left goes to the dead-letter files; a second signal stops at once.
 	o.in.register(cmd.Flags(), forDetect)
 	o.df.register(cmd)
 	o.hist.register(cmd)
+	o.sf.register(cmd.Flags())
 	cmd.Flags().StringVar(&o.df.spillDir, "spill-dir", "", "directory of the temporary file that holds, when events come from standard input, the events sequence rules matched, in case the input is not in timestamp order (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once); files are read again instead")
 	cmd.Flags().StringVar(&o.format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
 	return cmd
@@ -343,7 +346,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 		closeStream func() error
 	)
 	if url != "" {
-		ist, closeStream, rerr = readStream(ctx, url, &o.in, stderr, d)
+		ist, closeStream, rerr = readStream(ctx, url, &o.in, &o.sf, stderr, d)
 	} else {
 		ist, rerr = readFiles(ctx, ins, &o.in, ios.in, stderr, d)
 	}

@@ -1,0 +1,61 @@
+package engine
+
+import "github.com/tripline/tripline/event"
+
+// OldestHeld (streaming mode) returns the smallest event.Event.Seq among the events the run
+// still needs to give the results a single pass over the whole input would: those in its
+// reordering buffer, those of its partial sequences that a later event may still extend
+// (with a maxspan, those whose first event is no more than maxspan before the oldest time an
+// event may still come), of its completed sequences not yet emitted, and of the results
+// held by a tail limit. ok is false when it holds none. A caller that reads its events from
+// a log commits positions only below this one, so that a crash loses no alert: what
+// is read again after it rebuilds this state. Samples are left out: a streaming sample
+// emits only at Flush, so its hits would hold commits back for the whole run.
+//
+// It walks the run's state (O(events held)): call it from time to time, not per event.
+func (r *Run) OldestHeld() (seq uint64, ok bool) {
+	min := func(ev *event.Event) {
+		if ev != nil && (!ok || ev.Seq < seq) {
+			seq, ok = ev.Seq, true
+		}
+	}
+	r.buf.each(func(it *item) { min(it.ev) })
+	if m := r.seq; m != nil {
+		from, bounded := int64(0), m.q.maxspan > 0 && r.seenTS
+		if bounded {
+			from = subSat(r.releaseBound(), m.q.maxspan)
+		}
+		for _, p := range m.fifo[m.fifoHead:] {
+			if p.at < 0 || (bounded && p.ts[0] < from) {
+				continue // dead, complete, or out of reach of any event still to come
+			}
+			for _, ev := range p.events {
+				min(ev)
+			}
+		}
+		for _, p := range m.out[m.outHead:] {
+			for _, ev := range p.res.Events {
+				min(ev)
+			}
+		}
+	}
+	for _, res := range r.lim.held {
+		for _, ev := range res.Events {
+			min(ev)
+		}
+	}
+	return seq, ok
+}
+
+// each calls fn for every item the buffer holds, in no particular order.
+func (b *reorderBuf) each(fn func(*item)) {
+	for i := range b.runs {
+		r := &b.runs[i]
+		for k := 0; k < r.n; k++ {
+			fn(&r.items[(r.head+k)&(len(r.items)-1)])
+		}
+	}
+	for i := range b.heap {
+		fn(&b.heap[i])
+	}
+}
