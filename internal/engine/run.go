@@ -391,7 +391,13 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 		}
 	}
 	if r.mode == Streaming && r.q.kind != kindSample {
-		if (r.seenTS && ord.ts < r.releaseBound()) || (r.anyOut && ord.compare(&r.released) < 0) {
+		var late bool
+		if r.stage != nil {
+			late = r.stage.late // the stage's event time decides, once for all its Runs
+		} else {
+			late = (r.seenTS && ord.ts < r.releaseBound()) || (r.anyOut && ord.compare(&r.released) < 0)
+		}
+		if late {
 			r.stats.Late++
 			if r.q.opts.OnLate != nil {
 				r.q.opts.OnLate(ev)
@@ -399,7 +405,7 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 			return &SkipError{Source: ev.Source, Line: ev.Line,
 				Reason: "event later than max lateness " + r.q.opts.MaxLateness.String()}
 		}
-		if ord.ts > r.maxTS || !r.seenTS {
+		if r.stage == nil && (ord.ts > r.maxTS || !r.seenTS) {
 			r.maxTS, r.seenTS = ord.ts, true
 			if m := r.q.opts.Memo; m != nil && m.hasCeiling {
 				if c := m.ceilingIn(r.q.ts.tsUnit()); r.maxTS > c {
@@ -409,7 +415,7 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 		}
 	}
 	if mask == 0 && later == 0 {
-		if r.mode == Streaming {
+		if r.mode == Streaming && r.stage == nil {
 			r.release(r.releaseBound())
 		}
 		return nil
@@ -443,13 +449,7 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 		if r.stage != nil {
 			r.stats.Pending++
 			r.peak()
-			if !r.stage.add(r, &ord, mask, later) {
-				// The stage is past the event already: it waits in the Run's own buffer.
-				r.bufPush(item{ev: r.keepMatched(ev, mask|later), ord: ord.owned(), mask: mask, unsure: later})
-			}
-			if r.buf.Len() > 0 {
-				r.release(r.releaseBound())
-			}
+			r.stage.add(r, mask, later)
 			return nil
 		}
 		r.bufPush(item{ev: r.keepMatched(ev, mask|later), ord: ord, mask: mask, unsure: later})

@@ -49,13 +49,16 @@ func (r Stepper) Join(st *Stage) bool {
 // (see Run.releaseOne): an event that may only extend a sequence is dropped unread while
 // the sequence has no state.
 //
-// Each Run keeps its own event time (the latest timestamp of the events pushed to it) and
-// decides by it, as without a stage, which events are too late for it and when it may
-// process an event: the stage's event time, the latest of all its Runs', is never behind
-// a Run's. An event that comes out of the stage before the Run's time allows it (the Run's
-// events lag behind the others') waits in the Run's own buffer, as does an event pushed
-// to the Run once the stage has handed out later ones; the Run's results are therefore
-// those of a buffer of its own. Most of the time every event goes through the stage.
+// The stage has one event time for all its Runs: the latest timestamp of the events
+// offered to any of them (capped by Memo.SetCeiling), as Kafka Streams keeps one stream
+// time per task, where a buffer of a Run's own went by the latest timestamp of the events
+// offered to that Run. An event stamped earlier than that time less MaxLateness, or than an
+// event the stage has handed out, is too late for every Run of the stage at once (each
+// refuses it, and a detector reports it once). The difference shows only when the events
+// of some rules lag behind the others' by more than MaxLateness: those rules used to wait
+// for their own events to move their time on (holding their events the while), and now go
+// by the stream's. Going by each Run's time would keep most events in per-Run buffers
+// again: a rule offered few events has a time far behind the stream's.
 //
 // The Runs push the event as usual (Push, PushMatched, PushLater); the caller ends each
 // event with End once every Run has been offered it, and Flushes the stage before the Runs
@@ -75,6 +78,7 @@ type Stage struct {
 	gen   uint32 // the Memo's generation for ev
 	ord   ordinal
 	hasTS bool
+	late  bool // too late for every Run of the stage
 	subs  []sub
 
 	spare [][]sub // the subs of released entries, cleared, for reuse
@@ -111,7 +115,7 @@ func (st *Stage) order(ev *event.Event) (ordinal, bool) {
 	st.End()
 	st.ev, st.gen = ev, m.gen
 	ts, ok := m.timestamp(&st.key.ts, ev)
-	st.hasTS = ok
+	st.hasTS, st.late = ok, false
 	if !ok {
 		return ordinal{}, false
 	}
@@ -120,6 +124,10 @@ func (st *Stage) order(ev *event.Event) (ordinal, bool) {
 		if tb, ok := st.key.tb.first(ev); ok {
 			st.ord.tb = tb
 		}
+	}
+	if (st.seenTS && ts < st.bound()) || (st.anyOut && st.ord.compare(&st.released) < 0) {
+		st.late = true
+		return st.ord, true
 	}
 	if ts > st.maxTS || !st.seenTS {
 		st.maxTS, st.seenTS = ts, true
@@ -132,20 +140,15 @@ func (st *Stage) order(ev *event.Event) (ordinal, bool) {
 	return st.ord, true
 }
 
-// add records that r wants the current event, whose place is ord, with the terms in mask
-// matched and those in later left to evaluate. It reports false when the stage has handed
-// out a later event already: the Run must keep this one itself.
-func (st *Stage) add(r *Run, ord *ordinal, mask, later uint64) bool {
-	if st.anyOut && ord.compare(&st.released) < 0 {
-		return false
-	}
+// add records that r wants the current event, with the terms in mask matched and those
+// in later left to evaluate.
+func (st *Stage) add(r *Run, mask, later uint64) {
 	if st.subs == nil {
 		if k := len(st.spare); k > 0 {
 			st.subs, st.spare = st.spare[k-1], st.spare[:k-1]
 		}
 	}
 	st.subs = append(st.subs, sub{run: r, mask: mask, later: later})
-	return true
 }
 
 // End ends the offer of the current event: if a Run wants it, one copy of it is buffered,
@@ -181,32 +184,23 @@ func (st *Stage) End() {
 // release hands out the buffered events stamped strictly before upTo.
 func (st *Stage) release(upTo int64) {
 	for st.buf.Len() > 0 && st.buf.min().ord.ts < upTo {
-		st.releaseOldest(false)
+		st.releaseOldest()
 	}
 }
 
 // releaseOldest takes the oldest event out of the buffer and hands it to each Run that
-// wants it, in the order they were offered it. A Run whose own event time does not allow
-// it yet, or whose own buffer holds events (all of them earlier), gets it in that buffer,
-// unless force: then the Run processes its own buffer and the event at once (Shed, Flush).
-func (st *Stage) releaseOldest(force bool) {
+// wants it, in the order they were offered it.
+func (st *Stage) releaseOldest() {
 	it := st.buf.pop()
 	st.released, st.anyOut = it.ord, true
 	for i := range it.subs {
 		s := &it.subs[i]
 		r := s.run
+		r.stats.Pending--
 		if r.lim.done() {
-			r.stats.Pending--
 			continue
 		}
 		x := item{ev: it.ev, ord: it.ord, mask: s.mask, unsure: s.later}
-		if force {
-			r.Shed(r.buf.Len())
-		} else if r.buf.Len() > 0 || it.ord.ts >= r.releaseBound() {
-			r.bufPush(x) // still counted in Pending
-			continue
-		}
-		r.stats.Pending--
 		r.releaseOne(&x)
 	}
 	st.key.memo.unhold(it.ev)
@@ -227,7 +221,7 @@ func (st *Stage) Shed(n int) int {
 	st.End()
 	done := 0
 	for ; done < n && st.buf.Len() > 0; done++ {
-		st.releaseOldest(true)
+		st.releaseOldest()
 	}
 	return done
 }
@@ -242,7 +236,7 @@ func (st *Stage) Flush(ctx context.Context) error {
 		if n&255 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		st.releaseOldest(true)
+		st.releaseOldest()
 	}
 	return nil
 }
