@@ -78,10 +78,11 @@ type Stage struct {
 	gen   uint32 // the Memo's generation for ev
 	ord   ordinal
 	hasTS bool
-	late  bool // too late for every Run of the stage
-	subs  []sub
+	late  bool  // too late for every Run of the stage
+	subs  []sub // the Runs that want it so far
 
-	spare [][]sub // the subs of released entries, cleared, for reuse
+	free  [][][]sub // by length: the subs of released events, cleared, for carve
+	chunk []sub     // what is left of the chunk carve takes new subs from
 }
 
 // sub is one Run's interest in a buffered event: the terms it matched and those left to
@@ -143,13 +144,40 @@ func (st *Stage) order(ev *event.Event) (ordinal, bool) {
 // add records that r wants the current event, with the terms in mask matched and those
 // in later left to evaluate.
 func (st *Stage) add(r *Run, mask, later uint64) {
-	if st.subs == nil {
-		if k := len(st.spare); k > 0 {
-			st.subs, st.spare = st.spare[k-1], st.spare[:k-1]
-		}
-	}
 	st.subs = append(st.subs, sub{run: r, mask: mask, later: later})
 }
+
+// carve returns a slice of n subs for a buffered event: a released one of that length, or
+// a piece of a chunk allocated for many (an allocation per event would cost more than the
+// rest of buffering it).
+func (st *Stage) carve(n int) []sub {
+	if n < len(st.free) {
+		if k := len(st.free[n]); k > 0 {
+			s := st.free[n][k-1]
+			st.free[n] = st.free[n][:k-1]
+			return s
+		}
+	}
+	if len(st.chunk) < n {
+		st.chunk = make([]sub, max(subChunk, n))
+	}
+	s := st.chunk[:n:n]
+	st.chunk = st.chunk[n:]
+	return s
+}
+
+// recycle takes back the subs of a released event for carve.
+func (st *Stage) recycle(s []sub) {
+	clear(s)
+	n := len(s)
+	for len(st.free) <= n {
+		st.free = append(st.free, nil)
+	}
+	st.free[n] = append(st.free[n], s)
+}
+
+// subChunk is the number of subs carve allocates at once.
+const subChunk = 4096
 
 // End ends the offer of the current event: if a Run wants it, one copy of it is buffered,
 // and the events whose time has come are released to their Runs. Their results are
@@ -168,13 +196,18 @@ func (st *Stage) End() {
 				break
 			}
 		}
-		c := ev.KeepRaw()
+		var c *event.Event
 		if whole {
 			c = ev.Keep()
+		} else {
+			c = ev.KeepRaw()
 		}
-		st.buf.push(item{ev: c, ord: st.ord.owned(), subs: st.subs})
+		subs := st.carve(len(st.subs))
+		copy(subs, st.subs)
+		clear(st.subs)
+		st.subs = st.subs[:0]
+		st.buf.push(item{ev: c, ord: st.ord.owned(), subs: subs})
 		st.key.memo.hold(c)
-		st.subs = nil
 	}
 	if st.seenTS {
 		st.release(st.bound())
@@ -204,15 +237,8 @@ func (st *Stage) releaseOldest() {
 		r.releaseOne(&x)
 	}
 	st.key.memo.unhold(it.ev)
-	clear(it.subs)
-	if len(st.spare) < maxSpareSubs {
-		st.spare = append(st.spare, it.subs[:0])
-	}
+	st.recycle(it.subs)
 }
-
-// maxSpareSubs bounds the cleared subs a Stage keeps for reuse: about as many as the
-// events it buffers at a steady rate, not as many as it held at its peak.
-const maxSpareSubs = 1 << 14
 
 // Shed hands out at once the n oldest events of the buffer, as if later events had come,
 // for a caller whose buffers are over their memory bound: an event that arrives
