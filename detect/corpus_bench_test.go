@@ -15,8 +15,9 @@ import (
 // runs them) over the NDJSON file named by TRIPLINE_BENCH_EVENTS (for example one written by
 // `go run ./bench/gen -n 100000`): the profile of the all-rules row of bench/run.sh. Set
 // TRIPLINE_BENCH_STREAMING=1 for streaming mode (as serve runs it, with
-// TRIPLINE_BENCH_WORKERS=2 and TRIPLINE_BENCH_LATENESS=30s). It is skipped when the variable
-// is unset.
+// TRIPLINE_BENCH_WORKERS=2 and TRIPLINE_BENCH_LATENESS=30s; TRIPLINE_BENCH_OWN_BUFFERS=1 gives
+// each rule a reordering buffer of its own instead of the shared stage). It is skipped when
+// the variable is unset.
 func BenchmarkCorpusFile(b *testing.B) {
 	path := os.Getenv("TRIPLINE_BENCH_EVENTS")
 	if path == "" {
@@ -45,7 +46,7 @@ func BenchmarkCorpusFile(b *testing.B) {
 		b.StopTimer()
 		d, err := New(set.Rules, SinkFunc(func(context.Context, []Alert) error { return nil }), Options{
 			Compile: EngineCompiler(EngineOptions{MaxLateness: lateness}), Now: testNow, Streaming: os.Getenv("TRIPLINE_BENCH_STREAMING") == "1",
-			Workers: workers})
+			Workers: workers, ownBuffers: os.Getenv("TRIPLINE_BENCH_OWN_BUFFERS") == "1"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -232,6 +232,9 @@ type Options struct {
 	// patterns allow, whatever its category and field values (for testing the index; the
 	// results are the same, only slower).
 	noPrefilter bool
+	// ownBuffers (streaming) gives every rule a reordering buffer of its own instead of the
+	// shared stage (see joinStage), for tests that compare the two.
+	ownBuffers bool
 	// indexSample is the number of events the Detector reads before it chooses its rule index
 	// again, from what these events hold (see indexSampler); 0 means 2048, a negative number
 	// never. The results are the same; only the number of filters evaluated changes.
@@ -268,7 +271,8 @@ type Detector struct {
 	spill                     *spill    // batch: the events in-order rules matched
 	inOrderOK                 bool      // batch: sequences may match in order (spill or Options.Replay)
 	memo                      *engine.Memo
-	reruns                    int // rules run again because their input was out of order
+	stage                     *engine.Stage // streaming: the reordering stage most rules share
+	reruns                    int           // rules run again because their input was out of order
 	alertErr                  error
 	emitted                   []emitted // streaming: matches to write (see writeEmitted)
 	maskBuf, laterBuf         []uint64  // push's scratch (streaming, on the caller's goroutine)
@@ -324,6 +328,9 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		}
 		rs.idx = len(d.rules)
 		d.rules = append(d.rules, rs)
+	}
+	if opts.Streaming && !opts.ownBuffers {
+		d.joinStage()
 	}
 	if opts.Replay == nil && slices.ContainsFunc(d.rules, func(rs *ruleState) bool { return rs.inOrder }) {
 		s, err := newSpill(opts.SpillDir)

@@ -90,6 +90,7 @@ type engineRunner interface {
 	termMatcher
 	eventKeeper
 	shedder
+	stageJoiner
 	Pending() int64
 }
 

@@ -122,6 +122,14 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 			return err
 		}
 	}
+	if d.stage != nil {
+		// The rules that share the stage have all been offered the event: it is buffered
+		// once, and the events whose time has come are released to them.
+		d.stage.End()
+		if err := d.writeEmitted(ctx); err != nil {
+			return err
+		}
+	}
 	if firstErr != nil && unused {
 		d.summary.EventsUnused++
 		d.report(&EventError{Source: EventSource{Name: ev.Source, Line: ev.Line, Index: ev.Index, Seq: ev.Seq, ID: ev.ID},
@@ -214,6 +222,14 @@ func (d *Detector) Close(ctx context.Context) error {
 	}
 	if d.pipe != nil {
 		first = d.pipe.close(ctx)
+	}
+	if d.stage != nil {
+		// Before the rules' own Flush: they must get every event it holds first.
+		err := d.stage.Flush(ctx)
+		_ = d.writeEmitted(ctx) // a Sink error is d.alertErr, returned below
+		if err != nil {
+			return err
+		}
 	}
 	for _, rs := range d.rules {
 		if err := rs.comp.Runner.Flush(ctx); err != nil && first == nil {

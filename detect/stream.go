@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/engine"
 )
 
 // EventErrorKind says why the Detector skipped an event or could not use it.
@@ -150,8 +151,8 @@ type shedder interface {
 }
 
 // Buffered returns the events the rules' reordering buffers hold now (streaming mode; an
-// event held by several rules counts once for each) and the bytes of their documents,
-// counted the same way. Like Process, it must not run concurrently with the Detector's
+// event held by several rules counts once, as they share one copy of it) and the bytes of
+// their documents, counted the same way. Like Process, it must not run concurrently with the Detector's
 // other methods.
 func (d *Detector) Buffered() (events, bytes int64) { return d.memo.Buffered() }
 
@@ -197,6 +198,14 @@ func (d *Detector) shed(ctx context.Context) error {
 		after, _ := d.memo.Buffered()
 		d.summary.EventsShed += before - after
 	}()
+	if d.stage != nil {
+		if n := d.stage.Len(); n > 0 {
+			d.stage.Shed((n + 1) / 2)
+		}
+		if err := d.writeEmitted(ctx); err != nil {
+			return err
+		}
+	}
 	for _, rs := range d.rules {
 		if s, ok := rs.comp.Runner.(shedder); ok {
 			if n := s.Buffered(); n > 0 {
@@ -208,4 +217,45 @@ func (d *Detector) shed(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stageJoiner is a Runner that can put its events in order through a shared Stage
+// (engine.Stepper).
+type stageJoiner interface {
+	OrderKey() (engine.OrderKey, bool)
+	Join(st *engine.Stage) bool
+}
+
+// joinStage (streaming) gives the rules one reordering stage: the rules that order events
+// alike (in practice every rule but the few with a timestamp_field or tiebreaker_field of
+// their own) buffer each event once between them, with each rule's interest in it, instead
+// of once per rule (see engine.Stage). The others keep a buffer of their own. The stage's
+// event time is the latest timestamp of all the events offered to its rules, where each
+// rule's own buffer had the latest timestamp of its events: an event is too late for all
+// of them at once, and reported once (EventUnused).
+func (d *Detector) joinStage() {
+	count := map[engine.OrderKey]int{}
+	var best engine.OrderKey
+	for _, rs := range d.rules {
+		j, ok := rs.comp.Runner.(stageJoiner)
+		if !ok || rs.split == nil {
+			continue
+		}
+		if key, ok := j.OrderKey(); ok {
+			count[key]++
+			if count[key] > count[best] {
+				best = key
+			}
+		}
+	}
+	if count[best] == 0 {
+		return
+	}
+	st := engine.NewStage(best)
+	for _, rs := range d.rules {
+		if j, ok := rs.comp.Runner.(stageJoiner); ok && rs.split != nil {
+			j.Join(st)
+		}
+	}
+	d.stage = st
 }

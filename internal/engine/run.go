@@ -22,6 +22,9 @@ type item struct {
 	// shared: ev and the strings of ord are the caller's, valid only during Push; whatever
 	// outlives it is copied (Run.keepCopy, ord.owned()) when it is stored.
 	shared bool
+	// subs (a Stage's buffer) are the Runs that want the event, each with its mask and
+	// unsure terms; mask and unsure are then unused.
+	subs []sub
 }
 
 // Run is one execution of a Query over a stream of events. It is not safe for concurrent use,
@@ -44,6 +47,8 @@ type Run struct {
 	seenTS   bool
 	released ordinal
 	anyOut   bool
+	// stage, when the Run joined one (Stepper.Join), orders its events instead of buf.
+	stage *Stage
 
 	seq    *seqMatcher
 	sample *sampler
@@ -346,7 +351,22 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 	}
 	var ord ordinal
 	ord.seq = ev.Seq
-	if r.q.kind != kindSample {
+	if r.stage != nil {
+		// The stage reads the event's place in the order once for all its Runs.
+		o, ok := r.stage.order(ev)
+		if !ok {
+			if later != 0 { // whether it is refused depends on them
+				mask, later = mask|r.q.matchTerms(ev, later), 0
+			}
+			if mask == 0 {
+				return nil // it would not be used anyway
+			}
+			r.stats.NoTimestamp++
+			return &SkipError{Source: ev.Source, Line: ev.Line,
+				Reason: "no valid timestamp in field " + r.q.opts.TimestampField}
+		}
+		ord = o
+	} else if r.q.kind != kindSample {
 		ts, ok := r.q.opts.Memo.timestamp(&r.q.ts, ev)
 		if !ok {
 			if later != 0 { // whether it is refused depends on them
@@ -360,14 +380,24 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 				Reason: "no valid timestamp in field " + r.q.opts.TimestampField}
 		}
 		ord.ts = ts
-	}
-	if r.q.hasTB {
+		if r.q.hasTB {
+			if tb, ok := r.q.tb.first(ev); ok {
+				ord.tb = tb
+			}
+		}
+	} else if r.q.hasTB {
 		if tb, ok := r.q.tb.first(ev); ok {
 			ord.tb = tb
 		}
 	}
 	if r.mode == Streaming && r.q.kind != kindSample {
-		if (r.seenTS && ord.ts < r.releaseBound()) || (r.anyOut && ord.compare(&r.released) < 0) {
+		var late bool
+		if r.stage != nil {
+			late = r.stage.late // the stage's event time decides, once for all its Runs
+		} else {
+			late = (r.seenTS && ord.ts < r.releaseBound()) || (r.anyOut && ord.compare(&r.released) < 0)
+		}
+		if late {
 			r.stats.Late++
 			if r.q.opts.OnLate != nil {
 				r.q.opts.OnLate(ev)
@@ -375,7 +405,7 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 			return &SkipError{Source: ev.Source, Line: ev.Line,
 				Reason: "event later than max lateness " + r.q.opts.MaxLateness.String()}
 		}
-		if ord.ts > r.maxTS || !r.seenTS {
+		if r.stage == nil && (ord.ts > r.maxTS || !r.seenTS) {
 			r.maxTS, r.seenTS = ord.ts, true
 			if m := r.q.opts.Memo; m != nil && m.hasCeiling {
 				if c := m.ceilingIn(r.q.ts.tsUnit()); r.maxTS > c {
@@ -385,12 +415,12 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 		}
 	}
 	if mask == 0 && later == 0 {
-		if r.mode == Streaming {
+		if r.mode == Streaming && r.stage == nil {
 			r.release(r.releaseBound())
 		}
 		return nil
 	}
-	if !r.inOrder {
+	if !r.inOrder && r.stage == nil {
 		ord = ord.owned() // stored: its tiebreaker must not point into the caller's event
 	}
 	switch {
@@ -415,6 +445,12 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 	default:
 		if r.q.kind == kindEvent {
 			r.stats.Matched++
+		}
+		if r.stage != nil {
+			r.stats.Pending++
+			r.peak()
+			r.stage.add(r, mask, later)
+			return nil
 		}
 		r.bufPush(item{ev: r.keepMatched(ev, mask|later), ord: ord, mask: mask, unsure: later})
 		r.stats.Pending++
@@ -578,6 +614,11 @@ func (r *Run) Flush(ctx context.Context) error {
 		return nil
 	}
 	r.flushed = true
+	if r.stage != nil {
+		if err := r.stage.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	if r.mode == Batch && len(r.items) > 0 {
 		slices.SortFunc(r.items, func(a, b item) int { return a.ord.compare(&b.ord) })
 		for i := range r.items {
