@@ -1,3 +1,12 @@
+// The cases of this file are those of detection-rules' KQL tests, used as a second reading
+// (issue 15): github.com/elastic/detection-rules @14cf530f0d2177023092449cd9d9348b4a8884c2,
+// tests/kuery/test_evaluator.py (every case), tests/kuery/test_parser.py (every parse) and
+// tests/kuery/test_dsl.py (every case, and the DSL case of test_parser.py's
+// test_optimization). Only the facts are taken (a query, a document, match or not; a query,
+// accepted or rejected, its tree; a query and its DSL), written as Go tables. Each row
+// asserts Tripline's exact answer; where it differs from the oracle's, why says which one
+// Elasticsearch gives, citing shared/docs/kql-and-rule-types.md.
+
 package kql
 
 import (
@@ -18,6 +27,9 @@ const (
 	oracleNestedDoc = `{"deltas": [{"action": "ADD", "role": "roles/target"}, {"action": "REMOVE", "role": "roles/other"}]}`
 )
 
+// oracleMappings are the mappings the evaluator cases run with: keyword for every field, as
+// the oracle's keyword-only semantics assume; ip mapped ip for its CIDR cases; the objects
+// mapped nested for its nested-query cases.
 var oracleMappings = map[string]string{
 	"keyword": `{"properties": {"number": {"type": "keyword"}, "boolean": {"type": "keyword"}, "ip": {"type": "keyword"},
   "string": {"type": "keyword"}, "string_list": {"type": "keyword"}, "number_list": {"type": "keyword"},
@@ -28,12 +40,14 @@ var oracleMappings = map[string]string{
   "deltas": {"type": "nested", "properties": {"action": {"type": "keyword"}, "role": {"type": "keyword"}}}}}`,
 }
 
+// oracleEvalCase is one evaluator case: the query, the document and the mapping it runs
+// on, the oracle's answer, Tripline's, and why they differ.
 type oracleEvalCase struct {
 	q       string
 	doc     string // "" is oracleDoc, "nested" oracleNestedDoc
 	mapping string // "" is keyword
 	oracle  string // y or .
-	want    string // y, ., or the error
+	want    string // y, ., or the error Elasticsearch reports
 	why     string
 }
 
@@ -115,6 +129,7 @@ var oracleEvalCases = []oracleEvalCase{
 	{q: `deltas:{ action:ADD and role:"roles/other" }`, doc: "nested", mapping: "nested", oracle: ".", want: "."},
 }
 
+// evalKQL runs the case: Parse, ToQuery, CompileDSL, Filter.Match.
 func evalKQL(t *testing.T, tc oracleEvalCase) string {
 	mname := tc.mapping
 	if mname == "" {
@@ -170,6 +185,7 @@ func TestOracleEvaluator(t *testing.T) {
 	}
 }
 
+// oracleParseCase is one parser case.
 type oracleParseCase struct {
 	q       string
 	schema  string // the oracle's schema, "field:type ...", for the cases it type-checks
@@ -284,6 +300,7 @@ func schemaMapping(t *testing.T, schema string) *mapping.Mapping {
 	return m
 }
 
+// parseKQL returns the tree of tc.q (or its error) and, with a schema, the compile error.
 func parseKQL(t *testing.T, tc oracleParseCase) (tree, compile string) {
 	n, err := Parse(tc.q)
 	if err != nil {
@@ -375,4 +392,322 @@ func queryFields(q query.Query) []string {
 	walk(q)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// oracleDSLCase is one DSL case.
+type oracleDSLCase struct {
+	q      string
+	schema string // the oracle's schema, for the nested cases
+	oracle string // the oracle's DSL (pre-8.6 Kibana, optimised)
+	want   string // Tripline's: current Kibana's, for fields the indices do not know (or the schema's)
+	// matches is y or . per document of oracleDSLDocs, for both DSLs: they give the same answers.
+	matches string
+	// oracleMatches is the oracle DSL's answers where they differ from matches.
+	oracleMatches string
+	why           string
+}
+
+var oracleDSLCases = []oracleDSLCase{
+	{q: `user:bob`,
+		oracle:  `{"bool":{"filter":[{"match":{"user":"bob"}}]}}`,
+		want:    `{"bool":{"should":[{"match":{"user":"bob"}}],"minimum_should_match":1}}`,
+		matches: "y...........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `number:-1`,
+		oracle:  `{"bool":{"filter":[{"match":{"number":-1}}]}}`,
+		want:    `{"bool":{"should":[{"match":{"number":"-1"}}],"minimum_should_match":1}}`,
+		matches: "y...........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `number:1.1`,
+		oracle:  `{"bool":{"filter":[{"match":{"number":1.1}}]}}`,
+		want:    `{"bool":{"should":[{"match":{"number":"1.1"}}],"minimum_should_match":1}}`,
+		matches: ".y..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `boolean:true`,
+		oracle:  `{"bool":{"filter":[{"match":{"boolean":true}}]}}`,
+		want:    `{"bool":{"should":[{"match":{"boolean":"true"}}],"minimum_should_match":1}}`,
+		matches: "y...........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `boolean:false`,
+		oracle:  `{"bool":{"filter":[{"match":{"boolean":false}}]}}`,
+		want:    `{"bool":{"should":[{"match":{"boolean":"false"}}],"minimum_should_match":1}}`,
+		matches: ".y..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `user:*`,
+		oracle:  `{"bool":{"filter":[{"exists":{"field":"user"}}]}}`,
+		want:    `{"bool":{"should":[{"exists":{"field":"user"}}],"minimum_should_match":1}}`,
+		matches: "yy..y.......", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `field < value`,
+		oracle:  `{"bool":{"filter":[{"range":{"field":{"lt":"value"}}}]}}`,
+		want:    `{"bool":{"should":[{"range":{"field":{"lt":"value"}}}],"minimum_should_match":1}}`,
+		matches: ".yyyy.......", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `field > -1`,
+		oracle:  `{"bool":{"filter":[{"range":{"field":{"gt":-1}}}]}}`,
+		want:    `{"bool":{"should":[{"range":{"field":{"gt":"-1"}}}],"minimum_should_match":1}}`,
+		matches: "yyy.y.yy....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `field <= 1.1`,
+		oracle:  `{"bool":{"filter":[{"range":{"field":{"lte":1.1}}}]}}`,
+		want:    `{"bool":{"should":[{"range":{"field":{"lte":"1.1"}}}],"minimum_should_match":1}}`,
+		matches: "...y........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `field >= 0`,
+		oracle:  `{"bool":{"filter":[{"range":{"field":{"gte":0}}}]}}`,
+		want:    `{"bool":{"should":[{"range":{"field":{"gte":"0"}}}],"minimum_should_match":1}}`,
+		matches: "yyy.y.yy....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `field >= abc`,
+		oracle:  `{"bool":{"filter":[{"range":{"field":{"gte":"abc"}}}]}}`,
+		want:    `{"bool":{"should":[{"range":{"field":{"gte":"abc"}}}],"minimum_should_match":1}}`,
+		matches: "y.y.y.yy....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `field:value or field2:value2`,
+		oracle:  `{"bool":{"should":[{"match":{"field":"value"}},{"match":{"field2":"value2"}}],"minimum_should_match":1}}`,
+		want:    `{"bool":{"should":[{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}],"minimum_should_match":1}}`,
+		matches: "y.yy..y.....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `field:value and field2:value2`,
+		oracle:  `{"bool":{"filter":[{"match":{"field":"value"}},{"match":{"field2":"value2"}}]}}`,
+		want:    `{"bool":{"filter":[{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}]}}`,
+		matches: "y.....y.....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `not field:value`,
+		oracle:  `{"bool":{"must_not":[{"match":{"field":"value"}}]}}`,
+		want:    `{"bool":{"must_not":{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}}}}`,
+		matches: ".yyyyy.yyyyy", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `field:(not value)`,
+		oracle:  `{"bool":{"must_not":[{"match":{"field":"value"}}]}}`,
+		want:    `{"bool":{"must_not":{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}}}}`,
+		matches: ".yyyyy.yyyyy", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `field:(a and not b)`,
+		oracle:  `{"bool":{"filter":[{"match":{"field":"a"}}],"must_not":[{"match":{"field":"b"}}]}}`,
+		want:    `{"bool":{"filter":[{"bool":{"should":[{"match":{"field":"a"}}],"minimum_should_match":1}},{"bool":{"must_not":{"bool":{"should":[{"match":{"field":"b"}}],"minimum_should_match":1}}}}]}}`,
+		matches: ".y..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `not field:value and not field2:value2`,
+		oracle:  `{"bool":{"must_not":[{"match":{"field":"value"}},{"match":{"field2":"value2"}}]}}`,
+		want:    `{"bool":{"filter":[{"bool":{"must_not":{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}}}},{"bool":{"must_not":{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}}}]}}`,
+		matches: ".y..yy.yyyyy", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `not (field:value or field2:value2)`,
+		oracle:  `{"bool":{"must_not":[{"bool":{"minimum_should_match":1,"should":[{"match":{"field":"value"}},{"match":{"field2":"value2"}}]}}]}}`,
+		want:    `{"bool":{"must_not":{"bool":{"should":[{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}],"minimum_should_match":1}}}}`,
+		matches: ".y..yy.yyyyy", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `not (field:value and field2:value2)`,
+		oracle:  `{"bool":{"must_not":[{"bool":{"filter":[{"match":{"field":"value"}},{"match":{"field2":"value2"}}]}}]}}`,
+		want:    `{"bool":{"must_not":{"bool":{"filter":[{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}]}}}}`,
+		matches: ".yyyyy.yyyyy", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `(field:value or field2:value2) and field3:value3`,
+		oracle:  `{"bool":{"should":[{"match":{"field":"value"}},{"match":{"field2":"value2"}}],"filter":[{"match":{"field3":"value3"}}],"minimum_should_match":1}}`,
+		want:    `{"bool":{"filter":[{"bool":{"should":[{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"field3":"value3"}}],"minimum_should_match":1}}]}}`,
+		matches: "y.....y.....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `(field:value and field2:value2) or field3:value3`,
+		oracle:  `{"bool":{"should":[{"bool":{"filter":[{"match":{"field":"value"}},{"match":{"field2":"value2"}}]}},{"match":{"field3":"value3"}}],"minimum_should_match":1}}`,
+		want:    `{"bool":{"should":[{"bool":{"filter":[{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}]}},{"bool":{"should":[{"match":{"field3":"value3"}}],"minimum_should_match":1}}],"minimum_should_match":1}}`,
+		matches: "yy....y.....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `a:(v1 or v2 or v3) or b:(v4 or v5)`,
+		oracle:  `{"bool":{"should":[{"match":{"a":"v1"}},{"match":{"a":"v2"}},{"match":{"a":"v3"}},{"match":{"b":"v4"}},{"match":{"b":"v5"}}],"minimum_should_match":1}}`,
+		want:    `{"bool":{"should":[{"bool":{"should":[{"bool":{"should":[{"match":{"a":"v1"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"a":"v2"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"a":"v3"}}],"minimum_should_match":1}}],"minimum_should_match":1}},{"bool":{"should":[{"bool":{"should":[{"match":{"b":"v4"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"b":"v5"}}],"minimum_should_match":1}}],"minimum_should_match":1}}],"minimum_should_match":1}}`,
+		matches: "yyy.y.......", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `a:(v1 or v2 or v3) and b:(v4 or v5)`,
+		oracle:  `{"bool":{"should":[{"match":{"a":"v1"}},{"match":{"a":"v2"}},{"match":{"a":"v3"}}],"filter":[{"bool":{"should":[{"match":{"b":"v4"}},{"match":{"b":"v5"}}],"minimum_should_match":1}}],"minimum_should_match":1}}`,
+		want:    `{"bool":{"filter":[{"bool":{"should":[{"bool":{"should":[{"match":{"a":"v1"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"a":"v2"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"a":"v3"}}],"minimum_should_match":1}}],"minimum_should_match":1}},{"bool":{"should":[{"bool":{"should":[{"match":{"b":"v4"}}],"minimum_should_match":1}},{"bool":{"should":[{"match":{"b":"v5"}}],"minimum_should_match":1}}],"minimum_should_match":1}}]}}`,
+		matches: "yy..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `(field:value and not field2:value2) or field3:value3`,
+		oracle:  `{"bool":{"should":[{"bool":{"filter":[{"match":{"field":"value"}}],"must_not":[{"match":{"field2":"value2"}}]}},{"match":{"field3":"value3"}}],"minimum_should_match":1}}`,
+		want:    `{"bool":{"should":[{"bool":{"filter":[{"bool":{"should":[{"match":{"field":"value"}}],"minimum_should_match":1}},{"bool":{"must_not":{"bool":{"should":[{"match":{"field2":"value2"}}],"minimum_should_match":1}}}}]}},{"bool":{"should":[{"match":{"field3":"value3"}}],"minimum_should_match":1}}],"minimum_should_match":1}}`,
+		matches: "yy....y.....", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.name : agent12 and "Accepted password for root"`,
+		oracle:  `{"bool":{"filter":[{"match":{"process.name":"agent12"}},{"multi_match":{"type":"phrase","query":"Accepted password for root","lenient":true}}]}}`,
+		want:    `{"bool":{"filter":[{"bool":{"should":[{"match":{"process.name":"agent12"}}],"minimum_should_match":1}},{"multi_match":{"type":"phrase","query":"Accepted password for root","lenient":true}}]}}`,
+		matches: "y...........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `agent12`,
+		oracle:  `{"bool":{"filter":[{"multi_match":{"type":"best_fields","query":"agent12","lenient":true}}]}}`,
+		want:    `{"multi_match":{"type":"best_fields","query":"agent12","lenient":true}}`,
+		matches: "yy..........", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `1`,
+		oracle:  `{"bool":{"filter":[{"multi_match":{"type":"best_fields","query":"1","lenient":true}}]}}`,
+		want:    `{"multi_match":{"type":"best_fields","query":"1","lenient":true}}`,
+		matches: "...y........", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `true`,
+		oracle:  `{"bool":{"filter":[{"multi_match":{"type":"best_fields","query":"true","lenient":true}}]}}`,
+		want:    `{"multi_match":{"type":"best_fields","query":"true","lenient":true}}`,
+		matches: "y..y........", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `null`,
+		oracle:  `{"bool":{"filter":[{"multi_match":{"type":"best_fields","query":"null","lenient":true}}]}}`,
+		want:    `{"multi_match":{"type":"best_fields","query":"null","lenient":true}}`,
+		matches: "..y.........", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `*password*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"query":"*password*"}}]}}`,
+		want:    `{"query_string":{"query":"*password*"}}`,
+		matches: "y......y....", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `/var/log/auth*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"query":"\\/var\\/log\\/auth*"}}]}}`,
+		want:    `{"query_string":{"query":"\\/var\\/log\\/auth*"}}`,
+		matches: "....y.......", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"query":"*"}}]}}`,
+		want:    `{"query_string":{"query":"*"}}`,
+		matches: "yyyyy.yy....", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `process.name : agent12 and *`,
+		oracle:  `{"bool":{"filter":[{"match":{"process.name":"agent12"}},{"query_string":{"query":"*"}}]}}`,
+		want:    `{"bool":{"filter":[{"bool":{"should":[{"match":{"process.name":"agent12"}}],"minimum_should_match":1}},{"query_string":{"query":"*"}}]}}`,
+		matches: "yy..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `"*"`,
+		oracle:  `{"bool":{"filter":[{"multi_match":{"type":"phrase","query":"*","lenient":true}}]}}`,
+		want:    `{"multi_match":{"type":"phrase","query":"*","lenient":true}}`,
+		matches: "...yy.......", why: "a lone free-text clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; same matches"},
+	{q: `top:{ a:hello }`, schema: `top:nested top.a:keyword top.b:keyword top.middle:nested top.middle.bool:boolean`,
+		oracle:  `{"bool":{"filter":[{"nested":{"path":"top","query":{"match":{"top.a":"hello"}},"score_mode":"none"}}]}}`,
+		want:    `{"nested":{"path":"top","query":{"bool":{"should":[{"term":{"top.a":{"value":"hello"}}}],"minimum_should_match":1}},"score_mode":"none"}}`,
+		matches: ".......yy...", why: "a lone nested clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; keyword fields get term, as since 8.6 with field types loaded (§2.2); the oracle sends pre-8.6 match; same matches"},
+	{q: `top:{ a:ADD and b:(x or y) }`, schema: `top:nested top.a:keyword top.b:keyword top.middle:nested top.middle.bool:boolean`,
+		oracle:  `{"bool":{"filter":[{"nested":{"path":"top","query":{"bool":{"filter":[{"match":{"top.a":"ADD"}}],"should":[{"match":{"top.b":"x"}},{"match":{"top.b":"y"}}],"minimum_should_match":1}},"score_mode":"none"}}]}}`,
+		want:    `{"nested":{"path":"top","query":{"bool":{"filter":[{"bool":{"should":[{"term":{"top.a":{"value":"ADD"}}}],"minimum_should_match":1}},{"bool":{"should":[{"bool":{"should":[{"term":{"top.b":{"value":"x"}}}],"minimum_should_match":1}},{"bool":{"should":[{"term":{"top.b":{"value":"y"}}}],"minimum_should_match":1}}],"minimum_should_match":1}}]}},"score_mode":"none"}}`,
+		matches: "........y...", why: "a lone nested clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; keyword fields get term, as since 8.6 with field types loaded (§2.2); the oracle sends pre-8.6 match; same matches"},
+	{q: `top:{ middle:{ bool: true } }`, schema: `top:nested top.a:keyword top.b:keyword top.middle:nested top.middle.bool:boolean`,
+		oracle:  `{"bool":{"filter":[{"nested":{"path":"top","query":{"nested":{"path":"top.middle","query":{"match":{"top.middle.bool":true}},"score_mode":"none"}},"score_mode":"none"}}]}}`,
+		want:    `{"nested":{"path":"top","query":{"nested":{"path":"top.middle","query":{"bool":{"should":[{"match":{"top.middle.bool":"true"}}],"minimum_should_match":1}},"score_mode":"none"}},"score_mode":"none"}}`,
+		matches: "..........y.", why: "a lone nested clause is not wrapped: the outer bool.filter comes from buildEsQuery (§0, §2.2); the oracle wraps it; values are sent as strings, as Kibana does since 7.12 (§1); same matches"},
+	{q: `process.args:/lockscreenurl\:http*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"\\/lockscreenurl\\:http*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"\\/lockscreenurl\\:http*"}}],"minimum_should_match":1}}`,
+		matches: "y...........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:/tmp/foo*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"\\/tmp\\/foo*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"\\/tmp\\/foo*"}}],"minimum_should_match":1}}`,
+		matches: ".y..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:foo/bar*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"foo\\/bar*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"foo\\/bar*"}}],"minimum_should_match":1}}`,
+		matches: ".y..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:foo[bar]*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"foo\\[bar\\]*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"foo\\[bar\\]*"}}],"minimum_should_match":1}}`,
+		matches: ".y..........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:foo+bar*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"foo\\+bar*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"foo\\+bar*"}}],"minimum_should_match":1}}`,
+		matches: "..y.........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:foo-bar*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"foo\\-bar*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"foo\\-bar*"}}],"minimum_should_match":1}}`,
+		matches: "..y.........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:foo?bar*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"foo\\?bar*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"foo\\?bar*"}}],"minimum_should_match":1}}`,
+		matches: "..y.........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:*.exe`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"*.exe"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"*.exe"}}],"minimum_should_match":1}}`,
+		matches: "..y.........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `field: *S3 Browser*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["field"],"query":"*S3 Browser*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["field"],"query":"*S3 Browser*"}}],"minimum_should_match":1}}`,
+		matches: "............", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	// Not an oracle case: the row above with field mapped keyword, as current Kibana
+	// translates it when it loads the field types.
+	{q: `field: *S3 Browser*`, schema: `field:keyword`,
+		oracle:        `{"bool":{"filter":[{"query_string":{"fields":["field"],"query":"*S3 Browser*"}}]}}`,
+		want:          `{"bool":{"should":[{"wildcard":{"field":{"value":"*S3 Browser*"}}}],"minimum_should_match":1}}`,
+		matches:       ".......y....",
+		oracleMatches: "............",
+		why:           "on a keyword field Kibana sends a wildcard query since 8.5/8.6 (§2.2), which keeps the space; the oracle's pre-8.6 query_string splits on it into *S3 OR Browser* (§2.2, kibana#23001): ES on Tripline's side"},
+	{q: `process.args:foo\(bar*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"foo\\(bar*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"foo\\(bar*"}}],"minimum_should_match":1}}`,
+		matches: "...y........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `process.args:foo\:bar*`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["process.args"],"query":"foo\\:bar*"}}]}}`,
+		want:    `{"bool":{"should":[{"query_string":{"fields":["process.args"],"query":"foo\\:bar*"}}],"minimum_should_match":1}}`,
+		matches: "...y........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+	{q: `host.name: test-* and not (destination.ip : "127.0.0.53" and destination.ip : "169.254.169.254")`,
+		oracle:  `{"bool":{"filter":[{"query_string":{"fields":["host.name"],"query":"test\\-*"}}],"must_not":[{"bool":{"filter":[{"match":{"destination.ip":"127.0.0.53"}},{"match":{"destination.ip":"169.254.169.254"}}]}}]}}`,
+		want:    `{"bool":{"filter":[{"bool":{"should":[{"query_string":{"fields":["host.name"],"query":"test\\-*"}}],"minimum_should_match":1}},{"bool":{"must_not":{"bool":{"filter":[{"bool":{"should":[{"match_phrase":{"destination.ip":"127.0.0.53"}}],"minimum_should_match":1}},{"bool":{"should":[{"match_phrase":{"destination.ip":"169.254.169.254"}}],"minimum_should_match":1}}]}}}}]}}`,
+		matches: "y...........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; a quoted value is match_phrase in Kibana (§2.2), match in the oracle; same matches"},
+	{q: `field:\*`,
+		oracle:  `{"bool":{"filter":[{"match":{"field":"*"}}]}}`,
+		want:    `{"bool":{"should":[{"match":{"field":"*"}}],"minimum_should_match":1}}`,
+		matches: "...y........", why: "Kibana puts each field clause in a bool.should with minimum_should_match 1 and keeps the and/or/not nesting (§2.2); the oracle flattens; same matches"},
+}
+
+// oracleDSLDocs are the documents both DSLs of each case are run on.
+var oracleDSLDocs = []string{
+	`{"user": "bob", "number": -1, "boolean": true, "field": "value", "field2": "value2", "field3": "value3", "a": "v1", "b": "v4", "process": {"name": "agent12", "args": "/lockscreenurl:http://x"}, "host": {"name": "test-1"}, "destination": {"ip": "127.0.0.53"}, "message": "Accepted password for root"}`,
+	`{"user": "alice", "number": 1.1, "boolean": false, "field": "a", "field2": "x", "field3": "value3", "a": "v3", "b": "v5", "process": {"name": "agent12", "args": ["/tmp/foo1", "foo/bar2", "foo[bar]3"]}, "host": {"name": "test-2"}, "destination": {"ip": ["127.0.0.53", "169.254.169.254"]}}`,
+	`{"field": ["a", "b"], "number": 0, "field2": "value2", "a": "v2", "process": {"args": ["foo+bar", "foo-bar", "foo?barz", "x.exe"]}, "host": {"name": "prod"}, "word": "null"}`,
+	`{"field": "*", "field2": "value2", "process": {"args": ["foo(bar)", "foo:bar"]}, "note": "S3 Browser v1", "flag": "true", "y": 1}`,
+	`{"field": "abc", "b": "v4", "a": "v9", "user": "*", "path": "/var/log/auth.log"}`,
+	`{}`,
+	`{"field": "value", "field2": "value2", "field3": "value3"}`,
+	`{"field": "xS3 Browser", "hint": "mypassword1", "top": [{"a": "hello", "b": "x"}]}`,
+	`{"top": [{"a": "ADD", "b": "y"}, {"a": "hello"}]}`,
+	`{"top": [{"a": "ADD"}, {"b": "x"}]}`,
+	`{"top": {"middle": [{"bool": true}]}}`,
+	`{"top": {"middle": {"bool": false}}}`,
+}
+
+// oracleDSLMapping maps the fields of oracleDSLDocs; top is the nested field of the
+// oracle's nested schema.
+const oracleDSLMapping = `{"properties": {"user": {"type": "keyword"}, "number": {"type": "double"}, "boolean": {"type": "boolean"},
+  "field": {"type": "keyword"}, "field2": {"type": "keyword"}, "field3": {"type": "keyword"}, "a": {"type": "keyword"}, "b": {"type": "keyword"},
+  "process": {"properties": {"name": {"type": "keyword"}, "args": {"type": "keyword"}}}, "host": {"properties": {"name": {"type": "keyword"}}},
+  "destination": {"properties": {"ip": {"type": "ip"}}}, "message": {"type": "text"}, "word": {"type": "keyword"}, "note": {"type": "keyword"},
+  "flag": {"type": "keyword"}, "y": {"type": "long"}, "hint": {"type": "keyword"}, "path": {"type": "keyword"},
+  "top": {"type": "nested", "properties": {"a": {"type": "keyword"}, "b": {"type": "keyword"},
+    "middle": {"type": "nested", "properties": {"bool": {"type": "boolean"}}}}}}}`
+
+// dslMatches compiles q over m and returns y or . per document of oracleDSLDocs.
+func dslMatches(t *testing.T, q query.Query, m *mapping.Mapping) string {
+	t.Helper()
+	env := &eval.Env{Mapping: m, Fields: event.NewFields()}
+	f, err := eval.CompileDSL(q, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := event.NewDecoder(env.Fields)
+	out := make([]byte, len(oracleDSLDocs))
+	for i, d := range oracleDSLDocs {
+		var ev event.Event
+		if err := dec.Decode([]byte(d), &ev); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = '.'
+		if f.Match(&ev) {
+			out[i] = 'y'
+		}
+	}
+	return string(out)
+}
+
+// TestOracleDSL translates each of the oracle's DSL cases, checks Tripline's exact DSL,
+// and runs both DSLs on oracleDSLDocs: where the trees differ, the answers must not.
+func TestOracleDSL(t *testing.T) {
+	m, err := mapping.Parse([]byte(oracleDSLMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range oracleDSLCases {
+		t.Run(tc.q, func(t *testing.T) {
+			n, err := Parse(tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f Fields
+			if tc.schema != "" {
+				f = MappingFields(schemaMapping(t, tc.schema))
+			}
+			q, err := ToQuery(n, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dsl(t, q); got != tc.want {
+				t.Errorf("DSL\n%s\nwant\n%s", got, tc.want)
+			}
+			oq, err := query.Decode(tc.oracle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dslMatches(t, q, m); got != tc.matches {
+				t.Errorf("Tripline's DSL matches %s, want %s", got, tc.matches)
+			}
+			want := tc.matches
+			if tc.oracleMatches != "" {
+				want = tc.oracleMatches
+			}
+			if got := dslMatches(t, oq, m); got != want {
+				t.Errorf("the oracle's DSL matches %s, want %s", got, want)
+			}
+			if (tc.want != tc.oracle) != (tc.why != "") {
+				t.Errorf("a reason is needed exactly when the DSLs differ (why %q)", tc.why)
+			}
+		})
+	}
 }
