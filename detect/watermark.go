@@ -8,7 +8,7 @@ type oldestHolder interface {
 
 // Unfinished (streaming mode) returns the smallest EventSource.Seq of the events given to
 // Process that the Detector has not finished with: events still in a rule's reordering
-// buffer (--max-lateness), in a partial sequence a later event may still extend or a
+// buffer or in the reordering stage the rules share (--max-lateness), in a partial sequence a later event may still extend or a
 // completed one not yet written, and, with Workers above 1, events Process copied into a
 // batch whose in-order work is not done. ok is false when there is none: every event given
 // so far went through the rules and the alerts it completed were written to the Sink.
@@ -33,6 +33,11 @@ func (d *Detector) Unfinished() (seq uint64, ok bool) {
 		}
 		if !ok && p.cur != nil && p.cur.n > 0 {
 			seq, ok = p.cur.srcs[0].Seq, true
+		}
+	}
+	if d.stage != nil {
+		if s, held := d.stage.OldestHeld(); held && (!ok || s < seq) {
+			seq, ok = s, true
 		}
 	}
 	for _, rs := range d.rules {

@@ -21,9 +21,14 @@ func (r *Run) OldestHeld() (seq uint64, ok bool) {
 	}
 	r.buf.each(func(it *item) { min(it.ev) })
 	if m := r.seq; m != nil {
-		from, bounded := int64(0), m.q.maxspan > 0 && r.seenTS
+		// The oldest time an event may still come: the Run's own, or its Stage's.
+		release, seen := r.releaseBound(), r.seenTS
+		if r.stage != nil {
+			release, seen = r.stage.bound(), r.stage.seenTS
+		}
+		from, bounded := int64(0), m.q.maxspan > 0 && seen
 		if bounded {
-			from = subSat(r.releaseBound(), m.q.maxspan)
+			from = subSat(release, m.q.maxspan)
 		}
 		for _, p := range m.fifo[m.fifoHead:] {
 			if p.at < 0 || (bounded && p.ts[0] < from) {
@@ -44,6 +49,18 @@ func (r *Run) OldestHeld() (seq uint64, ok bool) {
 			min(ev)
 		}
 	}
+	return seq, ok
+}
+
+// OldestHeld returns the smallest event.Event.Seq among the events the stage holds in
+// its buffer for its Runs (see Run.OldestHeld, which leaves them out); ok is false when
+// it holds none.
+func (st *Stage) OldestHeld() (seq uint64, ok bool) {
+	st.buf.each(func(it *item) {
+		if it.ev != nil && (!ok || it.ev.Seq < seq) {
+			seq, ok = it.ev.Seq, true
+		}
+	})
 	return seq, ok
 }
 
