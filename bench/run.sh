@@ -17,8 +17,9 @@
 #     must stay bounded, shippers get 429 and retry); events/s from the first request to the
 #     last answer, with the p50 and p99 latency of a bulk and serve's events/s as a share of
 #     detect's (two procs, its start-up less, measured on an empty input) in the notes
-# Each row gives events/s, MB/s (10^6 bytes), peak RSS and its time as a multiple of the
-# full-parse time (lower is better; 1.00x = as fast as fully parsing the input).
+# Each row gives events/s, MB/s (10^6 bytes), peak RSS, its time as a multiple of the
+# full-parse time (lower is better; 1.00x = as fast as fully parsing the input) and the user
+# CPU seconds of its least costly run (steadier than the time on a shared machine).
 # Tripline rows print "not built yet" until `tripline query` / `tripline detect` exist.
 # The input is read once before timing, so every row reads from the page cache.
 #
@@ -108,7 +109,7 @@ if [ -f "$seed_rule_src" ]; then cp "$seed_rule_src" "$tmp/rules-seed/"; fi
 status=0
 notes=()
 # Rows are collected, then printed together so that every ratio uses the full-parse time.
-r_name=() r_procs=() r_ns=() r_rss=() r_text=()
+r_name=() r_procs=() r_ns=() r_rss=() r_text=() r_user=()
 row=0
 # measure NAME PROCS CMD... runs CMD $runs times under /usr/bin/time -v, with GOMAXPROCS=PROCS
 # unless PROCS is "-", and keeps the fastest time and the largest peak RSS; the output of the
@@ -119,7 +120,7 @@ measure() {
 	local name=$1 procs=$2
 	shift 2
 	row=$((row + 1))
-	local start end rc=0 best=0 rss=0 r k
+	local start end rc=0 best=0 rss=0 r k u user=""
 	for ((k = 0; k < runs; k++)); do
 		start=$(date +%s%N)
 		if [ "$procs" = "-" ]; then
@@ -135,6 +136,10 @@ measure() {
 		if [ "${r:-0}" -gt "$rss" ]; then
 			rss=${r:-0}
 		fi
+		u=$(sed -n 's/.*User time (seconds): *\([0-9.]*\).*/\1/p' "$tmp/time.$row")
+		if [ -n "$u" ] && { [ -z "$user" ] || awk -v a="$u" -v b="$user" 'BEGIN { exit !(a < b) }'; }; then
+			user=$u
+		fi
 		[ "$rc" = "$allow_rc" ] && rc=0
 		[ "$rc" = 0 ] || break
 	done
@@ -142,6 +147,7 @@ measure() {
 	r_procs+=("$procs")
 	r_ns+=("$best")
 	r_rss+=("$rss")
+	r_user+=("${user:--}")
 	if [ "$rc" != 0 ]; then
 		r_text+=("FAILED (exit $rc): $(tail -n 1 "$tmp/err.$row")")
 		status=1
@@ -155,6 +161,7 @@ note_row() {
 	r_procs+=("$2")
 	r_ns+=(0)
 	r_rss+=(0)
+	r_user+=(-)
 	r_text+=("$3")
 }
 
@@ -284,6 +291,7 @@ measure_serve() {
 	r_procs+=("$(nproc)")
 	r_ns+=("$best")
 	r_rss+=("$rss")
+	r_user+=(-)
 	r_text+=("$text")
 	if [ -n "$text" ]; then
 		status=1
@@ -331,17 +339,17 @@ echo "Tripline benchmark: $n events, $bytes bytes (mean $mean_size B/event), see
 awk -v ns="$((gen_end - gen_start))" -v n="$n" 'BEGIN { printf "generator: %.0f events/s (to disk)\n", n / (ns / 1e9) }'
 echo "planted seed-rule sequences: $expected"
 echo
-printf '| %-46s | %5s | %12s | %8s | %9s | %8s | %8s |\n' "row" "procs" "events/s" "MB/s" "peak MB" "seconds" "vs full"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------" "-------" "--------------" "----------" "-----------" "----------" "----------"
+printf '| %-46s | %5s | %12s | %8s | %9s | %8s | %8s | %6s |\n' "row" "procs" "events/s" "MB/s" "peak MB" "seconds" "vs full" "user s"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------" "-------" "--------------" "----------" "-----------" "----------" "----------" "--------"
 
 for i in "${!r_name[@]}"; do
 	if [ -n "${r_text[$i]}" ]; then
 		printf '| %-46s | %5s | %s |\n' "${r_name[$i]}" "${r_procs[$i]}" "${r_text[$i]}"
 		continue
 	fi
-	awk -v name="${r_name[$i]}" -v procs="${r_procs[$i]}" -v ns="${r_ns[$i]}" -v full="$full_ns" -v n="$n" -v bytes="$bytes" -v rss="${r_rss[$i]:-0}" 'BEGIN {
+	awk -v name="${r_name[$i]}" -v procs="${r_procs[$i]}" -v ns="${r_ns[$i]}" -v full="$full_ns" -v n="$n" -v bytes="$bytes" -v rss="${r_rss[$i]:-0}" -v user="${r_user[$i]}" 'BEGIN {
 		s = ns / 1e9
-		printf "| %-46s | %5s | %12.0f | %8.1f | %9.1f | %8.3f | %7.2fx |\n", name, procs, n / s, bytes / 1e6 / s, rss / 1024, s, ns / full
+		printf "| %-46s | %5s | %12.0f | %8.1f | %9.1f | %8.3f | %7.2fx | %6s |\n", name, procs, n / s, bytes / 1e6 / s, rss / 1024, s, ns / full, user
 	}'
 done
 for note in "${notes[@]+"${notes[@]}"}"; do echo "$note"; done
