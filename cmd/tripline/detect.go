@@ -49,7 +49,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
 	registerExceptions(fs, &f.exceptions)
-	fs.StringSliceVar(&f.ruleTypes, "rule-types", nil, "run only the rules of these types (comma-separated: eql, query); the others under --rules are left out, not reported as skipped (default: every type that can run)")
+	fs.StringSliceVar(&f.ruleTypes, "rule-types", nil, "run only the rules of these types (comma-separated: eql, query, threshold, new_terms, threat_match); the others under --rules are left out, not reported as skipped (default: every type)")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
 }
 
@@ -83,8 +83,8 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("--workers %d: want 0 (the default) or more", df.workers))
 	}
 	for _, t := range df.ruleTypes {
-		if t != "eql" && t != "query" {
-			return nil, nil, exitWith(exitUsage, fmt.Errorf("--rule-types: unknown rule type %q (want eql or query)", t))
+		if !slices.Contains(ruleTypes, t) {
+			return nil, nil, exitWith(exitUsage, fmt.Errorf("--rule-types: unknown rule type %q (want %s)", t, strings.Join(ruleTypes, ", ")))
 		}
 	}
 	m, err := in.loadMapping()
@@ -152,6 +152,9 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 	}
 	return d, set, nil
 }
+
+// ruleTypes are the rule types Tripline runs, which --rule-types selects among.
+var ruleTypes = []string{"eql", "query", "threshold", "new_terms", "threat_match"}
 
 // selectRuleTypes leaves in set only the rules, skipped ones included, whose type is one
 // of types (--rule-types).

@@ -7,7 +7,7 @@ import (
 )
 
 // TestDetectRuleTypes runs detect over a directory of an EQL rule, a KQL query rule and a
-// threshold rule (which cannot run) with and without --rule-types: only the rules of the
+// machine learning rule (which cannot run) with and without --rule-types: only the rules of the
 // types named are loaded, and skipped rules of other types are not reported.
 func TestDetectRuleTypes(t *testing.T) {
 	dir := t.TempDir()
@@ -28,21 +28,16 @@ severity = "low"
 type = "query"
 query = 'process.parent.name : "zsh" and event.type : "start"'
 `)
-	writeFile(t, dir, "threshold.toml", `[rule]
+	writeFile(t, dir, "ml.toml", `[rule]
+anomaly_threshold = 75
 author = ["Tripline"]
-description = "A threshold rule."
-index = ["logs-*"]
-language = "kuery"
-name = "Threshold rule"
+description = "A machine learning rule."
+machine_learning_job_id = "rare_process"
+name = "ML rule"
 risk_score = 21
 rule_id = "33333333-2222-3333-4444-555555555555"
 severity = "low"
-type = "threshold"
-query = 'process.name : "a"'
-
-[rule.threshold]
-field = ["host.name"]
-value = 5
+type = "machine_learning"
 `)
 	events := example(t, "events")
 	args := func(extra ...string) []string {
@@ -57,7 +52,7 @@ value = 5
 	runCLICases(t, []cliCase{
 		{name: "every type", args: args(),
 			stdout: "rules:  2 loaded, 1 skipped\n" +
-				"            1 not an EQL or query rule (threshold/kuery), in " + filepath.Join(dir, "threshold.toml") + "\n" +
+				"            1 not a rule type Tripline runs (machine_learning), in " + filepath.Join(dir, "ml.toml") + "\n" +
 				evLine + "alerts: 4\n" + header + eqlRow + kqlRow},
 		{name: "eql only", args: args("--rule-types", "eql"),
 			stdout: "rules:  1 loaded, 0 skipped\n" + evLine + "alerts: 2\n" + header + eqlRow},
@@ -67,7 +62,7 @@ value = 5
 			stdout: "rules:  2 loaded, 0 skipped\n" + evLine + "alerts: 4\n" + header + eqlRow + kqlRow},
 		{name: "both, repeated", args: args("--rule-types", "query", "--rule-types", "eql"),
 			stdout: "rules:  2 loaded, 0 skipped\n" + evLine + "alerts: 4\n" + header + eqlRow + kqlRow},
-		{name: "unknown type", args: args("--rule-types", "eql,threshold"), code: exitUsage,
-			stderr: "tripline: --rule-types: unknown rule type \"threshold\" (want eql or query)\n"},
+		{name: "a type Tripline does not run", args: args("--rule-types", "eql,machine_learning"), code: exitUsage,
+			stderr: "tripline: --rule-types: unknown rule type \"machine_learning\" (want eql, query, threshold, new_terms, threat_match)\n"},
 	})
 }
