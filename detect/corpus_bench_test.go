@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tripline/tripline/mapping"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -16,8 +19,10 @@ import (
 // `go run ./bench/gen -n 100000`): the profile of the all-rules row of bench/run.sh. Set
 // TRIPLINE_BENCH_STREAMING=1 for streaming mode (as serve runs it, with
 // TRIPLINE_BENCH_WORKERS=2 and TRIPLINE_BENCH_LATENESS=30s; TRIPLINE_BENCH_OWN_BUFFERS=1 gives
-// each rule a reordering buffer of its own instead of the shared stage). It is skipped when
-// the variable is unset.
+// each rule a reordering buffer of its own instead of the shared stage). Rules are compiled
+// with the ECS mapping, as the command line does by default (TRIPLINE_BENCH_MAPPING=none:
+// without one); TRIPLINE_BENCH_TYPES=eql (or query, or eql,query) keeps the rules of those
+// types only, as detect --rule-types does. It is skipped when the variable is unset.
 func BenchmarkCorpusFile(b *testing.B) {
 	path := os.Getenv("TRIPLINE_BENCH_EVENTS")
 	if path == "" {
@@ -30,6 +35,13 @@ func BenchmarkCorpusFile(b *testing.B) {
 	set, err := rule.Load(context.Background(), dir)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if types := os.Getenv("TRIPLINE_BENCH_TYPES"); types != "" {
+		set.Rules = slices.DeleteFunc(set.Rules, func(r *rule.Rule) bool { return !slices.Contains(strings.Split(types, ","), r.Type) })
+	}
+	m := mapping.ECS()
+	if os.Getenv("TRIPLINE_BENCH_MAPPING") == "none" {
+		m = nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -45,7 +57,7 @@ func BenchmarkCorpusFile(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		d, err := New(set.Rules, SinkFunc(func(context.Context, []Alert) error { return nil }), Options{
-			Compile: EngineCompiler(EngineOptions{MaxLateness: lateness}), Now: testNow, Streaming: os.Getenv("TRIPLINE_BENCH_STREAMING") == "1",
+			Compile: EngineCompiler(EngineOptions{Mapping: m, MaxLateness: lateness}), Now: testNow, Streaming: os.Getenv("TRIPLINE_BENCH_STREAMING") == "1",
 			Workers: workers, ownBuffers: os.Getenv("TRIPLINE_BENCH_OWN_BUFFERS") == "1"})
 		if err != nil {
 			b.Fatal(err)

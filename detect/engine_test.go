@@ -92,6 +92,7 @@ func TestCorpusRulesRun(t *testing.T) {
 	if err != nil || len(set.Errors) > 0 {
 		t.Fatalf("load: %v %v", err, set.Errors)
 	}
+	set.Rules = eqlOnly(set.Rules)
 	inputs := []string{"testdata/events.ndjson", "testdata/seed_scenario.ndjson"}
 	if ex, _ := filepath.Glob(filepath.Join(repoRoot(t), "examples", "*", "*.ndjson")); len(ex) > 0 {
 		inputs = append(inputs, ex...)

@@ -30,16 +30,22 @@ func TestRoutesSearch(t *testing.T) {
 		{`k:foo or not j:bar`, m, `any`},
 		{`not k:foo`, m, `any`},
 		{`k:Python* and j:*.exe and c:*Get*Item*`, m, `any [k=python*] [j=*.exe] [c=*item*]`},
-		// KQL has no ? wildcard: the translation escapes it, and escaped patterns only need the field
-		{`k:ab?d*`, m, `any [k exists]`},
-		{`k:ab* and j:C\:\\x\\*`, m, `any [k exists] [j exists]`},
+		// KQL has no ? wildcard: the translation escapes it, and escaped characters are literal
+		// parts of the pattern like the others
+		{`k:ab?d*`, m, `any [k=ab?d*]`},
+		{`k:ab* and j:C\:\\x\\*`, m, `any [k exists] [j=c:\x\*]`},
+		{`k:*/etc/kubernetes/manifests/* and j:*/.aws/credentials`, m, `any [k=*/etc/kubernetes/manifests/*] [j=*/.aws/credentials]`},
+		{`k:*/etc/* and j:2024*`, m, `any [k=*/etc/*] [j exists]`},
 		{`t:hello and n:5 and n >= 3 and d:2024-01-01 and k:*`, m, `any [t exists] [n exists] [n exists] [d exists] [k exists]`},
 		{`c.caseless:abc`, m, `any`},
 		{`k:é`, m, `any [k exists]`},
 		{`hello`, m, `any`},
 		// without a mapping strings are keywords (the dynamic mapping), and an untyped wildcard is a
-		// query_string, which only needs the field
-		{`k:Foo and j:bar*`, nil, `any [k=foo] [j exists]`},
+		// query_string, keyed on its terms (split at blanks) as a wildcard query is
+		{`k:Foo and j:bar*`, nil, `any [k=foo] [j=bar*]`},
+		{`j:(*ssm-user or */install/_script.sh)`, nil, `any [j=*ssm-user,*/install/_script.sh]`},
+		{`j:ab*`, nil, `any [j exists]`},
+		{`j:(ab* or cde*)`, nil, `any [j exists]`},
 	}
 	for _, tc := range tests {
 		n, err := kql.Parse(tc.kql)

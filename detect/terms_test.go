@@ -26,6 +26,7 @@ func TestTermsAndRoutesAgree(t *testing.T) {
 	if err != nil || len(set.Errors) > 0 {
 		t.Fatalf("load: %v %v", err, set.Errors)
 	}
+	set.Rules = eqlOnly(set.Rules)
 	roles := map[engine.TermRole]int{}
 	for _, r := range set.Rules {
 		stmt, err := eql.Parse(r.Query)

@@ -615,7 +615,7 @@ func (d *dsl) multiMatch(n *query.MultiMatch) (cond, error) {
 // whitespace, OR-ed, with \ escapes; a term with * or ? is a wildcard query (on text on
 // one token, lower-cased), a lone * an exists query, other terms match queries.
 func (d *dsl) queryString(n *query.QueryString) (cond, error) {
-	terms, err := splitQueryString(n.Query)
+	terms, err := SplitQueryString(n.Query)
 	if err != nil {
 		return cond{}, err
 	}
@@ -632,17 +632,17 @@ func (d *dsl) queryString(n *query.QueryString) (cond, error) {
 		for _, t := range terms {
 			var c cond
 			switch {
-			case t.raw == "*":
+			case t.Raw == "*":
 				c = d.exists(f)
-			case t.wild:
-				c, err = d.wildcard(f, name, t.raw, false, lenient)
+			case t.Wild:
+				c, err = d.wildcard(f, name, t.Raw, false, lenient)
 			case f.kind == dkDate:
-				c, err = d.dateRange(f, []rangeBound{{eql.OpGte, t.text}, {eql.OpLte, t.text}}, "", n.TimeZone)
+				c, err = d.dateRange(f, []rangeBound{{eql.OpGte, t.Text}, {eql.OpLte, t.Text}}, "", n.TimeZone)
 				if err != nil && lenient {
 					c, err = constCond(false), nil
 				}
 			default:
-				c, err = d.match(f, t.text, "", lenient, false)
+				c, err = d.match(f, t.Text, "", lenient, false)
 			}
 			if err != nil {
 				return cond{}, err
@@ -653,23 +653,24 @@ func (d *dsl) queryString(n *query.QueryString) (cond, error) {
 	return r, nil
 }
 
-// qsTerm is one term of a query string: raw keeps its escapes (a wildcard pattern),
-// text is the literal text, wild reports an unescaped * or ?.
-type qsTerm struct {
-	raw, text string
-	wild      bool
+// QueryStringTerm is one term of a query string: Raw keeps its escapes (a wildcard
+// pattern), Text is the literal text, Wild reports an unescaped * or ?.
+type QueryStringTerm struct {
+	Raw, Text string
+	Wild      bool
 }
 
-// splitQueryString splits a query string into its terms. Lucene syntax beyond terms,
-// escapes and wildcards (operators, groups, fields, phrases, ranges, regexes) is
-// reported as unsupported rather than misread.
-func splitQueryString(q string) ([]qsTerm, error) {
-	var out []qsTerm
+// SplitQueryString splits a query string into the terms CompileDSL ORs (the rule index
+// keys on them too). Lucene syntax beyond terms, escapes and wildcards (operators,
+// groups, fields, phrases, ranges, regexes) is reported as unsupported rather than
+// misread.
+func SplitQueryString(q string) ([]QueryStringTerm, error) {
+	var out []QueryStringTerm
 	var raw, text strings.Builder
 	wild := false
 	flush := func() {
 		if raw.Len() > 0 {
-			out = append(out, qsTerm{raw: raw.String(), text: text.String(), wild: wild})
+			out = append(out, QueryStringTerm{Raw: raw.String(), Text: text.String(), Wild: wild})
 		}
 		raw.Reset()
 		text.Reset()
@@ -701,9 +702,9 @@ func splitQueryString(q string) ([]qsTerm, error) {
 	}
 	flush()
 	for _, t := range out {
-		switch t.raw {
+		switch t.Raw {
 		case "AND", "OR", "NOT", "&&", "||":
-			return nil, &Error{Msg: fmt.Sprintf("failed to create query: query_string: operator [%s] in %q is Lucene syntax Tripline does not evaluate", t.raw, q)}
+			return nil, &Error{Msg: fmt.Sprintf("failed to create query: query_string: operator [%s] in %q is Lucene syntax Tripline does not evaluate", t.Raw, q)}
 		}
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ type detectFlags struct {
 	// exceptionErrors are the lines of the exception list files that could not be read
 	// (newDetector reports them; the run report counts them).
 	exceptionErrors []string
+	ruleTypes       []string
 }
 
 func (f *detectFlags) register(cmd *cobra.Command) {
@@ -47,6 +49,7 @@ func (f *detectFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.ignoreIndexPatterns, "ignore-index-patterns", false, "offer every event to every rule, whatever its index patterns")
 	fs.BoolVar(&f.statsJSON, "stats", false, "print the end-of-run summary as one JSON object instead of a table")
 	registerExceptions(fs, &f.exceptions)
+	fs.StringSliceVar(&f.ruleTypes, "rule-types", nil, "run only the rules of these types (comma-separated: eql, query, threshold, new_terms, threat_match); the others under --rules are left out, not reported as skipped (default: every type)")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines that decode events and run the rules' filters ahead of the in-order matching; 0: one per CPU when the whole input is read and for serve, none with --follow or a stream; 1: none. Results are the same whatever the number")
 }
 
@@ -79,6 +82,11 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 	if df.workers < 0 {
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("--workers %d: want 0 (the default) or more", df.workers))
 	}
+	for _, t := range df.ruleTypes {
+		if !slices.Contains(ruleTypes, t) {
+			return nil, nil, exitWith(exitUsage, fmt.Errorf("--rule-types: unknown rule type %q (want %s)", t, strings.Join(ruleTypes, ", ")))
+		}
+	}
 	m, err := in.loadMapping()
 	if err != nil {
 		return nil, nil, exitWith(exitUsage, err)
@@ -86,6 +94,9 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 	set, err := rule.Load(ctx, df.rules...)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(df.ruleTypes) > 0 {
+		selectRuleTypes(set, df.ruleTypes)
 	}
 	for _, e := range set.Errors {
 		fmt.Fprintf(stderr, "tripline: rule file %s (unreadable)\n", describeRuleFileError(e))
@@ -140,6 +151,16 @@ func newDetector(ctx context.Context, df *detectFlags, in *inputFlags, streaming
 		return nil, nil, exitWith(exitUsage, fmt.Errorf("none of the rules can run (%s: see 'tripline rules list')", why))
 	}
 	return d, set, nil
+}
+
+// ruleTypes are the rule types Tripline runs, which --rule-types selects among.
+var ruleTypes = []string{"eql", "query", "threshold", "new_terms", "threat_match"}
+
+// selectRuleTypes leaves in set only the rules, skipped ones included, whose type is one
+// of types (--rule-types).
+func selectRuleTypes(set *rule.Set, types []string) {
+	set.Rules = slices.DeleteFunc(set.Rules, func(r *rule.Rule) bool { return !slices.Contains(types, r.Type) })
+	set.Skipped = slices.DeleteFunc(set.Skipped, func(s rule.Skip) bool { return !slices.Contains(types, s.Rule.Type) })
 }
 
 // checkKibanaURL checks --kibana-url as Kibana checks server.publicBaseUrl: an http or
