@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tripline/tripline/rule"
 )
 
 // A document is a JSON object decoded with numbers kept as written (json.Number).
@@ -34,6 +36,22 @@ func docTimestamp(raw []byte) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return parseTime(v)
+}
+
+// executionTime is the time by which Kibana's executions of rule r select a document
+// (buildTimeRangeFilter): its timestamp_override, or @timestamp where the document has
+// none.
+func executionTime(r *rule.Rule, raw []byte) (time.Time, bool) {
+	if f := r.TimestampOverride; f != "" && f != "@timestamp" && bytes.Contains(raw, []byte(f[strings.LastIndexByte(f, '.')+1:])) {
+		if doc, err := parseDocument(raw); err == nil {
+			if v, ok := lookup(doc, f); ok {
+				if t, ok := parseTime(v); ok {
+					return t, true
+				}
+			}
+		}
+	}
+	return docTimestamp(raw)
 }
 
 // parseDocument decodes a JSON object, keeping numbers exactly as written.

@@ -348,3 +348,42 @@ func TestRestrictedIndex(t *testing.T) {
 		t.Errorf("restricted indexes have %d and %d fields, the whole one %d: nothing dropped", fields(proc.idx), fields(net.idx), fields(x))
 	}
 }
+
+// TestMaxSignalsStreamingOverride checks that the streaming cap counts matches per rule
+// interval of the rule's timestamp_override (Kibana's executions select events by it),
+// and of @timestamp for an event without it.
+func TestMaxSignalsStreamingOverride(t *testing.T) {
+	r := &rule.Rule{RuleID: "ev", Name: "ev", Type: "eql", Language: "eql", Query: "any where true",
+		Index: []string{"logs-*"}, Severity: "low", MaxSignals: 1, Interval: "1m", Enabled: true,
+		TimestampOverride: "event.ingested"}
+	var got []string
+	d, err := New([]*rule.Rule{r}, SinkFunc(func(_ context.Context, as []Alert) error {
+		for _, a := range as {
+			got = append(got, flatDocString(a.Doc, "n"))
+		}
+		return nil
+	}), Options{Compile: fakeCompiler(map[string][][]cond{"ev": {{}}}), Now: testNow, Streaming: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// All stamped in minute 0; ingested in minutes 0, 1, 1 and (none) 0, 2.
+	docs := []string{
+		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:01Z","event":{"ingested":"2026-01-01T00:00:30Z"},"n":0}`,
+		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:02Z","event":{"ingested":"2026-01-01T00:01:10Z"},"n":1}`,
+		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:03Z","event":{"ingested":"2026-01-01T00:01:20Z"},"n":2}`,
+		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:04Z","n":3}`,
+		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:05Z","event":{"ingested":"2026-01-01T00:02:00Z"},"n":4}`,
+	}
+	for i, doc := range docs {
+		if err := d.Process(ctx, []byte(doc), EventSource{Name: "t", Line: i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[0 1 4]" || d.Summary().Rules[0].Capped != 2 {
+		t.Errorf("alerts for events %v (want [0 1 4]), capped %d (want 2)", got, d.Summary().Rules[0].Capped)
+	}
+}

@@ -159,14 +159,15 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 		d.emitted = append(d.emitted, emitted{rs, evs})
 		return
 	}
-	// Streaming: at most max_signals per rule interval, by the first event's time.
+	// Streaming: at most max_signals per rule interval, by the first event's time (its
+	// timestamp_override, as Kibana's executions select events by it).
 	var bucket int64
 	for _, ev := range evs {
 		if ev == nil {
 			continue
 		}
 		raw, _ := ev.Doc()
-		if t, ok := docTimestamp(raw); ok {
+		if t, ok := executionTime(rs.info.r, raw); ok {
 			bucket = t.UnixNano() / int64(rs.interval)
 		}
 		break
