@@ -56,6 +56,10 @@ type Compiled struct {
 	// Sequence is set for sequences and samples, whose matches become a shell alert and
 	// building blocks; event queries give one alert per event.
 	Sequence bool
+	// Reach is how long after its first event's time a match may be emitted, beyond the
+	// reordering delay: a sequence's maxspan; negative for no bound (a sequence without
+	// maxspan, a sample). Suppression windows close by it when streaming.
+	Reach time.Duration
 	// Categories are the event categories the query can match (in CategoryField); nil
 	// means any event may match. See Categories.
 	Categories []string
@@ -272,6 +276,7 @@ type Detector struct {
 	inOrderOK                 bool      // batch: sequences may match in order (spill or Options.Replay)
 	memo                      *engine.Memo
 	stage                     *engine.Stage // streaming: the reordering stage most rules share
+	suppressors               []*ruleState  // the rules that suppress alerts (see expireSuppression)
 	reruns                    int           // rules run again because their input was out of order
 	alertErr                  error
 	emitted                   []emitted // streaming: matches to write (see writeEmitted)

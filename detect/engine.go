@@ -69,6 +69,15 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			CategoryField: field,
 			Routes:        Routes(req.Statement, eo.Mapping),
 		}
+		switch q := req.Statement.Query.(type) {
+		case *eql.Sequence:
+			c.Reach = -1
+			if q.MaxSpan != nil {
+				c.Reach = q.MaxSpan.Std()
+			}
+		case *eql.Sample:
+			c.Reach = -1
+		}
 		if capped {
 			c.Matched = func() int { return int(run.Stats().Matched) }
 		}

@@ -309,6 +309,7 @@ func (p *pipeline) consume(b *batch, ctx context.Context) error {
 				rs.busy.Store(rs.deferrer.HasState())
 			}
 		}
+		return d.expireSuppression(ctx)
 	}
 	return nil
 }

@@ -112,6 +112,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}
 	if r.AlertSuppression != nil {
 		rs.supp = newSuppressor(r, d.opts.Streaming, interval)
+		d.suppressors = append(d.suppressors, rs)
 	}
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil

@@ -52,6 +52,9 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	}
 	err := d.push(ctx, ev, d.rt.candidates(ev), nil, nil)
 	d.sample(ev)
+	if err == nil {
+		err = d.expireSuppression(ctx)
+	}
 	return err
 }
 

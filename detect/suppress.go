@@ -27,8 +27,8 @@ import (
 // alert cannot be written and then updated as Kibana updates it. It is held instead, and
 // written once, complete, when its window has closed: in batch mode at Close; in streaming
 // mode when a later match of the same rule falls after the window (the rule emits its
-// matches in event-time order), or at Close. A window of a rule that matches nothing more
-// thus stays open until the input ends. Its building blocks (a sequence's) are held with
+// matches in event-time order), when the stream's event time has moved past it
+// (expireSuppression), or at Close. Its building blocks (a sequence's) are held with
 // it; those of the matches it suppresses are dropped, as Kibana drops them.
 
 // suppressKey is what suppression reads of one match, when its alerts are built.
@@ -219,6 +219,55 @@ func (s *suppressor) add(key suppressKey, alerts []Alert) (closed []*suppGroup, 
 	}
 	slices.SortFunc(closed, func(a, b *suppGroup) int { return a.seq - b.seq })
 	return closed, false
+}
+
+// expire returns the open groups whose windows closed before upTo, in the order they
+// opened, and forgets them.
+func (s *suppressor) expire(upTo time.Time) []*suppGroup {
+	if s.next.IsZero() || !s.next.Before(upTo) {
+		return nil
+	}
+	var out []*suppGroup
+	s.next = time.Time{}
+	for k, g := range s.open {
+		switch {
+		case g.closes.IsZero():
+		case g.closes.Before(upTo):
+			out = append(out, g)
+			delete(s.open, k)
+		case s.next.IsZero() || g.closes.Before(s.next):
+			s.next = g.closes
+		}
+	}
+	slices.SortFunc(out, func(a, b *suppGroup) int { return a.seq - b.seq })
+	return out
+}
+
+// expireSuppression (streaming) writes the held alerts whose windows closed before the
+// rules' event time can still reach them: the shared reordering stage's bound (no event
+// stamped earlier can come out of it), less the rule's reach (a sequence's maxspan). So
+// a group is written once the stream has moved past it, not only when its rule matches
+// again. Match times are the rule's timestamp_override where events carry one; an event
+// ingested before its @timestamp can thus come after its group was written, and opens a
+// new one.
+func (d *Detector) expireSuppression(ctx context.Context) error {
+	if d.stage == nil || len(d.suppressors) == 0 {
+		return nil
+	}
+	bound, ok := d.stage.Bound()
+	if !ok {
+		return nil
+	}
+	var first error
+	for _, rs := range d.suppressors {
+		if rs.comp.Reach < 0 {
+			continue
+		}
+		if err := d.writeGroups(ctx, rs, rs.supp.expire(bound.Add(-rs.comp.Reach))); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // drain returns every open group, in the order they opened.

@@ -97,6 +97,15 @@ func NewStage(key OrderKey) *Stage {
 	return &Stage{key: key, unit: key.ts.tsUnit()}
 }
 
+// Bound returns the stream's event time less MaxLateness: no event stamped earlier can still
+// come out of the stage. ok is false before the first timestamped event.
+func (st *Stage) Bound() (t time.Time, ok bool) {
+	if !st.seenTS {
+		return time.Time{}, false
+	}
+	return time.Unix(0, st.bound()*st.unit), true
+}
+
 // Len returns the number of events the stage holds.
 func (st *Stage) Len() int { return st.buf.Len() }
 
