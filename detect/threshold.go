@@ -186,8 +186,8 @@ type thresholdAgg struct {
 	started            bool
 	counts             map[string]*thCount // one execution's counts (reused)
 	fr                 *fieldReader
-	durable            bool   // the store is durable: the end of the input is not the end of the stream
-	saveCursor         func() // records next in the durable store
+	durable            bool         // the store is durable: the end of the input is not the end of the stream
+	saveCursor         func()       // records next in the durable store
 	groupSlots         []event.Slot // threshold.field
 	cardSlot           event.Slot   // threshold.cardinality's field
 }

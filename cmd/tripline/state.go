@@ -51,9 +51,9 @@ const checkpointEvery = 4096
 func ruleFingerprint(rules []*rule.Rule) string {
 	type key struct {
 		UUID, Type, Language, Query, From, Interval, Override, Window string
-		Version                                                     int
-		Threshold                                                   *rule.Threshold
-		Fields                                                      []string
+		Version                                                       int
+		Threshold                                                     *rule.Threshold
+		Fields                                                        []string
 	}
 	keys := make([]key, 0, len(rules))
 	for _, r := range rules {
