@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -54,6 +55,7 @@ type Run struct {
 	inputs   map[string]Position
 	outputs  map[string]int64 // file outputs: their size at the last checkpoint
 	replayed int
+	leftOut  map[string]int // alerts not written again, by rule_id
 	p        fastjson.Parser
 }
 
@@ -77,7 +79,7 @@ type Position struct {
 
 // Begin loads what the last run left in st.
 func Begin(st *state.Store, opts Options) (*Run, error) {
-	r := &Run{st: st, opts: opts, lb: int64(opts.Lookback), batch: st.NewBatch(), emitted: map[string]struct{}{},
+	r := &Run{st: st, opts: opts, lb: int64(opts.Lookback), batch: st.NewBatch(), emitted: map[string]struct{}{}, leftOut: map[string]int{},
 		inputs: map[string]Position{}, outputs: map[string]int64{}, newest: math.MinInt64}
 	if len(r.opts.TimeFields) == 0 {
 		r.opts.TimeFields = []string{"@timestamp"}
@@ -283,6 +285,8 @@ func (r *Run) Sink(next detect.Sink) detect.Sink {
 		for _, a := range alerts {
 			if _, ok := r.emitted[a.ID]; !ok {
 				keep = append(keep, a)
+			} else if a.Rule != nil {
+				r.leftOut[a.Rule.RuleID]++
 			}
 		}
 		r.mu.Unlock()
@@ -413,6 +417,14 @@ func decodeEntry(k, v []byte) (entry, error) {
 	e.doc = bytes.Clone(v[w:])
 	e.src = detect.EventSource{Name: strs[0], Index: strs[1], ID: strs[2], Line: int(line), Seq: e.seq}
 	return e, nil
+}
+
+// LeftOut returns, by rule_id, the alerts the sink left out because an earlier run (or
+// this one) wrote them.
+func (r *Run) LeftOut() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.leftOut)
 }
 
 // Replayed is the number of journalled events Replay gave.

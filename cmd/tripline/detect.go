@@ -384,6 +384,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 		}
 	}
 	rep := newRunReport(ist, d, set, o.df.exceptionErrors)
+	sr.adjust(&rep)
 	sumOut := stderr
 	if o.format == "summary" {
 		sumOut = stdout

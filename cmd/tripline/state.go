@@ -426,3 +426,18 @@ func (s *stateRun) process(streaming bool) func(context.Context, *detect.Detecto
 		return s.processDoc(ctx, d, doc, streaming)
 	}
 }
+
+// adjust takes out of the report's alert counts those the sink left out as written by an
+// earlier run (the journal's events give their alerts again).
+func (s *stateRun) adjust(rep *runReport) {
+	if s == nil {
+		return
+	}
+	left := s.run.LeftOut()
+	for _, rs := range rep.Run.Rules {
+		if n := left[rs.RuleID]; n > 0 {
+			rs.Alerts -= n
+			rep.Run.Alerts -= int64(n)
+		}
+	}
+}
