@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -26,7 +27,7 @@ func buildTripline(t *testing.T) string {
 	return bin
 }
 
-// TestStateDirKilled stops a run over 1,000 events (the example scenario on 40 days, under max_signals) at
+// TestStateDirKilled stops a run over 11,000 events (the example scenario on 40 days, under max_signals, and events no rule reads) at
 // a random point, with SIGTERM or SIGKILL, then runs again with the same --state-dir until
 // a run ends: the output file then holds every alert of one uninterrupted run, once.
 func TestStateDirKilled(t *testing.T) {
@@ -39,7 +40,16 @@ func TestStateDirKilled(t *testing.T) {
 	for day := range 40 {
 		d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day).Format("2006-01-02")
 		for _, e := range evs {
-			all = append(all, strings.ReplaceAll(e, "2026-03-12", d))
+			e = strings.ReplaceAll(e, "2026-03-12", d)
+			all = append(all, e)
+			// Ten events of an index no rule reads: a longer run, for the signals to fall in.
+			var ts struct {
+				T string `json:"@timestamp"`
+			}
+			json.Unmarshal([]byte(e), &ts)
+			for i := range 10 {
+				all = append(all, fmt.Sprintf(`{"_index":"logs-filler-default","@timestamp":%q,"event":{"category":"network","dataset":"filler"},"message":"filler %d %d"}`, ts.T, len(all), i))
+			}
 		}
 	}
 	dir := t.TempDir()
