@@ -222,6 +222,12 @@ type Options struct {
 	// indicators. Without it, indicator-match rules are skipped with the reason. It is
 	// called once, by the first Process or Close call, with that call's context.
 	Indicators func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
+	// State, when set, keeps the threshold and new-terms rules' state across runs: each
+	// loads what it holds at New and writes its changes there (see StateStore). The end of
+	// the input is then not the end of the stream: a threshold execution whose window has
+	// not ended waits for the next run's events. The events' EventSource.Seq must go on
+	// from run to run (a replayed event keeps its number).
+	State StateStore
 
 	// The switches below are for this package's tests and benchmarks only (the results are
 	// the same whichever way they are set); they are unexported so that they are no part of
@@ -336,6 +342,9 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	}
 	if opts.Streaming && !opts.ownBuffers {
 		d.joinStage()
+	}
+	if err := d.attachState(); err != nil {
+		return nil, err
 	}
 	if opts.Replay == nil && slices.ContainsFunc(d.rules, func(rs *ruleState) bool { return rs.inOrder }) {
 		s, err := newSpill(opts.SpillDir)

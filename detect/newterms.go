@@ -99,6 +99,8 @@ type newTermsAgg struct {
 	buckets    map[int64]int
 	fr         *fieldReader
 	slots      []event.Slot // new_terms_fields
+	state      StateStore   // Options.State, when set
+	stateNS    string
 }
 
 func (a *newTermsAgg) reader() *fieldReader { return a.fr }
@@ -128,6 +130,7 @@ func (a *newTermsAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int
 			continue
 		}
 		a.buckets[bucket]++
+		a.saveBucket(bucket)
 		if len(a.buckets) > 64 {
 			for k := range a.buckets {
 				if k < bucket-1 {
@@ -152,6 +155,13 @@ func (a *newTermsAgg) flush(*builder, *ruleInfo) ([]Alert, int, error) { return 
 
 // adopt takes the history another aggregator of the same rule learnt (Options.History).
 func (a *newTermsAgg) adopt(o *newTermsAgg) {
+	if h, ok := a.hist.(*durableTermHistory); ok {
+		for k, t := range o.hist.(*memTermHistory).last {
+			h.see(k, t)
+		}
+		a.newest, a.swept, a.held = max(a.newest, o.newest), max(a.swept, o.swept), h.len()
+		return
+	}
 	a.hist, a.newest, a.swept, a.held = o.hist, o.newest, o.swept, o.held
 }
 

@@ -104,6 +104,7 @@ type thresholdStore interface {
 // thEvent is an event a threshold rule counts.
 type thEvent struct {
 	t      int64    // event time, ns
+	seq    uint64   // arrival number (EventSource.Seq)
 	groups []string // the groups (keys) it is in: one per combination of its values
 	card   []string // its values of the cardinality field (keys)
 }
@@ -185,6 +186,8 @@ type thresholdAgg struct {
 	started            bool
 	counts             map[string]*thCount // one execution's counts (reused)
 	fr                 *fieldReader
+	durable            bool         // the store is durable: the end of the input is not the end of the stream
+	saveCursor         func()       // records next in the durable store
 	groupSlots         []event.Slot // threshold.field
 	cardSlot           event.Slot   // threshold.cardinality's field
 }
@@ -215,6 +218,13 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, in
 	if !a.started {
 		a.next, a.started = a.firstExec(t), true
 	}
+	if a.saveCursor != nil {
+		defer func(next int64) {
+			if a.next != next {
+				a.saveCursor()
+			}
+		}(a.next)
+	}
 	for a.store.events() > 0 && a.next-a.to < t {
 		got, c, err := a.run(b, ri)
 		alerts, capped = append(alerts, got...), capped+c
@@ -232,8 +242,8 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, in
 	if len(keys) == 0 {
 		return alerts, capped, nil // a document lacking a field is in no bucket
 	}
-	e := thEvent{t: t, groups: keys}
-	if ms, ok := a.store.(*memThresholdStore); ok {
+	e := thEvent{t: t, seq: sel.ev.Seq, groups: keys}
+	if ms, ok := a.store.(interface{ setTerms(string, []any) }); ok {
 		for i, k := range keys {
 			ms.setTerms(k, combos[i])
 		}
@@ -248,6 +258,11 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, in
 }
 
 func (a *thresholdAgg) flush(b *builder, ri *ruleInfo) ([]Alert, int, error) {
+	if a.durable {
+		// With a state directory the input goes on in the next run: executions whose
+		// window has not ended (no later event came) wait for it, as in a single run.
+		return nil, 0, nil
+	}
 	var alerts []Alert
 	var capped int
 	for a.store.events() > 0 {

@@ -231,6 +231,7 @@ type detectOptions struct {
 	df     detectFlags
 	hist   historyFlag // --history and --indicators (history.go)
 	sf     streamFlags
+	state  stateFlags // --state-dir (state.go)
 	format string
 	args   []string // the inputs: files, directories, "-", or one stream URL
 }
@@ -293,6 +294,7 @@ what is left goes to the dead-letter files; a second signal stops at once.
 	o.df.register(cmd)
 	o.hist.register(cmd)
 	o.sf.register(cmd.Flags())
+	o.state.register(cmd.Flags())
 	cmd.Flags().StringVar(&o.df.spillDir, "spill-dir", "", "directory of the temporary file that holds, when events come from standard input, the events sequence rules matched, in case the input is not in timestamp order (default $TMPDIR or /tmp; it can grow to the input's size and is removed at once); files are read again instead")
 	cmd.Flags().StringVar(&o.format, "format", "ndjson", "ndjson (alerts on stdout unless --output says otherwise, summary on stderr) or summary (only the summary, on stdout)")
 	return cmd
@@ -318,6 +320,10 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	// The detector reports (skipped events, output errors) from its own goroutine while the
 	// input is read, and reported on, from this one.
 	stdout, stderr := ios.out, io.Writer(&syncWriter{w: ios.errOut})
+	sr, err := o.openState(ctx, stderr)
+	if err != nil {
+		return err
+	}
 	out, err := openOutputs(o.df.outputs, o.format == "ndjson", stdout)
 	if err != nil {
 		return err
@@ -343,7 +349,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	origin := &source.Origin{}
 	defer origin.Close()
 	var herr error
-	d, set, err := newDetector(ctx, &o.df, &o.in, streaming, sink, stderr, func(opts *detect.Options) {
+	d, set, err := newDetector(ctx, &o.df, &o.in, streaming, sr.sink(sink), stderr, func(opts *detect.Options) {
 		herr = o.hist.apply(opts, &o.in, stderr)
 		if streaming {
 			return
@@ -351,7 +357,10 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 		if opts.Replay = detect.ReplayFiles(ins.Paths, o.in.sourceOptions(nil, io.Discard)); opts.Replay != nil {
 			opts.Origin = origin
 		}
-	})
+	}, sr.tune)
+	if err == nil && sr != nil {
+		err = sr.replay(ctx, d)
+	}
 	if err == nil {
 		err = herr
 	}
@@ -359,6 +368,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 		if out != nil {
 			out.Close()
 		}
+		sr.finish(false)
 		return err
 	}
 	var (
@@ -369,11 +379,15 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	if url != "" {
 		ist, closeStream, rerr = readStream(ctx, url, &o.in, &o.sf, stderr, d)
 	} else {
-		ist, rerr = readFiles(ctx, ins, &o.in, ios.in, stderr, d)
+		ist, rerr = readFiles(ctx, ins, &o.in, ios.in, stderr, d, sr.process(streaming))
 	}
 	// Flush what is pending even when interrupted (--follow ends with ^C): an alert found is
-	// never lost, unless a second signal says to stop at once.
-	cerr := d.Close(finish)
+	// never lost, unless a second signal says to stop at once. With --state-dir a streaming
+	// run's reordering buffer is not flushed: its events are in the journal, for the next run.
+	var cerr error
+	if sr == nil || !streaming {
+		cerr = d.Close(finish)
+	}
 	// A second signal stopped the matching (not only the deliveries): matches were lost.
 	lost := finish.Err() != nil && errors.Is(cerr, context.Canceled)
 	if out != nil {
@@ -384,6 +398,9 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	if err := deliveryErr(sink); err != nil && cerr == nil {
 		cerr = err
 	}
+	if err := sr.finish(cerr == nil && finish.Err() == nil); err != nil && cerr == nil {
+		cerr = err
+	}
 	// Only now, with the alerts written, commit the stream's last offsets.
 	if closeStream != nil {
 		if err := closeStream(); err != nil && cerr == nil {
@@ -391,6 +408,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 		}
 	}
 	rep := newRunReport(ist, d, set, o.df.exceptionErrors)
+	sr.adjust(&rep)
 	sumOut := stderr
 	if o.format == "summary" {
 		sumOut = stdout
@@ -420,9 +438,13 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 
 // readFiles gives the detector every document of the inputs ins (files and standard input)
 // until they end, with the --progress display on stderr.
-func readFiles(ctx context.Context, ins source.Inputs, in *inputFlags, stdin io.Reader, stderr io.Writer, d *detect.Detector) (source.Stats, error) {
+func readFiles(ctx context.Context, ins source.Inputs, in *inputFlags, stdin io.Reader, stderr io.Writer, d *detect.Detector,
+	process func(context.Context, *detect.Detector, source.Doc) error) (source.Stats, error) {
 	r, done := in.openInputs(ctx, ins, stdin, stderr)
 	err := eachDoc(r, func(doc source.Doc) error {
+		if process != nil {
+			return process(ctx, d, doc)
+		}
 		return d.Process(ctx, doc.Bytes, detect.SourceOf(doc))
 	})
 	done()

@@ -23,7 +23,7 @@ func TestHelp(t *testing.T) {
 	}
 	root := newRootCmd(nil, nil, nil, new(func()))
 	walk(root, nil)
-	if len(cmds) != 9 { // root, detect, parse, query, rules, rules list, rules test, rules validate, serve
+	if len(cmds) != 12 { // root, detect, parse, query, rules, rules list, rules test, rules validate, serve, state, state inspect, state reset
 		t.Errorf("%d commands: %v", len(cmds), cmds)
 	}
 	for _, path := range cmds {

@@ -64,6 +64,7 @@ Start here:
 		newServeCmd(),
 		newParseCmd(),
 		newRulesCmd(),
+		newStateCmd(),
 	)
 	return root
 }

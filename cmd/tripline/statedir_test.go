@@ -1,0 +1,242 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// sortedExampleEvents returns the events of examples/events in @timestamp order, one
+// stream as a collector would send it (the seed sequence's events come from both files).
+func sortedExampleEvents(t *testing.T) []string {
+	t.Helper()
+	var evs []string
+	for _, f := range []string{"cloud-defend-process.ndjson", "kubernetes-audit.ndjson"} {
+		b, err := os.ReadFile(example(t, "events", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, lines(string(b))...)
+	}
+	ts := func(s string) string {
+		var d struct {
+			T string `json:"@timestamp"`
+		}
+		if err := json.Unmarshal([]byte(s), &d); err != nil {
+			t.Fatal(err)
+		}
+		return d.T
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return ts(evs[i]) < ts(evs[j]) })
+	return evs
+}
+
+// alertDocs returns the alert documents of NDJSON text by id (failing on a duplicate id).
+func alertDocs(t *testing.T, text string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, l := range lines(text) {
+		var a struct {
+			ID string `json:"kibana.alert.uuid"`
+		}
+		if err := json.Unmarshal([]byte(l), &a); err != nil || a.ID == "" {
+			t.Fatalf("not an alert: %s", l)
+		}
+		if _, dup := out[a.ID]; dup {
+			t.Errorf("alert %s written twice", a.ID)
+		}
+		out[a.ID] = l
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// compareAlerts fails when got and want differ in ids or documents.
+func compareAlerts(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if g, w := sortedKeys(got), sortedKeys(want); !slices.Equal(g, w) {
+		t.Errorf("%s: alert ids\n%v\nwant\n%v", what, g, w)
+		return
+	}
+	for id, doc := range want {
+		if got[id] != doc {
+			t.Errorf("%s: alert %s:\n%s\nwant\n%s", what, id, got[id], doc)
+		}
+	}
+}
+
+// TestStateDirSplitEveryEvent splits the example scenario after every event: a run over
+// the first part and a run over the rest with the same --state-dir write exactly the
+// alerts (ids and documents) of one run over all of it, the seed sequence that straddles
+// the two parts included, over files (whole input) and standard input (--follow).
+func TestStateDirSplitEveryEvent(t *testing.T) {
+	evs := sortedExampleEvents(t)
+	rules := example(t, "rules")
+	common := []string{"detect", "--rules", rules, "--now", "2026-04-01T00:00:00Z"}
+	for _, mode := range []struct {
+		name    string
+		follow  bool
+		nAlerts int
+	}{{"files", false, 12}, {"--follow", true, 12}} {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			runOver := func(stateDir, out string, part []string, name string) {
+				t.Helper()
+				args := append(slices.Clone(common), "--state-dir", stateDir, "-o", out)
+				stdin := ""
+				if mode.follow {
+					args = append(args, "--follow")
+					stdin = strings.Join(part, "\n") + "\n"
+				} else {
+					args = append(args, writeFile(t, dir, name, strings.Join(part, "\n")+"\n"))
+				}
+				if r := runCLI(t, stdin, args...); r.code != 0 {
+					t.Fatalf("exit %d\n%s", r.code, r.stderr)
+				}
+			}
+			read := func(p string) string {
+				b, err := os.ReadFile(p)
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				return string(b)
+			}
+			oneOut := filepath.Join(dir, "one.ndjson")
+			runOver(filepath.Join(dir, "one-state"), oneOut, evs, "all.ndjson")
+			want := alertDocs(t, read(oneOut))
+			if len(want) != mode.nAlerts {
+				t.Fatalf("one run: %d alerts, want %d", len(want), mode.nAlerts)
+			}
+			for k := 0; k <= len(evs); k++ {
+				st, out := filepath.Join(dir, fmt.Sprintf("state-%d", k)), filepath.Join(dir, fmt.Sprintf("out-%d.ndjson", k))
+				runOver(st, out, evs[:k], fmt.Sprintf("part1-%d.ndjson", k))
+				runOver(st, out, evs[k:], fmt.Sprintf("part2-%d.ndjson", k))
+				compareAlerts(t, fmt.Sprintf("split after event %d", k), alertDocs(t, read(out)), want)
+			}
+		})
+	}
+}
+
+// TestStateDirResumesFiles runs twice over the same file, then over the file with events
+// appended: the second run reads nothing again, the third only the new events.
+func TestStateDirResumesFiles(t *testing.T) {
+	evs := sortedExampleEvents(t)
+	dir := t.TempDir()
+	st, out := filepath.Join(dir, "state"), filepath.Join(dir, "alerts.ndjson")
+	in := writeFile(t, dir, "events.ndjson", strings.Join(evs[:10], "\n")+"\n")
+	args := []string{"detect", "--rules", example(t, "rules"), "--now", "2026-04-01T00:00:00Z", "--state-dir", st, "-o", out, "--format", "summary", in}
+	if r := runCLI(t, "", args...); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	first, _ := os.ReadFile(out)
+	r := runCLI(t, "", args...)
+	again, _ := os.ReadFile(out)
+	if r.code != 0 || !strings.Contains(r.stdout, "events: 10 read") || !strings.Contains(r.stdout, "alerts: 0\n") || string(again) != string(first) {
+		t.Errorf("second run over the same file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	f, err := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(strings.Join(evs[10:], "\n") + "\n")
+	f.Close()
+	if r := runCLI(t, "", args...); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	b, _ := os.ReadFile(out)
+	if got := len(alertDocs(t, string(b))); got != 12 {
+		t.Errorf("%d alerts after the three runs, want 12", got)
+	}
+	// A file rewritten in place is reported, and the rest of it is not read.
+	changed := slices.Clone(evs)
+	changed[24] = evs[0]
+	os.WriteFile(in, []byte(strings.Join(changed, "\n")+"\n"), 0o644)
+	r = runCLI(t, "", args...)
+	want := fmt.Sprintf("tripline: state: %s changed since the last run (its document 25 is not the one processed then): the rest of it is not read; give the changed file another name, or clear the state with 'tripline state reset'\n", in)
+	if r.code != 0 || r.stderr != want {
+		t.Errorf("changed file: exit %d, stderr\n%s\nwant\n%s", r.code, r.stderr, want)
+	}
+}
+
+// TestStateDirStatefulRulesAcrossRestart splits the threshold scenario of
+// TestThresholdRules after every event: two runs with one --state-dir give the alerts of
+// one run (the last execution, whose window has not ended, waits for more input).
+func TestStateDirStatefulRulesAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules")
+	writeFile(t, rules, "count.toml", statefulRule("aaaaaaaa-0000-4000-8000-000000000001", "Logon failures", "threshold",
+		`event.action: "logon-failed"`, "[rule.threshold]\nfield = \"host.id\"\nvalue = 3\n"))
+	writeFile(t, rules, "card.toml", statefulRule("aaaaaaaa-0000-4000-8000-000000000002", "Logon failures for users", "threshold",
+		`event.action: "logon-failed"`, "[rule.threshold]\nfield = [\"host.id\"]\nvalue = 2\n[[rule.threshold.cardinality]]\nfield = \"user.name\"\nvalue = 2\n"))
+	writeFile(t, rules, "nt.toml", statefulRule("bbbbbbbb-0000-4000-8000-000000000001", "New user on host", "new_terms",
+		`event.action: "logon-failed"`, "[rule.new_terms]\nfield = \"new_terms_fields\"\nvalue = [\"host.id\", \"user.name\"]\n[[rule.new_terms.history_window_start]]\nfield = \"history_window_start\"\nvalue = \"now-10m\"\n"))
+	evs := thresholdEvents
+	run := func(st, out, name string, part []string) {
+		t.Helper()
+		in := writeFile(t, dir, name, strings.Join(part, "\n")+"\n")
+		r := runCLI(t, "", "detect", "--rules", rules, "--now", "2026-04-20T12:00:00Z", "--state-dir", st, "-o", out, in)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	oneOut := filepath.Join(dir, "one.ndjson")
+	run(filepath.Join(dir, "one"), oneOut, "all.ndjson", evs)
+	b, _ := os.ReadFile(oneOut)
+	want := alertDocs(t, string(b))
+	kinds := map[string]int{}
+	for _, doc := range want {
+		var a struct {
+			Type string `json:"kibana.alert.rule.type"`
+		}
+		json.Unmarshal([]byte(doc), &a)
+		kinds[a.Type]++
+	}
+	// TestThresholdRules's 8 alerts of these two rules less h4's and h5's, whose
+	// execution (10:25) waits for an event after its window; 10 new user/host pairs.
+	if kinds["threshold"] != 6 || kinds["new_terms"] != 10 {
+		t.Fatalf("one run: alerts by type %v", kinds)
+	}
+	for k := 0; k <= len(evs); k++ {
+		st, out := filepath.Join(dir, fmt.Sprintf("s%d", k)), filepath.Join(dir, fmt.Sprintf("o%d.ndjson", k))
+		run(st, out, fmt.Sprintf("a%d.ndjson", k), evs[:k])
+		run(st, out, fmt.Sprintf("b%d.ndjson", k), evs[k:])
+		b, _ := os.ReadFile(out)
+		compareAlerts(t, fmt.Sprintf("split after event %d", k), alertDocs(t, string(b)), want)
+	}
+}
+
+// TestStateDirOtherRuleSet refuses a state directory made by another rule set, and state
+// inspect and reset show and clear it.
+func TestStateDirOtherRuleSet(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "state")
+	in := writeFile(t, dir, "events.ndjson", strings.Join(sortedExampleEvents(t), "\n")+"\n")
+	seed := example(t, "rules", "direct_interactive_kubernetes_api_request_by_unusual_utilities.toml")
+	r := runCLI(t, "", "detect", "--rules", seed, "--now", "2026-04-01T00:00:00Z", "--state-dir", st, "-o", filepath.Join(dir, "a.ndjson"), in)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	runCLI(t, "", "detect", "--rules", example(t, "rules"), "--state-dir", st, in).check(t, exitUsage, "",
+		"tripline: state directory "+st+" was made by another rule set (fingerprint 876f549fb6f020d8, 1 rules, Tripline dev; these rules: fingerprint 15aa7671b985f39d, 4 rules): its state cannot be used with these rules; use another --state-dir, or clear it with 'tripline state reset "+st+"'\n")
+	abs, _ := filepath.Abs(in)
+	r = runCLI(t, "", "state", "inspect", st)
+	wantHead := "state directory " + st + "\n  format 1, written by Tripline dev\n  rule set: 1 rules, fingerprint 876f549fb6f020d8\n"
+	if r.code != 0 || !strings.HasPrefix(r.stdout, wantHead) || !strings.Contains(r.stdout, "  input "+abs+": 25 documents, up to byte ") {
+		t.Errorf("inspect: exit %d\n%s\nwant it to start\n%s", r.code, r.stdout+r.stderr, wantHead)
+	}
+	runCLI(t, "", "state", "reset", st).check(t, 0, "state in "+st+" removed\n", "")
+	runCLI(t, "", "state", "inspect", st).check(t, exitFailure, "", "tripline: "+st+" is not a state directory (no state was written there)\n")
+}
