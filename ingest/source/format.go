@@ -1,6 +1,8 @@
 package source
 
 import (
+	"bytes"
+
 	"github.com/tripline/tripline/ingest/k8saudit"
 	"github.com/tripline/tripline/ingest/sensors"
 )
@@ -57,6 +59,9 @@ func NewNormalizer(f Format) *Normalizer {
 // into the Normalizer's buffers, valid until its next call. An error says why a record
 // could not be normalised; for an EventList the valid items are still in docs.
 func (n *Normalizer) Normalize(record []byte, dst [][]byte) (docs [][]byte, normalized bool, err error) {
+	if n.format == Auto && ecsFirst(record) {
+		return append(dst, record), false, nil
+	}
 	if n.format == Auto && !k8saudit.Detect(record) {
 		if sensors.Detect(record) == sensors.None {
 			return append(dst, record), false, nil
@@ -69,4 +74,21 @@ func (n *Normalizer) Normalize(record []byte, dst [][]byte) (docs [][]byte, norm
 	}
 	docs, err = n.audit.Normalize(record, dst)
 	return docs, true, err
+}
+
+// ecsFirst reports whether record is a JSON object whose first key is @timestamp, as the
+// documents of Beats, Elastic Agent and Tripline's own outputs are: an Elastic document,
+// neither a raw audit record nor a sensor event (those have no @timestamp), so Auto need
+// not scan it for theirs (which costs as much again as reading it).
+func ecsFirst(record []byte) bool {
+	i := 0
+	for i < len(record) && (record[i] == ' ' || record[i] == '\t' || record[i] == '\r' || record[i] == '\n') {
+		i++
+	}
+	if i == len(record) || record[i] != '{' {
+		return false
+	}
+	for i++; i < len(record) && (record[i] == ' ' || record[i] == '\t' || record[i] == '\r' || record[i] == '\n'); i++ {
+	}
+	return bytes.HasPrefix(record[i:], []byte(`"@timestamp"`))
 }
