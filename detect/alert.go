@@ -73,6 +73,8 @@ type ruleInfo struct {
 	r    *rule.Rule
 	uuid string
 	kind kindMeta
+	// overridePath is the rule's timestamp_override split at its dots (executionTime).
+	overridePath []string
 
 	// fields are the kibana.alert.rule.* and other per-rule alert fields. They are built
 	// at the rule's first alert (builder.ruleFields), not when the rule is loaded: most
@@ -128,7 +130,11 @@ func uuidFrom(parts ...string) string {
 // newRuleInfo returns the per-rule alert state of r; its alert fields are built on first
 // use, by ruleFields.
 func (b *builder) newRuleInfo(r *rule.Rule, k ruleKind) *ruleInfo {
-	return &ruleInfo{r: r, uuid: r.UUID(), kind: k.meta()}
+	ri := &ruleInfo{r: r, uuid: r.UUID(), kind: k.meta()}
+	if f := r.TimestampOverride; f != "" && f != "@timestamp" {
+		ri.overridePath = strings.Split(f, ".")
+	}
+	return ri
 }
 
 // ruleFields returns the rule's alert fields, building them at the first call (calls may

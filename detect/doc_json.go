@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tripline/tripline/rule"
+	"github.com/valyala/fastjson"
 )
 
 // A document is a JSON object decoded with numbers kept as written (json.Number).
@@ -38,17 +38,18 @@ func docTimestamp(raw []byte) (time.Time, bool) {
 	return parseTime(v)
 }
 
-// executionTime is the time by which Kibana's executions of rule r select a document
-// (buildTimeRangeFilter): its timestamp_override, or @timestamp where the document has
-// none.
-func executionTime(r *rule.Rule, raw []byte) (time.Time, bool) {
-	if f := r.TimestampOverride; f != "" && f != "@timestamp" && bytes.Contains(raw, []byte(f[strings.LastIndexByte(f, '.')+1:])) {
-		if doc, err := parseDocument(raw); err == nil {
-			if v, ok := lookup(doc, f); ok {
-				if t, ok := parseTime(v); ok {
-					return t, true
-				}
-			}
+// executionTime is the time by which Kibana's executions of a rule select a document
+// (buildTimeRangeFilter): its timestamp_override (ri.overridePath), or @timestamp where
+// the document has none.
+func executionTime(ri *ruleInfo, raw []byte) (time.Time, bool) {
+	if p := ri.overridePath; p != nil && bytes.Contains(raw, []byte(p[len(p)-1])) {
+		// Per match: fastjson, not parseDocument (encoding/json cost 7% of serve's CPU here).
+		v := fastjson.GetString(raw, p...)
+		if v == "" {
+			v = fastjson.GetString(raw, ri.r.TimestampOverride) // written as one dotted key
+		}
+		if t, ok := parseTime(v); ok && v != "" {
+			return t, true
 		}
 	}
 	return docTimestamp(raw)

@@ -367,11 +367,12 @@ func TestMaxSignalsStreamingOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	// All stamped in minute 0; ingested in minutes 0, 1, 1 and (none) 0, 2.
+	// All stamped in minute 0; ingested in minutes 0, 1, 1 (written as one dotted key) and
+	// (none) 0, 2.
 	docs := []string{
 		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:01Z","event":{"ingested":"2026-01-01T00:00:30Z"},"n":0}`,
 		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:02Z","event":{"ingested":"2026-01-01T00:01:10Z"},"n":1}`,
-		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:03Z","event":{"ingested":"2026-01-01T00:01:20Z"},"n":2}`,
+		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:03Z","event.ingested":"2026-01-01T00:01:20Z","n":2}`,
 		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:04Z","n":3}`,
 		`{"_index":"logs-x","@timestamp":"2026-01-01T00:00:05Z","event":{"ingested":"2026-01-01T00:02:00Z"},"n":4}`,
 	}

@@ -170,7 +170,7 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 			continue
 		}
 		raw, _ := ev.Doc()
-		if t, ok := executionTime(rs.info.r, raw); ok {
+		if t, ok := executionTime(rs.info, raw); ok {
 			bucket = t.UnixNano() / int64(rs.interval)
 		}
 		break
