@@ -426,35 +426,12 @@ func isRangeErr(err error) bool {
 func textCond(f *fieldRef, test func(string) bool) cond {
 	return cond{cost: costRegex, fn: func(ev *event.Event) bool {
 		for _, raw := range ev.Values(f.slot) {
-			if s, ok := textOf(raw); ok && test(s) {
+			if s, ok := raw.Text(); ok && test(s) {
 				return true
 			}
 		}
 		return false
 	}}
-}
-
-func textOf(v event.Value) (string, bool) {
-	switch v.Kind {
-	case event.KindString:
-		return v.Str, true
-	case event.KindInt:
-		if v.Str != "" {
-			return v.Str, true
-		}
-		return strconv.FormatInt(v.Int, 10), true
-	case event.KindFloat:
-		if v.Str != "" {
-			return v.Str, true
-		}
-		return strconv.FormatFloat(v.Float64(), 'g', -1, 64), true
-	case event.KindBool:
-		if v.Int != 0 {
-			return "true", true
-		}
-		return "false", true
-	}
-	return "", false
 }
 
 // match is the match (phrase: match_phrase) query.

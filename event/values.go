@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/bits"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -292,4 +293,30 @@ func (e *Event) rawOffset(s string) int {
 		return int(p - base)
 	}
 	return -1
+}
+
+// Text returns the value as a keyword or text field indexes it: a string as it is, a
+// number as its JSON text (or Go's shortest form when it has none), a boolean as
+// true/false; ok is false for other kinds (null, objects, arrays).
+func (v Value) Text() (string, bool) {
+	switch v.Kind {
+	case KindString:
+		return v.Str, true
+	case KindInt:
+		if v.Str != "" {
+			return v.Str, true
+		}
+		return strconv.FormatInt(v.Int, 10), true
+	case KindFloat:
+		if v.Str != "" {
+			return v.Str, true
+		}
+		return strconv.FormatFloat(v.Float64(), 'g', -1, 64), true
+	case KindBool:
+		if v.Int != 0 {
+			return "true", true
+		}
+		return "false", true
+	}
+	return "", false
 }

@@ -64,7 +64,7 @@ func parseDateOne(v event.Value, f string) (event.Instant, bool) {
 	case event.KindString:
 		s = v.Str
 	case event.KindInt, event.KindFloat:
-		s, _ = asString(v)
+		s, _ = v.Text()
 	default:
 		return event.Instant{}, false
 	}

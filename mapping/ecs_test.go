@@ -76,7 +76,7 @@ func TestECS(t *testing.T) {
 		v, ok := f.Normalize(n.in)
 		got := "(not indexed)"
 		if ok {
-			got, _ = asString(v)
+			got, _ = v.Text()
 		}
 		if got != n.want {
 			t.Errorf("%s: Normalize(%.20q) = %.20q, want %.20q", n.path, n.in.Str, got, n.want)

@@ -86,7 +86,7 @@ func (f Field) Normalize(v event.Value) (event.Value, bool) {
 	}
 	switch f.Type {
 	case Keyword, ConstantKeyword, Wildcard, Version:
-		s, ok := asString(v)
+		s, ok := v.Text()
 		if !ok || (f.IgnoreAbove > 0 && javaLen(s) > f.IgnoreAbove) {
 			return event.Value{}, false
 		}
@@ -95,7 +95,7 @@ func (f Field) Normalize(v event.Value) (event.Value, bool) {
 		if f.Exact != nil {
 			return f.Exact.Normalize(v)
 		}
-		s, ok := asString(v)
+		s, ok := v.Text()
 		return event.Value{Kind: event.KindString, Str: s}, ok
 	case Long, Integer, Short, Byte:
 		n, ok := asInt(v)
@@ -187,29 +187,6 @@ func javaLen(s string) int {
 		}
 	}
 	return n
-}
-
-func asString(v event.Value) (string, bool) {
-	switch v.Kind {
-	case event.KindString:
-		return v.Str, true
-	case event.KindInt:
-		if v.Str != "" {
-			return v.Str, true
-		}
-		return strconv.FormatInt(v.Int, 10), true
-	case event.KindFloat:
-		if v.Str != "" {
-			return v.Str, true
-		}
-		return strconv.FormatFloat(v.Float64(), 'g', -1, 64), true
-	case event.KindBool:
-		if v.Int != 0 {
-			return "true", true
-		}
-		return "false", true
-	}
-	return "", false
 }
 
 // asInt converts as Elasticsearch's coercion does: fractions truncated, numeric strings
