@@ -12,9 +12,8 @@ import (
 // searchRequirements returns requirements that q matching an event implies, as
 // requirements does for EQL: a term, match or match_phrase query of a plain value on a
 // keyword field keys on the value; a wildcard pattern on its literal beginning, end or
-// middle (its backslash escapes unescaped); a
-// query that is false on a missing field needs the field present. A must_not, a nested
-// query and free text give none.
+// middle (its backslash escapes unescaped); a query that is false on a missing field needs
+// the field present. A must_not, a nested query and free text give none.
 func searchRequirements(q query.Query, m *mapping.Mapping) []Requirement {
 	switch q := q.(type) {
 	case *query.Bool:
