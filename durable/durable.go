@@ -195,6 +195,18 @@ func (r *Run) Record(doc []byte, src detect.EventSource) detect.EventSource {
 	return src
 }
 
+// Forget takes back the journal entry of the event Record gave src (its last call), when
+// the detector did not take the event (Process failed, for example on an interrupt): its
+// input position is not advanced either, so the next run reads it from its file, and
+// must not also replay it from the journal.
+func (r *Run) Forget(src detect.EventSource) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.pending); n > 0 && r.pending[n-1].seq == src.Seq {
+		r.pending = r.pending[:n-1]
+	}
+}
+
 // cutoff is the journal time before which events are no longer needed.
 func (r *Run) cutoff() int64 {
 	if r.newest == math.MinInt64 {

@@ -237,6 +237,7 @@ func (s *stateRun) processDoc(ctx context.Context, d *detect.Detector, doc sourc
 	}
 	src := s.run.Record(doc.Bytes, detect.SourceOf(doc))
 	if err := d.Process(ctx, doc.Bytes, src); err != nil {
+		s.run.Forget(src) // not processed: read from the file next time, not replayed too
 		return err
 	}
 	if ip.abs != "" {

@@ -69,6 +69,11 @@ func compareAlerts(t *testing.T, what string, got, want map[string]string) {
 	t.Helper()
 	if g, w := sortedKeys(got), sortedKeys(want); !slices.Equal(g, w) {
 		t.Errorf("%s: alert ids\n%v\nwant\n%v", what, g, w)
+		for id, doc := range got {
+			if _, ok := want[id]; !ok {
+				t.Logf("extra alert: %s", doc)
+			}
+		}
 		return
 	}
 	for id, doc := range want {
