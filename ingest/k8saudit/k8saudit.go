@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/tripline/tripline/internal/needle"
 	"github.com/tripline/tripline/internal/scribble"
 )
 
@@ -143,7 +144,7 @@ func mayBeRecord(doc []byte) bool {
 	}
 	// Each needle is looked for by one of its bytes that is rare in documents (an upper-case
 	// letter: a one-byte search is many times faster than a longer one), then checked whole.
-	if hasNeedle(doc, `"operationName"`, 10) || hasNeedle(doc, `"protoPayload"`, 6) {
+	if needle.In(doc, `"operationName"`, 10) || needle.In(doc, `"protoPayload"`, 6) {
 		return true
 	}
 	const ev = `"Event`
@@ -198,22 +199,6 @@ func depthAt(doc []byte, k int) int {
 		}
 	}
 	return depth
-}
-
-// hasNeedle reports whether doc contains needle, finding the candidates by needle[off].
-func hasNeedle(doc []byte, needle string, off int) bool {
-	for i := off; i < len(doc); {
-		k := bytes.IndexByte(doc[i:], needle[off])
-		if k < 0 {
-			return false
-		}
-		k += i
-		if bytes.HasPrefix(doc[k-off:], []byte(needle)) {
-			return true
-		}
-		i = k + 1
-	}
-	return false
 }
 
 // Detect reports whether doc is a raw audit record this package normalises: an

@@ -6,6 +6,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/tripline/tripline/internal/needle"
 	"github.com/tripline/tripline/internal/scribble"
 )
 
@@ -85,23 +86,7 @@ func mayBeEvent(doc []byte) bool {
 	if bytes.Contains(doc, []byte(`\u`)) {
 		return true
 	}
-	return hasNeedle(doc, `"process_ex`, 10) || hasNeedle(doc, `"output_fields"`, 8)
-}
-
-// hasNeedle reports whether doc contains needle, finding the candidates by needle[off].
-func hasNeedle(doc []byte, needle string, off int) bool {
-	for i := off; i < len(doc); {
-		k := bytes.IndexByte(doc[i:], needle[off])
-		if k < 0 {
-			return false
-		}
-		k += i
-		if bytes.HasPrefix(doc[k-off:], []byte(needle)) {
-			return true
-		}
-		i = k + 1
-	}
-	return false
+	return needle.In(doc, `"process_ex`, 10) || needle.In(doc, `"output_fields"`, 8)
 }
 
 // Options tune a Normalizer. The zero value is ready to use.
