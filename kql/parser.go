@@ -191,52 +191,52 @@ func (p *parser) not() bool {
 
 // orQuery: AndQuery (OR AndQuery)*.
 func (p *parser) orQuery() (Node, bool) {
-	head, ok := p.andQuery()
-	if !ok {
-		return nil, false
+	args, ok := chain(p, "or", "OR", p.andQuery)
+	if !ok || len(args) == 1 {
+		return first(args), ok
 	}
-	args := []Node{head}
-	for {
-		save := p.pos
-		if !p.binaryOp("or", "OR") {
-			break
-		}
-		q, ok := p.andQuery()
-		if !ok {
-			p.pos = save
-			break
-		}
-		args = append(args, q)
-	}
-	if len(args) == 1 {
-		return head, true
-	}
-	return &Or{Position: head.Pos(), Args: args}, true
+	return &Or{Position: args[0].Pos(), Args: args}, true
 }
 
 // andQuery: NotQuery (AND NotQuery)*.
 func (p *parser) andQuery() (Node, bool) {
-	head, ok := p.notQuery()
+	args, ok := chain(p, "and", "AND", p.notQuery)
+	if !ok || len(args) == 1 {
+		return first(args), ok
+	}
+	return &And{Position: args[0].Pos(), Args: args}, true
+}
+
+// chain parses next (word next)*: the operands of a run of one binary operator. An operator
+// whose right operand does not parse is left unread.
+func chain[T any](p *parser, word, name string, next func() (T, bool)) ([]T, bool) {
+	head, ok := next()
 	if !ok {
 		return nil, false
 	}
-	args := []Node{head}
+	args := []T{head}
 	for {
 		save := p.pos
-		if !p.binaryOp("and", "AND") {
+		if !p.binaryOp(word, name) {
 			break
 		}
-		q, ok := p.notQuery()
+		v, ok := next()
 		if !ok {
 			p.pos = save
 			break
 		}
-		args = append(args, q)
+		args = append(args, v)
 	}
-	if len(args) == 1 {
-		return head, true
+	return args, true
+}
+
+// first returns xs[0], or T's zero value when xs is empty.
+func first[T any](xs []T) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
 	}
-	return &And{Position: head.Pos(), Args: args}, true
+	return xs[0]
 }
 
 // notQuery: NOT SubQuery / SubQuery.
@@ -391,25 +391,9 @@ func (p *parser) andValues() (*values, bool) {
 }
 
 func (p *parser) valuesChain(word, name string, next func() (*values, bool)) (*values, bool) {
-	head, ok := next()
-	if !ok {
-		return nil, false
-	}
-	args := []*values{head}
-	for {
-		save := p.pos
-		if !p.binaryOp(word, name) {
-			break
-		}
-		v, ok := next()
-		if !ok {
-			p.pos = save
-			break
-		}
-		args = append(args, v)
-	}
-	if len(args) == 1 {
-		return head, true
+	args, ok := chain(p, word, name, next)
+	if !ok || len(args) == 1 {
+		return first(args), ok
 	}
 	return &values{op: word, args: args}, true
 }
