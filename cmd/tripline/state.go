@@ -76,9 +76,13 @@ func ruleFingerprint(rules []*rule.Rule) string {
 
 // journalLookback is how far back the journal must keep events for the rules' sequences
 // and samples: the largest maxspan plus lateness; unbounded for a sequence without
-// maxspan or a sample, and no rule needs more than none for the others.
-func journalLookback(rules []*rule.Rule, lateness, unbounded time.Duration) (time.Duration, []string) {
+// maxspan or a sample. A streaming run keeps at least lateness for every rule: the
+// events of the reordering buffer, which is not flushed at the end of a streaming run.
+func journalLookback(rules []*rule.Rule, lateness, unbounded time.Duration, streaming bool) (time.Duration, []string) {
 	var lb time.Duration
+	if streaming {
+		lb = lateness
+	}
 	fields := []string{"@timestamp"}
 	for _, r := range rules {
 		if r.Language != "eql" {
@@ -129,7 +133,7 @@ type inputPos struct {
 
 // openState opens --state-dir for the rules of df (read here for their fingerprint) and
 // reads back the tail of the file outputs written after the last checkpoint.
-func openState(ctx context.Context, sf *stateFlags, df *detectFlags, lateness time.Duration, stderr io.Writer) (*stateRun, error) {
+func openState(ctx context.Context, sf *stateFlags, df *detectFlags, lateness time.Duration, streaming bool, stderr io.Writer) (*stateRun, error) {
 	set, err := rule.Load(ctx, df.rules...)
 	if err != nil {
 		return nil, err
@@ -139,7 +143,7 @@ func openState(ctx context.Context, sf *stateFlags, df *detectFlags, lateness ti
 	if err != nil {
 		return nil, exitWith(exitUsage, err)
 	}
-	lb, fields := journalLookback(set.Rules, lateness, sf.journal)
+	lb, fields := journalLookback(set.Rules, lateness, sf.journal, streaming)
 	run, err := durable.Begin(st, durable.Options{Lookback: lb, TimeFields: fields})
 	if err != nil {
 		st.Close()
@@ -398,7 +402,7 @@ func (o *detectOptions) openState(ctx context.Context, stderr io.Writer) (*state
 	if url, err := streamArg(o.args); err == nil && url != "" {
 		return nil, exitWith(exitUsage, errors.New("--state-dir: a Kafka or NATS input keeps its place with its consumer group; --state-dir is for files and standard input"))
 	}
-	return openState(ctx, &o.state, &o.df, o.in.maxLateness, stderr)
+	return openState(ctx, &o.state, &o.df, o.in.maxLateness, o.in.follow, stderr)
 }
 
 // sink wraps the detector's sink (s nil: as it is).

@@ -86,17 +86,31 @@ func compareAlerts(t *testing.T, what string, got, want map[string]string) {
 // TestStateDirSplitEveryEvent splits the example scenario after every event: a run over
 // the first part and a run over the rest with the same --state-dir write exactly the
 // alerts (ids and documents) of one run over all of it, the seed sequence that straddles
-// the two parts included, over files (whole input) and standard input (--follow).
+// the two parts included, over files (whole input) and standard input (--follow). With
+// --follow and one rule that is no sequence (over the events of its index), the events
+// of the reordering buffer at the end of the first run are in the journal too.
 func TestStateDirSplitEveryEvent(t *testing.T) {
-	evs := sortedExampleEvents(t)
-	rules := example(t, "rules")
-	common := []string{"detect", "--rules", rules, "--now", "2026-04-01T00:00:00Z"}
+	all := sortedExampleEvents(t)
+	var process []string
+	for _, e := range all {
+		if strings.Contains(e, `"agent":{"type":"cloud-defend"`) {
+			process = append(process, e)
+		}
+	}
 	for _, mode := range []struct {
 		name    string
+		rules   string
+		evs     []string
 		follow  bool
 		nAlerts int
-	}{{"files", false, 12}, {"--follow", true, 12}} {
+	}{
+		{"files", example(t, "rules"), all, false, 12},
+		{"--follow", example(t, "rules"), all, true, 12},
+		{"--follow, an event rule", example(t, "rules", "interactive_shell_in_kubernetes_container.toml"), process, true, 2},
+	} {
 		t.Run(mode.name, func(t *testing.T) {
+			evs := mode.evs
+			common := []string{"detect", "--rules", mode.rules, "--now", "2026-04-01T00:00:00Z"}
 			dir := t.TempDir()
 			runOver := func(stateDir, out string, part []string, name string) {
 				t.Helper()
