@@ -12,9 +12,13 @@
 // again: partial sequences are rebuilt exactly. Where each input file stopped is recorded
 // too, so that a run over the same files goes on after what was processed.
 //
-// A Checkpoint commits the journal, the ids of the alerts written and the input positions
-// in one transaction, after the sink took the alerts: a crash between checkpoints makes
-// the next run process again what came after the last one, and its alerts are written
-// again unless their ids are known: the tail of a file output written after the last
-// checkpoint is read back for them (Run.RecoverFile).
+// The journal is a queue of segment files in the state directory (see journal.go); the
+// rest is in the store. A checkpoint (Run.Snapshot, taken once the detector has taken in
+// every event recorded and the sink their alerts; Commit.Apply, which may run while the
+// next events are processed) appends the events journalled since the last one to the
+// journal and syncs it, then commits the ids of the alerts written, the rules' state, the
+// input positions and where the journal ends in one transaction: a crash between
+// checkpoints makes the next run process again what came after the last one, and its
+// alerts are written again unless their ids are known: the tail of a file output written
+// after the last checkpoint is read back for them (Run.AddEmitted).
 package durable

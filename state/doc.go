@@ -3,9 +3,10 @@
 // consecutive parts of an input give the alerts of one run over all of it.
 //
 // A Store holds namespaces (a rule's state is in the namespace of its uuid and kind, see
-// RuleNamespace; the journal of recent events, the ids of the alerts already written and
-// the input positions have namespaces of their own) of ordered keys. Writes go into a
-// Batch that Commit applies in one atomic, durable transaction: a checkpoint.
+// RuleNamespace; the ids of the alerts already written and the input positions have
+// namespaces of their own) of ordered keys. Writes go into a Batch that Commit applies in
+// one atomic, durable transaction: a checkpoint. The journal of recent events is kept
+// beside the store, in files of the same directory (package durable).
 //
 // A state directory records the format version, the Tripline version that wrote it and a
 // fingerprint of the rule set (Meta); Open refuses a directory whose format or fingerprint

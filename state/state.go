@@ -14,8 +14,9 @@ import (
 )
 
 // Format is the version of the layout of keys and values this package and its users
-// write; a directory of another format is refused.
-const Format = 1
+// write; a directory of another format is refused. Format 2 keeps the journal of recent
+// events in files of its own (package durable) instead of the store.
+const Format = 2
 
 // Meta identifies what made a state directory.
 type Meta struct {

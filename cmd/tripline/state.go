@@ -132,8 +132,9 @@ type inputPos struct {
 }
 
 // openState opens --state-dir for the rules of df (read here for their fingerprint) and
-// reads back the tail of the file outputs written after the last checkpoint.
-func openState(ctx context.Context, sf *stateFlags, df *detectFlags, lateness time.Duration, streaming bool, stderr io.Writer) (*stateRun, error) {
+// reads back the tail of the file outputs written after the last checkpoint. in gives the
+// reordering buffer's lateness and, for a streaming run, the bound on future timestamps.
+func openState(ctx context.Context, sf *stateFlags, df *detectFlags, in *inputFlags, streaming bool, stderr io.Writer) (*stateRun, error) {
 	set, err := rule.Load(ctx, df.rules...)
 	if err != nil {
 		return nil, err
@@ -143,8 +144,12 @@ func openState(ctx context.Context, sf *stateFlags, df *detectFlags, lateness ti
 	if err != nil {
 		return nil, exitWith(exitUsage, err)
 	}
-	lb, fields := journalLookback(set.Rules, lateness, sf.journal, streaming)
-	run, err := durable.Begin(st, durable.Options{Lookback: lb, TimeFields: fields})
+	lb, fields := journalLookback(set.Rules, in.maxLateness, sf.journal, streaming)
+	opts := durable.Options{Lookback: lb, TimeFields: fields}
+	if streaming {
+		opts.MaxFuture = in.maxFuture
+	}
+	run, err := durable.Begin(st, opts)
 	if err != nil {
 		st.Close()
 		return nil, exitWith(exitFailure, err)
@@ -251,7 +256,8 @@ func (s *stateRun) processDoc(ctx context.Context, d *detect.Detector, doc sourc
 	}
 	s.n++
 	if streaming && (s.n%checkpointEvery == 0 || time.Since(s.last) > time.Second) {
-		return s.checkpoint()
+		// Written while the next events are processed; the one before is written by now.
+		return s.run.CheckpointAsync(s.outputSizes())
 	}
 	return nil
 }
@@ -285,8 +291,8 @@ func (s *stateRun) input(name string) *inputPos {
 	return ip
 }
 
-// checkpoint commits the state (the sink has taken the alerts of every event processed).
-func (s *stateRun) checkpoint() error {
+// outputSizes returns the sizes of the file outputs now, for a checkpoint.
+func (s *stateRun) outputSizes() map[string]int64 {
 	sizes := map[string]int64{}
 	for _, p := range s.outputs {
 		if fi, err := os.Stat(p); err == nil {
@@ -294,7 +300,7 @@ func (s *stateRun) checkpoint() error {
 		}
 	}
 	s.last = time.Now()
-	return s.run.Checkpoint(sizes)
+	return sizes
 }
 
 // finish reports inputs shorter than where the last run stopped, takes the last
@@ -310,7 +316,10 @@ func (s *stateRun) finish(checkpoint bool) error {
 	}
 	var err error
 	if checkpoint {
-		err = s.checkpoint()
+		err = s.run.Checkpoint(s.outputSizes())
+	}
+	if cerr := s.run.Close(); err == nil {
+		err = cerr
 	}
 	if cerr := s.st.Close(); err == nil {
 		err = cerr
@@ -369,14 +378,15 @@ func inspectState(w io.Writer, dir string) error {
 	for _, s := range stats {
 		fmt.Fprintf(w, "  %-60s %8d %10d\n", s.Namespace, s.Keys, s.Bytes)
 	}
-	n, first, last, err := durable.JournalSpan(st)
+	js, err := durable.Journal(st)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	if n == 0 {
-		fmt.Fprintln(w, "  journal: empty")
+	if js.Events == 0 {
+		fmt.Fprintf(w, "  journal: empty (%d bytes in %d files)\n", js.Bytes, js.Segments)
 	} else {
-		fmt.Fprintf(w, "  journal: %d events, %s .. %s\n", n, first.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
+		fmt.Fprintf(w, "  journal: %d events, %s .. %s (%d bytes in %d files)\n", js.Events,
+			js.First.Format(time.RFC3339Nano), js.Last.Format(time.RFC3339Nano), js.Bytes, js.Segments)
 	}
 	ins, err := durable.Inputs(st)
 	if err != nil {
@@ -402,7 +412,7 @@ func (o *detectOptions) openState(ctx context.Context, stderr io.Writer) (*state
 	if url, err := streamArg(o.args); err == nil && url != "" {
 		return nil, exitWith(exitUsage, errors.New("--state-dir: a Kafka or NATS input keeps its place with its consumer group; --state-dir is for files and standard input"))
 	}
-	return openState(ctx, &o.state, &o.df, o.in.maxLateness, o.in.follow, stderr)
+	return openState(ctx, &o.state, &o.df, &o.in, o.in.follow, stderr)
 }
 
 // sink wraps the detector's sink (s nil: as it is).

@@ -252,7 +252,7 @@ func TestStateDirOtherRuleSet(t *testing.T) {
 		"tripline: state directory "+st+" was made by another rule set (fingerprint 876f549fb6f020d8, 1 rules, Tripline dev; these rules: fingerprint 15aa7671b985f39d, 4 rules): its state cannot be used with these rules; use another --state-dir, or clear it with 'tripline state reset "+st+"'\n")
 	abs, _ := filepath.Abs(in)
 	r = runCLI(t, "", "state", "inspect", st)
-	wantHead := "state directory " + st + "\n  format 1, written by Tripline dev\n  rule set: 1 rules, fingerprint 876f549fb6f020d8\n"
+	wantHead := "state directory " + st + "\n  format 2, written by Tripline dev\n  rule set: 1 rules, fingerprint 876f549fb6f020d8\n"
 	if r.code != 0 || !strings.HasPrefix(r.stdout, wantHead) || !strings.Contains(r.stdout, "  input "+abs+": 25 documents, up to byte ") {
 		t.Errorf("inspect: exit %d\n%s\nwant it to start\n%s", r.code, r.stdout+r.stderr, wantHead)
 	}
