@@ -42,6 +42,7 @@ type serveOptions struct {
 	publicMetrics bool
 	maxBuffered   int64
 	maxBufBytes   string
+	state         stateFlags // --state-dir (state.go)
 }
 
 func newServeCmd() *cobra.Command {
@@ -86,6 +87,14 @@ On SIGTERM or SIGINT the server stops accepting, finishes the requests in flight
 pending matches and alerts, and exits 0: an event that got a success response is never lost
 to a clean shutdown.
 
+With --state-dir DIR, serve keeps the state detect keeps there (see 'tripline state'): the
+rules' threshold and new-terms state, a journal of the recent events that rebuilds partial
+sequences and the reordering buffer, and the ids of the alerts written. A request is
+answered 201 only once its events are in the journal, synced to disk: after a crash (even
+kill -9) a restart with the same directory loses no acknowledged event, and writes no alert
+twice to a file output. SIGTERM then leaves the reordering buffer to the next start rather
+than flushing it: a stop and a start give the alerts of one uninterrupted serve.
+
 Credentials (--credentials FILE, mode 600, or --credentials-env VAR) hold one entry a line:
   user:password      basic authentication
   apikey ID:KEY      an API key (clients send "Authorization: ApiKey base64(ID:KEY)")
@@ -124,6 +133,7 @@ Exit codes:
 	fs.BoolVar(&o.publicMetrics, "public-metrics", false, "serve GET /metrics without authentication")
 	fs.Int64Var(&o.maxBuffered, "max-buffered", defaultMaxBuffered, "most events the rules' reordering buffers may hold: from there requests get 429 (es_rejected_execution_exception), which shippers retry, and when the buffers stay full for a second every rule processes the older half of what it holds, shortening the reordering window meanwhile (0: no bound)")
 	fs.StringVar(&o.maxBufBytes, "max-buffered-bytes", "128MB", "most bytes of documents the rules' reordering buffers may hold (the events also keep their decoded values: the memory the buffers take is a few times that); from there, as from --max-buffered (0: no bound)")
+	o.state.register(fs)
 	return cmd
 }
 
@@ -194,8 +204,18 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 		}
 		cfg.Credentials = c
 	}
+	// Before the outputs open: a file output's tail written after the last checkpoint is
+	// read back (and a half-written last alert cut off).
+	var sr *stateRun
+	if o.state.dir != "" {
+		var err error
+		if sr, err = openState(ctx, &o.state, &o.df, &o.in, true, stderr); err != nil {
+			return err
+		}
+	}
 	out, err := openOutputs(o.df.outputs, true, stdout)
 	if err != nil {
+		sr.finish(false)
 		return err
 	}
 	alertsPerRule := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -205,8 +225,8 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	// Events are processed under the server's lifetime, not the request's: a client
 	// that goes away must not cancel alert writes that belong to other events.
 	h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &o.in, stderr: stderr,
-		maxBuffered: o.maxBuffered, maxBufferedBytes: maxBufferedBytes}
-	d, set, err := newDetector(ctx, &o.df, &o.in, true, sink, stderr, func(opts *detect.Options) {
+		maxBuffered: o.maxBuffered, maxBufferedBytes: maxBufferedBytes, sr: sr}
+	d, set, err := newDetector(ctx, &o.df, &o.in, true, sr.sink(sink), stderr, func(opts *detect.Options) {
 		if opts.Workers == 0 { // requests are taken one at a time: let workers filter their events
 			opts.Workers = runtime.GOMAXPROCS(0)
 		}
@@ -214,9 +234,14 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 		opts.Async = opts.Workers > 1
 		opts.MaxBuffered, opts.MaxBufferedBytes = o.maxBuffered, maxBufferedBytes
 		opts.OnEventError = h.onEventError
-	})
+	}, sr.tune)
+	if err == nil {
+		h.d = d
+		err = h.replay()
+	}
 	if err != nil {
 		out.Close()
+		sr.finish(false)
 		return err
 	}
 	h.d, h.reject = d, o.in.rejects()
@@ -268,8 +293,17 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	stopRelieve()
 	<-relieved
 	// The server has stopped accepting and finished its requests: flush matches and alerts.
+	// With --state-dir the reordering buffer and partial sequences are left to the next
+	// start (their events are in the journal): the rules finish with what they took in.
 	h.mu.Lock()
-	cerr := d.Close(context.WithoutCancel(ctx))
+	var cerr error
+	if sr == nil {
+		cerr = d.Close(context.WithoutCancel(ctx))
+	} else {
+		var taken <-chan struct{}
+		taken, cerr = d.Flush(context.WithoutCancel(ctx))
+		<-taken
+	}
 	h.mu.Unlock()
 	if err := out.Close(); err != nil && cerr == nil {
 		cerr = err
@@ -277,9 +311,13 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 	if err := deliveryErr(sink.Delivery); err != nil && cerr == nil {
 		cerr = err
 	}
+	if err := sr.finish(cerr == nil); err != nil && cerr == nil {
+		cerr = err
+	}
 	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set, o.df.exceptionErrors)
 	// The detector's refusals were answered per item, and the server counted them.
 	rep.Run.EventsSkipped, rep.Run.EventsFuture = 0, 0
+	sr.adjust(&rep)
 	if o.df.statsJSON {
 		writeJSONSummary(stderr, rep)
 	} else {
@@ -339,6 +377,13 @@ type serveHandler struct {
 	d          *detect.Detector
 	seq        uint64
 	normalized atomic.Int64
+
+	// With --state-dir: the run's link to the directory; committed is the last arrival
+	// number a checkpoint has written (commitMu guards it: one checkpoint at a time).
+	sr        *stateRun
+	replaying atomic.Bool
+	commitMu  sync.Mutex
+	committed uint64
 
 	reqMu sync.Mutex
 	reqs  []*pendingRequest // requests whose events the rules have not all taken in
@@ -401,18 +446,75 @@ func (h *serveHandler) Accept(_ context.Context, docs []server.Doc) error {
 		if e.src == nil {
 			src.ID = ""
 		}
-		h.seq++
-		src.Seq = h.seq
+		if h.sr != nil {
+			// Journalled, numbered on from the last run (one more than h.seq).
+			src = h.sr.run.Record(raw, src)
+			h.seq = src.Seq
+		} else {
+			h.seq++
+			src.Seq = h.seq
+		}
 		if err := h.d.Process(h.ctx, raw, src); err != nil {
+			if h.sr != nil {
+				h.sr.run.Forget(src)
+			}
 			h.mu.Unlock()
 			return err
 		}
 	}
+	last := h.seq
 	taken, err := h.d.Flush(h.ctx)
 	h.mu.Unlock()
 	// Wait even when err is set: the events already handed over may still be refused, and
 	// the documents are the server's again once Accept returns.
 	<-taken
+	if h.sr != nil && len(ns.events) > 0 {
+		// Not acknowledged before its events are in the journal, on disk.
+		if cerr := h.commit(last); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// replay gives the detector the journal of the last run (--state-dir), and waits until the
+// rules have taken it in; the next events are numbered on from the journal's.
+func (h *serveHandler) replay() error {
+	if h.sr == nil {
+		return nil
+	}
+	h.replaying.Store(true)
+	defer h.replaying.Store(false)
+	if err := h.sr.replay(h.ctx, h.d); err != nil {
+		return err
+	}
+	taken, err := h.d.Flush(h.ctx)
+	<-taken
+	h.seq = h.sr.run.Seq()
+	h.committed = h.seq
+	return err
+}
+
+// commit writes a checkpoint that covers the events up to arrival number upTo, unless one
+// already did: requests that wait meanwhile share the next one. A checkpoint is taken where
+// the rules have taken in every event given so far (their alerts written) and is written
+// while the next requests' events go on to the rules.
+func (h *serveHandler) commit(upTo uint64) error {
+	h.commitMu.Lock()
+	defer h.commitMu.Unlock()
+	if h.committed >= upTo {
+		return nil
+	}
+	h.mu.Lock()
+	taken, err := h.d.Flush(h.ctx)
+	<-taken
+	through := h.seq
+	c := h.sr.run.Snapshot(h.sr.outputSizes())
+	h.mu.Unlock()
+	if cerr := c.Apply(); cerr != nil {
+		return cerr
+	}
+	h.committed = through
 	return err
 }
 
@@ -523,10 +625,17 @@ func lineNote(line int) string {
 // goroutine. A raw EventList is one document for several events: one of them refused
 // refuses the document, though the rules took the others in.
 func (h *serveHandler) onEventError(err error) {
+	if h.replaying.Load() {
+		return // reported when it came in, by the last run
+	}
 	fmt.Fprintf(h.stderr, "%v\n", err)
 	var ee *detect.EventError
 	if !errors.As(err, &ee) || (ee.Kind != detect.EventMalformed && ee.Kind != detect.EventFuture) {
 		return
+	}
+	if h.sr != nil {
+		// Refused: a new run need not be given it again.
+		h.sr.run.Drop(ee.Source.Seq)
 	}
 	h.reqMu.Lock()
 	defer h.reqMu.Unlock()

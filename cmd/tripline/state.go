@@ -331,7 +331,7 @@ func newStateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "state",
 		Short: "Inspect or clear a --state-dir",
-		Long: `A state directory (--state-dir of detect) keeps what a run hands to the next one: the
+		Long: `A state directory (--state-dir of detect and serve) keeps what a run hands to the next one: the
 threshold and new-terms rules' state, a journal of the recent events that rebuilds partial
 sequences, the ids of the alerts written, and where each input file stopped. It records the
 format, the Tripline version and a fingerprint of the rule set: another rule set is refused.`,
