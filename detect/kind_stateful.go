@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,31 +38,77 @@ type statefulKind interface {
 type aggregator interface {
 	// reader is what reads the few fields the aggregator needs of a document.
 	reader() *fieldReader
-	// add takes one selected event, whose fields the reader read last, and returns the
-	// alerts it makes due, and how many alerts max_signals dropped.
+	// take reads into sel what add needs of it (its values of the aggregator's fields),
+	// from the document the reader read last (sel's), so that add does not read it again.
+	take(sel *selected)
+	// needsDoc reports whether add may read a selected event's document (to build an
+	// alert from it): batch mode then keeps a reference to it until Close.
+	needsDoc() bool
+	// add takes one selected event, in event-time order, and returns the alerts it makes
+	// due, and how many alerts max_signals dropped.
 	add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error)
 	// flush ends the input and returns the alerts still due.
 	flush(b *builder, ri *ruleInfo) ([]Alert, int, error)
 }
 
-// selected is one event a stateful rule selected.
+// selected is one event a stateful rule selected, with what its aggregator took of it.
 type selected struct {
-	ev  *event.Event
-	raw []byte
-	t   time.Time // the rule's event time
-	me  *matchedEvent
+	ev    *event.Event // the event (its document, for an alert); nil when not needed
+	raw   []byte       // its document, when at hand
+	t     int64        // the rule's event time (ns)
+	seq   uint64       // arrival number (EventSource.Seq)
+	me    *matchedEvent
+	terms *termSet    // its values of the aggregator's fields (take)
+	card  []string    // threshold: the keys of its values of the cardinality field
+	hits  []threatHit // threat_match: the indicators it matches
 }
+
+// termSet is the value combinations an event has of a rule's fields (see
+// fieldReader.combinations), with their keys.
+type termSet struct {
+	combos [][]any
+	keys   []string
+}
+
+// docLostError is an event's document that could no longer be read (event.Event.Doc).
+type docLostError struct{ err error }
+
+func (e docLostError) Error() string { return e.err.Error() }
+func (e docLostError) Unwrap() error { return e.err }
 
 // doc returns the event's parsed document, as alerts need it (parsed once).
 func (s *selected) doc() (*matchedEvent, error) {
 	if s.me == nil {
-		src, err := parseDocument(s.raw)
+		raw := s.raw
+		if raw == nil {
+			var err error
+			if raw, err = s.ev.Doc(); err != nil {
+				return nil, docLostError{err}
+			}
+		}
+		src, err := parseDocument(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", s.ev.Source, s.ev.Line, err)
 		}
-		s.me = &matchedEvent{id: eventID(s.ev, s.raw, src), index: s.ev.Index, src: src}
+		s.me = &matchedEvent{id: eventID(s.ev, raw, src), index: s.ev.Index, src: src}
 	}
 	return s.me, nil
+}
+
+// pendingSel is a selected event batch mode keeps until Close, in 40 bytes: the values
+// its aggregator took (shared among the events with the same ones) and, when an alert may
+// need its document, a reference to it.
+type pendingSel struct {
+	t     int64
+	seq   uint64
+	ev    *event.Event
+	terms *termSet
+	extra *pendingExtra // card, hits: nil for most events
+}
+
+type pendingExtra struct {
+	card []string
+	hits []threatHit
 }
 
 // fieldReader reads the few fields a stateful rule needs of a selected document (its
@@ -136,13 +183,13 @@ func (fr *fieldReader) values(s event.Slot) []any {
 
 // combinations returns the cartesian product of the values of slots in the document read
 // last (Kibana's composite aggregation over one terms source per field), each with its
-// key; none when a field has no value.
-func (fr *fieldReader) combinations(slots []event.Slot) (combos [][]any, keys []string) {
-	combos = [][]any{{}}
+// key; nil when a field has no value.
+func (fr *fieldReader) combinations(slots []event.Slot) *termSet {
+	combos := [][]any{{}}
 	for _, s := range slots {
 		vals := fr.values(s)
 		if len(vals) == 0 {
-			return nil, nil
+			return nil
 		}
 		next := make([][]any, 0, len(combos)*len(vals))
 		for _, c := range combos {
@@ -152,7 +199,7 @@ func (fr *fieldReader) combinations(slots []event.Slot) (combos [][]any, keys []
 		}
 		combos = next
 	}
-	return combos, comboKeys(combos)
+	return &termSet{combos: combos, keys: comboKeys(combos)}
 }
 
 // valueOf returns a decoded leaf value as JSON decoding with UseNumber gives it.
@@ -188,9 +235,10 @@ func compileSelection(k ruleKind, req CompileRequest, fn CompileFunc) (*Compiled
 	return comp, nil, nil
 }
 
-// selectedOf reads a kept event's document for rule rs (its aggregator's fields); ok is
-// false when it cannot be used: its document could not be read again from its file (then
-// reported), or it has no time (Kibana's range filter would not find it).
+// selectedOf reads a kept event's document for rule rs (its aggregator's fields) and what
+// its aggregator takes of it; ok is false when it cannot be used: its document could not be
+// read again from its file (then reported), or it has no time (Kibana's range filter would
+// not find it).
 func (d *Detector) selectedOf(rs *ruleState, ev *event.Event) (sel selected, ok bool, err error) {
 	raw, lost := ev.Doc()
 	if lost != nil {
@@ -201,11 +249,16 @@ func (d *Detector) selectedOf(rs *ruleState, ev *event.Event) (sel selected, ok 
 	if err != nil {
 		return sel, false, fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
 	}
-	return selected{ev: ev, raw: raw, t: t}, ok, nil
+	if !ok {
+		return sel, false, nil
+	}
+	sel = selected{ev: ev, raw: raw, t: t.UnixNano(), seq: ev.Seq}
+	rs.agg.take(&sel)
+	return sel, true, nil
 }
 
-// aggregate gives one selected event of rule rs to its aggregator and writes the alerts
-// that become due.
+// aggregate gives one selected event of rule rs to its aggregator (streaming) and writes
+// the alerts that become due.
 func (d *Detector) aggregate(ctx context.Context, rs *ruleState, ev *event.Event) error {
 	sel, ok, err := d.selectedOf(rs, ev)
 	if !ok || err != nil {
@@ -214,11 +267,83 @@ func (d *Detector) aggregate(ctx context.Context, rs *ruleState, ev *event.Event
 	return d.aggregated(ctx, rs, &sel)
 }
 
-// aggregated gives a selected event, whose fields rs's reader read last, to rs's
-// aggregator and writes the alerts it returns.
+// take keeps an event a stateful rule's query matched in batch mode, as the event is
+// processed (its document at hand): what the rule's aggregator takes of it, and a reference
+// to its document when an alert may need it. The rule's engine is not given it (it would
+// keep a copy until Close, sorted by @timestamp): Close gives the aggregator these in the
+// order of the rule's event time. An event the engine would refuse (no valid @timestamp)
+// is refused alike.
+func (d *Detector) take(rs *ruleState, ev *event.Event) error {
+	if err := rs.admit.Admit(ev); err != nil {
+		return err
+	}
+	rs.stats.Matches++
+	raw, err := ev.Doc()
+	if err != nil {
+		return err
+	}
+	t, ok, err := rs.agg.reader().read(raw)
+	if err != nil {
+		return fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
+	}
+	if !ok {
+		return nil // no time: Kibana's range filter would not find it
+	}
+	sel := selected{raw: raw, t: t.UnixNano(), seq: ev.Seq}
+	rs.agg.take(&sel)
+	var kept *event.Event
+	if rs.agg.needsDoc() {
+		kept = ev.KeepRaw()
+	}
+	rs.keepSelected(&sel, kept)
+	return nil
+}
+
+// keepSelected keeps a selected event until Close (batch mode), with kept, the event, when
+// its aggregator may read its document.
+func (rs *ruleState) keepSelected(sel *selected, kept *event.Event) {
+	p := pendingSel{t: sel.t, seq: sel.seq, terms: rs.shared.intern(sel.terms), ev: kept}
+	if sel.card != nil || sel.hits != nil {
+		p.extra = &pendingExtra{card: sel.card, hits: sel.hits}
+	}
+	rs.selPending = append(rs.selPending, p)
+}
+
+// termSets shares equal termSets among the events batch mode keeps.
+type termSets map[string]*termSet
+
+// intern returns the termSet equal to ts that m holds, holding ts if none.
+func (m *termSets) intern(ts *termSet) *termSet {
+	if ts == nil {
+		return nil
+	}
+	var k string
+	if len(ts.keys) == 1 {
+		k = ts.keys[0]
+	} else {
+		k = strings.Join(ts.keys, "\x01")
+	}
+	if *m == nil {
+		*m = termSets{}
+	}
+	if have, ok := (*m)[k]; ok {
+		return have
+	}
+	(*m)[k] = ts
+	return ts
+}
+
+// aggregated gives a selected event to rs's aggregator and writes the alerts it returns. An
+// alert whose event's document could no longer be read is reported, not written.
 func (d *Detector) aggregated(ctx context.Context, rs *ruleState, sel *selected) error {
 	alerts, capped, err := rs.agg.add(&d.b, rs.info, sel)
 	rs.stats.Capped += capped
+	var lost docLostError
+	if errors.As(err, &lost) {
+		d.summary.AlertsNotWritten++
+		d.report(fmt.Errorf("%w: an alert of rule %q not written", lost.err, rs.info.r.Name))
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -235,8 +360,8 @@ func (d *Detector) writeEach(ctx context.Context, rs *ruleState, alerts []Alert)
 	return nil
 }
 
-// closeStateful ends the stateful rules (Close): in batch mode it first gives each its
-// selected events in event-time order (input order among equal times).
+// closeStateful ends the stateful rules (Close): in batch mode it first gives each the
+// events it kept, in event-time order (input order among equal times).
 func (d *Detector) closeStateful(ctx context.Context) error {
 	var first error
 	keep := func(err error) {
@@ -248,27 +373,17 @@ func (d *Detector) closeStateful(ctx context.Context) error {
 		if rs.agg == nil {
 			continue
 		}
-		pending := rs.pending
-		rs.pending = nil
-		// Each event's time first (its fields are read again when it is added).
-		type timed struct {
-			t  time.Time
-			ev *event.Event
-		}
-		var evs []timed
-		for _, m := range pending {
-			sel, ok, err := d.selectedOf(rs, m[0])
-			keep(err)
-			if ok {
-				evs = append(evs, timed{sel.t, m[0]})
+		pending := rs.selPending
+		rs.selPending, rs.shared = nil, nil
+		slices.SortStableFunc(pending, func(a, b pendingSel) int { return cmp.Compare(a.t, b.t) })
+		for i := range pending {
+			p := &pending[i]
+			sel := selected{ev: p.ev, t: p.t, seq: p.seq, terms: p.terms}
+			if p.extra != nil {
+				sel.card, sel.hits = p.extra.card, p.extra.hits
 			}
-		}
-		slices.SortStableFunc(evs, func(a, b timed) int { return a.t.Compare(b.t) })
-		for i, e := range evs {
-			if sel, ok, err := d.selectedOf(rs, e.ev); ok && err == nil {
-				keep(d.aggregated(ctx, rs, &sel))
-			}
-			evs[i] = timed{}
+			keep(d.aggregated(ctx, rs, &sel))
+			*p = pendingSel{}
 		}
 		alerts, capped, err := rs.agg.flush(&d.b, rs.info)
 		rs.stats.Capped += capped

@@ -142,32 +142,46 @@ func (a *threatAgg) addIndicator(ind indicator) {
 	}
 }
 
-func (a *threatAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
-	type hit struct {
-		ind           int
-		field, atomic string
-	}
-	var hits []hit
-	seen := map[string]bool{}
+// threatHit is an indicator an event matches on one of its fields, with the event's value.
+type threatHit struct {
+	ind           int // position in threatAgg.indicators
+	field, atomic string
+}
+
+// take finds the indicators the event matches.
+func (a *threatAgg) take(sel *selected) {
+	var seen map[threatHit]bool
 	for _, g := range a.groups {
-		combos, _ := a.fr.combinations(g.slots)
-		for _, c := range combos {
+		ts := a.fr.combinations(g.slots)
+		if ts == nil {
+			continue
+		}
+		for _, c := range ts.combos {
 			for _, i := range g.index[valueKey(c)] {
 				for j, f := range g.fields {
-					h := hit{i, f, jsString(c[j])}
-					k := fmt.Sprint(h.ind, "\x00", h.field, "\x00", h.atomic)
-					if !seen[k] {
-						seen[k] = true
-						hits = append(hits, h)
+					h := threatHit{i, f, jsString(c[j])}
+					if seen == nil {
+						seen = map[threatHit]bool{}
+					}
+					if !seen[h] {
+						seen[h] = true
+						sel.hits = append(sel.hits, h)
 					}
 				}
 			}
 		}
 	}
+}
+
+// needsDoc is true: an alert is the event's.
+func (a *threatAgg) needsDoc() bool { return true }
+
+func (a *threatAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
+	hits := sel.hits
 	if len(hits) == 0 {
 		return nil, 0, nil
 	}
-	bucket := sel.t.UnixNano() / a.interval
+	bucket := sel.t / a.interval
 	if a.buckets[bucket] >= a.maxSignals {
 		return nil, 1, nil
 	}
@@ -236,6 +250,8 @@ type collectAgg struct {
 }
 
 func (c *collectAgg) reader() *fieldReader { return c.fr }
+func (c *collectAgg) take(*selected)       {}
+func (c *collectAgg) needsDoc() bool       { return true }
 
 func (c *collectAgg) add(_ *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
 	me, err := sel.doc()

@@ -211,8 +211,22 @@ func (a *thresholdAgg) firstExec(t int64) int64 {
 	return k * a.interval
 }
 
+// take reads the event's groups (the combinations of its threshold.field values) and its
+// cardinality values.
+func (a *thresholdAgg) take(sel *selected) {
+	sel.terms = a.fr.combinations(a.groupSlots)
+	if a.card != nil && sel.terms != nil {
+		for _, v := range a.fr.values(a.cardSlot) {
+			sel.card = append(sel.card, termKey(v))
+		}
+	}
+}
+
+// needsDoc is false: a threshold alert is built from the group, not from an event.
+func (a *thresholdAgg) needsDoc() bool { return false }
+
 func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
-	t := sel.t.UnixNano()
+	t := sel.t
 	var alerts []Alert
 	var capped int
 	if !a.started {
@@ -238,19 +252,13 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, in
 	if t < a.next-a.from {
 		return alerts, capped, nil // older than every window still to run
 	}
-	combos, keys := a.fr.combinations(a.groupSlots)
-	if len(keys) == 0 {
+	if sel.terms == nil {
 		return alerts, capped, nil // a document lacking a field is in no bucket
 	}
-	e := thEvent{t: t, seq: sel.ev.Seq, groups: keys}
+	e := thEvent{t: t, seq: sel.seq, groups: sel.terms.keys, card: sel.card}
 	if ms, ok := a.store.(interface{ setTerms(string, []any) }); ok {
-		for i, k := range keys {
-			ms.setTerms(k, combos[i])
-		}
-	}
-	if a.card != nil {
-		for _, v := range a.fr.values(a.cardSlot) {
-			e.card = append(e.card, termKey(v))
+		for i, k := range sel.terms.keys {
+			ms.setTerms(k, sel.terms.combos[i])
 		}
 	}
 	a.store.addEvent(e)
