@@ -347,17 +347,51 @@ func (d *Detector) aggregated(ctx context.Context, rs *ruleState, sel *selected)
 	if err != nil {
 		return err
 	}
-	return d.writeEach(ctx, rs, alerts)
+	return d.writeEach(ctx, rs, sel, alerts)
 }
 
-// writeEach writes alerts one per Sink call (each stands for one group or term).
-func (d *Detector) writeEach(ctx context.Context, rs *ruleState, alerts []Alert) error {
+// writeEach writes alerts one per Sink call (each stands for one group or term), sel's
+// (nil for those a flush made); a rule with alert_suppression suppresses them instead.
+func (d *Detector) writeEach(ctx context.Context, rs *ruleState, sel *selected, alerts []Alert) error {
+	var eventKey *suppressKey // sel's, computed once for its alerts
 	for _, a := range alerts {
-		if err := d.writeAlerts(ctx, rs, []Alert{a}); err != nil {
+		if rs.supp == nil {
+			if err := d.writeAlerts(ctx, rs, []Alert{a}); err != nil {
+				return err
+			}
+			continue
+		}
+		key, ok := suppressKey{}, false
+		if gk, isGroup := rs.agg.(groupKeyer); isGroup {
+			key, ok = gk.groupKey(a.ID)
+		} else if sel != nil {
+			if eventKey == nil {
+				me, err := sel.doc()
+				if err != nil {
+					return err
+				}
+				k, err := d.b.suppressionKey(rs.info, []*matchedEvent{me}, []Alert{a})
+				if err != nil {
+					return err
+				}
+				eventKey = &k
+			}
+			key, ok = *eventKey, true
+		}
+		if !ok {
+			return fmt.Errorf("rule %q: alert %s: no suppression group", rs.info.r.Name, a.ID)
+		}
+		if err := d.suppress(ctx, &alertJob{rs: rs, alerts: []Alert{a}, key: key}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// groupKeyer is an aggregator whose alerts stand for groups rather than events
+// (threshold): it gives the suppression key of an alert it made (once).
+type groupKeyer interface {
+	groupKey(alertID string) (suppressKey, bool)
 }
 
 // closeStateful ends the stateful rules (Close): in batch mode it first gives each the
@@ -388,7 +422,7 @@ func (d *Detector) closeStateful(ctx context.Context) error {
 		alerts, capped, err := rs.agg.flush(&d.b, rs.info)
 		rs.stats.Capped += capped
 		keep(err)
-		keep(d.writeEach(ctx, rs, alerts))
+		keep(d.writeEach(ctx, rs, nil, alerts))
 	}
 	return first
 }

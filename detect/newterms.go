@@ -30,9 +30,9 @@ func (k newTermsKind) meta() kindMeta {
 	return kindMeta{ruleType: "new_terms", language: k.language, typeID: "siem.newTermsRule", category: "New Terms Rule"}
 }
 
-// suppresses is false: Tripline does not implement new-terms suppression; such a rule is
-// refused.
-func (newTermsKind) suppresses() bool { return false }
+// suppresses is true: Kibana suppresses new-terms alerts in memory as a query rule's, by
+// the alert_suppression group_by values of the alert's event.
+func (newTermsKind) suppresses() bool { return true }
 
 func (k newTermsKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error) {
 	return compileSelection(k, req, fn)

@@ -123,7 +123,7 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		rs.later, rs.deferrer = lp.LaterTerms(), lp
 	}
 	if r.AlertSuppression != nil {
-		rs.supp = newSuppressor(r, d.opts.Streaming, interval)
+		rs.supp = newSuppressor(r, d.opts.Streaming || d.opts.State != nil, interval)
 		d.suppressors = append(d.suppressors, rs)
 	}
 	d.summary.Rules = append(d.summary.Rules, rs.stats)

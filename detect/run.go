@@ -63,6 +63,9 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 // the workers left unevaluated (see ruleState.later).
 func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks, later []uint64) error {
 	d.memo.Next(ev)
+	if d.clocked {
+		d.tick(ev)
+	}
 	if masks == nil && d.opts.Streaming {
 		// Evaluate the filters first, to make the copies the rules keep as the workers do
 		// (keepAhead): one per event.
@@ -304,6 +307,7 @@ func (d *Detector) Close(ctx context.Context) error {
 			first = err
 		}
 	}
+	d.saveClock()
 	for _, rs := range d.rules {
 		if rs.stats.Capped > 0 {
 			d.summary.Warnings = append(d.summary.Warnings, fmt.Sprintf(

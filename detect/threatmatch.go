@@ -31,8 +31,10 @@ func (k threatKind) meta() kindMeta {
 	return kindMeta{ruleType: "threat_match", language: k.language, typeID: "siem.indicatorRule", category: "Indicator Match Rule"}
 }
 
-// suppresses is false: Tripline does not implement indicator-match suppression.
-func (threatKind) suppresses() bool { return false }
+// suppresses is true: Kibana suppresses indicator-match alerts as a query rule's, by the
+// alert_suppression group_by values of the alert's event (its enrichments are the first
+// match's).
+func (threatKind) suppresses() bool { return true }
 
 func (k threatKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error) {
 	// The threat query and filters run when the indicators are read: check them now, so
