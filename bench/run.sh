@@ -35,7 +35,9 @@
 #   -m         also measure sequence state memory (engine BenchmarkSequenceByMaxspan: a 2-stage
 #              sequence by, maxspan=1s, 1M distinct keys, over 1M then 10M events, 100 events per
 #              ms, no sequence completing so every candidate waits for maxspan): peak live heap
-#              and bytes per pending candidate; the heap must not grow with the stream
+#              and bytes per pending candidate; the heap must not grow with the stream; and
+#              new-terms state (detect BenchmarkNewTerms1M): 1M distinct values through the
+#              detector, heap per value, and state directory bytes per value after a checkpoint
 # Environment: TRIPLINE_BIN=path uses that binary instead of building ./cmd/tripline.
 set -euo pipefail
 
@@ -365,6 +367,17 @@ if [ "$mem" = 1 ]; then
 		metric() { echo "$line" | awk -v unit="$1" '{ for (i = 2; i <= NF; i++) if ($i == unit) print $(i-1) }'; }
 		printf '| %10s | %12s | %14s | %12s | %18s |\n' "$ev" "$(metric events/s)" "$(metric peak-live-heap-MB)" \
 			"$(metric peak-pending)" "$(metric heap-bytes/pending)"
+	done
+	echo
+	echo "new-terms state (detect BenchmarkNewTerms1M: 1,048,576 distinct host.id/process.name values, streaming, one rule):"
+	printf '| %-10s | %12s | %12s | %21s | %21s |\n' "state" "events/s" "heap B/value" "disk B/value (commit)" "disk B/value (closed)"
+	printf '|%s|%s|%s|%s|%s|\n' "------------" "--------------" "--------------" "-----------------------" "-----------------------"
+	go test ./detect -run '^$' -bench 'NewTerms1M' -benchtime 1x | grep '^BenchmarkNewTerms1M/' | while read -r line; do
+		metric() { echo "$line" | awk -v unit="$1" '{ for (i = 2; i <= NF; i++) if ($i == unit) print $(i-1) }'; }
+		mode=${line#BenchmarkNewTerms1M/}
+		mode=${mode%%-[0-9]*}
+		printf '| %-10s | %12.0f | %12s | %21s | %21s |\n' "$mode" "$(metric events/s)" "$(metric heap-bytes/value)" \
+			"$(metric disk-bytes/value)" "$(metric closed-disk-bytes/value)"
 	done
 	echo
 fi
