@@ -113,7 +113,9 @@ type pendingExtra struct {
 
 // fieldReader reads the few fields a stateful rule needs of a selected document (its
 // timestamps and the fields it groups or matches on) with a decoder of their paths alone,
-// instead of parsing the whole document: only the events that alert are parsed.
+// instead of parsing the whole document: only the events that alert are parsed. In batch
+// mode it reads them from the Detector's own decoding of the event instead (readEvent),
+// the paths being added to the Detector's fields (share).
 type fieldReader struct {
 	fields       *event.Fields
 	dec          *event.Decoder
@@ -122,6 +124,14 @@ type fieldReader struct {
 	hasOverride  bool
 	scratch      []any
 	seen         map[string]bool
+	// cur is the event read last: ev (read), or the Detector's (readEvent), whose slots of
+	// the same paths are shared[slot].
+	cur       *event.Event
+	shared    []event.Slot
+	useShared bool
+	// intern (batch mode) shares equal termSets among the events kept until Close.
+	intern termSets
+	keyBuf []byte
 }
 
 // newFieldReader returns a reader of rule r's timestamps and of paths, and the slots of
@@ -137,7 +147,17 @@ func newFieldReader(r *rule.Rule, paths []string) (*fieldReader, []event.Slot) {
 		slots[i] = fr.fields.Add(p)
 	}
 	fr.dec = event.NewDecoder(fr.fields)
+	fr.cur = &fr.ev
 	return fr, slots
+}
+
+// share adds the reader's paths to f, the Detector's fields, so that readEvent can read
+// them from the events the Detector decodes.
+func (fr *fieldReader) share(f *event.Fields) {
+	fr.shared = make([]event.Slot, fr.fields.Len())
+	for i := range fr.shared {
+		fr.shared[i] = f.Add(fr.fields.Path(event.Slot(i)))
+	}
 }
 
 // read decodes raw and returns its event time: the timestamp_override, else @timestamp
@@ -146,18 +166,38 @@ func (fr *fieldReader) read(raw []byte) (t time.Time, ok bool, err error) {
 	if err := fr.dec.Decode(raw, &fr.ev); err != nil {
 		return t, false, err
 	}
+	fr.cur, fr.useShared = &fr.ev, false
+	t, ok = fr.eventTime()
+	return t, ok, nil
+}
+
+// readEvent is read for an event the Detector decoded with the fields share added to.
+func (fr *fieldReader) readEvent(ev *event.Event) (time.Time, bool) {
+	fr.cur, fr.useShared = ev, true
+	return fr.eventTime()
+}
+
+// eventTime returns the event time of the event read last.
+func (fr *fieldReader) eventTime() (time.Time, bool) {
 	if fr.hasOverride {
 		if t, ok := fr.time(fr.override); ok {
-			return t, true, nil
+			return t, true
 		}
 	}
-	t, ok = fr.time(fr.ts)
-	return t, ok, nil
+	return fr.time(fr.ts)
+}
+
+// vals returns the values of the reader's slot s in the event read last.
+func (fr *fieldReader) vals(s event.Slot) []event.Value {
+	if fr.useShared {
+		return fr.cur.Values(fr.shared[s])
+	}
+	return fr.cur.Values(s)
 }
 
 // time reads the first value of slot s as parseTime reads a timestamp.
 func (fr *fieldReader) time(s event.Slot) (time.Time, bool) {
-	vals := fr.ev.Values(s)
+	vals := fr.vals(s)
 	if len(vals) == 0 {
 		return time.Time{}, false
 	}
@@ -170,7 +210,7 @@ func (fr *fieldReader) time(s event.Slot) (time.Time, bool) {
 func (fr *fieldReader) values(s event.Slot) []any {
 	out := fr.scratch[:0]
 	clear(fr.seen)
-	for _, v := range fr.ev.Values(s) {
+	for _, v := range fr.vals(s) {
 		x := valueOf(v)
 		if k := termKey(x); !fr.seen[k] {
 			fr.seen[k] = true
@@ -181,10 +221,58 @@ func (fr *fieldReader) values(s event.Slot) []any {
 	return out
 }
 
+// appendTermKey appends termKey(valueOf(v)) to b for a scalar v; ok is false for others.
+func appendTermKey(b []byte, v event.Value) ([]byte, bool) {
+	switch v.Kind {
+	case event.KindString:
+		return append(append(b, 's'), v.Str...), true
+	case event.KindBool:
+		if v.Int != 0 {
+			return append(b, "btrue"...), true
+		}
+		return append(b, "bfalse"...), true
+	case event.KindInt, event.KindFloat:
+		if v.Str != "" {
+			return append(append(b, 'n'), v.Str...), true
+		}
+		return append(append(b, 'n'), v.String()...), true
+	}
+	return b, false
+}
+
 // combinations returns the cartesian product of the values of slots in the document read
 // last (Kibana's composite aggregation over one terms source per field), each with its
 // key; nil when a field has no value.
 func (fr *fieldReader) combinations(slots []event.Slot) *termSet {
+	if fr.intern != nil {
+		// Most events have one value of each field: their set's key, without building it.
+		b, one := fr.keyBuf[:0], true
+		for i, s := range slots {
+			vs := fr.vals(s)
+			if len(vs) != 1 {
+				one = false
+				break
+			}
+			if i > 0 {
+				b = append(b, 0)
+			}
+			if b, one = appendTermKey(b, vs[0]); !one {
+				break
+			}
+		}
+		fr.keyBuf = b
+		if one {
+			if ts, ok := fr.intern[string(b)]; ok {
+				return ts
+			}
+		}
+		return fr.intern.intern(fr.buildCombinations(slots))
+	}
+	return fr.buildCombinations(slots)
+}
+
+// buildCombinations is combinations without interning.
+func (fr *fieldReader) buildCombinations(slots []event.Slot) *termSet {
 	combos := [][]any{{}}
 	for _, s := range slots {
 		vals := fr.values(s)
@@ -268,8 +356,8 @@ func (d *Detector) aggregate(ctx context.Context, rs *ruleState, ev *event.Event
 }
 
 // take keeps an event a stateful rule's query matched in batch mode, as the event is
-// processed (its document at hand): what the rule's aggregator takes of it, and a reference
-// to its document when an alert may need it. The rule's engine is not given it (it would
+// processed: what the rule's aggregator takes of it (read from the Detector's decoding of
+// it, see fieldReader.share), and a reference to its document when an alert may need it. The rule's engine is not given it (it would
 // keep a copy until Close, sorted by @timestamp): Close gives the aggregator these in the
 // order of the rule's event time. An event the engine would refuse (no valid @timestamp)
 // is refused alike.
@@ -278,18 +366,11 @@ func (d *Detector) take(rs *ruleState, ev *event.Event) error {
 		return err
 	}
 	rs.stats.Matches++
-	raw, err := ev.Doc()
-	if err != nil {
-		return err
-	}
-	t, ok, err := rs.agg.reader().read(raw)
-	if err != nil {
-		return fmt.Errorf("%s:%d: %w", ev.Source, ev.Line, err)
-	}
+	t, ok := rs.agg.reader().readEvent(ev)
 	if !ok {
 		return nil // no time: Kibana's range filter would not find it
 	}
-	sel := selected{raw: raw, t: t.UnixNano(), seq: ev.Seq}
+	sel := selected{t: t.UnixNano(), seq: ev.Seq}
 	rs.agg.take(&sel)
 	var kept *event.Event
 	if rs.agg.needsDoc() {
@@ -302,7 +383,7 @@ func (d *Detector) take(rs *ruleState, ev *event.Event) error {
 // keepSelected keeps a selected event until Close (batch mode), with kept, the event, when
 // its aggregator may read its document.
 func (rs *ruleState) keepSelected(sel *selected, kept *event.Event) {
-	p := pendingSel{t: sel.t, seq: sel.seq, terms: rs.shared.intern(sel.terms), ev: kept}
+	p := pendingSel{t: sel.t, seq: sel.seq, terms: sel.terms, ev: kept}
 	if sel.card != nil || sel.hits != nil {
 		p.extra = &pendingExtra{card: sel.card, hits: sel.hits}
 	}
@@ -408,7 +489,7 @@ func (d *Detector) closeStateful(ctx context.Context) error {
 			continue
 		}
 		pending := rs.selPending
-		rs.selPending, rs.shared = nil, nil
+		rs.selPending, rs.agg.reader().intern = nil, nil
 		slices.SortStableFunc(pending, func(a, b pendingSel) int { return cmp.Compare(a.t, b.t) })
 		for i := range pending {
 			p := &pending[i]

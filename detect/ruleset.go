@@ -36,9 +36,8 @@ type ruleState struct {
 	// themselves, and keep whole copies of the events that match them (see laterNow).
 	busy atomic.Bool
 	// Batch mode, a stateful kind: the events its query matched, until Close (see take),
-	// the value sets they share, and the engine's check of their timestamps.
+	// and the engine's check of their timestamps.
 	selPending []pendingSel
-	shared     termSets
 	admit      admitter
 }
 
@@ -108,6 +107,11 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		// them nor keeps copies.
 		if rs.admit, _ = comp.Runner.(admitter); rs.admit != nil {
 			rs.keeper = nil
+			fr := rs.agg.reader()
+			fr.share(d.fields)
+			if _, threat := rs.agg.(*threatAgg); !threat {
+				fr.intern = termSets{} // the value sets it keeps until Close
+			}
 		}
 	}
 	rs.inOrder = req.InOrder && comp.Disordered != nil && comp.Rerun != nil
