@@ -135,6 +135,9 @@ func openState(ctx context.Context, sf *stateFlags, df *detectFlags, lateness ti
 	if err != nil {
 		return nil, err
 	}
+	if len(df.ruleTypes) > 0 {
+		selectRuleTypes(set, df.ruleTypes) // the rules that run: their journal, their fingerprint
+	}
 	meta := state.Meta{Format: state.Format, Tripline: version, Fingerprint: ruleFingerprint(set.Rules), Rules: len(set.Rules)}
 	st, err := state.Open(sf.dir, meta)
 	if err != nil {
