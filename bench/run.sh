@@ -12,6 +12,9 @@
 #   - tripline detect, all 1,024 EQL rules of ../shared/rules/detection-rules, when present
 #     (--rule-types eql), then its 454 query rules (KQL and Lucene), then both together; the
 #     notes give the rules loaded and the alerts of each
+#   - tripline detect, all the rules that run without indicators (EQL, query, threshold and new
+#     terms; the indicator-match rules need --indicators), without and with --state-dir (two
+#     procs; the notes give the state directory's size)
 #   - tripline serve, all 1,024 EQL rules, fed over loopback by bench/loadbulk: 1,000-document
 #     bulks from 4 connections, then 10-document bulks from 200 (overload: the rows' peak RSS
 #     must stay bounded, shippers get 429 and retry); events/s from the first request to the
@@ -35,7 +38,9 @@
 #   -m         also measure sequence state memory (engine BenchmarkSequenceByMaxspan: a 2-stage
 #              sequence by, maxspan=1s, 1M distinct keys, over 1M then 10M events, 100 events per
 #              ms, no sequence completing so every candidate waits for maxspan): peak live heap
-#              and bytes per pending candidate; the heap must not grow with the stream
+#              and bytes per pending candidate; the heap must not grow with the stream; and
+#              new-terms state (detect BenchmarkNewTerms1M): 1M distinct values through the
+#              detector, heap per value, and state directory bytes per value after a checkpoint
 # Environment: TRIPLINE_BIN=path uses that binary instead of building ./cmd/tripline.
 set -euo pipefail
 
@@ -244,6 +249,43 @@ for sel in "eql|all 1,024 EQL rules" "query|all 454 query rules" "eql,query|1,02
 	done
 done
 
+# All the prebuilt rules that run without indicators, together: the EQL and query rules, the 28
+# threshold and 241 new-terms rules (the 6 indicator-match rules need --indicators, documents of
+# threat-intelligence indices, which the workload has none of). Then the same with --state-dir
+# (a fresh directory each run, removed in the run: its state on disk is in the notes).
+all_types="eql,query,threshold,new_terms"
+for procs in 1 2; do
+	label="tripline detect (all runnable rules)"
+	if [ ! -d "$shared/rules/detection-rules" ]; then
+		note_row "$label" "$procs" "skipped: ../shared is absent"
+	elif has_cmd detect; then
+		allow_rc=3 # rules skipped (endpoint_list exceptions, a nested query), as above
+		measure "$label" "$procs" "$tripline" detect --rules "$shared/rules/detection-rules" --rule-types "$all_types" "$events" --format summary
+		allow_rc=""
+		check_seed "$row" "$label, $procs procs"
+		if [ "$procs" = 2 ]; then
+			notes+=("$label: $(sed -n 's/^rules: *//p' "$tmp/out.$row" | head -n 1); $(sed -n 's/^alerts: *//p' "$tmp/out.$row" | head -n 1) alerts")
+		fi
+	else
+		note_row "$label" "$procs" "not built yet"
+	fi
+done
+label="tripline detect (all runnable, --state-dir)"
+if [ ! -d "$shared/rules/detection-rules" ]; then
+	note_row "$label" 2 "skipped: ../shared is absent"
+elif has_cmd detect; then
+	allow_rc=3
+	measure "$label" 2 sh -c 'rm -rf "$1" && shift && exec "$@"' sh "$tmp/state" \
+		"$tripline" detect --rules "$shared/rules/detection-rules" --rule-types "$all_types" --state-dir "$tmp/state" "$events" --format summary
+	allow_rc=""
+	check_seed "$row" "$label, 2 procs"
+	notes+=("$label: $(sed -n 's/^alerts: *//p' "$tmp/out.$row" | head -n 1) alerts; state directory $(du -sm "$tmp/state" | cut -f1) MB ($(
+		"$tripline" state inspect "$tmp/state" | awk '$1 == "journal" && $2 ~ /^[0-9]+$/ { printf "journal: %d events, %.0f MB", $2, $3 / 1e6 }'))")
+	rm -rf "$tmp/state"
+else
+	note_row "$label" 2 "not built yet"
+fi
+
 # measure_serve NAME CONNS BULK runs tripline serve with every rule under /usr/bin/time -v and
 # feeds it the events with bench/loadbulk ($runs times, keeping the fastest); the row's time is
 # loadbulk's, from its first request to its last answer.
@@ -365,6 +407,17 @@ if [ "$mem" = 1 ]; then
 		metric() { echo "$line" | awk -v unit="$1" '{ for (i = 2; i <= NF; i++) if ($i == unit) print $(i-1) }'; }
 		printf '| %10s | %12s | %14s | %12s | %18s |\n' "$ev" "$(metric events/s)" "$(metric peak-live-heap-MB)" \
 			"$(metric peak-pending)" "$(metric heap-bytes/pending)"
+	done
+	echo
+	echo "new-terms state (detect BenchmarkNewTerms1M: 1,048,576 distinct host.id/process.name values, streaming, one rule):"
+	printf '| %-10s | %12s | %12s | %21s | %21s |\n' "state" "events/s" "heap B/value" "disk B/value (commit)" "disk B/value (closed)"
+	printf '|%s|%s|%s|%s|%s|\n' "------------" "--------------" "--------------" "-----------------------" "-----------------------"
+	go test ./detect -run '^$' -bench 'NewTerms1M' -benchtime 1x | grep '^BenchmarkNewTerms1M/' | while read -r line; do
+		metric() { echo "$line" | awk -v unit="$1" '{ for (i = 2; i <= NF; i++) if ($i == unit) print $(i-1) }'; }
+		mode=${line#BenchmarkNewTerms1M/}
+		mode=${mode%%-[0-9]*}
+		printf '| %-10s | %12.0f | %12s | %21s | %21s |\n' "$mode" "$(metric events/s)" "$(metric heap-bytes/value)" \
+			"$(metric disk-bytes/value)" "$(metric closed-disk-bytes/value)"
 	done
 	echo
 fi

@@ -226,6 +226,9 @@ func (b *builder) newRuleFields(ri *ruleInfo) document {
 	}
 	if s := r.AlertSuppression; s != nil {
 		sup := document{"group_by": list(s.GroupBy), "missing_fields_strategy": s.Strategy()}
+		if r.IsThreshold() {
+			sup = document{} // a threshold rule's has a duration only
+		}
 		if s.Duration != nil {
 			sup["duration"] = document{"value": s.Duration.Value, "unit": s.Duration.Unit}
 		}

@@ -290,6 +290,11 @@ type Detector struct {
 	live                      atomic.Pointer[Live]
 	historyDone               bool // Options.History has been read
 	indicatorsDone            bool // Options.Indicators has been read
+	// Batch mode with Options.State and suppressing rules: the newest @timestamp of the
+	// input so far (see tick).
+	clocked   bool
+	clockSlot event.Slot
+	clock     time.Time
 }
 
 // New compiles the rules and returns a Detector that writes alerts to sink. A rule that
@@ -346,6 +351,9 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	if err := d.attachState(); err != nil {
 		return nil, err
 	}
+	if err := d.attachSuppression(); err != nil {
+		return nil, err
+	}
 	if opts.Replay == nil && slices.ContainsFunc(d.rules, func(rs *ruleState) bool { return rs.inOrder }) {
 		s, err := newSpill(opts.SpillDir)
 		if err != nil {
@@ -362,6 +370,9 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 		d.tuneFilters(func(t filterTuner) { t.ObserveFilters(true) })
 	}
 	d.summary.RulesLoaded = len(d.rules)
+	if d.clocked {
+		d.clockSlot = d.fields.Add("@timestamp")
+	}
 	d.dec = event.NewDecoder(d.fields)
 	d.rt = d.newRouter()
 	workers := opts.Workers

@@ -98,6 +98,7 @@ type engineRunner interface {
 	filterTuner
 	termMatcher
 	eventKeeper
+	admitter
 	shedder
 	stageJoiner
 	Pending() int64

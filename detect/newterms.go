@@ -30,9 +30,9 @@ func (k newTermsKind) meta() kindMeta {
 	return kindMeta{ruleType: "new_terms", language: k.language, typeID: "siem.newTermsRule", category: "New Terms Rule"}
 }
 
-// suppresses is false: Tripline does not implement new-terms suppression; such a rule is
-// refused.
-func (newTermsKind) suppresses() bool { return false }
+// suppresses is true: Kibana suppresses new-terms alerts in memory as a query rule's, by
+// the alert_suppression group_by values of the alert's event.
+func (newTermsKind) suppresses() bool { return true }
 
 func (k newTermsKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error) {
 	return compileSelection(k, req, fn)
@@ -105,8 +105,14 @@ type newTermsAgg struct {
 
 func (a *newTermsAgg) reader() *fieldReader { return a.fr }
 
+// take reads the event's values (combinations) of new_terms_fields.
+func (a *newTermsAgg) take(sel *selected) { sel.terms = a.fr.combinations(a.slots) }
+
+// needsDoc is true: an alert is the event's.
+func (a *newTermsAgg) needsDoc() bool { return !a.learn }
+
 func (a *newTermsAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
-	t := sel.t.UnixNano()
+	t := sel.t
 	if t > a.newest {
 		a.newest = t
 	}
@@ -116,10 +122,13 @@ func (a *newTermsAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int
 		a.hist.expire(a.newest - a.window)
 		a.swept, a.held = a.newest, a.hist.len()
 	}
-	combos, keys := a.fr.combinations(a.slots)
+	if sel.terms == nil {
+		return nil, 0, nil // a document lacking a field has no value
+	}
+	combos := sel.terms.combos
 	var alerts []Alert
 	capped := 0
-	for i, k := range keys {
+	for i, k := range sel.terms.keys {
 		last, seen := a.hist.see(k, t)
 		if (seen && last >= t-a.window) || a.learn {
 			continue

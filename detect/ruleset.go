@@ -35,6 +35,10 @@ type ruleState struct {
 	// part last looked (after each batch): the workers then evaluate its later terms
 	// themselves, and keep whole copies of the events that match them (see laterNow).
 	busy atomic.Bool
+	// Batch mode, a stateful kind: the events its query matched, until Close (see take),
+	// and the engine's check of their timestamps.
+	selPending []pendingSel
+	admit      admitter
 }
 
 func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
@@ -98,6 +102,18 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	rs.split, _ = comp.Runner.(SplitRunner)
 	rs.terms, _ = comp.Runner.(termMatcher)
 	rs.keeper, _ = comp.Runner.(eventKeeper)
+	if rs.agg != nil && !d.opts.Streaming && rs.split != nil {
+		// The Detector takes the query's matches itself (take): the engine neither sees
+		// them nor keeps copies.
+		if rs.admit, _ = comp.Runner.(admitter); rs.admit != nil {
+			rs.keeper = nil
+			fr := rs.agg.reader()
+			fr.share(d.fields)
+			if _, threat := rs.agg.(*threatAgg); !threat {
+				fr.intern = termSets{} // the value sets it keeps until Close
+			}
+		}
+	}
 	rs.inOrder = req.InOrder && comp.Disordered != nil && comp.Rerun != nil
 	// Without a spill file (the input is read again instead), the workers need not know
 	// whether an event matches only a later stage of an in-order sequence: the in-order
@@ -111,11 +127,17 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		rs.later, rs.deferrer = lp.LaterTerms(), lp
 	}
 	if r.AlertSuppression != nil {
-		rs.supp = newSuppressor(r, d.opts.Streaming, interval)
+		rs.supp = newSuppressor(r, d.opts.Streaming || d.opts.State != nil, interval)
 		d.suppressors = append(d.suppressors, rs)
 	}
 	d.summary.Rules = append(d.summary.Rules, rs.stats)
 	return rs, nil
+}
+
+// admitter is a Runner that tells whether it would place a match of an event in time
+// (engine.Stepper: Admit).
+type admitter interface {
+	Admit(ev *event.Event) error
 }
 
 // tuneFilters calls fn for every rule whose Runner is a filterTuner. While the index is

@@ -63,6 +63,9 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 // the workers left unevaluated (see ruleState.later).
 func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks, later []uint64) error {
 	d.memo.Next(ev)
+	if d.clocked {
+		d.tick(ev)
+	}
 	if masks == nil && d.opts.Streaming {
 		// Evaluate the filters first, to make the copies the rules keep as the workers do
 		// (keepAhead): one per event.
@@ -103,6 +106,12 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 				}
 			} else {
 				mask = matchTerms(rs, ev, d.rt.terms[i])
+			}
+			if rs.admit != nil { // batch, a stateful kind: the Detector keeps its matches
+				if mask != 0 {
+					err = d.take(rs, ev)
+				}
+				break
 			}
 			// In batch mode an event no term matched changes nothing in the rule's state
 			// (SplitRunner.PushMatched of engine.Stepper returns at once): skip the call.
@@ -154,6 +163,20 @@ func (d *Detector) report(err error) {
 func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 	rs.stats.Matches++
 	if !d.opts.Streaming {
+		if rs.agg != nil {
+			// A Runner the Detector does not take matches from (see take).
+			sel, ok, err := d.selectedOf(rs, evs[0])
+			if err != nil {
+				d.report(err)
+			} else if ok {
+				var kept *event.Event
+				if rs.agg.needsDoc() {
+					kept = evs[0]
+				}
+				rs.keepSelected(&sel, kept)
+			}
+			return
+		}
 		rs.pending = append(rs.pending, evs)
 		return
 	}
@@ -257,6 +280,9 @@ func (d *Detector) Close(ctx context.Context) error {
 	for _, rs := range d.rules {
 		matches := rs.pending
 		rs.pending = nil
+		if rs.agg != nil {
+			continue // closeStateful gave its matches to its aggregator
+		}
 		if rs.comp.Matched != nil {
 			// The runner kept only the most recent max_signals matches; it counted them all.
 			rs.stats.Matches = rs.comp.Matched()
@@ -281,6 +307,7 @@ func (d *Detector) Close(ctx context.Context) error {
 			first = err
 		}
 	}
+	d.saveClock()
 	for _, rs := range d.rules {
 		if rs.stats.Capped > 0 {
 			d.summary.Warnings = append(d.summary.Warnings, fmt.Sprintf(

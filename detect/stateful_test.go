@@ -39,7 +39,11 @@ func TestCombinations(t *testing.T) {
 		if _, _, err := fr.read(raw); err != nil {
 			t.Fatal(err)
 		}
-		combos, keys := fr.combinations(slots)
+		var combos [][]any
+		var keys []string
+		if ts := fr.combinations(slots); ts != nil {
+			combos, keys = ts.combos, ts.keys
+		}
 		out, _ := json.Marshal(combos)
 		if string(out) != tc.want || len(keys) != len(combos) {
 			t.Errorf("combinations(%v) = %s (%d keys), want %s", tc.fields, out, len(keys), tc.want)
@@ -48,9 +52,9 @@ func TestCombinations(t *testing.T) {
 	// Keys tell values apart by type.
 	fr, slots := newFieldReader(&rule.Rule{}, []string{"a"})
 	_, _, _ = fr.read([]byte(`{"a":"1"}`))
-	_, k1 := fr.combinations(slots)
+	k1 := fr.combinations(slots).keys
 	_, _, _ = fr.read([]byte(`{"a":1}`))
-	_, k2 := fr.combinations(slots)
+	k2 := fr.combinations(slots).keys
 	if k1[0] == k2[0] {
 		t.Errorf("the string 1 and the number 1 have the same key %q", k1[0])
 	}
@@ -63,7 +67,9 @@ func feed(t *testing.T, agg aggregator, b *builder, ri *ruleInfo, raw []byte) []
 	if err != nil || !ok {
 		t.Fatalf("%s: time %v, %v", raw, ok, err)
 	}
-	alerts, _, err := agg.add(b, ri, &selected{ev: &event.Event{}, raw: raw, t: at})
+	sel := &selected{ev: &event.Event{}, raw: raw, t: at.UnixNano()}
+	agg.take(sel)
+	alerts, _, err := agg.add(b, ri, sel)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,10 +33,11 @@ import (
 
 // suppressKey is what suppression reads of one match, when its alerts are built.
 type suppressKey struct {
-	instance string    // kibana.alert.instance.id: object-hash of [terms, rule uuid, space]
-	terms    []any     // kibana.alert.suppression.terms: [{field, value}]
-	at       time.Time // the match's event time
-	missing  bool      // a group_by field has no value
+	instance   string    // kibana.alert.instance.id: object-hash of [terms, rule uuid, space]
+	terms      []any     // kibana.alert.suppression.terms: [{field, value}]
+	at         time.Time // the match's event time, which its window is measured from
+	start, end time.Time // the event times it stands for (a threshold group's first and last)
+	missing    bool      // a group_by field has no value
 }
 
 // suppressionKey computes the key of a match whose alerts are built (the first is an
@@ -86,6 +87,7 @@ func (b *builder) suppressionKey(ri *ruleInfo, events []*matchedEvent, alerts []
 	}
 	k.instance = objectHash([]any{k.terms, ri.uuid, b.space})
 	k.at = b.matchTime(ri.r, first)
+	k.start, k.end = k.at, k.at
 	return k, nil
 }
 
@@ -148,15 +150,22 @@ func sortedValues(vals []any) []any {
 // suppressor holds the alerts of one rule with alert_suppression until their windows close.
 type suppressor struct {
 	window time.Duration // the duration; 0: one execution
-	bucket time.Duration // streaming without a duration: the rule's interval
+	bucket time.Duration // streaming (or durable) without a duration: the rule's interval
 	open   map[string]*suppGroup
 	next   time.Time    // the earliest closes of the open groups (zero: none closes)
 	held   []*suppGroup // batch: one per match, grouped at Close
 	seq    int
+	// With Options.State the open groups are written through to the store (see
+	// attachSuppression), and log, when the store keeps one, tells the matches an earlier
+	// run took in.
+	st  StateStore
+	ns  string
+	log MatchLog
 }
 
 // suppGroup is a held alert (a match's alerts) and the matches it suppresses.
 type suppGroup struct {
+	id         string // its key in suppressor.open
 	key        suppressKey
 	alerts     []Alert
 	seq        int
@@ -165,9 +174,12 @@ type suppGroup struct {
 	closes     time.Time // the window's last instant; zero: at Close
 }
 
-func newSuppressor(r *rule.Rule, streaming bool, interval time.Duration) *suppressor {
+// newSuppressor returns the suppressor of rule r. Without a duration a window is one
+// execution: the whole input in batch mode, one rule interval of event time when the
+// input has no end (streaming, or a state directory, whose runs go on from one another).
+func newSuppressor(r *rule.Rule, endless bool, interval time.Duration) *suppressor {
 	s := &suppressor{window: r.AlertSuppression.Duration.Window(), open: make(map[string]*suppGroup)}
-	if streaming && s.window == 0 {
+	if endless && s.window == 0 {
 		s.bucket = interval
 	}
 	return s
@@ -188,32 +200,34 @@ func (s *suppressor) add(key suppressKey, alerts []Alert) (closed []*suppGroup, 
 	}
 	if g := s.open[id]; g != nil && (g.closes.IsZero() || !key.at.After(g.closes)) {
 		g.count++
-		if key.at.Before(g.start) {
-			g.start = key.at
+		if key.start.Before(g.start) {
+			g.start = key.start
 		}
-		if key.at.After(g.end) {
-			g.end = key.at
+		if key.end.After(g.end) {
+			g.end = key.end
 		}
+		s.save(g, false)
 		return nil, true
 	}
 	s.seq++
-	g := &suppGroup{key: key, alerts: alerts, seq: s.seq, start: key.at, end: key.at, closes: closes}
+	g := &suppGroup{id: id, key: key, alerts: alerts, seq: s.seq, start: key.start, end: key.end, closes: closes}
 	if g := s.open[id]; g != nil {
 		closed = append(closed, g) // its window ended before this match
-		delete(s.open, id)
+		s.remove(id)
 	}
 	if !s.next.IsZero() && s.next.Before(key.at) {
 		s.next = time.Time{}
 		for k, o := range s.open {
 			if o.closes.Before(key.at) {
 				closed = append(closed, o)
-				delete(s.open, k)
+				s.remove(k)
 			} else if s.next.IsZero() || o.closes.Before(s.next) {
 				s.next = o.closes
 			}
 		}
 	}
 	s.open[id] = g
+	s.save(g, true)
 	if !closes.IsZero() && (s.next.IsZero() || closes.Before(s.next)) {
 		s.next = closes
 	}
@@ -234,7 +248,7 @@ func (s *suppressor) expire(upTo time.Time) []*suppGroup {
 		case g.closes.IsZero():
 		case g.closes.Before(upTo):
 			out = append(out, g)
-			delete(s.open, k)
+			s.remove(k)
 		case s.next.IsZero() || g.closes.Before(s.next):
 			s.next = g.closes
 		}
@@ -260,14 +274,26 @@ func (d *Detector) expireSuppression(ctx context.Context) error {
 	}
 	var first error
 	for _, rs := range d.suppressors {
-		if rs.comp.Reach < 0 {
+		upTo := bound.Add(-rs.comp.Reach)
+		if sb, ok := rs.agg.(suppressionBounder); ok {
+			var known bool
+			if upTo, known = sb.suppressionBound(); !known {
+				continue
+			}
+		} else if rs.comp.Reach < 0 {
 			continue
 		}
-		if err := d.writeGroups(ctx, rs, rs.supp.expire(bound.Add(-rs.comp.Reach))); err != nil && first == nil {
+		if err := d.writeGroups(ctx, rs, rs.supp.expire(upTo)); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// suppressionBounder is an aggregator whose alerts come later than its events: it tells
+// the earliest time a later alert of it can have (suppressKey.at).
+type suppressionBounder interface {
+	suppressionBound() (time.Time, bool)
 }
 
 // drain returns every open group, in the order they opened.
@@ -275,7 +301,7 @@ func (s *suppressor) drain() []*suppGroup {
 	var out []*suppGroup
 	for k, g := range s.open {
 		out = append(out, g)
-		delete(s.open, k)
+		s.remove(k)
 	}
 	slices.SortFunc(out, func(a, b *suppGroup) int { return a.seq - b.seq })
 	return out
@@ -287,6 +313,15 @@ func (d *Detector) suppress(ctx context.Context, j *alertJob) error {
 	rs := j.rs
 	if j.key.missing && rs.info.r.AlertSuppression.Strategy() == rule.DoNotSuppressMissing {
 		return d.writeAlerts(ctx, rs, j.alerts)
+	}
+	if log := rs.supp.log; log != nil {
+		// With a state directory, a match an earlier run took in (the journal gives its
+		// events again) was counted then.
+		id := j.alerts[0].ID
+		if log.Took(id) {
+			return nil
+		}
+		log.Take(id)
 	}
 	if !d.opts.Streaming {
 		rs.supp.held = append(rs.supp.held, &suppGroup{key: j.key, alerts: j.alerts, seq: len(rs.supp.held)})
@@ -318,7 +353,18 @@ func (d *Detector) closeSuppression(ctx context.Context, rs *ruleState) error {
 		}
 		keep(d.writeGroups(ctx, rs, closed))
 	}
-	keep(d.writeGroups(ctx, rs, rs.supp.drain()))
+	switch {
+	case rs.supp.st == nil:
+		keep(d.writeGroups(ctx, rs, rs.supp.drain()))
+	case !d.opts.Streaming:
+		// With a state directory the input goes on in the next run: the groups whose
+		// window is still open wait for it; those the input has passed are written.
+		upTo := d.clock
+		if sb, ok := rs.agg.(suppressionBounder); ok {
+			upTo, _ = sb.suppressionBound()
+		}
+		keep(d.writeGroups(ctx, rs, rs.supp.expire(upTo)))
+	}
 	return first
 }
 

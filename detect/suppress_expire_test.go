@@ -64,3 +64,43 @@ func TestSuppressionExpiresWithStreamTime(t *testing.T) {
 		}
 	}
 }
+
+// TestThresholdSuppressionExpires checks that, when streaming, a threshold rule's
+// suppressed alert is written once the rule's executions have passed its window (from the
+// alert's execution time), and not before: h1's window (10:05 + 10m) ends at 10:15; the
+// event at 10:14 runs the executions up to 10:10, the one at 10:16 the one at 10:15, once
+// the reordering stage gives it to the rule (when the next event comes).
+func TestThresholdSuppressionExpires(t *testing.T) {
+	r := &rule.Rule{RuleID: "th", Name: "th", Type: "threshold", Language: "kuery", Query: "event.action: x", From: "now-9m",
+		To: "now", Interval: "5m", MaxSignals: 100, Severity: "low", Index: []string{"logs-*"},
+		Threshold:        &rule.Threshold{Field: []string{"host.id"}, Value: 2},
+		AlertSuppression: &rule.AlertSuppression{Duration: &rule.SuppressionDuration{Value: 10, Unit: "m"}}}
+	written := -1
+	step := 0
+	d, err := New([]*rule.Rule{r}, SinkFunc(func(_ context.Context, as []Alert) error {
+		if written < 0 {
+			written = step
+		}
+		return nil
+	}), Options{Compile: EngineCompiler(EngineOptions{}), Now: testNow, Streaming: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	events := []struct{ at, host string }{{"10:01", "h1"}, {"10:02", "h1"}, {"10:12", "h2"}, {"10:14", "h2"}, {"10:16", "h2"}, {"10:17", "h2"}, {"10:30", "h2"}}
+	for i, e := range events {
+		step = i
+		doc := fmt.Sprintf(`{"_index":"logs-x","@timestamp":"2026-04-20T%s:00Z","event":{"action":"x"},"host":{"id":%q}}`, e.at, e.host)
+		if err := d.Process(ctx, []byte(doc), EventSource{Name: "t", Line: i + 1, Seq: uint64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step = len(events)
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Summary().Rules[0]; written != 5 || s.Alerts != 2 || s.Suppressed != 1 {
+		t.Errorf("first alert written after event %d (want 5); %d alerts (want 2: h1's, h2's), %d suppressed (want 1: h2's at 10:20)",
+			written, s.Alerts, s.Suppressed)
+	}
+}

@@ -31,8 +31,10 @@ func (k threatKind) meta() kindMeta {
 	return kindMeta{ruleType: "threat_match", language: k.language, typeID: "siem.indicatorRule", category: "Indicator Match Rule"}
 }
 
-// suppresses is false: Tripline does not implement indicator-match suppression.
-func (threatKind) suppresses() bool { return false }
+// suppresses is true: Kibana suppresses indicator-match alerts as a query rule's, by the
+// alert_suppression group_by values of the alert's event (its enrichments are the first
+// match's).
+func (threatKind) suppresses() bool { return true }
 
 func (k threatKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error) {
 	// The threat query and filters run when the indicators are read: check them now, so
@@ -142,32 +144,46 @@ func (a *threatAgg) addIndicator(ind indicator) {
 	}
 }
 
-func (a *threatAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
-	type hit struct {
-		ind           int
-		field, atomic string
-	}
-	var hits []hit
-	seen := map[string]bool{}
+// threatHit is an indicator an event matches on one of its fields, with the event's value.
+type threatHit struct {
+	ind           int // position in threatAgg.indicators
+	field, atomic string
+}
+
+// take finds the indicators the event matches.
+func (a *threatAgg) take(sel *selected) {
+	var seen map[threatHit]bool
 	for _, g := range a.groups {
-		combos, _ := a.fr.combinations(g.slots)
-		for _, c := range combos {
+		ts := a.fr.combinations(g.slots)
+		if ts == nil {
+			continue
+		}
+		for _, c := range ts.combos {
 			for _, i := range g.index[valueKey(c)] {
 				for j, f := range g.fields {
-					h := hit{i, f, jsString(c[j])}
-					k := fmt.Sprint(h.ind, "\x00", h.field, "\x00", h.atomic)
-					if !seen[k] {
-						seen[k] = true
-						hits = append(hits, h)
+					h := threatHit{i, f, jsString(c[j])}
+					if seen == nil {
+						seen = map[threatHit]bool{}
+					}
+					if !seen[h] {
+						seen[h] = true
+						sel.hits = append(sel.hits, h)
 					}
 				}
 			}
 		}
 	}
+}
+
+// needsDoc is true: an alert is the event's.
+func (a *threatAgg) needsDoc() bool { return true }
+
+func (a *threatAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
+	hits := sel.hits
 	if len(hits) == 0 {
 		return nil, 0, nil
 	}
-	bucket := sel.t.UnixNano() / a.interval
+	bucket := sel.t / a.interval
 	if a.buckets[bucket] >= a.maxSignals {
 		return nil, 1, nil
 	}
@@ -236,6 +252,8 @@ type collectAgg struct {
 }
 
 func (c *collectAgg) reader() *fieldReader { return c.fr }
+func (c *collectAgg) take(*selected)       {}
+func (c *collectAgg) needsDoc() bool       { return true }
 
 func (c *collectAgg) add(_ *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
 	me, err := sel.doc()

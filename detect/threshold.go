@@ -36,9 +36,14 @@ func (k thresholdKind) meta() kindMeta {
 	return kindMeta{ruleType: "threshold", language: k.language, typeID: "siem.thresholdRule", category: "Threshold Rule"}
 }
 
-// suppresses is false: Kibana suppresses threshold alerts by their own group (§8 of the
-// notes), which Tripline does not implement; such a rule is refused.
-func (thresholdKind) suppresses() bool { return false }
+// suppresses is true: Kibana suppresses a threshold rule's alerts with a duration (its
+// alert_suppression has nothing else), grouped by the threshold's fields. Each execution's
+// alerts are built as without suppression, and record the signal history alike; an alert
+// whose group already has one from an execution within the duration updates that one
+// instead (kibana.alert.suppression.docs_count + 1, .end the group's last event). Its
+// window is measured in executions' times (t_k), as Kibana compares kibana.alert.start;
+// suppression.start and .end are event times (the buckets' min and max timestamps).
+func (thresholdKind) suppresses() bool { return true }
 
 func (k thresholdKind) compile(req CompileRequest, fn CompileFunc) (*Compiled, alertShape, error) {
 	return compileSelection(k, req, fn)
@@ -64,6 +69,9 @@ func (thresholdKind) newAggregator(r *rule.Rule, interval time.Duration, learn b
 		fields: th.Field, value: th.Value, from: int64(from), to: int64(to), interval: int64(interval),
 		maxSignals: r.MaxSignals, index: strings.Join(r.IndexPatterns(), ","),
 		store: newMemThresholdStore(), counts: map[string]*thCount{},
+	}
+	if r.AlertSuppression != nil {
+		a.keys = map[string]suppressKey{}
 	}
 	paths := slices.Clone(th.Field)
 	if len(th.Cardinality) > 0 {
@@ -190,6 +198,22 @@ type thresholdAgg struct {
 	saveCursor         func()       // records next in the durable store
 	groupSlots         []event.Slot // threshold.field
 	cardSlot           event.Slot   // threshold.cardinality's field
+	// keys (alert_suppression) holds the suppression keys of the alerts made, by alert
+	// id, until the Detector asks for them (groupKey).
+	keys map[string]suppressKey
+}
+
+// groupKey returns (and forgets) the suppression key of an alert the rule made.
+func (a *thresholdAgg) groupKey(id string) (suppressKey, bool) {
+	k, ok := a.keys[id]
+	delete(a.keys, id)
+	return k, ok
+}
+
+// suppressionBound is the end of the next execution to run: no later alert of the rule
+// has an earlier time (suppressKey.at).
+func (a *thresholdAgg) suppressionBound() (time.Time, bool) {
+	return time.Unix(0, a.next).UTC(), a.started
 }
 
 func (a *thresholdAgg) reader() *fieldReader { return a.fr }
@@ -211,19 +235,35 @@ func (a *thresholdAgg) firstExec(t int64) int64 {
 	return k * a.interval
 }
 
+// take reads the event's groups (the combinations of its threshold.field values) and its
+// cardinality values.
+func (a *thresholdAgg) take(sel *selected) {
+	sel.terms = a.fr.combinations(a.groupSlots)
+	if a.card != nil && sel.terms != nil {
+		for _, v := range a.fr.values(a.cardSlot) {
+			sel.card = append(sel.card, termKey(v))
+		}
+	}
+}
+
+// needsDoc is false: a threshold alert is built from the group, not from an event.
+func (a *thresholdAgg) needsDoc() bool { return false }
+
 func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, int, error) {
-	t := sel.t.UnixNano()
+	t := sel.t
 	var alerts []Alert
 	var capped int
-	if !a.started {
-		a.next, a.started = a.firstExec(t), true
-	}
 	if a.saveCursor != nil {
-		defer func(next int64) {
-			if a.next != next {
+		// The cursor is saved from the first event on: a restart must not take the next
+		// event's execution for the first.
+		defer func(next int64, started bool) {
+			if a.next != next || a.started != started {
 				a.saveCursor()
 			}
-		}(a.next)
+		}(a.next, a.started)
+	}
+	if !a.started {
+		a.next, a.started = a.firstExec(t), true
 	}
 	for a.store.events() > 0 && a.next-a.to < t {
 		got, c, err := a.run(b, ri)
@@ -238,19 +278,13 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, in
 	if t < a.next-a.from {
 		return alerts, capped, nil // older than every window still to run
 	}
-	combos, keys := a.fr.combinations(a.groupSlots)
-	if len(keys) == 0 {
+	if sel.terms == nil {
 		return alerts, capped, nil // a document lacking a field is in no bucket
 	}
-	e := thEvent{t: t, seq: sel.ev.Seq, groups: keys}
+	e := thEvent{t: t, seq: sel.seq, groups: sel.terms.keys, card: sel.card}
 	if ms, ok := a.store.(interface{ setTerms(string, []any) }); ok {
-		for i, k := range keys {
-			ms.setTerms(k, combos[i])
-		}
-	}
-	if a.card != nil {
-		for _, v := range a.fr.values(a.cardSlot) {
-			e.card = append(e.card, termKey(v))
+		for i, k := range sel.terms.keys {
+			ms.setTerms(k, sel.terms.combos[i])
 		}
 	}
 	a.store.addEvent(e)
@@ -372,8 +406,21 @@ func (a *thresholdAgg) alert(b *builder, ri *ruleInfo, end int64, terms []any, c
 	doc["kibana.alert.threshold_result"] = result
 	doc["kibana.alert.depth"] = 1
 	doc["kibana.alert.ancestors"] = []ancestor{{ID: hitID, Type: "event", Index: a.index, Depth: 0}}
-	id := sha256Hex(a.index, hitID, "undefined", b.space, ":", ri.uuid)
-	return b.finish(ri, EventAlert, id, doc)
+	if a.keys == nil {
+		id := sha256Hex(a.index, hitID, "undefined", b.space, ":", ri.uuid)
+		return b.finish(ri, EventAlert, id, doc)
+	}
+	// With suppression Kibana names the alert object-hash([_index, _id, space:rule]) and
+	// groups it by object-hash([the sorted values, rule, space]).
+	id := objectHash([]any{a.index, hitID, b.space + ":" + ri.uuid})
+	al, err := b.finish(ri, EventAlert, id, doc)
+	if err == nil {
+		a.keys[id] = suppressKey{
+			instance: objectHash([]any{sortedValues(terms), ri.uuid, b.space}),
+			terms:    termList, at: time.Unix(0, end).UTC(), start: minT, end: maxT,
+		}
+	}
+	return al, err
 }
 
 // jsString is String(v) in JavaScript for a term value.

@@ -151,11 +151,13 @@ func Begin(st *state.Store, opts Options) (*Run, error) {
 	return r, nil
 }
 
-// RuleState is the store of the threshold and new-terms rules (detect.Options.State):
-// their writes go into the next checkpoint.
+// RuleState is the store of the threshold and new-terms rules and of alert suppression
+// (detect.Options.State; also a detect.MatchLog): their writes go into the next checkpoint.
 func (r *Run) RuleState() detect.StateStore { return ruleState{r} }
 
 type ruleState struct{ r *Run }
+
+var _ detect.MatchLog = ruleState{}
 
 func (s ruleState) Scan(ns string, lo, hi []byte, fn func(k, v []byte) error) error {
 	return s.r.st.Scan(ns, lo, hi, fn)
@@ -169,6 +171,25 @@ func (r *Run) curBatch() *state.Batch {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.batch
+}
+
+// takenPrefix marks, among the emitted alert ids, the matches alert suppression took in
+// (detect.MatchLog): they are kept, and expire, as the ids of the alerts written.
+const takenPrefix = "taken:"
+
+// Took reports whether alert suppression took in the match with this alert id.
+func (s ruleState) Took(id string) bool {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	_, ok := s.r.emitted[takenPrefix+id]
+	return ok
+}
+
+// Take records that alert suppression took in the match with this alert id.
+func (s ruleState) Take(id string) {
+	s.r.mu.Lock()
+	s.r.markEmitted(takenPrefix + id)
+	s.r.mu.Unlock()
 }
 
 // Replay gives fn the journalled events, in arrival order, with their arrival numbers,

@@ -326,7 +326,11 @@ func (r *Rule) validate() error {
 		}
 	}
 	if r.AlertSuppression != nil {
-		if err := r.AlertSuppression.Validate(); err != nil {
+		validate := r.AlertSuppression.Validate
+		if r.IsThreshold() {
+			validate = r.AlertSuppression.ValidateThreshold
+		}
+		if err := validate(); err != nil {
 			return fmt.Errorf("rule %s: %w", r.RuleID, err)
 		}
 	}

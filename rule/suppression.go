@@ -86,6 +86,17 @@ func (s *AlertSuppression) Validate() error {
 	return nil
 }
 
+// ValidateThreshold checks s as Kibana's schema checks a threshold rule's alert_suppression,
+// which has a duration only: the group is the threshold's fields, and other keys
+// (group_by, missing_fields_strategy) are dropped, as the schema strips unknown keys.
+func (s *AlertSuppression) ValidateThreshold() error {
+	d := s.Duration
+	if d == nil {
+		return errors.New("alert_suppression.duration: Required")
+	}
+	return (&AlertSuppression{GroupBy: []string{"-"}, Duration: d}).Validate()
+}
+
 // Exception list types a rule's exceptions_list may reference (Kibana's ExceptionListType).
 var exceptionListTypes = map[string]bool{
 	"detection": true, "rule_default": true, "endpoint": true, "endpoint_trusted_apps": true,

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -61,6 +62,28 @@ func TestAlertSuppression(t *testing.T) {
 				if s := r.AlertSuppression.Strategy(); s != tc.strategy {
 					t.Errorf("strategy %s, want %s", s, tc.strategy)
 				}
+			}
+		})
+	}
+}
+
+// TestThresholdAlertSuppression checks a threshold rule's alert_suppression as Kibana's
+// schema does: a duration, required; group_by and missing_fields_strategy are not its keys
+// (dropped: the group is the threshold's fields).
+func TestThresholdAlertSuppression(t *testing.T) {
+	const head = "[rule]\nrule_id = \"x\"\nname = \"n\"\ntype = \"threshold\"\nlanguage = \"kuery\"\nseverity = \"low\"\nquery = '*'\n" +
+		"[rule.threshold]\nfield = \"host.id\"\nvalue = 2\n"
+	for _, tc := range []struct{ name, doc, err string }{
+		{"duration", head + "[rule.alert_suppression.duration]\nunit = \"m\"\nvalue = 5\n", ""},
+		{"group_by too", head + "[rule.alert_suppression]\ngroup_by = [\"a\", \"b\", \"c\", \"d\"]\nduration = {unit = \"h\", value = 1}\n", ""},
+		{"no duration", head + "[rule.alert_suppression]\ngroup_by = [\"host.id\"]\n", "x.toml: [rule] rule x: alert_suppression.duration: Required"},
+		{"bad duration", head + "[rule.alert_suppression]\nduration = {unit = \"d\", value = 1}\n",
+			"x.toml: [rule] rule x: alert_suppression.duration.unit: Invalid enum value. Expected 's' | 'm' | 'h', received 'd'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTOML([]byte(tc.doc), "x.toml")
+			if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
+				t.Errorf("error %v, want %q", err, tc.err)
 			}
 		})
 	}

@@ -38,7 +38,7 @@ type stateFlags struct {
 }
 
 func (f *stateFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.dir, "state-dir", "", "directory where the rules' state (threshold and new-terms state, the journal of recent events that rebuilds sequences, the ids of the alerts written, where each input file stopped) is kept from run to run: the next run with the same directory goes on where this one stopped (see 'tripline state')")
+	fs.StringVar(&f.dir, "state-dir", "", "directory where the rules' state (threshold and new-terms state, suppressed alerts held, the journal of recent events that rebuilds sequences, the ids of the alerts written, where each input file stopped) is kept from run to run: the next run with the same directory goes on where this one stopped (see 'tripline state')")
 	fs.DurationVar(&f.journal, "state-journal", time.Hour, "with --state-dir: how far back in event time the journal keeps events for sequences without maxspan and samples (sequences with maxspan need maxspan plus --max-lateness)")
 }
 
@@ -47,19 +47,20 @@ func (f *stateFlags) register(fs *pflag.FlagSet) {
 const checkpointEvery = 4096
 
 // ruleFingerprint hashes what decides a rule set's state: each rule's uuid, version, type,
-// query and the settings of its stateful kind.
+// query and the settings of its stateful kind and of its alert suppression.
 func ruleFingerprint(rules []*rule.Rule) string {
 	type key struct {
 		UUID, Type, Language, Query, From, Interval, Override, Window string
 		Version                                                       int
 		Threshold                                                     *rule.Threshold
 		Fields                                                        []string
+		Suppression                                                   *rule.AlertSuppression `json:",omitempty"`
 	}
 	keys := make([]key, 0, len(rules))
 	for _, r := range rules {
 		keys = append(keys, key{UUID: r.UUID(), Type: r.Type, Language: r.Language, Query: r.Query, From: r.From,
 			Interval: r.Interval, Override: r.TimestampOverride, Window: r.HistoryWindowStart, Version: r.Version,
-			Threshold: r.Threshold, Fields: r.NewTermsFields})
+			Threshold: r.Threshold, Fields: r.NewTermsFields, Suppression: r.AlertSuppression})
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if a.UUID < b.UUID {
@@ -138,6 +139,9 @@ func openState(ctx context.Context, sf *stateFlags, df *detectFlags, in *inputFl
 	set, err := rule.Load(ctx, df.rules...)
 	if err != nil {
 		return nil, err
+	}
+	if len(df.ruleTypes) > 0 {
+		selectRuleTypes(set, df.ruleTypes) // the rules that run: their journal, their fingerprint
 	}
 	meta := state.Meta{Format: state.Format, Tripline: version, Fingerprint: ruleFingerprint(set.Rules), Rules: len(set.Rules)}
 	st, err := state.Open(sf.dir, meta)
@@ -331,10 +335,11 @@ func newStateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "state",
 		Short: "Inspect or clear a --state-dir",
-		Long: `A state directory (--state-dir of detect and serve) keeps what a run hands to the next one: the
-threshold and new-terms rules' state, a journal of the recent events that rebuilds partial
-sequences, the ids of the alerts written, and where each input file stopped. It records the
-format, the Tripline version and a fingerprint of the rule set: another rule set is refused.`,
+		Long: `A state directory (--state-dir of detect and serve) keeps what a run hands to the next one:
+the threshold and new-terms rules' state, the suppressed alerts held, a journal of the recent
+events that rebuilds partial sequences, the ids of the alerts written, and where each input
+file stopped. It records the format, the Tripline version and a fingerprint of the rule set:
+another rule set is refused.`,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "inspect DIR",

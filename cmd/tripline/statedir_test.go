@@ -259,3 +259,30 @@ func TestStateDirOtherRuleSet(t *testing.T) {
 	runCLI(t, "", "state", "reset", st).check(t, 0, "state in "+st+" removed\n", "")
 	runCLI(t, "", "state", "inspect", st).check(t, exitFailure, "", "tripline: "+st+" is not a state directory (no state was written there)\n")
 }
+
+// TestStateDirRuleTypes checks that a state directory is the rules --rule-types selects:
+// their fingerprint, and their journal (no sequence among them: only the newest event).
+func TestStateDirRuleTypes(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules")
+	for _, f := range []string{"direct_interactive_kubernetes_api_request_by_unusual_utilities.toml", "service_account_token_read_then_secret_access.toml"} {
+		b, err := os.ReadFile(example(t, "rules", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, rules, f, string(b))
+	}
+	writeFile(t, rules, "count.toml", statefulRule("aaaaaaaa-0000-4000-8000-000000000001", "Logon failures", "threshold",
+		`event.action: "logon-failed"`, "[rule.threshold]\nfield = \"host.id\"\nvalue = 3\n"))
+	st := filepath.Join(dir, "state")
+	in := writeFile(t, dir, "events.ndjson", strings.Join(thresholdEvents, "\n")+"\n")
+	if r := runCLI(t, "", "detect", "--rules", rules, "--rule-types", "threshold", "--state-dir", st, "-o", filepath.Join(dir, "a.ndjson"), in); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	r := runCLI(t, "", "state", "inspect", st)
+	for _, want := range []string{"  rule set: 1 rules, fingerprint ", "  journal: 1 events, 2026-04-20T10:22:30Z .. 2026-04-20T10:22:30Z (302 bytes in 1 files)\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("inspect lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

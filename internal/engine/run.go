@@ -262,6 +262,17 @@ func (r *Run) hasState() bool {
 	return r.seq != nil && (r.seq.live != 0 || r.seq.await.Len() != 0)
 }
 
+// Admit returns the error PushMatched gives for a match of ev it cannot place in time (the
+// event has no valid timestamp in the query's timestamp field), nil otherwise: a caller
+// that takes an event query's matches itself, in batch mode, refuses the same events.
+func (r Stepper) Admit(ev *event.Event) error {
+	if _, ok := r.q.opts.Memo.timestamp(&r.q.ts, ev); !ok {
+		r.stats.NoTimestamp++
+		return &SkipError{Source: ev.Source, Line: ev.Line, Reason: "no valid timestamp in field " + r.q.opts.TimestampField}
+	}
+	return nil
+}
+
 // KeepsEvent reports whether pushing an event that matches the terms in mask makes the
 // Run keep a copy of it (Event.Keep): an event query's or a sample's match, or a match of a
 // sequence's first positive stage. A caller with spare goroutines may then make the copy
