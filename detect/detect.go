@@ -288,6 +288,7 @@ type Detector struct {
 	emitted                   []emitted // streaming: matches to write (see writeEmitted)
 	maskBuf, laterBuf         []uint64  // push's scratch (streaming, on the caller's goroutine)
 	live                      atomic.Pointer[Live]
+	asked                     bool // Unfinished was called: suppression keeps what it needs
 	historyDone               bool // Options.History has been read
 	indicatorsDone            bool // Options.Indicators has been read
 }

@@ -217,6 +217,10 @@ func (a *thresholdAgg) add(b *builder, ri *ruleInfo, sel *selected) ([]Alert, in
 	var capped int
 	if !a.started {
 		a.next, a.started = a.firstExec(t), true
+		if a.saveCursor != nil {
+			// Recorded now: a run that ends before this execution runs hands it on.
+			a.saveCursor()
+		}
 	}
 	if a.saveCursor != nil {
 		defer func(next int64) {

@@ -106,7 +106,7 @@ func TestStateDirSplitEveryEvent(t *testing.T) {
 	}{
 		{"files", example(t, "rules"), all, false, 12},
 		{"--follow", example(t, "rules"), all, true, 12},
-		{"--follow, an event rule", example(t, "rules", "interactive_shell_in_kubernetes_container.toml"), process, true, 2},
+		{"--follow, an event rule", example(t, "rules", "interactive_shell_in_kubernetes_container.toml"), all, true, 2},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			evs := mode.evs
@@ -252,10 +252,112 @@ func TestStateDirOtherRuleSet(t *testing.T) {
 		"tripline: state directory "+st+" was made by another rule set (fingerprint 876f549fb6f020d8, 1 rules, Tripline dev; these rules: fingerprint 15aa7671b985f39d, 4 rules): its state cannot be used with these rules; use another --state-dir, or clear it with 'tripline state reset "+st+"'\n")
 	abs, _ := filepath.Abs(in)
 	r = runCLI(t, "", "state", "inspect", st)
-	wantHead := "state directory " + st + "\n  format 2, written by Tripline dev\n  rule set: 1 rules, fingerprint 876f549fb6f020d8\n"
+	wantHead := "state directory " + st + "\n  format 3, written by Tripline dev\n  rule set: 1 rules, fingerprint 876f549fb6f020d8\n"
 	if r.code != 0 || !strings.HasPrefix(r.stdout, wantHead) || !strings.Contains(r.stdout, "  input "+abs+": 25 documents, up to byte ") {
 		t.Errorf("inspect: exit %d\n%s\nwant it to start\n%s", r.code, r.stdout+r.stderr, wantHead)
 	}
 	runCLI(t, "", "state", "reset", st).check(t, 0, "state in "+st+" removed\n", "")
 	runCLI(t, "", "state", "inspect", st).check(t, exitFailure, "", "tripline: "+st+" is not a state directory (no state was written there)\n")
+}
+
+// TestStateDirLaggingIndex: a sequence rule reads an index whose events lag behind
+// another index's by more than its maxspan. Split after every event, two runs with one
+// --state-dir write the alerts of one run: the journal keeps what the rule still holds
+// (its partial sequence, or its reordering buffer), whatever the newest event of the
+// other index.
+func TestStateDirLaggingIndex(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "rules/seq.toml", `[rule]
+author = ["Tripline tests"]
+description = "a then b"
+from = "now-6m"
+index = ["logs-test.proc-*"]
+language = "eql"
+name = "a then b"
+risk_score = 21
+rule_id = "cccccccc-0000-4000-8000-000000000001"
+severity = "low"
+type = "eql"
+query = 'sequence with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]'
+`)
+	ev := func(index, ts, name string) string {
+		return fmt.Sprintf(`{"_index":%q,"@timestamp":"2026-05-01T%sZ","event":{"category":["process"]},"process":{"name":%q}}`, index, ts, name)
+	}
+	evs := []string{
+		ev("logs-test.proc-default", "10:00:00", "a"),
+		ev("logs-test.other-default", "10:30:00", "x"), // the other index, half an hour ahead
+		ev("logs-test.proc-default", "10:00:30", "b"),
+		ev("logs-test.proc-default", "10:01:00", "a"), // moves the rule's clock past b (an event the rule cannot use would not)
+	}
+	for _, follow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) {
+			run := func(st, out string, part []string, name string) {
+				t.Helper()
+				args := []string{"detect", "--rules", filepath.Dir(rules), "--now", "2026-06-01T00:00:00Z", "--state-dir", st, "-o", out}
+				stdin := ""
+				if follow {
+					args = append(args, "--follow")
+					stdin = strings.Join(part, "\n") + "\n"
+				} else {
+					args = append(args, writeFile(t, dir, name, strings.Join(part, "\n")+"\n"))
+				}
+				if r := runCLI(t, stdin, args...); r.code != 0 {
+					t.Fatalf("exit %d\n%s", r.code, r.stderr)
+				}
+			}
+			read := func(p string) map[string]string {
+				b, _ := os.ReadFile(p)
+				return alertDocs(t, string(b))
+			}
+			tag := fmt.Sprint(follow)
+			oneOut := filepath.Join(dir, "one-"+tag+".ndjson")
+			run(filepath.Join(dir, "one-"+tag), oneOut, evs, "all.ndjson")
+			want := read(oneOut)
+			if len(want) != 3 { // the sequence's shell and its two building blocks
+				t.Fatalf("one run: %d alerts, want 3", len(want))
+			}
+			for k := 0; k <= len(evs); k++ {
+				st, out := filepath.Join(dir, fmt.Sprintf("st-%s-%d", tag, k)), filepath.Join(dir, fmt.Sprintf("out-%s-%d.ndjson", tag, k))
+				run(st, out, evs[:k], fmt.Sprintf("a-%d.ndjson", k))
+				run(st, out, evs[k:], fmt.Sprintf("b-%d.ndjson", k))
+				compareAlerts(t, fmt.Sprintf("split after event %d", k), read(out), want)
+			}
+		})
+	}
+}
+
+// TestStateDirSuppression: with --follow, an alert that suppression holds until its window
+// closes is rebuilt by the next run, split after every event, with the count of the
+// matches it suppressed: the journal keeps the events of the held group's matches.
+func TestStateDirSuppression(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "rules/supp.toml", suppRule("duration = {value = 5, unit = \"m\"}\n"))
+	evs := lines(suppEventsNDJSON())
+	// A later match moves the rule's event time past the windows: their groups are
+	// written; its own is held when the input ends.
+	evs = append(evs, fmt.Sprintf(`{"@timestamp":"2026-03-12T10:20:00.000Z","_index":%q,"_id":"e8","event":{"category":["process"],"type":["start"]},"process":{"name":"sh"},"host":{"name":"h3"}}`, suppIndex))
+	run := func(st, out string, part []string) {
+		t.Helper()
+		r := runCLI(t, strings.Join(part, "\n")+"\n", "detect", "--rules", filepath.Dir(rules), "--now", "2026-04-01T00:00:00Z",
+			"--state-dir", st, "-o", out, "--follow")
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	read := func(p string) map[string]string {
+		b, _ := os.ReadFile(p)
+		return alertDocs(t, string(b))
+	}
+	oneOut := filepath.Join(dir, "one.ndjson")
+	run(filepath.Join(dir, "one"), oneOut, evs)
+	want := read(oneOut)
+	if len(want) != 4 { // h1 (e1 with e2, e4), h1 (e5), h2 (e3), no host (e6 with e7); h3's is held
+		t.Fatalf("one run: %d alerts, want 4", len(want))
+	}
+	for k := 0; k <= len(evs); k++ {
+		st, out := filepath.Join(dir, fmt.Sprintf("st-%d", k)), filepath.Join(dir, fmt.Sprintf("out-%d.ndjson", k))
+		run(st, out, evs[:k])
+		run(st, out, evs[k:])
+		compareAlerts(t, fmt.Sprintf("split after event %d", k), read(out), want)
+	}
 }
