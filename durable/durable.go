@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/rule"
 	"github.com/tripline/tripline/state"
 )
 
 // Namespaces of the store.
 const (
 	nsEmitted = "emitted" // arrival number + alert id → nothing (see markEmitted)
+	nsUnsent  = "unsent"  // alert id → the alert (JSON, unsentAlert): written to no output (see Sink)
 	nsInputs  = "inputs"  // input name → Position (JSON)
 	nsRun     = "run"     // "seq" → the next arrival number; "newest" → the newest journal time;
 	// "journal" → where the journal ends (journalEnd); "outputs/<path>" → file output size;
@@ -101,8 +103,9 @@ type Run struct {
 	inputs   map[string]Position
 	outputs  map[string]int64 // file outputs: their size at the last checkpoint
 	replayed int
-	leftOut  map[string]int // alerts not written again, by rule_id
-	lastDone chan struct{}  // closed once the last checkpoint taken is written
+	leftOut  map[string]int      // alerts not written again, by rule_id
+	unsent   map[string]struct{} // the ids of nsUnsent
+	lastDone chan struct{}       // closed once the last checkpoint taken is written
 
 	commitMu sync.Mutex // one checkpoint written at a time
 	j        *journal
@@ -152,7 +155,7 @@ type Position struct {
 // directory) written after the last checkpoint are cut off.
 func Begin(st *state.Store, opts Options) (*Run, error) {
 	r := &Run{st: st, opts: opts, keep: int64(opts.Keep), step: int64(opts.Keep / 64), batch: st.NewBatch(),
-		emitted: map[string]uint64{}, leftOut: map[string]int{},
+		emitted: map[string]uint64{}, leftOut: map[string]int{}, unsent: map[string]struct{}{},
 		inputs: map[string]Position{}, outputs: map[string]int64{}, newest: math.MinInt64}
 	if len(r.opts.TimeFields) == 0 {
 		r.opts.TimeFields = []string{"@timestamp"}
@@ -174,6 +177,12 @@ func Begin(st *state.Store, opts Options) (*Run, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = st.Scan(nsUnsent, nil, nil, func(k, _ []byte) error {
+			r.unsent[string(k)] = struct{}{}
+			return nil
+		})
+	}
 	if err == nil {
 		err = st.Scan(nsInputs, nil, nil, func(k, v []byte) error {
 			var p Position
@@ -407,8 +416,18 @@ func (r *Run) Emitted(id string) bool {
 	return ok
 }
 
+// Deliverer is a sink that tells whether it wrote the alerts it was given
+// (output.Delivery): Deliver returns nil where a write that failed does not stop the
+// run, and written false when the alerts reached no output (nor a dead-letter file).
+type Deliverer interface {
+	Deliver(ctx context.Context, alerts []detect.Alert) (written bool, err error)
+}
+
 // Sink wraps the detector's sink: alerts already written are left out, and the ids of
-// the others are recorded once next has taken them.
+// the others are recorded once next has written them. Alerts next did not write (a
+// Deliverer that says so) are recorded as unsent instead, with their documents: the next
+// run writes them first (Retry), unless they were written meanwhile. A next that is no
+// Deliverer has written what its Write took without an error.
 func (r *Run) Sink(next detect.Sink) detect.Sink {
 	var keep []detect.Alert
 	return detect.SinkFunc(func(ctx context.Context, alerts []detect.Alert) error {
@@ -430,16 +449,87 @@ func (r *Run) Sink(next detect.Sink) detect.Sink {
 		if len(keep) == 0 {
 			return nil
 		}
-		if err := next.Write(ctx, keep); err != nil {
+		written := true
+		var err error
+		if d, ok := next.(Deliverer); ok {
+			written, err = d.Deliver(ctx, keep)
+		} else {
+			err = next.Write(ctx, keep)
+		}
+		if err != nil {
 			return err
 		}
 		r.mu.Lock()
 		for _, a := range keep {
-			r.markEmitted(a.ID)
+			if written {
+				r.markEmitted(a.ID)
+				if _, ok := r.unsent[a.ID]; ok {
+					delete(r.unsent, a.ID)
+					r.batch.Delete(nsUnsent, []byte(a.ID))
+				}
+			} else if _, ok := r.unsent[a.ID]; !ok {
+				r.unsent[a.ID] = struct{}{}
+				r.batch.Put(nsUnsent, []byte(a.ID), encodeUnsent(a))
+			}
 		}
 		r.mu.Unlock()
 		return nil
 	})
+}
+
+// unsentAlert is an alert no output took, as the store keeps it.
+type unsentAlert struct {
+	RuleID string           `json:"rule_id"`
+	Name   string           `json:"name"`
+	Kind   detect.AlertKind `json:"kind"`
+	Doc    json.RawMessage  `json:"doc"`
+}
+
+func encodeUnsent(a detect.Alert) []byte {
+	u := unsentAlert{Kind: a.Kind, Doc: a.Doc}
+	if a.Rule != nil {
+		u.RuleID, u.Name = a.Rule.RuleID, a.Rule.Name
+	}
+	b, _ := json.Marshal(u)
+	return b
+}
+
+// Retry writes, through Sink(next), the alerts the last runs wrote to no output (in the
+// order of their ids), but those written since, and returns how many it wrote and how
+// many are still unsent (kept for the next run). Call it before the detector writes.
+func (r *Run) Retry(ctx context.Context, next detect.Sink) (written, unsent int, err error) {
+	var alerts []detect.Alert
+	err = r.st.Scan(nsUnsent, nil, nil, func(k, v []byte) error {
+		var u unsentAlert
+		if err := json.Unmarshal(v, &u); err != nil {
+			return fmt.Errorf("unsent alert %s: %w", k, err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if _, ok := r.emitted[string(k)]; ok { // written since (read back from a file output)
+			delete(r.unsent, string(k))
+			r.batch.Delete(nsUnsent, k)
+			return nil
+		}
+		alerts = append(alerts, detect.Alert{ID: string(k), Kind: u.Kind, Doc: u.Doc, Rule: &rule.Rule{RuleID: u.RuleID, Name: u.Name}})
+		return nil
+	})
+	if err != nil || len(alerts) == 0 {
+		return 0, 0, err
+	}
+	if err := r.Sink(next).Write(ctx, alerts); err != nil {
+		return 0, len(alerts), err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range alerts {
+		if _, ok := r.unsent[a.ID]; ok {
+			unsent++
+		} else {
+			written++
+		}
+	}
+	return written, unsent, nil
 }
 
 // markEmitted records an alert id at the last arrival number given (r.mu held): the

@@ -2,6 +2,7 @@ package durable
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -810,5 +811,73 @@ func TestTimeFinder(t *testing.T) {
 				t.Errorf("decode = %d %v, want %d %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+// deliverer is a Deliverer for the tests: it writes to got what it takes, and takes
+// nothing while down (written false, no error).
+type deliverer struct {
+	down bool
+	got  []string
+}
+
+func (d *deliverer) Write(ctx context.Context, as []detect.Alert) error {
+	_, err := d.Deliver(ctx, as)
+	return err
+}
+
+func (d *deliverer) Deliver(_ context.Context, as []detect.Alert) (bool, error) {
+	if d.down {
+		return false, nil
+	}
+	for _, a := range as {
+		d.got = append(d.got, a.ID+":"+string(a.Doc)+":"+a.Rule.RuleID)
+	}
+	return true, nil
+}
+
+// TestSinkUnsent: alerts no output took are not recorded as written; the next run
+// writes them first (Retry), and again the run after while they still fail; one written
+// meanwhile is not written twice.
+func TestSinkUnsent(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Keep: time.Hour}
+	d := &deliverer{down: true}
+	as := []detect.Alert{
+		{ID: "a1", Doc: json.RawMessage(`{"n":1}`), Rule: &rule.Rule{RuleID: "r1", Name: "R1"}},
+		{ID: "a2", Doc: json.RawMessage(`{"n":2}`), Rule: &rule.Rule{RuleID: "r2", Name: "R2"}},
+	}
+	s := begin(t, dir, opts)
+	if err := s.r.Sink(d).Write(context.Background(), as); err != nil {
+		t.Fatal(err)
+	}
+	if s.r.Emitted("a1") || s.r.Emitted("a2") {
+		t.Error("alerts not written recorded as written")
+	}
+	s.end(true)
+
+	for i, tc := range []struct {
+		down          bool
+		written, left int
+		got           []string
+	}{
+		{true, 0, 2, nil},
+		{false, 2, 0, []string{`a1:{"n":1}:r1`, `a2:{"n":2}:r2`}},
+		{false, 0, 0, nil},
+	} {
+		s = begin(t, dir, opts)
+		d.down, d.got = tc.down, nil
+		w, left, err := s.r.Retry(context.Background(), d)
+		if err != nil || w != tc.written || left != tc.left || !slices.Equal(d.got, tc.got) {
+			t.Errorf("run %d: Retry = %d, %d, %v, wrote %v; want %d, %d, nil, %v", i+2, w, left, err, d.got, tc.written, tc.left, tc.got)
+		}
+		if i == 1 {
+			// Given again by the detector: written already.
+			d.got = nil
+			if err := s.r.Sink(d).Write(context.Background(), as[:1]); err != nil || d.got != nil {
+				t.Errorf("a1 written again: %v, %v", d.got, err)
+			}
+		}
+		s.end(true)
 	}
 }

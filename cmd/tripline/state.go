@@ -191,6 +191,9 @@ func (s *stateRun) recoverFile(path string) error {
 	if err != nil {
 		return err
 	}
+	if !fi.Mode().IsRegular() {
+		return nil // a device or a pipe: nothing to read back
+	}
 	if fi.Size() < from { // rotated or replaced: read it all
 		from = 0
 	}
@@ -420,6 +423,22 @@ func (o *detectOptions) openState(ctx context.Context, stderr io.Writer) (*state
 		return nil, exitWith(exitUsage, errors.New("--state-dir: a Kafka or NATS input keeps its place with its consumer group; --state-dir is for files and standard input"))
 	}
 	return openState(ctx, &o.state, &o.df, &o.in, o.in.follow, stderr)
+}
+
+// retry writes to sink the alerts the last runs could not write to any output (nor to a
+// dead-letter file), and says so on stderr.
+func (s *stateRun) retry(ctx context.Context, sink detect.Sink) error {
+	if s == nil {
+		return nil
+	}
+	written, unsent, err := s.run.Retry(ctx, sink)
+	if written > 0 {
+		fmt.Fprintf(s.stderr, "tripline: state: %s that the last run could not write: written now\n", plural(int64(written), "alert"))
+	}
+	if unsent > 0 {
+		fmt.Fprintf(s.stderr, "tripline: state: %s that the last run could not write: still not written, kept for the next run\n", plural(int64(unsent), "alert"))
+	}
+	return err
 }
 
 // sink wraps the detector's sink (s nil: as it is).

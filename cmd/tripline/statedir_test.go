@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sortedExampleEvents returns the events of examples/events in @timestamp order, one
@@ -360,4 +363,107 @@ func TestStateDirSuppression(t *testing.T) {
 		run(st, out, evs[k:])
 		compareAlerts(t, fmt.Sprintf("split after event %d", k), read(out), want)
 	}
+}
+
+// TestStateDirUnwrittenAlerts: alerts no output could write (a file output that fails, a
+// webhook that refuses them with a dead-letter file that cannot be written either) are
+// not recorded as written: the next run with the same --state-dir writes them first, to
+// its own outputs, and no later run again. Alerts in a dead-letter file count as written.
+// With --follow over 4,250 events (the example scenario on 170 days) the run takes a
+// checkpoint as it goes, after alerts failed.
+func TestStateDirUnwrittenAlerts(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test writes to /dev/full: %v", err)
+	}
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "refused", http.StatusBadRequest) // not retried
+	}))
+	defer refuse.Close()
+	dir := t.TempDir()
+	scenario := sortedExampleEvents(t)
+	var days []string
+	for day := range 170 {
+		d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day).Format("2006-01-02")
+		for _, e := range scenario {
+			days = append(days, strings.ReplaceAll(e, "2026-03-12", d))
+		}
+	}
+	common := []string{"detect", "--rules", example(t, "rules"), "--now", "2026-04-01T00:00:00Z", "--format", "summary"}
+	deadLetter := filepath.Join(dir, "dead.ndjson")
+	for _, tc := range []struct {
+		name   string
+		follow bool
+		evs    []string
+		output string
+		dead   bool // the first run's alerts are in the dead-letter file
+	}{
+		{"a file output that fails, --follow", true, days, "/dev/full", false},
+		{"a file output that fails, a whole file", false, scenario, "/dev/full", false},
+		{"a webhook, the dead-letter file not writable", false, scenario, "webhook:" + refuse.URL + "#dead-letter=" + filepath.Join(dir, "no", "dl.ndjson"), false},
+		{"a webhook, the alerts dead-lettered", false, scenario, "webhook:" + refuse.URL + "#dead-letter=" + deadLetter, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			in := writeFile(t, tmp, "events.ndjson", strings.Join(tc.evs, "\n")+"\n")
+			run := func(st, output string) result {
+				t.Helper()
+				args := append(slices.Clone(common), "--state-dir", st, "-o", output)
+				if tc.follow {
+					return runCLI(t, strings.Join(tc.evs, "\n")+"\n", append(args, "--follow")...)
+				}
+				return runCLI(t, "", append(args, in)...)
+			}
+			// One run that writes: what the two runs must write, once.
+			oneOut := filepath.Join(tmp, "one.ndjson")
+			if r := run(filepath.Join(tmp, "one"), oneOut); r.code != 0 {
+				t.Fatalf("one run: exit %d\n%s", r.code, r.stderr)
+			}
+			want := alertDocs(t, readOrEmpty(t, oneOut))
+			st := filepath.Join(tmp, "state")
+			r := run(st, tc.output)
+			notDelivered := fmt.Sprintf("tripline: %d alerts were not delivered to an output", len(want))
+			if r.code != exitFailure || !strings.Contains(r.stderr, notDelivered) {
+				t.Fatalf("first run: exit %d, want %d and %q\n%s", r.code, exitFailure, notDelivered, lastLines(r.stderr, 3))
+			}
+			retried := fmt.Sprintf("tripline: state: %d alerts that the last run could not write: written now\n", len(want))
+			if tc.dead {
+				if n := len(lines(readOrEmpty(t, deadLetter))); n != len(want) {
+					t.Errorf("%d alerts in the dead-letter file, want %d", n, len(want))
+				}
+				want, retried = map[string]string{}, ""
+			}
+			// No new events: the alerts not written are written now.
+			out := filepath.Join(tmp, "alerts.ndjson")
+			if tc.follow {
+				tc.evs = nil
+			}
+			r = run(st, out)
+			if r.code != 0 || !strings.HasPrefix(r.stderr, retried) {
+				t.Errorf("second run: exit %d, stderr\n%s\nwant it to start\n%s", r.code, lastLines(r.stderr, 3), retried)
+			}
+			compareAlerts(t, "second run", alertDocs(t, readOrEmpty(t, out)), want)
+			// Written once: a third run writes nothing.
+			r = run(st, out)
+			if r.code != 0 || strings.Contains(r.stderr, "tripline: state:") {
+				t.Errorf("third run: exit %d\n%s", r.code, r.stderr)
+			}
+			compareAlerts(t, "third run", alertDocs(t, readOrEmpty(t, out)), want)
+		})
+	}
+}
+
+// lastLines returns the last n lines of s, for messages.
+func lastLines(s string, n int) string {
+	ls := lines(s)
+	return strings.Join(ls[max(0, len(ls)-n):], "\n")
+}
+
+// readOrEmpty returns the file's text, or "" when it does not exist.
+func readOrEmpty(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
 }
