@@ -570,6 +570,9 @@ func writeSummary(w io.Writer, rep runReport) {
 	if ist.InputsSkipped > 0 {
 		fmt.Fprintf(w, ", %s skipped", plural(ist.InputsSkipped, "input"))
 	}
+	if sum.EventsReplayed > 0 {
+		fmt.Fprintf(w, "; %d replayed first from the state directory's journal (--state-dir)", sum.EventsReplayed)
+	}
 	if sum.HistoryEvents > 0 {
 		fmt.Fprintf(w, "; %d history events read first (--history)", sum.HistoryEvents)
 	}

@@ -450,12 +450,14 @@ func (s *stateRun) sink(next detect.Sink) detect.Sink {
 }
 
 // tune gives the detector the rules' store; the input is not read again (the journal's
-// events are not in it): sequences out of order go through the spill file.
+// events are not in it): sequences out of order go through the spill file. The journal's
+// events, numbered up to the last run's last arrival number, are counted apart.
 func (s *stateRun) tune(opts *detect.Options) {
 	if s == nil {
 		return
 	}
 	opts.State, opts.Replay, opts.Origin = s.run.RuleState(), nil, nil
+	opts.Replayed = s.run.Seq()
 }
 
 // process returns readFiles's function for a run with --state-dir (nil without).

@@ -467,3 +467,66 @@ func readOrEmpty(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestStateDirReplayNotCounted: the journal's events a restart replays are counted apart
+// in its summary, not as events read, unused or without index again, and their errors are
+// not reported again.
+func TestStateDirReplayNotCounted(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "rules/seq.toml", `[rule]
+author = ["Tripline tests"]
+description = "a then b"
+from = "now-6m"
+index = ["logs-test.proc-*"]
+language = "eql"
+name = "a then b"
+risk_score = 21
+rule_id = "cccccccc-0000-4000-8000-000000000001"
+severity = "low"
+type = "eql"
+query = 'sequence with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]'
+`)
+	ev := func(index, ts string) string {
+		if index != "" {
+			index = fmt.Sprintf(`"_index":%q,`, index)
+		}
+		return fmt.Sprintf(`{%s"@timestamp":"2026-05-01T%sZ","event":{"category":["process"]},"process":{"name":"a"}}`, index, ts)
+	}
+	summary := func(read, unused, noIndex, replayed int) string {
+		s := fmt.Sprintf("rules:  1 loaded, 0 skipped\nevents: %d read, 0 malformed (skipped), %d unused (no timestamp or too late), %d without index", read, unused, noIndex)
+		if replayed > 0 {
+			s += fmt.Sprintf("; %d replayed first from the state directory's journal (--state-dir)", replayed)
+		}
+		return s + "\nalerts: 0\n"
+	}
+	for _, tc := range []struct {
+		name          string
+		follow        bool
+		evs           []string
+		first, second string // the summaries
+		firstErr      string // the first run's stderr
+		firstCode     int
+	}{
+		// The second event is too late: unused, and journalled (the first one is held).
+		{name: "--follow, an event too late", follow: true,
+			evs:   []string{ev("logs-test.proc-default", "10:05:00"), ev("logs-test.proc-default", "10:00:00")},
+			first: summary(2, 1, 0, 0), second: summary(0, 0, 0, 2), firstErr: "-:2: event later than max lateness 5s\n", firstCode: exitSkipped},
+		// An event without an index starts a partial sequence: journalled.
+		{name: "a whole file, an event without an index",
+			evs:   []string{ev("", "10:00:00")},
+			first: summary(1, 0, 1, 0), second: summary(0, 0, 0, 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := filepath.Join(t.TempDir(), "state")
+			run := func(evs []string) result {
+				args := []string{"detect", "--rules", filepath.Dir(rules), "--state-dir", st, "--format", "summary"}
+				if tc.follow {
+					return runCLI(t, strings.Join(evs, "\n")+"\n", append(args, "--follow")...)
+				}
+				return runCLI(t, "", append(args, writeFile(t, t.TempDir(), "in.ndjson", strings.Join(evs, "\n")+"\n"))...)
+			}
+			run(tc.evs).check(t, tc.firstCode, tc.first, tc.firstErr)
+			run(nil).check(t, 0, tc.second, "")
+		})
+	}
+}
