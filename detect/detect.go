@@ -222,6 +222,13 @@ type Options struct {
 	// indicators. Without it, indicator-match rules are skipped with the reason. It is
 	// called once, by the first Process or Close call, with that call's context.
 	Indicators func(ctx context.Context, fn func(doc []byte, src EventSource) error) error
+	// Replayed, when positive, says that the events whose EventSource.Seq is at most
+	// Replayed are an earlier run's, given again to rebuild its state (a state directory's
+	// journal): the rules take them in as any other, but they are counted in
+	// Summary.EventsReplayed instead of the event counters (read, malformed, unused,
+	// without index, too far ahead, and each rule's EventsOffered), and OnEventError is
+	// not told of them again.
+	Replayed uint64
 	// State, when set, keeps the threshold and new-terms rules' state across runs: each
 	// loads what it holds at New and writes its changes there (see StateStore). The end of
 	// the input is then not the end of the stream: a threshold execution whose window has
@@ -267,6 +274,7 @@ type Detector struct {
 	ev        event.Event
 	sink      Sink
 	summary   Summary
+	replay    Summary // the event counters of the replayed events (Options.Replayed), not reported
 
 	// Routing: the index (read-only after New) and the caller's goroutine's router.
 	slotIndex, slotID         event.Slot
@@ -288,6 +296,7 @@ type Detector struct {
 	emitted                   []emitted // streaming: matches to write (see writeEmitted)
 	maskBuf, laterBuf         []uint64  // push's scratch (streaming, on the caller's goroutine)
 	live                      atomic.Pointer[Live]
+	asked                     bool // Unfinished was called: suppression keeps what it needs
 	historyDone               bool // Options.History has been read
 	indicatorsDone            bool // Options.Indicators has been read
 	// Batch mode with Options.State and suppressing rules: the newest @timestamp of the

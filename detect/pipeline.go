@@ -284,10 +284,14 @@ func (p *pipeline) consume(b *batch, ctx context.Context) error {
 	start := 0
 	for i := 0; i < b.n; i++ {
 		end := b.candEnd[i]
-		d.summary.EventsRead++
+		sum := d.counters(b.srcs[i].Seq)
+		sum.EventsRead++
+		if d.replayed(b.srcs[i].Seq) {
+			d.summary.EventsReplayed++
+		}
 		if b.errs[i] != nil {
-			d.summary.EventsSkipped++
-			d.report(&EventError{Source: b.srcs[i], Kind: EventMalformed, Err: b.errs[i]})
+			sum.EventsSkipped++
+			d.reportEvent(&EventError{Source: b.srcs[i], Kind: EventMalformed, Err: b.errs[i]})
 			start = end
 			continue
 		}
@@ -296,7 +300,7 @@ func (p *pipeline) consume(b *batch, ctx context.Context) error {
 			continue
 		}
 		if b.noIndex[i] && !d.opts.IgnoreIndexPatterns {
-			d.summary.EventsWithoutIndex++
+			sum.EventsWithoutIndex++
 		}
 		if err := d.push(ctx, &b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end]); err != nil {
 			return err

@@ -34,11 +34,15 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 		// order, so that every event meets the same index whatever the number of workers.
 		return d.pipe.add(ctx, doc, src)
 	}
-	d.summary.EventsRead++
+	sum := d.counters(src.Seq)
+	sum.EventsRead++
+	if d.replayed(src.Seq) {
+		d.summary.EventsReplayed++
+	}
 	ev := &d.ev
 	if err := d.dec.Decode(doc, ev); err != nil {
-		d.summary.EventsSkipped++
-		d.report(&EventError{Source: src, Kind: EventMalformed, Err: err})
+		sum.EventsSkipped++
+		d.reportEvent(&EventError{Source: src, Kind: EventMalformed, Err: err})
 		return nil
 	}
 	if limit, ok := d.clockLimits(); ok {
@@ -48,7 +52,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 		}
 	}
 	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
-		d.summary.EventsWithoutIndex++
+		sum.EventsWithoutIndex++
 	}
 	err := d.push(ctx, ev, d.rt.candidates(ev), nil, nil)
 	d.sample(ev)
@@ -87,10 +91,13 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 		d.keepAhead(cand, masks, later, func(int) *event.Event { return ev })
 	}
 	unused, spill := true, false
+	replayed := d.replayed(ev.Seq)
 	var firstErr error
 	for k, i := range cand {
 		rs := d.rules[i]
-		rs.stats.EventsOffered++
+		if !replayed {
+			rs.stats.EventsOffered++
+		}
 		var err error
 		switch {
 		case rs.split != nil:
@@ -143,8 +150,8 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 		}
 	}
 	if firstErr != nil && unused {
-		d.summary.EventsUnused++
-		d.report(&EventError{Source: EventSource{Name: ev.Source, Line: ev.Line, Index: ev.Index, Seq: ev.Seq, ID: ev.ID},
+		d.counters(ev.Seq).EventsUnused++
+		d.reportEvent(&EventError{Source: EventSource{Name: ev.Source, Line: ev.Line, Index: ev.Index, Seq: ev.Seq, ID: ev.ID},
 			Kind: EventUnused, Err: firstErr})
 	}
 	if spill && d.spill != nil {

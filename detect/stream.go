@@ -70,8 +70,8 @@ func (d *Detector) tooFarAhead(ev *event.Event, src *EventSource, limit time.Tim
 	if !ahead {
 		return false
 	}
-	d.summary.EventsFuture++
-	d.report(&EventError{Source: *src, Kind: EventFuture, Err: fmt.Errorf(
+	d.counters(src.Seq).EventsFuture++
+	d.reportEvent(&EventError{Source: *src, Kind: EventFuture, Err: fmt.Errorf(
 		"timestamp [%s] is more than %s ahead of the clock", t.UTC().Format("2006-01-02T15:04:05.000Z"), d.opts.MaxFuture)})
 	return true
 }

@@ -3,6 +3,26 @@ package detect
 // Summary returns the counters so far (complete after Close).
 func (d *Detector) Summary() *Summary { return &d.summary }
 
+// counters returns the Summary that counts the event numbered seq: the Detector's, or,
+// for an event replayed from an earlier run (Options.Replayed), one that is not reported.
+func (d *Detector) counters(seq uint64) *Summary {
+	if seq != 0 && seq <= d.opts.Replayed {
+		return &d.replay
+	}
+	return &d.summary
+}
+
+// replayed reports whether the event numbered seq is an earlier run's (Options.Replayed).
+func (d *Detector) replayed(seq uint64) bool { return seq != 0 && seq <= d.opts.Replayed }
+
+// reportEvent tells OnEventError of an event error, unless the event is an earlier run's,
+// which reported it.
+func (d *Detector) reportEvent(e *EventError) {
+	if !d.replayed(e.Source.Seq) {
+		d.report(e)
+	}
+}
+
 // Summary reports a run.
 type Summary struct {
 	// RulesLoaded counts the rules that run; RulesSkipped lists those that do not, with why.
@@ -20,6 +40,9 @@ type Summary struct {
 	// because the reordering buffers were full (Shed).
 	EventsFuture int64 `json:"events_future,omitempty"`
 	EventsShed   int64 `json:"events_shed,omitempty"`
+	// EventsReplayed counts the events of an earlier run given again (Options.Replayed),
+	// which the other event counters leave out.
+	EventsReplayed int64 `json:"events_replayed,omitempty"`
 	// HistoryEvents counts the documents Options.History gave, read before the input.
 	HistoryEvents int64 `json:"history_events,omitempty"`
 	// IndicatorEvents counts the documents Options.Indicators gave.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tripline/tripline/event"
 	"github.com/tripline/tripline/rule"
 )
 
@@ -161,7 +162,14 @@ type suppressor struct {
 	st  StateStore
 	ns  string
 	log MatchLog
+	// written (streaming) are the arrival numbers of the matches of the groups written
+	// lately, oldest and latest: see Detector.Unfinished.
+	written []seqSpan
 }
+
+// seqSpan is the smallest and the largest EventSource.Seq of the events of a group's
+// matches.
+type seqSpan struct{ oldest, latest uint64 }
 
 // suppGroup is a held alert (a match's alerts) and the matches it suppresses.
 type suppGroup struct {
@@ -172,6 +180,7 @@ type suppGroup struct {
 	start, end time.Time
 	count      int       // the matches suppressed
 	closes     time.Time // the window's last instant; zero: at Close
+	span       seqSpan   // the arrival numbers of the events of its matches (Unfinished)
 }
 
 // newSuppressor returns the suppressor of rule r. Without a duration a window is one
@@ -185,9 +194,10 @@ func newSuppressor(r *rule.Rule, endless bool, interval time.Duration) *suppress
 	return s
 }
 
-// add takes a match in: it opens a group or is suppressed by the open one. It returns
-// the groups whose windows closed before the match's time, in the order they opened.
-func (s *suppressor) add(key suppressKey, alerts []Alert) (closed []*suppGroup, suppressed bool) {
+// add takes a match in, whose events' arrival numbers span sp: it opens a group or is
+// suppressed by the open one. It returns the groups whose windows closed before the
+// match's time, in the order they opened.
+func (s *suppressor) add(key suppressKey, alerts []Alert, sp seqSpan) (closed []*suppGroup, suppressed bool) {
 	id := key.instance
 	var closes time.Time
 	switch {
@@ -200,6 +210,7 @@ func (s *suppressor) add(key suppressKey, alerts []Alert) (closed []*suppGroup, 
 	}
 	if g := s.open[id]; g != nil && (g.closes.IsZero() || !key.at.After(g.closes)) {
 		g.count++
+		g.span = seqSpan{min(g.span.oldest, sp.oldest), max(g.span.latest, sp.latest)}
 		if key.start.Before(g.start) {
 			g.start = key.start
 		}
@@ -210,7 +221,7 @@ func (s *suppressor) add(key suppressKey, alerts []Alert) (closed []*suppGroup, 
 		return nil, true
 	}
 	s.seq++
-	g := &suppGroup{id: id, key: key, alerts: alerts, seq: s.seq, start: key.start, end: key.end, closes: closes}
+	g := &suppGroup{id: id, key: key, alerts: alerts, seq: s.seq, start: key.start, end: key.end, closes: closes, span: sp}
 	if g := s.open[id]; g != nil {
 		closed = append(closed, g) // its window ended before this match
 		s.remove(id)
@@ -296,6 +307,52 @@ type suppressionBounder interface {
 	suppressionBound() (time.Time, bool)
 }
 
+// oldestHeld returns the smallest Seq of the events of the open groups' matches; ok is
+// false when none is open.
+func (s *suppressor) oldestHeld() (seq uint64, ok bool) {
+	for _, g := range s.open {
+		if !ok || g.span.oldest < seq {
+			seq, ok = g.span.oldest, true
+		}
+	}
+	return seq, ok
+}
+
+// widen lowers seq, a position from which the events would be read again, to the first
+// event of a group written lately whose matches reach it (read again without it, its
+// later matches would open a group of their own), and reports whether it did.
+func (s *suppressor) widen(seq *uint64) bool {
+	lowered := false
+	for _, sp := range s.written {
+		if sp.latest >= *seq && sp.oldest < *seq {
+			*seq, lowered = sp.oldest, true
+		}
+	}
+	return lowered
+}
+
+// forget drops the groups written whose matches are all before seq.
+func (s *suppressor) forget(seq uint64) {
+	s.written = slices.DeleteFunc(s.written, func(sp seqSpan) bool { return sp.latest < seq })
+}
+
+// spanOf returns the smallest and largest Seq of evs (nil entries, missing events, left
+// out).
+func spanOf(evs []*event.Event) seqSpan {
+	var sp seqSpan
+	first := true
+	for _, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		if first {
+			sp, first = seqSpan{ev.Seq, ev.Seq}, false
+		}
+		sp = seqSpan{min(sp.oldest, ev.Seq), max(sp.latest, ev.Seq)}
+	}
+	return sp
+}
+
 // drain returns every open group, in the order they opened.
 func (s *suppressor) drain() []*suppGroup {
 	var out []*suppGroup
@@ -324,10 +381,10 @@ func (d *Detector) suppress(ctx context.Context, j *alertJob) error {
 		log.Take(id)
 	}
 	if !d.opts.Streaming {
-		rs.supp.held = append(rs.supp.held, &suppGroup{key: j.key, alerts: j.alerts, seq: len(rs.supp.held)})
+		rs.supp.held = append(rs.supp.held, &suppGroup{key: j.key, alerts: j.alerts, seq: len(rs.supp.held), span: spanOf(j.evs)})
 		return nil
 	}
-	closed, suppressed := rs.supp.add(j.key, j.alerts)
+	closed, suppressed := rs.supp.add(j.key, j.alerts, spanOf(j.evs))
 	if suppressed {
 		rs.stats.Suppressed++
 	}
@@ -347,7 +404,7 @@ func (d *Detector) closeSuppression(ctx context.Context, rs *ruleState) error {
 	rs.supp.held = nil
 	slices.SortStableFunc(held, func(a, b *suppGroup) int { return a.key.at.Compare(b.key.at) })
 	for _, m := range held {
-		closed, suppressed := rs.supp.add(m.key, m.alerts)
+		closed, suppressed := rs.supp.add(m.key, m.alerts, m.span)
 		if suppressed {
 			rs.stats.Suppressed++
 		}
@@ -372,6 +429,10 @@ func (d *Detector) closeSuppression(ctx context.Context, rs *ruleState) error {
 func (d *Detector) writeGroups(ctx context.Context, rs *ruleState, groups []*suppGroup) error {
 	var first error
 	for _, g := range groups {
+		if d.opts.Streaming && (d.opts.State != nil || d.asked) {
+			// Kept for Unfinished, which forgets them (asked: a caller asks it).
+			rs.supp.written = append(rs.supp.written, g.span)
+		}
 		alerts := slices.Clone(g.alerts)
 		a, err := withSuppression(alerts[0], g)
 		if err == nil {

@@ -17,22 +17,46 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/rule"
 	"github.com/tripline/tripline/state"
 )
 
 // Namespaces of the store.
 const (
-	nsEmitted = "emitted" // time + alert id → nothing
+	nsEmitted = "emitted" // arrival number + alert id → nothing (see markEmitted)
+	nsUnsent  = "unsent"  // alert id → the alert (JSON, unsentAlert): written to no output (see Sink)
 	nsInputs  = "inputs"  // input name → Position (JSON)
 	nsRun     = "run"     // "seq" → the next arrival number; "newest" → the newest journal time;
-	// "journal" → where the journal ends (journalEnd); "outputs/<path>" → file output size
+	// "journal" → where the journal ends (journalEnd); "outputs/<path>" → file output size;
+	// "marks" → the journal's marks (see mark)
 )
+
+// pinned is the arrival number of the ids read back from a file output after a crash
+// (AddEmitted): the events that give them are read again from the input, later, with
+// arrival numbers not known yet, and set it when they do (see Sink).
+const pinned = math.MaxUint64
 
 // Options configure a Run.
 type Options struct {
-	// Lookback is how far back in event time, from the newest event, the journal keeps
-	// events (and the ids of the alerts written).
-	Lookback time.Duration
+	// Keep bounds the journal in event time: an event that came while the newest event
+	// time read was more than Keep before the newest now is no longer kept, even when the
+	// detector still holds it (a sequence without maxspan begun earlier, the events of a
+	// rule whose index lags behind the others by more); a run over whole files journals no
+	// event whose time is more than Keep before the newest. The ids of the alerts written go
+	// with the journal's events.
+	Keep time.Duration
+	// Samples says that the rules include samples, which detect.Detector.Unfinished leaves
+	// out: a streaming run's journal then keeps the events of the last Keep whatever the
+	// detector holds.
+	Samples bool
+	// Batch says that the detector matches the whole input, in event-time order, at its
+	// Close (detect over whole files): the events go to spill files as they come (when
+	// Holds; otherwise they are only numbered), and the checkpoint taken after Close
+	// journals those from the time of the oldest the detector still holds (Held) on.
+	Batch bool
+	// Holds says that the rules can hold events past a batch run's end: they include
+	// sequences or samples.
+	Holds bool
 	// TimeFields are the fields an event's time is read from (the earliest present is
 	// its journal time): @timestamp and the rules' timestamp overrides.
 	TimeFields []string
@@ -45,6 +69,14 @@ type Options struct {
 	Clock func() time.Time
 }
 
+// Detector is what a Run asks the detector at a checkpoint (detect.Detector implements it):
+// Unfinished, in a streaming run, for the oldest event it still needs; Held, in a batch
+// run once it is closed, for the events it still holds.
+type Detector interface {
+	Unfinished() (seq uint64, ok bool)
+	Held(fn func(doc []byte, src detect.EventSource) error) error
+}
+
 // Run is one run's link to the state directory. Record, Forget, Position and SetPosition
 // are called from the input's goroutine, the sink from the detector's; checkpoints are
 // taken (Snapshot) where the detector has taken in every event recorded and the sink their
@@ -52,25 +84,46 @@ type Options struct {
 type Run struct {
 	st   *state.Store
 	opts Options
-	lb   int64
+	keep int64
+	step int64 // how far the newest time moves on between two marks
 	tf   *timeFinder
+	det  Detector
 
 	mu       sync.Mutex
 	batch    *state.Batch // the rules' writes and the emitted ids, until the next checkpoint
-	emitted  map[string]struct{}
-	newest   int64   // the newest journal time
+	emitted  map[string]uint64
+	emitQ    []emittedID // the ids of emitted by arrival number (some stale: see trimEmitted)
+	newest   int64       // the newest journal time
+	marks    []mark
 	pending  []entry // journalled since the last checkpoint
+	pendingN int     // their bytes
 	chunk    []byte  // where the records of pending are written
 	nextSeq  uint64
+	cut      uint64 // the journal's last cut: it never goes back
 	inputs   map[string]Position
 	outputs  map[string]int64 // file outputs: their size at the last checkpoint
 	replayed int
-	leftOut  map[string]int // alerts not written again, by rule_id
-	lastDone chan struct{}  // closed once the last checkpoint taken is written
+	leftOut  map[string]int      // alerts not written again, by rule_id
+	unsent   map[string]struct{} // the ids of nsUnsent
+	lastDone chan struct{}       // closed once the last checkpoint taken is written
 
 	commitMu sync.Mutex // one checkpoint written at a time
 	j        *journal
 	async    chan error // the checkpoint CheckpointAsync writes, or nil
+}
+
+// emittedID is an id of emitted and the arrival number it was recorded with.
+type emittedID struct {
+	seq uint64
+	id  string
+}
+
+// mark says that the events numbered below seq came while the newest journal time was at
+// most newest: the journal's bound in event time (Options.Keep) is a bound in arrival
+// numbers, the largest seq of a mark more than Keep before the newest time.
+type mark struct {
+	newest int64
+	seq    uint64
 }
 
 // entry is one journalled event: its record (see journal.go) in a chunk of memory.
@@ -83,6 +136,10 @@ type entry struct {
 // chunkSize is the memory the records of journalled events are written to, a chunk at a
 // time, until a checkpoint writes them to the journal.
 const chunkSize = 1 << 20
+
+// spillAt is the bytes of records a batch run holds in memory before it writes them to
+// its spill files.
+const spillAt = 16 << 20
 
 // Position is where an input file stopped: the documents processed, the offset of the
 // last one and a hash of it (to see that the file is the same), and the file's identity.
@@ -97,7 +154,8 @@ type Position struct {
 // Begin loads what the last run left in st. The journal's segment files (in st's
 // directory) written after the last checkpoint are cut off.
 func Begin(st *state.Store, opts Options) (*Run, error) {
-	r := &Run{st: st, opts: opts, lb: int64(opts.Lookback), batch: st.NewBatch(), emitted: map[string]struct{}{}, leftOut: map[string]int{},
+	r := &Run{st: st, opts: opts, keep: int64(opts.Keep), step: int64(opts.Keep / 64), batch: st.NewBatch(),
+		emitted: map[string]uint64{}, leftOut: map[string]int{}, unsent: map[string]struct{}{},
 		inputs: map[string]Position{}, outputs: map[string]int64{}, newest: math.MinInt64}
 	if len(r.opts.TimeFields) == 0 {
 		r.opts.TimeFields = []string{"@timestamp"}
@@ -110,9 +168,21 @@ func Begin(st *state.Store, opts Options) (*Run, error) {
 		if len(k) < 8 {
 			return fmt.Errorf("malformed emitted alert entry")
 		}
-		r.emitted[string(k[8:])] = struct{}{}
+		seq, id := binary.BigEndian.Uint64(k), string(k[8:])
+		if old, ok := r.emitted[id]; !ok || seq > old {
+			r.emitted[id] = seq
+		}
+		if seq != pinned {
+			r.emitQ = append(r.emitQ, emittedID{seq, id})
+		}
 		return nil
 	})
+	if err == nil {
+		err = st.Scan(nsUnsent, nil, nil, func(k, _ []byte) error {
+			r.unsent[string(k)] = struct{}{}
+			return nil
+		})
+	}
 	if err == nil {
 		err = st.Scan(nsInputs, nil, nil, func(k, v []byte) error {
 			var p Position
@@ -136,6 +206,13 @@ func Begin(st *state.Store, opts Options) (*Run, error) {
 				if end, ok = decodeJournalEnd(v); !ok {
 					return fmt.Errorf("malformed journal end")
 				}
+			case string(k) == "marks":
+				if len(v)%16 != 0 {
+					return fmt.Errorf("malformed journal marks")
+				}
+				for ; len(v) > 0; v = v[16:] {
+					r.marks = append(r.marks, mark{int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint64(v[8:])})
+				}
 			case bytes.HasPrefix(k, []byte("outputs/")) && len(v) == 8:
 				r.outputs[string(k[8:])] = int64(binary.BigEndian.Uint64(v))
 			}
@@ -143,6 +220,7 @@ func Begin(st *state.Store, opts Options) (*Run, error) {
 		})
 	}
 	if err == nil {
+		r.cut = end.cut
 		r.j, err = openJournal(st.Dir(), end)
 	}
 	if err != nil {
@@ -150,6 +228,11 @@ func Begin(st *state.Store, opts Options) (*Run, error) {
 	}
 	return r, nil
 }
+
+// Track gives the Run the detector it asks at each checkpoint what it still needs. Without
+// one, a streaming run's journal keeps every event within Options.Keep, and a batch run's
+// journals none.
+func (r *Run) Track(d Detector) { r.det = d }
 
 // RuleState is the store of the threshold and new-terms rules and of alert suppression
 // (detect.Options.State; also a detect.MatchLog): their writes go into the next checkpoint.
@@ -220,9 +303,10 @@ func (r *Run) Seq() uint64 {
 	return r.nextSeq
 }
 
-// Record journals an event the detector is about to take and returns its source with the
-// run's arrival number (EventSource.Seq goes on from run to run; the detector cannot read
-// a journalled event again from its file, so HasOffset is cleared).
+// Record journals an event the detector is about to take (in a batch run it only numbers
+// it) and returns its source with the run's arrival number (EventSource.Seq goes on from
+// run to run; the detector cannot read a journalled event again from its file, so
+// HasOffset is cleared).
 func (r *Run) Record(doc []byte, src detect.EventSource) detect.EventSource {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -241,7 +325,16 @@ func (r *Run) Record(doc []byte, src detect.EventSource) detect.EventSource {
 		newest = min(t, now)
 	}
 	if newest > r.newest {
+		if n := len(r.marks); n == 0 || newest-r.marks[n-1].newest > r.step {
+			// This event and the ones before came while the newest time was at most newest.
+			r.marks = append(r.marks, mark{newest, src.Seq + 1})
+		} else {
+			r.marks[n-1] = mark{newest, src.Seq + 1}
+		}
 		r.newest = newest
+	}
+	if r.opts.Batch && !r.opts.Holds {
+		return src // nothing outlives the run
 	}
 	n := recordSize(doc, &src)
 	if len(r.chunk)+n > cap(r.chunk) {
@@ -250,12 +343,33 @@ func (r *Run) Record(doc []byte, src detect.EventSource) detect.EventSource {
 	start := len(r.chunk)
 	r.chunk = appendRecord(r.chunk, t, src.Seq, doc, &src)
 	r.pending = append(r.pending, entry{t: t, seq: src.Seq, rec: r.chunk[start:len(r.chunk):cap(r.chunk)]})
-	// Between checkpoints (a whole batch run), keep only what the look-back needs.
-	if len(r.pending) >= 4096 && len(r.pending)%4096 == 0 {
-		cut := r.cutoff()
-		r.pending = slices.DeleteFunc(r.pending, func(e entry) bool { return e.t < cut })
+	r.pendingN += n
+	if r.opts.Batch && r.pendingN >= spillAt {
+		r.spill()
 	}
 	return src
+}
+
+// spill writes pending to the spill files, less the events more than Keep before the
+// newest time (r.mu held). The last one stays, for Forget.
+func (r *Run) spill() {
+	limit := r.limit()
+	last := r.pending[len(r.pending)-1]
+	es := slices.DeleteFunc(r.pending[:len(r.pending)-1], func(e entry) bool { return e.t < limit })
+	r.commitMu.Lock()
+	_ = r.j.spill(es, limit) // a failure fails the checkpoint (journal.err)
+	r.commitMu.Unlock()
+	r.pending = append(make([]entry, 0, 4096), last)
+	r.pendingN = len(last.rec)
+	r.chunk = nil // the last record keeps its chunk; the next ones take a new one
+}
+
+// limit is the event time before which Keep drops events (r.mu held).
+func (r *Run) limit() int64 {
+	if r.newest == math.MinInt64 {
+		return math.MinInt64
+	}
+	return r.newest - r.keep
 }
 
 // Forget takes back the journal entry of the event Record gave src (its last call), when
@@ -296,12 +410,23 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// cutoff is the journal time before which events are no longer needed.
-func (r *Run) cutoff() int64 {
+// bound is the arrival number below which Options.Keep drops events: the seq of the last
+// mark more than Keep before the newest time (r.mu held). Marks older than that one go.
+func (r *Run) bound() uint64 {
 	if r.newest == math.MinInt64 {
-		return math.MinInt64
+		return 0
 	}
-	return r.newest - r.lb
+	limit := r.newest - r.keep
+	i := 0
+	for i < len(r.marks) && r.marks[i].newest < limit {
+		i++
+	}
+	if i == 0 {
+		return 0
+	}
+	b := r.marks[i-1].seq
+	r.marks = r.marks[i-1:]
+	return b
 }
 
 // Emitted reports whether an alert with this id was written by this run or an earlier one.
@@ -312,8 +437,18 @@ func (r *Run) Emitted(id string) bool {
 	return ok
 }
 
+// Deliverer is a sink that tells whether it wrote the alerts it was given
+// (output.Delivery): Deliver returns nil where a write that failed does not stop the
+// run, and written false when the alerts reached no output (nor a dead-letter file).
+type Deliverer interface {
+	Deliver(ctx context.Context, alerts []detect.Alert) (written bool, err error)
+}
+
 // Sink wraps the detector's sink: alerts already written are left out, and the ids of
-// the others are recorded once next has taken them.
+// the others are recorded once next has written them. Alerts next did not write (a
+// Deliverer that says so) are recorded as unsent instead, with their documents: the next
+// run writes them first (Retry), unless they were written meanwhile. A next that is no
+// Deliverer has written what its Write took without an error.
 func (r *Run) Sink(next detect.Sink) detect.Sink {
 	var keep []detect.Alert
 	return detect.SinkFunc(func(ctx context.Context, alerts []detect.Alert) error {
@@ -322,31 +457,137 @@ func (r *Run) Sink(next detect.Sink) detect.Sink {
 		for _, a := range alerts {
 			if _, ok := r.emitted[a.ID]; !ok {
 				keep = append(keep, a)
-			} else if a.Rule != nil {
+				continue
+			}
+			if a.Rule != nil {
 				r.leftOut[a.Rule.RuleID]++
 			}
+			// Given again by events numbered up to now (replayed, read again after a
+			// crash, or sent twice): the id stays as long as they are in the journal.
+			r.markEmitted(a.ID)
 		}
 		r.mu.Unlock()
 		if len(keep) == 0 {
 			return nil
 		}
-		if err := next.Write(ctx, keep); err != nil {
+		written := true
+		var err error
+		if d, ok := next.(Deliverer); ok {
+			written, err = d.Deliver(ctx, keep)
+		} else {
+			err = next.Write(ctx, keep)
+		}
+		if err != nil {
 			return err
 		}
 		r.mu.Lock()
 		for _, a := range keep {
-			r.markEmitted(a.ID)
+			if written {
+				r.markEmitted(a.ID)
+				if _, ok := r.unsent[a.ID]; ok {
+					delete(r.unsent, a.ID)
+					r.batch.Delete(nsUnsent, []byte(a.ID))
+				}
+			} else if _, ok := r.unsent[a.ID]; !ok {
+				r.unsent[a.ID] = struct{}{}
+				r.batch.Put(nsUnsent, []byte(a.ID), encodeUnsent(a))
+			}
 		}
 		r.mu.Unlock()
 		return nil
 	})
 }
 
-// markEmitted records an alert id at the newest event time (r.mu held).
-func (r *Run) markEmitted(id string) {
-	r.emitted[id] = struct{}{}
-	t := max(r.newest, 0)
-	r.batch.Put(nsEmitted, append(be64(t), id...), nil)
+// unsentAlert is an alert no output took, as the store keeps it.
+type unsentAlert struct {
+	RuleID string           `json:"rule_id"`
+	Name   string           `json:"name"`
+	Kind   detect.AlertKind `json:"kind"`
+	Doc    json.RawMessage  `json:"doc"`
+}
+
+func encodeUnsent(a detect.Alert) []byte {
+	u := unsentAlert{Kind: a.Kind, Doc: a.Doc}
+	if a.Rule != nil {
+		u.RuleID, u.Name = a.Rule.RuleID, a.Rule.Name
+	}
+	b, _ := json.Marshal(u)
+	return b
+}
+
+// Retry writes, through Sink(next), the alerts the last runs wrote to no output (in the
+// order of their ids), but those written since, and returns how many it wrote and how
+// many are still unsent (kept for the next run). Call it before the detector writes.
+func (r *Run) Retry(ctx context.Context, next detect.Sink) (written, unsent int, err error) {
+	var alerts []detect.Alert
+	err = r.st.Scan(nsUnsent, nil, nil, func(k, v []byte) error {
+		var u unsentAlert
+		if err := json.Unmarshal(v, &u); err != nil {
+			return fmt.Errorf("unsent alert %s: %w", k, err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if _, ok := r.emitted[string(k)]; ok { // written since (read back from a file output)
+			delete(r.unsent, string(k))
+			r.batch.Delete(nsUnsent, k)
+			return nil
+		}
+		alerts = append(alerts, detect.Alert{ID: string(k), Kind: u.Kind, Doc: u.Doc, Rule: &rule.Rule{RuleID: u.RuleID, Name: u.Name}})
+		return nil
+	})
+	if err != nil || len(alerts) == 0 {
+		return 0, 0, err
+	}
+	if err := r.Sink(next).Write(ctx, alerts); err != nil {
+		return 0, len(alerts), err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range alerts {
+		if _, ok := r.unsent[a.ID]; ok {
+			unsent++
+		} else {
+			written++
+		}
+	}
+	return written, unsent, nil
+}
+
+// markEmitted records an alert id at the last arrival number given (r.mu held): the
+// events of the alert are numbered no higher, so the id is kept as long as any of them
+// may be replayed.
+func (r *Run) markEmitted(id string) { r.markEmittedAt(id, r.nextSeq) }
+
+// markEmittedAt records an alert id at arrival number seq (r.mu held), replacing the
+// entry it had.
+func (r *Run) markEmittedAt(id string, seq uint64) {
+	if old, ok := r.emitted[id]; ok {
+		if old == seq {
+			return
+		}
+		r.batch.Delete(nsEmitted, append(be64(int64(old)), id...))
+	}
+	r.emitted[id] = seq
+	if seq != pinned {
+		r.emitQ = append(r.emitQ, emittedID{seq, id})
+	}
+	r.batch.Put(nsEmitted, append(be64(int64(seq)), id...), nil)
+}
+
+// trimEmittedTo forgets the ids recorded below arrival number cut (r.mu held), in b: no
+// event that gives them is left in the journal.
+func (r *Run) trimEmittedTo(b *state.Batch, cut uint64) {
+	b.DeleteRange(nsEmitted, nil, be64(int64(cut)))
+	i := 0
+	for ; i < len(r.emitQ) && r.emitQ[i].seq < cut; i++ {
+		if e := r.emitQ[i]; r.emitted[e.id] == e.seq {
+			delete(r.emitted, e.id)
+		}
+	}
+	r.emitQ = r.emitQ[i:]
+	if i > 1024 && cap(r.emitQ) > 2*len(r.emitQ) {
+		r.emitQ = slices.Clone(r.emitQ)
+	}
 }
 
 func be64(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
@@ -366,41 +607,88 @@ func (r *Run) SetPosition(name string, p Position) {
 	r.mu.Unlock()
 }
 
-// Commit is a checkpoint taken (Snapshot) and not yet written: the events journalled
-// since the last one (less those out of the look-back, which also leave the journal and
-// the emitted ids), the ids of the alerts written, the rules' state, the input positions
-// and the sizes of the file outputs. Apply writes it.
+// Commit is a checkpoint taken (Snapshot) and not yet written: the events to journal
+// since the last one, the ids of the alerts written (less those the journal no longer
+// needs), the rules' state, the input positions and the sizes of the file outputs. Apply
+// writes it.
 type Commit struct {
 	r       *Run
 	entries []entry
+	fresh   bool // the journal is entries alone (a batch run)
 	batch   *state.Batch
-	cut     int64
+	cut     uint64
 	prev    chan struct{} // closed once the checkpoint taken before is written
 	done    chan struct{}
 	err     error
+	failed  error // the checkpoint cannot be written (Held failed)
 }
 
 // Snapshot takes a checkpoint. Take it where the detector has taken in every event
-// recorded so far and the sink has taken their alerts; write it with Apply. Every
-// checkpoint taken must be applied, in any order of calls: each is written after the one
-// taken before it.
+// recorded so far and the sink has taken their alerts (a batch run: once the detector is
+// closed), on the goroutine that may ask the detector (Track) what it still holds; write
+// it with Apply. Every checkpoint taken must be applied, in any order of calls: each is
+// written after the one taken before it.
+//
+// The journal keeps, from one checkpoint to the next, the events from the oldest the
+// detector has not finished with on (detect.Detector.Unfinished: those in the reordering
+// buffers and their clocks, in partial sequences, missing-event stages and held
+// suppressed alerts), or, in a batch run, the events from the time of the oldest it holds
+// on (batchEntries); with samples, a streaming run's every event within Options.Keep; in
+// any case none older than Options.Keep.
 func (r *Run) Snapshot(outputs map[string]int64) *Commit {
+	var (
+		held    bool
+		oldest  uint64
+		batchEs []entry
+		err     error
+	)
+	switch {
+	case r.opts.Batch:
+		batchEs, err = r.batchEntries()
+	case r.det != nil:
+		oldest, held = r.det.Unfinished()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cut := r.cutoff()
-	es := slices.DeleteFunc(r.pending, func(e entry) bool { return e.t < cut })
-	r.pending = make([]entry, 0, max(16, len(es)))
+	bound := r.bound()
+	var es []entry
+	var cut uint64
+	if r.opts.Batch {
+		es = batchEs
+		cut = r.nextSeq + 1
+		if len(es) > 0 {
+			cut = es[0].seq
+		}
+	} else {
+		cut = r.nextSeq + 1 // nothing held
+		switch {
+		case r.det == nil:
+			cut = 0
+		case held:
+			cut = oldest
+		}
+		if r.opts.Samples {
+			cut = min(cut, bound)
+		}
+		cut = max(cut, bound, r.cut)
+		es = slices.DeleteFunc(r.pending, func(e entry) bool { return e.seq < cut })
+	}
+	r.cut = cut
+	r.pending, r.pendingN = make([]entry, 0, max(16, len(es))), 0
 	b := r.batch
 	r.batch = r.st.NewBatch()
-	if cut != math.MinInt64 {
-		b.DeleteRange(nsEmitted, nil, be64(max(cut, 0)))
-	}
+	r.trimEmittedTo(b, cut)
 	for name, p := range r.inputs {
 		v, _ := json.Marshal(p)
 		b.Put(nsInputs, []byte(name), v)
 	}
 	b.Put(nsRun, []byte("seq"), be64(int64(r.nextSeq)))
 	b.Put(nsRun, []byte("newest"), be64(r.newest))
+	marks := make([]byte, 0, 16*len(r.marks))
+	for _, m := range r.marks {
+		marks = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(marks, uint64(m.newest)), m.seq)
+	}
+	b.Put(nsRun, []byte("marks"), marks)
 	for path, size := range outputs {
 		b.Put(nsRun, []byte("outputs/"+path), be64(size))
 		r.outputs[path] = size
@@ -409,9 +697,68 @@ func (r *Run) Snapshot(outputs map[string]int64) *Commit {
 		r.lastDone = make(chan struct{})
 		close(r.lastDone)
 	}
-	c := &Commit{r: r, entries: es, batch: b, cut: cut, prev: r.lastDone, done: make(chan struct{})}
+	c := &Commit{r: r, entries: es, fresh: r.opts.Batch, batch: b, cut: cut, prev: r.lastDone, done: make(chan struct{}), failed: err}
 	r.lastDone = c.done
 	return c
+}
+
+// batchEntries returns the records a batch run journals at its end, in arrival order: the
+// events, from the journal it was given, its spill files and memory, whose time is at or after the oldest the
+// (closed) detector holds, and no more than Keep before the newest. A batch detector
+// matches in event-time order, so that these events, given first to the next run's
+// detector, rebuild its state exactly: what the rules hold, and nothing they were done
+// with (an event given again without the later one that completed or ended its sequence
+// would start that sequence again).
+func (r *Run) batchEntries() ([]entry, error) {
+	from := int64(math.MaxInt64) // nothing held: nothing kept
+	if r.det != nil && r.opts.Holds {
+		err := r.det.Held(func(doc []byte, _ detect.EventSource) error {
+			if t, ok := r.tf.find(doc); ok { // one without a time was not journalled
+				from = min(from, t)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the events the rules hold: %w", err)
+		}
+	}
+	r.mu.Lock()
+	from = max(from, r.limit())
+	pending := r.pending
+	r.mu.Unlock()
+	var es []entry
+	var chunk []byte
+	add := func(e entry, doc []byte, src detect.EventSource) error {
+		n := recordSize(doc, &src)
+		if len(chunk)+n > cap(chunk) {
+			chunk = make([]byte, 0, max(chunkSize, n))
+		}
+		start := len(chunk)
+		chunk = appendRecord(chunk, e.t, e.seq, doc, &src)
+		es = append(es, entry{t: e.t, seq: e.seq, rec: chunk[start:len(chunk):cap(chunk)]})
+		return nil
+	}
+	r.commitMu.Lock()
+	// The journal this run was given first, then what it read.
+	err := r.j.scan(func(e entry, doc []byte, src detect.EventSource) error {
+		if e.t < from {
+			return nil
+		}
+		return add(e, doc, src)
+	})
+	if err == nil {
+		err = r.j.scanSpills(from, add)
+	}
+	r.commitMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range pending {
+		if e.t >= from {
+			es = append(es, e)
+		}
+	}
+	return es, nil
 }
 
 // Apply writes the checkpoint, once the one taken before it is written: its events go to
@@ -429,7 +776,10 @@ func (c *Commit) Apply() error {
 	default:
 	}
 	defer close(c.done)
-	end, err := r.j.write(c.entries)
+	if c.failed != nil {
+		r.j.err = c.failed
+	}
+	end, err := r.j.write(c.entries, c.fresh)
 	if err == nil {
 		end.cut = c.cut
 		c.batch.Put(nsRun, []byte("journal"), end.encode())
@@ -495,12 +845,15 @@ func (r *Run) OutputSize(path string) (int64, bool) {
 	return n, ok
 }
 
-// AddEmitted records ids read back from a file output (RecoverFile) as written.
+// AddEmitted records ids read back from a file output (RecoverFile) as written. The
+// events that give them are read again from the input after the last checkpoint's
+// positions, with arrival numbers still to come: the ids are kept until those events give
+// them again (see Sink).
 func (r *Run) AddEmitted(ids []string) {
 	r.mu.Lock()
 	for _, id := range ids {
 		if _, ok := r.emitted[id]; !ok {
-			r.markEmitted(id)
+			r.markEmittedAt(id, pinned)
 		}
 	}
 	r.mu.Unlock()
@@ -523,8 +876,8 @@ type JournalStats struct {
 	// event time.
 	Events      int
 	First, Last time.Time
-	// Segments and Bytes are the journal's files and their size (records out of the
-	// look-back included, until their segment is removed).
+	// Segments and Bytes are the journal's files and their size (records below the cut
+	// included, until their segment is removed).
 	Segments int
 	Bytes    int64
 }
@@ -549,6 +902,9 @@ func Journal(st *state.Store) (JournalStats, error) {
 	for _, id := range ids {
 		if id > end.seg {
 			break
+		}
+		if id < end.start {
+			continue
 		}
 		j.segs = append(j.segs, segment{id: id})
 		if fi, err := os.Stat(filepath.Join(dir, segmentName(id))); err == nil {

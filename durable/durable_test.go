@@ -2,6 +2,7 @@ package durable
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -100,30 +101,71 @@ func docNumbers(t *testing.T, rs []replayed) []string {
 	return out
 }
 
-// TestJournalLookback records events at the given seconds in a first run, checkpointing
-// every few of them, and checks what a second run is given: the events within the
-// look-back of the newest, in arrival order, with their arrival numbers and sources.
-func TestJournalLookback(t *testing.T) {
+// holder is a detector for the tests: Unfinished returns seq, ok; Held gives held.
+type holder struct {
+	seq  uint64
+	ok   bool
+	held []replayed
+}
+
+func (h *holder) Unfinished() (uint64, bool) { return h.seq, h.ok }
+
+func (h *holder) Held(fn func(doc []byte, src detect.EventSource) error) error {
+	for _, e := range h.held {
+		if err := fn([]byte(e.Doc), e.Src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestJournalKeeps records events at the given seconds in a first run, checkpointing
+// every few of them with the detector holding what held says, and checks what a second
+// run is given: the events from the oldest the detector holds on, none that came while
+// the newest time was more than Keep before the newest, in arrival order, with their
+// arrival numbers and sources.
+func TestJournalKeeps(t *testing.T) {
+	type hold struct {
+		seq uint64
+		ok  bool
+	}
 	for _, tc := range []struct {
-		name     string
-		lookback time.Duration
-		secs     []int // -1: an event without @timestamp
-		every    int   // checkpoint after every so many events (0: at the end only)
-		want     []string
+		name    string
+		keep    time.Duration
+		samples bool
+		secs    []int  // -1: an event without @timestamp
+		held    []hold // what the detector holds after each event (nil: no detector)
+		every   int    // checkpoint after every so many events (0: at the end only)
+		want    []string
 	}{
-		{"in order", 3 * time.Second, []int{0, 1, 2, 3, 4, 5, 6}, 0, []string{"3@4", "4@5", "5@6", "6@7"}},
-		{"a checkpoint after each event", 3 * time.Second, []int{0, 1, 2, 3, 4, 5, 6}, 1, []string{"3@4", "4@5", "5@6", "6@7"}},
-		{"checkpoints of two", 3 * time.Second, []int{0, 1, 2, 3, 4, 5, 6}, 2, []string{"3@4", "4@5", "5@6", "6@7"}},
-		{"no look-back: the newest only", 0, []int{0, 1, 2, 2}, 0, []string{"2@3", "3@4"}},
-		{"out of order: arrival order kept", 3 * time.Second, []int{5, 1, 9, 3, 8, 6}, 0, []string{"2@3", "4@5", "5@6"}},
-		{"no time: not journalled, numbered", time.Hour, []int{1, -1, 2}, 1, []string{"0@1", "2@3"}},
-		{"everything", time.Hour, []int{4, 3, 2, 1}, 0, []string{"0@1", "1@2", "2@3", "3@4"}},
+		{"nothing held", time.Hour, false, []int{0, 1, 2, 3}, []hold{{}, {}, {}, {}}, 1, nil},
+		{"held from the third", time.Hour, false, []int{0, 1, 2, 3, 4}, []hold{{1, true}, {1, true}, {3, true}, {3, true}, {3, true}}, 0,
+			[]string{"2@3", "3@4", "4@5"}},
+		{"a checkpoint after each event", time.Hour, false, []int{0, 1, 2, 3, 4}, []hold{{1, true}, {1, true}, {3, true}, {3, true}, {3, true}}, 1,
+			[]string{"2@3", "3@4", "4@5"}},
+		{"the cut never goes back", time.Hour, false, []int{0, 1, 2, 3}, []hold{{1, true}, {2, true}, {1, true}, {4, true}}, 1,
+			[]string{"3@4"}},
+		{"held far behind: Keep bounds it", 3 * time.Second, false, []int{0, 1, 2, 3, 4, 5, 6}, []hold{{1, true}, {1, true}, {1, true}, {1, true}, {1, true}, {1, true}, {1, true}}, 2,
+			[]string{"3@4", "4@5", "5@6", "6@7"}},
+		{"samples: Keep in full", 3 * time.Second, true, []int{0, 1, 2, 3, 4, 5, 6}, []hold{{}, {}, {}, {}, {}, {}, {7, true}}, 0,
+			[]string{"3@4", "4@5", "5@6", "6@7"}},
+		{"out of order: arrival order kept", 3 * time.Second, false, []int{5, 1, 9, 3, 8, 6}, []hold{{}, {}, {}, {}, {}, {2, true}}, 0,
+			[]string{"1@2", "2@3", "3@4", "4@5", "5@6"}},
+		{"Keep goes by arrival: an event that came late is kept", 3 * time.Second, false, []int{5, 9, 1, 8}, nil, 0,
+			[]string{"1@2", "2@3", "3@4"}},
+		{"no time: not journalled, numbered", time.Hour, false, []int{1, -1, 2}, nil, 1, []string{"0@1", "2@3"}},
+		{"no detector: everything within Keep", time.Hour, false, []int{4, 3, 2, 1}, nil, 0, []string{"0@1", "1@2", "2@3", "3@4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := begin(t, dir, Options{Lookback: tc.lookback})
+			opts := Options{Keep: tc.keep, Samples: tc.samples}
+			s := begin(t, dir, opts)
 			if got := s.replay(); len(got) != 0 {
 				t.Fatalf("a new directory replays %v", got)
+			}
+			h := &holder{}
+			if tc.held != nil {
+				s.r.Track(h)
 			}
 			for i, sec := range tc.secs {
 				d := doc(sec, i)
@@ -134,6 +176,9 @@ func TestJournalLookback(t *testing.T) {
 				if src.Seq != uint64(i+1) || src.HasOffset || src.Offset != 0 {
 					t.Fatalf("Record gave %+v", src)
 				}
+				if tc.held != nil {
+					h.seq, h.ok = tc.held[i].seq, tc.held[i].ok
+				}
 				if tc.every > 0 && (i+1)%tc.every == 0 {
 					if err := s.r.Checkpoint(nil); err != nil {
 						t.Fatal(err)
@@ -141,7 +186,7 @@ func TestJournalLookback(t *testing.T) {
 				}
 			}
 			s.end(true)
-			s = begin(t, dir, Options{Lookback: tc.lookback})
+			s = begin(t, dir, opts)
 			defer s.end(false)
 			got := s.replay()
 			if g := docNumbers(t, got); !slices.Equal(g, tc.want) {
@@ -167,6 +212,97 @@ func TestJournalLookback(t *testing.T) {
 	}
 }
 
+// TestJournalBatch: a batch run journals at its end the events, those it was given first
+// and those it read, from the time of the oldest its detector holds on, less those more
+// than Keep before the newest, in a journal of their own (the last one's segments go); it
+// journals none when its rules hold nothing past its end.
+func TestJournalBatch(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Keep: 10 * time.Second, Batch: true, Holds: true}
+	held := func(sec int, seq uint64) replayed {
+		return replayed{string(doc(sec, int(seq))), detect.EventSource{Seq: seq}}
+	}
+	jdir := filepath.Join(dir, journalDir)
+	runs := []struct {
+		opts Options
+		secs []int
+		held []replayed
+		want []string
+		segs []uint64
+	}{
+		{opts, []int{0, 3, 1, 2}, []replayed{held(1, 3)}, []string{"3@2", "1@3", "2@4"}, []uint64{1}},
+		// The oldest held is more than Keep before the newest: Keep cuts.
+		{opts, []int{4, 15, 9, 20}, []replayed{held(1, 3), held(15, 6)}, []string{"15@6", "20@8"}, []uint64{2}},
+		// Given the journal first, holding its first event: it is journalled again.
+		{opts, []int{21}, []replayed{held(15, 6)}, []string{"15@6", "20@8", "21@9"}, []uint64{3}},
+		{opts, []int{22}, nil, nil, nil},
+		{Options{Keep: time.Hour, Batch: true}, []int{23, 24}, []replayed{held(23, 11)}, nil, nil},
+	}
+	for i, run := range runs {
+		s := begin(t, dir, run.opts)
+		s.replay()
+		s.r.Track(&holder{held: run.held})
+		for _, sec := range run.secs {
+			s.r.Record(doc(sec, sec), detect.EventSource{})
+		}
+		s.end(true)
+		s = begin(t, dir, run.opts)
+		if g := docNumbers(t, s.replay()); !slices.Equal(g, run.want) {
+			t.Errorf("run %d: replayed %v, want %v", i, g, run.want)
+		}
+		s.end(false)
+		if ids, _ := listSegments(jdir); !slices.Equal(ids, run.segs) {
+			t.Errorf("run %d: segments %v, want %v", i, ids, run.segs)
+		}
+	}
+}
+
+// TestJournalSpill: a batch run writes its events to spill files as they come, and
+// journals at its end those it keeps, from there and from memory; a crash leaves no spill
+// file behind.
+func TestJournalSpill(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Keep: time.Hour, Batch: true, Holds: true}
+	s := begin(t, dir, opts)
+	s.r.j.segSize = 4 << 20
+	big := strings.Repeat("x", 64<<10)
+	n := 2 * spillAt / len(big) // two spills, into segments of their own
+	for i := range n {
+		s.r.Record(fmt.Appendf(nil, `{"@timestamp":%q,"pad":%q,"n":%d}`, t0.Add(time.Duration(i)*time.Second).Format(time.RFC3339), big, i), detect.EventSource{})
+	}
+	if got := len(s.r.j.spills); got < 4 {
+		t.Fatalf("%d spill segments, want 4 or more", got)
+	}
+	jdir := filepath.Join(dir, journalDir)
+	s.r.Track(&holder{held: []replayed{{Doc: string(doc(n-3, 0)), Src: detect.EventSource{Seq: uint64(n - 2)}}}})
+	s.end(true)
+	s = begin(t, dir, opts)
+	got := docNumbers(t, s.replay())
+	s.end(false)
+	want := []string{fmt.Sprintf("%d@%d", n-3, n-2), fmt.Sprintf("%d@%d", n-2, n-1), fmt.Sprintf("%d@%d", n-1, n)}
+	if !slices.Equal(got, want) {
+		t.Errorf("replayed %v, want %v", got, want)
+	}
+	if ids, _ := listSegments(jdir); len(ids) != 1 {
+		t.Errorf("segments %v, want one", ids)
+	}
+	// A crash after spilling: the next run finds the last checkpoint's journal alone.
+	s = begin(t, dir, opts)
+	s.replay()
+	for i := range n {
+		s.r.Record(fmt.Appendf(nil, `{"@timestamp":%q,"pad":%q,"n":%d}`, t0.Add(time.Duration(i)*time.Second).Format(time.RFC3339), big, i), detect.EventSource{})
+	}
+	s.st.Close()
+	s = begin(t, dir, opts)
+	defer s.end(false)
+	if got := docNumbers(t, s.replay()); !slices.Equal(got, want) {
+		t.Errorf("after a crash: replayed %v, want %v", got, want)
+	}
+	if ids, _ := listSegments(jdir); len(ids) != 1 {
+		t.Errorf("after a crash: segments %v, want one", ids)
+	}
+}
+
 // TestJournalForgetDrop takes events back before a checkpoint writes them.
 func TestJournalForgetDrop(t *testing.T) {
 	for _, tc := range []struct {
@@ -183,14 +319,14 @@ func TestJournalForgetDrop(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := begin(t, dir, Options{Lookback: time.Hour})
+			s := begin(t, dir, Options{Keep: time.Hour})
 			var srcs []detect.EventSource
 			for i := range 4 {
 				srcs = append(srcs, s.r.Record(doc(i, i), detect.EventSource{}))
 			}
 			tc.do(s.r, srcs)
 			s.end(true)
-			s = begin(t, dir, Options{Lookback: time.Hour})
+			s = begin(t, dir, Options{Keep: time.Hour})
 			defer s.end(false)
 			if g := docNumbers(t, s.replay()); !slices.Equal(g, tc.want) {
 				t.Errorf("replayed %v, want %v", g, tc.want)
@@ -200,10 +336,10 @@ func TestJournalForgetDrop(t *testing.T) {
 }
 
 // TestJournalMaxFuture leaves out events stamped beyond the clock plus MaxFuture, and
-// lets the clock, not an event ahead of it, set the look-back.
+// lets the clock, not an event ahead of it, set the newest time Keep goes by.
 func TestJournalMaxFuture(t *testing.T) {
 	now := t0.Add(time.Hour)
-	opts := Options{Lookback: 5 * time.Second, MaxFuture: time.Minute, Clock: func() time.Time { return now }}
+	opts := Options{Keep: 5 * time.Second, MaxFuture: time.Minute, Clock: func() time.Time { return now }}
 	dir := t.TempDir()
 	s := begin(t, dir, opts)
 	for i, d := range []time.Duration{-10 * time.Second, -4 * time.Second, 30 * time.Second, 2 * time.Minute} {
@@ -222,7 +358,7 @@ func TestJournalMaxFuture(t *testing.T) {
 // committed, a segment of its own) is not replayed, and the next run goes on from there.
 func TestJournalCutOff(t *testing.T) {
 	dir := t.TempDir()
-	s := begin(t, dir, Options{Lookback: time.Hour})
+	s := begin(t, dir, Options{Keep: time.Hour})
 	for i := range 3 {
 		s.r.Record(doc(i, i), detect.EventSource{})
 	}
@@ -234,7 +370,7 @@ func TestJournalCutOff(t *testing.T) {
 	// crash comes before the store commits them.
 	s.r.Record(doc(3, 3), detect.EventSource{})
 	s.r.Record(doc(4, 4), detect.EventSource{})
-	if _, err := s.r.j.write(s.r.pending); err != nil {
+	if _, err := s.r.j.write(s.r.pending, false); err != nil {
 		t.Fatal(err)
 	}
 	jdir := filepath.Join(dir, journalDir)
@@ -243,7 +379,7 @@ func TestJournalCutOff(t *testing.T) {
 	}
 	s.end(false)
 
-	s = begin(t, dir, Options{Lookback: time.Hour})
+	s = begin(t, dir, Options{Keep: time.Hour})
 	if g, want := docNumbers(t, s.replay()), []string{"0@1", "1@2", "2@3"}; !slices.Equal(g, want) {
 		t.Errorf("replayed %v, want %v", g, want)
 	}
@@ -257,7 +393,7 @@ func TestJournalCutOff(t *testing.T) {
 	s.r.Record(doc(5, 5), detect.EventSource{})
 	s.end(true)
 
-	s = begin(t, dir, Options{Lookback: time.Hour})
+	s = begin(t, dir, Options{Keep: time.Hour})
 	defer s.end(false)
 	if g, want := docNumbers(t, s.replay()), []string{"0@1", "1@2", "2@3", "5@4"}; !slices.Equal(g, want) {
 		t.Errorf("after the next run: replayed %v, want %v", g, want)
@@ -280,7 +416,7 @@ func TestJournalCorrupt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := begin(t, dir, Options{Lookback: time.Hour})
+			s := begin(t, dir, Options{Keep: time.Hour})
 			s.r.Record(doc(0, 0), detect.EventSource{})
 			s.end(true)
 			p := filepath.Join(dir, journalDir, segmentName(1))
@@ -289,7 +425,7 @@ func TestJournalCorrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.WriteFile(p, tc.damage(b), 0o600)
-			s = begin(t, dir, Options{Lookback: time.Hour})
+			s = begin(t, dir, Options{Keep: time.Hour})
 			defer s.end(false)
 			_, err = s.r.Replay(context.Background(), func([]byte, detect.EventSource) error { return nil })
 			want := "state directory " + dir + ": journal " + segmentName(1) + ": " + tc.want
@@ -301,10 +437,10 @@ func TestJournalCorrupt(t *testing.T) {
 }
 
 // TestJournalSegments starts a new segment once one is full, removes the segments whose
-// events are all out of the look-back, and Journal describes what is left.
+// events are all below the cut, and Journal describes what is left.
 func TestJournalSegments(t *testing.T) {
 	dir := t.TempDir()
-	opts := Options{Lookback: 2 * time.Second}
+	opts := Options{Keep: 2 * time.Second}
 	s := begin(t, dir, opts)
 	rec := recordSize(doc(10, 10), &detect.EventSource{})
 	s.r.j.segSize = int64(3 * rec) // three events a segment
@@ -315,8 +451,8 @@ func TestJournalSegments(t *testing.T) {
 		}
 	}
 	s.end(false)
-	// Segment k holds seconds 3(k-1) .. 3k-1; the cut is second 28: segments 1 to 9 are
-	// gone, 10 (27..29) and 11 (30) are left.
+	// Segment k holds seconds 3(k-1) .. 3k-1; Keep cuts at second 28 (arrival 29):
+	// segments 1 to 9 are gone, 10 (27..29) and 11 (30) are left.
 	ids, err := listSegments(filepath.Join(dir, journalDir))
 	if err != nil || !slices.Equal(ids, []uint64{10, 11}) {
 		t.Errorf("segments %v (%v), want [10 11]", ids, err)
@@ -357,11 +493,13 @@ func alert(id, ruleID string) detect.Alert {
 	return detect.Alert{ID: id, Rule: &rule.Rule{RuleID: ruleID}}
 }
 
-// TestSinkEmitted leaves out the alerts an earlier run (or this one) wrote, forgets them
-// with the journal, and records none that the next sink did not take.
+// TestSinkEmitted leaves out the alerts an earlier run (or this one) wrote, records none
+// that the next sink did not take, and forgets an id once the journal holds no event
+// numbered up to the last one that gave it; an id read back from a file output is kept
+// until its events give it again.
 func TestSinkEmitted(t *testing.T) {
 	dir := t.TempDir()
-	opts := Options{Lookback: 10 * time.Second}
+	opts := Options{Keep: time.Hour}
 	var got []string
 	fail := false
 	next := detect.SinkFunc(func(_ context.Context, as []detect.Alert) error {
@@ -380,8 +518,19 @@ func TestSinkEmitted(t *testing.T) {
 		}
 		return r.Sink(next).Write(context.Background(), as)
 	}
+	emitted := func(s *session, want map[string]bool) {
+		t.Helper()
+		for id, w := range want {
+			if s.r.Emitted(id) != w {
+				t.Errorf("Emitted(%s) = %v", id, !w)
+			}
+		}
+	}
+	h := &holder{}
 
+	// Run 1: a1 and b1 for event 1, which the detector is done with; d1 read back.
 	s := begin(t, dir, opts)
+	s.r.Track(h)
 	s.r.Record(doc(0, 0), detect.EventSource{})
 	if err := write(s.r, "a1", "b1"); err != nil {
 		t.Fatal(err)
@@ -395,40 +544,40 @@ func TestSinkEmitted(t *testing.T) {
 	if err := write(s.r, "a1", "a2"); err != nil { // a1 again, within the run
 		t.Fatal(err)
 	}
+	emitted(s, map[string]bool{"a1": true, "b1": true, "a2": true, "d1": true, "c1": false})
 	s.end(true)
 	if want := []string{"a1", "b1", "a2"}; !slices.Equal(got, want) {
 		t.Errorf("written %v, want %v", got, want)
 	}
 
+	// Run 2: event 1 left the journal, and a1, b1, a2 with it; d1 waits for its events.
 	s = begin(t, dir, opts)
-	for _, tc := range []struct {
-		id   string
-		want bool
-	}{{"a1", true}, {"b1", true}, {"a2", true}, {"d1", true}, {"c1", false}, {"x", false}} {
-		if s.r.Emitted(tc.id) != tc.want {
-			t.Errorf("Emitted(%s) = %v", tc.id, !tc.want)
-		}
-	}
+	s.r.Track(h)
+	emitted(s, map[string]bool{"a1": false, "b1": false, "a2": false, "d1": true, "c1": false})
 	got = nil
-	if err := write(s.r, "a1", "c1", "d1", "b2"); err != nil {
+	s.r.Record(doc(1, 1), detect.EventSource{})
+	if err := write(s.r, "a1", "c1", "d1"); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"c1", "b2"}; !slices.Equal(got, want) {
+	if want := []string{"a1", "c1"}; !slices.Equal(got, want) {
 		t.Errorf("written %v, want %v", got, want)
 	}
-	if want := map[string]int{"rule-a": 1, "rule-d": 1}; !maps.Equal(s.r.LeftOut(), want) {
+	if want := map[string]int{"rule-d": 1}; !maps.Equal(s.r.LeftOut(), want) {
 		t.Errorf("LeftOut %v, want %v", s.r.LeftOut(), want)
 	}
-	// Time moves past the look-back: the ids written go with the journal's events.
-	s.r.Record(doc(30, 1), detect.EventSource{})
+	h.seq, h.ok = 2, true // event 2 is held: its alerts stay
 	s.end(true)
+
+	s = begin(t, dir, opts)
+	s.r.Track(h)
+	emitted(s, map[string]bool{"a1": true, "c1": true, "d1": true})
+	s.r.Record(doc(2, 2), detect.EventSource{})
+	h.ok = false
+	s.end(true)
+
 	s = begin(t, dir, opts)
 	defer s.end(false)
-	for _, id := range []string{"a1", "b1", "c1", "d1", "b2"} {
-		if s.r.Emitted(id) {
-			t.Errorf("Emitted(%s) after the look-back", id)
-		}
-	}
+	emitted(s, map[string]bool{"a1": false, "c1": false, "d1": false})
 }
 
 // TestPositions keeps the input positions and the file outputs' sizes.
@@ -515,7 +664,7 @@ func TestRuleState(t *testing.T) {
 // is called first, and CheckpointAsync writes while the caller goes on.
 func TestCheckpointOrder(t *testing.T) {
 	dir := t.TempDir()
-	s := begin(t, dir, Options{Lookback: time.Hour})
+	s := begin(t, dir, Options{Keep: time.Hour})
 	s.r.Record(doc(0, 0), detect.EventSource{})
 	c1 := s.r.Snapshot(nil)
 	s.r.Record(doc(1, 1), detect.EventSource{})
@@ -544,7 +693,7 @@ func TestCheckpointOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.end(false)
-	s = begin(t, dir, Options{Lookback: time.Hour})
+	s = begin(t, dir, Options{Keep: time.Hour})
 	defer s.end(false)
 	if g, want := docNumbers(t, s.replay()), []string{"0@1", "1@2", "2@3", "3@4"}; !slices.Equal(g, want) {
 		t.Errorf("replayed %v, want %v", g, want)
@@ -558,13 +707,13 @@ func TestCheckpointOrder(t *testing.T) {
 // every later one; the directory keeps the last good checkpoint.
 func TestCheckpointFails(t *testing.T) {
 	dir := t.TempDir()
-	s := begin(t, dir, Options{Lookback: time.Hour})
+	s := begin(t, dir, Options{Keep: time.Hour})
 	s.r.Record(doc(0, 0), detect.EventSource{})
 	if err := s.r.Checkpoint(nil); err != nil {
 		t.Fatal(err)
 	}
 	s.end(false)
-	s = begin(t, dir, Options{Lookback: time.Hour})
+	s = begin(t, dir, Options{Keep: time.Hour})
 	s.replay()
 	s.r.Record(doc(1, 1), detect.EventSource{})
 	os.RemoveAll(filepath.Join(dir, journalDir)) // the new segment cannot be created
@@ -581,7 +730,7 @@ func TestCheckpointFails(t *testing.T) {
 		t.Errorf("the next checkpoint: %v, want %v", err2, err)
 	}
 	s.end(false)
-	s = begin(t, dir, Options{Lookback: time.Hour})
+	s = begin(t, dir, Options{Keep: time.Hour})
 	defer s.end(false)
 	if got := s.replay(); len(got) != 0 { // the first segment went with the directory
 		t.Errorf("replayed %v", docNumbers(t, got))
@@ -594,12 +743,12 @@ func TestCheckpointFails(t *testing.T) {
 // TestReplayInterrupted stops at the context's end, and at fn's error.
 func TestReplayInterrupted(t *testing.T) {
 	dir := t.TempDir()
-	s := begin(t, dir, Options{Lookback: time.Hour})
+	s := begin(t, dir, Options{Keep: time.Hour})
 	for i := range 3 {
 		s.r.Record(doc(i, i), detect.EventSource{})
 	}
 	s.end(true)
-	s = begin(t, dir, Options{Lookback: time.Hour})
+	s = begin(t, dir, Options{Keep: time.Hour})
 	defer s.end(false)
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := s.r.Replay(ctx, func([]byte, detect.EventSource) error {
@@ -662,5 +811,73 @@ func TestTimeFinder(t *testing.T) {
 				t.Errorf("decode = %d %v, want %d %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+// deliverer is a Deliverer for the tests: it writes to got what it takes, and takes
+// nothing while down (written false, no error).
+type deliverer struct {
+	down bool
+	got  []string
+}
+
+func (d *deliverer) Write(ctx context.Context, as []detect.Alert) error {
+	_, err := d.Deliver(ctx, as)
+	return err
+}
+
+func (d *deliverer) Deliver(_ context.Context, as []detect.Alert) (bool, error) {
+	if d.down {
+		return false, nil
+	}
+	for _, a := range as {
+		d.got = append(d.got, a.ID+":"+string(a.Doc)+":"+a.Rule.RuleID)
+	}
+	return true, nil
+}
+
+// TestSinkUnsent: alerts no output took are not recorded as written; the next run
+// writes them first (Retry), and again the run after while they still fail; one written
+// meanwhile is not written twice.
+func TestSinkUnsent(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Keep: time.Hour}
+	d := &deliverer{down: true}
+	as := []detect.Alert{
+		{ID: "a1", Doc: json.RawMessage(`{"n":1}`), Rule: &rule.Rule{RuleID: "r1", Name: "R1"}},
+		{ID: "a2", Doc: json.RawMessage(`{"n":2}`), Rule: &rule.Rule{RuleID: "r2", Name: "R2"}},
+	}
+	s := begin(t, dir, opts)
+	if err := s.r.Sink(d).Write(context.Background(), as); err != nil {
+		t.Fatal(err)
+	}
+	if s.r.Emitted("a1") || s.r.Emitted("a2") {
+		t.Error("alerts not written recorded as written")
+	}
+	s.end(true)
+
+	for i, tc := range []struct {
+		down          bool
+		written, left int
+		got           []string
+	}{
+		{true, 0, 2, nil},
+		{false, 2, 0, []string{`a1:{"n":1}:r1`, `a2:{"n":2}:r2`}},
+		{false, 0, 0, nil},
+	} {
+		s = begin(t, dir, opts)
+		d.down, d.got = tc.down, nil
+		w, left, err := s.r.Retry(context.Background(), d)
+		if err != nil || w != tc.written || left != tc.left || !slices.Equal(d.got, tc.got) {
+			t.Errorf("run %d: Retry = %d, %d, %v, wrote %v; want %d, %d, nil, %v", i+2, w, left, err, d.got, tc.written, tc.left, tc.got)
+		}
+		if i == 1 {
+			// Given again by the detector: written already.
+			d.got = nil
+			if err := s.r.Sink(d).Write(context.Background(), as[:1]); err != nil || d.got != nil {
+				t.Errorf("a1 written again: %v, %v", d.got, err)
+			}
+		}
+		s.end(true)
 	}
 }

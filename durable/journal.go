@@ -26,11 +26,14 @@ import (
 //
 // (integers big-endian). A checkpoint appends the records of the events journalled since
 // the last one to the segment being written and syncs it, then commits, in the store's
-// transaction, where the journal ends (segment and offset) and the event time before which
-// its records are no longer needed: bytes past that end (a crash between the two) are not
-// part of the journal, and the next run cuts them off. Each run writes segments of its
-// own, starting a new one from segmentSize bytes on; segments whose records are all out
-// of the look-back are removed once a checkpoint has committed that.
+// transaction, where the journal ends (segment and offset), its first live segment, and
+// the arrival number below which its records are no longer needed (the detector is done
+// with them): bytes past that end (a crash between the two) are not part of the journal,
+// and the next run cuts them off. Each run writes segments of its own, starting a new one
+// from segmentSize bytes on; segments before the first live one, and those whose records
+// are all below the cut, are removed once a checkpoint has committed that. A run over
+// whole files journals, at its end, only the events its detector still holds, in a
+// segment of their own that becomes the first live one.
 //
 // Sequences, samples and the reordering buffer need every recent event in arrival order,
 // and then none of the old ones: a queue, which files keep at one write per event, where
@@ -46,44 +49,50 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// journalEnd is where the committed journal ends, and the event time before which its
-// records are no longer needed (the cut of the checkpoint that committed it).
+// journalEnd is where the committed journal ends, its first live segment, and the
+// arrival number below which its records are no longer needed (the cut of the checkpoint
+// that committed it).
 type journalEnd struct {
-	seg uint64
-	off int64
-	cut int64
+	seg   uint64
+	off   int64
+	start uint64
+	cut   uint64
 }
 
 func (e journalEnd) encode() []byte {
 	b := binary.BigEndian.AppendUint64(nil, e.seg)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.off))
-	return binary.BigEndian.AppendUint64(b, uint64(e.cut))
+	b = binary.BigEndian.AppendUint64(b, e.start)
+	return binary.BigEndian.AppendUint64(b, e.cut)
 }
 
 func decodeJournalEnd(v []byte) (journalEnd, bool) {
-	if len(v) != 24 {
+	if len(v) != 32 {
 		return journalEnd{}, false
 	}
 	return journalEnd{seg: binary.BigEndian.Uint64(v), off: int64(binary.BigEndian.Uint64(v[8:])),
-		cut: int64(binary.BigEndian.Uint64(v[16:]))}, true
+		start: binary.BigEndian.Uint64(v[16:]), cut: binary.BigEndian.Uint64(v[24:])}, true
 }
 
 // segment is a segment file of the committed journal.
 type segment struct {
-	id   uint64
-	maxT int64 // the newest event time of its records; math.MaxInt64 until known (Replay reads it)
+	id     uint64
+	maxSeq uint64 // the largest arrival number of its records; math.MaxUint64 until known (Replay reads it)
 }
 
 // journal writes and reads the segment files.
 type journal struct {
-	dir  string
-	end  journalEnd // the committed end
-	segs []segment  // the segments up to end.seg, oldest first
-	f    *os.File   // the segment being written (id end.seg once a checkpoint has committed it), or nil
-	id   uint64     // its id
-	size int64      // its bytes written
-	maxT int64      // the newest event time written to it
-	err  error      // a failed write: the journal takes no more
+	dir    string
+	end    journalEnd // the committed end
+	segs   []segment  // the segments up to end.seg, oldest first
+	f      *os.File   // the segment being written (id end.seg once a checkpoint has committed it), or nil
+	id     uint64     // its id
+	size   int64      // its bytes written
+	maxSeq uint64     // the largest arrival number written to it
+	err    error      // a failed write: the journal takes no more
+	// spills are the segments a batch run writes its events to as they come (see spill),
+	// never committed: the checkpoint at its end journals some of them anew.
+	spills []spillSeg
 	// segSize is the size from which a new segment is started (segmentSize).
 	segSize int64
 }
@@ -114,10 +123,11 @@ func listSegments(dir string) ([]uint64, error) {
 }
 
 // openJournal opens the journal of a state directory whose committed end is end: segment
-// files past it (written by a run that crashed before committing them) are removed, and
-// the last committed one is cut at the committed offset.
+// files past it (written by a run that crashed before committing them) or before its first
+// live segment (a crash before their removal) are removed, and the last committed one is
+// cut at the committed offset.
 func openJournal(stateDir string, end journalEnd) (*journal, error) {
-	j := &journal{dir: filepath.Join(stateDir, journalDir), end: end, maxT: math.MinInt64, segSize: segmentSize}
+	j := &journal{dir: filepath.Join(stateDir, journalDir), end: end, segSize: segmentSize}
 	if err := os.MkdirAll(j.dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -128,7 +138,7 @@ func openJournal(stateDir string, end journalEnd) (*journal, error) {
 	for _, id := range ids {
 		p := filepath.Join(j.dir, segmentName(id))
 		switch {
-		case id > end.seg || end.seg == 0:
+		case id > end.seg || end.seg == 0 || id < end.start:
 			if err := os.Remove(p); err != nil {
 				return nil, err
 			}
@@ -138,10 +148,10 @@ func openJournal(stateDir string, end journalEnd) (*journal, error) {
 			}
 			fallthrough
 		default:
-			j.segs = append(j.segs, segment{id: id, maxT: math.MaxInt64})
+			j.segs = append(j.segs, segment{id: id, maxSeq: math.MaxUint64})
 		}
 	}
-	j.id = end.seg + 1
+	j.id = max(end.seg, end.start) + 1
 	return j, nil
 }
 
@@ -163,13 +173,14 @@ func truncateTo(p string, size int64) error {
 }
 
 // write appends the records of es to the segment being written (a new one when there is
-// none or it is full) and syncs it; it returns where the journal then ends. Records that
-// lie next to each other in memory are written at once.
-func (j *journal) write(es []entry) (journalEnd, error) {
+// none or it is full) and syncs it; it returns where the journal then ends, and its first
+// live segment: with fresh, the segment es goes to (a new one), as the journal is then es
+// alone. Records that lie next to each other in memory are written at once.
+func (j *journal) write(es []entry, fresh bool) (journalEnd, error) {
 	if j.err != nil {
 		return journalEnd{}, j.err
 	}
-	end, err := j.append(es)
+	end, err := j.append(es, fresh)
 	if err != nil {
 		j.err = fmt.Errorf("journal: %w", err)
 		return journalEnd{}, j.err
@@ -177,16 +188,21 @@ func (j *journal) write(es []entry) (journalEnd, error) {
 	return end, nil
 }
 
-func (j *journal) append(es []entry) (journalEnd, error) {
-	if j.f != nil && j.size >= j.segSize && j.end.seg == j.id {
-		// Full, and all of it committed: the next records start a new segment.
+func (j *journal) append(es []entry, fresh bool) (journalEnd, error) {
+	if j.f != nil && ((j.size >= j.segSize && j.end.seg == j.id) || fresh) {
+		// Full, and all of it committed, or the journal starts again: the next records
+		// start a new segment.
 		if err := j.f.Close(); err != nil {
 			return journalEnd{}, err
 		}
-		j.f, j.id, j.size, j.maxT = nil, j.id+1, 0, math.MinInt64
+		j.f, j.id, j.size, j.maxSeq = nil, j.id+1, 0, 0
+	}
+	start := j.end.start
+	if fresh {
+		start = j.id
 	}
 	if len(es) == 0 && j.f == nil {
-		return journalEnd{seg: j.end.seg, off: j.end.off}, nil
+		return journalEnd{seg: j.end.seg, off: j.end.off, start: start}, nil
 	}
 	if j.f == nil {
 		f, err := os.OpenFile(filepath.Join(j.dir, segmentName(j.id)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -200,12 +216,12 @@ func (j *journal) append(es []entry) (journalEnd, error) {
 	}
 	for i := 0; i < len(es); {
 		run := es[i].rec
-		j.maxT = max(j.maxT, es[i].t)
+		j.maxSeq = max(j.maxSeq, es[i].seq)
 		i++
 		// Extend run over the records that follow it in the same chunk.
 		for i < len(es) && len(run) < cap(run) && &run[:len(run)+1][len(run)] == &es[i].rec[0] {
 			run = run[:len(run)+len(es[i].rec)]
-			j.maxT = max(j.maxT, es[i].t)
+			j.maxSeq = max(j.maxSeq, es[i].seq)
 			i++
 		}
 		if _, err := j.f.Write(run); err != nil {
@@ -216,22 +232,23 @@ func (j *journal) append(es []entry) (journalEnd, error) {
 	if err := j.f.Sync(); err != nil {
 		return journalEnd{}, err
 	}
-	return journalEnd{seg: j.id, off: j.size}, nil
+	return journalEnd{seg: j.id, off: j.size, start: start}, nil
 }
 
-// committed records that a checkpoint committed end, and removes the segments whose
-// records are all before its cut.
+// committed records that a checkpoint committed end, and removes the segments before its
+// first live one and those whose records are all below its cut.
 func (j *journal) committed(end journalEnd) {
 	if end.seg == j.id && (len(j.segs) == 0 || j.segs[len(j.segs)-1].id != j.id) {
 		j.segs = append(j.segs, segment{id: j.id})
 	}
 	if n := len(j.segs); n > 0 && j.segs[n-1].id == j.id {
-		j.segs[n-1].maxT = j.maxT
+		j.segs[n-1].maxSeq = j.maxSeq
 	}
 	j.end = end
+	j.removeSpills()
 	keep := j.segs[:0]
 	for _, s := range j.segs {
-		if s.id < end.seg && s.maxT < end.cut {
+		if s.id < end.start || (s.id < end.seg && s.maxSeq < end.cut) {
 			// Only the last checkpoint's cut matters: a removal that did not reach the disk
 			// before a crash leaves records the next run skips.
 			if err := os.Remove(filepath.Join(j.dir, segmentName(s.id))); err == nil || errors.Is(err, os.ErrNotExist) {
@@ -243,8 +260,117 @@ func (j *journal) committed(end journalEnd) {
 	j.segs = keep
 }
 
-// close closes the segment being written.
+// spillSeg is a segment a batch run spilled events to: its file while it is written, its
+// size, and the newest event time of its records.
+type spillSeg struct {
+	id   uint64
+	f    *os.File
+	size int64
+	maxT int64
+}
+
+// spill writes the records of es to the batch run's spill segments (a new one from
+// segSize bytes on), unsynced and uncommitted: a crash leaves segments past the committed
+// end, which the next run removes. Spill segments whose records are all older than
+// before are removed.
+func (j *journal) spill(es []entry, before int64) error {
+	if j.err != nil {
+		return j.err
+	}
+	if err := j.spillTo(es, before); err != nil {
+		j.err = fmt.Errorf("journal: %w", err)
+		return j.err
+	}
+	return nil
+}
+
+func (j *journal) spillTo(es []entry, before int64) error {
+	keep := j.spills[:0]
+	for _, sp := range j.spills {
+		if sp.f == nil && sp.maxT < before {
+			if err := os.Remove(filepath.Join(j.dir, segmentName(sp.id))); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		keep = append(keep, sp)
+	}
+	j.spills = keep
+	for i := 0; i < len(es); {
+		n := len(j.spills)
+		if n == 0 || j.spills[n-1].f == nil || j.spills[n-1].size >= j.segSize {
+			if n > 0 && j.spills[n-1].f != nil {
+				if err := j.spills[n-1].f.Close(); err != nil {
+					return err
+				}
+				j.spills[n-1].f = nil
+			}
+			f, err := os.OpenFile(filepath.Join(j.dir, segmentName(j.id)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				return err
+			}
+			j.spills = append(j.spills, spillSeg{id: j.id, f: f, maxT: math.MinInt64})
+			j.id++
+			n++
+		}
+		sp := &j.spills[n-1]
+		// The records that follow in one chunk of memory go in one write, up to segSize.
+		run := es[i].rec
+		sp.maxT = max(sp.maxT, es[i].t)
+		for i++; i < len(es) && len(run) < cap(run) && &run[:len(run)+1][len(run)] == &es[i].rec[0] &&
+			sp.size+int64(len(run)) < j.segSize; i++ {
+			run = run[:len(run)+len(es[i].rec)]
+			sp.maxT = max(sp.maxT, es[i].t)
+		}
+		if _, err := sp.f.Write(run); err != nil {
+			return err
+		}
+		sp.size += int64(len(run))
+	}
+	return nil
+}
+
+// scanSpills calls fn with the records of the spill segments, in arrival order, whose
+// event time is at or after from.
+func (j *journal) scanSpills(from int64, fn func(e entry, doc []byte, src detect.EventSource) error) error {
+	for i := range j.spills {
+		sp := &j.spills[i]
+		if sp.f != nil {
+			if err := sp.f.Close(); err != nil {
+				return err
+			}
+			sp.f = nil
+		}
+		if sp.maxT < from {
+			continue
+		}
+		_, err := scanSegment(filepath.Join(j.dir, segmentName(sp.id)), -1, 0, func(e entry, doc []byte, src detect.EventSource) error {
+			if e.t < from {
+				return nil
+			}
+			return fn(e, doc, src)
+		})
+		if err != nil {
+			return fmt.Errorf("journal %s: %w", segmentName(sp.id), err)
+		}
+	}
+	return nil
+}
+
+// removeSpills removes the spill segments.
+func (j *journal) removeSpills() {
+	for _, sp := range j.spills {
+		if sp.f != nil {
+			sp.f.Close()
+		}
+		os.Remove(filepath.Join(j.dir, segmentName(sp.id)))
+	}
+	j.spills = nil
+}
+
+// close closes the segment being written and removes the spill segments.
 func (j *journal) close() error {
+	j.removeSpills()
 	if j.f == nil {
 		return nil
 	}
@@ -262,34 +388,38 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// scan reads the committed journal in arrival order and calls fn with each record whose
-// event time is at or after the committed cut (doc valid during the call only); it
-// records the newest event time of each segment.
+// scan reads the committed journal in arrival order and calls fn with each record of its
+// live segments whose arrival number is at or above the committed cut (doc valid during
+// the call only); it records the largest arrival number of each segment.
 func (j *journal) scan(fn func(e entry, doc []byte, src detect.EventSource) error) error {
 	for i := range j.segs {
 		s := &j.segs[i]
+		if s.id < j.end.start || s.id > j.end.seg {
+			continue
+		}
 		limit := int64(-1)
 		if s.id == j.end.seg {
 			limit = j.end.off
 		}
-		maxT, err := scanSegment(filepath.Join(j.dir, segmentName(s.id)), limit, j.end.cut, fn)
+		maxSeq, err := scanSegment(filepath.Join(j.dir, segmentName(s.id)), limit, j.end.cut, fn)
 		if err != nil {
 			return fmt.Errorf("journal %s: %w", segmentName(s.id), err)
 		}
-		s.maxT = maxT
+		s.maxSeq = maxSeq
 	}
 	return nil
 }
 
-// scanSegment reads the records of one segment file up to limit bytes (-1: all of them).
-func scanSegment(path string, limit, cut int64, fn func(e entry, doc []byte, src detect.EventSource) error) (int64, error) {
-	maxT := int64(math.MinInt64)
+// scanSegment reads the records of one segment file up to limit bytes (-1: all of them)
+// and returns the largest arrival number among them.
+func scanSegment(path string, limit int64, cut uint64, fn func(e entry, doc []byte, src detect.EventSource) error) (uint64, error) {
+	var maxSeq uint64
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return maxT, nil
+		return maxSeq, nil
 	}
 	if err != nil {
-		return maxT, err
+		return maxSeq, err
 	}
 	defer f.Close()
 	var r io.Reader = f
@@ -303,29 +433,29 @@ func scanSegment(path string, limit, cut int64, fn func(e entry, doc []byte, src
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			if err == io.EOF {
-				return maxT, nil
+				return maxSeq, nil
 			}
-			return maxT, fmt.Errorf("offset %d: record cut short", off)
+			return maxSeq, fmt.Errorf("offset %d: record cut short", off)
 		}
 		n := binary.BigEndian.Uint32(hdr[:])
 		if n < 16 || n > maxRecord {
-			return maxT, fmt.Errorf("offset %d: malformed record", off)
+			return maxSeq, fmt.Errorf("offset %d: malformed record", off)
 		}
 		body = slices.Grow(body[:0], int(n))[:n]
 		if _, err := io.ReadFull(br, body); err != nil {
-			return maxT, fmt.Errorf("offset %d: record cut short", off)
+			return maxSeq, fmt.Errorf("offset %d: record cut short", off)
 		}
 		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(hdr[4:]) {
-			return maxT, fmt.Errorf("offset %d: checksum mismatch", off)
+			return maxSeq, fmt.Errorf("offset %d: checksum mismatch", off)
 		}
 		e, doc, src, err := decodeBody(body)
 		if err != nil {
-			return maxT, fmt.Errorf("offset %d: %w", off, err)
+			return maxSeq, fmt.Errorf("offset %d: %w", off, err)
 		}
-		maxT = max(maxT, e.t)
-		if e.t >= cut {
+		maxSeq = max(maxSeq, e.seq)
+		if e.seq >= cut {
 			if err := fn(e, doc, src); err != nil {
-				return maxT, err
+				return maxSeq, err
 			}
 		}
 		off += recHeader + int64(n)

@@ -31,8 +31,18 @@ type Delivery struct {
 
 // Write implements detect.Sink: it hands alerts to Out, as output.Alert values.
 func (d *Delivery) Write(ctx context.Context, alerts []detect.Alert) error {
+	_, err := d.Deliver(ctx, alerts)
+	return err
+}
+
+// Deliver is Write, and also reports whether the alerts were written: Out took them, or
+// put those it could not deliver in its dead-letter files (DeadLettered). An alert not
+// written is counted and reported, and err is nil as for Write: a caller that records
+// what was written (a state directory) must not record it. Without Out, the alerts are
+// discarded by design: written.
+func (d *Delivery) Deliver(ctx context.Context, alerts []detect.Alert) (written bool, err error) {
 	if d.Out == nil {
-		return nil
+		return true, nil
 	}
 	d.buf = d.buf[:0]
 	for _, a := range alerts {
@@ -44,7 +54,7 @@ func (d *Delivery) Write(ctx context.Context, alerts []detect.Alert) error {
 	}
 	if err := d.Out.Write(wctx, d.buf); err != nil {
 		if d.Context == nil && ctx.Err() != nil {
-			return err
+			return false, err
 		}
 		d.failed += len(alerts)
 		if d.first == nil {
@@ -53,12 +63,13 @@ func (d *Delivery) Write(ctx context.Context, alerts []detect.Alert) error {
 		if d.OnError != nil {
 			d.OnError(err)
 		}
+		return DeadLettered(err), nil
 	}
-	return nil
+	return true, nil
 }
 
 // Failed returns the number of alerts Out did not take (a sink with a dead-letter file has
-// put them there).
+// put them there, unless that failed too).
 func (d *Delivery) Failed() int { return d.failed }
 
 // Err returns the first error of a write Out failed, or nil.

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -100,6 +104,65 @@ func TestDelivery(t *testing.T) {
 			}
 			if !reflect.DeepEqual(reported, tt.reported) {
 				t.Errorf("OnError got %v, want %v", reported, tt.reported)
+			}
+		})
+	}
+}
+
+// TestDeliverWritten: Deliver says the alerts were written when Out took them, or put
+// those it could not deliver in dead-letter files, and not when any of them is lost.
+func TestDeliverWritten(t *testing.T) {
+	dead := &deadLettered{errors.New("output: 1 alert not delivered to x, written to dead-letter file d")}
+	lost := errors.New("output: file a: no space left on device")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"taken", nil, true},
+		{"dead-lettered", dead, true},
+		{"dead-lettered by two sinks", errors.Join(&sinkError{nil, dead}, &sinkError{nil, dead}), true},
+		{"one sink lost them", errors.Join(&sinkError{nil, dead}, &sinkError{nil, lost}), false},
+		{"lost", lost, false},
+		{"lost, wrapped", fmt.Errorf("output: %w", lost), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Delivery{Out: &recordSink{fail: map[int]error{0: tc.err}}}
+			written, err := d.Deliver(context.Background(), []detect.Alert{{ID: "a1", Doc: json.RawMessage(`{}`)}})
+			if err != nil || written != tc.want {
+				t.Errorf("Deliver = %v, %v; want %v, nil", written, err, tc.want)
+			}
+		})
+	}
+	if written, err := (&Delivery{}).Deliver(context.Background(), []detect.Alert{{ID: "a1"}}); !written || err != nil {
+		t.Errorf("without Out: Deliver = %v, %v; want true, nil", written, err)
+	}
+}
+
+// TestWebhookDeadLettered: a webhook's refused alerts are dead-lettered (DeadLettered),
+// unless the dead-letter file cannot be written, or there is none.
+func TestWebhookDeadLettered(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, deadLetter string
+		want             bool
+	}{
+		{"dead-letter file", filepath.Join(dir, "dl.ndjson"), true},
+		{"dead-letter file not writable", filepath.Join(dir, "no", "such", "dl.ndjson"), false},
+		{"no dead-letter file", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := NewWebhook(srv.URL, HTTPOptions{DeadLetter: tc.deadLetter}) // 400: not retried
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = w.Write(context.Background(), []Alert{{ID: "a1", Doc: []byte(`{"a":1}`)}})
+			if err == nil || DeadLettered(err) != tc.want {
+				t.Errorf("Write: %v; DeadLettered %v, want %v", err, DeadLettered(err), tc.want)
 			}
 		})
 	}

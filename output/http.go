@@ -133,7 +133,7 @@ func (h *httpSink) giveUp(alerts []Alert, cause error) error {
 	if err := appendDeadLetter(h.opts.DeadLetter, alerts); err != nil {
 		return fmt.Errorf("output: %s not delivered to %s (%v), and %w", countAlerts(len(alerts)), h.url, cause, err)
 	}
-	return fmt.Errorf("output: %s not delivered to %s, written to dead-letter file %s: %w", countAlerts(len(alerts)), h.url, h.opts.DeadLetter, cause)
+	return &deadLettered{fmt.Errorf("output: %s not delivered to %s, written to dead-letter file %s: %w", countAlerts(len(alerts)), h.url, h.opts.DeadLetter, cause)}
 }
 
 // countAlerts says "1 alert" or "N alerts".

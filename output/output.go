@@ -111,6 +111,38 @@ func (e *sinkError) Unwrap() error { return e.err }
 
 func (m multi) String() string { return fmt.Sprintf("%d outputs", len(m)) }
 
+// deadLettered is the error of a write whose alerts a sink could not deliver and put in
+// its dead-letter file.
+type deadLettered struct{ err error }
+
+func (e *deadLettered) Error() string { return e.err.Error() }
+func (e *deadLettered) Unwrap() error { return e.err }
+
+// DeadLettered reports whether err, the error of a Sink's Write, says only that alerts
+// went to dead-letter files: every alert of the write then reached the sink or a
+// dead-letter file. It is false for nil.
+func DeadLettered(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, ok := err.(*deadLettered); ok {
+		return true
+	}
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		errs := e.Unwrap()
+		for _, x := range errs {
+			if !DeadLettered(x) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	case interface{ Unwrap() error }:
+		return DeadLettered(e.Unwrap())
+	}
+	return false
+}
+
 // appendDeadLetter appends alerts as NDJSON to the file at path, creating it if needed.
 func appendDeadLetter(path string, alerts []Alert) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)

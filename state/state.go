@@ -15,8 +15,9 @@ import (
 
 // Format is the version of the layout of keys and values this package and its users
 // write; a directory of another format is refused. Format 2 keeps the journal of recent
-// events in files of its own (package durable) instead of the store.
-const Format = 2
+// events in files of its own (package durable) instead of the store; format 3 cuts the
+// journal, and numbers the ids of the alerts written, by arrival number.
+const Format = 3
 
 // Meta identifies what made a state directory.
 type Meta struct {

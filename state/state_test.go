@@ -57,7 +57,7 @@ func TestOpenMeta(t *testing.T) {
 		{"another rule set", Meta{Format: Format, Tripline: "1.0", Fingerprint: "bbbb", Rules: 4},
 			"state directory DIR was made by another rule set (fingerprint aaaa, 3 rules, Tripline 1.0; these rules: fingerprint bbbb, 4 rules): its state cannot be used with these rules; use another --state-dir, or clear it with 'tripline state reset DIR'", meta},
 		{"another format", Meta{Format: Format + 1, Tripline: "2.0", Fingerprint: "aaaa", Rules: 3},
-			"state directory DIR was made by state format 2 (this Tripline writes format 3) (fingerprint aaaa, 3 rules, Tripline 1.0; these rules: fingerprint aaaa, 3 rules): its state cannot be used with these rules; use another --state-dir, or clear it with 'tripline state reset DIR'", meta},
+			"state directory DIR was made by state format 3 (this Tripline writes format 4) (fingerprint aaaa, 3 rules, Tripline 1.0; these rules: fingerprint aaaa, 3 rules): its state cannot be used with these rules; use another --state-dir, or clear it with 'tripline state reset DIR'", meta},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "st") // Open makes it

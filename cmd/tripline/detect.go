@@ -338,6 +338,13 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	finish, deliver, stopAfter := afterStop(ctx)
 	defer stopAfter()
 	sink := newAlertSink(out, deliver, stderr)
+	if err := sr.retry(ctx, sink); err != nil {
+		if out != nil {
+			out.Close()
+		}
+		sr.finish(false)
+		return exitWith(exitFailure, err)
+	}
 	// A stream never ends: match in arrival order, as with --follow.
 	streaming := o.in.follow || url != ""
 	var ins source.Inputs
@@ -390,6 +397,9 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	}
 	// A second signal stopped the matching (not only the deliveries): matches were lost.
 	lost := finish.Err() != nil && errors.Is(cerr, context.Canceled)
+	// With --state-dir the alerts an output failed to write are kept for the next run:
+	// only the matching decides whether this run's state is committed.
+	matched := cerr == nil && finish.Err() == nil
 	if out != nil {
 		if err := out.Close(); err != nil && cerr == nil {
 			cerr = err
@@ -398,7 +408,7 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	if err := deliveryErr(sink); err != nil && cerr == nil {
 		cerr = err
 	}
-	if err := sr.finish(cerr == nil && finish.Err() == nil); err != nil && cerr == nil {
+	if err := sr.finish(matched); err != nil && cerr == nil {
 		cerr = err
 	}
 	// Only now, with the alerts written, commit the stream's last offsets.
@@ -559,6 +569,9 @@ func writeSummary(w io.Writer, rep runReport) {
 	}
 	if ist.InputsSkipped > 0 {
 		fmt.Fprintf(w, ", %s skipped", plural(ist.InputsSkipped, "input"))
+	}
+	if sum.EventsReplayed > 0 {
+		fmt.Fprintf(w, "; %d replayed first from the state directory's journal (--state-dir)", sum.EventsReplayed)
 	}
 	if sum.HistoryEvents > 0 {
 		fmt.Fprintf(w, "; %d history events read first (--history)", sum.HistoryEvents)

@@ -222,6 +222,11 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 		Name: "tripline_alerts_total", Help: "Alert documents written, per rule."}, []string{"rule"})
 	cfg.Collectors = append(cfg.Collectors, alertsPerRule)
 	sink := &countingSink{Delivery: newAlertSink(out, nil, stderr), perRule: alertsPerRule}
+	if err := sr.retry(ctx, sink); err != nil {
+		out.Close()
+		sr.finish(false)
+		return exitWith(exitFailure, err)
+	}
 	// Events are processed under the server's lifetime, not the request's: a client
 	// that goes away must not cancel alert writes that belong to other events.
 	h := &serveHandler{ctx: context.WithoutCancel(ctx), in: &o.in, stderr: stderr,
@@ -305,13 +310,14 @@ func (o *serveOptions) run(ctx context.Context, ios ioStreams) error {
 		<-taken
 	}
 	h.mu.Unlock()
+	matched := cerr == nil // alerts an output failed to write are kept for the next start
 	if err := out.Close(); err != nil && cerr == nil {
 		cerr = err
 	}
 	if err := deliveryErr(sink.Delivery); err != nil && cerr == nil {
 		cerr = err
 	}
-	if err := sr.finish(cerr == nil); err != nil && cerr == nil {
+	if err := sr.finish(matched); err != nil && cerr == nil {
 		cerr = err
 	}
 	rep := newRunReport(serveInputStats(srv, h.normalized.Load()), d, set, o.df.exceptionErrors)
@@ -710,8 +716,15 @@ type countingSink struct {
 
 // Write implements detect.Sink.
 func (s *countingSink) Write(ctx context.Context, alerts []detect.Alert) error {
+	_, err := s.Deliver(ctx, alerts)
+	return err
+}
+
+// Deliver is output.Delivery's, counting the alerts (durable.Deliverer: the state
+// directory learns which were written).
+func (s *countingSink) Deliver(ctx context.Context, alerts []detect.Alert) (bool, error) {
 	for _, a := range alerts {
 		s.perRule.WithLabelValues(a.Rule.Name).Inc()
 	}
-	return s.Delivery.Write(ctx, alerts)
+	return s.Delivery.Deliver(ctx, alerts)
 }

@@ -39,7 +39,7 @@ type stateFlags struct {
 
 func (f *stateFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dir, "state-dir", "", "directory where the rules' state (threshold and new-terms state, suppressed alerts held, the journal of recent events that rebuilds sequences, the ids of the alerts written, where each input file stopped) is kept from run to run: the next run with the same directory goes on where this one stopped (see 'tripline state')")
-	fs.DurationVar(&f.journal, "state-journal", time.Hour, "with --state-dir: how far back in event time the journal keeps events for sequences without maxspan and samples (sequences with maxspan need maxspan plus --max-lateness)")
+	fs.DurationVar(&f.journal, "state-journal", time.Hour, "with --state-dir: the most the journal of events keeps, in event time: an event the rules still hold (in a sequence without maxspan, a sample, a rule whose index lags behind the others) is no longer kept once the newest event time is this much later than when it came; at least the largest maxspan or suppression window plus --max-lateness")
 }
 
 // checkpointEvery is how many events a streaming run takes in between checkpoints (and
@@ -75,41 +75,46 @@ func ruleFingerprint(rules []*rule.Rule) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// journalLookback is how far back the journal must keep events for the rules' sequences
-// and samples: the largest maxspan plus lateness; unbounded for a sequence without
-// maxspan or a sample. A streaming run keeps at least lateness for every rule: the
-// events of the reordering buffer, which is not flushed at the end of a streaming run.
-func journalLookback(rules []*rule.Rule, lateness, unbounded time.Duration, streaming bool) (time.Duration, []string) {
-	var lb time.Duration
-	if streaming {
-		lb = lateness
-	}
-	fields := []string{"@timestamp"}
+// journalOptions says what the journal keeps for the rules. What a restart must rebuild
+// the detector tells at each checkpoint (detect.Detector.Unfinished and Held); the
+// journal's bound in event time, keep (--state-journal), is raised to the largest maxspan
+// and alert suppression window (plus lateness) so that it cuts only what has no bound of
+// its own: sequences without maxspan, samples, and rules whose index lags behind the
+// others by more than it. Samples, which Unfinished leaves out, make a streaming run keep
+// that bound in full; without sequences or samples nothing outlives a run over whole
+// files. The time fields are @timestamp and the overrides of the rules that keep events.
+func journalOptions(rules []*rule.Rule, lateness, keep time.Duration) durable.Options {
+	opts := durable.Options{Keep: keep, TimeFields: []string{"@timestamp"}}
 	for _, r := range rules {
-		if r.Language != "eql" {
-			continue
-		}
-		stmt, err := eql.Parse(r.Query)
-		if err != nil {
-			continue
-		}
-		switch q := stmt.Query.(type) {
-		case *eql.Sequence:
-			if q.MaxSpan != nil {
-				lb = max(lb, q.MaxSpan.Std()+lateness)
-			} else {
-				lb = max(lb, unbounded)
+		var reach time.Duration
+		holds := false
+		if r.Language == "eql" {
+			if stmt, err := eql.Parse(r.Query); err == nil {
+				switch q := stmt.Query.(type) {
+				case *eql.Sequence:
+					holds, opts.Holds = true, true
+					if q.MaxSpan != nil {
+						reach = q.MaxSpan.Std()
+						opts.Keep = max(opts.Keep, reach+lateness)
+					}
+				case *eql.Sample:
+					holds, opts.Samples, opts.Holds = true, true, true
+				}
 			}
-		case *eql.Sample:
-			lb = max(lb, unbounded)
-		default:
-			continue
 		}
-		if r.TimestampOverride != "" && !slices.Contains(fields, r.TimestampOverride) {
-			fields = append(fields, r.TimestampOverride)
+		if s := r.AlertSuppression; s != nil {
+			holds = true
+			window := s.Duration.Window()
+			if window == 0 {
+				window, _ = rule.ParseInterval(r.Interval)
+			}
+			opts.Keep = max(opts.Keep, window+reach+lateness)
+		}
+		if holds && r.TimestampOverride != "" && !slices.Contains(opts.TimeFields, r.TimestampOverride) {
+			opts.TimeFields = append(opts.TimeFields, r.TimestampOverride)
 		}
 	}
-	return lb, fields
+	return opts
 }
 
 // stateRun is a run of detect with --state-dir.
@@ -148,8 +153,8 @@ func openState(ctx context.Context, sf *stateFlags, df *detectFlags, in *inputFl
 	if err != nil {
 		return nil, exitWith(exitUsage, err)
 	}
-	lb, fields := journalLookback(set.Rules, in.maxLateness, sf.journal, streaming)
-	opts := durable.Options{Lookback: lb, TimeFields: fields}
+	opts := journalOptions(set.Rules, in.maxLateness, sf.journal)
+	opts.Batch = !streaming
 	if streaming {
 		opts.MaxFuture = in.maxFuture
 	}
@@ -190,6 +195,9 @@ func (s *stateRun) recoverFile(path string) error {
 	if err != nil {
 		return err
 	}
+	if !fi.Mode().IsRegular() {
+		return nil // a device or a pipe: nothing to read back
+	}
 	if fi.Size() < from { // rotated or replaced: read it all
 		from = 0
 	}
@@ -226,8 +234,10 @@ func (s *stateRun) recoverFile(path string) error {
 	return nil
 }
 
-// replay gives the detector the journal of the last run.
+// replay gives the detector the journal of the last run; the checkpoints ask it what it
+// still holds.
 func (s *stateRun) replay(ctx context.Context, d *detect.Detector) error {
+	s.run.Track(d)
 	_, err := s.run.Replay(ctx, func(doc []byte, src detect.EventSource) error { return d.Process(ctx, doc, src) })
 	return err
 }
@@ -420,6 +430,22 @@ func (o *detectOptions) openState(ctx context.Context, stderr io.Writer) (*state
 	return openState(ctx, &o.state, &o.df, &o.in, o.in.follow, stderr)
 }
 
+// retry writes to sink the alerts the last runs could not write to any output (nor to a
+// dead-letter file), and says so on stderr.
+func (s *stateRun) retry(ctx context.Context, sink detect.Sink) error {
+	if s == nil {
+		return nil
+	}
+	written, unsent, err := s.run.Retry(ctx, sink)
+	if written > 0 {
+		fmt.Fprintf(s.stderr, "tripline: state: %s that the last run could not write: written now\n", plural(int64(written), "alert"))
+	}
+	if unsent > 0 {
+		fmt.Fprintf(s.stderr, "tripline: state: %s that the last run could not write: still not written, kept for the next run\n", plural(int64(unsent), "alert"))
+	}
+	return err
+}
+
 // sink wraps the detector's sink (s nil: as it is).
 func (s *stateRun) sink(next detect.Sink) detect.Sink {
 	if s == nil {
@@ -429,12 +455,14 @@ func (s *stateRun) sink(next detect.Sink) detect.Sink {
 }
 
 // tune gives the detector the rules' store; the input is not read again (the journal's
-// events are not in it): sequences out of order go through the spill file.
+// events are not in it): sequences out of order go through the spill file. The journal's
+// events, numbered up to the last run's last arrival number, are counted apart.
 func (s *stateRun) tune(opts *detect.Options) {
 	if s == nil {
 		return
 	}
 	opts.State, opts.Replay, opts.Origin = s.run.RuleState(), nil, nil
+	opts.Replayed = s.run.Seq()
 }
 
 // process returns readFiles's function for a run with --state-dir (nil without).

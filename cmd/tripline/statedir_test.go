@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sortedExampleEvents returns the events of examples/events in @timestamp order, one
@@ -106,7 +109,7 @@ func TestStateDirSplitEveryEvent(t *testing.T) {
 	}{
 		{"files", example(t, "rules"), all, false, 12},
 		{"--follow", example(t, "rules"), all, true, 12},
-		{"--follow, an event rule", example(t, "rules", "interactive_shell_in_kubernetes_container.toml"), process, true, 2},
+		{"--follow, an event rule", example(t, "rules", "interactive_shell_in_kubernetes_container.toml"), all, true, 2},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			evs := mode.evs
@@ -252,7 +255,7 @@ func TestStateDirOtherRuleSet(t *testing.T) {
 		"tripline: state directory "+st+" was made by another rule set (fingerprint 876f549fb6f020d8, 1 rules, Tripline dev; these rules: fingerprint 15aa7671b985f39d, 4 rules): its state cannot be used with these rules; use another --state-dir, or clear it with 'tripline state reset "+st+"'\n")
 	abs, _ := filepath.Abs(in)
 	r = runCLI(t, "", "state", "inspect", st)
-	wantHead := "state directory " + st + "\n  format 2, written by Tripline dev\n  rule set: 1 rules, fingerprint 876f549fb6f020d8\n"
+	wantHead := "state directory " + st + "\n  format 3, written by Tripline dev\n  rule set: 1 rules, fingerprint 876f549fb6f020d8\n"
 	if r.code != 0 || !strings.HasPrefix(r.stdout, wantHead) || !strings.Contains(r.stdout, "  input "+abs+": 25 documents, up to byte ") {
 		t.Errorf("inspect: exit %d\n%s\nwant it to start\n%s", r.code, r.stdout+r.stderr, wantHead)
 	}
@@ -261,7 +264,7 @@ func TestStateDirOtherRuleSet(t *testing.T) {
 }
 
 // TestStateDirRuleTypes checks that a state directory is the rules --rule-types selects:
-// their fingerprint, and their journal (no sequence among them: only the newest event).
+// their fingerprint, and their journal (no sequence among them: no event is journalled).
 func TestStateDirRuleTypes(t *testing.T) {
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules")
@@ -280,9 +283,277 @@ func TestStateDirRuleTypes(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	r := runCLI(t, "", "state", "inspect", st)
-	for _, want := range []string{"  rule set: 1 rules, fingerprint ", "  journal: 1 events, 2026-04-20T10:22:30Z .. 2026-04-20T10:22:30Z (302 bytes in 1 files)\n"} {
+	for _, want := range []string{"  rule set: 1 rules, fingerprint ", "  journal: empty (0 bytes in 0 files)\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("inspect lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestStateDirLaggingIndex: a sequence rule reads an index whose events lag behind
+// another index's by more than its maxspan. Split after every event, two runs with one
+// --state-dir write the alerts of one run: the journal keeps what the rule still holds
+// (its partial sequence, or its reordering buffer), whatever the newest event of the
+// other index.
+func TestStateDirLaggingIndex(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "rules/seq.toml", `[rule]
+author = ["Tripline tests"]
+description = "a then b"
+from = "now-6m"
+index = ["logs-test.proc-*"]
+language = "eql"
+name = "a then b"
+risk_score = 21
+rule_id = "cccccccc-0000-4000-8000-000000000001"
+severity = "low"
+type = "eql"
+query = 'sequence with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]'
+`)
+	ev := func(index, ts, name string) string {
+		return fmt.Sprintf(`{"_index":%q,"@timestamp":"2026-05-01T%sZ","event":{"category":["process"]},"process":{"name":%q}}`, index, ts, name)
+	}
+	evs := []string{
+		ev("logs-test.proc-default", "10:00:00", "a"),
+		ev("logs-test.other-default", "10:30:00", "x"), // the other index, half an hour ahead
+		ev("logs-test.proc-default", "10:00:30", "b"),
+		ev("logs-test.proc-default", "10:01:00", "a"), // moves the rule's clock past b (an event the rule cannot use would not)
+	}
+	for _, follow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) {
+			run := func(st, out string, part []string, name string) {
+				t.Helper()
+				args := []string{"detect", "--rules", filepath.Dir(rules), "--now", "2026-06-01T00:00:00Z", "--state-dir", st, "-o", out}
+				stdin := ""
+				if follow {
+					args = append(args, "--follow")
+					stdin = strings.Join(part, "\n") + "\n"
+				} else {
+					args = append(args, writeFile(t, dir, name, strings.Join(part, "\n")+"\n"))
+				}
+				if r := runCLI(t, stdin, args...); r.code != 0 {
+					t.Fatalf("exit %d\n%s", r.code, r.stderr)
+				}
+			}
+			read := func(p string) map[string]string {
+				b, _ := os.ReadFile(p)
+				return alertDocs(t, string(b))
+			}
+			tag := fmt.Sprint(follow)
+			oneOut := filepath.Join(dir, "one-"+tag+".ndjson")
+			run(filepath.Join(dir, "one-"+tag), oneOut, evs, "all.ndjson")
+			want := read(oneOut)
+			if len(want) != 3 { // the sequence's shell and its two building blocks
+				t.Fatalf("one run: %d alerts, want 3", len(want))
+			}
+			for k := 0; k <= len(evs); k++ {
+				st, out := filepath.Join(dir, fmt.Sprintf("st-%s-%d", tag, k)), filepath.Join(dir, fmt.Sprintf("out-%s-%d.ndjson", tag, k))
+				run(st, out, evs[:k], fmt.Sprintf("a-%d.ndjson", k))
+				run(st, out, evs[k:], fmt.Sprintf("b-%d.ndjson", k))
+				compareAlerts(t, fmt.Sprintf("split after event %d", k), read(out), want)
+			}
+		})
+	}
+}
+
+// TestStateDirSuppression: with --follow, an alert that suppression holds until its window
+// closes is rebuilt by the next run, split after every event, with the count of the
+// matches it suppressed: the journal keeps the events of the held group's matches.
+func TestStateDirSuppression(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "rules/supp.toml", suppRule("duration = {value = 5, unit = \"m\"}\n"))
+	evs := lines(suppEventsNDJSON())
+	// A later match moves the rule's event time past the windows: their groups are
+	// written; its own is held when the input ends.
+	evs = append(evs, fmt.Sprintf(`{"@timestamp":"2026-03-12T10:20:00.000Z","_index":%q,"_id":"e8","event":{"category":["process"],"type":["start"]},"process":{"name":"sh"},"host":{"name":"h3"}}`, suppIndex))
+	run := func(st, out string, part []string) {
+		t.Helper()
+		r := runCLI(t, strings.Join(part, "\n")+"\n", "detect", "--rules", filepath.Dir(rules), "--now", "2026-04-01T00:00:00Z",
+			"--state-dir", st, "-o", out, "--follow")
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	read := func(p string) map[string]string {
+		b, _ := os.ReadFile(p)
+		return alertDocs(t, string(b))
+	}
+	oneOut := filepath.Join(dir, "one.ndjson")
+	run(filepath.Join(dir, "one"), oneOut, evs)
+	want := read(oneOut)
+	if len(want) != 4 { // h1 (e1 with e2, e4), h1 (e5), h2 (e3), no host (e6 with e7); h3's is held
+		t.Fatalf("one run: %d alerts, want 4", len(want))
+	}
+	for k := 0; k <= len(evs); k++ {
+		st, out := filepath.Join(dir, fmt.Sprintf("st-%d", k)), filepath.Join(dir, fmt.Sprintf("out-%d.ndjson", k))
+		run(st, out, evs[:k])
+		run(st, out, evs[k:])
+		compareAlerts(t, fmt.Sprintf("split after event %d", k), read(out), want)
+	}
+}
+
+// TestStateDirUnwrittenAlerts: alerts no output could write (a file output that fails, a
+// webhook that refuses them with a dead-letter file that cannot be written either) are
+// not recorded as written: the next run with the same --state-dir writes them first, to
+// its own outputs, and no later run again. Alerts in a dead-letter file count as written.
+// With --follow over 4,250 events (the example scenario on 170 days) the run takes a
+// checkpoint as it goes, after alerts failed.
+func TestStateDirUnwrittenAlerts(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test writes to /dev/full: %v", err)
+	}
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "refused", http.StatusBadRequest) // not retried
+	}))
+	defer refuse.Close()
+	dir := t.TempDir()
+	scenario := sortedExampleEvents(t)
+	var days []string
+	for day := range 170 {
+		d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day).Format("2006-01-02")
+		for _, e := range scenario {
+			days = append(days, strings.ReplaceAll(e, "2026-03-12", d))
+		}
+	}
+	common := []string{"detect", "--rules", example(t, "rules"), "--now", "2026-04-01T00:00:00Z", "--format", "summary"}
+	deadLetter := filepath.Join(dir, "dead.ndjson")
+	for _, tc := range []struct {
+		name   string
+		follow bool
+		evs    []string
+		output string
+		dead   bool // the first run's alerts are in the dead-letter file
+	}{
+		{"a file output that fails, --follow", true, days, "/dev/full", false},
+		{"a file output that fails, a whole file", false, scenario, "/dev/full", false},
+		{"a webhook, the dead-letter file not writable", false, scenario, "webhook:" + refuse.URL + "#dead-letter=" + filepath.Join(dir, "no", "dl.ndjson"), false},
+		{"a webhook, the alerts dead-lettered", false, scenario, "webhook:" + refuse.URL + "#dead-letter=" + deadLetter, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			in := writeFile(t, tmp, "events.ndjson", strings.Join(tc.evs, "\n")+"\n")
+			run := func(st, output string) result {
+				t.Helper()
+				args := append(slices.Clone(common), "--state-dir", st, "-o", output)
+				if tc.follow {
+					return runCLI(t, strings.Join(tc.evs, "\n")+"\n", append(args, "--follow")...)
+				}
+				return runCLI(t, "", append(args, in)...)
+			}
+			// One run that writes: what the two runs must write, once.
+			oneOut := filepath.Join(tmp, "one.ndjson")
+			if r := run(filepath.Join(tmp, "one"), oneOut); r.code != 0 {
+				t.Fatalf("one run: exit %d\n%s", r.code, r.stderr)
+			}
+			want := alertDocs(t, readOrEmpty(t, oneOut))
+			st := filepath.Join(tmp, "state")
+			r := run(st, tc.output)
+			notDelivered := fmt.Sprintf("tripline: %d alerts were not delivered to an output", len(want))
+			if r.code != exitFailure || !strings.Contains(r.stderr, notDelivered) {
+				t.Fatalf("first run: exit %d, want %d and %q\n%s", r.code, exitFailure, notDelivered, lastLines(r.stderr, 3))
+			}
+			retried := fmt.Sprintf("tripline: state: %d alerts that the last run could not write: written now\n", len(want))
+			if tc.dead {
+				if n := len(lines(readOrEmpty(t, deadLetter))); n != len(want) {
+					t.Errorf("%d alerts in the dead-letter file, want %d", n, len(want))
+				}
+				want, retried = map[string]string{}, ""
+			}
+			// No new events: the alerts not written are written now.
+			out := filepath.Join(tmp, "alerts.ndjson")
+			if tc.follow {
+				tc.evs = nil
+			}
+			r = run(st, out)
+			if r.code != 0 || !strings.HasPrefix(r.stderr, retried) {
+				t.Errorf("second run: exit %d, stderr\n%s\nwant it to start\n%s", r.code, lastLines(r.stderr, 3), retried)
+			}
+			compareAlerts(t, "second run", alertDocs(t, readOrEmpty(t, out)), want)
+			// Written once: a third run writes nothing.
+			r = run(st, out)
+			if r.code != 0 || strings.Contains(r.stderr, "tripline: state:") {
+				t.Errorf("third run: exit %d\n%s", r.code, r.stderr)
+			}
+			compareAlerts(t, "third run", alertDocs(t, readOrEmpty(t, out)), want)
+		})
+	}
+}
+
+// lastLines returns the last n lines of s, for messages.
+func lastLines(s string, n int) string {
+	ls := lines(s)
+	return strings.Join(ls[max(0, len(ls)-n):], "\n")
+}
+
+// readOrEmpty returns the file's text, or "" when it does not exist.
+func readOrEmpty(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestStateDirReplayNotCounted: the journal's events a restart replays are counted apart
+// in its summary, not as events read, unused or without index again, and their errors are
+// not reported again.
+func TestStateDirReplayNotCounted(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "rules/seq.toml", `[rule]
+author = ["Tripline tests"]
+description = "a then b"
+from = "now-6m"
+index = ["logs-test.proc-*"]
+language = "eql"
+name = "a then b"
+risk_score = 21
+rule_id = "cccccccc-0000-4000-8000-000000000001"
+severity = "low"
+type = "eql"
+query = 'sequence with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]'
+`)
+	ev := func(index, ts string) string {
+		if index != "" {
+			index = fmt.Sprintf(`"_index":%q,`, index)
+		}
+		return fmt.Sprintf(`{%s"@timestamp":"2026-05-01T%sZ","event":{"category":["process"]},"process":{"name":"a"}}`, index, ts)
+	}
+	summary := func(read, unused, noIndex, replayed int) string {
+		s := fmt.Sprintf("rules:  1 loaded, 0 skipped\nevents: %d read, 0 malformed (skipped), %d unused (no timestamp or too late), %d without index", read, unused, noIndex)
+		if replayed > 0 {
+			s += fmt.Sprintf("; %d replayed first from the state directory's journal (--state-dir)", replayed)
+		}
+		return s + "\nalerts: 0\n"
+	}
+	for _, tc := range []struct {
+		name          string
+		follow        bool
+		evs           []string
+		first, second string // the summaries
+		firstErr      string // the first run's stderr
+		firstCode     int
+	}{
+		// The second event is too late: unused, and journalled (the first one is held).
+		{name: "--follow, an event too late", follow: true,
+			evs:   []string{ev("logs-test.proc-default", "10:05:00"), ev("logs-test.proc-default", "10:00:00")},
+			first: summary(2, 1, 0, 0), second: summary(0, 0, 0, 2), firstErr: "-:2: event later than max lateness 5s\n", firstCode: exitSkipped},
+		// An event without an index starts a partial sequence: journalled.
+		{name: "a whole file, an event without an index",
+			evs:   []string{ev("", "10:00:00")},
+			first: summary(1, 0, 1, 0), second: summary(0, 0, 0, 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := filepath.Join(t.TempDir(), "state")
+			run := func(evs []string) result {
+				args := []string{"detect", "--rules", filepath.Dir(rules), "--state-dir", st, "--format", "summary"}
+				if tc.follow {
+					return runCLI(t, strings.Join(evs, "\n")+"\n", append(args, "--follow")...)
+				}
+				return runCLI(t, "", append(args, writeFile(t, t.TempDir(), "in.ndjson", strings.Join(evs, "\n")+"\n"))...)
+			}
+			run(tc.evs).check(t, tc.firstCode, tc.first, tc.firstErr)
+			run(nil).check(t, 0, tc.second, "")
+		})
 	}
 }

@@ -43,7 +43,8 @@ type Run struct {
 	items []item
 	// streaming
 	buf      reorderBuf
-	maxTS    int64 // in the timestamp's unit
+	maxTS    int64  // in the timestamp's unit
+	maxSeq   uint64 // the Seq of the event that set maxTS (see OldestHeld)
 	seenTS   bool
 	released ordinal
 	anyOut   bool
@@ -417,7 +418,7 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 				Reason: "event later than max lateness " + r.q.opts.MaxLateness.String()}
 		}
 		if r.stage == nil && (ord.ts > r.maxTS || !r.seenTS) {
-			r.maxTS, r.seenTS = ord.ts, true
+			r.maxTS, r.maxSeq, r.seenTS = ord.ts, ev.Seq, true
 			if m := r.q.opts.Memo; m != nil && m.hasCeiling {
 				if c := m.ceilingIn(r.q.ts.tsUnit()); r.maxTS > c {
 					r.maxTS = c // see Memo.SetCeiling

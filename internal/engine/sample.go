@@ -107,5 +107,6 @@ func (s *sampler) flush(out func(*Result)) {
 		}
 		walk(0)
 	}
-	s.keys = nil
+	// The hits stay: after a batch run they are what a later run must see again (see
+	// Run.EachHeld); the Run is done with them.
 }

@@ -80,10 +80,12 @@ type pending struct {
 	hidx     int // index in the deadline heap, -1 when not in it
 }
 
-// missingRef records a missing-stage timestamp for expiry.
+// missingRef records a missing-stage timestamp for expiry, and the event it came from
+// (see Run.OldestHeld and Run.EachHeld: a restart must see it again).
 type missingRef struct {
 	ks *keyState
 	ts int64
+	ev *event.Event
 }
 
 // seqMatcher is Elasticsearch's sequence matcher run event by event in ordinal order (see
@@ -233,7 +235,7 @@ func (m *seqMatcher) process(it *item) {
 			if m.termKind[t] != termTrailing {
 				ks := m.getKey(m.it.encoding(j), m.it.tuple(j))
 				ks.missing[t] = append(ks.missing[t], now)
-				m.mfifo = append(m.mfifo, missingRef{ks: ks, ts: now})
+				m.mfifo = append(m.mfifo, missingRef{ks: ks, ts: now, ev: m.r.keepCopy(it.ev)})
 				continue
 			}
 			ks, ok := m.keys[string(m.it.encoding(j))]

@@ -69,9 +69,11 @@ type Stage struct {
 	buf  reorderBuf
 
 	maxTS    int64
+	maxSeq   uint64 // the Seq of the event that set maxTS (see OldestHeld)
 	seenTS   bool
 	released ordinal
 	anyOut   bool
+	flushed  bool // Flush was called: the input ended
 
 	// The event being offered (from the first Run it is pushed to until End).
 	ev    *event.Event
@@ -140,7 +142,7 @@ func (st *Stage) order(ev *event.Event) (ordinal, bool) {
 		return st.ord, true
 	}
 	if ts > st.maxTS || !st.seenTS {
-		st.maxTS, st.seenTS = ts, true
+		st.maxTS, st.maxSeq, st.seenTS = ts, ev.Seq, true
 		if m.hasCeiling {
 			if c := m.ceilingIn(st.unit); st.maxTS > c {
 				st.maxTS = c // see Memo.SetCeiling
@@ -266,6 +268,7 @@ func (st *Stage) Shed(n int) int {
 // no Run flushes its state before the events it still has to get. A cancelled context
 // stops it early with ctx.Err().
 func (st *Stage) Flush(ctx context.Context) error {
+	st.flushed = true
 	st.End()
 	for n := 0; st.buf.Len() > 0; n++ {
 		if n&255 == 0 && ctx.Err() != nil {

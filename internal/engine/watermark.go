@@ -6,20 +6,46 @@ import "github.com/tripline/tripline/event"
 // still needs to give the results a single pass over the whole input would: those in its
 // reordering buffer, those of its partial sequences that a later event may still extend
 // (with a maxspan, those whose first event is no more than maxspan before the oldest time an
-// event may still come), of its completed sequences not yet emitted, and of the results
-// held by a tail limit. ok is false when it holds none. A caller that reads its events from
-// a log commits positions only below this one, so that a crash loses no alert: what
-// is read again after it rebuilds this state. Samples are left out: a streaming sample
-// emits only at Flush, so its hits would hold commits back for the whole run.
+// event may still come), the events of its missing-event stages within that reach (a later
+// sequence is dropped for them), those of its completed sequences not yet emitted, of the
+// results held by a tail limit, and the event that set its reordering buffer's event time
+// (read again, it sets the same time, so that an event too late for one run is too late
+// after a restart too, until Flush ends the input; a Run that joined a Stage leaves that
+// to the Stage). ok is false when it holds none: before the first event, or after Flush
+// when no partial sequence is left. A caller that reads its events from a log commits positions only
+// below this one, so that a crash loses no alert: what is read again after it rebuilds this
+// state. Samples are left out: a streaming sample emits only at Flush, so its hits would
+// hold commits back for the whole run (EachHeld gives them).
 //
 // It walks the run's state (O(events held)): call it from time to time, not per event.
 func (r *Run) OldestHeld() (seq uint64, ok bool) {
-	min := func(ev *event.Event) {
-		if ev != nil && (!ok || ev.Seq < seq) {
+	r.eachHeld(false, func(ev *event.Event) {
+		if !ok || ev.Seq < seq {
 			seq, ok = ev.Seq, true
 		}
+	})
+	if r.mode == Streaming && r.stage == nil && r.seenTS && !r.flushed && (!ok || r.maxSeq < seq) {
+		seq, ok = r.maxSeq, true
 	}
-	r.buf.each(func(it *item) { min(it.ev) })
+	return seq, ok
+}
+
+// EachHeld calls fn with each event OldestHeld accounts for, and with the hits a sample
+// keeps (the first of each filter and join key), in no particular order; an event may
+// come more than once. After a batch run's Flush it gives what a later run must be given
+// first, in Seq order, to go on as one run over both inputs: the events of the partial
+// sequences and of the missing-event stages still within reach, and the samples' hits.
+// Like OldestHeld, it walks the run's state.
+func (r *Run) EachHeld(fn func(ev *event.Event)) { r.eachHeld(true, fn) }
+
+// eachHeld is OldestHeld's and EachHeld's walk (samples: with the samples' hits).
+func (r *Run) eachHeld(samples bool, fn func(ev *event.Event)) {
+	held := func(ev *event.Event) {
+		if ev != nil {
+			fn(ev)
+		}
+	}
+	r.buf.each(func(it *item) { held(it.ev) })
 	if m := r.seq; m != nil {
 		// The oldest time an event may still come: the Run's own, or its Stage's.
 		release, seen := r.releaseBound(), r.seenTS
@@ -35,32 +61,50 @@ func (r *Run) OldestHeld() (seq uint64, ok bool) {
 				continue // dead, complete, or out of reach of any event still to come
 			}
 			for _, ev := range p.events {
-				min(ev)
+				held(ev)
+			}
+		}
+		// A leading missing event counts for a sequence whose last event is within maxspan
+		// of it, a middle one between two events of a partial sequence: neither before from.
+		for _, ref := range m.mfifo[m.mfifoHead:] {
+			if !bounded || ref.ts >= from {
+				held(ref.ev)
 			}
 		}
 		for _, p := range m.out[m.outHead:] {
 			for _, ev := range p.res.Events {
-				min(ev)
+				held(ev)
+			}
+		}
+	}
+	if samples && r.sample != nil {
+		for _, sk := range r.sample.keys {
+			for _, hits := range sk.hits {
+				for _, it := range hits {
+					held(it.ev)
+				}
 			}
 		}
 	}
 	for _, res := range r.lim.held {
 		for _, ev := range res.Events {
-			min(ev)
+			held(ev)
 		}
 	}
-	return seq, ok
 }
 
 // OldestHeld returns the smallest event.Event.Seq among the events the stage holds in
-// its buffer for its Runs (see Run.OldestHeld, which leaves them out); ok is false when
-// it holds none.
+// its buffer for its Runs (see Run.OldestHeld, which leaves them out) and of the event
+// that set its event time until Flush; ok is false when it holds none.
 func (st *Stage) OldestHeld() (seq uint64, ok bool) {
 	st.buf.each(func(it *item) {
 		if it.ev != nil && (!ok || it.ev.Seq < seq) {
 			seq, ok = it.ev.Seq, true
 		}
 	})
+	if st.seenTS && !st.flushed && (!ok || st.maxSeq < seq) {
+		seq, ok = st.maxSeq, true
+	}
 	return seq, ok
 }
 
