@@ -61,6 +61,11 @@ type Run struct {
 	inOrder    bool
 	disordered bool
 
+	// JoinKeys' scratch: its key iterator and the tuples it reported for the event.
+	keys     keyIter
+	seen     []byte
+	seenEnds []int
+
 	// limits
 	lim     limiter
 	flushed bool
