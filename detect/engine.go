@@ -39,6 +39,10 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			MaxPending:      eo.MaxPending,
 			Memo:            req.Memo,
 		}
+		sig := JoinSignature(req.Statement)
+		if own := req.OwnsKey; own != nil && sig != "" {
+			opts.KeyFilter = func(key []byte) bool { return own(sig, key) }
+		}
 		if capped {
 			opts.Size, opts.ResultPosition = req.MaxResults, engine.Tail
 			if req.MaxFirst {
@@ -78,6 +82,13 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 		case *eql.Sample:
 			c.Reach = -1
 		}
+		if sig != "" {
+			st := run.Stepper()
+			c.Signature, c.JoinKeys = sig, st.JoinKeys
+		}
+		if _, sample := req.Statement.Query.(*eql.Sample); !sample {
+			c.EventTime = run.Stepper().EventTime
+		}
 		if capped {
 			c.Matched = func() int { return int(run.Stats().Matched) }
 		}
@@ -100,6 +111,8 @@ type engineRunner interface {
 	eventKeeper
 	shedder
 	stageJoiner
+	sampleHolder
+	oldestHolder
 	Pending() int64
 }
 

@@ -15,8 +15,8 @@ type oldestHolder interface {
 //
 // A caller reading a log (Kafka, JetStream) commits only the positions of the events whose
 // Seq is below it, so that a crash loses no alert: what it did not commit is read again and
-// rebuilds the state. Samples and a rule's max_signals counts are not included (a streaming
-// sample emits only at Close). Seq must increase with the order of the Process calls. It
+// rebuilds the state. Samples are not included (a streaming sample emits only at Close),
+// except with Options.OwnsKey, and nor are a rule's max_signals counts. Seq must increase with the order of the Process calls. It
 // walks the rules' state (O(events held)): call it from time to time, not per event. It is
 // not for Options.Async (it then returns 0, true: nothing is finished for sure), and like
 // Process must not run concurrently with the Detector's other methods.
@@ -48,6 +48,22 @@ func (d *Detector) Unfinished() (seq uint64, ok bool) {
 		if s, held := h.OldestHeld(); held && (!ok || s < seq) {
 			seq, ok = s, true
 		}
+		if d.opts.OwnsKey == nil {
+			continue
+		}
+		// The log the events come from is the samples' only record of their hits: they
+		// hold the commits back too.
+		if sh, is := rs.comp.Runner.(sampleHolder); is {
+			if s, held := sh.OldestHit(); held && (!ok || s < seq) {
+				seq, ok = s, true
+			}
+		}
 	}
 	return seq, ok
+}
+
+// sampleHolder is a Runner that tells the oldest hit a streaming sample holds
+// (engine.Stepper).
+type sampleHolder interface {
+	OldestHit() (seq uint64, ok bool)
 }

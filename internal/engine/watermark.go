@@ -76,3 +76,25 @@ func (b *reorderBuf) each(fn func(*item)) {
 		fn(&b.heap[i])
 	}
 }
+
+// OldestHit (streaming mode) returns the smallest event.Event.Seq among the hits a sample
+// holds (a streaming sample emits them only at Flush); ok is false when it holds none or
+// the query is not a sample. A caller whose log is the only record of a sample's hits
+// (package stream's repartition topics) commits below it too, so that a partition moved to
+// another process is read again from the oldest hit. It walks the hits: call it from time
+// to time.
+func (r *Run) OldestHit() (seq uint64, ok bool) {
+	if r.sample == nil {
+		return 0, false
+	}
+	for _, sk := range r.sample.keys {
+		for _, h := range sk.hits {
+			for _, it := range h {
+				if it.ev != nil && (!ok || it.ev.Seq < seq) {
+					seq, ok = it.ev.Seq, true
+				}
+			}
+		}
+	}
+	return seq, ok
+}
