@@ -1,0 +1,406 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// RepartitionedEvent is one event of a repartition partition, handed to that partition's
+// handler in event-time order.
+type RepartitionedEvent struct {
+	// Doc is the event's document, valid during the call.
+	Doc []byte
+	// Source and Position say where the event is in the input topic ("kafka:TOPIC/P" and
+	// its offset), as for the events read there.
+	Source   string
+	Position int64
+	// Seq numbers the events handed to one handler: 1, 2, ...
+	Seq uint64
+}
+
+// PartitionHandler processes the events of one repartition partition (a detector running
+// the sequences and samples of the join keys the partition owns).
+type PartitionHandler interface {
+	// Process takes the next event.
+	Process(ctx context.Context, ev RepartitionedEvent) error
+	// Unfinished returns the smallest Seq of the events the handler still holds (ok false:
+	// none): the partition's offsets are committed only below the records of those.
+	Unfinished() (seq uint64, ok bool)
+	// Close ends the handler. finish is true when the process stops: it writes what it can
+	// (a detector's Close); false when the partition moved to another process, which reads
+	// again what was not committed: then it drops what it holds.
+	Close(ctx context.Context, finish bool) error
+}
+
+// RepartitionConfig configures ReadRepartitioned.
+type RepartitionConfig struct {
+	// Kafka holds the brokers, credentials, client id, session timeout and commit interval;
+	// its Topic and Group are the input topic and group (the repartition topic and its
+	// group are named after the group, RepartitionTopic).
+	Kafka KafkaConfig
+	// InputPartitions is the input topic's partition count: the merge of each repartition
+	// partition waits for those.
+	InputPartitions int32
+	// SourceWait is how long an input partition that sends nothing is waited for
+	// (DefaultSourceWait if 0).
+	SourceWait time.Duration
+	// Notice, when set, is told of errors that do not stop the reading (a commit refused
+	// during a rebalance, a malformed record).
+	Notice func(msg string)
+}
+
+// repPart is one repartition partition this process owns.
+type repPart struct {
+	id      int32
+	merge   *wmerge
+	tracker *repTracker
+	h       PartitionHandler
+	seq     uint64
+	dirty   bool // the committable offset moved since the last commit
+}
+
+// repReader is the consumer of a repartition topic (ReadRepartitioned).
+type repReader struct {
+	ctx        context.Context
+	cfg        RepartitionConfig
+	topic      string
+	group      string
+	topicID    [16]byte
+	cl         *kgo.Client
+	newHandler func(p int32) (PartitionHandler, error)
+	sources    []string // "kafka:TOPIC/P" by input partition
+
+	mu    sync.Mutex // guards parts against the group's callbacks
+	parts map[int32]*repPart
+	err   error // a handler's failure, made in a callback
+}
+
+// ReadRepartitioned reads the repartition topic of cfg.Kafka.Group as a member of its
+// consumer group until ctx is cancelled: for each partition the group gives this process,
+// it makes a handler with newHandler and gives it the partition's events merged in event
+// time (the watermark merge), records sent again dropped; it commits a partition's offset
+// (with, in the commit's metadata, how far each input partition was taken in) only below
+// the events the handler holds. When a partition moves to another process, its handler is
+// closed with finish false, after a last commit; when ctx is cancelled, every handler is
+// closed with finish true, the offsets committed, and the group left. It returns a
+// handler's error, or the client's when it cannot go on.
+func ReadRepartitioned(ctx context.Context, cfg RepartitionConfig, newHandler func(p int32) (PartitionHandler, error)) error {
+	if cfg.SourceWait <= 0 {
+		cfg.SourceWait = DefaultSourceWait
+	}
+	if cfg.Kafka.CommitInterval <= 0 {
+		cfg.Kafka.CommitInterval = DefaultCommitInterval
+	}
+	r := &repReader{ctx: ctx, cfg: cfg, topic: RepartitionTopic(cfg.Kafka.Group), group: RepartitionTopic(cfg.Kafka.Group),
+		newHandler: newHandler, parts: map[int32]*repPart{}}
+	for p := range cfg.InputPartitions {
+		r.sources = append(r.sources, "kafka:"+cfg.Kafka.Topic+"/"+strconv.Itoa(int(p)))
+	}
+	opts := append(kafkaClientOpts(&cfg.Kafka),
+		kgo.ConsumeTopics(r.topic),
+		kgo.ConsumerGroup(r.group),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.OnPartitionsAssigned(r.assigned),
+		kgo.OnPartitionsRevoked(r.revoked),
+		kgo.OnPartitionsLost(r.lost),
+	)
+	if cfg.Kafka.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.Kafka.SessionTimeout))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	r.cl = cl
+	if _, r.topicID, err = topicInfo(ctx, cl, r.topic); err != nil {
+		cl.Close()
+		return err
+	}
+	err = r.loop()
+	return errors.Join(err, r.shutdown())
+}
+
+// loop polls the partitions and hands out their events until ctx is cancelled.
+func (r *repReader) loop() error {
+	lastCommit := time.Now()
+	wait := time.Duration(0)
+	for {
+		pollFor := r.cfg.Kafka.CommitInterval
+		if wait > 0 && wait < pollFor {
+			pollFor = wait
+		}
+		pctx, cancel := context.WithTimeout(r.ctx, pollFor)
+		r.cl.AllowRebalance()
+		fetches := r.cl.PollRecords(pctx, 10_000)
+		cancel()
+		if fetches.IsClientClosed() || r.ctx.Err() != nil {
+			return nil
+		}
+		var ferr error
+		fetches.EachError(func(topic string, p int32, err error) {
+			if ferr == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				ferr = fmt.Errorf("kafka:%s/%d: %w", topic, p, err)
+			}
+		})
+		if ferr != nil && r.cfg.Notice != nil {
+			r.cfg.Notice(ferr.Error())
+		}
+		r.mu.Lock()
+		now := time.Now()
+		fetches.EachRecord(func(rec *kgo.Record) { r.take(rec, now) })
+		var err error
+		wait, err = r.release(now)
+		if err == nil {
+			err = r.err
+		}
+		if err == nil && time.Since(lastCommit) >= r.cfg.Kafka.CommitInterval {
+			lastCommit = time.Now()
+			r.commit(r.ctx, nil)
+		}
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// take gives one polled record to its partition's merge. r.mu is held.
+func (r *repReader) take(rec *kgo.Record, now time.Time) {
+	pt := r.parts[rec.Partition]
+	if pt == nil {
+		return // not ours (any more)
+	}
+	for _, h := range rec.Headers {
+		switch h.Key {
+		case headerWatermark:
+			marks, err := parseMarks(h.Value)
+			if err != nil {
+				r.notice(rec, err)
+				pt.tracker.add(rec.Offset, nil, true)
+				return
+			}
+			for _, m := range marks {
+				pt.merge.mark(m, now)
+			}
+			pt.tracker.add(rec.Offset, marks, true)
+			return
+		case headerSource:
+			p, off, ns, has, err := parseSourceHeader(h.Value)
+			if err != nil {
+				r.notice(rec, err)
+				pt.tracker.add(rec.Offset, nil, true)
+				return
+			}
+			if !has {
+				ns = noTime
+			}
+			m := mergeRec{src: p, off: off, ns: ns, pos: rec.Offset, doc: rec.Value}
+			m.slot = pt.tracker.add(rec.Offset, []sourceMark{{Partition: p, Offset: off}}, false)
+			if !pt.merge.push(m, now) {
+				pt.tracker.ents[m.slot-pt.tracker.base].state = entDone // sent again: dropped
+			}
+			return
+		}
+	}
+	r.notice(rec, errors.New("neither an event nor a watermark"))
+	pt.tracker.add(rec.Offset, nil, true)
+}
+
+func (r *repReader) notice(rec *kgo.Record, err error) {
+	if r.cfg.Notice != nil {
+		r.cfg.Notice(fmt.Sprintf("kafka:%s/%d:%d: %v (skipped)", rec.Topic, rec.Partition, rec.Offset, err))
+	}
+}
+
+// release hands out the records whose turn it is, partition by partition, and returns
+// how long to wait at most for the input partitions still waited for (0: none). r.mu is
+// held.
+func (r *repReader) release(now time.Time) (time.Duration, error) {
+	var wait time.Duration
+	for _, pt := range r.parts {
+		for {
+			m, ok, w := pt.merge.next(now)
+			if !ok {
+				if w > 0 && (wait == 0 || w < wait) {
+					wait = w
+				}
+				break
+			}
+			pt.seq++
+			pt.tracker.deliver(m.slot, pt.seq)
+			src := "kafka:" + r.cfg.Kafka.Topic + "/" + strconv.Itoa(int(m.src))
+			if int(m.src) < len(r.sources) {
+				src = r.sources[m.src]
+			}
+			if err := pt.h.Process(r.ctx, RepartitionedEvent{Doc: m.doc, Source: src, Position: m.off, Seq: pt.seq}); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return wait, nil
+}
+
+// commit sends the committable offsets of the partitions in only (all when nil). r.mu is
+// held. A failure is told (Notice) and the offsets are sent again at the next commit.
+func (r *repReader) commit(ctx context.Context, only []int32) {
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group = r.group
+	req.MemberID, req.Generation = r.cl.GroupMetadata()
+	t := kmsg.NewOffsetCommitRequestTopic()
+	t.Topic, t.TopicID = r.topic, r.topicID
+	var sent []*repPart
+	for id, pt := range r.parts {
+		if only != nil && !slices.Contains(only, id) {
+			continue
+		}
+		below, held := pt.h.Unfinished()
+		if pt.tracker.finish(below, held) {
+			pt.dirty = true
+		}
+		if !pt.dirty || pt.tracker.next < 0 {
+			continue
+		}
+		p := kmsg.NewOffsetCommitRequestTopicPartition()
+		p.Partition, p.Offset, p.LeaderEpoch = id, pt.tracker.next, -1
+		meta := seenMetadata(pt.tracker.seen)
+		p.Metadata = &meta
+		t.Partitions = append(t.Partitions, p)
+		sent = append(sent, pt)
+		pt.dirty = false
+	}
+	if len(sent) == 0 {
+		return
+	}
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, r.cl)
+	if err == nil {
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && err == nil {
+					err = fmt.Errorf("kafka:%s/%d: %w", rt.Topic, rp.Partition, e)
+				}
+			}
+		}
+	}
+	if err != nil {
+		for _, pt := range sent {
+			pt.dirty = true
+		}
+		if r.cfg.Notice != nil && ctx.Err() == nil {
+			r.cfg.Notice(fmt.Sprintf("kafka: commit of group %s: %v (sent again later)", r.group, err))
+		}
+	}
+}
+
+// assigned makes the merge, the tracker and the handler of each partition given, with how
+// far its last owner took each input partition in (the commit's metadata).
+func (r *repReader) assigned(ctx context.Context, _ *kgo.Client, got map[string][]int32) {
+	ps := got[r.topic]
+	if len(ps) == 0 {
+		return
+	}
+	seen := r.committedSeen(ctx, ps)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	for _, p := range ps {
+		if r.parts[p] != nil {
+			continue
+		}
+		h, err := r.newHandler(p)
+		if err != nil {
+			if r.err == nil {
+				r.err = err
+			}
+			continue
+		}
+		r.parts[p] = &repPart{id: p, h: h, tracker: newRepTracker(seen[p]),
+			merge: newWMerge(r.cfg.InputPartitions, seen[p], r.cfg.SourceWait, idleTTL, maxMergeQueued, now)}
+	}
+}
+
+// committedSeen reads the metadata of the group's committed offsets of partitions ps.
+func (r *repReader) committedSeen(ctx context.Context, ps []int32) map[int32]map[int32]int64 {
+	out := map[int32]map[int32]int64{}
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = r.group
+	t := kmsg.NewOffsetFetchRequestTopic()
+	t.Topic, t.Partitions = r.topic, ps
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, r.cl)
+	if err != nil {
+		if r.cfg.Notice != nil {
+			r.cfg.Notice(fmt.Sprintf("kafka: offsets of group %s: %v (records sent again may be read twice)", r.group, err))
+		}
+		return out
+	}
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			if rp.Metadata == nil || rp.Offset < 0 {
+				continue
+			}
+			if seen, err := parseSeenMetadata(*rp.Metadata); err == nil {
+				out[rp.Partition] = seen
+			}
+		}
+	}
+	return out
+}
+
+// revoked commits what the handlers of the partitions taken away finished and drops them.
+func (r *repReader) revoked(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps := lost[r.topic]
+	r.commit(ctx, ps)
+	r.drop(ps)
+}
+
+// lost drops the partitions the group took away without a chance to commit.
+func (r *repReader) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drop(lost[r.topic])
+}
+
+// drop closes, without finishing, the handlers of partitions ps. r.mu is held.
+func (r *repReader) drop(ps []int32) {
+	for _, p := range ps {
+		if pt := r.parts[p]; pt != nil {
+			if err := pt.h.Close(r.ctx, false); err != nil && r.err == nil {
+				r.err = err
+			}
+			delete(r.parts, p)
+		}
+	}
+}
+
+// shutdown closes every handler (finishing), commits and leaves the group.
+func (r *repReader) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), closeTimeout)
+	defer cancel()
+	r.mu.Lock()
+	var errs []error
+	for _, pt := range r.parts {
+		if err := pt.h.Close(ctx, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r.commit(ctx, nil)
+	r.parts = map[int32]*repPart{}
+	r.mu.Unlock()
+	r.cl.Close()
+	return errors.Join(errs...)
+}
