@@ -150,6 +150,12 @@ func (d *Docs) commitFinished() {
 	}
 }
 
+// Kafka returns the Kafka Source the documents come from, or nil (JetStream).
+func (d *Docs) Kafka() *Kafka {
+	k, _ := d.src.(*Kafka)
+	return k
+}
+
 // Stats returns the counts so far; Bytes counts the messages that were JSON objects.
 func (d *Docs) Stats() source.Stats {
 	st := d.recs.Stats()

@@ -66,10 +66,11 @@ type repPart struct {
 	h       PartitionHandler
 	seq     uint64
 	dirty   bool // the committable offset moved since the last commit
+	closed  bool // the handler was closed (Run ended)
 }
 
-// repReader is the consumer of a repartition topic (ReadRepartitioned).
-type repReader struct {
+// RepartitionReader is the consumer of a repartition topic (OpenRepartitioned).
+type RepartitionReader struct {
 	ctx        context.Context
 	cfg        RepartitionConfig
 	topic      string
@@ -84,23 +85,21 @@ type repReader struct {
 	err   error // a handler's failure, made in a callback
 }
 
-// ReadRepartitioned reads the repartition topic of cfg.Kafka.Group as a member of its
-// consumer group until ctx is cancelled: for each partition the group gives this process,
-// it makes a handler with newHandler and gives it the partition's events merged in event
-// time (the watermark merge), records sent again dropped; it commits a partition's offset
-// (with, in the commit's metadata, how far each input partition was taken in) only below
-// the events the handler holds. When a partition moves to another process, its handler is
-// closed with finish false, after a last commit; when ctx is cancelled, every handler is
-// closed with finish true, the offsets committed, and the group left. It returns a
-// handler's error, or the client's when it cannot go on.
-func ReadRepartitioned(ctx context.Context, cfg RepartitionConfig, newHandler func(p int32) (PartitionHandler, error)) error {
+// OpenRepartitioned joins the consumer group of the repartition topic of cfg.Kafka.Group
+// (both named RepartitionTopic(group)). Run then reads it: for each partition the group
+// gives this process, a handler made by newHandler is given the partition's events merged
+// in event time (the watermark merge), records sent again dropped, and the partition's
+// offset is committed (with, in the commit's metadata, how far each input partition was
+// taken in) only below the events the handler holds. When a partition moves to another
+// process, its handler is closed with finish false, after a last commit.
+func OpenRepartitioned(ctx context.Context, cfg RepartitionConfig, newHandler func(p int32) (PartitionHandler, error)) (*RepartitionReader, error) {
 	if cfg.SourceWait <= 0 {
 		cfg.SourceWait = DefaultSourceWait
 	}
 	if cfg.Kafka.CommitInterval <= 0 {
 		cfg.Kafka.CommitInterval = DefaultCommitInterval
 	}
-	r := &repReader{ctx: ctx, cfg: cfg, topic: RepartitionTopic(cfg.Kafka.Group), group: RepartitionTopic(cfg.Kafka.Group),
+	r := &RepartitionReader{ctx: ctx, cfg: cfg, topic: RepartitionTopic(cfg.Kafka.Group), group: RepartitionTopic(cfg.Kafka.Group),
 		newHandler: newHandler, parts: map[int32]*repPart{}}
 	for p := range cfg.InputPartitions {
 		r.sources = append(r.sources, "kafka:"+cfg.Kafka.Topic+"/"+strconv.Itoa(int(p)))
@@ -121,19 +120,37 @@ func ReadRepartitioned(ctx context.Context, cfg RepartitionConfig, newHandler fu
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return fmt.Errorf("kafka: %w", err)
+		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	r.cl = cl
 	if _, r.topicID, err = topicInfo(ctx, cl, r.topic); err != nil {
 		cl.Close()
-		return err
+		return nil, err
 	}
-	err = r.loop()
-	return errors.Join(err, r.shutdown())
+	return r, nil
+}
+
+// Run reads until the context given to OpenRepartitioned is cancelled, or a handler fails
+// (its error is returned); then it closes every handler with finish true. Call Close after,
+// once what the handlers wrote is delivered.
+func (r *RepartitionReader) Run() error {
+	err := r.loop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), closeTimeout)
+	defer cancel()
+	var errs []error
+	for _, pt := range r.parts {
+		if !pt.closed {
+			pt.closed = true
+			errs = append(errs, pt.h.Close(ctx, true))
+		}
+	}
+	return errors.Join(append(errs, err)...)
 }
 
 // loop polls the partitions and hands out their events until ctx is cancelled.
-func (r *repReader) loop() error {
+func (r *RepartitionReader) loop() error {
 	lastCommit := time.Now()
 	wait := time.Duration(0)
 	for {
@@ -170,6 +187,9 @@ func (r *repReader) loop() error {
 			r.commit(r.ctx, nil)
 		}
 		r.mu.Unlock()
+		if r.ctx.Err() != nil {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -177,7 +197,7 @@ func (r *repReader) loop() error {
 }
 
 // take gives one polled record to its partition's merge. r.mu is held.
-func (r *repReader) take(rec *kgo.Record, now time.Time) {
+func (r *RepartitionReader) take(rec *kgo.Record, now time.Time) {
 	pt := r.parts[rec.Partition]
 	if pt == nil {
 		return // not ours (any more)
@@ -218,7 +238,7 @@ func (r *repReader) take(rec *kgo.Record, now time.Time) {
 	pt.tracker.add(rec.Offset, nil, true)
 }
 
-func (r *repReader) notice(rec *kgo.Record, err error) {
+func (r *RepartitionReader) notice(rec *kgo.Record, err error) {
 	if r.cfg.Notice != nil {
 		r.cfg.Notice(fmt.Sprintf("kafka:%s/%d:%d: %v (skipped)", rec.Topic, rec.Partition, rec.Offset, err))
 	}
@@ -227,7 +247,7 @@ func (r *repReader) notice(rec *kgo.Record, err error) {
 // release hands out the records whose turn it is, partition by partition, and returns
 // how long to wait at most for the input partitions still waited for (0: none). r.mu is
 // held.
-func (r *repReader) release(now time.Time) (time.Duration, error) {
+func (r *RepartitionReader) release(now time.Time) (time.Duration, error) {
 	var wait time.Duration
 	for _, pt := range r.parts {
 		for {
@@ -254,7 +274,7 @@ func (r *repReader) release(now time.Time) (time.Duration, error) {
 
 // commit sends the committable offsets of the partitions in only (all when nil). r.mu is
 // held. A failure is told (Notice) and the offsets are sent again at the next commit.
-func (r *repReader) commit(ctx context.Context, only []int32) {
+func (r *RepartitionReader) commit(ctx context.Context, only []int32) {
 	req := kmsg.NewPtrOffsetCommitRequest()
 	req.Group = r.group
 	req.MemberID, req.Generation = r.cl.GroupMetadata()
@@ -306,7 +326,7 @@ func (r *repReader) commit(ctx context.Context, only []int32) {
 
 // assigned makes the merge, the tracker and the handler of each partition given, with how
 // far its last owner took each input partition in (the commit's metadata).
-func (r *repReader) assigned(ctx context.Context, _ *kgo.Client, got map[string][]int32) {
+func (r *RepartitionReader) assigned(ctx context.Context, _ *kgo.Client, got map[string][]int32) {
 	ps := got[r.topic]
 	if len(ps) == 0 {
 		return
@@ -332,7 +352,7 @@ func (r *repReader) assigned(ctx context.Context, _ *kgo.Client, got map[string]
 }
 
 // committedSeen reads the metadata of the group's committed offsets of partitions ps.
-func (r *repReader) committedSeen(ctx context.Context, ps []int32) map[int32]map[int32]int64 {
+func (r *RepartitionReader) committedSeen(ctx context.Context, ps []int32) map[int32]map[int32]int64 {
 	out := map[int32]map[int32]int64{}
 	req := kmsg.NewPtrOffsetFetchRequest()
 	req.Group = r.group
@@ -360,7 +380,7 @@ func (r *repReader) committedSeen(ctx context.Context, ps []int32) map[int32]map
 }
 
 // revoked commits what the handlers of the partitions taken away finished and drops them.
-func (r *repReader) revoked(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (r *RepartitionReader) revoked(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ps := lost[r.topic]
@@ -369,38 +389,37 @@ func (r *repReader) revoked(ctx context.Context, _ *kgo.Client, lost map[string]
 }
 
 // lost drops the partitions the group took away without a chance to commit.
-func (r *repReader) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (r *RepartitionReader) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.drop(lost[r.topic])
 }
 
 // drop closes, without finishing, the handlers of partitions ps. r.mu is held.
-func (r *repReader) drop(ps []int32) {
+func (r *RepartitionReader) drop(ps []int32) {
 	for _, p := range ps {
 		if pt := r.parts[p]; pt != nil {
-			if err := pt.h.Close(r.ctx, false); err != nil && r.err == nil {
-				r.err = err
+			if !pt.closed {
+				if err := pt.h.Close(r.ctx, false); err != nil && r.err == nil {
+					r.err = err
+				}
 			}
 			delete(r.parts, p)
 		}
 	}
 }
 
-// shutdown closes every handler (finishing), commits and leaves the group.
-func (r *repReader) shutdown() error {
+// Close commits what the handlers finished (after Run) and leaves the group.
+func (r *RepartitionReader) Close() error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), closeTimeout)
 	defer cancel()
 	r.mu.Lock()
-	var errs []error
-	for _, pt := range r.parts {
-		if err := pt.h.Close(ctx, true); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	r.commit(ctx, nil)
 	r.parts = map[int32]*repPart{}
 	r.mu.Unlock()
+	// Leaving the group runs the revocation, which waits for the last poll's records to
+	// be allowed.
+	r.cl.AllowRebalance()
 	r.cl.Close()
-	return errors.Join(errs...)
+	return nil
 }
