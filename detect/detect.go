@@ -128,6 +128,9 @@ type CompileRequest struct {
 	// OwnsKey, when set (Options.OwnsKey), restricts a sequence or a sample to the join-key
 	// tuples it accepts, given the rule's JoinSignature and a tuple's encoding.
 	OwnsKey func(signature string, key []byte) bool
+	// TakeLate (Options.TakeLate, streaming) asks an event query to take an event later than
+	// the reordering window at once instead of refusing it. Not set for the stateful kinds.
+	TakeLate bool
 }
 
 // CompileFunc compiles one rule's query. An error makes the rule skipped, with the error as
@@ -253,6 +256,13 @@ type Options struct {
 	// given every event Repartition reported under a tuple it owns, in time order, together
 	// find the matches one Detector would over all the events.
 	OwnsKey func(signature string, key []byte) bool
+	// TakeLate (streaming) makes the event rules (EQL event queries, query and indicator
+	// match rules) take an event that comes later than the reordering window at once, out of
+	// order, rather than refuse it: their alerts do not depend on the order. Sequences,
+	// samples and the threshold and new-terms rules still refuse it. For a reader whose
+	// partitions move between processes: one taken over is read again from an older
+	// position than the events the process has seen.
+	TakeLate bool
 
 	// The switches below are for this package's tests and benchmarks only (the results are
 	// the same whichever way they are set); they are unexported so that they are no part of

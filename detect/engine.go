@@ -38,6 +38,7 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			MaxLateness:     eo.MaxLateness,
 			MaxPending:      eo.MaxPending,
 			Memo:            req.Memo,
+			LateAtOnce:      req.TakeLate,
 		}
 		sig := JoinSignature(req.Statement)
 		if own := req.OwnsKey; own != nil && sig != "" {
@@ -112,7 +113,7 @@ type engineRunner interface {
 	shedder
 	stageJoiner
 	sampleHolder
-	oldestHolder
+	heldLister
 	Pending() int64
 }
 

@@ -78,6 +78,9 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 		Emit:    func(evs []*event.Event) { d.onMatch(rs, evs) },
 		OwnsKey: d.opts.OwnsKey,
 	}
+	if _, stateful := kind.(statefulKind); d.opts.TakeLate && d.opts.Streaming && !stateful {
+		req.TakeLate = true
+	}
 	if !d.opts.Streaming {
 		req.MaxResults = r.MaxSignals
 		req.InOrder = d.inOrderOK

@@ -1,11 +1,5 @@
 package detect
 
-// oldestHolder is a Runner that can tell the oldest input position it still needs
-// (engine.Stepper: engine.Run.OldestHeld).
-type oldestHolder interface {
-	OldestHeld() (seq uint64, ok bool)
-}
-
 // Unfinished (streaming mode) returns the smallest EventSource.Seq of the events given to
 // Process that the Detector has not finished with: events still in a rule's reordering
 // buffer or in the reordering stage the rules share (--max-lateness), in a partial sequence a later event may still extend or a
@@ -21,49 +15,61 @@ type oldestHolder interface {
 // not for Options.Async (it then returns 0, true: nothing is finished for sure), and like
 // Process must not run concurrently with the Detector's other methods.
 func (d *Detector) Unfinished() (seq uint64, ok bool) {
-	if p := d.pipe; p != nil {
-		if p.async {
-			return 0, true
-		}
-		for _, b := range p.inflight {
-			if b.n > 0 {
-				seq, ok = b.srcs[0].Seq, true
-				break
-			}
-		}
-		if !ok && p.cur != nil && p.cur.n > 0 {
-			seq, ok = p.cur.srcs[0].Seq, true
-		}
-	}
-	if d.stage != nil {
-		if s, held := d.stage.OldestHeld(); held && (!ok || s < seq) {
+	if !d.Held(func(s uint64) {
+		if !ok || s < seq {
 			seq, ok = s, true
 		}
-	}
-	for _, rs := range d.rules {
-		h, is := rs.comp.Runner.(oldestHolder)
-		if !is {
-			continue
-		}
-		if s, held := h.OldestHeld(); held && (!ok || s < seq) {
-			seq, ok = s, true
-		}
-		if d.opts.OwnsKey == nil {
-			continue
-		}
-		// The log the events come from is the samples' only record of their hits: they
-		// hold the commits back too.
-		if sh, is := rs.comp.Runner.(sampleHolder); is {
-			if s, held := sh.OldestHit(); held && (!ok || s < seq) {
-				seq, ok = s, true
-			}
-		}
+	}) {
+		return 0, true
 	}
 	return seq, ok
 }
 
-// sampleHolder is a Runner that tells the oldest hit a streaming sample holds
-// (engine.Stepper).
+// Held (streaming mode) calls fn with the EventSource.Seq of each event Unfinished looks
+// at, the events the Detector is not finished with (one may be given more than once): a
+// caller that commits log positions one by one commits every other one, however old the
+// held events are (a partition taken over from another process brings events older than
+// the ones held). It reports false, calling fn for none, with Options.Async: nothing is
+// known to be finished. Like Unfinished it walks the state: call it from time to time.
+func (d *Detector) Held(fn func(seq uint64)) bool {
+	if p := d.pipe; p != nil {
+		if p.async {
+			return false
+		}
+		for _, b := range p.inflight {
+			for i := range b.n {
+				fn(b.srcs[i].Seq)
+			}
+		}
+		if p.cur != nil {
+			for i := range p.cur.n {
+				fn(p.cur.srcs[i].Seq)
+			}
+		}
+	}
+	if d.stage != nil {
+		d.stage.EachHeld(fn)
+	}
+	for _, rs := range d.rules {
+		if h, is := rs.comp.Runner.(heldLister); is {
+			h.EachHeld(fn)
+		}
+		// With OwnsKey, the log the events come from is the samples' only record of their
+		// hits: they hold the commits back too.
+		if sh, is := rs.comp.Runner.(sampleHolder); is && d.opts.OwnsKey != nil {
+			sh.EachHit(fn)
+		}
+	}
+	return true
+}
+
+// heldLister is a Runner that tells the input positions it still needs (engine.Stepper:
+// engine.Run.EachHeld).
+type heldLister interface {
+	EachHeld(fn func(seq uint64))
+}
+
+// sampleHolder is a Runner that tells the hits a streaming sample holds (engine.Stepper).
 type sampleHolder interface {
-	OldestHit() (seq uint64, ok bool)
+	EachHit(fn func(seq uint64))
 }

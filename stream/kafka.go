@@ -99,6 +99,9 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
 	}
+	if cfg.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
+	}
 	if !k.manual {
 		opts = append(opts,
 			kgo.ConsumeTopics(cfg.Topic),
@@ -379,7 +382,11 @@ func (k *Kafka) Progress() []SourceProgress {
 		hwm, known := k.hwm[p]
 		q := k.queues[p]
 		end := known && k.inNext && (q == nil || q.len() == 0) && k.fetchedTo[p] >= hwm
-		out = append(out, SourceProgress{Partition: p, AtEnd: end})
+		sp := SourceProgress{Partition: p, AtEnd: end}
+		if end {
+			sp.End = hwm
+		}
+		out = append(out, sp)
 	}
 	return out
 }
@@ -430,6 +437,11 @@ func (k *Kafka) Close() error {
 		err = k.cl.CommitMarkedOffsets(ctx)
 	}
 	k.cl.Close()
+	if errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) {
+		// The group was moving the partitions (another process stopping or starting at
+		// the same time): their new owner reads again what was not committed.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("kafka: final commit: %w", err)
 	}

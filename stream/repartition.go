@@ -35,9 +35,10 @@ const (
 const (
 	// DefaultSourceWait is how long the merge of a repartition partition waits for an input
 	// partition that sends nothing (no record, no later watermark) before it goes on without
-	// it: longer than a group takes to give a dead process's partitions to another (Kafka's
-	// default session timeout is 45 s).
-	DefaultSourceWait = 60 * time.Second
+	// it: longer than a group takes to give a dead process's partitions to another, its
+	// session timeout (45 s by default) or, when a process joins meanwhile (one restarted),
+	// its rebalance timeout (60 s by default).
+	DefaultSourceWait = 2 * time.Minute
 	// DefaultMarkInterval is how often a process sends watermarks for the input partitions
 	// it reads, and markEvery after how many events at most.
 	DefaultMarkInterval = 200 * time.Millisecond
@@ -45,6 +46,9 @@ const (
 	// idleTTL is how long an idle mark counts: a process repeats it every mark interval
 	// while the partition stays idle, so that the mark of a process that died lapses.
 	idleTTL = 3 * time.Second
+	// endsEvery is how often a repartition reader reads the input topic's end offsets, to
+	// know whether an input partition said to be idle still is.
+	endsEvery = 200 * time.Millisecond
 	// maxMergeQueued bounds the records a repartition partition's merge holds: past it,
 	// it stops waiting for silent input partitions.
 	maxMergeQueued = 500_000

@@ -112,11 +112,15 @@ func OpenRepartitioned(ctx context.Context, cfg RepartitionConfig, newHandler fu
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchMaxWait(500*time.Millisecond),
 		kgo.OnPartitionsAssigned(r.assigned),
+		kgo.OnOffsetsFetched(r.fetched),
 		kgo.OnPartitionsRevoked(r.revoked),
 		kgo.OnPartitionsLost(r.lost),
 	)
 	if cfg.Kafka.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.Kafka.SessionTimeout))
+	}
+	if cfg.Kafka.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(cfg.Kafka.RebalanceTimeout))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -152,6 +156,7 @@ func (r *RepartitionReader) Run() error {
 // loop polls the partitions and hands out their events until ctx is cancelled.
 func (r *RepartitionReader) loop() error {
 	lastCommit := time.Now()
+	var lastEnds time.Time
 	wait := time.Duration(0)
 	for {
 		pollFor := r.cfg.Kafka.CommitInterval
@@ -174,9 +179,21 @@ func (r *RepartitionReader) loop() error {
 		if ferr != nil && r.cfg.Notice != nil {
 			r.cfg.Notice(ferr.Error())
 		}
+		var ends map[int32]int64
+		endsAt := time.Now()
+		if endsAt.Sub(lastEnds) >= endsEvery {
+			lastEnds = endsAt
+			ends = r.inputEnds()
+		}
 		r.mu.Lock()
 		now := time.Now()
 		fetches.EachRecord(func(rec *kgo.Record) { r.take(rec, now) })
+		if ends != nil {
+			// Read before the records above were taken in: good for those taken before.
+			for _, pt := range r.parts {
+				pt.merge.setEnds(ends, endsAt)
+			}
+		}
 		var err error
 		wait, err = r.release(now)
 		if err == nil {
@@ -194,6 +211,36 @@ func (r *RepartitionReader) loop() error {
 			return err
 		}
 	}
+}
+
+// inputEnds reads the input topic's end offsets (nil when it cannot: idle input
+// partitions are then waited for as the others).
+func (r *RepartitionReader) inputEnds() map[int32]int64 {
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.ReplicaID = -1
+	t := kmsg.NewListOffsetsRequestTopic()
+	t.Topic = r.cfg.Kafka.Topic
+	for p := range r.cfg.InputPartitions {
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = p, -1, -1
+		t.Partitions = append(t.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, t)
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, r.cl)
+	if err != nil {
+		return nil
+	}
+	ends := map[int32]int64{}
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			if kerr.ErrorForCode(rp.ErrorCode) == nil {
+				ends[rp.Partition] = rp.Offset
+			}
+		}
+	}
+	return ends
 }
 
 // take gives one polled record to its partition's merge. r.mu is held.
@@ -272,14 +319,12 @@ func (r *RepartitionReader) release(now time.Time) (time.Duration, error) {
 	return wait, nil
 }
 
-// commit sends the committable offsets of the partitions in only (all when nil). r.mu is
-// held. A failure is told (Notice) and the offsets are sent again at the next commit.
+// commit sends the committable offsets of the partitions in only (all when nil), with
+// how far each input partition was taken in as their metadata. r.mu is held. A failure is
+// told (Notice) and the offsets are sent again at the next commit.
 func (r *RepartitionReader) commit(ctx context.Context, only []int32) {
-	req := kmsg.NewPtrOffsetCommitRequest()
-	req.Group = r.group
-	req.MemberID, req.Generation = r.cl.GroupMetadata()
-	t := kmsg.NewOffsetCommitRequestTopic()
-	t.Topic, t.TopicID = r.topic, r.topicID
+	offs := map[int32]kgo.EpochOffset{}
+	meta := map[int32]string{}
 	var sent []*repPart
 	for id, pt := range r.parts {
 		if only != nil && !slices.Contains(only, id) {
@@ -292,28 +337,39 @@ func (r *RepartitionReader) commit(ctx context.Context, only []int32) {
 		if !pt.dirty || pt.tracker.next < 0 {
 			continue
 		}
-		p := kmsg.NewOffsetCommitRequestTopicPartition()
-		p.Partition, p.Offset, p.LeaderEpoch = id, pt.tracker.next, -1
-		meta := seenMetadata(pt.tracker.seen)
-		p.Metadata = &meta
-		t.Partitions = append(t.Partitions, p)
+		offs[id] = kgo.EpochOffset{Epoch: -1, Offset: pt.tracker.next}
+		meta[id] = seenMetadata(pt.tracker.seen)
 		sent = append(sent, pt)
 		pt.dirty = false
 	}
 	if len(sent) == 0 {
 		return
 	}
-	req.Topics = append(req.Topics, t)
-	resp, err := req.RequestWith(ctx, r.cl)
-	if err == nil {
-		for _, rt := range resp.Topics {
-			for _, rp := range rt.Partitions {
-				if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && err == nil {
-					err = fmt.Errorf("kafka:%s/%d: %w", rt.Topic, rp.Partition, e)
+	ctx = kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			for j := range req.Topics[i].Partitions {
+				rp := &req.Topics[i].Partitions[j]
+				if m, ok := meta[rp.Partition]; ok {
+					rp.Metadata = &m
 				}
 			}
 		}
-	}
+		return nil
+	})
+	var err error
+	r.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{r.topic: offs},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, cerr error) {
+			err = cerr
+			if err == nil {
+				for _, rt := range resp.Topics {
+					for _, rp := range rt.Partitions {
+						if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && err == nil {
+							err = fmt.Errorf("%s/%d: %w", r.topic, rp.Partition, e)
+						}
+					}
+				}
+			}
+		})
 	if err != nil {
 		for _, pt := range sent {
 			pt.dirty = true
@@ -324,18 +380,12 @@ func (r *RepartitionReader) commit(ctx context.Context, only []int32) {
 	}
 }
 
-// assigned makes the merge, the tracker and the handler of each partition given, with how
-// far its last owner took each input partition in (the commit's metadata).
-func (r *RepartitionReader) assigned(ctx context.Context, _ *kgo.Client, got map[string][]int32) {
-	ps := got[r.topic]
-	if len(ps) == 0 {
-		return
-	}
-	seen := r.committedSeen(ctx, ps)
+// assigned makes the merge, the tracker and the handler of each partition given.
+func (r *RepartitionReader) assigned(_ context.Context, _ *kgo.Client, got map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	for _, p := range ps {
+	for _, p := range got[r.topic] {
 		if r.parts[p] != nil {
 			continue
 		}
@@ -346,37 +396,49 @@ func (r *RepartitionReader) assigned(ctx context.Context, _ *kgo.Client, got map
 			}
 			continue
 		}
-		r.parts[p] = &repPart{id: p, h: h, tracker: newRepTracker(seen[p]),
-			merge: newWMerge(r.cfg.InputPartitions, seen[p], r.cfg.SourceWait, idleTTL, maxMergeQueued, now)}
+		r.parts[p] = &repPart{id: p, h: h, tracker: newRepTracker(nil),
+			merge: newWMerge(r.cfg.InputPartitions, nil, r.cfg.SourceWait, idleTTL, endsEvery, maxMergeQueued, now)}
 	}
 }
 
-// committedSeen reads the metadata of the group's committed offsets of partitions ps.
-func (r *RepartitionReader) committedSeen(ctx context.Context, ps []int32) map[int32]map[int32]int64 {
-	out := map[int32]map[int32]int64{}
-	req := kmsg.NewPtrOffsetFetchRequest()
-	req.Group = r.group
-	t := kmsg.NewOffsetFetchRequestTopic()
-	t.Topic, t.Partitions = r.topic, ps
-	req.Topics = append(req.Topics, t)
-	resp, err := req.RequestWith(ctx, r.cl)
-	if err != nil {
-		if r.cfg.Notice != nil {
-			r.cfg.Notice(fmt.Sprintf("kafka: offsets of group %s: %v (records sent again may be read twice)", r.group, err))
+// fetched gives the partitions just assigned how far their last owner took each input
+// partition in (the metadata of the committed offsets), before any record is read.
+func (r *RepartitionReader) fetched(_ context.Context, _ *kgo.Client, resp *kmsg.OffsetFetchResponse) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	read := func(p int32, offset int64, meta *string) {
+		pt := r.parts[p]
+		if pt == nil || meta == nil || offset < 0 || pt.tracker.pending() > 0 {
+			return
 		}
-		return out
+		seen, err := parseSeenMetadata(*meta)
+		if err != nil {
+			return // none committed by Tripline: nothing is known to be a repeat
+		}
+		for src, off := range seen {
+			pt.merge.mark(sourceMark{Partition: src, Offset: off}, time.Now())
+		}
+		pt.tracker.seen = seen
 	}
 	for _, rt := range resp.Topics {
+		if rt.Topic != r.topic {
+			continue
+		}
 		for _, rp := range rt.Partitions {
-			if rp.Metadata == nil || rp.Offset < 0 {
+			read(rp.Partition, rp.Offset, rp.Metadata)
+		}
+	}
+	for _, g := range resp.Groups {
+		for _, rt := range g.Topics {
+			if rt.Topic != r.topic {
 				continue
 			}
-			if seen, err := parseSeenMetadata(*rp.Metadata); err == nil {
-				out[rp.Partition] = seen
+			for _, rp := range rt.Partitions {
+				read(rp.Partition, rp.Offset, rp.Metadata)
 			}
 		}
 	}
-	return out
+	return nil
 }
 
 // revoked commits what the handlers of the partitions taken away finished and drops them.

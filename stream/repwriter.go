@@ -13,8 +13,9 @@ import (
 type SourceProgress struct {
 	Partition int32
 	// AtEnd says the partition was read to its end (as of the last fetch) and every record
-	// handed out was processed.
+	// handed out was processed; End is then its end offset (the next one to come).
 	AtEnd bool
+	End   int64
 }
 
 // RepartitionEvent is one event of the input topic, to send to the repartition partitions
@@ -184,6 +185,18 @@ func (w *RepartitionWriter) Unacked() (seq uint64, ok bool) {
 	return w.inflight[w.ifHead].seq, true
 }
 
+// EachUnacked calls fn with the Seq of each event sent whose records the brokers have not
+// all acknowledged.
+func (w *RepartitionWriter) EachUnacked(fn func(seq uint64)) {
+	w.ackMu.Lock()
+	defer w.ackMu.Unlock()
+	for _, e := range w.inflight[w.ifHead:] {
+		if e.n > 0 {
+			fn(e.seq)
+		}
+	}
+}
+
 // Err returns the first failure to send a record: the process must stop (without
 // committing what was not acknowledged).
 func (w *RepartitionWriter) Err() error {
@@ -202,6 +215,12 @@ func (w *RepartitionWriter) marks() {
 		m := sourceMark{Partition: sp.Partition, Offset: -1, Idle: sp.AtEnd}
 		if st := w.srcs[sp.Partition]; st != nil {
 			m.Offset, m.Time, m.HasTime = st.off, st.ns, st.hasTime
+		}
+		if sp.AtEnd {
+			// Every record before its end was sent, by this process or the one it took
+			// the partition over from (whose records were acknowledged before the offsets
+			// this process started from were committed).
+			m.Offset = max(m.Offset, sp.End-1)
 		}
 		if m.Offset < 0 && !m.Idle {
 			continue // nothing to say yet

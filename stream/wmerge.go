@@ -11,16 +11,20 @@ import (
 // event-time order. It keeps one queue per input (source) partition, in the order the
 // producer of that partition sent its records, and hands out the head with the smallest
 // event time once every other source partition has a head at least as late, or has said
-// with a watermark that it has gone at least as far, or is idle (its producer read it to its
-// end), or has made no progress for the wait bound. A record that its source partition's
-// producer sent before (the same source offset, or an earlier one) is dropped: a process
-// that takes a source partition over after a crash or a rebalance sends again what its
-// previous owner may have sent.
+// with a watermark that it has gone at least as far, or is idle, or has made no progress
+// for the wait bound. Idle means that its producer read it to its end, and that the input
+// topic's end offset of the partition, read after the head came, is still there: events
+// that came into the partition since (read by its producer a moment after the others read
+// theirs) may be older than the head. A record that its source partition's producer sent
+// before (the same source offset, or an earlier one) is dropped: a process that takes a
+// source partition over after a crash or a rebalance sends again what its previous owner
+// may have sent.
 
 // sourceMark is what a watermark says of one source partition: its producer has sent every
 // record of the partition up to source offset Offset (-1: none yet) that is bound for this
 // repartition partition, and has gone in the partition up to event time Time (HasTime false
-// when it knows none); Idle says it has read the partition to its end.
+// when it knows none); Idle says it has read the partition to its end, Offset being then
+// the partition's last.
 type sourceMark struct {
 	Partition int32
 	Offset    int64
@@ -36,7 +40,8 @@ type mergeRec struct {
 	ns   int64 // event time (noTime when unknown: it goes at once)
 	pos  int64 // offset in the repartition partition
 	doc  []byte
-	slot int // its entry in the partition's commit tracker
+	slot int       // its entry in the partition's commit tracker
+	at   time.Time // when it was taken in
 }
 
 // srcQueue holds the records of one source partition not yet handed out.
@@ -48,10 +53,11 @@ type srcQueue struct {
 	accepted int64
 	// wm is the latest watermark time (hasWM: one was seen); idleUntil is when the last
 	// idle mark stops counting (its producer repeats it while the partition stays idle, so
-	// that the mark of a producer that died lapses).
+	// that the mark of a producer that died lapses), idleOff the last offset it names.
 	wm        int64
 	hasWM     bool
 	idleUntil time.Time
+	idleOff   int64
 	// since is when the queue last made progress (a record or a later watermark) while it
 	// had no record; gaveUp says the merge stopped waiting for it, until it progresses.
 	since  time.Time
@@ -71,12 +77,17 @@ type wmerge struct {
 	wait, idleTTL time.Duration
 	maxQueued     int
 	queued        int
+	// ends are the input topic's end offsets by partition, read at endsAt (see setEnds);
+	// endsEvery is how often the reader reads them.
+	ends      map[int32]int64
+	endsAt    time.Time
+	endsEvery time.Duration
 }
 
 // newWMerge returns a merge expecting the source partitions 0 to sources-1 (others are
 // added when they send), with the accepted source offsets of a previous owner (may be nil).
-func newWMerge(sources int32, accepted map[int32]int64, wait, idleTTL time.Duration, maxQueued int, now time.Time) *wmerge {
-	m := &wmerge{srcs: map[int32]*srcQueue{}, wait: wait, idleTTL: idleTTL, maxQueued: maxQueued}
+func newWMerge(sources int32, accepted map[int32]int64, wait, idleTTL, endsEvery time.Duration, maxQueued int, now time.Time) *wmerge {
+	m := &wmerge{srcs: map[int32]*srcQueue{}, wait: wait, idleTTL: idleTTL, endsEvery: endsEvery, maxQueued: maxQueued}
 	for p := range sources {
 		m.source(p, now)
 	}
@@ -111,6 +122,7 @@ func (m *wmerge) push(r mergeRec, now time.Time) bool {
 		return false
 	}
 	q.accepted = r.off
+	r.at = now
 	if q.head == len(q.recs) && q.head > 0 {
 		clear(q.recs)
 		q.recs, q.head = q.recs[:0], 0
@@ -134,7 +146,7 @@ func (m *wmerge) mark(w sourceMark, now time.Time) {
 	if w.Idle {
 		// A sign of life too: when its producer dies and the mark lapses, the source is
 		// waited for from here.
-		q.idleUntil = now.Add(m.idleTTL)
+		q.idleUntil, q.idleOff = now.Add(m.idleTTL), w.Offset
 		q.since, q.gaveUp = now, false
 	} else {
 		q.idleUntil = time.Time{}
@@ -163,8 +175,21 @@ func (m *wmerge) next(now time.Time) (mergeRec, bool, time.Duration) {
 	if h.ns != noTime && m.queued < m.maxQueued {
 		for _, p := range m.order {
 			q := m.srcs[p]
-			if q == best || q.len() > 0 || q.gaveUp || (q.hasWM && q.wm >= h.ns) || now.Before(q.idleUntil) {
+			if q == best || q.len() > 0 || q.gaveUp || (q.hasWM && q.wm >= h.ns) {
 				continue
+			}
+			if now.Before(q.idleUntil) {
+				end, known := m.ends[p]
+				switch {
+				case !m.endsAt.After(h.at):
+					// Read the end offsets again: nothing may have come into it since.
+					if d := max(m.endsAt.Add(m.endsEvery).Sub(now), 10*time.Millisecond); wait == 0 || d < wait {
+						wait = d
+					}
+					continue
+				case known && end <= q.idleOff+1:
+					continue // still at its end
+				}
 			}
 			deadline := q.since.Add(m.wait)
 			if !now.Before(deadline) {
@@ -193,6 +218,10 @@ func (m *wmerge) next(now time.Time) (mergeRec, bool, time.Duration) {
 	}
 	return h, true, 0
 }
+
+// setEnds gives the input topic's end offsets by partition, read at at (after the records
+// taken in before at).
+func (m *wmerge) setEnds(ends map[int32]int64, at time.Time) { m.ends, m.endsAt = ends, at }
 
 // accepted returns, by source partition, the highest source offset taken in.
 func (m *wmerge) acceptedOffsets() map[int32]int64 {

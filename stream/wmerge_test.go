@@ -14,6 +14,7 @@ import (
 type mstep struct {
 	push *mergeRec
 	mark *sourceMark
+	ends map[int32]int64 // the input topic's end offsets, read now
 	// after moves the clock on.
 	after time.Duration
 	// want lists the records next must hand out now, as "S/O" (source/offset), then block
@@ -33,7 +34,8 @@ func dup(src int32, off int64, ns int64) mstep {
 func mark(src int32, off, ns int64, idle bool) mstep {
 	return mstep{mark: &sourceMark{Partition: src, Offset: off, Time: ns, HasTime: ns >= 0, Idle: idle}}
 }
-func after(d time.Duration) mstep { return mstep{after: d} }
+func after(d time.Duration) mstep  { return mstep{after: d} }
+func ends(e map[int32]int64) mstep { return mstep{ends: e} }
 func out(want string, wait time.Duration) mstep {
 	return mstep{want: want, wait: wait, check: true}
 }
@@ -76,10 +78,26 @@ func TestWMerge(t *testing.T) {
 			dup(0, 9, 1), dup(0, 10, 2), dup(1, 3, 3), rec(0, 11, 4), rec(1, 4, 5), out("0/11", wait),
 			mark(0, 11, 6, false), out("1/4", 0),
 		}},
-		{name: "an idle source is not waited for, until its mark lapses", sources: 2, steps: []mstep{
-			rec(0, 0, 10), mark(1, -1, -1, true), out("0/0", 0),
-			after(idleTTL), rec(0, 1, 20), out("", wait-idleTTL),
-			mark(1, -1, -1, true), out("0/1", 0),
+		{name: "an idle source at its end is not waited for", sources: 2, steps: []mstep{
+			rec(0, 0, 10), mark(1, 4, -1, true), out("", 10*time.Millisecond),
+			after(time.Millisecond), ends(map[int32]int64{0: 9, 1: 5}), out("0/0", 0),
+		}},
+		{name: "end offsets read before the head came do not count", sources: 2, steps: []mstep{
+			mark(1, 4, -1, true), ends(map[int32]int64{1: 5}), rec(0, 0, 10), out("", endsEvery),
+			after(endsEvery / 2), out("", endsEvery/2),
+			after(endsEvery / 2), ends(map[int32]int64{1: 5}), out("0/0", 0),
+		}},
+		{name: "an idle source whose input partition grew is waited for", sources: 2, steps: []mstep{
+			// Its producer read it to offset 4; events came into it since, which the
+			// producer of source 0 may have overtaken.
+			rec(0, 0, 10), mark(1, 4, -1, true), after(time.Millisecond), ends(map[int32]int64{1: 9}),
+			out("", wait-time.Millisecond),
+			rec(1, 5, 5), out("1/5", wait), mark(1, 5, 12, false), out("0/0", 0),
+		}},
+		{name: "an idle mark lapses when its producer stops repeating it", sources: 2, steps: []mstep{
+			mark(1, 4, -1, true), after(idleTTL), rec(0, 0, 10), after(time.Millisecond),
+			ends(map[int32]int64{1: 5}), out("", wait-idleTTL-time.Millisecond),
+			mark(1, 4, -1, true), out("0/0", 0),
 		}},
 		{name: "a record after an idle mark makes the source waited for again", sources: 2, steps: []mstep{
 			mark(1, 3, 5, true), rec(1, 4, 30), rec(0, 0, 10), rec(0, 1, 40),
@@ -128,7 +146,7 @@ func TestWMerge(t *testing.T) {
 			if mq == 0 {
 				mq = 1000
 			}
-			m := newWMerge(c.sources, c.accepted, wait, idleTTL, mq, now)
+			m := newWMerge(c.sources, c.accepted, wait, idleTTL, endsEvery, mq, now)
 			for i, s := range c.steps {
 				switch {
 				case s.push != nil:
@@ -137,6 +155,8 @@ func TestWMerge(t *testing.T) {
 					}
 				case s.mark != nil:
 					m.mark(*s.mark, now)
+				case s.ends != nil:
+					m.setEnds(s.ends, now)
 				case s.after > 0:
 					now = now.Add(s.after)
 				case s.check:

@@ -27,9 +27,9 @@ type repartition struct {
 	rules []*rule.Rule
 	sink  detect.Sink // shared by every detector of the process: lockedSink
 
-	n     int32 // partitions of the repartition topic
-	w     *stream.RepartitionWriter
-	dests []int32 // Send's scratch
+	n       int32 // partitions of the repartition topic
+	w       *stream.RepartitionWriter
+	dests   []int32 // Send's scratch
 	lastSrc string
 	lastP   int32
 
@@ -64,10 +64,14 @@ func (rp *repartition) active() bool {
 }
 
 // tune keeps the detector's options for the partitions' detectors and makes the reading
-// detector report the join keys of its events instead of matching sequences and samples.
+// detector report the join keys of its events instead of matching sequences and samples,
+// and match late events at once with its event rules.
 func (rp *repartition) tune(opts *detect.Options) {
 	rp.opts = *opts
 	opts.Repartition = rp.send
+	// A partition taken over from a process that stopped is read again from its committed
+	// offset, older than the events of the others: its event alerts are not lost for that.
+	opts.TakeLate = true
 }
 
 // send sends an event to the repartition partitions that own its join keys (every event:
@@ -219,12 +223,15 @@ func (rp *repartition) readRepartitioned(ctx context.Context, url string, f *inp
 		s.Close()
 		return source.Stats{}, nil, err
 	}
-	s.CommitBelow(func() (uint64, bool) {
-		seq, held := d.Unfinished()
-		if u, ok := rp.w.Unacked(); ok && (!held || u < seq) {
-			seq, held = u, true
+	// A message is committed once the detector is finished with its events and the brokers
+	// have their copies; one by one, so that the messages of a partition taken over from a
+	// process that stopped, older than the events held, are committed as they are finished.
+	s.CommitHeld(func(each func(seq uint64)) bool {
+		if !d.Held(each) {
+			return false
 		}
-		return seq, held
+		rp.w.EachUnacked(each)
+		return true
 	})
 	// Both halves stop when ctx is cancelled, or when the other fails.
 	rctx, cancel := context.WithCancel(ctx)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,7 +63,31 @@ func repartWant(t *testing.T, file string) []string {
 			t.Fatalf("the file run has no alert of %q: the workload tests nothing (%v)", r, perRule)
 		}
 	}
-	return alertIDs(t, batch.stdout)
+	ids := alertIDs(t, batch.stdout)
+	fileAlerts = batch.stdout
+	return ids
+}
+
+// fileAlerts are the file run's alerts, for naming the rules of missing ids.
+var fileAlerts string
+
+// describeIDs returns the rule name, event time and source of each of ids, from the file
+// run's alerts.
+func describeIDs(ids []string) []string {
+	var out []string
+	for line := range strings.SplitSeq(strings.TrimSpace(fileAlerts), "\n") {
+		var a struct {
+			ID   string `json:"kibana.alert.uuid"`
+			Rule string `json:"kibana.alert.rule.name"`
+			TS   string `json:"kibana.alert.original_time"`
+			Grp  string `json:"kibana.alert.group.id"`
+		}
+		if json.Unmarshal([]byte(line), &a) == nil && slices.Contains(ids, a.ID) {
+			out = append(out, a.TS+" "+a.Rule+" "+a.Grp)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // child is a tripline detect process.
@@ -168,7 +193,7 @@ func checkIDs(t *testing.T, want []string, files ...string) int {
 	if !slices.Equal(distinct, want) {
 		missing, extra := diffIDs(want, distinct)
 		t.Errorf("%d distinct alert ids, want the file run's %d: %d missing, %d not in it\nmissing: %v\nextra: %v",
-			len(distinct), len(want), len(missing), len(extra), missing, extra)
+			len(distinct), len(want), len(missing), len(extra), strings.Join(describeIDs(missing), "\n"), extra)
 	}
 	return len(all) - len(distinct)
 }
@@ -214,19 +239,23 @@ func groupTopicOffsets(t *testing.T, addrs []string, group, topic string) map[in
 }
 
 // waitQuiet waits until the input group committed at least floor, and the commits of both
-// groups and the sizes of the outputs have not moved for 3 s: the processes have read
-// everything and written what they could before they stop.
-func waitQuiet(t *testing.T, addrs []string, group string, floor map[int32]int64, outs ...string) {
+// groups and the sizes of the outputs have not moved for quiet: the processes have read
+// everything and written what they could before they stop. After a kill, quiet must be
+// longer than the groups take to move the dead process's partitions (the rebalance
+// timeout, 8 s in these tests).
+func waitQuiet(t *testing.T, addrs []string, group string, floor map[int32]int64, quiet time.Duration, outs ...string) {
 	t.Helper()
 	state := func() string {
 		in := groupTopicOffsets(t, addrs, group, scaleTopic)
+		var b strings.Builder
 		for p, o := range floor {
 			if in[p] < o {
-				return ""
+				b.WriteString("below the floor: ")
 			}
 		}
-		var b strings.Builder
 		fmt.Fprint(&b, in, groupTopicOffsets(t, addrs, group+"-repartition", group+"-repartition"))
+		// Both groups settled, every partition owned: a dead member's partitions moved.
+		fmt.Fprint(&b, " ", groupState(t, addrs, group), " ", groupState(t, addrs, group+"-repartition"))
 		for _, f := range outs {
 			fi, err := os.Stat(f)
 			if err == nil {
@@ -240,8 +269,9 @@ func waitQuiet(t *testing.T, addrs []string, group string, floor map[int32]int64
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		s := state()
-		if s != "" && s == before {
-			if stable++; stable >= 30 {
+		settled := !strings.HasPrefix(s, "below") && strings.Count(s, "Stable/4") == 2
+		if settled && s == before {
+			if stable++; time.Duration(stable)*100*time.Millisecond >= quiet {
 				return
 			}
 		} else {
@@ -250,7 +280,39 @@ func waitQuiet(t *testing.T, addrs []string, group string, floor map[int32]int64
 		before = s
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("not quiet after 90 s: %s", before)
+	t.Errorf("not quiet after 90 s: %s", before)
+}
+
+// groupState returns the state of a consumer group, how many partitions its members own
+// and how many members it has, then who owns what: "Stable/4/2 [...]" when it is settled
+// with 4 partitions owned by 2 members.
+func groupState(t *testing.T, addrs []string, group string) string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeGroupsRequest()
+	req.Groups = []string{group}
+	resp, err := req.RequestWith(t.Context(), cl)
+	if err != nil || len(resp.Groups) != 1 {
+		return fmt.Sprint("unknown: ", err)
+	}
+	g := resp.Groups[0]
+	owned := 0
+	var who []string
+	for _, m := range g.Members {
+		var a kmsg.ConsumerMemberAssignment
+		if a.ReadFrom(m.MemberAssignment) == nil {
+			for _, tp := range a.Topics {
+				owned += len(tp.Partitions)
+				who = append(who, fmt.Sprint(m.MemberID, tp.Partitions))
+			}
+		}
+	}
+	slices.Sort(who)
+	return fmt.Sprintf("%s/%d/%d %v", g.State, owned, len(g.Members), who)
 }
 
 // produceChunks writes the events round-robin over the 4 partitions (event i to
@@ -291,7 +353,7 @@ func TestDetectKafkaRepartition(t *testing.T) {
 		t.Run(fmt.Sprintf("%d processes", procs), func(t *testing.T) {
 			addrs := newScaleKafka(t)
 			produceRoundRobin(t, addrs, evs)
-			url := "kafka://" + strings.Join(addrs, ",") + "/" + scaleTopic + "?group=scale&commit_interval=200ms&session_timeout=6s"
+			url := "kafka://" + strings.Join(addrs, ",") + "/" + scaleTopic + "?group=scale&commit_interval=200ms&session_timeout=6s&rebalance_timeout=8s"
 			dir := t.TempDir()
 			var kids []*child
 			var outs []string
@@ -300,7 +362,7 @@ func TestDetectKafkaRepartition(t *testing.T) {
 				kids = append(kids, startDetect(t, fmt.Sprintf("process %d", i), url, out))
 				outs = append(outs, out)
 			}
-			waitQuiet(t, addrs, "scale", commitFloor(evs), outs...)
+			waitQuiet(t, addrs, "scale", commitFloor(evs), 3*time.Second, outs...)
 			for _, k := range kids {
 				k.term(t) // all at once: none takes over another's partitions
 			}
@@ -328,15 +390,19 @@ func TestDetectKafkaRepartitionKill(t *testing.T) {
 	file, evs := genWorkload(t, root, 3000)
 	want := repartWant(t, file)
 	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("TRIPLINE_TEST_KILL_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64) // to run a failure's kill times again
+	}
 	rng := rand.New(rand.NewPCG(seed, 17))
 	t.Logf("kill times drawn with seed %d", seed)
 
 	addrs := newScaleKafka(t)
-	url := "kafka://" + strings.Join(addrs, ",") + "/" + scaleTopic + "?group=scale&commit_interval=200ms&session_timeout=6s"
+	url := "kafka://" + strings.Join(addrs, ",") + "/" + scaleTopic + "?group=scale&commit_interval=200ms&session_timeout=6s&rebalance_timeout=8s"
 	dir := t.TempDir()
 	outs := []string{filepath.Join(dir, "a.ndjson")}
 	a := startDetect(t, "process a", url, outs[0])
 	var b *child
+	var killed []*child
 	start := func(i int) {
 		out := filepath.Join(dir, fmt.Sprintf("b%d.ndjson", i))
 		outs = append(outs, out)
@@ -348,6 +414,7 @@ func TestDetectKafkaRepartitionKill(t *testing.T) {
 	for i := range 3 {
 		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond)
 		b.kill(t)
+		killed = append(killed, b)
 		t.Logf("killed process b%d", i)
 		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
 		start(i + 1)
@@ -355,13 +422,26 @@ func TestDetectKafkaRepartitionKill(t *testing.T) {
 	if err := <-produced; err != nil {
 		t.Fatal(err)
 	}
-	waitQuiet(t, addrs, "scale", commitFloor(evs), outs...)
+	began := time.Now()
+	waitQuiet(t, addrs, "scale", commitFloor(evs), 3*time.Second, outs...)
+	t.Logf("quiet after %s", time.Since(began))
+	if t.Failed() {
+		for _, k := range append(killed, a, b) {
+			t.Logf("%s:\n%s", k.name, k.stderr)
+		}
+		t.FailNow()
+	}
 	a.term(t)
 	b.term(t)
 	a.stop(t)
 	b.stop(t)
 	dups := checkIDs(t, want, outs...)
 	t.Logf("%d alerts, %d written twice after three kills", len(want), dups)
+	if t.Failed() {
+		for _, k := range append(killed, a, b) {
+			t.Logf("%s:\n%s", k.name, k.stderr)
+		}
+	}
 }
 
 // TestDetectKafkaRepartitionJoin starts a third process while two read the events as they
@@ -375,7 +455,7 @@ func TestDetectKafkaRepartitionJoin(t *testing.T) {
 	file, evs := genWorkload(t, root, 3000)
 	want := repartWant(t, file)
 	addrs := newScaleKafka(t)
-	url := "kafka://" + strings.Join(addrs, ",") + "/" + scaleTopic + "?group=scale&commit_interval=200ms&session_timeout=6s"
+	url := "kafka://" + strings.Join(addrs, ",") + "/" + scaleTopic + "?group=scale&commit_interval=200ms&session_timeout=6s&rebalance_timeout=8s"
 	dir := t.TempDir()
 	outs := []string{filepath.Join(dir, "a.ndjson"), filepath.Join(dir, "b.ndjson"), filepath.Join(dir, "c.ndjson")}
 	a := startDetect(t, "process a", url, outs[0])
@@ -387,7 +467,7 @@ func TestDetectKafkaRepartitionJoin(t *testing.T) {
 	if err := <-produced; err != nil {
 		t.Fatal(err)
 	}
-	waitQuiet(t, addrs, "scale", commitFloor(evs), outs...)
+	waitQuiet(t, addrs, "scale", commitFloor(evs), 3*time.Second, outs...)
 	for _, k := range []*child{a, b, c} {
 		k.term(t)
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -167,4 +168,83 @@ func tsOf(doc string) string {
 	n, _, _ := strings.Cut(rest, ",")
 	n = strings.TrimSuffix(n, "}")
 	return fmt.Sprintf("%020s", n)
+}
+
+// TestLateAtOnce checks Options.LateAtOnce: an event query takes an event later than the
+// reordering window at once (out of order), with a buffer of its own or a shared Stage;
+// a sequence still refuses it; without the option the event query refuses it too.
+func TestLateAtOnce(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		query      string
+		lateAtOnce bool
+		stage      bool
+		want       []int64
+		refused    int
+	}{
+		{"event query", `process where true`, true, false, []int64{1, 3, 2, 4}, 0}, // 2 is still in the window
+		{"event query, stage", `process where true`, true, true, []int64{1, 3, 2, 4}, 0},
+		{"event query without it", `process where true`, false, false, []int64{1, 2, 4}, 1},
+		{"sequence", `sequence [process where true] [process where true]`, true, false, []int64{1, 2, 2, 4}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fields := event.NewFields()
+			idSlot := fields.Add("id")
+			stmt, err := eql.Parse(c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			memo := NewMemo()
+			q, err := Compile(stmt, fields, Options{Memo: memo, MaxLateness: time.Second, LateAtOnce: c.lateAtOnce})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			r := q.NewRun(Streaming, func(res *Result) {
+				for _, ev := range res.Events {
+					got = append(got, ev.Values(idSlot)[0].Int)
+				}
+			})
+			var st *Stage
+			if c.stage {
+				key, ok := r.Stepper().OrderKey()
+				if !ok {
+					t.Fatal("no order key")
+				}
+				st = NewStage(key)
+				r.Stepper().Join(st)
+			}
+			dec := event.NewDecoder(fields)
+			var e event.Event
+			refused := 0
+			// 3 comes 5 s after 2 was stamped: later than the 1 s window.
+			for _, d := range []struct {
+				id int
+				ts int64
+			}{{1, 0}, {2, 6000}, {3, 1000}, {4, 9000}} {
+				if err := dec.Decode([]byte(ev(d.id, d.ts, "event", `{"category":"process"}`)), &e); err != nil {
+					t.Fatal(err)
+				}
+				e.Seq = uint64(d.id)
+				memo.Next(&e)
+				if err := r.Push(&e); err != nil {
+					refused++
+				}
+				if st != nil {
+					st.End()
+				}
+			}
+			if st != nil {
+				if err := st.Flush(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, c.want) || refused != c.refused {
+				t.Fatalf("emitted %v, %d refused; want %v, %d", got, refused, c.want, c.refused)
+			}
+		})
+	}
 }

@@ -402,6 +402,14 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 		} else {
 			late = (r.seenTS && ord.ts < r.releaseBound()) || (r.anyOut && ord.compare(&r.released) < 0)
 		}
+		if late && r.q.kind == kindEvent && r.q.opts.LateAtOnce {
+			// Its result does not depend on the order: it goes now, out of it.
+			if mask != 0 {
+				r.stats.Matched++
+				r.lim.push(&Result{Events: []*event.Event{r.keepCopy(ev)}})
+			}
+			return nil
+		}
 		if late {
 			r.stats.Late++
 			if r.q.opts.OnLate != nil {

@@ -14,12 +14,24 @@ import "github.com/tripline/tripline/event"
 //
 // It walks the run's state (O(events held)): call it from time to time, not per event.
 func (r *Run) OldestHeld() (seq uint64, ok bool) {
-	min := func(ev *event.Event) {
-		if ev != nil && (!ok || ev.Seq < seq) {
-			seq, ok = ev.Seq, true
+	r.EachHeld(func(s uint64) {
+		if !ok || s < seq {
+			seq, ok = s, true
+		}
+	})
+	return seq, ok
+}
+
+// EachHeld calls fn with the Seq of each event OldestHeld looks at (an event held twice
+// may be given twice): a caller that commits log positions one by one commits those of
+// the other events, however old the held ones are.
+func (r *Run) EachHeld(fn func(seq uint64)) {
+	each := func(ev *event.Event) {
+		if ev != nil {
+			fn(ev.Seq)
 		}
 	}
-	r.buf.each(func(it *item) { min(it.ev) })
+	r.buf.each(func(it *item) { each(it.ev) })
 	if m := r.seq; m != nil {
 		// The oldest time an event may still come: the Run's own, or its Stage's.
 		release, seen := r.releaseBound(), r.seenTS
@@ -35,33 +47,41 @@ func (r *Run) OldestHeld() (seq uint64, ok bool) {
 				continue // dead, complete, or out of reach of any event still to come
 			}
 			for _, ev := range p.events {
-				min(ev)
+				each(ev)
 			}
 		}
 		for _, p := range m.out[m.outHead:] {
 			for _, ev := range p.res.Events {
-				min(ev)
+				each(ev)
 			}
 		}
 	}
 	for _, res := range r.lim.held {
 		for _, ev := range res.Events {
-			min(ev)
+			each(ev)
 		}
 	}
-	return seq, ok
 }
 
 // OldestHeld returns the smallest event.Event.Seq among the events the stage holds in
 // its buffer for its Runs (see Run.OldestHeld, which leaves them out); ok is false when
 // it holds none.
 func (st *Stage) OldestHeld() (seq uint64, ok bool) {
-	st.buf.each(func(it *item) {
-		if it.ev != nil && (!ok || it.ev.Seq < seq) {
-			seq, ok = it.ev.Seq, true
+	st.EachHeld(func(s uint64) {
+		if !ok || s < seq {
+			seq, ok = s, true
 		}
 	})
 	return seq, ok
+}
+
+// EachHeld calls fn with the Seq of each event the stage holds in its buffer.
+func (st *Stage) EachHeld(fn func(seq uint64)) {
+	st.buf.each(func(it *item) {
+		if it.ev != nil {
+			fn(it.ev.Seq)
+		}
+	})
 }
 
 // each calls fn for every item the buffer holds, in no particular order.
@@ -84,17 +104,26 @@ func (b *reorderBuf) each(fn func(*item)) {
 // another process is read again from the oldest hit. It walks the hits: call it from time
 // to time.
 func (r *Run) OldestHit() (seq uint64, ok bool) {
+	r.EachHit(func(s uint64) {
+		if !ok || s < seq {
+			seq, ok = s, true
+		}
+	})
+	return seq, ok
+}
+
+// EachHit calls fn with the Seq of each hit a streaming sample holds (see OldestHit).
+func (r *Run) EachHit(fn func(seq uint64)) {
 	if r.sample == nil {
-		return 0, false
+		return
 	}
 	for _, sk := range r.sample.keys {
 		for _, h := range sk.hits {
 			for _, it := range h {
-				if it.ev != nil && (!ok || it.ev.Seq < seq) {
-					seq, ok = it.ev.Seq, true
+				if it.ev != nil {
+					fn(it.ev.Seq)
 				}
 			}
 		}
 	}
-	return seq, ok
 }
