@@ -81,6 +81,14 @@ type Compiled struct {
 	// events until Flush) is given the rule's events again. Both or neither are set.
 	Disordered func() bool
 	Rerun      func() Runner
+	// Signature, JoinKeys and EventTime are set for a sequence or a sample (EventTime for
+	// any query with a time): its JoinSignature; a function that calls fn with each join-key
+	// tuple ev has under the terms of mask (bit i: term i of the SplitRunner), encoded as
+	// the Runner compares them; and one that reads ev's time, in Unix nanoseconds. Options.
+	// Repartition needs JoinKeys; without it a sequence runs in the Detector as usual.
+	Signature string
+	JoinKeys  func(ev *event.Event, mask uint64, fn func(key []byte))
+	EventTime func(ev *event.Event) (ns int64, ok bool)
 }
 
 // CompileRequest is what a CompileFunc gets for one rule.
@@ -117,6 +125,12 @@ type CompileRequest struct {
 	Restrict *eql.Search
 	// KQLFields gives the field types KQL is translated with (Options.Mapping's).
 	KQLFields kql.Fields
+	// OwnsKey, when set (Options.OwnsKey), restricts a sequence or a sample to the join-key
+	// tuples it accepts, given the rule's JoinSignature and a tuple's encoding.
+	OwnsKey func(signature string, key []byte) bool
+	// TakeLate (Options.TakeLate, streaming) asks an event query to take an event later than
+	// the reordering window at once instead of refusing it. Not set for the stateful kinds.
+	TakeLate bool
 }
 
 // CompileFunc compiles one rule's query. An error makes the rule skipped, with the error as
@@ -235,6 +249,27 @@ type Options struct {
 	// not ended waits for the next run's events. The events' EventSource.Seq must go on
 	// from run to run (a replayed event keeps its number).
 	State StateStore
+	// Repartition (streaming), when set, takes the sequence and sample rules out of the
+	// Detector's matching: for each event taken in, fn is told under which join-key tuples
+	// their stages could take it (see Repartitioned), for a caller that sends the event to
+	// the process owning each tuple, where a Detector with OwnsKey matches them. The other
+	// rules run as usual. fn is called on the goroutine doing the in-order work, in input
+	// order, once per event that was decoded (also when it has no key).
+	Repartition func(r *Repartitioned)
+	// OwnsKey (streaming), when set, makes the Detector run only its sequence and sample
+	// rules (the others are left out, not reported as skipped), each over the join-key
+	// tuples for which OwnsKey(its JoinSignature, the tuple's encoding) is true: the events
+	// of other tuples change nothing. Detectors whose OwnsKey share the tuples out, each
+	// given every event Repartition reported under a tuple it owns, in time order, together
+	// find the matches one Detector would over all the events.
+	OwnsKey func(signature string, key []byte) bool
+	// TakeLate (streaming) makes the event rules (EQL event queries, query and indicator
+	// match rules) take an event that comes later than the reordering window at once, out of
+	// order, rather than refuse it: their alerts do not depend on the order. Sequences,
+	// samples and the threshold and new-terms rules still refuse it. For a reader whose
+	// partitions move between processes: one taken over is read again from an older
+	// position than the events the process has seen.
+	TakeLate bool
 
 	// The switches below are for this package's tests and benchmarks only (the results are
 	// the same whichever way they are set); they are unexported so that they are no part of
@@ -304,6 +339,8 @@ type Detector struct {
 	clocked   bool
 	clockSlot event.Slot
 	clock     time.Time
+	rp        Repartitioned // Options.Repartition's argument, reused
+	rpBuf     []byte        // the keys of rp, back to back
 }
 
 // New compiles the rules and returns a Detector that writes alerts to sink. A rule that
@@ -345,6 +382,9 @@ func New(rules []*rule.Rule, sink Sink, opts Options) (*Detector, error) {
 	// run again over the input read again (Replay) or over the spill file.
 	d.inOrderOK = !opts.Streaming && !opts.noInOrder
 	for _, r := range rules {
+		if opts.OwnsKey != nil && !IsJoinRule(r) {
+			continue // another process runs it
+		}
 		rs, err := d.compile(r)
 		if err != nil {
 			d.summary.RulesSkipped = append(d.summary.RulesSkipped, SkippedRule{

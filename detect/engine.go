@@ -38,6 +38,11 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			MaxLateness:     eo.MaxLateness,
 			MaxPending:      eo.MaxPending,
 			Memo:            req.Memo,
+			LateAtOnce:      req.TakeLate,
+		}
+		sig := JoinSignature(req.Statement)
+		if own := req.OwnsKey; own != nil && sig != "" {
+			opts.KeyFilter = func(key []byte) bool { return own(sig, key) }
 		}
 		if capped {
 			opts.Size, opts.ResultPosition = req.MaxResults, engine.Tail
@@ -78,6 +83,13 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 		case *eql.Sample:
 			c.Reach = -1
 		}
+		if sig != "" {
+			st := run.Stepper()
+			c.Signature, c.JoinKeys = sig, st.JoinKeys
+		}
+		if _, sample := req.Statement.Query.(*eql.Sample); !sample {
+			c.EventTime = run.Stepper().EventTime
+		}
 		if capped {
 			c.Matched = func() int { return int(run.Stats().Matched) }
 		}
@@ -101,6 +113,10 @@ type engineRunner interface {
 	admitter
 	shedder
 	stageJoiner
+	sampleHolder
+	seqLister
+	oldestHolder
+	heldWalker
 	Pending() int64
 }
 

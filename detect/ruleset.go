@@ -28,6 +28,8 @@ type ruleState struct {
 	inOrder  bool        // comp.Disordered is set: the events it matches are spilled
 	later    uint64      // terms the workers leave to the in-order part (see laterSkipper)
 	skipper  laterSkipper
+	// repart (Options.Repartition): the rule's events are reported, not matched here.
+	repart   bool
 	deferrer laterPusher // streaming: takes the later terms unevaluated
 	terms    termMatcher // split, when it evaluates some terms only
 	keeper   eventKeeper // split, when it tells which matches it keeps
@@ -77,7 +79,11 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	}()
 	req := CompileRequest{
 		Rule: r, Fields: d.fields, Streaming: d.opts.Streaming, Memo: d.memo, KQLFields: d.kqlFields,
-		Emit: func(evs []*event.Event) { d.onMatch(rs, evs) },
+		Emit:    func(evs []*event.Event) { d.onMatch(rs, evs) },
+		OwnsKey: d.opts.OwnsKey,
+	}
+	if _, stateful := kind.(statefulKind); d.opts.TakeLate && d.opts.Streaming && !stateful {
+		req.TakeLate = true
 	}
 	if !d.opts.Streaming {
 		req.MaxResults = r.MaxSignals
@@ -125,6 +131,11 @@ func (d *Detector) compile(r *rule.Rule) (rs *ruleState, err error) {
 	// its reordering buffer, only if the sequence has state then.
 	if lp, ok := comp.Runner.(laterPusher); ok && d.opts.Streaming && rs.split != nil {
 		rs.later, rs.deferrer = lp.LaterTerms(), lp
+	}
+	if d.opts.Repartition != nil && d.opts.Streaming && comp.JoinKeys != nil && rs.split != nil {
+		// Its events go elsewhere: nothing of it is kept or deferred here.
+		rs.repart = true
+		rs.keeper, rs.deferrer, rs.skipper, rs.later = nil, nil, nil, 0
 	}
 	if r.AlertSuppression != nil {
 		rs.supp = newSuppressor(r, d.opts.Streaming || d.opts.State != nil, interval)

@@ -100,6 +100,18 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 		}
 		var err error
 		switch {
+		case rs.repart:
+			var mask uint64
+			if masks != nil {
+				mask = masks[k] // rs.later is 0: every term was evaluated
+			} else {
+				mask = matchTerms(rs, ev, d.rt.terms[i])
+			}
+			if mask != 0 {
+				d.addJoinKeys(rs, ev, mask)
+			}
+			unused = false
+			continue
 		case rs.split != nil:
 			var mask uint64
 			if masks != nil {
@@ -156,6 +168,9 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 	}
 	if spill && d.spill != nil {
 		d.spill.write(ev)
+	}
+	if d.opts.Repartition != nil {
+		d.repartition(ev)
 	}
 	return nil
 }

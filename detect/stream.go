@@ -238,7 +238,7 @@ func (d *Detector) joinStage() {
 	var best engine.OrderKey
 	for _, rs := range d.rules {
 		j, ok := rs.comp.Runner.(stageJoiner)
-		if !ok || rs.split == nil {
+		if !ok || rs.split == nil || rs.repart {
 			continue
 		}
 		if key, ok := j.OrderKey(); ok {
@@ -253,7 +253,7 @@ func (d *Detector) joinStage() {
 	}
 	st := engine.NewStage(best)
 	for _, rs := range d.rules {
-		if j, ok := rs.comp.Runner.(stageJoiner); ok && rs.split != nil {
+		if j, ok := rs.comp.Runner.(stageJoiner); ok && rs.split != nil && !rs.repart {
 			j.Join(st)
 		}
 	}

@@ -77,6 +77,11 @@ func (d *Detector) Unfinished() (seq uint64, ok bool) {
 				oldest(s)
 			}
 		}
+		// With OwnsKey, the log the events come from is the samples' only record of their
+		// hits: they hold the commits back too.
+		if sh, is := rs.comp.Runner.(sampleHolder); is && d.opts.OwnsKey != nil {
+			sh.EachHit(oldest)
+		}
 	}
 	if ok && len(d.suppressors) > 0 {
 		// Read again from seq on, the later matches of a suppressed group already written
@@ -137,4 +142,58 @@ func (d *Detector) Held(fn func(doc []byte, src EventSource) error) error {
 		}
 	}
 	return nil
+}
+
+// HeldSeqs (streaming mode) calls fn with the EventSource.Seq of each event Unfinished
+// looks at, the events the Detector is not finished with (one may be given more than
+// once; for a match suppression holds, the oldest event of its group): a caller that
+// commits log positions one by one commits every other one, however old the held events
+// are (a partition taken over from another process brings events older than the ones
+// held). It reports false, calling fn for none, with Options.Async while the consumer
+// goroutine has work: nothing is known to be finished. Like Unfinished it walks the state:
+// call it from time to time.
+func (d *Detector) HeldSeqs(fn func(seq uint64)) bool {
+	if p := d.pipe; p != nil {
+		if p.async && !p.idle() {
+			return false
+		}
+		for _, b := range p.inflight {
+			for i := range b.n {
+				fn(b.srcs[i].Seq)
+			}
+		}
+		if p.cur != nil {
+			for i := range p.cur.n {
+				fn(p.cur.srcs[i].Seq)
+			}
+		}
+	}
+	if d.stage != nil {
+		d.stage.EachHeldSeq(fn)
+	}
+	for _, rs := range d.rules {
+		if h, is := rs.comp.Runner.(seqLister); is {
+			h.EachHeldSeq(fn)
+		}
+		if rs.supp != nil {
+			if s, held := rs.supp.oldestHeld(); held {
+				fn(s)
+			}
+		}
+		if sh, is := rs.comp.Runner.(sampleHolder); is && d.opts.OwnsKey != nil {
+			sh.EachHit(fn)
+		}
+	}
+	return true
+}
+
+// seqLister is a Runner that tells the input positions it still needs (engine.Stepper:
+// engine.Run.EachHeldSeq).
+type seqLister interface {
+	EachHeldSeq(fn func(seq uint64))
+}
+
+// sampleHolder is a Runner that tells the hits a streaming sample holds (engine.Stepper).
+type sampleHolder interface {
+	EachHit(fn func(seq uint64))
 }

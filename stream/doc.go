@@ -53,26 +53,84 @@
 //
 // # Scaling out
 //
-// Kafka: start several tripline processes with the same group. The group gives each
-// partition of the topic to exactly one of them and moves partitions when a process
-// joins, leaves or dies. Event rules (one event, one alert) are correct however events are
-// spread. Sequence and sample rules join events by key (`sequence by orchestrator.resource.name`,
-// `by host.id`): they are correct only when all the events a match needs reach the same
-// process, in order. That holds when producers key each message by the rule's join key
-// (the pod name, the host id): Kafka puts one key in one partition, and one partition is
-// read by one process, in offset order.
+// Kafka: start several tripline processes with the same group (?group=G). The group gives
+// each partition of the input topic T to exactly one of them and moves partitions when a
+// process joins, leaves or dies. Event rules (one event, one alert) are correct however
+// events are spread. Sequences and samples join events by key, and prebuilt rules join on
+// many different fields (often a different one per stage), so no keying of T serves them
+// all: the processes share them out by join key themselves, through an internal topic, as
+// Kafka Streams' repartitioning does. Kafka is the whole engine: there is no coordination of
+// Tripline's own.
 //
-// What is not correct otherwise, and should not be relied on:
-//   - Messages keyed by something else (or not keyed: round-robin): the events of one
-//     sequence land on different processes, and each sees only part of it. Sequences are
-//     missed; nothing wrong is reported, something right is not.
-//   - Rules with different join keys: a topic is keyed one way. Rules joined by another key
-//     need another topic keyed that way (or one process reading every partition).
-//   - A rebalance or a restart does not carry the partial sequences held in memory over:
-//     with Docs.CommitBelow their events were not committed, so they are read again and
-//     the sequences rebuilt, at the price of reading again what they held.
-//   - max_signals is counted per process: N processes may write N times a rule's
-//     max_signals per interval.
+//   - Topics and groups. G-repartition (RepartitionTopic) is created when missing
+//     (CreateTopics; EnsureRepartitionTopic) with T's partition count, or
+//     ?repartition_partitions=N, and the brokers' default replication and retention. Do not
+//     change its partition count while the group has records to read (join keys would
+//     move). It is read by the consumer group G-repartition.
+//   - Each process reads T in group G (Docs). Its detector runs the event, query, indicator
+//     match, threshold and new-terms rules, and sends each event that a stage of a sequence
+//     or sample can take (its filter, the rule's filters and exceptions, and the stage's join
+//     keys present) to the partitions of G-repartition owning its join keys
+//     (RepartitionWriter): once per partition, whatever the number of keys and rules that
+//     lead there. A join key is a rule's signature (detect.JoinSignature: the fields each
+//     stage joins on, for example "[kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name]
+//     [orchestrator.resource.name]" for the seed rule) and the event's key values under one
+//     of the stage's `by` fields, as the engine compares them; the owner is
+//     KeyPartition(signature, tuple, partitions). An event whose non-optional join key is
+//     null or missing is not sent for that stage, as Elasticsearch never joins it; an
+//     optional key (?field) may be null, and null is one key. A multi-valued key gives a
+//     tuple per combination of values. A sequence without `by` has one key: every event its
+//     stages take goes to one partition.
+//   - Each process also reads G-repartition in group G-repartition (ReadRepartitioned): for
+//     each partition it owns, a detector runs the sequences and samples over the join keys
+//     that partition owns (detect.Options.OwnsKey); the events of other keys that reach it
+//     (an event may have several) change nothing.
+//
+// Order. The records of a repartition partition come from every process reading T, each
+// at its own pace. Every 200ms, every 2,000 events and when it has read an input partition to
+// its end, a process sends each repartition partition a watermark for each input partition
+// it reads: how far (offset and event time) it has sent it, and whether it is at its end.
+// The reader of a repartition partition merges its records by event time across input
+// partitions: it hands the detector the smallest head once every other input partition has
+// a head, or a watermark as late, or is idle (at its end, and still at its end in T's end
+// offsets read after the head came), or has sent nothing for ?source_wait= (2 minutes: longer
+// than a group takes to move a dead process's partitions, its session timeout, or its
+// rebalance timeout when a process restarts before that). So a detector sees one stream in
+// time order, as a file sorted by time, whatever the processes' speeds. A record whose
+// input offset is not after the last one taken in from its input partition is dropped: it
+// was sent again by the process that took the input partition over.
+//
+// Commits. An input message is committed once the reading detector is finished with its
+// events and the brokers have acknowledged their copies (acks=all, idempotent producer),
+// message by message (Docs.CommitHeld): the messages of a partition taken over from a
+// stopped process, older than the events held, are committed as they are finished. Event
+// rules take such late events at once rather than refuse them (detect.Options.TakeLate).
+// A repartition partition is committed below the events its detector holds (reordering
+// buffer, partial sequences that may still complete, and the hits of samples, which emit
+// only when the process stops), with, as the commit's metadata, how far each input
+// partition was taken in, so that a new owner drops what is sent again. The repartition
+// topic is the changelog of the sequences' and samples' state: a partition that moves, or
+// a process that restarts, rebuilds it by reading the partition again from its committed
+// offset. Delivery is at least once: what is read again gives alerts with the same ids,
+// which an output that deduplicates by id (Elasticsearch) stores once.
+//
+// Failures. A killed process's partitions move once its session times out
+// (?session_timeout=, 45s by default), or after the rebalance timeout (?rebalance_timeout=,
+// 60s) when a process joins meanwhile; the other processes' merges wait for its input
+// partitions meanwhile, holding what comes (at most 500,000 records per repartition
+// partition; past that they stop waiting, and what comes late may be later than
+// --max-lateness). A record the producer cannot send (larger than the topic's
+// max.message.bytes) stops the process with the error.
+//
+// ?repartition=false reads T as it is partitioned, without G-repartition: correct for
+// sequences and samples only when producers key messages by the one join key every rule
+// uses, so that one key's events are in one partition, read by one process.
+//
+// Not shared out yet: max_signals is counted per detector (a rule's alerts per interval
+// may reach max_signals times the repartition partitions); threshold and new-terms rules
+// keep their state where the events are read (correct across processes only when T is
+// keyed by their group-by fields); detect.Options.State is the seam for changelog-backed
+// state (one store per repartition partition, given where its detector is built).
 //
 // NATS JetStream: processes that give the same durable consumer name share its messages,
 // but the server hands out messages one by one to whichever process pulls, with no notion
@@ -93,5 +151,5 @@
 //
 // Kafka topic patterns and several topics in one Source; one message holding several
 // events (each message is one JSON object); Kafka transactions (read_uncommitted is used:
-// aborted records are read); repartitioning by join key and changelog state.
+// aborted records are read; exactly-once output); repartitioning over NATS JetStream.
 package stream

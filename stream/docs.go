@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/tripline/tripline/ingest/source"
@@ -35,11 +36,17 @@ type Docs struct {
 	wHead      int
 	lastSeq    uint64
 	lastCheck  time.Time
+	// With CommitHeld: the function, the Seq of the document before the message being
+	// read, and the held Seqs (sorted, reused).
+	held    func(fn func(seq uint64)) bool
+	recFrom uint64
+	heldBuf []uint64
 }
 
 // waitingRec is a record read whose commit waits for the caller to finish its documents.
 type waitingRec struct {
 	rec  Record
+	from uint64 // the Seq of the document before its first
 	last uint64 // the Seq of its last document (of the one before when it gave none)
 }
 
@@ -54,6 +61,17 @@ const commitCheckEvery = 100 * time.Millisecond
 // document is below it. Without it, a message is committed as soon as Next is called again
 // after its last document. Next asks fn at most every 100ms, and Close asks it once more.
 func (d *Docs) CommitBelow(fn func() (seq uint64, ok bool)) { d.unfinished = fn }
+
+// CommitHeld is CommitBelow with the Seq of every document the caller still holds (fn calls
+// each with them, and reports false when it cannot tell: then nothing is committed): a
+// message is committed once none of its documents is held, whatever the others. A message
+// read after a held one is committed before it (a Kafka partition's offset still only moves
+// past messages all committed): the messages of a partition taken over from another
+// process, older than the events held, are committed as they are finished.
+func (d *Docs) CommitHeld(fn func(each func(seq uint64)) bool) {
+	d.held = fn
+	d.unfinished = func() (uint64, bool) { return 0, true } // commitFinished asks held instead
+}
 
 // OpenDocs connects to the stream url names (kafka://... or nats://..., see Parse), with
 // the credentials cred, until ctx is cancelled, which ends it. set, when not nil, may change
@@ -98,7 +116,7 @@ func (d *Docs) Next() (source.Doc, error) {
 			} else {
 				rec := d.rec
 				rec.Doc = nil // not needed to commit; let its memory go
-				d.waiting = append(d.waiting, waitingRec{rec, d.lastSeq})
+				d.waiting = append(d.waiting, waitingRec{rec, d.recFrom, d.lastSeq})
 				if time.Since(d.lastCheck) >= commitCheckEvery {
 					d.commitFinished()
 				}
@@ -121,7 +139,7 @@ func (d *Docs) Next() (source.Doc, error) {
 			continue
 		}
 		d.bytes += int64(len(rec.Doc))
-		d.rec, d.pending = rec, true
+		d.rec, d.pending, d.recFrom = rec, true, d.lastSeq
 		d.recs.Add(rec.Doc, rec.Source, int(rec.Position), -1)
 	}
 }
@@ -129,6 +147,10 @@ func (d *Docs) Next() (source.Doc, error) {
 // commitFinished commits the waiting records whose documents the caller finished with.
 func (d *Docs) commitFinished() {
 	d.lastCheck = time.Now()
+	if d.held != nil {
+		d.commitUnheld()
+		return
+	}
 	below, held := d.unfinished()
 	for d.wHead < len(d.waiting) {
 		w := &d.waiting[d.wHead]
@@ -147,6 +169,39 @@ func (d *Docs) commitFinished() {
 		n := copy(d.waiting, d.waiting[d.wHead:])
 		clear(d.waiting[n:])
 		d.waiting, d.wHead = d.waiting[:n], 0
+	}
+}
+
+// Kafka returns the Kafka Source the documents come from, or nil (JetStream).
+func (d *Docs) Kafka() *Kafka {
+	k, _ := d.src.(*Kafka)
+	return k
+}
+
+// commitUnheld commits the waiting records none of whose documents is held (CommitHeld).
+func (d *Docs) commitUnheld() {
+	h := d.heldBuf[:0]
+	if !d.held(func(seq uint64) { h = append(h, seq) }) {
+		d.heldBuf = h
+		return
+	}
+	slices.Sort(h)
+	d.heldBuf = h
+	kept := d.waiting[:d.wHead]
+	for _, w := range d.waiting[d.wHead:] {
+		// Held: a Seq in (from, last].
+		if i, _ := slices.BinarySearch(h, w.from+1); i < len(h) && h[i] <= w.last {
+			kept = append(kept, w)
+			continue
+		}
+		if err := d.src.Commit(w.rec); err != nil && d.err == nil {
+			d.err = err
+		}
+	}
+	clear(d.waiting[len(kept):])
+	d.waiting = kept
+	if d.wHead == len(d.waiting) {
+		d.waiting, d.wHead = d.waiting[:0], 0
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -145,6 +146,88 @@ func TestDocsCommitBelow(t *testing.T) {
 			// No offset committed reads as 0: the group starts from the beginning.
 			if got := committed(t, addrs, group)[0]; got != tc.wantCommit {
 				t.Errorf("committed offset %d, want %d", got, tc.wantCommit)
+			}
+		})
+	}
+}
+
+// TestDocsCommitHeld checks that with CommitHeld a message is committed as soon as none of
+// its documents is held, whatever was read before it: a held document of one partition
+// keeps that partition's offset before it and no other's, where CommitBelow keeps back
+// every message read after it.
+func TestDocsCommitHeld(t *testing.T) {
+	addrs := newKafka(t, 2)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(testTopic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Documents without a time go in partition order: partition 0's five (Seq 1-5), then
+	// partition 1's (Seq 6-10).
+	var recs []*kgo.Record
+	for i := range 10 {
+		recs = append(recs, &kgo.Record{Value: fmt.Appendf(nil, `{"n":%d}`, i), Partition: int32(i / 5)})
+	}
+	if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	cases := []struct {
+		name  string
+		held  []uint64 // the Seqs the caller holds at the end
+		below bool     // CommitBelow with the smallest instead
+		want  map[int32]int64
+	}{
+		{"a document of partition 0 held", []uint64{3}, false, map[int32]int64{0: 2, 1: 5}},
+		{"the same with CommitBelow", []uint64{3}, true, map[int32]int64{0: 2}},
+		{"one of each", []uint64{4, 7}, false, map[int32]int64{0: 3, 1: 1}},
+		{"none held", nil, false, map[int32]int64{0: 5, 1: 5}},
+		{"unknown", nil, false, map[int32]int64{}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			group := fmt.Sprintf("held-%d", i)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			url := "kafka://" + strings.Join(addrs, ",") + "/" + testTopic + "?group=" + group
+			d, err := OpenDocs(ctx, url, Credentials{}, nil, source.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.below {
+				d.CommitBelow(func() (uint64, bool) { return slices.Min(tc.held), true })
+			} else {
+				d.CommitHeld(func(each func(uint64)) bool {
+					for _, s := range tc.held {
+						each(s)
+					}
+					return tc.name != "unknown"
+				})
+			}
+			for n := range 10 {
+				doc, err := d.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := fmt.Sprintf(`{"n":%d}`, n); string(doc.Bytes) != want || doc.Seq != uint64(n+1) {
+					t.Fatalf("document %d: %s #%d, want %s #%d", n, doc.Bytes, doc.Seq, want, n+1)
+				}
+			}
+			cancel()
+			if _, err := d.Next(); err != io.EOF {
+				t.Fatalf("Next after the end: %v", err)
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got := committed(t, addrs, group)
+			for p, o := range got {
+				if o == 0 {
+					delete(got, p)
+				}
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("committed %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -48,6 +48,12 @@ type Kafka struct {
 	reported *partition // a malformed record returned by the last Next, committed by this one
 	repOff   int64
 
+	// hwm and fetchedTo are, by partition, the high watermark of its last fetch and the
+	// offset after the last record fetched (see Progress); inNext says the caller is in
+	// Next, so that every record handed out before was processed.
+	hwm, fetchedTo map[int32]int64
+	inNext         bool
+
 	commitErr error // a background commit's error, returned by the next Next
 	dirty     bool  // manual mode: a committable offset moved since the last flush
 	lastFlush time.Time
@@ -69,6 +75,7 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 		parts: map[int32]*partition{}, revokedAt: map[int32]uint64{}, sources: map[int32]string{},
 		marks:  map[string]map[int32]kgo.EpochOffset{cfg.Topic: {}},
 		queues: map[int32]*queue{}, eventTime: cfg.EventTime,
+		hwm: map[int32]int64{}, fetchedTo: map[int32]int64{},
 	}
 	if k.eventTime == nil {
 		k.eventTime = EventTime()
@@ -91,6 +98,9 @@ func OpenKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	opts = append(opts, kafkaAuth(&cfg)...)
 	if cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
+	if cfg.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
 	}
 	if !k.manual {
 		opts = append(opts,
@@ -159,6 +169,9 @@ func (k *Kafka) Next() (Record, error) {
 		return Record{}, ErrClosed
 	}
 	k.settleReported()
+	k.mu.Lock()
+	k.inNext = true
+	k.mu.Unlock()
 	for {
 		if err := k.ctx.Err(); err != nil {
 			return Record{}, err
@@ -192,6 +205,7 @@ func (k *Kafka) fromBuffer() (Record, bool, time.Duration, error) {
 	}
 	r := k.queues[p].pop(now)
 	k.queued--
+	k.inNext = false
 	st := k.partition(r.Partition)
 	st.deliver(r.Offset, r.LeaderEpoch)
 	k.mu.Unlock()
@@ -250,12 +264,21 @@ func (k *Kafka) poll(wait time.Duration) error {
 	})
 	now := time.Now()
 	k.mu.Lock()
-	fetches.EachRecord(func(r *kgo.Record) {
-		if at, ok := k.revokedAt[r.Partition]; ok && at > gen {
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if at, ok := k.revokedAt[fp.Partition]; (ok && at > gen) || fp.Err != nil || fp.Topic != k.cfg.Topic {
 			return // polled before the partition was revoked: its new owner reads it
 		}
-		k.queueOf(r.Partition, now).push(r, unread)
-		k.queued++
+		for _, r := range fp.Records {
+			k.queueOf(r.Partition, now).push(r, unread)
+			k.queued++
+		}
+		k.hwm[fp.Partition] = fp.HighWatermark
+		if n := len(fp.Records); n > 0 {
+			k.fetchedTo[fp.Partition] = fp.Records[n-1].Offset + 1
+		} else {
+			// Nothing after the fetch position: the partition was read to its end.
+			k.fetchedTo[fp.Partition] = max(k.fetchedTo[fp.Partition], fp.HighWatermark)
+		}
 	})
 	k.mu.Unlock()
 	return ferr
@@ -347,6 +370,27 @@ func (k *Kafka) assigned(_ context.Context, _ *kgo.Client, got map[string][]int3
 	slices.Sort(k.owned)
 }
 
+// Progress returns, for each partition this process reads now, whether it was read to its
+// end (as of its last fetch: no record after those fetched, all of them handed out) and
+// every record handed out was processed (the caller is waiting in Next for more). Any
+// goroutine may call it.
+func (k *Kafka) Progress() []SourceProgress {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]SourceProgress, 0, len(k.owned))
+	for _, p := range k.owned {
+		hwm, known := k.hwm[p]
+		q := k.queues[p]
+		end := known && k.inNext && (q == nil || q.len() == 0) && k.fetchedTo[p] >= hwm
+		sp := SourceProgress{Partition: p, AtEnd: end}
+		if end {
+			sp.End = hwm
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
 // Partitions returns the partitions this process reads now: those the group assigned
 // to it, or those KafkaConfig.Partitions names. Any goroutine may call it.
 func (k *Kafka) Partitions() []int32 {
@@ -368,6 +412,8 @@ func (k *Kafka) drop(lost map[string][]int32) {
 			delete(k.parts, p)
 		}
 		k.revokedAt[p] = k.gen
+		delete(k.hwm, p)
+		delete(k.fetchedTo, p)
 		if q := k.queues[p]; q != nil {
 			k.queued -= q.len()
 			delete(k.queues, p)
@@ -391,6 +437,11 @@ func (k *Kafka) Close() error {
 		err = k.cl.CommitMarkedOffsets(ctx)
 	}
 	k.cl.Close()
+	if errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) {
+		// The group was moving the partitions (another process stopping or starting at
+		// the same time): their new owner reads again what was not committed.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("kafka: final commit: %w", err)
 	}

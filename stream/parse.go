@@ -69,6 +69,10 @@ type KafkaConfig struct {
 	// killed) before it gives its partitions to the others; 0 means the client library's
 	// default (45s).
 	SessionTimeout time.Duration
+	// RebalanceTimeout is how long a rebalance waits for the members to join again (one
+	// killed never does): 0 means the client library's default (60s). A process started
+	// again before its session timed out makes the group wait this long for the dead one.
+	RebalanceTimeout time.Duration
 	// PartitionWait is how long, at most, the records of the other partitions wait for a
 	// partition that has none queued (see EventTime): DefaultPartitionWait if 0; negative
 	// means never wait (records come in the order they are polled).
@@ -82,6 +86,15 @@ type KafkaConfig struct {
 	// SASL is the SASL mechanism (SASLPlain, SASLScramSHA256, SASLScramSHA512) with User and
 	// Password; empty means none.
 	SASL, User, Password string
+	// NoRepartition turns off the repartitioning of sequences and samples by join key
+	// (see doc.go): the topic's partitioning is then taken as it is.
+	NoRepartition bool
+	// RepartitionPartitions is the partition count the repartition topic is created with
+	// when it does not exist; 0 means the input topic's.
+	RepartitionPartitions int32
+	// SourceWait is how long the merge of a repartition partition waits for an input
+	// partition that sends nothing (DefaultSourceWait if 0).
+	SourceWait time.Duration
 }
 
 // JetStreamConfig describes a NATS JetStream stream read through a durable pull consumer.
@@ -133,6 +146,16 @@ func IsURL(arg string) bool {
 //	client_id=NAME         client id sent to the brokers
 //	session_timeout=45s    how long the group waits for a silent (killed) member before
 //	                       moving its partitions (the client's default, 45s)
+//	rebalance_timeout=60s  how long a rebalance waits for every member to join again (the
+//	                       client's default, 60s)
+//	repartition=true       share sequences and samples out by join key through the
+//	                       GROUP-repartition topic (doc.go); false reads the topic as
+//	                       it is partitioned
+//	repartition_partitions=N  partitions of GROUP-repartition when it is created
+//	                       (default: the input topic's)
+//	source_wait=2m         how long a repartition partition waits for an input partition
+//	                       that sends nothing (2m: more than a group takes to move a
+//	                       dead process's partitions)
 //
 // NATS JetStream parameters:
 //
@@ -186,10 +209,15 @@ func Parse(raw string) (Config, error) {
 		c.CommitInterval = p.duration("commit_interval", c.CommitInterval)
 		c.ClientID = p.str("client_id", "")
 		c.SessionTimeout = p.duration("session_timeout", 0)
+		c.RebalanceTimeout = p.duration("rebalance_timeout", 0)
+		c.NoRepartition = !p.boolean("repartition", true)
+		c.RepartitionPartitions = int32(p.positive("repartition_partitions", 0))
+		c.SourceWait = p.duration("source_wait", 0)
 		if c.Group == "" {
 			p.fail("group", "must not be empty")
 		}
-		if err := p.done("group", "partitions", "start", "commit_interval", "client_id", "session_timeout"); err != nil {
+		if err := p.done("group", "partitions", "start", "commit_interval", "client_id", "session_timeout",
+			"rebalance_timeout", "repartition", "repartition_partitions", "source_wait"); err != nil {
 			return Config{}, err
 		}
 		return Config{Kafka: c}, nil
@@ -277,6 +305,19 @@ func (p *paramReader) positive(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (p *paramReader) boolean(key string, def bool) bool {
+	v, ok := p.value(key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(key, fmt.Sprintf("%q: want true or false", v))
+		return def
+	}
+	return b
 }
 
 func (p *paramReader) start(key string) Start {

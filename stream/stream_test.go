@@ -22,6 +22,11 @@ func TestParse(t *testing.T) {
 		{url: "kafka://b:9092/audit?group=g&partitions=2,0,2&start=latest&commit_interval=250ms&client_id=t1", want: Config{Kafka: &KafkaConfig{
 			Brokers: []string{"b:9092"}, Topic: "audit", Group: "g", Partitions: []int32{0, 2}, Start: StartLatest,
 			CommitInterval: 250 * time.Millisecond, ClientID: "t1"}}},
+		{url: "kafka://b:9092/audit?repartition=false", want: Config{Kafka: &KafkaConfig{
+			Brokers: []string{"b:9092"}, Topic: "audit", Group: "tripline", CommitInterval: time.Second, NoRepartition: true}}},
+		{url: "kafka://b:9092/audit?repartition=true&repartition_partitions=8&source_wait=90s&session_timeout=6s&rebalance_timeout=9s", want: Config{Kafka: &KafkaConfig{
+			Brokers: []string{"b:9092"}, Topic: "audit", Group: "tripline", CommitInterval: time.Second,
+			RepartitionPartitions: 8, SourceWait: 90 * time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 9 * time.Second}}},
 		{url: "nats://host:4222/stream?subject=events.>&durable=tripline", want: Config{NATS: &JetStreamConfig{
 			Servers: []string{"nats://host:4222"}, Stream: "stream", Subject: "events.>", Durable: "tripline",
 			AckWait: 30 * time.Second, MaxAckPending: 100_000, Batch: 256}}},
@@ -33,7 +38,9 @@ func TestParse(t *testing.T) {
 		{url: "kafka:///topic", err: `stream URL "kafka:///topic": no broker (want kafka://HOST:PORT/TOPIC)`},
 		{url: "kafka://b:9092", err: `stream URL "kafka://b:9092": want one topic after the brokers (kafka://HOST:PORT/TOPIC)`},
 		{url: "kafka://b:9092/a/b", err: `stream URL "kafka://b:9092/a/b": want one topic after the brokers (kafka://HOST:PORT/TOPIC)`},
-		{url: "kafka://b:9092/t?grup=x", err: `stream URL "kafka://b:9092/t?grup=x": unknown parameter "grup" (known: group, partitions, start, commit_interval, client_id, session_timeout)`},
+		{url: "kafka://b:9092/t?grup=x", err: `stream URL "kafka://b:9092/t?grup=x": unknown parameter "grup" (known: group, partitions, start, commit_interval, client_id, session_timeout, rebalance_timeout, repartition, repartition_partitions, source_wait)`},
+		{url: "kafka://b:9092/t?repartition=no", err: `stream URL "kafka://b:9092/t?repartition=no": parameter repartition: "no": want true or false`},
+		{url: "kafka://b:9092/t?repartition_partitions=0", err: `stream URL "kafka://b:9092/t?repartition_partitions=0": parameter repartition_partitions: "0" is not a positive integer`},
 		{url: "kafka://b:9092/t?group=", err: `stream URL "kafka://b:9092/t?group=": parameter group: must not be empty`},
 		{url: "kafka://b:9092/t?partitions=0,x", err: `stream URL "kafka://b:9092/t?partitions=0,x": parameter partitions: "x" is not a partition number`},
 		{url: "kafka://b:9092/t?start=oldest", err: `stream URL "kafka://b:9092/t?start=oldest": parameter start: "oldest": want earliest or latest`},

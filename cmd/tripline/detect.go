@@ -355,8 +355,18 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 	// of order, and the documents of the events it keeps (detect.ReplayFiles).
 	origin := &source.Origin{}
 	defer origin.Close()
+	// A Kafka topic read by several processes: sequences and samples are shared out by join
+	// key (repartition.go); the detectors of the process then write from two goroutines.
+	var rp *repartition
+	dsink := sr.sink(sink)
+	if url != "" {
+		if rp = newRepartition(url); rp != nil {
+			rp.sink = &lockedSink{s: dsink}
+			dsink = rp.sink
+		}
+	}
 	var herr error
-	d, set, err := newDetector(ctx, &o.df, &o.in, streaming, sr.sink(sink), stderr, func(opts *detect.Options) {
+	d, set, err := newDetector(ctx, &o.df, &o.in, streaming, dsink, stderr, func(opts *detect.Options) {
 		herr = o.hist.apply(opts, &o.in, stderr)
 		if streaming {
 			return
@@ -364,7 +374,10 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 		if opts.Replay = detect.ReplayFiles(ins.Paths, o.in.sourceOptions(nil, io.Discard)); opts.Replay != nil {
 			opts.Origin = origin
 		}
-	}, sr.tune)
+	}, sr.tune, rp.tuner())
+	if err == nil && rp != nil {
+		rp.rules = set.Rules
+	}
 	if err == nil && sr != nil {
 		err = sr.replay(ctx, d)
 	}
@@ -383,9 +396,12 @@ func (o *detectOptions) run(ctx context.Context, ios ioStreams) error {
 		rerr        error
 		closeStream func() error
 	)
-	if url != "" {
+	switch {
+	case rp.active():
+		ist, closeStream, rerr = rp.readRepartitioned(ctx, url, &o.in, &o.sf, stderr, d)
+	case url != "":
 		ist, closeStream, rerr = readStream(ctx, url, &o.in, &o.sf, stderr, d)
-	} else {
+	default:
 		ist, rerr = readFiles(ctx, ins, &o.in, ios.in, stderr, d, sr.process(streaming))
 	}
 	// Flush what is pending even when interrupted (--follow ends with ^C): an alert found is

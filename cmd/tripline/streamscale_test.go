@@ -32,7 +32,11 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		os.Exit(run(context.Background(), argv, strings.NewReader(""), os.Stdout, os.Stderr))
+		// SIGTERM stops it cleanly, as it does the command.
+		ctx, stop := notifyStop(context.Background())
+		code := run(ctx, argv, strings.NewReader(""), os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -192,6 +192,9 @@ func (a *ordinal) compare(b *ordinal) int {
 // fields' distinct values. Its buffers are reused from event to event, so enumerating
 // allocates nothing in the steady state.
 type keyIter struct {
+	// own, when set, says which tuples (by encoding) to keep: the others are left out, as if
+	// the event did not have them (Options.KeyFilter).
+	own    func(enc []byte) bool
 	vals   [][]keyVal
 	idx    []int
 	n      int      // tuples collected
@@ -201,13 +204,14 @@ type keyIter struct {
 	off    []int    // enc[off[i]:off[i+1]] is tuple i's encoding
 }
 
-func newKeyIter(n int) keyIter {
-	return keyIter{vals: make([][]keyVal, n), idx: make([]int, n)}
+func newKeyIter(n int, own func(enc []byte) bool) keyIter {
+	return keyIter{vals: make([][]keyVal, n), idx: make([]int, n), own: own}
 }
 
 // collect enumerates the tuples of ev for keys and returns how many there are (none when
-// a non-optional key is missing or null); memo, when not nil, may hold ev's key values. Tuple i is read with tuple(i) and encoding(i),
-// valid until the next collect.
+// a non-optional key is missing or null), leaving out those k.own refuses; memo, when not
+// nil, may hold ev's key values. Tuple i is read with tuple(i) and encoding(i), valid until
+// the next collect.
 func (k *keyIter) collect(keys []valueReader, ev *event.Event, memo *Memo) int {
 	k.n, k.width = 0, len(keys)
 	k.tuples, k.enc, k.off = k.tuples[:0], k.enc[:0], append(k.off[:0], 0)
@@ -219,13 +223,18 @@ func (k *keyIter) collect(keys []valueReader, ev *event.Event, memo *Memo) int {
 		k.idx[i] = 0
 	}
 	for {
+		start, nt := len(k.enc), len(k.tuples)
 		for i := range keys {
 			v := k.vals[i][k.idx[i]]
 			k.tuples = append(k.tuples, v)
 			k.enc = v.appendEnc(k.enc)
 		}
-		k.off = append(k.off, len(k.enc))
-		k.n++
+		if k.own == nil || k.own(k.enc[start:]) {
+			k.off = append(k.off, len(k.enc))
+			k.n++
+		} else {
+			k.enc, k.tuples = k.enc[:start], k.tuples[:nt]
+		}
 		i := len(keys) - 1
 		for ; i >= 0; i-- {
 			k.idx[i]++
@@ -242,3 +251,60 @@ func (k *keyIter) collect(keys []valueReader, ev *event.Event, memo *Memo) int {
 
 func (k *keyIter) tuple(i int) []keyVal  { return k.tuples[i*k.width : (i+1)*k.width] }
 func (k *keyIter) encoding(i int) []byte { return k.enc[k.off[i]:k.off[i+1]] }
+
+// JoinKeys calls fn with the encoding of each distinct join-key tuple ev has under the
+// terms of mask (bit i: term i, as Match numbers them), as a sequence or a sample would
+// match ev under them, Options.KeyFilter applied: the tuples the statement can join ev
+// by. Tuples that are equal compare equal by value in the engine, whatever the field they
+// come from, so a tuple read from one stage's keys and the same tuple from another's are
+// one. It reports nothing for an event query. The key is valid during the call only. Like
+// PushMatched, it must be called in order with the Memo's event.
+func (r Stepper) JoinKeys(ev *event.Event, mask uint64, fn func(key []byte)) {
+	q := r.q
+	if q.kind == kindEvent || mask == 0 {
+		return
+	}
+	if r.keys.vals == nil {
+		r.keys = newKeyIter(q.nKeys, q.opts.KeyFilter)
+	}
+	// The tuples reported so far, back to back in seen, each ending at an offset of ends.
+	r.seen, r.seenEnds = r.seen[:0], r.seenEnds[:0]
+	for t := range q.terms {
+		if mask&(1<<t) == 0 {
+			continue
+		}
+		n := r.keys.collect(q.terms[t].keys, ev, q.opts.Memo)
+		for j := range n {
+			enc := r.keys.encoding(j)
+			dup, from := false, 0
+			for _, end := range r.seenEnds {
+				if string(r.seen[from:end]) == string(enc) {
+					dup = true
+					break
+				}
+				from = end
+			}
+			if dup {
+				continue
+			}
+			r.seen = append(r.seen, enc...)
+			r.seenEnds = append(r.seenEnds, len(r.seen))
+			fn(enc)
+		}
+	}
+}
+
+// EventTime returns ev's timestamp as the query reads it (its timestamp field), in Unix
+// nanoseconds; ok is false for a sample (which has no order) and for an event without a
+// valid one.
+func (r Stepper) EventTime(ev *event.Event) (ns int64, ok bool) {
+	q := r.q
+	if q.kind == kindSample {
+		return 0, false
+	}
+	ts, ok := q.opts.Memo.timestamp(&q.ts, ev)
+	if !ok {
+		return 0, false
+	}
+	return ts * q.ts.tsUnit(), true
+}

@@ -93,6 +93,16 @@ type Options struct {
 	// Memo, when set, is shared with other Runs pushed the same events on one goroutine,
 	// so that each event's timestamp and join keys are converted once (see Memo).
 	Memo *Memo
+	// LateAtOnce (streaming) makes an event query take an event that comes later than
+	// MaxLateness at once, out of order, instead of refusing it: its result does not depend
+	// on the order. A reader whose input partitions move between processes, each taken
+	// over from an older committed position, loses no event alert so.
+	LateAtOnce bool
+	// KeyFilter, when set, restricts a sequence or a sample to the join-key tuples it
+	// accepts, given by their encoding (the one JoinKeys reports): the Run matches as if the
+	// events had no other tuple. A process that owns a share of the keys (package stream's
+	// repartitioning) runs the query over the events of its keys only.
+	KeyFilter func(key []byte) bool
 	// OnLate, when set, is called for each event dropped because it arrived later than
 	// MaxLateness (streaming mode). The event is only valid during the call.
 	OnLate func(ev *event.Event)

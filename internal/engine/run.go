@@ -62,6 +62,11 @@ type Run struct {
 	inOrder    bool
 	disordered bool
 
+	// JoinKeys' scratch: its key iterator and the tuples it reported for the event.
+	keys     keyIter
+	seen     []byte
+	seenEnds []int
+
 	// limits
 	lim     limiter
 	flushed bool
@@ -408,6 +413,14 @@ func (r *Run) pushLater(ev *event.Event, mask, later uint64) error {
 			late = r.stage.late // the stage's event time decides, once for all its Runs
 		} else {
 			late = (r.seenTS && ord.ts < r.releaseBound()) || (r.anyOut && ord.compare(&r.released) < 0)
+		}
+		if late && r.q.kind == kindEvent && r.q.opts.LateAtOnce {
+			// Its result does not depend on the order: it goes now, out of it.
+			if mask != 0 {
+				r.stats.Matched++
+				r.lim.push(&Result{Events: []*event.Event{r.keepCopy(ev)}})
+			}
+			return nil
 		}
 		if late {
 			r.stats.Late++

@@ -25,7 +25,7 @@ type sampler struct {
 
 func newSampler(q *Query) *sampler {
 	return &sampler{q: q, keys: make(map[string]*sampleKey),
-		cap: len(q.terms) * q.opts.MaxSamplesPerKey, it: newKeyIter(q.nKeys)}
+		cap: len(q.terms) * q.opts.MaxSamplesPerKey, it: newKeyIter(q.nKeys, q.opts.KeyFilter)}
 }
 
 // add records a hit, it, whose join keys are read from ev, the event as pushed (it.ev is

@@ -138,7 +138,7 @@ func newSeqMatcher(q *Query, r *Run) *seqMatcher {
 			m.termKind[st.term] = termMiddle
 		}
 	}
-	m.it = newKeyIter(q.nKeys)
+	m.it = newKeyIter(q.nKeys, q.opts.KeyFilter)
 	m.hasMissing = len(q.pos) != len(q.stages)
 	return m
 }

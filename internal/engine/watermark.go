@@ -120,3 +120,58 @@ func (b *reorderBuf) each(fn func(*item)) {
 		fn(&b.heap[i])
 	}
 }
+
+// EachHeldSeq calls fn with the Seq of each event OldestHeld accounts for, the event that
+// set the reordering buffer's event time included (an event held twice may be given
+// twice): a caller that commits log positions one by one commits those of the other
+// events, however old the held ones are.
+func (r *Run) EachHeldSeq(fn func(seq uint64)) {
+	r.eachHeld(false, func(ev *event.Event) { fn(ev.Seq) })
+	if r.mode == Streaming && r.stage == nil && r.seenTS && !r.flushed {
+		fn(r.maxSeq)
+	}
+}
+
+// EachHeldSeq calls fn with the Seq of each event the stage holds in its buffer, and of the
+// event that set its event time until Flush.
+func (st *Stage) EachHeldSeq(fn func(seq uint64)) {
+	st.buf.each(func(it *item) {
+		if it.ev != nil {
+			fn(it.ev.Seq)
+		}
+	})
+	if st.seenTS && !st.flushed {
+		fn(st.maxSeq)
+	}
+}
+
+// OldestHit (streaming mode) returns the smallest event.Event.Seq among the hits a sample
+// holds (a streaming sample emits them only at Flush); ok is false when it holds none or
+// the query is not a sample. A caller whose log is the only record of a sample's hits
+// (package stream's repartition topics) commits below it too, so that a partition moved to
+// another process is read again from the oldest hit. It walks the hits: call it from time
+// to time.
+func (r *Run) OldestHit() (seq uint64, ok bool) {
+	r.EachHit(func(s uint64) {
+		if !ok || s < seq {
+			seq, ok = s, true
+		}
+	})
+	return seq, ok
+}
+
+// EachHit calls fn with the Seq of each hit a streaming sample holds (see OldestHit).
+func (r *Run) EachHit(fn func(seq uint64)) {
+	if r.sample == nil {
+		return
+	}
+	for _, sk := range r.sample.keys {
+		for _, h := range sk.hits {
+			for _, it := range h {
+				if it.ev != nil {
+					fn(it.ev.Seq)
+				}
+			}
+		}
+	}
+}
