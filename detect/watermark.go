@@ -11,6 +11,7 @@ import (
 // (engine.Stepper: engine.Run.OldestHeld).
 type oldestHolder interface {
 	OldestHeld() (seq uint64, ok bool)
+	OldestHeldWithoutClock() (seq uint64, ok bool)
 }
 
 // heldWalker is a Runner that can list the events it holds (engine.Stepper:
@@ -62,13 +63,13 @@ func (d *Detector) Unfinished() (seq uint64, ok bool) {
 		}
 	}
 	if d.stage != nil {
-		if s, held := d.stage.OldestHeld(); held {
+		if s, held := d.oldestOf(d.stage); held {
 			oldest(s)
 		}
 	}
 	for _, rs := range d.rules {
 		if h, is := rs.comp.Runner.(oldestHolder); is {
-			if s, held := h.OldestHeld(); held {
+			if s, held := d.oldestOf(h); held {
 				oldest(s)
 			}
 		}
@@ -196,4 +197,14 @@ type seqLister interface {
 // sampleHolder is a Runner that tells the hits a streaming sample holds (engine.Stepper).
 type sampleHolder interface {
 	EachHit(fn func(seq uint64))
+}
+
+// oldestOf returns h's oldest held event: with Options.State, the event that set its event
+// time included (a restart replays it, so that late events are judged as in one run);
+// without, as a log consumer needs it, not (see engine.Run.OldestHeldWithoutClock).
+func (d *Detector) oldestOf(h oldestHolder) (uint64, bool) {
+	if d.opts.State != nil {
+		return h.OldestHeld()
+	}
+	return h.OldestHeldWithoutClock()
 }

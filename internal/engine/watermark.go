@@ -18,13 +18,21 @@ import "github.com/tripline/tripline/event"
 // hold commits back for the whole run (EachHeld gives them).
 //
 // It walks the run's state (O(events held)): call it from time to time, not per event.
-func (r *Run) OldestHeld() (seq uint64, ok bool) {
+func (r *Run) OldestHeld() (seq uint64, ok bool) { return r.oldestHeld(true) }
+
+// OldestHeldWithoutClock is OldestHeld without the event that set the reordering buffer's
+// event time: for a caller that does not need a restart to judge late events as this run
+// did (a log consumer: holding that event until Flush would hold its commits back for as
+// long as a rule sees no later event).
+func (r *Run) OldestHeldWithoutClock() (seq uint64, ok bool) { return r.oldestHeld(false) }
+
+func (r *Run) oldestHeld(clock bool) (seq uint64, ok bool) {
 	r.eachHeld(false, func(ev *event.Event) {
 		if !ok || ev.Seq < seq {
 			seq, ok = ev.Seq, true
 		}
 	})
-	if r.mode == Streaming && r.stage == nil && r.seenTS && !r.flushed && (!ok || r.maxSeq < seq) {
+	if clock && r.mode == Streaming && r.stage == nil && r.seenTS && !r.flushed && (!ok || r.maxSeq < seq) {
 		seq, ok = r.maxSeq, true
 	}
 	return seq, ok
@@ -96,13 +104,19 @@ func (r *Run) eachHeld(samples bool, fn func(ev *event.Event)) {
 // OldestHeld returns the smallest event.Event.Seq among the events the stage holds in
 // its buffer for its Runs (see Run.OldestHeld, which leaves them out) and of the event
 // that set its event time until Flush; ok is false when it holds none.
-func (st *Stage) OldestHeld() (seq uint64, ok bool) {
+func (st *Stage) OldestHeld() (seq uint64, ok bool) { return st.oldestHeld(true) }
+
+// OldestHeldWithoutClock is OldestHeld without the event that set its event time (see
+// Run.OldestHeldWithoutClock).
+func (st *Stage) OldestHeldWithoutClock() (seq uint64, ok bool) { return st.oldestHeld(false) }
+
+func (st *Stage) oldestHeld(clock bool) (seq uint64, ok bool) {
 	st.buf.each(func(it *item) {
 		if it.ev != nil && (!ok || it.ev.Seq < seq) {
 			seq, ok = it.ev.Seq, true
 		}
 	})
-	if st.seenTS && !st.flushed && (!ok || st.maxSeq < seq) {
+	if clock && st.seenTS && !st.flushed && (!ok || st.maxSeq < seq) {
 		seq, ok = st.maxSeq, true
 	}
 	return seq, ok
@@ -121,28 +135,20 @@ func (b *reorderBuf) each(fn func(*item)) {
 	}
 }
 
-// EachHeldSeq calls fn with the Seq of each event OldestHeld accounts for, the event that
-// set the reordering buffer's event time included (an event held twice may be given
-// twice): a caller that commits log positions one by one commits those of the other
-// events, however old the held ones are.
+// EachHeldSeq calls fn with the Seq of each event OldestHeldWithoutClock accounts for (an
+// event held twice may be given twice): a caller that commits log positions one by one
+// commits those of the other events, however old the held ones are.
 func (r *Run) EachHeldSeq(fn func(seq uint64)) {
 	r.eachHeld(false, func(ev *event.Event) { fn(ev.Seq) })
-	if r.mode == Streaming && r.stage == nil && r.seenTS && !r.flushed {
-		fn(r.maxSeq)
-	}
 }
 
-// EachHeldSeq calls fn with the Seq of each event the stage holds in its buffer, and of the
-// event that set its event time until Flush.
+// EachHeldSeq calls fn with the Seq of each event the stage holds in its buffer.
 func (st *Stage) EachHeldSeq(fn func(seq uint64)) {
 	st.buf.each(func(it *item) {
 		if it.ev != nil {
 			fn(it.ev.Seq)
 		}
 	})
-	if st.seenTS && !st.flushed {
-		fn(st.maxSeq)
-	}
 }
 
 // OldestHit (streaming mode) returns the smallest event.Event.Seq among the hits a sample
