@@ -142,6 +142,42 @@
 // partition, no automatic takeover when it dies. A redelivery (after a nak, or after
 // AckWait for a message whose process died) comes out of order.
 //
+// # State in the log
+//
+// A ChangelogStore keeps a detect.StateStore (threshold and new-terms state) in one
+// partition of a compacted changelog topic (ChangelogTopic: "GROUP-changelog",
+// cleanup.policy=compact, as many partitions as the topic it shadows; EnsureChangelogTopic
+// makes it), as Kafka Streams keeps a task's state store, with a cache in memory for
+// reads. A record's key is the namespace's length (uvarint), the namespace and the key, so
+// no two pairs share a record key; a deleted key is a tombstone, and DeleteRange writes a
+// tombstone for each key in range the store holds.
+//
+// The owner of input partition P holds the store of changelog partition P:
+// NewChangelogStore and Restore when the partition is assigned (Restore reads the
+// partition's committed records up to its end, and fences the previous owner), then the
+// partition's detector (detect.Options.State: New reads the restored state), which Puts,
+// Deletes and DeleteRanges; Checkpoint from time to time; Close when the partition is
+// revoked.
+//
+// A Checkpoint writes the changes buffered since the last one and a mark, in one Kafka
+// transaction whose transactional id is the changelog partition's: a checkpoint is
+// restored whole or not at all, and a process that lost the partition (its Checkpoint is
+// fenced by the new owner's Restore) cannot write over the new owner's state. The mark
+// says which input the checkpoint covers: the offset of the first input record whose
+// effects it may lack, that is the oldest record the detector still holds
+// (detect.Detector.Unfinished) or else the next one to read. The order is:
+//
+//  1. take the mark, the alerts of everything processed so far written by the outputs;
+//  2. Checkpoint(mark), which returns once the brokers committed it;
+//  3. only then commit the input offsets, up to the mark at most.
+//
+// So the committed input offset never passes the state: after a crash, the next owner
+// restores the last checkpoint and reads the input again from its mark (records between
+// the committed offset and the mark are covered by the state and may be skipped), and the
+// rules take records already in the state once (threshold events are kept by input
+// position, a new-terms value seen again at the same time is not new). The alerts written
+// between the last checkpoint and the crash may be written again, with the same ids.
+//
 // # Credentials
 //
 // TLS, Kafka SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and NATS user and password, token
@@ -150,6 +186,8 @@
 // # Not supported yet
 //
 // Kafka topic patterns and several topics in one Source; one message holding several
-// events (each message is one JSON object); Kafka transactions (read_uncommitted is used:
-// aborted records are read; exactly-once output); repartitioning over NATS JetStream.
+// events (each message is one JSON object); reading input written by Kafka transactions
+// (read_uncommitted is used: aborted records are read); exactly-once output; the changelog
+// store is not yet given to the repartition partitions' detectors (threshold and new-terms
+// rules still run where the event is read); repartitioning over NATS JetStream.
 package stream
