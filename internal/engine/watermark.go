@@ -166,9 +166,10 @@ func (r *Run) OldestHit() (seq uint64, ok bool) {
 	return seq, ok
 }
 
-// EachHit calls fn with the Seq of each hit a streaming sample holds (see OldestHit).
+// EachHit calls fn with the Seq of each hit a streaming sample holds (see OldestHit): none
+// once Flush emitted them (the hits a batch run keeps after it are for EachHeld).
 func (r *Run) EachHit(fn func(seq uint64)) {
-	if r.sample == nil {
+	if r.sample == nil || r.flushed {
 		return
 	}
 	for _, sk := range r.sample.keys {
