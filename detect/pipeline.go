@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/scribble"
 )
 
 // The parallel Detector is an ordered hand-off. Process copies documents into batches; worker
@@ -54,6 +55,13 @@ type batch struct {
 	// batch's in-order work (see Detector.Flush); tick asks it to Shed afterwards.
 	consumed chan struct{}
 	tick     bool
+
+	// Streaming: loans is the number of the batch's events the shared stage holds (lent,
+	// not copied: see Detector.lend); the batch is reused only once its in-order work is
+	// done (finished) and the stage has returned them all. On the in-order goroutine.
+	p        *pipeline
+	loans    int
+	finished bool
 }
 
 func (b *batch) reset() {
@@ -65,6 +73,7 @@ func (b *batch) reset() {
 	b.masks = b.masks[:0]
 	b.candEnd = b.candEnd[:0]
 	b.consumed, b.tick = nil, false
+	b.loans, b.finished = 0, false
 }
 
 // pipeline runs a Detector's per-event work on worker goroutines and its in-order work on a
@@ -150,7 +159,7 @@ func (p *pipeline) newBatch() *batch {
 			b.reset()
 			return b
 		default:
-			return &batch{}
+			return &batch{p: p}
 		}
 	}
 	if n := len(p.free); n > 0 {
@@ -159,7 +168,58 @@ func (p *pipeline) newBatch() *batch {
 		b.reset()
 		return b
 	}
-	return &batch{}
+	return &batch{p: p}
+}
+
+// finish returns a batch whose in-order work is done for reuse, unless the stage still
+// holds some of its events: then the last of them returned does (Returned).
+func (p *pipeline) finish(b *batch) {
+	b.finished = true
+	if b.loans == 0 {
+		p.reuse(b)
+	}
+}
+
+// reuse makes a batch available to newBatch; a batch the free list has no room for is
+// left to the garbage collector.
+func (p *pipeline) reuse(b *batch) {
+	scribble.Bytes(b.buf) // its documents end here
+	if p.async {
+		select {
+		case p.freed <- b:
+		default:
+		}
+		return
+	}
+	if len(p.free) < p.maxIn+2 {
+		p.free = append(p.free, b)
+	}
+}
+
+// lend ends the stage's offer of an event of batch b (Stage.EndLent): the stage holds the
+// event itself, and b is not reused until the stage has handed it out. Only the batch's
+// documents are counted in the bytes of the reordering buffers (Buffered), once, while
+// the stage holds any of its events: its decoded values are not, as for the copies.
+func (d *Detector) lend(b *batch) {
+	if b.loans == 0 {
+		d.lentBytes += int64(len(b.buf))
+	}
+	b.loans++
+	if !d.stage.EndLent(b) {
+		b.Returned()
+	}
+}
+
+// Returned implements engine.Lender: the stage no longer holds one of the batch's events.
+func (b *batch) Returned() {
+	b.loans--
+	if b.loans > 0 {
+		return
+	}
+	b.p.d.lentBytes -= int64(len(b.buf))
+	if b.finished {
+		b.p.reuse(b)
+	}
 }
 
 // send hands the current batch to the workers and, in input order, to the consumer (it
@@ -171,7 +231,7 @@ func (p *pipeline) send(ctx context.Context) error {
 	if p.inline != nil {
 		p.inline.run(b)
 		err := p.consume(b, ctx)
-		p.free = append(p.free, b)
+		p.finish(b)
 		if err != nil {
 			return err
 		}
@@ -211,7 +271,7 @@ func (p *pipeline) drain(ctx context.Context, all bool) error {
 		}
 		p.inflight = p.inflight[1:]
 		err := p.consume(b, ctx)
-		p.free = append(p.free, b)
+		p.finish(b)
 		if err == nil && !all {
 			err = ctx.Err()
 		}
@@ -261,11 +321,12 @@ func (p *pipeline) consumer() {
 		if err != nil {
 			p.err.CompareAndSwap(nil, &err)
 		}
-		if b.consumed != nil {
+		consumed := b.consumed
+		p.finish(b) // b may be reused from here on
+		if consumed != nil {
 			d.publish()
-			close(b.consumed)
+			close(consumed)
 		}
-		p.freed <- b
 	}
 }
 
@@ -280,6 +341,10 @@ func (p *pipeline) error() error {
 // consume does the in-order work of one finished batch, writing alerts with ctx.
 func (p *pipeline) consume(b *batch, ctx context.Context) error {
 	d := p.d
+	var lend *batch
+	if d.stage != nil {
+		lend = b // the batch's events stay as they are until it is reused
+	}
 	limit, future := d.clockLimits()
 	start := 0
 	for i := 0; i < b.n; i++ {
@@ -298,7 +363,7 @@ func (p *pipeline) consume(b *batch, ctx context.Context) error {
 		if b.noIndex[i] && !d.opts.IgnoreIndexPatterns {
 			d.summary.EventsWithoutIndex++
 		}
-		if err := d.push(ctx, &b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end]); err != nil {
+		if err := d.push(ctx, &b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end], lend); err != nil {
 			return err
 		}
 		start = end
@@ -435,14 +500,16 @@ func (w *worker) run(b *batch) {
 	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
 	// per event: Event.Keep, Event.KeepRaw); in streaming mode, every event a term
 	// matches waits in the rule's reordering buffer.
-	d.keepAhead(b.cands, b.masks, b.later, func(k int) *event.Event { return &b.evs[b.evOf[k]] })
+	d.keepAhead(b.cands, b.masks, b.later, true, func(k int) *event.Event { return &b.evs[b.evOf[k]] })
 }
 
 // keepAhead makes the copies of the events that the rules cands[k] will keep after they
 // matched the terms masks[k] (in streaming mode, or may match those of later[k], left to
 // them), ev(k) being the event: the whole copies first, then the others, so that the rules
-// share one copy of each event (Event.KeepRaw returns the copy Event.Keep made).
-func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) *event.Event) {
+// share one copy of each event (Event.KeepRaw returns the copy Event.Keep made). lent says
+// the events are a batch's, which the shared stage holds without a copy (Detector.lend):
+// the rules that share it then keep copies of what they keep only, as in batch mode.
+func (d *Detector) keepAhead(cands []int, masks, later []uint64, lent bool, ev func(k int) *event.Event) {
 	// keeps says what rule k keeps of its event: nothing, a whole copy or its document.
 	keeps := func(k int) (keep, whole bool, mask uint64) {
 		rs := d.rules[cands[k]]
@@ -451,15 +518,19 @@ func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) 
 		if kr == nil {
 			return false, false, 0
 		}
+		streaming := d.opts.Streaming && !(lent && rs.staged)
 		w := false
-		if d.opts.Streaming {
+		if streaming {
 			// Whole copies for the events that matched later terms evaluated at once (the
 			// sequence is likely to read them): KeepRaw returns that copy to the rule.
 			w = rs.deferrer != nil && later[k] == 0 && mask&rs.later != 0
 			mask |= later[k]
 		}
-		if mask == 0 || (!d.opts.Streaming && !kr.KeepsEvent(mask)) {
+		if mask == 0 || (!streaming && !kr.KeepsEvent(mask)) {
 			return false, false, 0
+		}
+		if lent && rs.staged {
+			return true, false, mask // see Run.keepItem
 		}
 		return true, w || kr.KeepsWhole(mask), mask
 	}
@@ -478,7 +549,11 @@ func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) 
 	}
 	for k := range masks {
 		if keep, whole, mask := keeps(k); keep && !whole {
-			d.rules[cands[k]].keeper.KeepMatched(ev(k), mask)
+			if rs := d.rules[cands[k]]; lent && rs.staged {
+				ev(k).KeepRaw() // what its Run keeps of an event the stage lends it
+			} else {
+				rs.keeper.KeepMatched(ev(k), mask)
+			}
 		}
 	}
 }

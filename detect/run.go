@@ -50,7 +50,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
 		d.summary.EventsWithoutIndex++
 	}
-	err := d.push(ctx, ev, d.rt.candidates(ev), nil, nil)
+	err := d.push(ctx, ev, d.rt.candidates(ev), nil, nil, nil)
 	d.sample(ev)
 	if err == nil {
 		err = d.expireSuppression(ctx)
@@ -60,8 +60,9 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
 // candidate the terms it matches (from its SplitRunner's Match), and later the terms of it
-// the workers left unevaluated (see ruleState.later).
-func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks, later []uint64) error {
+// the workers left unevaluated (see ruleState.later). lend, when not nil, is the batch ev
+// belongs to: the shared stage may hold ev itself rather than a copy (see batch.Returned).
+func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks, later []uint64, lend *batch) error {
 	d.memo.Next(ev)
 	if masks == nil && d.opts.Streaming {
 		// Evaluate the filters first, to make the copies the rules keep as the workers do
@@ -81,7 +82,7 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 			masks, later = append(masks, mask), append(later, lt)
 		}
 		d.maskBuf, d.laterBuf = masks, later
-		d.keepAhead(cand, masks, later, func(int) *event.Event { return ev })
+		d.keepAhead(cand, masks, later, false, func(int) *event.Event { return ev })
 	}
 	unused, spill := true, false
 	var firstErr error
@@ -128,7 +129,11 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 	if d.stage != nil {
 		// The rules that share the stage have all been offered the event: it is buffered
 		// once, and the events whose time has come are released to them.
-		d.stage.End()
+		if lend != nil {
+			d.lend(lend)
+		} else {
+			d.stage.End()
+		}
 		if err := d.writeEmitted(ctx); err != nil {
 			return err
 		}
