@@ -90,7 +90,6 @@ type pipeline struct {
 	async   bool
 	ordered chan handoff         // to the consumer, in input order
 	closing chan context.Context // Close's context, handed to the consumer (see consumer)
-	freed   chan *batch          // consumed batches, for reuse
 	done    chan struct{}        // closed when the consumer has returned
 	err     atomic.Pointer[error]
 	sent    bool          // a batch was sent (streaming: the consumer has the state)
@@ -99,7 +98,13 @@ type pipeline struct {
 	// Otherwise, on the caller's goroutine.
 	inline   *worker  // set when the batches run on the caller's goroutine
 	inflight []*batch // sent to the workers, in input order
-	free     []*batch // consumed batches, for reuse
+
+	// free holds the batches done with, for reuse. In streaming mode the shared stage holds
+	// the events of the last --max-lateness (see Detector.lend), a hundred batches and more,
+	// returned one by one as it hands them out: a pool keeps them for the batches to come
+	// rather than a fixed number, and lets the garbage collector have those left unused.
+	free    sync.Pool
+	bufHint int // the most document bytes a batch held so far, to size new batches
 }
 
 // newPipeline starts workers goroutines, or none when workers is 1: each batch is then
@@ -111,9 +116,7 @@ func (d *Detector) newPipeline(workers int, async bool) *pipeline {
 	}
 	p := &pipeline{d: d, work: make(chan *batch, 2*workers), maxIn: 4 * workers, async: async}
 	if async {
-		// At most maxIn batches wait for the consumer, besides the one it works on and the
-		// one being filled: freed never blocks.
-		p.ordered, p.freed, p.done = make(chan handoff, p.maxIn), make(chan *batch, p.maxIn+2), make(chan struct{})
+		p.ordered, p.done = make(chan handoff, p.maxIn), make(chan struct{})
 		p.closing = make(chan context.Context, 1)
 		go p.consumer()
 	}
@@ -151,24 +154,14 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 	return p.send(ctx)
 }
 
-// newBatch returns an empty batch: a consumed one, or a new one.
+// newBatch returns an empty batch: one done with, or a new one, its buffer sized for the
+// documents of the largest batch so far.
 func (p *pipeline) newBatch() *batch {
-	if p.async {
-		select {
-		case b := <-p.freed:
-			b.reset()
-			return b
-		default:
-			return &batch{p: p}
-		}
-	}
-	if n := len(p.free); n > 0 {
-		b := p.free[n-1]
-		p.free = p.free[:n-1]
+	if b, _ := p.free.Get().(*batch); b != nil {
 		b.reset()
 		return b
 	}
-	return &batch{p: p}
+	return &batch{p: p, buf: make([]byte, 0, p.bufHint)}
 }
 
 // finish returns a batch whose in-order work is done for reuse, unless the stage still
@@ -180,20 +173,10 @@ func (p *pipeline) finish(b *batch) {
 	}
 }
 
-// reuse makes a batch available to newBatch; a batch the free list has no room for is
-// left to the garbage collector.
+// reuse makes a batch available to newBatch.
 func (p *pipeline) reuse(b *batch) {
 	scribble.Bytes(b.buf) // its documents end here
-	if p.async {
-		select {
-		case p.freed <- b:
-		default:
-		}
-		return
-	}
-	if len(p.free) < p.maxIn+2 {
-		p.free = append(p.free, b)
-	}
+	p.free.Put(b)
 }
 
 // lend ends the stage's offer of an event of batch b (Stage.EndLent): the stage holds the
@@ -228,6 +211,7 @@ func (b *batch) Returned() {
 func (p *pipeline) send(ctx context.Context) error {
 	b := p.cur
 	p.cur = nil
+	p.bufHint = max(p.bufHint, len(b.buf))
 	if p.inline != nil {
 		p.inline.run(b)
 		err := p.consume(b, ctx)
