@@ -405,6 +405,9 @@ type worker struct {
 	rt    *router
 	count []int32 // scratch for grouping a batch's candidates by rule
 	order []int32
+	// mostCands is the most candidates a batch had so far: a batch whose arrays must grow
+	// gets room for that many at once (see newBatch).
+	mostCands int
 }
 
 // run decodes, routes and filters the events of a batch. The filters run rule by rule, not
@@ -415,15 +418,19 @@ type worker struct {
 func (w *worker) run(b *batch) {
 	d := w.d
 	if cap(b.evs) < b.n {
-		b.evs = make([]event.Event, b.n)
+		// Room for a full batch: the events keep the arrays they decode into.
+		b.evs = make([]event.Event, max(b.n, batchSize))
 	}
 	b.evs = b.evs[:b.n]
 	if cap(b.errs) < b.n {
-		b.errs, b.noIndex = make([]error, b.n), make([]bool, b.n)
+		b.errs, b.noIndex = make([]error, max(b.n, batchSize)), make([]bool, max(b.n, batchSize))
 	}
 	b.errs, b.noIndex = b.errs[:b.n], b.noIndex[:b.n]
 	clear(b.errs)
 	clear(b.noIndex)
+	if n := w.mostCands; cap(b.cands) < n {
+		b.cands, b.masks, b.terms, b.later, b.evOf = make([]int, 0, n), make([]uint64, 0, n), make([]uint64, 0, n), make([]uint64, 0, n), make([]int32, 0, n)
+	}
 	b.terms, b.evOf, b.later = b.terms[:0], b.evOf[:0], b.later[:0]
 	start := 0
 	for i := 0; i < b.n; i++ {
@@ -456,6 +463,7 @@ func (w *worker) run(b *batch) {
 		}
 		b.candEnd = append(b.candEnd, len(b.cands))
 	}
+	w.mostCands = max(w.mostCands, len(b.cands))
 	// Group the candidates by rule (a counting sort, stable: events stay in order).
 	if cap(w.count) < len(d.rules)+1 {
 		w.count = make([]int32, len(d.rules)+1)
