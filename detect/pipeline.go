@@ -190,8 +190,17 @@ func (d *Detector) lend(b *batch) {
 	b.loans++
 	if !d.stage.EndLent(b) {
 		b.Returned()
+		return
 	}
+	d.lent++
 }
+
+// lendable reports whether the shared stage may hold the batch's events themselves
+// (Detector.lend): when it is three quarters full or more. A batch the stage holds stays
+// whole in memory while it holds any of its events, so the stage copies those of a batch
+// mostly empty instead (a server's small requests), as a copy takes less than the batch's
+// share of each.
+func (b *batch) lendable() bool { return 4*b.n >= 3*batchSize }
 
 // Returned implements engine.Lender: the stage no longer holds one of the batch's events.
 func (b *batch) Returned() {
@@ -326,7 +335,7 @@ func (p *pipeline) error() error {
 func (p *pipeline) consume(b *batch, ctx context.Context) error {
 	d := p.d
 	var lend *batch
-	if d.stage != nil {
+	if d.stage != nil && b.lendable() {
 		lend = b // the batch's events stay as they are until it is reused
 	}
 	limit, future := d.clockLimits()
@@ -492,7 +501,7 @@ func (w *worker) run(b *batch) {
 	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
 	// per event: Event.Keep, Event.KeepRaw); in streaming mode, every event a term
 	// matches waits in the rule's reordering buffer.
-	d.keepAhead(b.cands, b.masks, b.later, true, func(k int) *event.Event { return &b.evs[b.evOf[k]] })
+	d.keepAhead(b.cands, b.masks, b.later, b.lendable(), func(k int) *event.Event { return &b.evs[b.evOf[k]] })
 }
 
 // keepAhead makes the copies of the events that the rules cands[k] will keep after they

@@ -20,12 +20,13 @@ import (
 // summary's counters and the event errors reported.
 func streamIDs(t *testing.T, rules []*rule.Rule, lines [][]byte, opts Options, lateness time.Duration) (ids []string, counters string, errs []string) {
 	t.Helper()
-	ids, counters, errs, _ = streamRun(t, rules, lines, opts, lateness)
+	ids, counters, errs, _ = streamRun(t, rules, lines, opts, lateness, 7)
 	return ids, counters, errs
 }
 
-// streamRun is streamIDs, returning the closed Detector too.
-func streamRun(t *testing.T, rules []*rule.Rule, lines [][]byte, opts Options, lateness time.Duration) (ids []string, counters string, errs []string, d *Detector) {
+// streamRun is streamIDs flushing after every flushEvery events (a server's requests),
+// returning the closed Detector too.
+func streamRun(t *testing.T, rules []*rule.Rule, lines [][]byte, opts Options, lateness time.Duration, flushEvery int) (ids []string, counters string, errs []string, d *Detector) {
 	t.Helper()
 	var mu sync.Mutex
 	opts.Now, opts.Streaming = testNow, true
@@ -48,7 +49,7 @@ func streamRun(t *testing.T, rules []*rule.Rule, lines [][]byte, opts Options, l
 		if err := d.Process(ctx, l, EventSource{Name: "events.ndjson", Line: i + 1, Seq: uint64(i + 1)}); err != nil {
 			t.Fatal(err)
 		}
-		if i%7 == 6 { // a server flushes after each request
+		if i%flushEvery == flushEvery-1 { // a server flushes after each request
 			if _, err := d.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -176,12 +177,13 @@ func TestSharedStageEventTime(t *testing.T) {
 
 // TestLentStageSameAlerts checks that a stage holding the events of the workers' batches
 // themselves (lent, not copied: see Detector.lend) gives the alerts, counters and event
-// errors of a stage that copies each event (no workers), over a
-// stream long enough for batches to be reused while the stage still holds events of
-// others: in order with jitter, every event offered to a sequence, an event query and a
-// sample, with flushes of uneven sizes as a server's requests. Afterwards the reordering
-// buffers hold nothing, lent or copied. Built with the tripline_scribble tag, a batch
-// reused while one of its events is held would be overwritten first.
+// errors of a stage that copies each event (no workers), over a stream long enough for
+// batches to be reused while the stage still holds events of others: in order with jitter,
+// every event offered to a sequence, an event query and a sample, flushed as a server's
+// requests of 1,000 events (full batches and one of 232, all lent) or of 300 (a full batch
+// lent, then one of 44, copied). Afterwards the reordering buffers hold nothing, lent or
+// copied. Built with the tripline_scribble tag, a batch reused while one of its events is
+// held would be overwritten first.
 func TestLentStageSameAlerts(t *testing.T) {
 	q := func(id, query string) *rule.Rule {
 		return &rule.Rule{RuleID: id, Name: id, Type: "eql", Language: "eql", Severity: "low", MaxSignals: 10000, Query: query}
@@ -211,16 +213,23 @@ func TestLentStageSameAlerts(t *testing.T) {
 	if len(want) < 100 || len(wantErrs) == 0 || len(wantErrs) > len(lines)/10 {
 		t.Fatalf("%d alerts, %d events too late: the comparison proves little", len(want), len(wantErrs))
 	}
-	for _, async := range []bool{false, true} {
-		t.Run(fmt.Sprintf("async=%v", async), func(t *testing.T) {
-			ids, counters, errs, d := streamRun(t, rules, lines, Options{Workers: 2, Async: async}, lateness)
-			if !slices.Equal(ids, want) || counters != wantCounters || !slices.Equal(errs, wantErrs) {
-				t.Errorf("lent stage: %d alerts, %s, %d errors; copied stage: %d alerts, %s, %d errors",
-					len(ids), counters, len(errs), len(want), wantCounters, len(wantErrs))
-			}
-			if n, b := d.Buffered(); n != 0 || b != 0 {
-				t.Errorf("after Close the buffers hold %d events, %d bytes", n, b)
-			}
-		})
+	for _, flush := range []int{1000, 300} {
+		for _, async := range []bool{false, true} {
+			t.Run(fmt.Sprintf("flush=%d/async=%v", flush, async), func(t *testing.T) {
+				ids, counters, errs, d := streamRun(t, rules, lines, Options{Workers: 2, Async: async}, lateness, flush)
+				if !slices.Equal(ids, want) || counters != wantCounters || !slices.Equal(errs, wantErrs) {
+					t.Errorf("lent stage: %d alerts, %s, %d errors; copied stage: %d alerts, %s, %d errors",
+						len(ids), counters, len(errs), len(want), wantCounters, len(wantErrs))
+				}
+				// Of the events after the first 2,048 (which choose the rule index, in Process),
+				// about three quarters are held, and most of those lent.
+				if d.lent < 2000 {
+					t.Errorf("%d events lent to the stage, want 2,000 or more", d.lent)
+				}
+				if n, b := d.Buffered(); n != 0 || b != 0 {
+					t.Errorf("after Close the buffers hold %d events, %d bytes", n, b)
+				}
+			})
+		}
 	}
 }
