@@ -35,21 +35,11 @@ const batchSize = 256
 // batch is a run of consecutive documents and, once a worker has processed them, their
 // decoded events, candidate rules and filter results.
 type batch struct {
-	n    int
-	buf  []byte // the documents, copied
-	ends []int  // end of document i in buf
-	srcs []EventSource
-
-	evs     []event.Event
-	errs    []error // decode error of event i
-	noIndex []bool
-	candEnd []int // candidates of event i: cands[candEnd[i-1]:candEnd[i]]
-	cands   []int
-	masks   []uint64 // for each candidate, the terms it matches
-	terms   []uint64 // for each candidate, the terms the index found possible
-	later   []uint64 // for each candidate, the terms left to the in-order part
-	evOf    []int32  // for each candidate, its event
-	done    chan struct{}
+	n   int
+	buf []byte // the documents, copied
+	evs []event.Event
+	*batchWork
+	done chan struct{}
 
 	// Streaming with Options.Async: consumed is closed once the consumer has done the
 	// batch's in-order work (see Detector.Flush); tick asks it to Shed afterwards.
@@ -62,6 +52,23 @@ type batch struct {
 	p        *pipeline
 	loans    int
 	finished bool
+}
+
+// batchWork is what a batch needs until its in-order work is done: where its documents
+// end and come from, and the workers' results. A batch whose events the shared stage still
+// holds once that work is done hands it over to the batches to come (see pipeline.finish),
+// as it waits with its documents and events only.
+type batchWork struct {
+	ends    []int // end of document i in buf
+	srcs    []EventSource
+	errs    []error // decode error of event i
+	noIndex []bool
+	candEnd []int // candidates of event i: cands[candEnd[i-1]:candEnd[i]]
+	cands   []int
+	masks   []uint64 // for each candidate, the terms it matches
+	terms   []uint64 // for each candidate, the terms the index found possible
+	later   []uint64 // for each candidate, the terms left to the in-order part
+	evOf    []int32  // for each candidate, its event
 }
 
 func (b *batch) reset() {
@@ -104,7 +111,8 @@ type pipeline struct {
 	// returned one by one as it hands them out: a pool keeps them for the batches to come
 	// rather than a fixed number, and lets the garbage collector have those left unused.
 	free    sync.Pool
-	bufHint int // the most document bytes a batch held so far, to size new batches
+	works   sync.Pool // *batchWork handed over by batches the stage holds events of
+	bufHint int       // the most document bytes a batch held so far, to size new batches
 }
 
 // newPipeline starts workers goroutines, or none when workers is 1: each batch is then
@@ -155,13 +163,20 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 }
 
 // newBatch returns an empty batch: one done with, or a new one, its buffer sized for the
-// documents of the largest batch so far.
+// documents of the largest batch so far and an eighth more.
 func (p *pipeline) newBatch() *batch {
-	if b, _ := p.free.Get().(*batch); b != nil {
-		b.reset()
-		return b
+	b, _ := p.free.Get().(*batch)
+	if b == nil {
+		b = &batch{p: p, buf: make([]byte, 0, p.bufHint+p.bufHint/8)}
 	}
-	return &batch{p: p, buf: make([]byte, 0, p.bufHint)}
+	if b.batchWork == nil {
+		b.batchWork, _ = p.works.Get().(*batchWork)
+		if b.batchWork == nil {
+			b.batchWork = new(batchWork)
+		}
+	}
+	b.reset()
+	return b
 }
 
 // finish returns a batch whose in-order work is done for reuse, unless the stage still
@@ -170,7 +185,10 @@ func (p *pipeline) finish(b *batch) {
 	b.finished = true
 	if b.loans == 0 {
 		p.reuse(b)
+		return
 	}
+	p.works.Put(b.batchWork)
+	b.batchWork = nil
 }
 
 // reuse makes a batch available to newBatch.

@@ -45,12 +45,6 @@ type Decoder struct {
 	scattered bool    // the values of a slot are not contiguous (see scatter)
 	vals      []Value // the values of the document, in document order (see add)
 	owner     []Slot  // when scattered: the slot of each value of vals
-
-	// The most values and spans an event has needed so far: an event that must grow its
-	// arrays gets room for that many at once, so that a caller decoding into many events
-	// in turn (a detector's batches, hundreds of them in streaming mode) allocates each
-	// event's arrays about once rather than each time a larger document comes.
-	mostVals, mostSpans int
 }
 
 // NewDecoder returns a decoder for the paths of f. Paths added to f after this call are
@@ -269,20 +263,6 @@ func (d *Decoder) scatter() {
 func (d *Decoder) finish(ok bool) {
 	e := d.ev
 	spans := e.spans[:0]
-	if ok {
-		n := 0 // slots with something recorded: the spans needed, at most
-		for _, w := range d.seen {
-			n += bits.OnesCount64(w)
-		}
-		d.mostSpans = max(d.mostSpans, n)
-		if cap(spans) < n {
-			spans = make([]span, 0, d.mostSpans)
-		}
-		d.mostVals = max(d.mostVals, len(d.vals))
-		if cap(e.vals) < len(d.vals) {
-			e.vals = make([]Value, 0, d.mostVals)
-		}
-	}
 	for wi, w := range d.seen {
 		nulls := d.nulls[wi]
 		d.seen[wi], d.nulls[wi] = 0, 0
