@@ -9,9 +9,11 @@
 // request (-preload, the default: the client then costs the machine little more than the
 // sending while the server is measured, and takes about the file's size in memory) or by
 // one goroutine ahead of the senders (-preload=false), and taken by whichever connection
-// is free, so documents arrive nearly in file order. A response that says "errors": false
-// is counted without being parsed when each of its items has status 201, as shippers
-// trust it; any other is read item by item. A bulk answered 429 (the server pushes back) is sent again after a pause that
+// is free, so documents arrive nearly in file order. Requests ask, as Logstash does, for
+// responses that hold each item's status and error only
+// (filter_path=errors,items.*.error,items.*.status; -filter-path "" for whole ones). A
+// response that says "errors": false is counted without being parsed when each of its
+// items has status 201, as shippers trust it; any other is read item by item. A bulk answered 429 (the server pushes back) is sent again after a pause that
 // doubles from 10ms up to 1s, as shippers do; the time it waited counts in its latency.
 //
 // With -ids each document gets an _id, its line number in the file ("line-12"), so that

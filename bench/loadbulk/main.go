@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -59,6 +60,7 @@ type config struct {
 	duration time.Duration
 	ids      bool
 	preload  bool
+	filter   string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.maxRetry, "give-up", 2*time.Minute, "fail when a bulk is still refused with 429 after this long")
 	fs.DurationVar(&cfg.duration, "for", 0, "stop sending new bulks after this long (0: send the whole file)")
 	fs.BoolVar(&cfg.ids, "ids", false, "give each document an _id, its line number in the file, so that alerts are the same in every run (the server makes ids otherwise)")
+	fs.StringVar(&cfg.filter, "filter-path", "errors,items.*.error,items.*.status", "the filter_path of each bulk request, as Logstash sends it: responses hold each item's status and error only (empty: whole responses)")
 	fs.BoolVar(&cfg.preload, "preload", true, "encode every bulk before the first request (it takes about the file's size in memory), so that the time measured is the server's and the sending's, not the reading and encoding of the file; false: encode bulks as they are sent")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -132,6 +135,9 @@ func send(ctx context.Context, cfg config, r io.Reader) (*result, error) {
 		wg.Go(func() {
 			var lc conn
 			lc.client, lc.url, lc.giveUp = client, cfg.url+"/_bulk", cfg.maxRetry
+			if cfg.filter != "" {
+				lc.url += "?filter_path=" + url.QueryEscape(cfg.filter)
+			}
 			for b := range bodies {
 				t0 := time.Now()
 				st, err := lc.post(ctx, b)

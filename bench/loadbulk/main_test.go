@@ -17,11 +17,11 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// TestRun sends a file to a stand-in _bulk endpoint that answers the first request 429 and
-// refuses one document (in a response that says "errors": false all the same): the result
-// counts every document, the refusal and the retry, and the endpoint got each document
-// once acknowledged, with the index of its data stream; with the bulks encoded before the
-// first request or as they are sent.
+// TestRun sends a file to a stand-in _bulk endpoint that wants Logstash's filter_path,
+// answers the first request 429 and refuses one document (in a response that says
+// "errors": false all the same): the result counts every document, the refusal and the
+// retry, and the endpoint got each document once acknowledged, with the index of its data
+// stream; with the bulks encoded before the first request or as they are sent.
 func TestRun(t *testing.T) {
 	for _, preload := range []bool{true, false} {
 		t.Run(fmt.Sprintf("preload=%v", preload), func(t *testing.T) { testRun(t, preload) })
@@ -37,7 +37,8 @@ func testRun(t *testing.T, preload bool) {
 		defer mu.Unlock()
 		calls++
 		body, _ := io.ReadAll(r.Body)
-		if calls == 1 || r.URL.Path != "/_bulk" || r.Header.Get("Content-Type") != "application/x-ndjson" {
+		if calls == 1 || r.URL.Path != "/_bulk" || r.Header.Get("Content-Type") != "application/x-ndjson" ||
+			r.URL.Query().Get("filter_path") != "errors,items.*.error,items.*.status" {
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
