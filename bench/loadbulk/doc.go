@@ -7,7 +7,8 @@
 // Each document's index is its data stream (data_stream.type-dataset-namespace, as Filebeat
 // names it), else -index. Bulks are built in file order, all of them before the first
 // request (-preload, the default: the client then costs the machine little more than the
-// sending while the server is measured, and takes about the file's size in memory) or by
+// sending while the server is measured, and takes about the file's size in memory; files
+// over 4 GiB are not preloaded) or by
 // one goroutine ahead of the senders (-preload=false), and taken by whichever connection
 // is free, so documents arrive nearly in file order. Requests ask, as Logstash does, for
 // responses that hold each item's status and error only

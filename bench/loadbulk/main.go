@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.duration, "for", 0, "stop sending new bulks after this long (0: send the whole file)")
 	fs.BoolVar(&cfg.ids, "ids", false, "give each document an _id, its line number in the file, so that alerts are the same in every run (the server makes ids otherwise)")
 	fs.StringVar(&cfg.filter, "filter-path", "errors,items.*.error,items.*.status", "the filter_path of each bulk request, as Logstash sends it: responses hold each item's status and error only (empty: whole responses)")
-	fs.BoolVar(&cfg.preload, "preload", true, "encode every bulk before the first request (it takes about the file's size in memory), so that the time measured is the server's and the sending's, not the reading and encoding of the file; false: encode bulks as they are sent")
+	fs.BoolVar(&cfg.preload, "preload", true, "encode every bulk before the first request (it takes about the file's size in memory; not for files over 4 GiB), so that the time measured is the server's and the sending's, not the reading and encoding of the file; false: encode bulks as they are sent")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && cfg.preload && fi.Size() > maxPreload {
+		fmt.Fprintf(stderr, "loadbulk: %s is over %d GiB: bulks are encoded as they are sent\n", fs.Arg(0), maxPreload>>30)
+		cfg.preload = false
+	}
 	res, err := send(ctx, cfg, f)
 	if err != nil {
 		return err
@@ -99,6 +103,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, string(b))
 	return nil
 }
+
+// maxPreload is the largest file whose bulks are encoded before the first request
+// (-preload): they take about the file's size in memory.
+const maxPreload = 4 << 30
 
 // send streams the documents of r to cfg.url in bulks and gathers the result.
 func send(ctx context.Context, cfg config, r io.Reader) (*result, error) {
@@ -114,9 +122,7 @@ func send(ctx context.Context, cfg config, r io.Reader) (*result, error) {
 		// Bulks are made in one buffer, then copied to one of their size.
 		scratch := new(bulkBody)
 		err := produce(ctx, cfg, r, func() *bulkBody { return scratch }, func(b *bulkBody) bool {
-			c := &bulkBody{n: b.n}
-			c.buf.Write(b.buf.Bytes())
-			ready = append(ready, c)
+			ready = append(ready, &bulkBody{n: b.n, data: bytes.Clone(b.buf.Bytes())})
 			b.reset()
 			return true
 		})
@@ -224,8 +230,17 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 // bulkBody is one bulk request body and its number of documents.
 type bulkBody struct {
-	buf bytes.Buffer
-	n   int
+	buf  bytes.Buffer
+	data []byte // the body, when encoded beforehand (preload), else buf's
+	n    int
+}
+
+// body returns the request body.
+func (b *bulkBody) body() []byte {
+	if b.data != nil {
+		return b.data
+	}
+	return b.buf.Bytes()
 }
 
 func (b *bulkBody) reset() { b.buf.Reset(); b.n = 0 }
@@ -344,7 +359,7 @@ func (c *conn) post(ctx context.Context, b *bulkBody) (bulkStatus, error) {
 	pause := 10 * time.Millisecond
 	deadline := time.Now().Add(c.giveUp)
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(b.buf.Bytes()))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(b.body()))
 		if err != nil {
 			return st, err
 		}
