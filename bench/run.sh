@@ -15,7 +15,8 @@
 #   - tripline detect, all the rules that run without indicators (EQL, query, threshold and new
 #     terms; the indicator-match rules need --indicators), without and with --state-dir (two
 #     procs; the notes give the state directory's size)
-#   - tripline serve, all 1,024 EQL rules, fed over loopback by bench/loadbulk: 1,000-document
+#   - tripline serve, all 1,024 EQL rules, fed over loopback by bench/loadbulk (its bulks
+#     encoded before its first request): 1,000-document
 #     bulks from 4 connections, then 10-document bulks from 200 (overload: the rows' peak RSS
 #     must stay bounded, shippers get 429 and retry); events/s from the first request to the
 #     last answer, with the p50 and p99 latency of a bulk and serve's events/s as a share of
@@ -341,7 +342,7 @@ measure_serve() {
 	fi
 	line=$(cat "$tmp/best.$row")
 	field() { echo "$line" | sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
-	notes+=("$name: $(field created) of $(field docs) documents acknowledged, $(field retries_429) answers 429 (retried), bulk latency p50 $(field p50_ms) ms, p99 $(field p99_ms) ms")
+	notes+=("$name: $(field created) of $(field docs) documents acknowledged, $(field retries_429) answers 429 (retried), bulk latency p50 $(field p50_ms) ms, p99 $(field p99_ms) ms; the client used $(field client_cpu_s) CPU s of the machine meanwhile (bulks encoded beforehand)")
 	if [ "$(field created)" != "$n" ]; then
 		notes+=("$name: NOT EVERY DOCUMENT ACKNOWLEDGED: $(field created) of $n")
 		status=1

@@ -325,6 +325,8 @@ type Detector struct {
 	inOrderOK                 bool      // batch: sequences may match in order (spill or Options.Replay)
 	memo                      *engine.Memo
 	stage                     *engine.Stage // streaming: the reordering stage most rules share
+	lentBytes                 int64         // the documents of the batches the stage holds events of
+	lent                      int64         // events lent to the stage so far (for tests)
 	suppressors               []*ruleState  // the rules that suppress alerts (see expireSuppression)
 	reruns                    int           // rules run again because their input was out of order
 	alertErr                  error

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tripline/tripline/event"
+	"github.com/tripline/tripline/internal/scribble"
 )
 
 // The parallel Detector is an ordered hand-off. Process copies documents into batches; worker
@@ -34,12 +35,32 @@ const batchSize = 256
 // batch is a run of consecutive documents and, once a worker has processed them, their
 // decoded events, candidate rules and filter results.
 type batch struct {
-	n    int
-	buf  []byte // the documents, copied
-	ends []int  // end of document i in buf
-	srcs []EventSource
+	n   int
+	buf []byte // the documents, copied
+	evs []event.Event
+	*batchWork
+	done chan struct{}
 
-	evs     []event.Event
+	// Streaming with Options.Async: consumed is closed once the consumer has done the
+	// batch's in-order work (see Detector.Flush); tick asks it to Shed afterwards.
+	consumed chan struct{}
+	tick     bool
+
+	// Streaming: loans is the number of the batch's events the shared stage holds (lent,
+	// not copied: see Detector.lend); the batch is reused only once its in-order work is
+	// done (finished) and the stage has returned them all. On the in-order goroutine.
+	p        *pipeline
+	loans    int
+	finished bool
+}
+
+// batchWork is what a batch needs until its in-order work is done: where its documents
+// end and come from, and the workers' results. A batch whose events the shared stage still
+// holds once that work is done hands it over to the batches to come (see pipeline.finish),
+// as it waits with its documents and events only.
+type batchWork struct {
+	ends    []int // end of document i in buf
+	srcs    []EventSource
 	errs    []error // decode error of event i
 	noIndex []bool
 	candEnd []int // candidates of event i: cands[candEnd[i-1]:candEnd[i]]
@@ -48,12 +69,6 @@ type batch struct {
 	terms   []uint64 // for each candidate, the terms the index found possible
 	later   []uint64 // for each candidate, the terms left to the in-order part
 	evOf    []int32  // for each candidate, its event
-	done    chan struct{}
-
-	// Streaming with Options.Async: consumed is closed once the consumer has done the
-	// batch's in-order work (see Detector.Flush); tick asks it to Shed afterwards.
-	consumed chan struct{}
-	tick     bool
 }
 
 func (b *batch) reset() {
@@ -65,6 +80,7 @@ func (b *batch) reset() {
 	b.masks = b.masks[:0]
 	b.candEnd = b.candEnd[:0]
 	b.consumed, b.tick = nil, false
+	b.loans, b.finished = 0, false
 }
 
 // pipeline runs a Detector's per-event work on worker goroutines and its in-order work on a
@@ -81,7 +97,6 @@ type pipeline struct {
 	async   bool
 	ordered chan handoff         // to the consumer, in input order
 	closing chan context.Context // Close's context, handed to the consumer (see consumer)
-	freed   chan *batch          // consumed batches, for reuse
 	done    chan struct{}        // closed when the consumer has returned
 	err     atomic.Pointer[error]
 	sent    bool          // a batch was sent (streaming: the consumer has the state)
@@ -90,7 +105,14 @@ type pipeline struct {
 	// Otherwise, on the caller's goroutine.
 	inline   *worker  // set when the batches run on the caller's goroutine
 	inflight []*batch // sent to the workers, in input order
-	free     []*batch // consumed batches, for reuse
+
+	// free holds the batches done with, for reuse. In streaming mode the shared stage holds
+	// the events of the last --max-lateness (see Detector.lend), a hundred batches and more,
+	// returned one by one as it hands them out: a pool keeps them for the batches to come
+	// rather than a fixed number, and lets the garbage collector have those left unused.
+	free    sync.Pool
+	works   sync.Pool // *batchWork handed over by batches the stage holds events of
+	bufHint int       // the most document bytes a batch held so far, to size new batches
 }
 
 // newPipeline starts workers goroutines, or none when workers is 1: each batch is then
@@ -102,9 +124,7 @@ func (d *Detector) newPipeline(workers int, async bool) *pipeline {
 	}
 	p := &pipeline{d: d, work: make(chan *batch, 2*workers), maxIn: 4 * workers, async: async}
 	if async {
-		// At most maxIn batches wait for the consumer, besides the one it works on and the
-		// one being filled: freed never blocks.
-		p.ordered, p.freed, p.done = make(chan handoff, p.maxIn), make(chan *batch, p.maxIn+2), make(chan struct{})
+		p.ordered, p.done = make(chan handoff, p.maxIn), make(chan struct{})
 		p.closing = make(chan context.Context, 1)
 		go p.consumer()
 	}
@@ -142,24 +162,74 @@ func (p *pipeline) add(ctx context.Context, doc []byte, src EventSource) error {
 	return p.send(ctx)
 }
 
-// newBatch returns an empty batch: a consumed one, or a new one.
+// newBatch returns an empty batch: one done with, or a new one, its buffer sized for the
+// documents of the largest batch so far and an eighth more.
 func (p *pipeline) newBatch() *batch {
-	if p.async {
-		select {
-		case b := <-p.freed:
-			b.reset()
-			return b
-		default:
-			return &batch{}
+	b, _ := p.free.Get().(*batch)
+	if b == nil {
+		b = &batch{p: p, buf: make([]byte, 0, p.bufHint+p.bufHint/8)}
+	}
+	if b.batchWork == nil {
+		b.batchWork, _ = p.works.Get().(*batchWork)
+		if b.batchWork == nil {
+			b.batchWork = new(batchWork)
 		}
 	}
-	if n := len(p.free); n > 0 {
-		b := p.free[n-1]
-		p.free = p.free[:n-1]
-		b.reset()
-		return b
+	b.reset()
+	return b
+}
+
+// finish returns a batch whose in-order work is done for reuse, unless the stage still
+// holds some of its events: then the last of them returned does (Returned).
+func (p *pipeline) finish(b *batch) {
+	b.finished = true
+	if b.loans == 0 {
+		p.reuse(b)
+		return
 	}
-	return &batch{}
+	p.works.Put(b.batchWork)
+	b.batchWork = nil
+}
+
+// reuse makes a batch available to newBatch.
+func (p *pipeline) reuse(b *batch) {
+	scribble.Bytes(b.buf) // its documents end here
+	p.free.Put(b)
+}
+
+// lend ends the stage's offer of an event of batch b (Stage.EndLent): the stage holds the
+// event itself, and b is not reused until the stage has handed it out. Only the batch's
+// documents are counted in the bytes of the reordering buffers (Buffered), once, while
+// the stage holds any of its events: its decoded values are not, as for the copies.
+func (d *Detector) lend(b *batch) {
+	if b.loans == 0 {
+		d.lentBytes += int64(len(b.buf))
+	}
+	b.loans++
+	if !d.stage.EndLent(b) {
+		b.Returned()
+		return
+	}
+	d.lent++
+}
+
+// lendable reports whether the shared stage may hold the batch's events themselves
+// (Detector.lend): when it is three quarters full or more. A batch the stage holds stays
+// whole in memory while it holds any of its events, so the stage copies those of a batch
+// mostly empty instead (a server's small requests), as a copy takes less than the batch's
+// share of each.
+func (b *batch) lendable() bool { return 4*b.n >= 3*batchSize }
+
+// Returned implements engine.Lender: the stage no longer holds one of the batch's events.
+func (b *batch) Returned() {
+	b.loans--
+	if b.loans > 0 {
+		return
+	}
+	b.p.d.lentBytes -= int64(len(b.buf))
+	if b.finished {
+		b.p.reuse(b)
+	}
 }
 
 // send hands the current batch to the workers and, in input order, to the consumer (it
@@ -168,10 +238,11 @@ func (p *pipeline) newBatch() *batch {
 func (p *pipeline) send(ctx context.Context) error {
 	b := p.cur
 	p.cur = nil
+	p.bufHint = max(p.bufHint, len(b.buf))
 	if p.inline != nil {
 		p.inline.run(b)
 		err := p.consume(b, ctx)
-		p.free = append(p.free, b)
+		p.finish(b)
 		if err != nil {
 			return err
 		}
@@ -211,7 +282,7 @@ func (p *pipeline) drain(ctx context.Context, all bool) error {
 		}
 		p.inflight = p.inflight[1:]
 		err := p.consume(b, ctx)
-		p.free = append(p.free, b)
+		p.finish(b)
 		if err == nil && !all {
 			err = ctx.Err()
 		}
@@ -261,11 +332,12 @@ func (p *pipeline) consumer() {
 		if err != nil {
 			p.err.CompareAndSwap(nil, &err)
 		}
-		if b.consumed != nil {
+		consumed := b.consumed
+		p.finish(b) // b may be reused from here on
+		if consumed != nil {
 			d.publish()
-			close(b.consumed)
+			close(consumed)
 		}
-		p.freed <- b
 	}
 }
 
@@ -280,6 +352,10 @@ func (p *pipeline) error() error {
 // consume does the in-order work of one finished batch, writing alerts with ctx.
 func (p *pipeline) consume(b *batch, ctx context.Context) error {
 	d := p.d
+	var lend *batch
+	if d.stage != nil && b.lendable() {
+		lend = b // the batch's events stay as they are until it is reused
+	}
 	limit, future := d.clockLimits()
 	start := 0
 	for i := 0; i < b.n; i++ {
@@ -302,7 +378,7 @@ func (p *pipeline) consume(b *batch, ctx context.Context) error {
 		if b.noIndex[i] && !d.opts.IgnoreIndexPatterns {
 			sum.EventsWithoutIndex++
 		}
-		if err := d.push(ctx, &b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end]); err != nil {
+		if err := d.push(ctx, &b.evs[i], b.cands[start:end], b.masks[start:end], b.later[start:end], lend); err != nil {
 			return err
 		}
 		start = end
@@ -360,6 +436,9 @@ type worker struct {
 	rt    *router
 	count []int32 // scratch for grouping a batch's candidates by rule
 	order []int32
+	// mostCands is the most candidates a batch had so far: a batch whose arrays must grow
+	// gets room for that many at once (see newBatch).
+	mostCands int
 }
 
 // run decodes, routes and filters the events of a batch. The filters run rule by rule, not
@@ -370,15 +449,19 @@ type worker struct {
 func (w *worker) run(b *batch) {
 	d := w.d
 	if cap(b.evs) < b.n {
-		b.evs = make([]event.Event, b.n)
+		// Room for a full batch: the events keep the arrays they decode into.
+		b.evs = make([]event.Event, max(b.n, batchSize))
 	}
 	b.evs = b.evs[:b.n]
 	if cap(b.errs) < b.n {
-		b.errs, b.noIndex = make([]error, b.n), make([]bool, b.n)
+		b.errs, b.noIndex = make([]error, max(b.n, batchSize)), make([]bool, max(b.n, batchSize))
 	}
 	b.errs, b.noIndex = b.errs[:b.n], b.noIndex[:b.n]
 	clear(b.errs)
 	clear(b.noIndex)
+	if n := w.mostCands; cap(b.cands) < n {
+		b.cands, b.masks, b.terms, b.later, b.evOf = make([]int, 0, n), make([]uint64, 0, n), make([]uint64, 0, n), make([]uint64, 0, n), make([]int32, 0, n)
+	}
 	b.terms, b.evOf, b.later = b.terms[:0], b.evOf[:0], b.later[:0]
 	start := 0
 	for i := 0; i < b.n; i++ {
@@ -411,6 +494,7 @@ func (w *worker) run(b *batch) {
 		}
 		b.candEnd = append(b.candEnd, len(b.cands))
 	}
+	w.mostCands = max(w.mostCands, len(b.cands))
 	// Group the candidates by rule (a counting sort, stable: events stay in order).
 	if cap(w.count) < len(d.rules)+1 {
 		w.count = make([]int32, len(d.rules)+1)
@@ -439,14 +523,16 @@ func (w *worker) run(b *batch) {
 	// Copy here, off the in-order goroutine, the events a rule will keep (one shared copy
 	// per event: Event.Keep, Event.KeepRaw); in streaming mode, every event a term
 	// matches waits in the rule's reordering buffer.
-	d.keepAhead(b.cands, b.masks, b.later, func(k int) *event.Event { return &b.evs[b.evOf[k]] })
+	d.keepAhead(b.cands, b.masks, b.later, b.lendable(), func(k int) *event.Event { return &b.evs[b.evOf[k]] })
 }
 
 // keepAhead makes the copies of the events that the rules cands[k] will keep after they
 // matched the terms masks[k] (in streaming mode, or may match those of later[k], left to
 // them), ev(k) being the event: the whole copies first, then the others, so that the rules
-// share one copy of each event (Event.KeepRaw returns the copy Event.Keep made).
-func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) *event.Event) {
+// share one copy of each event (Event.KeepRaw returns the copy Event.Keep made). lent says
+// the events are a batch's, which the shared stage holds without a copy (Detector.lend):
+// the rules that share it then keep copies of what they keep only, as in batch mode.
+func (d *Detector) keepAhead(cands []int, masks, later []uint64, lent bool, ev func(k int) *event.Event) {
 	// keeps says what rule k keeps of its event: nothing, a whole copy or its document.
 	keeps := func(k int) (keep, whole bool, mask uint64) {
 		rs := d.rules[cands[k]]
@@ -455,15 +541,19 @@ func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) 
 		if kr == nil {
 			return false, false, 0
 		}
+		streaming := d.opts.Streaming && !(lent && rs.staged)
 		w := false
-		if d.opts.Streaming {
+		if streaming {
 			// Whole copies for the events that matched later terms evaluated at once (the
 			// sequence is likely to read them): KeepRaw returns that copy to the rule.
 			w = rs.deferrer != nil && later[k] == 0 && mask&rs.later != 0
 			mask |= later[k]
 		}
-		if mask == 0 || (!d.opts.Streaming && !kr.KeepsEvent(mask)) {
+		if mask == 0 || (!streaming && !kr.KeepsEvent(mask)) {
 			return false, false, 0
+		}
+		if lent && rs.staged {
+			return true, false, mask // see Run.keepItem
 		}
 		return true, w || kr.KeepsWhole(mask), mask
 	}
@@ -482,7 +572,11 @@ func (d *Detector) keepAhead(cands []int, masks, later []uint64, ev func(k int) 
 	}
 	for k := range masks {
 		if keep, whole, mask := keeps(k); keep && !whole {
-			d.rules[cands[k]].keeper.KeepMatched(ev(k), mask)
+			if rs := d.rules[cands[k]]; lent && rs.staged {
+				ev(k).KeepRaw() // what its Run keeps of an event the stage lends it
+			} else {
+				rs.keeper.KeepMatched(ev(k), mask)
+			}
 		}
 	}
 }

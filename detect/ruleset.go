@@ -33,6 +33,7 @@ type ruleState struct {
 	deferrer laterPusher // streaming: takes the later terms unevaluated
 	terms    termMatcher // split, when it evaluates some terms only
 	keeper   eventKeeper // split, when it tells which matches it keeps
+	staged   bool        // streaming: it orders its events through the shared stage
 	// busy (streaming, with workers) is whether the sequence had state when the in-order
 	// part last looked (after each batch): the workers then evaluate its later terms
 	// themselves, and keep whole copies of the events that match them (see laterNow).

@@ -54,7 +54,7 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 	if !d.rt.prepare(ev, src) && !d.opts.IgnoreIndexPatterns {
 		sum.EventsWithoutIndex++
 	}
-	err := d.push(ctx, ev, d.rt.candidates(ev), nil, nil)
+	err := d.push(ctx, ev, d.rt.candidates(ev), nil, nil, nil)
 	d.sample(ev)
 	if err == nil {
 		err = d.expireSuppression(ctx)
@@ -64,8 +64,9 @@ func (d *Detector) Process(ctx context.Context, doc []byte, src EventSource) err
 
 // push offers ev to the candidate rules, in order. masks, when given, holds for each
 // candidate the terms it matches (from its SplitRunner's Match), and later the terms of it
-// the workers left unevaluated (see ruleState.later).
-func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks, later []uint64) error {
+// the workers left unevaluated (see ruleState.later). lend, when not nil, is the batch ev
+// belongs to: the shared stage may hold ev itself rather than a copy (see batch.Returned).
+func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks, later []uint64, lend *batch) error {
 	d.memo.Next(ev)
 	if d.clocked {
 		d.tick(ev)
@@ -88,7 +89,7 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 			masks, later = append(masks, mask), append(later, lt)
 		}
 		d.maskBuf, d.laterBuf = masks, later
-		d.keepAhead(cand, masks, later, func(int) *event.Event { return ev })
+		d.keepAhead(cand, masks, later, false, func(int) *event.Event { return ev })
 	}
 	unused, spill := true, false
 	replayed := d.replayed(ev.Seq)
@@ -156,7 +157,11 @@ func (d *Detector) push(ctx context.Context, ev *event.Event, cand []int, masks,
 	if d.stage != nil {
 		// The rules that share the stage have all been offered the event: it is buffered
 		// once, and the events whose time has come are released to them.
-		d.stage.End()
+		if lend != nil {
+			d.lend(lend)
+		} else {
+			d.stage.End()
+		}
 		if err := d.writeEmitted(ctx); err != nil {
 			return err
 		}

@@ -139,7 +139,7 @@ func (d *Detector) Live() Live {
 
 // publish stores the state Live returns; on the goroutine doing the in-order work.
 func (d *Detector) publish() {
-	n, b := d.memo.Buffered()
+	n, b := d.Buffered()
 	d.live.Store(&Live{Read: d.summary.EventsRead, Unused: d.summary.EventsUnused, Shed: d.summary.EventsShed,
 		Buffered: n, BufferedBytes: b, Full: d.BufferFull(), Pending: d.PendingState()})
 }
@@ -152,14 +152,18 @@ type shedder interface {
 
 // Buffered returns the events the rules' reordering buffers hold now (streaming mode; an
 // event held by several rules counts once, as they share one copy of it) and the bytes of
-// their documents, counted the same way. Like Process, it must not run concurrently with the Detector's
-// other methods.
-func (d *Detector) Buffered() (events, bytes int64) { return d.memo.Buffered() }
+// their documents, counted the same way, or, for the events the shared stage holds without
+// a copy, the bytes of the documents of the batches that hold them (see pipeline.lend). Like
+// Process, it must not run concurrently with the Detector's other methods.
+func (d *Detector) Buffered() (events, bytes int64) {
+	n, b := d.memo.Buffered()
+	return n, b + d.lentBytes
+}
 
 // BufferFull reports whether the reordering buffers hold Options.MaxBuffered events or
 // MaxBufferedBytes bytes (as Buffered counts them), when those are set.
 func (d *Detector) BufferFull() bool {
-	n, b := d.memo.Buffered()
+	n, b := d.Buffered()
 	return (d.opts.MaxBuffered > 0 && n >= d.opts.MaxBuffered) ||
 		(d.opts.MaxBufferedBytes > 0 && b >= d.opts.MaxBufferedBytes)
 }
@@ -254,7 +258,7 @@ func (d *Detector) joinStage() {
 	st := engine.NewStage(best)
 	for _, rs := range d.rules {
 		if j, ok := rs.comp.Runner.(stageJoiner); ok && rs.split != nil && !rs.repart {
-			j.Join(st)
+			rs.staged = j.Join(st)
 		}
 	}
 	d.stage = st

@@ -30,14 +30,27 @@ type bulkItem struct {
 // bulkState holds everything one bulk request needs; it is pooled and reused, so a request
 // allocates nothing per event beyond the generated _id and the first sight of an index name.
 type bulkState struct {
-	body      []byte
-	docs      []Doc
-	items     []bulkItem
-	out       []byte
-	scratch   []byte
-	lastIndex string // the last index name seen, reused while the next ones are equal
-	reserved  int64  // body bytes reserved from Server.inFlightBytes for this request
+	body     []byte
+	docs     []Doc
+	items    []bulkItem
+	out      []byte
+	scratch  []byte
+	reserved int64 // body bytes reserved from Server.inFlightBytes for this request
+	// indices holds the index names seen by the requests that used this state, with the
+	// error each is refused with (nil: a valid name), so that a request whose documents
+	// go to a few data streams in turn makes and checks each name once, not once a document.
+	// It is kept across requests (bulkState is pooled), up to maxIndices names.
+	indices map[string]indexName
 }
+
+// indexName is an index name of a bulk request, checked.
+type indexName struct {
+	name string
+	err  *esError // validateIndexName's
+}
+
+// maxIndices bounds bulkState.indices: past it, the names are forgotten and seen again.
+const maxIndices = 256
 
 func (st *bulkState) reset() {
 	clear(st.docs) // drop references to sources and strings
@@ -45,16 +58,21 @@ func (st *bulkState) reset() {
 	clear(st.items)
 	st.items = st.items[:0]
 	st.out = st.out[:0]
-	st.lastIndex = ""
 }
 
-// internIndex returns b as a string, reusing the previous one when they are equal.
-func (st *bulkState) internIndex(b []byte) string {
-	if string(b) == st.lastIndex { // no allocation for the comparison
-		return st.lastIndex
+// index returns the index name b as a string, and the error it is refused with, nil when
+// valid (see validateIndexName); the same string for every equal name.
+func (st *bulkState) index(b []byte) indexName {
+	if n, ok := st.indices[string(b)]; ok { // no allocation for the lookup
+		return n
 	}
-	st.lastIndex = string(b)
-	return st.lastIndex
+	if st.indices == nil || len(st.indices) >= maxIndices {
+		st.indices = make(map[string]indexName)
+	}
+	name := string(b)
+	n := indexName{name: name, err: validateIndexName(name)}
+	st.indices[name] = n
+	return n
 }
 
 // parseBulk splits an NDJSON bulk body into documents and per-item outcomes. A body that
@@ -80,11 +98,13 @@ func (s *Server) parseBulk(st *bulkState, body []byte, defaultIndex string) *esE
 			return aerr
 		}
 		item := bulkItem{op: a.op}
+		var badIndex *esError
 		switch {
 		case a.index != nil:
-			item.index = st.internIndex(a.index)
+			n := st.index(a.index)
+			item.index, badIndex = n.name, n.err
 		case defaultIndex != "":
-			item.index = defaultIndex
+			item.index, badIndex = defaultIndex, validateIndexName(defaultIndex)
 		default:
 			return &esError{status: 400, typ: "action_request_validation_exception", reason: "Validation Failed: 1: index is missing;"}
 		}
@@ -110,8 +130,8 @@ func (s *Server) parseBulk(st *bulkState, body []byte, defaultIndex string) *esE
 		case a.op == opUpdate:
 			item.err = unsupportedOp(a.op, line-1)
 		default:
-			if e := validateIndexName(item.index); e != nil {
-				item.err = e
+			if badIndex != nil {
+				item.err = badIndex
 			} else if e := validateSource(src, line, !s.cfg.SinkValidates); e != nil {
 				item.err = e
 			}

@@ -66,6 +66,23 @@ func TestBulk(t *testing.T) {
 			rejected: map[string]uint64{"invalid_index_name_exception": 1, "illegal_argument_exception": 2},
 		},
 		{
+			name: "index names in turn, each checked once, the invalid one refused each time",
+			path: "/Bad/_bulk",
+			body: `{"index":{"_index":"Logs"}}` + "\n" + `{"x":1}` + "\n" + `{"index":{"_index":"a","_id":"1"}}` + "\n" + `{"x":2}` + "\n" +
+				`{"index":{"_index":"Logs"}}` + "\n" + `{"x":3}` + "\n" + `{"index":{"_index":"b","_id":"2"}}` + "\n" + `{"x":4}` + "\n" +
+				`{"index":{"_index":"a","_id":"3"}}` + "\n" + `{"x":5}` + "\n" + `{"create":{}}` + "\n" + `{"x":6}` + "\n",
+			status: 200,
+			want: `{"took":0,"errors":true,"items":[` +
+				`{"index":{"_index":"Logs","_id":"GEN","status":400,"error":{"type":"invalid_index_name_exception","reason":"Invalid index name [Logs], must be lowercase","index_uuid":"_na_","index":"Logs"}}},` +
+				`{"index":{"_index":"a","_id":"1",` + okItem + `}},` +
+				`{"index":{"_index":"Logs","_id":"GEN","status":400,"error":{"type":"invalid_index_name_exception","reason":"Invalid index name [Logs], must be lowercase","index_uuid":"_na_","index":"Logs"}}},` +
+				`{"index":{"_index":"b","_id":"2",` + okItem + `}},` +
+				`{"index":{"_index":"a","_id":"3",` + okItem + `}},` +
+				`{"create":{"_index":"Bad","_id":"GEN","status":400,"error":{"type":"invalid_index_name_exception","reason":"Invalid index name [Bad], must be lowercase","index_uuid":"_na_","index":"Bad"}}}]}`,
+			docs:     []doc{{"a", "1", `{"x":2}`}, {"b", "2", `{"x":4}`}, {"a", "3", `{"x":5}`}},
+			rejected: map[string]uint64{"invalid_index_name_exception": 3},
+		},
+		{
 			name:   "CRLF, blank lines, escaped strings",
 			path:   "/_bulk",
 			body:   "\r\n" + `{ "index" : { "_index" : "a\u002db", "_id" : "q\"1" } }` + "\r\n" + `{"m":"\u00e9"}` + "\r\n\n",

@@ -29,7 +29,9 @@
 // with Elasticsearch's in_flight_requests circuit_breaking_exception. With Credentials set,
 // requests need HTTP basic or `ApiKey` authentication; refused ones get 401 with
 // Elasticsearch's security_exception and a WWW-Authenticate header. Query parameters such
-// as refresh, pipeline, filter_path and pretty are accepted and ignored.
+// as refresh, pipeline and pretty are accepted and ignored; filter_path is applied to _bulk
+// responses (inclusive paths with "*" wildcards, as Logstash's
+// "errors,items.*.error,items.*.status") and ignored elsewhere.
 //
 // Bulk requests are answered as Elasticsearch answers them: a body Elasticsearch refuses as
 // a whole (not newline-terminated, e.g. cut in half; a malformed action line; no index) is

@@ -738,7 +738,11 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, defaultIndex
 	}
 	took := time.Since(start)
 	s.latency.Observe(took.Seconds())
-	st.out = appendBulkResponse(st.out, took.Milliseconds(), st.items)
+	if f := parseFilterPath(r.URL.Query().Get("filter_path")); f != nil {
+		st.out = appendBulkResponseFiltered(st.out, took.Milliseconds(), st.items, f)
+	} else {
+		st.out = appendBulkResponse(st.out, took.Milliseconds(), st.items)
+	}
 	s.writeJSON(w, r, http.StatusOK, st.out)
 }
 

@@ -17,10 +17,18 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// TestRun sends a file to a stand-in _bulk endpoint that answers the first request 429 and
-// refuses one document: the result counts every document, the refusal and the retry, and
-// the endpoint got each document once acknowledged, with the index of its data stream.
+// TestRun sends a file to a stand-in _bulk endpoint that wants Logstash's filter_path,
+// answers the first request 429 and refuses one document (in a response that says
+// "errors": false all the same): the result counts every document, the refusal and the
+// retry, and the endpoint got each document once acknowledged, with the index of its data
+// stream; with the bulks encoded before the first request or as they are sent.
 func TestRun(t *testing.T) {
+	for _, preload := range []bool{true, false} {
+		t.Run(fmt.Sprintf("preload=%v", preload), func(t *testing.T) { testRun(t, preload) })
+	}
+}
+
+func testRun(t *testing.T, preload bool) {
 	var mu sync.Mutex
 	calls := 0
 	var got []string // index and n of each document acknowledged
@@ -29,7 +37,8 @@ func TestRun(t *testing.T) {
 		defer mu.Unlock()
 		calls++
 		body, _ := io.ReadAll(r.Body)
-		if calls == 1 || r.URL.Path != "/_bulk" || r.Header.Get("Content-Type") != "application/x-ndjson" {
+		if calls == 1 || r.URL.Path != "/_bulk" || r.Header.Get("Content-Type") != "application/x-ndjson" ||
+			r.URL.Query().Get("filter_path") != "errors,items.*.error,items.*.status" {
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
@@ -67,7 +76,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"-url", srv.URL, "-c", "1", "-bulk", "2", in}, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"-url", srv.URL, "-c", "1", "-bulk", "2", fmt.Sprintf("-preload=%v", preload), in}, &out, &errOut); err != nil {
 		t.Fatalf("%v: %s", err, errOut.String())
 	}
 	var res result
@@ -94,6 +103,33 @@ func TestAppendIndex(t *testing.T) {
 	} {
 		if got := string(appendIndex(nil, []byte(c.doc), &p, "def")); got != c.want {
 			t.Errorf("appendIndex(%s) = %q, want %q", c.doc, got, c.want)
+		}
+	}
+}
+
+// TestCount checks the reading of bulk responses: one without errors is counted without
+// being parsed, whatever else its items hold, and any other is parsed item by item.
+func TestCount(t *testing.T) {
+	ok := `{"create":{"_index":"i","_id":"a\"status\":201","_version":1,"result":"created","status":201}}`
+	bad := `{"create":{"_index":"i","_id":"b","status":400,"error":{"type":"x","reason":"why"}}}`
+	for _, c := range []struct {
+		resp             string
+		n                int
+		created, refused int64
+		why, err         string
+	}{
+		{`{"took":1,"errors":false,"items":[` + ok + `,` + ok + `]}`, 2, 2, 0, "", ""},
+		{`{"took":1,"errors":true,"items":[` + ok + `,` + bad + `]}`, 2, 1, 1, "why", ""},
+		{`{"took":1,"errors":false,"items":[` + ok + `,` + bad + `]}`, 2, 1, 1, "why", ""}, // a server that says no error: parsed
+		{`{"took":1,"errors":false,"items":[` + ok + `]}`, 2, 0, 0, "", "bulk response has 1 items for 2 documents"},
+	} {
+		var cn conn
+		cn.resp = []byte(c.resp)
+		var st bulkStatus
+		err := cn.count(&st, c.n)
+		if (err == nil) != (c.err == "") || (err != nil && err.Error() != c.err) ||
+			st.created != c.created || st.refused != c.refused || st.firstRefusal != c.why {
+			t.Errorf("count(%s, %d) = %+v, %v; want %d created, %d refused (%q), error %q", c.resp, c.n, st, err, c.created, c.refused, c.why, c.err)
 		}
 	}
 }

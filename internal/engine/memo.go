@@ -27,25 +27,30 @@ type Memo struct {
 	// in milliseconds.
 	ceiling    int64
 	hasCeiling bool
-	// held counts the event copies in the reordering buffers of the streaming Runs sharing
-	// the memo (they share one copy per event: Run.Keep, counted once with event.Hold);
-	// heldBytes sums the sizes of their documents (see Buffered).
+	// held counts the events in the reordering buffers of the streaming Runs sharing the
+	// memo (they share one copy per event: Run.Keep, counted once with event.Hold);
+	// heldBytes sums the sizes of the documents of those that are copies (see Buffered):
+	// the memory of an event lent to a Stage is its lender's to count.
 	held, heldBytes int64
 }
 
-// hold records that a Run buffers ev.
-func (m *Memo) hold(ev *event.Event) {
+// hold records that a Run buffers ev, a copy when owned.
+func (m *Memo) hold(ev *event.Event, owned bool) {
 	if ev.Hold() {
 		m.held++
-		m.heldBytes += int64(len(ev.Raw))
+		if owned {
+			m.heldBytes += int64(len(ev.Raw))
+		}
 	}
 }
 
-// unhold records that a Run no longer buffers ev.
-func (m *Memo) unhold(ev *event.Event) {
+// unhold records that a Run no longer buffers ev, a copy when owned.
+func (m *Memo) unhold(ev *event.Event, owned bool) {
 	if ev.Release() {
 		m.held--
-		m.heldBytes -= int64(len(ev.Raw))
+		if owned {
+			m.heldBytes -= int64(len(ev.Raw))
+		}
 	}
 }
 
@@ -96,7 +101,8 @@ func (m *Memo) Ahead(ev *event.Event, limit time.Time) (time.Time, bool) {
 }
 
 // Buffered returns the number of events held in the reordering buffers of the streaming
-// Runs that share the memo and the bytes of their documents; an event several Runs hold
+// Runs that share the memo and the bytes of the documents of the copies among them (not of
+// the events lent to a Stage, which their lender counts); an event several Runs hold
 // counts once, as they share one copy of it.
 func (m *Memo) Buffered() (events, bytes int64) { return m.held, m.heldBytes }
 

@@ -23,8 +23,10 @@ type item struct {
 	// outlives it is copied (Run.keepCopy, ord.owned()) when it is stored.
 	shared bool
 	// subs (a Stage's buffer) are the Runs that want the event, each with its mask and
-	// unsure terms; mask and unsure are then unused.
-	subs []sub
+	// unsure terms; mask and unsure are then unused. lender, in a Stage's buffer, owns ev
+	// when it was lent (Stage.EndLent) rather than copied.
+	subs   []sub
+	lender Lender
 }
 
 // Run is one execution of a Query over a stream of events. It is not safe for concurrent use,
@@ -300,6 +302,19 @@ func (r *Run) keepCopy(ev *event.Event) *event.Event {
 	return ev.Keep()
 }
 
+// keepItem returns the copy of it.ev that a partial sequence stores: it.ev itself when it
+// is a copy already (from the Run's reordering buffer), else, for a shared item (the
+// caller's event, or an event lent to a Stage: its values were read when it came), a
+// copy of its document (Event.KeepRaw), as an in-order batch run keeps: nothing reads the
+// values of a partial sequence's events again, which only go into results, whose documents
+// are written.
+func (r *Run) keepItem(it *item) *event.Event {
+	if it.shared {
+		return it.ev.KeepRaw()
+	}
+	return r.keepCopy(it.ev)
+}
+
 // KeepsWhole reports whether the copy r keeps of an event that matched the terms in mask
 // is a whole one (Event.Keep) rather than its document (Event.KeepRaw): a sequence's,
 // outside in-order batch runs, unless the event matched only terms of its later stages in
@@ -564,7 +579,7 @@ func (r *Run) release(upTo int64) {
 func (r *Run) bufPush(it item) {
 	r.buf.push(it)
 	if m := r.q.opts.Memo; m != nil {
-		m.hold(it.ev)
+		m.hold(it.ev, true)
 	}
 }
 
@@ -572,7 +587,7 @@ func (r *Run) bufPush(it item) {
 func (r *Run) bufPop() item {
 	it := r.buf.pop()
 	if m := r.q.opts.Memo; m != nil {
-		m.unhold(it.ev)
+		m.unhold(it.ev, true)
 	}
 	return it
 }

@@ -285,7 +285,7 @@ func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
 	if pi == 0 {
 		ks := m.getKey(enc, tuple)
 		p := newPartial(len(q.stages), len(q.pos), ks)
-		p.events[si] = m.r.keepCopy(it.ev)
+		p.events[si] = m.r.keepItem(it)
 		p.ts[0] = now
 		p.lastOrd = it.ord
 		if it.shared {
@@ -319,7 +319,7 @@ func (m *seqMatcher) advance(it *item, pi, si int, enc []byte, tuple []keyVal) {
 		m.maybeDelete(ks)
 		return
 	}
-	p.events[si] = m.r.keepCopy(it.ev)
+	p.events[si] = m.r.keepItem(it)
 	p.ts[pi] = now
 	p.lastOrd = it.ord
 	if it.shared {

@@ -193,36 +193,59 @@ const subChunk = 4096
 // End ends the offer of the current event: if a Run wants it, one copy of it is buffered,
 // and the events whose time has come are released to their Runs. Their results are
 // emitted during the call.
-func (st *Stage) End() {
+func (st *Stage) End() { st.end(nil) }
+
+// A Lender owns events it lends to a Stage (EndLent) and is told when the stage no longer
+// holds one of them.
+type Lender interface {
+	// Returned is called on the stage's goroutine once for each event lent, after the stage
+	// has handed it out to its Runs (which copied what they keep of it) or dropped it.
+	Returned()
+}
+
+// EndLent is End for an event the caller lends to the stage instead of letting it copy
+// it: the stage buffers the event itself, and the caller must leave it unchanged (not
+// decode into it again) until l.Returned is called for it. A caller whose events stay in
+// memory anyway (a detector's batches) saves the copy; the Runs copy, when it comes out,
+// only what they keep, as in batch mode. It reports whether the stage holds the event
+// (then l.Returned will be called once for it); a Run may not want it.
+func (st *Stage) EndLent(l Lender) bool { return st.end(l) }
+
+// end is End, lending the event when l is not nil; it reports whether it buffered it.
+func (st *Stage) end(l Lender) bool {
 	ev := st.ev
 	if ev == nil {
-		return
+		return false
 	}
 	st.ev = nil
-	if len(st.subs) > 0 {
-		whole := false
-		for i := range st.subs {
-			if s := &st.subs[i]; s.run.keepsWhole(s.mask | s.later) {
-				whole = true
-				break
+	held := len(st.subs) > 0
+	if held {
+		c := ev
+		if l == nil {
+			whole := false
+			for i := range st.subs {
+				if s := &st.subs[i]; s.run.keepsWhole(s.mask | s.later) {
+					whole = true
+					break
+				}
 			}
-		}
-		var c *event.Event
-		if whole {
-			c = ev.Keep()
-		} else {
-			c = ev.KeepRaw()
+			if whole {
+				c = ev.Keep()
+			} else {
+				c = ev.KeepRaw()
+			}
 		}
 		subs := st.carve(len(st.subs))
 		copy(subs, st.subs)
 		clear(st.subs)
 		st.subs = st.subs[:0]
-		st.buf.push(item{ev: c, ord: st.ord.owned(), subs: subs})
-		st.key.memo.hold(c)
+		st.buf.push(item{ev: c, ord: st.ord.owned(), subs: subs, lender: l})
+		st.key.memo.hold(c, l == nil)
 	}
 	if st.seenTS {
 		st.release(st.bound())
 	}
+	return held
 }
 
 // release hands out the buffered events stamped strictly before upTo.
@@ -244,11 +267,15 @@ func (st *Stage) releaseOldest() {
 		if r.lim.done() {
 			continue
 		}
-		x := item{ev: it.ev, ord: it.ord, mask: s.mask, unsure: s.later}
+		// A lent event is the lender's: the Run copies what it keeps of it.
+		x := item{ev: it.ev, ord: it.ord, mask: s.mask, unsure: s.later, shared: it.lender != nil}
 		r.releaseOne(&x)
 	}
-	st.key.memo.unhold(it.ev)
+	st.key.memo.unhold(it.ev, it.lender == nil)
 	st.recycle(it.subs)
+	if it.lender != nil {
+		it.lender.Returned()
+	}
 }
 
 // Shed hands out at once the n oldest events of the buffer, as if later events had come,
