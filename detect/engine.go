@@ -38,6 +38,8 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			MaxLateness:     eo.MaxLateness,
 			MaxPending:      eo.MaxPending,
 			Memo:            req.Memo,
+			// The Detector copies the events of the matches it keeps (onMatch).
+			EmitShared: req.Streaming,
 		}
 		if capped {
 			opts.Size, opts.ResultPosition = req.MaxResults, engine.Tail
