@@ -101,7 +101,8 @@ type CompileRequest struct {
 	// Streaming asks for arrival-order matching with bounded state instead of batch order.
 	Streaming bool
 	// Emit must be called with the events of each match in stage order (nil for a missing
-	// event). The events must stay valid after the call (clones).
+	// event). The events may be the ones the Runner was given, valid during the call only
+	// (the Detector copies those it keeps, with event.Event.KeepRaw), or copies.
 	Emit func(events []*event.Event)
 	// MaxResults, when positive (batch mode), is the rule's max_signals: only the most
 	// recent MaxResults matches of one execution become alerts. A compiler may then emit

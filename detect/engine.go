@@ -39,6 +39,8 @@ func EngineCompiler(eo EngineOptions) CompileFunc {
 			MaxPending:      eo.MaxPending,
 			Memo:            req.Memo,
 			LateAtOnce:      req.TakeLate,
+			// The Detector copies the events of the matches it keeps (onMatch).
+			EmitShared: req.Streaming,
 		}
 		sig := JoinSignature(req.Statement)
 		if own := req.OwnsKey; own != nil && sig != "" {

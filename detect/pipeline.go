@@ -553,6 +553,11 @@ func (d *Detector) keepAhead(cands []int, masks, later []uint64, lent bool, ev f
 			return false, false, 0
 		}
 		if lent && rs.staged {
+			if !rs.comp.Sequence {
+				// An event query's match is emitted as the lent event, and copied only
+				// if kept (under max_signals: see Detector.onMatch).
+				return false, false, 0
+			}
 			return true, false, mask // see Run.keepItem
 		}
 		return true, w || kr.KeepsWhole(mask), mask

@@ -186,7 +186,9 @@ func (d *Detector) report(err error) {
 	}
 }
 
-// onMatch receives one match of a rule from its runner.
+// onMatch receives one match of a rule from its runner. The events may be the
+// Detector's own (engine.Options.EmitShared), valid during the call only: what it keeps
+// of them it copies (Event.KeepRaw, which returns a copy as it is).
 func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 	rs.stats.Matches++
 	if !d.opts.Streaming {
@@ -198,18 +200,18 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 			} else if ok {
 				var kept *event.Event
 				if rs.agg.needsDoc() {
-					kept = evs[0]
+					kept = evs[0].KeepRaw()
 				}
 				rs.keepSelected(&sel, kept)
 			}
 			return
 		}
-		rs.pending = append(rs.pending, evs)
+		rs.pending = append(rs.pending, keepEvents(evs))
 		return
 	}
 	if rs.agg != nil {
 		// Its aggregator caps the alerts, not the events.
-		d.emitted = append(d.emitted, emitted{rs, evs})
+		d.emitted = append(d.emitted, emitted{rs, keepEvents(evs)})
 		return
 	}
 	// Streaming: at most max_signals per rule interval, by the first event's time (its
@@ -237,7 +239,17 @@ func (d *Detector) onMatch(rs *ruleState, evs []*event.Event) {
 			}
 		}
 	}
-	d.emitted = append(d.emitted, emitted{rs, evs})
+	d.emitted = append(d.emitted, emitted{rs, keepEvents(evs)})
+}
+
+// keepEvents makes evs copies (Event.KeepRaw) that outlive the Runner's call.
+func keepEvents(evs []*event.Event) []*event.Event {
+	for i, ev := range evs {
+		if ev != nil {
+			evs[i] = ev.KeepRaw()
+		}
+	}
+	return evs
 }
 
 // emitted is a match a rule emitted in streaming mode, to write once its runner returns.

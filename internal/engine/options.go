@@ -106,6 +106,12 @@ type Options struct {
 	// OnLate, when set, is called for each event dropped because it arrived later than
 	// MaxLateness (streaming mode). The event is only valid during the call.
 	OnLate func(ev *event.Event)
+	// EmitShared (streaming, event queries without a tail limit) emits the match of an
+	// event a Stage was lent (Stage.EndLent) as that event itself, valid only during the
+	// emit call, rather than as a copy: the caller copies (Event.KeepRaw) the events of
+	// the results it keeps, and copies nothing for those it drops (a detector's matches
+	// over max_signals). Without it, a result's events are always copies.
+	EmitShared bool
 }
 
 // DefaultMaxPending is the cap on partial sequences when Options.MaxPending is 0.
@@ -129,6 +135,7 @@ func (o *Options) setDefaults() {
 // Result is one match: a single event for an event query, or the events of a sequence or
 // sample in stage order. A missing-event stage has a nil entry.
 type Result struct {
+	// Events are copies the Result owns, but with Options.EmitShared (see there).
 	Events []*event.Event
 	// JoinKeys are the sequence's or sample's composite key as Elasticsearch reports them
 	// (each value as Java's toString: null as "null", dates in ISO form for sequences).

@@ -640,7 +640,11 @@ func (r *Run) process(it *item) {
 	r.anyOut = true
 	switch r.q.kind {
 	case kindEvent:
-		r.lim.push(&Result{Events: []*event.Event{r.keepCopy(it.ev)}})
+		ev := it.ev
+		if !it.shared || !r.q.opts.EmitShared || !r.lim.through {
+			ev = r.keepCopy(ev)
+		}
+		r.lim.push(&Result{Events: []*event.Event{ev}})
 	case kindSequence:
 		r.seq.process(it)
 	}

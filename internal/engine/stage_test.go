@@ -19,7 +19,9 @@ func (l *lender) Returned() { l.returned++ }
 // TestStageLent checks Stage.EndLent: the stage holds the caller's event itself, tells the
 // lender once for each event it held (Returned), after which the caller may decode another
 // document into that event, and the Runs keep copies of what they keep: the results are
-// End's, which copies every event it buffers. An event no Run wants is not held.
+// End's, which copies every event it buffers. An event no Run wants is not held. With
+// Options.EmitShared, the event query emits the lent events themselves (read during the
+// emit call), the sequence copies.
 func TestStageLent(t *testing.T) {
 	queries := []string{
 		`process where id != 3`,
@@ -32,7 +34,10 @@ func TestStageLent(t *testing.T) {
 	// In order but for id 4, late by less than the lateness; id 6 is an event no query reads.
 	docs := []doc{{1, 0, "process"}, {2, 1000, "process"}, {3, 3000, "process"}, {4, 2000, "process"},
 		{5, 4000, "network"}, {6, 4500, "file"}, {7, 9000, "network"}, {8, 20000, "process"}}
+	var ring []event.Event // the events given to the Runs
+	shared := make([]int, len(queries))
 	run := func(lend bool) (out [][]int64, lent []bool, ls []lender) {
+		clear(shared)
 		fields := event.NewFields()
 		idSlot := fields.Add("id")
 		memo := NewMemo()
@@ -44,7 +49,7 @@ func TestStageLent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cq, err := Compile(stmt, fields, Options{Memo: memo, MaxLateness: 5 * time.Second})
+			cq, err := Compile(stmt, fields, Options{Memo: memo, MaxLateness: 5 * time.Second, EmitShared: lend})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,6 +57,11 @@ func TestStageLent(t *testing.T) {
 				for _, ev := range res.Events {
 					if ev != nil {
 						out[i] = append(out[i], ev.Values(idSlot)[0].Int)
+						for k := range ring {
+							if ev == &ring[k] {
+								shared[i]++
+							}
+						}
 					}
 				}
 			}).Stepper()
@@ -66,7 +76,7 @@ func TestStageLent(t *testing.T) {
 		}
 		dec := event.NewDecoder(fields)
 		// Events reused once returned, as a detector's batches are, each with its lender.
-		ring := make([]event.Event, len(docs))
+		ring = make([]event.Event, len(docs))
 		ls = make([]lender, len(docs))
 		for i, d := range docs {
 			e := &ring[i]
@@ -107,6 +117,9 @@ func TestStageLent(t *testing.T) {
 	got, lent, ls := run(true)
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("lent: results %v, want %v", got, want)
+	}
+	if !slices.Equal(shared, []int{len(want[0]), 0}) {
+		t.Errorf("lent: %v events emitted as lent, by query; want %d for the event query, none for the sequence", shared, len(want[0]))
 	}
 	// Every event but id 6 (no query reads files) was held, and returned once, by Flush
 	// at the latest.
