@@ -59,8 +59,25 @@ const commitCheckEvery = 100 * time.Millisecond
 // caller still holds (a detector's Unfinished: events in its reordering buffers, in partial
 // sequences), ok false when it holds none; a message is committed once the Seq of its last
 // document is below it. Without it, a message is committed as soon as Next is called again
-// after its last document. Next asks fn at most every 100ms, and Close asks it once more.
-func (d *Docs) CommitBelow(fn func() (seq uint64, ok bool)) { d.unfinished = fn }
+// after its last document. Next asks fn at most every 100ms, and, while it waits for Kafka
+// messages, every commit interval; Close asks it once more.
+func (d *Docs) CommitBelow(fn func() (seq uint64, ok bool)) {
+	d.unfinished = fn
+	d.commitWhileIdle()
+}
+
+// commitWhileIdle makes a Kafka source commit what the caller finished while it waits for
+// records: at the end of a backlog, the events the caller releases late are committed
+// without waiting for more messages.
+func (d *Docs) commitWhileIdle() {
+	if k, ok := d.src.(*Kafka); ok {
+		k.idle = func() {
+			if len(d.waiting) > d.wHead {
+				d.commitFinished()
+			}
+		}
+	}
+}
 
 // CommitHeld is CommitBelow with the Seq of every document the caller still holds (fn calls
 // each with them, and reports false when it cannot tell: then nothing is committed): a
@@ -71,6 +88,7 @@ func (d *Docs) CommitBelow(fn func() (seq uint64, ok bool)) { d.unfinished = fn 
 func (d *Docs) CommitHeld(fn func(each func(seq uint64)) bool) {
 	d.held = fn
 	d.unfinished = func() (uint64, bool) { return 0, true } // commitFinished asks held instead
+	d.commitWhileIdle()
 }
 
 // OpenDocs connects to the stream url names (kafka://... or nats://..., see Parse), with

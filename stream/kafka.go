@@ -54,6 +54,11 @@ type Kafka struct {
 	hwm, fetchedTo map[int32]int64
 	inNext         bool
 
+	// idle, when set, is called about every CommitInterval while Next waits for records, on
+	// the caller's goroutine (Docs: to commit what the caller finished meanwhile).
+	idle     func()
+	lastIdle time.Time
+
 	commitErr error // a background commit's error, returned by the next Next
 	dirty     bool  // manual mode: a committable offset moved since the last flush
 	lastFlush time.Time
@@ -187,8 +192,15 @@ func (k *Kafka) Next() (Record, error) {
 		if ok {
 			return rec, err
 		}
+		if k.idle != nil && (wait <= 0 || wait > k.cfg.CommitInterval) {
+			wait = k.cfg.CommitInterval
+		}
 		if err := k.poll(wait); err != nil {
 			return Record{}, err
+		}
+		if k.idle != nil && time.Since(k.lastIdle) >= k.cfg.CommitInterval {
+			k.lastIdle = time.Now()
+			k.idle()
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -83,22 +84,56 @@ func appendSourceHeader(b []byte, p int32, off, ns int64, hasTime bool) []byte {
 
 // parseSourceHeader reads appendSourceHeader's text.
 func parseSourceHeader(v []byte) (p int32, off, ns int64, hasTime bool, err error) {
-	f := strings.Split(string(v), ":")
-	if len(f) != 3 {
+	bad := func() (int32, int64, int64, bool, error) {
 		return 0, 0, 0, false, fmt.Errorf("header %s %q: want P:O:NS", headerSource, v)
 	}
-	pp, err1 := strconv.ParseInt(f[0], 10, 32)
-	off, err2 := strconv.ParseInt(f[1], 10, 64)
-	if err1 != nil || err2 != nil || pp < 0 {
-		return 0, 0, 0, false, fmt.Errorf("header %s %q: want P:O:NS", headerSource, v)
+	i := bytes.IndexByte(v, ':')
+	if i < 0 {
+		return bad()
 	}
-	if f[2] != "" {
-		if ns, err = strconv.ParseInt(f[2], 10, 64); err != nil {
-			return 0, 0, 0, false, fmt.Errorf("header %s %q: want P:O:NS", headerSource, v)
+	j := bytes.IndexByte(v[i+1:], ':')
+	if j < 0 {
+		return bad()
+	}
+	j += i + 1
+	pp, ok1 := atoi(v[:i])
+	off, ok2 := atoi(v[i+1 : j])
+	if !ok1 || !ok2 || pp < 0 || pp > 1<<31-1 {
+		return bad()
+	}
+	if rest := v[j+1:]; len(rest) > 0 {
+		var ok bool
+		if ns, ok = atoi(rest); !ok {
+			return bad()
 		}
 		hasTime = true
 	}
 	return int32(pp), off, ns, hasTime, nil
+}
+
+// atoi reads a decimal integer (an optional minus sign, then digits) without allocating.
+func atoi(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n < 0 {
+		return 0, false // overflow
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // appendMarks appends the watermark entries "P:O:NS:IDLE;...".

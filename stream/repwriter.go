@@ -170,19 +170,25 @@ func (w *RepartitionWriter) acked(slot int, err error) {
 func (w *RepartitionWriter) Unacked() (seq uint64, ok bool) {
 	w.ackMu.Lock()
 	defer w.ackMu.Unlock()
+	w.trim()
+	if w.ifHead == len(w.inflight) {
+		return 0, false
+	}
+	return w.inflight[w.ifHead].seq, true
+}
+
+// trim drops the acknowledged events at the head of inflight. w.ackMu is held.
+func (w *RepartitionWriter) trim() {
 	for w.ifHead < len(w.inflight) && w.inflight[w.ifHead].n <= 0 {
 		w.ifHead++
 	}
 	if w.ifHead == len(w.inflight) {
 		w.ifBase += len(w.inflight)
 		w.inflight, w.ifHead = w.inflight[:0], 0
-		return 0, false
-	}
-	if w.ifHead >= 1024 && 2*w.ifHead >= len(w.inflight) {
+	} else if w.ifHead >= 1024 && 2*w.ifHead >= len(w.inflight) {
 		n := copy(w.inflight, w.inflight[w.ifHead:])
 		w.inflight, w.ifBase, w.ifHead = w.inflight[:n], w.ifBase+w.ifHead, 0
 	}
-	return w.inflight[w.ifHead].seq, true
 }
 
 // EachUnacked calls fn with the Seq of each event sent whose records the brokers have not
@@ -190,6 +196,7 @@ func (w *RepartitionWriter) Unacked() (seq uint64, ok bool) {
 func (w *RepartitionWriter) EachUnacked(fn func(seq uint64)) {
 	w.ackMu.Lock()
 	defer w.ackMu.Unlock()
+	w.trim()
 	for _, e := range w.inflight[w.ifHead:] {
 		if e.n > 0 {
 			fn(e.seq)

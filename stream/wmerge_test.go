@@ -257,7 +257,7 @@ func TestRepartitionHeaders(t *testing.T) {
 	if err != nil || !slices.Equal(got, marks) {
 		t.Fatalf("decoded %v, %v", got, err)
 	}
-	for _, bad := range []string{"0:1:2", "0:1:2:3", "x:1::0", "0:1:y:1"} {
+	for _, bad := range []string{"0:1:2", "0:1:2:3", "x:1::0", "0:1:y:1", "-1:0::0", "0::5:0", "0:99999999999999999999::1"} {
 		if _, err := parseMarks([]byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

@@ -135,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	floor := commitFloor(lines, lastTS)
+	mismatch := false
 	for _, k := range procs {
 		group := fmt.Sprintf("bench%d", k)
 		url := "kafka://" + strings.Join(addrs, ",") + "/" + topic + "?group=" + group
@@ -175,8 +176,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		distinct := slices.Compact(slices.Clone(all))
 		if !slices.Equal(distinct, want) {
 			fmt.Fprintf(stdout, "%d processes: %d distinct alert ids, the file run has %d: NOT THE SAME\n", k, len(distinct), len(want))
+			mismatch = true
 		}
 		row(fmt.Sprintf("kafka, %d process(es)", k), end.Sub(start), cpu, len(distinct), len(all)-len(distinct))
+	}
+	if mismatch {
+		return fmt.Errorf("the alert ids differ from the file run's")
 	}
 	return nil
 }
@@ -296,7 +301,7 @@ func offsets(cl *kgo.Client, group, t string) map[int32]int64 {
 	return out
 }
 
-// state returns "STATE/PARTITIONS OWNED/MEMBERS" of a group.
+// state returns "STATE/PARTITIONS OWNED/MEMBERS [who owns what]" of a group.
 func state(cl *kgo.Client, group string) string {
 	req := kmsg.NewPtrDescribeGroupsRequest()
 	req.Groups = []string{group}
@@ -306,15 +311,18 @@ func state(cl *kgo.Client, group string) string {
 	}
 	g := resp.Groups[0]
 	owned := 0
+	var who []string
 	for _, m := range g.Members {
 		var a kmsg.ConsumerMemberAssignment
 		if a.ReadFrom(m.MemberAssignment) == nil {
 			for _, tp := range a.Topics {
 				owned += len(tp.Partitions)
+				who = append(who, fmt.Sprint(m.MemberID, tp.Partitions))
 			}
 		}
 	}
-	return fmt.Sprintf("%s/%d/%d", g.State, owned, len(g.Members))
+	slices.Sort(who)
+	return fmt.Sprintf("%s/%d/%d %v", g.State, owned, len(g.Members), who)
 }
 
 // cpuOf returns a finished process's user and system CPU seconds.

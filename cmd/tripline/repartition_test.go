@@ -371,6 +371,11 @@ func TestDetectKafkaRepartition(t *testing.T) {
 			}
 			dups := checkIDs(t, want, outs...)
 			t.Logf("%d processes: %d alerts, %d written twice", procs, len(want), dups)
+			if t.Failed() {
+				for _, k := range kids {
+					t.Logf("%s:\n%s", k.name, k.stderr)
+				}
+			}
 			if n := len(groupTopicOffsets(t, addrs, "scale-repartition", "scale-repartition")); n != scaleParts {
 				t.Errorf("the repartition group committed %d partitions, want %d", n, scaleParts)
 			}
