@@ -290,14 +290,9 @@ func TestStateDirRuleTypes(t *testing.T) {
 	}
 }
 
-// TestStateDirLaggingIndex: a sequence rule reads an index whose events lag behind
-// another index's by more than its maxspan. Split after every event, two runs with one
-// --state-dir write the alerts of one run: the journal keeps what the rule still holds
-// (its partial sequence, or its reordering buffer), whatever the newest event of the
-// other index.
-func TestStateDirLaggingIndex(t *testing.T) {
-	dir := t.TempDir()
-	rules := writeFile(t, dir, "rules/seq.toml", `[rule]
+// aThenBRule is a sequence rule over logs-test.proc-*: process "a" then "b" within a
+// minute.
+const aThenBRule = `[rule]
 author = ["Tripline tests"]
 description = "a then b"
 from = "now-6m"
@@ -309,7 +304,16 @@ rule_id = "cccccccc-0000-4000-8000-000000000001"
 severity = "low"
 type = "eql"
 query = 'sequence with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]'
-`)
+`
+
+// TestStateDirLaggingIndex: a sequence rule reads an index whose events lag behind
+// another index's by more than its maxspan. Split after every event, two runs with one
+// --state-dir write the alerts of one run: the journal keeps what the rule still holds
+// (its partial sequence, or its reordering buffer), whatever the newest event of the
+// other index.
+func TestStateDirLaggingIndex(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "rules/seq.toml", aThenBRule)
 	ev := func(index, ts, name string) string {
 		return fmt.Sprintf(`{"_index":%q,"@timestamp":"2026-05-01T%sZ","event":{"category":["process"]},"process":{"name":%q}}`, index, ts, name)
 	}
@@ -500,19 +504,7 @@ func readOrEmpty(t *testing.T, p string) string {
 // not reported again.
 func TestStateDirReplayNotCounted(t *testing.T) {
 	dir := t.TempDir()
-	rules := writeFile(t, dir, "rules/seq.toml", `[rule]
-author = ["Tripline tests"]
-description = "a then b"
-from = "now-6m"
-index = ["logs-test.proc-*"]
-language = "eql"
-name = "a then b"
-risk_score = 21
-rule_id = "cccccccc-0000-4000-8000-000000000001"
-severity = "low"
-type = "eql"
-query = 'sequence with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]'
-`)
+	rules := writeFile(t, dir, "rules/seq.toml", aThenBRule)
 	ev := func(index, ts string) string {
 		if index != "" {
 			index = fmt.Sprintf(`"_index":%q,`, index)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tripline/tripline/internal/testenv"
 )
@@ -102,29 +101,10 @@ func produceRoundRobin(t *testing.T, addrs []string, evs []genEvent) {
 	produceRoundRobinFrom(t, addrs, evs, 0)
 }
 
-// groupOffsets returns the offsets group committed on the topic, by partition.
+// groupOffsets returns the offsets group committed on the test's topic, by partition.
 func groupOffsets(t *testing.T, addrs []string, group string) map[int32]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrOffsetFetchRequest()
-	req.Group = group
-	resp, err := req.RequestWith(t.Context(), cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	for _, rt := range resp.Topics {
-		for _, rp := range rt.Partitions {
-			if rt.Topic == scaleTopic && rp.Offset >= 0 {
-				out[rp.Partition] = rp.Offset
-			}
-		}
-	}
-	return out
+	return groupTopicOffsets(t, addrs, group, scaleTopic)
 }
 
 // TestDetectKafkaPartitionsMerged reads, with one process and the default --max-lateness, a
